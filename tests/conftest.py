@@ -1,0 +1,38 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+import pytest
+
+
+def _forget_package(top: str) -> None:
+    """Drop the package ``top`` and all of its submodules from sys.modules."""
+    for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def fresh_import() -> Iterator[Callable[[str], ModuleType]]:
+    """Return ``fresh_import("fixtures.seed_views")``, which imports a module anew.
+
+    Fixture apps register routes and fill module-level logs at import time, so a cached module
+    would hand every test the same app and state. Before importing, the module's top-level
+    package and everything under it (``fixtures``, ``fixtures.*``, so also the submodules it
+    imports) leave sys.modules; at teardown they leave it again, so no later test sees them.
+    """
+    imported: set[str] = set()
+
+    def _import(name: str) -> ModuleType:
+        top = name.partition(".")[0]
+        imported.add(top)
+        _forget_package(top)
+        return importlib.import_module(name)
+
+    yield _import
+    for top in imported:
+        _forget_package(top)
