@@ -1,0 +1,23 @@
+"""The one error family flaskscope raises on purpose.
+
+The CLI catches `FlaskscopeError` once, prints its message as a single line and exits 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class FlaskscopeError(Exception):
+    """A problem the user can fix; the message is a full sentence that says how."""
+
+
+class TraceFileError(FlaskscopeError):
+    """A trace file could not be read: missing, corrupt, foreign or too new."""
+
+
+class AppLoadError(FlaskscopeError):
+    """The application could not be found or imported."""
+
+
+class RequestSpecError(FlaskscopeError):
+    """A request given on the command line is malformed (method, header, data)."""

@@ -1,0 +1,1008 @@
+"""Everything flaskscope knows about Flask's internals (Flask 3.1, Werkzeug 3.1).
+
+Which functions are patched, what their arguments mean, and how a registered view
+unwraps into decorator layers, view class and handler methods all live here. The
+recorder and the model never learn Flask's names: this module translates what it sees
+into steps with `Role`s and plain facts.
+
+Patched (class attributes, restored identically by `uninstall`):
+registration — `Scaffold.route/get/post/put/delete/patch/endpoint`, `App.add_url_rule`,
+`Blueprint.add_url_rule`, `BlueprintSetupState.add_url_rule`, `_endpoint_from_view_func`
+(in every namespace that calls it), `App/Blueprint.register_blueprint`,
+`Blueprint.register`, `View.as_view`, `App.make_config`, `Config.from_*` and item sets,
+`werkzeug.routing.Map.add`; request — `Flask.wsgi_app`, `RequestContext.match_request`,
+`MapAdapter.match`, `Flask.full_dispatch_request/preprocess_request/dispatch_request/
+make_default_options_response/make_response/process_response/finalize_request/
+handle_user_exception/handle_http_exception/handle_exception/do_teardown_request`,
+`App._find_error_handler`, `Flask.ensure_sync`, and the `send` of Flask's signals.
+
+Not patchable, so caught by code object (`tracer.watch`): decorator layers, the function
+`as_view` generates, and plain view functions. Every function Flask runs through
+`ensure_sync` (before/after-request and teardown functions, error handlers, the view,
+a view class's `dispatch_request`, a `MethodView` handler) is recorded by a thin proxy
+around what `ensure_sync` returns, so no profiler runs for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import Any
+
+import flask
+import flask.ctx
+import flask.sansio.app
+import flask.sansio.blueprints
+import flask.sansio.scaffold
+import flask.signals
+import flask.views
+import werkzeug
+import werkzeug.routing
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+
+from ..model import ChainLink, Role, Route
+from ..patching import PatchSet
+from ..recorder import Recorder, current_request
+from ..unwrap import code_of, layers
+from ..watch import CodeWatcher
+
+_VIEW_CODES = frozenset(
+    const
+    for const in flask.views.View.as_view.__func__.__code__.co_consts
+    if hasattr(const, "co_qualname") and const.co_name == "view"
+)
+_HTTP_HANDLER_NAMES = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+_SIGNALS = (
+    "request_started",
+    "request_finished",
+    "request_tearing_down",
+    "got_request_exception",
+    "appcontext_pushed",
+    "appcontext_popped",
+    "appcontext_tearing_down",
+    "template_rendered",
+    "before_render_template",
+    "message_flashed",
+)
+_CONFIG_LOADERS = (
+    "from_pyfile",
+    "from_object",
+    "from_mapping",
+    "from_envvar",
+    "from_prefixed_env",
+    "from_file",
+)
+#: What a function passed through `ensure_sync` is, by the phase it is called in.
+_ROLE_UNDER = {
+    Role.BEFORE_REQUEST: Role.BEFORE_REQUEST_FUNCTION,
+    Role.AFTER_REQUEST: Role.AFTER_REQUEST_FUNCTION,
+    Role.TEARDOWN: Role.TEARDOWN_FUNCTION,
+    Role.ERROR_HANDLING: Role.ERROR_HANDLER,
+    Role.DISPATCH: Role.VIEW,
+    Role.LAYER: Role.VIEW,
+    Role.VIEW: Role.CLASS_DISPATCH,
+    Role.CLASS_DISPATCH: Role.HANDLER,
+}
+
+Facts = dict[str, Any]
+Describe = Callable[[tuple, dict], Facts | None]
+After = Callable[[int | None, tuple, dict, Any], None]
+OnError = Callable[[int | None, tuple, dict, BaseException], None]
+
+
+def versions() -> dict[str, str]:
+    """The versions the trace's `meta` names."""
+    return {
+        "framework": "flask",
+        "flask": _dist_version("flask"),
+        "werkzeug": _dist_version("werkzeug"),
+    }
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def qualname(obj: Any) -> str:
+    """The qualified name of a callable as its code object has it (or its type's)."""
+    code = code_of(obj)
+    if code is not None:
+        return code.co_qualname
+    if isinstance(obj, type):
+        return obj.__qualname__
+    return getattr(obj, "__qualname__", None) or type(obj).__qualname__
+
+
+class FlaskHooks:
+    """Installs and removes every Flask patch for one recorder."""
+
+    def __init__(self, recorder: Recorder, watcher: CodeWatcher) -> None:
+        self.recorder = recorder
+        self.watcher = watcher
+        self.patches = PatchSet()
+        self.active = False
+        self._last_rule: ContextVar[werkzeug.routing.Rule | None] = ContextVar(
+            "flaskscope_last_rule", default=None
+        )
+        self._automatic: dict[int, tuple[str, ...]] = {}
+
+    # -- install --------------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Patch Flask; idempotent."""
+        if self.active:
+            return
+        self.active = True
+        self.recorder.meta.update(versions())
+        self._install_registration()
+        self._install_request()
+
+    def uninstall(self) -> None:
+        """Put every original back; proxies made earlier turn into pass-throughs."""
+        self.active = False
+        self.patches.restore()
+
+    def _install_registration(self) -> None:
+        scaffold = flask.sansio.scaffold.Scaffold
+        app = flask.sansio.app.App
+        blueprint = flask.sansio.blueprints.Blueprint
+        setup_state = flask.sansio.blueprints.BlueprintSetupState
+        self._patch(scaffold, "route", Role.ROUTE_DECORATOR, describe=_describe_route,
+                    returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
+        for shortcut in ("get", "post", "put", "delete", "patch"):
+            self._patch(scaffold, shortcut, Role.ROUTE_DECORATOR, describe=_describe_route)
+        self._patch(scaffold, "endpoint", Role.ENDPOINT_DECORATOR,
+                    returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
+        for module in (flask.sansio.scaffold, flask.sansio.app, flask.sansio.blueprints):
+            self._patch(module, "_endpoint_from_view_func", Role.ENDPOINT_INFERRED,
+                        after=self._after_endpoint_inferred)
+        self._patch(app, "add_url_rule", Role.ADD_URL_RULE, describe=_describe_add_url_rule,
+                    after=self._after_add_url_rule, on_error=self._add_url_rule_failed)
+        self._patch(blueprint, "add_url_rule", Role.ADD_URL_RULE,
+                    describe=_describe_blueprint_deferred)
+        self._patch(setup_state, "add_url_rule", Role.BLUEPRINT_RULE,
+                    describe=_describe_setup_state_rule)
+        self._patch(app, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
+        self._patch(blueprint, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
+        self._patch(blueprint, "register", Role.BLUEPRINT, describe=_describe_blueprint_register)
+        self._patch(flask.views.View, "as_view", Role.CLASS_VIEW, describe=_describe_as_view,
+                    after=self._after_as_view)
+        self._patch(app, "make_config", Role.CONFIG_ROOT, after=self._after_make_config)
+        for loader in _CONFIG_LOADERS:
+            self._patch_config_loader(loader)
+        self.patches.replace(flask.Config, "__setitem__", self._config_setitem)
+        self._patch(werkzeug.routing.Map, "add", Role.RULE_ADDED, after=self._after_map_add)
+
+    def _install_request(self) -> None:
+        flask_cls = flask.Flask
+        self.patches.replace(flask_cls, "wsgi_app", self._wsgi_app)
+        self._patch(flask.ctx.RequestContext, "match_request", Role.MATCH,
+                    after=self._after_match)
+        self._patch(werkzeug.routing.MapAdapter, "match", None)
+        self._patch(flask_cls, "full_dispatch_request", None)
+        self._patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST)
+        self._patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch)
+        self._patch(flask_cls, "make_default_options_response", Role.AUTOMATIC_OPTIONS)
+        self._patch(flask_cls, "make_response", Role.MAKE_RESPONSE, after=self._after_response)
+        self._patch(flask_cls, "process_response", Role.AFTER_REQUEST)
+        self._patch(flask_cls, "finalize_request", Role.FINALIZE, after=self._after_finalize)
+        self._patch(flask_cls, "handle_user_exception", Role.ERROR_HANDLING,
+                    describe=self._describe_error)
+        self._patch(flask_cls, "handle_http_exception", Role.ERROR_HANDLING,
+                    describe=self._describe_error)
+        self._patch(flask_cls, "handle_exception", Role.ERROR_HANDLING,
+                    describe=self._describe_error)
+        self._patch(flask.sansio.app.App, "_find_error_handler", None,
+                    after=self._after_find_error_handler)
+        self._patch(flask_cls, "do_teardown_request", Role.TEARDOWN)
+        self.patches.replace(flask_cls, "ensure_sync", self._ensure_sync)
+        for name in _SIGNALS:
+            signal = getattr(flask.signals, name)
+            self.patches.replace(signal, "send", functools.partial(self._signal_send, name))
+
+    # -- the generic wrapper --------------------------------------------------------------
+
+    def _patch(
+        self,
+        owner: Any,
+        attr: str,
+        role: str | None,
+        *,
+        describe: Describe | None = None,
+        after: After | None = None,
+        on_error: OnError | None = None,
+        returns: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.patches.replace(
+            owner,
+            attr,
+            lambda original: self._traced(original, role, describe, after, on_error, returns),
+        )
+
+    def _traced(
+        self,
+        original: Callable,
+        role: str | None,
+        describe: Describe | None,
+        after: After | None,
+        on_error: OnError | None,
+        returns: Callable[[Any], Any] | None = None,
+    ) -> Callable:
+        """A stand-in for `original` that records a call step around it.
+
+        `returns` may swap the result for a recording proxy of it (only for the decorators
+        `route` and `endpoint` return, whose calls are registration steps too).
+        """
+        code = code_of(inspect.unwrap(original))
+        hooks = self
+        recorder = self.recorder
+
+        @functools.wraps(original)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            if not hooks.active:
+                return original(*args, **kwargs)
+            step = None
+            try:
+                facts = describe(args, kwargs) if describe else None
+                step = recorder.call(code, _arguments(recorder, code, args, kwargs), role=role,
+                                     facts=facts)
+            except Exception as exc:
+                recorder.failed(exc)
+            try:
+                result = original(*args, **kwargs)
+            except BaseException as error:
+                try:
+                    if on_error is not None:
+                        on_error(step, args, kwargs, error)
+                    recorder.leave(step, error=error)
+                except Exception as exc:
+                    recorder.failed(exc)
+                raise
+            try:
+                if after is not None:
+                    after(step, args, kwargs, result)
+                recorder.leave(step, result=result)
+                if returns is not None:
+                    recorder.annotate(step, {"returns": qualname(result)})
+                    return returns(result)
+            except Exception as exc:
+                recorder.failed(exc)
+            return result
+
+        return traced
+
+    # -- registration ---------------------------------------------------------------------
+
+    def _proxy_decorator(self, decorator: Callable, role: str) -> Callable:
+        """The decorator `route` returned, recording its call (name and docs unchanged)."""
+        hooks = self
+        code = code_of(decorator)
+
+        @functools.wraps(decorator)
+        def applied(f: Any) -> Any:
+            if not hooks.active:
+                return decorator(f)
+            step = None
+            try:
+                step = hooks.recorder.call(
+                    code, hooks.recorder.named({"f": f}), role=role, facts={"view": qualname(f)}
+                )
+            except Exception as exc:
+                hooks.recorder.failed(exc)
+            try:
+                result = decorator(f)
+            except BaseException as error:
+                hooks.recorder.leave(step, error=error)
+                raise
+            hooks.recorder.leave(step, result=result)
+            return result
+
+        return applied
+
+    def _after_endpoint_inferred(
+        self, step: int | None, args: tuple, kwargs: dict, result: Any
+    ) -> None:
+        view = args[0] if args else kwargs.get("view_func")
+        self.recorder.annotate(
+            step, {"endpoint": result, "view": qualname(view), "from": "__name__"}
+        )
+
+    def _after_map_add(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        rule = args[1] if len(args) > 1 else kwargs.get("rulefactory")
+        if isinstance(rule, werkzeug.routing.Rule):
+            self._last_rule.set(rule)
+            self.recorder.annotate(step, _rule_facts(rule))
+
+    def _after_add_url_rule(
+        self, step: int | None, args: tuple, kwargs: dict, result: Any
+    ) -> None:
+        app = args[0]
+        self.recorder.add_subject(app, self.routes_of)
+        given = _argument(args, kwargs, 4, "view_func")
+        rule = self._last_rule.get()
+        if rule is None:
+            return
+        self._last_rule.set(None)
+        methods_given = kwargs.get("methods")
+        if methods_given is not None:
+            source = "argument"
+            given_set = {m.upper() for m in methods_given}
+        elif getattr(given, "methods", None):
+            source = "view_func.methods"
+            given_set = {m.upper() for m in given.methods}
+        else:
+            source = "default"
+            given_set = {"GET"}
+        final = set(rule.methods or ())
+        automatic = tuple(sorted(final - given_set))
+        self._automatic[id(rule)] = automatic
+        self.recorder.annotate(step, {
+            "endpoint": rule.endpoint,
+            "endpoint_given": _argument(args, kwargs, 2, "endpoint") is not None,
+            "methods_given": sorted(given_set) if methods_given is not None else None,
+            "methods_source": source,
+            "methods": sorted(final),
+            "automatic_methods": list(automatic),
+            "provide_automatic_options": bool(getattr(rule, "provide_automatic_options", False)),
+            "rule": rule.rule,
+        })
+        if given is not None:
+            self.recorder.note(
+                Role.VIEW_REGISTERED,
+                "view_functions",
+                {"endpoint": rule.endpoint, "view": qualname(given)},
+                {"view_functions[" + repr(rule.endpoint) + "]": self.recorder.repr(given)},
+            )
+            self._watch_chain(given)
+
+    def _add_url_rule_failed(
+        self, step: int | None, args: tuple, kwargs: dict, error: BaseException
+    ) -> None:
+        message = str(error)
+        if not isinstance(error, AssertionError) or "overwriting" not in message:
+            return
+        app = args[0]
+        endpoint = message.rsplit(": ", 1)[-1]
+        existing = app.view_functions.get(endpoint)
+        new = _argument(args, kwargs, 3, "view_func")
+        self.recorder.note(Role.VIEW_COLLISION, "view_functions", {
+            "endpoint": endpoint,
+            "existing": _where(existing),
+            "new": _where(new),
+            "message": message,
+        })
+
+    def _after_as_view(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        cls = args[0]
+        decorators = list(getattr(cls, "decorators", ()) or ())
+        chain = list(layers(result, stop=lambda f: code_of(f) in _VIEW_CODES))
+        generated = chain[-1] if chain and code_of(chain[-1]) in _VIEW_CODES else None
+        self.recorder.annotate(step, {
+            "endpoint": _argument(args, kwargs, 1, "name"),
+            "view": qualname(generated) if generated is not None else None,
+            "methods": sorted(getattr(result, "methods", None) or ()),
+        })
+        # The loop `for decorator in cls.decorators: view = decorator(view)` makes the
+        # first decorator the innermost layer: layer i from the inside came from decorators[i].
+        wrappers = chain[:-1] if generated is not None else []
+        from_inside = list(reversed(wrappers))
+        for position, decorator in enumerate(decorators):
+            produced = from_inside[position] if position < len(from_inside) else None
+            self.recorder.note(Role.CLASS_DECORATOR, qualname(decorator), {
+                "decorator": qualname(decorator),
+                "position": position,
+                "count": len(decorators),
+                "outermost": position == len(decorators) - 1,
+                "produced": qualname(produced) if produced is not None else None,
+                "wraps": produced is not None and hasattr(produced, "__wrapped__"),
+            })
+
+    def _after_make_config(
+        self, step: int | None, args: tuple, kwargs: dict, result: Any
+    ) -> None:
+        app = args[0]
+        relative = bool(_argument(args, kwargs, 1, "instance_relative"))
+        self.recorder.annotate(step, {
+            "instance_relative": relative,
+            "root_path": app.root_path,
+            "instance_path": app.instance_path,
+            "config_root": result.root_path,
+        })
+
+    def _patch_config_loader(self, loader: str) -> None:
+        def describe(args: tuple, kwargs: dict) -> Facts:
+            config = args[0]
+            facts: Facts = {"style": loader, "config_root": config.root_path}
+            if loader == "from_pyfile":
+                filename = _argument(args, kwargs, 1, "filename")
+                resolved = os.path.join(config.root_path, filename)
+                facts.update(filename=filename, resolved=resolved,
+                             exists=os.path.exists(resolved))
+            elif loader == "from_envvar":
+                variable = _argument(args, kwargs, 1, "variable_name")
+                facts.update(variable=variable, value=os.environ.get(variable))
+            elif loader == "from_object":
+                obj = _argument(args, kwargs, 1, "obj")
+                facts["object"] = obj if isinstance(obj, str) else qualname(obj)
+            elif loader == "from_prefixed_env":
+                facts["prefix"] = _argument(args, kwargs, 1, "prefix") or "FLASK"
+            return facts
+
+        before: ContextVar[dict | None] = ContextVar(f"flaskscope_{loader}", default=None)
+
+        def snapshot(args: tuple, kwargs: dict) -> Facts:
+            before.set(dict(args[0]))
+            return describe(args, kwargs)
+
+        def after(step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+            old = before.get() or {}
+            config = args[0]
+            changed = {k: v for k, v in config.items() if k not in old or old[k] is not v}
+            self.recorder.annotate(step, {
+                "keys": sorted(changed),
+                "values": self.recorder.named(changed),
+                "returned": result if isinstance(result, bool) else None,
+            })
+
+        self._patch(flask.Config, loader, Role.CONFIG, describe=snapshot, after=after)
+
+    def _config_setitem(self, original: Callable) -> Callable:
+        hooks = self
+
+        def __setitem__(config: Any, key: Any, value: Any) -> None:  # noqa: N807
+            original(config, key, value)
+            if not hooks.active or hooks.recorder.open_role() == Role.CONFIG:
+                return
+            try:
+                hooks.recorder.note(
+                    Role.CONFIG, "Config.__setitem__",
+                    {"style": "item", "key": str(key)},
+                    hooks.recorder.named({str(key): value}),
+                )
+            except Exception as exc:
+                hooks.recorder.failed(exc)
+
+        return __setitem__
+
+    def _watch_chain(self, view: Any) -> None:
+        """Catch the calls of every layer of a registered view during requests."""
+        for link_obj, link in self._chain_objects(view):
+            code = code_of(link_obj)
+            if code is None:
+                continue
+            if link.kind == "decorator":
+                self.watcher.watch(code, Role.LAYER)
+            elif link.kind == "view":
+                self.watcher.watch(code, Role.VIEW)
+            else:
+                self.recorder.remember_code(code)
+
+    # -- routes ---------------------------------------------------------------------------
+
+    def routes_of(self, app: Any) -> list[Route]:
+        """The final URL map of `app` with the unwrapped chain behind each endpoint."""
+        routes = []
+        for rule in app.url_map.iter_rules():
+            view = app.view_functions.get(rule.endpoint)
+            chain = tuple(link for _, link in self._chain_objects(view)) if view else ()
+            methods = tuple(sorted(rule.methods or ()))
+            automatic = self._automatic.get(id(rule))
+            if automatic is None:
+                automatic = tuple(
+                    m for m in methods
+                    if (m == "OPTIONS" and getattr(rule, "provide_automatic_options", False))
+                    or (m == "HEAD" and "GET" in methods)
+                )
+            blueprint, _, _ = rule.endpoint.rpartition(".")
+            redirect = rule.redirect_to if isinstance(rule.redirect_to, str) else None
+            routes.append(Route(
+                rule=rule.rule,
+                endpoint=rule.endpoint,
+                methods=methods,
+                blueprint=blueprint or None,
+                chain=chain,
+                automatic_methods=automatic,
+                app=app.name,
+                strict_slashes=bool(rule.strict_slashes),
+                redirect_to=redirect,
+            ))
+        return routes
+
+    def _chain_objects(self, view: Any) -> list[tuple[Any, ChainLink]]:
+        """(callable, link) pairs outermost first: decorators, view, class, methods."""
+        objects = list(layers(view, stop=lambda f: code_of(f) in _VIEW_CODES))
+        view_class = getattr(view, "view_class", None)
+        in_class_decorators = False
+        pairs: list[tuple[Any, ChainLink]] = []
+        for index, obj in enumerate(objects):
+            if getattr(obj, "view_class", None) is not None:
+                in_class_decorators = True
+            innermost = index == len(objects) - 1
+            kind = "view" if innermost else "decorator"
+            pairs.append((obj, _link(
+                obj, kind,
+                origin="class_decorators" if in_class_decorators and not innermost else None,
+            )))
+        if view_class is not None:
+            pairs.append((view_class, _class_link(view_class)))
+            for name in ("dispatch_request", *_HTTP_HANDLER_NAMES):
+                method = inspect.getattr_static(view_class, name, None)
+                if name != "dispatch_request" and method is None:
+                    continue
+                if callable(method):
+                    pairs.append((method, _link(method, "method")))
+        return pairs
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _wsgi_app(self, original: Callable) -> Callable:
+        hooks = self
+        recorder = self.recorder
+        code = code_of(original)
+
+        @functools.wraps(original)
+        def wsgi_app(app: Any, environ: dict, start_response: Callable) -> Any:
+            if not hooks.active:
+                return original(app, environ, start_response)
+            handle = step = None
+            try:
+                recorder.add_subject(app, hooks.routes_of)
+                info = _environ_facts(environ, recorder)
+                handle = recorder.begin_request(**info)
+                step = recorder.call(code, _environ_detail(environ, recorder), role=Role.REQUEST,
+                                     facts=info)
+            except Exception as exc:
+                recorder.failed(exc)
+            try:
+                result = original(app, environ, start_response)
+            except BaseException as error:
+                try:
+                    recorder.leave(step, error=error)
+                    if handle is not None:
+                        handle[0].info.setdefault("error", recorder.repr(error))
+                        handle[0].info["outcome"] = "error"
+                except Exception as exc:
+                    recorder.failed(exc)
+                raise
+            else:
+                try:
+                    record = handle[0] if handle is not None else None
+                    recorder.leave(step, result=result, facts=record and {
+                        "status": record.info.get("status")
+                    })
+                except Exception as exc:
+                    recorder.failed(exc)
+                return result
+            finally:
+                if handle is not None:
+                    try:
+                        _settle_outcome(handle[0].info)
+                        recorder.end_request(handle)
+                    except Exception as exc:
+                        recorder.failed(exc)
+
+        return wsgi_app
+
+    def _after_match(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        record = current_request()
+        request = args[0].request
+        facts: Facts = {"path": request.path, "method": request.method}
+        error = request.routing_exception
+        if error is None and request.url_rule is not None:
+            facts.update(matched=True, rule=request.url_rule.rule,
+                         endpoint=request.url_rule.endpoint,
+                         view_args=self.recorder.named(request.view_args or {}))
+            info = {"rule": request.url_rule.rule, "endpoint": request.url_rule.endpoint,
+                    "view_args": facts["view_args"]}
+        else:
+            facts["matched"] = False
+            info = {"outcome": "error"}
+            if isinstance(error, RequestRedirect):
+                reason = "strict_slashes" if error.new_url.split("?")[0].endswith(
+                    request.path.rstrip("/") + "/") else "redirect"
+                facts.update(outcome="redirect", redirect_to=error.new_url, reason=reason,
+                             status=error.code)
+                info = {"outcome": "redirect", "redirect_to": error.new_url}
+            elif isinstance(error, MethodNotAllowed):
+                allowed = sorted(error.valid_methods or ())
+                facts.update(outcome="method_not_allowed", allowed_methods=allowed, status=405)
+                info = {"outcome": "method_not_allowed", "allowed_methods": allowed}
+            elif isinstance(error, NotFound):
+                facts.update(outcome="not_found", status=404)
+                info = {"outcome": "not_found"}
+            if error is not None:
+                facts["exception"] = self.recorder.repr(error)
+        self.recorder.annotate(step, facts)
+        if record is not None:
+            record.info.update(info)
+
+    def _after_dispatch(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        request = flask.request
+        rule = request.url_rule
+        if rule is not None:
+            view = args[0].view_functions.get(rule.endpoint)
+            self.recorder.annotate(step, {"endpoint": rule.endpoint, "view": qualname(view)})
+
+    def _after_response(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        value = _argument(args, kwargs, 1, "rv")
+        self.recorder.annotate(step, {
+            "from_type": type(value).__name__,
+            "status": getattr(result, "status_code", None),
+            "mimetype": getattr(result, "mimetype", None),
+        })
+
+    def _after_finalize(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        record = current_request()
+        status = getattr(result, "status_code", None)
+        self.recorder.annotate(step, {"status": status})
+        if record is not None:
+            record.info["status"] = status
+            location = getattr(result, "location", None)
+            if location and "redirect_to" not in record.info and 300 <= (status or 0) < 400:
+                record.info["response_location"] = location
+            request = flask.request._get_current_object()
+            read = {}
+            if "form" in vars(request):
+                read["form"] = self.recorder.named(request.form.to_dict())
+            if getattr(request, "_cached_json", (Ellipsis, Ellipsis))[0] is not Ellipsis:
+                read["json"] = self.recorder.repr(request._cached_json[0])
+            if read:
+                self.recorder.annotate(step, {"request_data": read})
+
+    def _describe_error(self, args: tuple, kwargs: dict) -> Facts:
+        error = _argument(args, kwargs, 1, "e")
+        record = current_request()
+        if record is not None and not isinstance(error, HTTPException):
+            record.info.setdefault("error", self.recorder.repr(error))
+        return {
+            "exception": type(error).__qualname__,
+            "http": isinstance(error, HTTPException),
+            "code": getattr(error, "code", None),
+        }
+
+    def _after_find_error_handler(
+        self, step: int | None, args: tuple, kwargs: dict, result: Any
+    ) -> None:
+        error = _argument(args, kwargs, 1, "e")
+        self.recorder.annotate(step, {
+            "exception": type(error).__qualname__,
+            "handler": qualname(result) if result is not None else None,
+        })
+        if current_request() is not None:
+            self.recorder.note(Role.ERROR_HANDLER, "error handler", {
+                "exception": type(error).__qualname__,
+                "code": getattr(error, "code", None),
+                "handler": qualname(result) if result is not None else None,
+                "where": _where(result) if result is not None else None,
+            })
+
+    def _ensure_sync(self, original: Callable) -> Callable:
+        hooks = self
+
+        @functools.wraps(original)
+        def ensure_sync(app: Any, func: Callable) -> Callable:
+            if not hooks.active or current_request() is None:
+                return original(app, func)
+            try:
+                role = _ROLE_UNDER.get(hooks.recorder.open_role())
+                is_async = inspect.iscoroutinefunction(func)
+            except Exception as exc:
+                hooks.recorder.failed(exc)
+                return original(app, func)
+            if not is_async:
+                return hooks._proxy_call(original(app, func), func, role)
+            step = hooks.recorder.call(
+                code_of(original), hooks.recorder.named({"func": func}), role=Role.ASYNC_BRIDGE,
+                facts={"function": qualname(func), "coroutine": True},
+            )
+            try:
+                result = original(app, hooks._catching_coroutine(func))
+            except BaseException as error:
+                hooks.recorder.leave(step, error=error)
+                raise
+            hooks.recorder.leave(step, result=result)
+            return hooks._proxy_call(result, func, role)
+
+        return ensure_sync
+
+    def _catching_coroutine(self, func: Callable) -> Callable:
+        """Run an async view with watched-code catching on in its event loop's thread."""
+        watcher = self.watcher
+
+        @functools.wraps(func)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            with watcher.catching():
+                return await func(*args, **kwargs)
+
+        return run
+
+    def _proxy_call(self, callable_: Callable, func: Callable, role: str | None) -> Callable:
+        """Record one call of a function Flask runs (before/after functions, views, handlers).
+
+        A function whose code is watched is recorded by the watcher instead, so it is never
+        recorded twice; the proxy then only switches catching on (3.11).
+        """
+        hooks = self
+        recorder = self.recorder
+        code = code_of(func)
+        watched = hooks.watcher.is_watched(code)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not hooks.active:
+                return callable_(*args, **kwargs)
+            step = None
+            try:
+                if role == Role.HANDLER:
+                    hooks._note_handler_lookup(func)
+                if not watched:
+                    values = dict(enumerate(args)) if not code else _bound(code, func, args)
+                    values.update(kwargs)
+                    step = recorder.call(code, recorder.named({str(k): v for k, v in
+                                                               values.items()}),
+                                         name=None if code else qualname(func), role=role)
+                    if role == Role.CLASS_DISPATCH:
+                        instance = getattr(func, "__self__", None)
+                        recorder.note(Role.VIEW_INSTANCE, qualname(type(instance)), {
+                            "view_class": qualname(type(instance)),
+                            "instance": recorder.repr(instance),
+                        })
+            except Exception as exc:
+                recorder.failed(exc)
+            with hooks.watcher.catching():
+                try:
+                    result = callable_(*args, **kwargs)
+                except BaseException as error:
+                    try:
+                        if role == Role.CLASS_DISPATCH and isinstance(error, AssertionError):
+                            hooks._note_unimplemented(func, error)
+                        recorder.leave(step, error=error)
+                    except Exception as exc:
+                        recorder.failed(exc)
+                    raise
+            try:
+                recorder.leave(step, result=result)
+            except Exception as exc:
+                recorder.failed(exc)
+            return result
+
+        return call
+
+    def _note_handler_lookup(self, handler: Callable) -> None:
+        request = flask.request
+        method = request.method
+        instance = getattr(handler, "__self__", None)
+        tried = method.lower()
+        found = inspect.getattr_static(type(instance), tried, None) is not None
+        name = getattr(handler, "__name__", None)
+        self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
+            "method": method,
+            "tried": tried,
+            "found": found,
+            "fallback": name if not found and method == "HEAD" else None,
+            "handler": qualname(handler),
+        }, {"meth": self.recorder.repr(handler)})
+
+    def _note_unimplemented(self, dispatch: Callable, error: BaseException) -> None:
+        if "Unimplemented method" not in str(error):
+            return
+        method = flask.request.method
+        self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
+            "method": method,
+            "tried": method.lower(),
+            "found": False,
+            "fallback": None,
+            "handler": None,
+            "error": str(error),
+        })
+
+    def _signal_send(self, name: str, original: Callable) -> Callable:
+        hooks = self
+        recorder = self.recorder
+        signal = getattr(flask.signals, name)
+
+        @functools.wraps(original)
+        def send(*args: Any, **kwargs: Any) -> Any:
+            if not hooks.active:
+                return original(*args, **kwargs)
+            step = None
+            try:
+                receivers = len(signal.receivers)
+                step = recorder.call(code_of(original), None, name=f"signals.{name}.send",
+                                     role=Role.SIGNAL,
+                                     facts={"signal": name, "receivers": receivers})
+            except Exception as exc:
+                recorder.failed(exc)
+            try:
+                result = original(*args, **kwargs)
+            except BaseException as error:
+                recorder.leave(step, error=error)
+                raise
+            recorder.leave(step, result=result)
+            return result
+
+        return send
+
+
+# -- describing arguments ---------------------------------------------------------------
+
+
+def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:
+    """Argument `name` at position `index` (0 is self), however it was passed."""
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else None
+
+
+def _arguments(recorder: Recorder, code: Any, args: tuple, kwargs: dict) -> dict[str, str]:
+    names = code.co_varnames[: code.co_argcount] if code is not None else ()
+    values: dict[str, Any] = {}
+    for position, value in enumerate(args):
+        name = names[position] if position < len(names) else f"arg{position}"
+        if name not in ("self", "cls"):
+            values[name] = value
+    values.update(kwargs)
+    return recorder.named(values)
+
+
+def _bound(code: Any, func: Callable, args: tuple) -> dict[Any, Any]:
+    names = code.co_varnames[: code.co_argcount]
+    if hasattr(func, "__self__"):
+        names = names[1:]
+    return {names[i] if i < len(names) else f"arg{i}": value for i, value in enumerate(args)}
+
+
+def _describe_route(args: tuple, kwargs: dict) -> Facts:
+    options = {k: v for k, v in kwargs.items() if k != "rule"}
+    return {
+        "rule": _argument(args, kwargs, 1, "rule"),
+        "endpoint": options.get("endpoint"),
+        "methods": list(options["methods"]) if options.get("methods") else None,
+        "options": sorted(options),
+    }
+
+
+def _describe_add_url_rule(args: tuple, kwargs: dict) -> Facts:
+    view = _argument(args, kwargs, 3, "view_func")
+    return {
+        "rule": _argument(args, kwargs, 1, "rule"),
+        "endpoint_argument": _argument(args, kwargs, 2, "endpoint"),
+        "view": qualname(view) if view is not None else None,
+    }
+
+
+def _describe_blueprint_deferred(args: tuple, kwargs: dict) -> Facts:
+    facts = _describe_add_url_rule(args, kwargs)
+    facts.update(blueprint=args[0].name, deferred=True)
+    return facts
+
+
+def _describe_setup_state_rule(args: tuple, kwargs: dict) -> Facts:
+    state = args[0]
+    facts = _describe_add_url_rule(args, kwargs)
+    facts.update(
+        blueprint=state.name,
+        url_prefix=state.url_prefix,
+        name_prefix=state.name_prefix,
+        subdomain=state.subdomain,
+    )
+    return facts
+
+
+def _describe_blueprint(args: tuple, kwargs: dict) -> Facts:
+    blueprint = _argument(args, kwargs, 1, "blueprint")
+    return {
+        "blueprint": kwargs.get("name", getattr(blueprint, "name", None)),
+        "url_prefix": kwargs.get("url_prefix", getattr(blueprint, "url_prefix", None)),
+    }
+
+
+def _describe_blueprint_register(args: tuple, kwargs: dict) -> Facts:
+    blueprint = args[0]
+    options = _argument(args, kwargs, 2, "options") or {}
+    return {
+        "blueprint": options.get("name", blueprint.name),
+        "url_prefix": options.get("url_prefix", blueprint.url_prefix),
+    }
+
+
+def _describe_as_view(args: tuple, kwargs: dict) -> Facts:
+    cls = args[0]
+    return {
+        "view_class": qualname(cls),
+        "name": _argument(args, kwargs, 1, "name"),
+        "decorators": [qualname(d) for d in (getattr(cls, "decorators", ()) or ())],
+        "class_methods": sorted(getattr(cls, "methods", None) or ()),
+    }
+
+
+def _rule_facts(rule: werkzeug.routing.Rule) -> Facts:
+    return {
+        "rule": rule.rule,
+        "endpoint": rule.endpoint,
+        "methods": sorted(rule.methods or ()),
+        "strict_slashes": bool(rule.strict_slashes),
+        "arguments": sorted(rule.arguments),
+    }
+
+
+def _environ_facts(environ: dict, recorder: Recorder) -> Facts:
+    path = (environ.get("SCRIPT_NAME", "") or "") + (environ.get("PATH_INFO", "") or "/")
+    query = environ.get("QUERY_STRING", "") or ""
+    return {
+        "method": environ.get("REQUEST_METHOD", "GET"),
+        "path": path,
+        "query": recorder.repr(query)[1:-1] if query else "",
+    }
+
+
+def _environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").title(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").title()] = environ[key]
+    detail = {
+        "method": recorder.repr(environ.get("REQUEST_METHOD")),
+        "path": recorder.repr(environ.get("PATH_INFO")),
+        "query": recorder.repr(environ.get("QUERY_STRING", "")),
+    }
+    detail.update({f"header {k}": v for k, v in recorder.named(headers).items()})
+    return detail
+
+
+def _settle_outcome(info: dict) -> None:
+    outcome = info.get("outcome")
+    if outcome in ("not_found", "method_not_allowed", "redirect"):
+        return
+    if info.get("error") is not None or (info.get("status") or 0) >= 500:
+        info["outcome"] = "error"
+    else:
+        info["outcome"] = "ok"
+
+
+def _where(func: Any) -> dict[str, Any] | None:
+    if func is None:
+        return None
+    code = code_of(func)
+    return {
+        "qualname": qualname(func),
+        "file": code.co_filename if code else None,
+        "line": code.co_firstlineno if code else None,
+    }
+
+
+def _link(obj: Any, kind: str, *, origin: str | None = None) -> ChainLink:
+    code = code_of(obj)
+    name_ = qualname(obj)
+    decorator = None
+    if kind == "decorator" and "<locals>" in name_:
+        decorator = name_.split(".<locals>")[0]
+    return ChainLink(
+        kind=kind,  # type: ignore[arg-type]
+        name=getattr(obj, "__name__", name_),
+        qualname=name_,
+        file=code.co_filename if code else None,
+        line=code.co_firstlineno if code else None,
+        wraps=hasattr(obj, "__wrapped__") if kind == "decorator" else None,
+        origin=origin,
+        decorator=decorator,
+    )
+
+
+def _class_link(cls: type) -> ChainLink:
+    try:
+        file = inspect.getsourcefile(cls)
+        line = inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        file, line = None, None
+    return ChainLink(kind="view_class", name=cls.__name__, qualname=cls.__qualname__,
+                     file=file, line=line)

@@ -1,0 +1,335 @@
+"""Collects steps while an app registers routes and serves requests.
+
+The recorder is framework-neutral: adapters (``tracer/frameworks``) call `call`,
+`leave` and `note`, and it files each step under the record that is current in this
+context — the request being served, or registration when no request is. Context
+variables keep concurrent requests (threads, asyncio tasks) apart. The hot path stores
+tuples; frozen model objects are built only when a `Trace` is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import platform
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar, Token
+from datetime import datetime, timezone
+from types import CodeType
+from typing import Any
+
+from .model import Registration, Request, Route, SourceFile, Step, Trace
+from .saferepr import safe_repr, safe_value
+
+DEFAULT_MAX_STEPS = 100_000
+_MAX_ERROR_SAMPLES = 5
+
+RouteProvider = Callable[[Any], Iterable[Route]]
+
+
+class StepRecord:
+    """The steps of one request, or of registration, while they are being recorded."""
+
+    __slots__ = ("steps", "dropped", "max_steps", "info", "lock", "start_ns", "thread")
+
+    def __init__(self, max_steps: int) -> None:
+        self.steps: list[tuple] = []
+        self.dropped = 0
+        self.max_steps = max_steps
+        self.info: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self.start_ns = time.perf_counter_ns()
+        self.thread = threading.get_ident()
+
+
+_record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
+_stack: ContextVar[tuple[int, ...]] = ContextVar("flaskscope_stack", default=())
+
+
+def current_request() -> StepRecord | None:
+    """The request record of this context, if a request is being recorded here."""
+    return _record.get()
+
+
+class Recorder:
+    """Process-wide collector of registration and request steps.
+
+    Args:
+        redact: hide secrets in every stored value (the default; opt out for local debugging).
+        max_steps: per-record cap; further steps are counted as dropped, never stored.
+    """
+
+    def __init__(self, *, redact: bool = True, max_steps: int = DEFAULT_MAX_STEPS) -> None:
+        self.redact = redact
+        self.max_steps = max_steps
+        self.registration = StepRecord(max_steps)
+        self.requests: list[StepRecord] = []
+        self.errors = 0
+        self.error_samples: list[str] = []
+        self.meta: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._codes: set[CodeType] = set()
+        self._subjects: list[tuple[weakref.ref, RouteProvider]] = []
+
+    # -- values ---------------------------------------------------------------------------
+
+    def repr(self, value: Any) -> str:
+        """The stored form of a value: bounded, never failing, redacted unless opted out."""
+        return safe_repr(value, redact=self.redact)
+
+    def named(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Stored forms of named values (arguments, locals); secret names hide the value."""
+        return {name: safe_value(name, value, redact=self.redact) for name, value in values.items()}
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _target(self) -> StepRecord:
+        record = _record.get()
+        return self.registration if record is None else record
+
+    def _add(
+        self,
+        record: StepRecord,
+        parent: int | None,
+        kind: str,
+        name: str,
+        file: str | None,
+        line: int | None,
+        detail: Mapping[str, str] | None,
+        role: str | None,
+        facts: Mapping[str, Any] | None,
+    ) -> int | None:
+        with record.lock:
+            if len(record.steps) >= record.max_steps:
+                record.dropped += 1
+                return None
+            step_id = len(record.steps)
+            record.steps.append(
+                (
+                    step_id,
+                    parent,
+                    kind,
+                    name,
+                    file,
+                    line,
+                    time.perf_counter_ns(),
+                    threading.get_ident(),
+                    detail or {},
+                    role,
+                    facts or {},
+                )
+            )
+            return step_id
+
+    def call(
+        self,
+        code: CodeType | None,
+        detail: Mapping[str, str] | None = None,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> int | None:
+        """Open a call step for `code` (or a named callable without code) and nest under it."""
+        record = self._target()
+        stack = _stack.get()
+        if code is not None:
+            self._codes.add(code)
+            name = name or code.co_qualname
+            file, line = code.co_filename, code.co_firstlineno
+        else:
+            file = line = None
+        step_id = self._add(
+            record, stack[-1] if stack else None, "call", name or "?", file, line, detail, role,
+            facts,
+        )
+        if step_id is not None:
+            _stack.set((*stack, step_id))
+        return step_id
+
+    def leave(
+        self,
+        step_id: int | None,
+        *,
+        result: Any = None,
+        error: BaseException | None = None,
+        line: int | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Close the call `step_id` with its return value or exception, as its last child."""
+        if step_id is None:
+            return
+        record = self._target()
+        stack = _stack.get()
+        if step_id in stack:
+            _stack.set(stack[: stack.index(step_id)])
+        call = record.steps[step_id]
+        if error is None:
+            kind, detail = "return", {"result": self.repr(result)}
+        else:
+            kind, detail = "exception", {"exception": self.repr(error)}
+        self._add(record, step_id, kind, call[3], call[4], line, detail, call[9], facts)
+
+    def note(
+        self,
+        role: str,
+        name: str,
+        facts: Mapping[str, Any] | None = None,
+        detail: Mapping[str, str] | None = None,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> int | None:
+        """Record a derived fact under the current call step."""
+        record = self._target()
+        stack = _stack.get()
+        return self._add(
+            record, stack[-1] if stack else None, "note", name, file, line, detail, role, facts
+        )
+
+    def annotate(self, step_id: int | None, facts: Mapping[str, Any]) -> None:
+        """Add facts to a step already recorded (what was learned only after it began)."""
+        if step_id is None:
+            return
+        record = self._target()
+        with record.lock:
+            old = record.steps[step_id]
+            record.steps[step_id] = (*old[:10], {**old[10], **facts})
+
+    def open_role(self) -> str | None:
+        """The role of the innermost call step still open in this context."""
+        stack = _stack.get()
+        if not stack:
+            return None
+        return self._target().steps[stack[-1]][9]
+
+    def remember_code(self, code: CodeType) -> None:
+        """Embed this function's source in the trace even if no step enters it."""
+        self._codes.add(code)
+
+    def failed(self, error: BaseException) -> None:
+        """Count an error inside the recorder itself; the traced app never sees it."""
+        with self._lock:
+            self.errors += 1
+            if len(self.error_samples) < _MAX_ERROR_SAMPLES:
+                self.error_samples.append(f"{type(error).__name__}: {error}")
+
+    # -- requests -------------------------------------------------------------------------
+
+    def begin_request(self, **info: Any) -> tuple[StepRecord, Token, Token]:
+        """Start a request record current in this context until `end_request`."""
+        record = StepRecord(self.max_steps)
+        record.info.update(info)
+        return record, _record.set(record), _stack.set(())
+
+    def end_request(self, handle: tuple[StepRecord, Token, Token]) -> None:
+        """File a finished request and make the previous record current again."""
+        record, record_token, stack_token = handle
+        _stack.reset(stack_token)
+        _record.reset(record_token)
+        record.info["duration_ns"] = time.perf_counter_ns() - record.start_ns
+        with self._lock:
+            record.info.setdefault("id", len(self.requests))
+            self.requests.append(record)
+
+    # -- routes ---------------------------------------------------------------------------
+
+    def add_subject(self, subject: Any, routes_of: RouteProvider) -> None:
+        """Remember an app (weakly) so its final routes go into the trace."""
+        with self._lock:
+            if any(ref() is subject for ref, _ in self._subjects):
+                return
+            self._subjects.append((weakref.ref(subject), routes_of))
+
+    # -- the trace ------------------------------------------------------------------------
+
+    def trace(self, *, app: str | None = None) -> Trace:
+        """A frozen snapshot of everything recorded so far."""
+        routes: list[Route] = []
+        for ref, routes_of in list(self._subjects):
+            subject = ref()
+            if subject is not None:
+                routes.extend(routes_of(subject))
+        registration = Registration(
+            steps=_freeze(self.registration.steps), dropped_steps=self.registration.dropped
+        )
+        with self._lock:
+            finished = list(self.requests)
+        requests = tuple(_freeze_request(record) for record in finished)
+        meta = {
+            "python": platform.python_version(),
+            **self.meta,
+            "app": app or self.meta.get("app"),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "redacted": self.redact,
+            "recorder_errors": self.errors,
+            "recorder_error_samples": list(self.error_samples),
+        }
+        steps = [*registration.steps, *(s for r in requests for s in r.steps)]
+        return Trace(
+            meta=meta,
+            routes=tuple(routes),
+            registration=registration,
+            requests=requests,
+            sources=collect_sources(steps, routes, self._codes),
+        )
+
+
+def _freeze(rows: list[tuple]) -> tuple[Step, ...]:
+    return tuple(Step(*row) for row in list(rows))
+
+
+def _freeze_request(record: StepRecord) -> Request:
+    info = record.info
+    return Request(
+        id=info["id"],
+        method=info.get("method", "?"),
+        path=info.get("path", "?"),
+        status=info.get("status"),
+        endpoint=info.get("endpoint"),
+        rule=info.get("rule"),
+        view_args=dict(info.get("view_args", {})),
+        outcome=info.get("outcome", "ok"),
+        steps=_freeze(record.steps),
+        query=info.get("query", ""),
+        allowed_methods=tuple(info.get("allowed_methods", ())),
+        redirect_to=info.get("redirect_to"),
+        error=info.get("error"),
+        start_ns=record.start_ns,
+        duration_ns=info.get("duration_ns", 0),
+        thread=record.thread,
+        dropped_steps=record.dropped,
+    )
+
+
+def collect_sources(
+    steps: Iterable[Step], routes: Iterable[Route], codes: Iterable[CodeType]
+) -> dict[str, SourceFile]:
+    """The lines steps point at plus whole function bodies, read once per file."""
+    wanted: dict[str, set[int]] = {}
+    for step in steps:
+        if step.file and step.line:
+            wanted.setdefault(step.file, set()).add(step.line)
+    for route in routes:
+        for link in route.chain:
+            if link.file and link.line:
+                wanted.setdefault(link.file, set()).add(link.line)
+    for code in list(codes):
+        numbers = {line for _, _, line in code.co_lines() if line is not None}
+        numbers.add(code.co_firstlineno)
+        first, last = min(numbers), max(numbers)
+        wanted.setdefault(code.co_filename, set()).update(range(first, last + 1))
+    sources: dict[str, SourceFile] = {}
+    for file, numbers in wanted.items():
+        lines = linecache.getlines(file)
+        if not lines:
+            continue
+        digest = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+        sources[file] = SourceFile(
+            sha256=digest,
+            lines={n: lines[n - 1].rstrip("\n") for n in sorted(numbers) if 0 < n <= len(lines)},
+        )
+    return sources

@@ -1,0 +1,147 @@
+"""Bounded, never-failing reprs with secrets redacted.
+
+Everything the recorder stores about a value goes through `safe_repr`, so a huge
+object, a recursive one or one whose ``__repr__`` raises can never break the traced
+app or bloat the trace, and a password never reaches the file.
+"""
+
+from __future__ import annotations
+
+import re
+import reprlib
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "***"
+
+_SECRET_WORDS = r"password|passwd|pwd|secret|token|api[_-]?key|session|csrf|authorization|cookie"
+
+#: Names whose values are secrets: form/JSON/query fields, config keys, headers, arguments.
+SECRET_NAME = re.compile(_SECRET_WORDS, re.IGNORECASE)
+
+# A secret-looking name followed by its value inside free text: `'name': 'value'` in
+# dict reprs, `('Name', 'value')` in header lists, `"name": "value"` in JSON, and the
+# unquoted `name=value` of query strings and cookies.
+_SECRET_IN_TEXT = re.compile(
+    r"(?P<key>[\w-]*(?:" + _SECRET_WORDS + r")[\w-]*)"
+    r"(?:"
+    r"(?P<qsep>['\"]\s*[:=,]\s*)(?P<quote>['\"])(?P<qvalue>[^'\"]*)(?P=quote)"
+    r"|(?P<sep>\s*=\s*)(?P<value>[^&\s;'\",)}\]]+)"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: object) -> bool:
+    """Whether a key, header, field or argument name announces a secret."""
+    return isinstance(name, str) and SECRET_NAME.search(name) is not None
+
+
+def redact_text(text: str) -> str:
+    """Mask the values that follow secret-looking names inside free text."""
+    return _SECRET_IN_TEXT.sub(_mask, text)
+
+
+def _mask(match: re.Match[str]) -> str:
+    if match["quote"]:
+        return f"{match['key']}{match['qsep']}{match['quote']}{REDACTED}{match['quote']}"
+    return f"{match['key']}{match['sep']}{REDACTED}"
+
+
+class _BoundedRepr(reprlib.Repr):
+    """reprlib with project-wide limits, secret-aware mappings and a guard per object."""
+
+    def __init__(self, redact: bool) -> None:
+        super().__init__()
+        self.redact = redact
+        self.maxlevel = 3
+        self.maxstring = 160
+        self.maxother = 160
+        self.maxlong = 60
+        self.maxdict = 12
+        self.maxlist = 12
+        self.maxtuple = 12
+        self.maxset = 12
+        self.maxfrozenset = 12
+        self.maxdeque = 12
+        self.maxarray = 12
+
+    def repr1(self, x: Any, level: int) -> str:
+        try:
+            if self.redact and not isinstance(x, dict) and _is_plain_mapping(x):
+                return self._repr_mapping(x, level, type(x).__name__)
+            return super().repr1(x, level)
+        except Exception as exc:  # a broken __repr__ must not break the traced app
+            return _placeholder(x, exc)
+
+    def repr_dict(self, x: dict, level: int) -> str:
+        if not self.redact:
+            return super().repr_dict(x, level)
+        return self._repr_mapping(x, level, None)
+
+    def _repr_mapping(self, x: Mapping, level: int, type_name: str | None) -> str:
+        n = len(x)
+        if n == 0:
+            return "{}" if type_name is None else f"{type_name}({{}})"
+        if level <= 0:
+            return "{...}" if type_name is None else f"{type_name}({{...}})"
+        pieces = []
+        for i, key in enumerate(_items_keys(x)):
+            if i >= self.maxdict:
+                pieces.append("...")
+                break
+            value = REDACTED if is_secret_name(key) else self.repr1(x[key], level - 1)
+            pieces.append(f"{self.repr1(key, level - 1)}: {value}")
+        body = "{" + ", ".join(pieces) + "}"
+        return body if type_name is None else f"{type_name}({body})"
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        try:
+            text = repr(x)
+        except Exception as exc:
+            return _placeholder(x, exc)
+        if len(text) > self.maxother:
+            half = max(0, (self.maxother - 3) // 2)
+            text = text[:half] + "..." + text[len(text) - half :]
+        return text
+
+
+def _is_plain_mapping(x: Any) -> bool:
+    """Mapping-like values whose items we may read without side effects."""
+    return isinstance(x, Mapping) and type(x).__module__.split(".")[0] in {
+        "werkzeug",
+        "flask",
+        "collections",
+        "types",
+    }
+
+
+def _items_keys(x: Mapping) -> list:
+    try:
+        return list(x.keys())
+    except Exception:
+        return []
+
+
+def _placeholder(x: Any, exc: BaseException) -> str:
+    return f"<{type(x).__qualname__} instance; repr failed: {type(exc).__name__}>"
+
+
+_REDACTING = _BoundedRepr(redact=True)
+_PLAIN = _BoundedRepr(redact=False)
+
+
+def safe_repr(value: Any, *, redact: bool = True) -> str:
+    """A short repr of any value that never raises and hides secrets when asked."""
+    try:
+        text = (_REDACTING if redact else _PLAIN).repr(value)
+    except Exception as exc:
+        return _placeholder(value, exc)
+    return redact_text(text) if redact else text
+
+
+def safe_value(name: str, value: Any, *, redact: bool = True) -> str:
+    """`safe_repr` for a named value: a secret-looking name hides the whole value."""
+    if redact and is_secret_name(name) and value is not None:
+        return REDACTED
+    return safe_repr(value, redact=redact)

@@ -1,0 +1,222 @@
+"""Catch calls to chosen code objects that no class attribute exposes.
+
+Decorator layers, the function a view class is wrapped in, and view-class methods are
+closures and user functions: they cannot be patched without changing what the app sees.
+Instead their code objects are registered here, and their calls are caught as they
+happen. On Python 3.12+ `sys.monitoring` reports starts and returns of exactly those code
+objects (local events), costing nothing elsewhere. On 3.11 a `sys.settrace` function is
+switched on only while a view runs, on that thread, and traces only those frames. A
+trace function that was already set (a debugger, coverage) is never replaced.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Any
+
+from .recorder import current_request
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
+HAS_MONITORING = sys.version_info >= (3, 12)
+_TOOL_NAME = "flaskscope"
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """What a watched code object is, in the `Role` vocabulary."""
+
+    role: str
+
+
+def argument_values(frame: FrameType) -> dict[str, Any]:
+    """The arguments a frame was called with (positional, keyword-only, *args, **kwargs)."""
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
+    local_values = frame.f_locals
+    return {name: local_values[name] for name in code.co_varnames[:count] if name in local_values}
+
+
+class CodeWatcher:
+    """Records calls of registered code objects made while a request is recorded."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.watched: dict[CodeType, Watched] = {}
+        self._tool: int | None = None
+        self._open: dict[int, list[int | None]] = {}  # id(frame) -> open step ids (3.12+)
+        if HAS_MONITORING:
+            self._tool = _claim_tool()
+
+    # -- registration ---------------------------------------------------------------------
+
+    def watch(self, code: CodeType, role: str) -> None:
+        """Catch calls of `code` from now on (the first role given to a code object wins)."""
+        if code in self.watched:
+            return
+        self.watched[code] = Watched(role)
+        self.recorder.remember_code(code)
+        if self._tool is not None:
+            events = sys.monitoring.events
+            sys.monitoring.set_local_events(
+                self._tool, code, events.PY_START | events.PY_RETURN
+            )
+
+    def is_watched(self, code: CodeType | None) -> bool:
+        return code is not None and code in self.watched
+
+    def close(self) -> None:
+        """Stop watching everything and give the monitoring tool id back."""
+        if self._tool is not None:
+            sys.monitoring.set_events(self._tool, 0)
+            for code in self.watched:
+                sys.monitoring.set_local_events(self._tool, code, 0)
+            for event in (
+                sys.monitoring.events.PY_START,
+                sys.monitoring.events.PY_RETURN,
+                sys.monitoring.events.PY_UNWIND,
+            ):
+                sys.monitoring.register_callback(self._tool, event, None)
+            sys.monitoring.free_tool_id(self._tool)
+            self._tool = None
+        self.watched.clear()
+
+    def start(self) -> None:
+        """Register the monitoring callbacks (3.12+); a no-op on 3.11."""
+        if self._tool is None:
+            return
+        events = sys.monitoring.events
+        sys.monitoring.register_callback(self._tool, events.PY_START, self._on_start)
+        sys.monitoring.register_callback(self._tool, events.PY_RETURN, self._on_return)
+        sys.monitoring.register_callback(self._tool, events.PY_UNWIND, self._on_unwind)
+        sys.monitoring.set_events(self._tool, events.PY_UNWIND)
+
+    # -- catching on 3.11 -----------------------------------------------------------------
+
+    @contextmanager
+    def catching(self) -> Iterator[bool]:
+        """Trace watched frames on this thread for the duration (3.11; no-op on 3.12+).
+
+        Yields whether watched calls will be caught: False when another trace function
+        is set, which is left untouched.
+        """
+        if HAS_MONITORING:
+            yield True
+            return
+        previous = sys.gettrace()
+        if previous is self._global_trace:
+            yield True
+            return
+        if previous is not None:
+            yield False
+            return
+        sys.settrace(self._global_trace)
+        try:
+            yield True
+        finally:
+            sys.settrace(None)
+
+    def _global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event != "call":
+            return None
+        watched = self.watched.get(frame.f_code)
+        if watched is None or current_request() is None:
+            return None
+        try:
+            step_id = self.recorder.call(
+                frame.f_code, self.recorder.named(argument_values(frame)), role=watched.role
+            )
+        except Exception as exc:
+            self.recorder.failed(exc)
+            return None
+        return _FrameTracer(self.recorder, step_id)
+
+    # -- catching on 3.12+ ----------------------------------------------------------------
+
+    def _on_start(self, code: CodeType, offset: int) -> Any:
+        watched = self.watched.get(code)
+        if watched is None or current_request() is None:
+            return None
+        try:
+            frame = sys._getframe(1)
+            step_id = self.recorder.call(
+                code, self.recorder.named(argument_values(frame)), role=watched.role
+            )
+            self._open.setdefault(id(frame), []).append(step_id)
+        except Exception as exc:
+            self.recorder.failed(exc)
+        return None
+
+    def _on_return(self, code: CodeType, offset: int, value: Any) -> Any:
+        if code not in self.watched or current_request() is None:
+            return None
+        try:
+            frame = sys._getframe(1)
+            self.recorder.leave(self._pop_frame(frame), result=value, line=frame.f_lineno)
+        except Exception as exc:
+            self.recorder.failed(exc)
+        return None
+
+    def _on_unwind(self, code: CodeType, offset: int, error: BaseException) -> Any:
+        if code not in self.watched or current_request() is None:
+            return None
+        try:
+            frame = sys._getframe(1)
+            self.recorder.leave(self._pop_frame(frame), error=error, line=frame.f_lineno)
+        except Exception as exc:
+            self.recorder.failed(exc)
+        return None
+
+    def _pop_frame(self, frame: FrameType) -> int | None:
+        open_steps = self._open.get(id(frame))
+        if not open_steps:
+            return None
+        step_id = open_steps.pop()
+        if not open_steps:
+            del self._open[id(frame)]
+        return step_id
+
+
+class _FrameTracer:
+    """Local trace function of one watched frame (3.11): sees how the frame ends.
+
+    A frame left by an exception reports `exception` then `return` with no line event in
+    between; a handled exception is followed by the handler's line.
+    """
+
+    __slots__ = ("recorder", "step_id", "pending")
+
+    def __init__(self, recorder: Recorder, step_id: int | None) -> None:
+        self.recorder = recorder
+        self.step_id = step_id
+        self.pending: BaseException | None = None
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            self.pending = None
+        elif event == "exception":
+            self.pending = arg[1]
+        elif event == "return":
+            try:
+                if self.pending is not None and arg is None:
+                    self.recorder.leave(self.step_id, error=self.pending, line=frame.f_lineno)
+                else:
+                    self.recorder.leave(self.step_id, result=arg, line=frame.f_lineno)
+            except Exception as exc:
+                self.recorder.failed(exc)
+        return self
+
+
+def _claim_tool() -> int | None:
+    """A free `sys.monitoring` tool id, preferring the profiler's."""
+    for tool in (sys.monitoring.PROFILER_ID, 3, 4):
+        if sys.monitoring.get_tool(tool) is None:
+            sys.monitoring.use_tool_id(tool, _TOOL_NAME)
+            return tool
+    return None
