@@ -36,3 +36,18 @@ def fresh_import() -> Iterator[Callable[[str], ModuleType]]:
     yield _import
     for top in imported:
         _forget_package(top)
+
+
+@pytest.fixture(autouse=True)
+def _no_hooks_left_behind() -> Iterator[None]:
+    """Fail a test that leaves flaskscope installed or a trace/profile function set, and
+    forget fixture apps it imported (the CLI imports them by path)."""
+    import tracer
+
+    yield
+    leaked = tracer.installed() is not None
+    tracer.uninstall()
+    _forget_package("fixtures")
+    assert not leaked, "the test left flaskscope's hooks installed"
+    assert sys.gettrace() is None, "the test left a trace function set"
+    assert sys.getprofile() is None, "the test left a profile function set"

@@ -1,0 +1,85 @@
+"""The `flaskscope` command line.
+
+Commands are thin: they parse arguments, ask `tracer.source` for a trace and hand it to
+a renderer or exporter. Every `FlaskscopeError` becomes one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+
+from .errors import FlaskscopeError
+from .render import request_title, route_table, step_tree
+from .session import record_app
+from .source import parse_request, request_options, split_target
+from .tracefile import save
+
+
+class _Group(click.Group):
+    """Turns the errors a user can fix into one line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FlaskscopeError as exc:
+            click.echo(f"flaskscope: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flaskscope")
+def cli() -> None:
+    """Trace what Flask does with your routes and requests, step by step."""
+
+
+@cli.command()
+@click.argument("target", nargs=-1, required=True, metavar="APP [METHOD] PATH")
+@request_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the trace here.")
+@click.option("--no-registration", is_flag=True, help="Print only the request's steps.")
+def trace(
+    target: Sequence[str],
+    data: Sequence[str],
+    headers: Sequence[str],
+    json_text: str | None,
+    no_redact: bool,
+    output: str | None,
+    no_registration: bool,
+) -> None:
+    """Import APP under the recorder, send one request and print every step.
+
+    APP is anything `flask --app` accepts: a module, module:name, a file, a factory call.
+    """
+    app_ref, words = split_target(target)
+    spec = parse_request(words, data, headers, json_text)
+    recording = record_app(app_ref, [spec], redact=not no_redact)
+    console = Console()
+    trace_ = recording.trace
+    if not no_registration or recording.app_error:
+        console.print(step_tree(trace_.registration.steps, f"registration of {app_ref}"))
+    for request in trace_.requests:
+        console.print(step_tree(request.steps, request_title(request)))
+    if output:
+        save(trace_, output)
+        console.print(f"trace written to {output}", style="dim")
+    if recording.app_error:
+        raise FlaskscopeError(recording.app_error)
+
+
+@cli.command()
+@click.argument("app_ref", metavar="APP")
+def routes(app_ref: str) -> None:
+    """List APP's rules: methods (automatic ones in brackets), endpoint, view chain."""
+    recording = record_app(app_ref, [])
+    if recording.app_error:
+        raise FlaskscopeError(recording.app_error)
+    Console().print(route_table(recording.trace.routes))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="flaskscope")

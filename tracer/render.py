@@ -1,0 +1,145 @@
+"""Terminal renderings of a trace with rich: the step tree and the route table.
+
+Pure functions from model objects to rich renderables; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from .model import Request, Route, Step
+
+_SITE_DIRS = tuple(
+    sorted(
+        {p for p in (sysconfig.get_paths().get("purelib"), sysconfig.get_paths().get("stdlib"))
+         if p} | {p for p in sys.path if p.endswith("site-packages")},
+        key=len,
+        reverse=True,
+    )
+)
+_MAX_FACTS = 5
+_MAX_VALUE = 60
+
+
+def short_path(file: str | None) -> str:
+    """A path as a reader wants it: `flask/app.py` for libraries, relative for the app."""
+    if not file:
+        return "?"
+    for prefix in _SITE_DIRS:
+        if file.startswith(prefix + os.sep):
+            return file[len(prefix) + 1 :]
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:
+        return file
+    return file if relative.startswith(".." + os.sep + "..") else relative
+
+
+def location(step: Step) -> str:
+    """`file:line` of a step, short."""
+    if step.file is None:
+        return ""
+    return f"{short_path(step.file)}:{step.line}" if step.line else short_path(step.file)
+
+
+def step_tree(steps: Sequence[Step], title: str) -> Tree:
+    """The nested call tree: one node per call or note; returns fold into their call."""
+    tree = Tree(Text(title, style="bold"))
+    nodes: dict[int, Tree] = {}
+    ends = {step.parent: step for step in steps if step.kind in ("return", "exception")}
+    for step in steps:
+        if step.kind in ("return", "exception", "line"):
+            continue
+        parent = nodes.get(step.parent, tree) if step.parent is not None else tree
+        nodes[step.id] = parent.add(_label(step, ends.get(step.id)))
+    return tree
+
+
+def _label(step: Step, end: Step | None) -> Text:
+    text = Text()
+    if step.kind == "note":
+        text.append("• ", style="magenta")
+        text.append(step.name, style="magenta")
+    else:
+        text.append(step.name, style="bold cyan" if step.role else "cyan")
+    if step.role:
+        text.append(f" [{step.role}]", style="green")
+    facts = _summary(step.facts)
+    if facts:
+        text.append(" " + facts, style="yellow")
+    if end is not None:
+        if end.kind == "exception":
+            text.append(" raised " + end.detail.get("exception", "?"), style="bold red")
+        elif step.kind == "call":
+            result = end.detail.get("result", "")
+            if result and result != "None":
+                text.append(" → " + _clip(result), style="white")
+    where = location(step)
+    if where:
+        text.append(f"  {where}", style="dim")
+    return text
+
+
+def _summary(facts: Mapping[str, Any]) -> str:
+    shown = []
+    for key, value in facts.items():
+        if value is None or value == [] or value == {} or key in ("returns",):
+            continue
+        shown.append(f"{key}={_clip(_plain(value))}")
+        if len(shown) == _MAX_FACTS:
+            break
+    return " ".join(shown)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def request_title(request: Request) -> str:
+    """One line naming a request and how it ended."""
+    status = request.status if request.status is not None else "-"
+    parts = [f"request {request.id}: {request.method} {request.path}", f"→ {status}",
+             request.outcome]
+    if request.endpoint:
+        parts.append(f"endpoint={request.endpoint}")
+    if request.allowed_methods:
+        parts.append("allowed=" + ",".join(request.allowed_methods))
+    if request.redirect_to:
+        parts.append(f"redirect={request.redirect_to}")
+    if request.dropped_steps:
+        parts.append(f"({request.dropped_steps} steps dropped)")
+    return "  ".join(parts)
+
+
+def route_table(routes: Iterable[Route]) -> Table:
+    """Rule, methods, endpoint and the view chain outermost → innermost."""
+    table = Table(show_lines=False)
+    table.add_column("Rule", style="bold")
+    table.add_column("Methods")
+    table.add_column("Endpoint", style="cyan")
+    table.add_column("View chain (outer → inner)")
+    for route in routes:
+        methods = ", ".join(
+            f"({m})" if m in route.automatic_methods else m for m in route.methods
+        )
+        chain = " → ".join(
+            escape(link.qualname if link.kind != "view_class" else f"class {link.qualname}")
+            for link in route.chain
+        )
+        table.add_row(escape(route.rule), methods, escape(route.endpoint), chain)
+    return table

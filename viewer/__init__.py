@@ -1,0 +1,1 @@
+"""flaskscope viewer."""
