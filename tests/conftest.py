@@ -51,3 +51,4 @@ def _no_hooks_left_behind() -> Iterator[None]:
     assert not leaked, "the test left flaskscope's hooks installed"
     assert sys.gettrace() is None, "the test left a trace function set"
     assert sys.getprofile() is None, "the test left a profile function set"
+

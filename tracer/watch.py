@@ -11,6 +11,7 @@ trace function that was already set (a debugger, coverage) is never replaced.
 
 from __future__ import annotations
 
+import dis
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .recorder import Recorder
 
 HAS_MONITORING = sys.version_info >= (3, 12)
+_YIELD_VALUE = dis.opmap["YIELD_VALUE"]
+_RETURN_VALUE = dis.opmap["RETURN_VALUE"]
 _TOOL_NAME = "flaskscope"
 
 
@@ -51,6 +54,7 @@ class CodeWatcher:
         self.watched: dict[CodeType, Watched] = {}
         self._tool: int | None = None
         self._open: dict[int, list[int | None]] = {}  # id(frame) -> open step ids (3.12+)
+        self._suspended: dict[int, _FrameTracer] = {}  # paused coroutine frames (3.11)
         if HAS_MONITORING:
             self._tool = _claim_tool()
 
@@ -125,6 +129,9 @@ class CodeWatcher:
     def _global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event != "call":
             return None
+        resumed = self._suspended.pop(id(frame), None)
+        if resumed is not None:  # a coroutine or generator carrying on after a yield
+            return resumed
         watched = self.watched.get(frame.f_code)
         if watched is None or current_request() is None:
             return None
@@ -135,7 +142,8 @@ class CodeWatcher:
         except Exception as exc:
             self.recorder.failed(exc)
             return None
-        return _FrameTracer(self.recorder, step_id)
+        frame.f_trace_lines = False
+        return _FrameTracer(self, step_id)
 
     # -- catching on 3.12+ ----------------------------------------------------------------
 
@@ -186,30 +194,34 @@ class CodeWatcher:
 class _FrameTracer:
     """Local trace function of one watched frame (3.11): sees how the frame ends.
 
-    A frame left by an exception reports `exception` then `return` with no line event in
-    between; a handled exception is followed by the handler's line.
+    The instruction a `return` event stops at tells the ways apart: `RETURN_VALUE` is a
+    return, `YIELD_VALUE` a coroutine or generator pausing (it resumes with a new `call`
+    event), anything else the frame being left by the exception last seen in it.
     """
 
-    __slots__ = ("recorder", "step_id", "pending")
+    __slots__ = ("watcher", "step_id", "pending")
 
-    def __init__(self, recorder: Recorder, step_id: int | None) -> None:
-        self.recorder = recorder
+    def __init__(self, watcher: CodeWatcher, step_id: int | None) -> None:
+        self.watcher = watcher
         self.step_id = step_id
         self.pending: BaseException | None = None
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "line":
-            self.pending = None
-        elif event == "exception":
+        if event == "exception":
             self.pending = arg[1]
         elif event == "return":
+            opcode = frame.f_code.co_code[frame.f_lasti]
+            if opcode == _YIELD_VALUE:
+                self.watcher._suspended[id(frame)] = self
+                return self
+            recorder = self.watcher.recorder
             try:
-                if self.pending is not None and arg is None:
-                    self.recorder.leave(self.step_id, error=self.pending, line=frame.f_lineno)
+                if opcode == _RETURN_VALUE or self.pending is None:
+                    recorder.leave(self.step_id, result=arg, line=frame.f_lineno)
                 else:
-                    self.recorder.leave(self.step_id, result=arg, line=frame.f_lineno)
+                    recorder.leave(self.step_id, error=self.pending, line=frame.f_lineno)
             except Exception as exc:
-                self.recorder.failed(exc)
+                recorder.failed(exc)
         return self
 
 

@@ -324,7 +324,7 @@ class FlaskHooks:
     ) -> None:
         app = args[0]
         self.recorder.add_subject(app, self.routes_of)
-        given = _argument(args, kwargs, 4, "view_func")
+        given = _argument(args, kwargs, 3, "view_func")
         rule = self._last_rule.get()
         if rule is None:
             return

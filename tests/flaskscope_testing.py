@@ -1,0 +1,73 @@
+"""Helpers shared by the tests: record fixture apps and query their steps."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tracer.model import Step
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def fixture_path(name: str) -> str:
+    """The path of a fixture app, as `flask --app` and `flaskscope` take it."""
+    return str(REPO_ROOT / "fixtures" / f"{name}.py")
+
+
+def record_fixture(name: str, *requests: str | tuple, redact: bool = True):
+    """Record fixture app `name` and requests given as "METHOD /path" or RequestSpec kwargs.
+
+    The fixture's modules are forgotten first, so registration is recorded afresh.
+    """
+    from tracer import record_app
+    from tracer.frameworks.flask_app import RequestSpec
+
+    forget_fixtures()
+    specs = []
+    for item in requests:
+        if isinstance(item, str):
+            method, path = item.split(" ", 1)
+            specs.append(RequestSpec(method=method, path=path))
+        else:
+            specs.append(item)
+    try:
+        return record_app(fixture_path(name), specs, redact=redact)
+    finally:
+        forget_fixtures()
+
+
+def forget_fixtures() -> None:
+    """Drop every `fixtures` module so the next import registers routes again."""
+    for name in [n for n in sys.modules if n == "fixtures" or n.startswith("fixtures.")]:
+        del sys.modules[name]
+
+def calls(steps: tuple[Step, ...], role: str | None = None, name: str | None = None) -> list[Step]:
+    """Call steps, optionally of one role and/or name."""
+    return [
+        s for s in steps
+        if s.kind == "call" and (role is None or s.role == role) and (name is None or s.name == name)
+    ]
+
+
+def notes(steps: tuple[Step, ...], role: str) -> list[Step]:
+    return [s for s in steps if s.kind == "note" and s.role == role]
+
+
+def one(items: list[Step]) -> Step:
+    assert len(items) == 1, [s.name for s in items]
+    return items[0]
+
+
+def end_of(steps: tuple[Step, ...], call: Step) -> Step:
+    """The return or exception step closing a call."""
+    return next(s for s in steps if s.parent == call.id and s.kind in ("return", "exception"))
+
+
+def ancestors(steps: tuple[Step, ...], step: Step) -> list[Step]:
+    chain = []
+    parent = step.parent
+    while parent is not None:
+        chain.append(steps[parent])
+        parent = steps[parent].parent
+    return chain

@@ -1,0 +1,207 @@
+"""Registration steps recorded for the seed fixtures and the real-app cases."""
+
+from __future__ import annotations
+
+import os
+
+from flaskscope_testing import REPO_ROOT, calls, end_of, notes, one, record_fixture
+
+from tracer import Role
+
+
+def _registration(name: str):
+    recording = record_fixture(name)
+    assert recording.app_error is None
+    return recording.trace
+
+
+def _add_url_rule_for(steps, endpoint):
+    return one([s for s in calls(steps, Role.ADD_URL_RULE, "App.add_url_rule")
+                if s.facts.get("endpoint") == endpoint])
+
+
+def test_route_returns_decorator_whose_call_adds_the_rule() -> None:
+    steps = _registration("seed_routes").registration.steps
+    route = one([s for s in calls(steps, Role.ROUTE_DECORATOR) if s.facts["rule"] == "/"])
+    assert route.name == "Scaffold.route"
+    assert route.facts["endpoint"] == "n1"
+    assert route.facts["returns"] == "Scaffold.route.<locals>.decorator"
+    applied = one([s for s in calls(steps, Role.ROUTE_DECORATOR_CALL) if s.facts["view"] == "index"])
+    assert applied.name == "Scaffold.route.<locals>.decorator"
+    assert applied.id > route.id
+    add = _add_url_rule_for(steps, "n1")
+    assert add.parent == applied.id, "add_url_rule runs inside the decorator's call"
+    assert add.facts["endpoint_given"] is True
+    assert add.facts["methods_given"] == ["GET", "POST"]
+    assert add.facts["methods"] == ["GET", "HEAD", "OPTIONS", "POST"]
+    assert add.facts["automatic_methods"] == ["HEAD", "OPTIONS"]
+
+
+def test_add_url_rule_called_directly_with_an_endpoint() -> None:
+    steps = _registration("seed_routes").registration.steps
+    add = _add_url_rule_for(steps, "n2")
+    assert add.parent is None, "called from module code, not from a route decorator"
+    assert add.detail["rule"] == "'/login'"
+    assert add.detail["endpoint"] == "'n2'"
+    assert add.facts["view"] == "login"
+    inferred = [s for s in steps if s.parent == add.id and s.role == Role.ENDPOINT_INFERRED]
+    assert inferred == [], "an explicit endpoint is not inferred"
+    registered = one([s for s in notes(steps, Role.VIEW_REGISTERED)
+                      if s.facts["endpoint"] == "n2"])
+    assert registered.facts["view"] == "login" and registered.parent == add.id
+
+
+def test_endpoint_inferred_from_the_function_name_with_default_methods() -> None:
+    steps = _registration("seed_routes").registration.steps
+    add = _add_url_rule_for(steps, "about")
+    assert add.facts["endpoint_given"] is False
+    inferred = one([s for s in steps if s.parent == add.id and s.role == Role.ENDPOINT_INFERRED])
+    assert inferred.name == "_endpoint_from_view_func"
+    assert inferred.facts == {"endpoint": "about", "view": "about", "from": "__name__"}
+    assert end_of(steps, inferred).detail["result"] == "'about'"
+    assert add.facts["methods_source"] == "default"
+    assert add.facts["methods"] == ["GET", "HEAD", "OPTIONS"]
+    rule_added = one([s for s in steps if s.parent == add.id and s.role == Role.RULE_ADDED])
+    assert rule_added.name == "Map.add"
+    assert rule_added.facts["rule"] == "/about"
+
+
+def test_as_view_names_the_endpoint_and_applies_class_decorators() -> None:
+    trace = _registration("seed_views")
+    steps = trace.registration.steps
+    as_view = one(calls(steps, Role.CLASS_VIEW))
+    assert as_view.name == "View.as_view"
+    assert as_view.facts["view_class"] == "IndexView"
+    assert as_view.facts["name"] == "index"
+    assert as_view.facts["decorators"] == ["auth"]
+    assert as_view.facts["methods"] == ["GET"]
+    assert as_view.facts["view"] == "View.as_view.<locals>.view"
+    decorator = one(notes(steps, Role.CLASS_DECORATOR))
+    assert decorator.parent == as_view.id
+    assert decorator.facts["decorator"] == "auth"
+    assert decorator.facts["outermost"] is True
+    assert decorator.facts["produced"] == "auth.<locals>.inner"
+    add = _add_url_rule_for(steps, "index")
+    assert add.facts["methods_source"] == "view_func.methods"
+    assert add.facts["methods"] == ["GET", "HEAD", "OPTIONS"]
+    route = one([r for r in trace.routes if r.endpoint == "index"])
+    assert [(link.kind, link.qualname) for link in route.chain] == [
+        ("decorator", "auth.<locals>.inner"),
+        ("view", "View.as_view.<locals>.view"),
+        ("view_class", "IndexView"),
+        ("method", "MethodView.dispatch_request"),
+        ("method", "IndexView.get"),
+        ("method", "IndexView.post"),
+    ]
+    assert route.chain[0].origin == "class_decorators"
+    assert route.chain[0].wraps is True
+
+
+def test_class_decorators_order_last_is_outermost(tmp_path) -> None:
+    app_file = tmp_path / "ordered_app.py"
+    app_file.write_text(
+        "import functools\n"
+        "from flask import Flask, views\n"
+        "def first(f):\n"
+        "    @functools.wraps(f)\n"
+        "    def first_layer(**kw):\n"
+        "        return f(**kw)\n"
+        "    return first_layer\n"
+        "def second(f):\n"
+        "    def second_layer(**kw):\n"
+        "        return f(**kw)\n"
+        "    return second_layer\n"
+        "class V(views.MethodView):\n"
+        "    decorators = [first, second]\n"
+        "    def get(self):\n"
+        "        return 'ok'\n"
+        "app = Flask(__name__)\n"
+        "app.add_url_rule('/v', view_func=V.as_view('v'))\n"
+    )
+    from tracer import record_app
+    from tracer.frameworks.flask_app import RequestSpec
+
+    recording = record_app(str(app_file), [RequestSpec("GET", "/v")])
+    steps = recording.trace.registration.steps
+    applied = [s.facts for s in notes(steps, Role.CLASS_DECORATOR)]
+    assert [(f["decorator"], f["position"], f["outermost"], f["produced"]) for f in applied] == [
+        ("first", 0, False, "first.<locals>.first_layer"),
+        ("second", 1, True, "second.<locals>.second_layer"),
+    ]
+    assert applied[1]["wraps"] is False
+    route = one([r for r in recording.trace.routes if r.endpoint == "v"])
+    assert [link.qualname for link in route.chain[:3]] == [
+        "second.<locals>.second_layer", "first.<locals>.first_layer", "View.as_view.<locals>.view",
+    ]
+    request = recording.trace.requests[0]
+    entered = [s.name for s in calls(request.steps) if s.role in (Role.LAYER, Role.VIEW)]
+    assert entered == [
+        "second.<locals>.second_layer", "first.<locals>.first_layer", "View.as_view.<locals>.view",
+    ]
+    import sys
+
+    sys.modules.pop("ordered_app", None)
+
+
+def test_config_paths_resolved_against_the_instance_folder() -> None:
+    steps = _registration("seed_config").registration.steps
+    root = one(calls(steps, Role.CONFIG_ROOT))
+    instance = str(REPO_ROOT / "fixtures" / "instance")
+    assert root.facts["instance_relative"] is True
+    assert root.facts["config_root"] == instance
+    assert root.facts["root_path"] == str(REPO_ROOT / "fixtures")
+    pyfile = one(calls(steps, Role.CONFIG, "Config.from_pyfile"))
+    assert pyfile.facts["filename"] == "settings.py"
+    assert pyfile.facts["resolved"] == os.path.join(instance, "settings.py")
+    assert pyfile.facts["exists"] is True
+    assert "SETTINGS_FROM" in pyfile.facts["keys"]
+    assert pyfile.facts["values"]["SETTINGS_FROM"] == "'instance_path'"
+    assert pyfile.facts["values"]["DATABASE_PASSWORD"] == "***"
+    nested = [s for s in calls(steps, Role.CONFIG, "Config.from_object") if s.parent == pyfile.id]
+    assert len(nested) == 1, "from_pyfile loads the file's globals through from_object"
+    from_object = one([s for s in calls(steps, Role.CONFIG, "Config.from_object")
+                       if s.parent is None])
+    assert from_object.facts["object"].endswith("Config")
+    assert from_object.facts["values"]["SECRET_KEY"] == "***"
+    item = one([s for s in notes(steps, Role.CONFIG) if s.facts.get("key") == "DEBUG"])
+    assert item.facts["style"] == "item" and item.detail == {"DEBUG": "True"}
+
+
+def test_endpoint_collision_is_recorded_with_both_views() -> None:
+    recording = record_fixture("seed_collision")
+    assert "overwriting an existing endpoint function: index" in recording.app_error
+    steps = recording.trace.registration.steps
+    collision = one(notes(steps, Role.VIEW_COLLISION))
+    assert collision.facts["endpoint"] == "index"
+    assert collision.facts["existing"]["qualname"] == "index"
+    assert collision.facts["existing"]["file"].endswith("seed_collision.py")
+    assert collision.facts["new"]["qualname"] == "auth.<locals>.inner"
+    add = steps[collision.parent]
+    assert add.name == "App.add_url_rule"
+    assert "overwriting" in end_of(steps, add).detail["exception"]
+
+
+def test_blueprint_prefix_and_explicit_endpoint() -> None:
+    trace = _registration("real_app")
+    steps = trace.registration.steps
+    register = one(calls(steps, Role.BLUEPRINT, "App.register_blueprint"))
+    assert register.facts["blueprint"] == "shop"
+    setup = [s for s in calls(steps, Role.BLUEPRINT_RULE) if s.facts["rule"] == "/products"]
+    assert one(setup).facts["url_prefix"] == "/shop"
+    add = _add_url_rule_for(steps, "shop.product_list")
+    assert add.parent == setup[0].id
+    assert add.detail["rule"] == "'/shop/products'"
+    deferred = [s for s in calls(steps, Role.ADD_URL_RULE, "Blueprint.add_url_rule")]
+    assert {s.facts["rule"] for s in deferred} >= {"/products"}
+    route = one([r for r in trace.routes if r.endpoint == "shop.product_list"])
+    assert route.blueprint == "shop" and route.rule == "/shop/products"
+
+
+def test_stacked_decorators_with_and_without_wraps() -> None:
+    route = one([r for r in _registration("real_app").routes if r.endpoint == "stacked"])
+    assert [(link.kind, link.qualname, link.wraps) for link in route.chain] == [
+        ("decorator", "log_calls.<locals>.logged", True),
+        ("decorator", "add_header_no_wraps.<locals>.wrapper", False),
+        ("view", "stacked_view", None),
+    ]
+    assert [link.decorator for link in route.chain[:2]] == ["log_calls", "add_header_no_wraps"]
