@@ -59,7 +59,7 @@ def trace(
     recording = record_app(app_ref, [spec], redact=not no_redact)
     console = Console()
     trace_ = recording.trace
-    if not no_registration or recording.app_error:
+    if trace_.registration.steps and (not no_registration or recording.app_error):
         console.print(step_tree(trace_.registration.steps, f"registration of {app_ref}"))
     for request in trace_.requests:
         console.print(step_tree(request.steps, request_title(request)))

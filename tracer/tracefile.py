@@ -171,7 +171,7 @@ def loads(data: bytes) -> Trace:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
-        if exc.pos >= len(text.rstrip()):
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise TraceFileError(f"truncated JSON (ends at {where})") from None
         raise TraceFileError(f"not valid JSON at {where}: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:

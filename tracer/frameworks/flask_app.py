@@ -54,7 +54,7 @@ def send(app: Flask, spec: RequestSpec) -> int | None:
     Returns the status code, or None when the app raised instead of answering (for example
     with ``TESTING`` or ``PROPAGATE_EXCEPTIONS`` set); the trace holds the exception.
     """
-    client = app.test_client()
+    client = app.test_client(use_cookies=False)  # a `-H 'Cookie: ...'` is sent as given
     options: dict[str, Any] = {"method": spec.method, "headers": list(spec.headers)}
     if spec.has_json:
         options["json"] = spec.json

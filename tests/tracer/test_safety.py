@@ -1,0 +1,239 @@
+"""Recording never changes the app, restores everything, keeps requests apart and hides
+secrets."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+
+import flask
+import flask.ctx
+import flask.sansio.app
+import flask.sansio.blueprints
+import flask.sansio.scaffold
+import flask.signals
+import flask.views
+import pytest
+import werkzeug.routing
+from flaskscope_testing import calls, forget_fixtures, one, record_fixture
+
+import tracer
+from tracer import Role
+from tracer.frameworks.flask_app import RequestSpec
+from tracer.saferepr import safe_repr
+
+
+def _attribute_table() -> dict[tuple[int, str], object]:
+    """Every attribute flaskscope may patch, as the raw objects stored on their owners."""
+    owners = [
+        flask.Flask, flask.sansio.app.App, flask.sansio.scaffold.Scaffold,
+        flask.sansio.blueprints.Blueprint, flask.sansio.blueprints.BlueprintSetupState,
+        flask.views.View, flask.views.MethodView, flask.Config, flask.ctx.RequestContext,
+        werkzeug.routing.Map, werkzeug.routing.MapAdapter, flask.sansio.scaffold,
+        flask.sansio.app, flask.sansio.blueprints,
+        *(getattr(flask.signals, n) for n in dir(flask.signals)
+          if isinstance(getattr(flask.signals, n), flask.signals.Namespace().signal("x").__class__)),
+    ]
+    return {(id(owner), name): value for owner in owners for name, value in vars(owner).items()}
+
+
+def test_uninstall_restores_identical_originals() -> None:
+    before = _attribute_table()
+    recorder = tracer.install()
+    assert tracer.install() is recorder, "install is idempotent"
+    during = _attribute_table()
+    assert during != before, "installing patches something"
+    tracer.uninstall()
+    after = _attribute_table()
+    assert after.keys() == before.keys()
+    changed = [key for key, value in before.items() if after[key] is not value]
+    assert changed == []
+
+
+def _responses(name: str, requests: list[RequestSpec]) -> list[tuple]:
+    forget_fixtures()
+    try:
+        from tracer.frameworks.flask_app import load_app
+
+        app = load_app(f"fixtures/{name}.py")
+        client = app.test_client()
+        out = []
+        for spec in requests:
+            response = client.open(spec.path, method=spec.method, headers=list(spec.headers),
+                                   data=dict(spec.data) or None)
+            headers = sorted((k, v) for k, v in response.headers.items() if k != "Date")
+            out.append((response.status_code, response.get_data(), headers))
+        return out
+    finally:
+        forget_fixtures()
+
+
+REAL_REQUESTS = [RequestSpec("GET", p) for p in (
+    "/dashboard", "/docs", "/boom", "/nowhere", "/crash", "/items/42", "/items/abc", "/async",
+    "/stacked", "/hooks", "/shop/products", "/shop/products/3", "/login")]
+
+
+@pytest.mark.parametrize(("name", "requests"), [
+    ("real_app", REAL_REQUESTS),
+    ("seed_views", [RequestSpec(m, "/index") for m in ("GET", "HEAD", "POST", "OPTIONS")]),
+    ("seed_login", [RequestSpec("GET", "/login"),
+                    RequestSpec("POST", "/login", data=(("user", "admin"), ("pwd", "password"))),
+                    RequestSpec("POST", "/login", data=(("user", "x"), ("pwd", "y")))]),
+])
+def test_responses_identical_with_and_without_recording(name, requests, caplog) -> None:
+    plain = _responses(name, requests)
+    with tracer.record():
+        traced = _responses(name, requests)
+    assert traced == plain
+
+
+def test_views_keep_names_wrappers_and_signatures(fresh_import) -> None:
+    plain = fresh_import("fixtures.real_app").app
+    plain_views = {e: (f.__name__, getattr(f, "__wrapped__", None) is not None,
+                       str(inspect.signature(f))) for e, f in plain.view_functions.items()}
+    with tracer.record():
+        traced = fresh_import("fixtures.real_app").app
+        traced_views = {e: (f.__name__, getattr(f, "__wrapped__", None) is not None,
+                            str(inspect.signature(f))) for e, f in traced.view_functions.items()}
+        assert str(inspect.signature(flask.Flask.add_url_rule)) == str(
+            inspect.signature(flask.sansio.app.App.add_url_rule.__wrapped__))
+        decorator = traced.route("/probe")
+        assert decorator.__name__ == "decorator"
+    assert traced_views == plain_views
+
+
+def test_recorder_failures_never_reach_the_app(monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("recorder bug")
+
+    monkeypatch.setattr(tracer.Recorder, "call", broken)
+    recording = record_fixture("seed_views", "GET /index", "HEAD /index")
+    assert recording.app_error is None
+    assert [r.status for r in recording.trace.requests] == [200, 200]
+    assert recording.trace.meta["recorder_errors"] > 0
+    assert "recorder bug" in recording.trace.meta["recorder_error_samples"][0]
+
+
+def test_step_cap_counts_what_it_drops(fresh_import) -> None:
+    with tracer.record(max_steps=10) as recorder:
+        app = fresh_import("fixtures.seed_views").app
+        app.test_client().get("/index")
+        trace = recorder.trace()
+    request = trace.requests[0]
+    assert len(request.steps) == 10
+    assert request.dropped_steps > 0
+    assert trace.registration.dropped_steps > 0
+
+
+def test_concurrent_requests_do_not_cross_talk(fresh_import) -> None:
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.real_app").app
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def worker(n: int) -> None:
+            try:
+                client = app.test_client()
+                barrier.wait()
+                for round_ in range(5):
+                    assert client.get(f"/items/{n * 100 + round_}").status_code == 200
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        trace = recorder.trace()
+    assert errors == []
+    assert len(trace.requests) == 40
+    for request in trace.requests:
+        item = request.path.rsplit("/", 1)[1]
+        assert request.view_args == {"item_id": item}
+        view = one(calls(request.steps, Role.VIEW))
+        assert view.detail == {"item_id": item}
+        assert {s.thread for s in request.steps} == {request.thread}
+        assert request.steps[0].parent is None
+        assert all(s.parent is None or s.parent < s.id for s in request.steps)
+    assert len({r.id for r in trace.requests}) == 40
+
+
+SECRET = "s3cr3t-value"
+
+
+def test_every_listed_secret_form_is_redacted(tmp_path) -> None:
+    app_file = tmp_path / "secrets_app.py"
+    app_file.write_text(
+        "from flask import Flask, request\n"
+        "app = Flask(__name__)\n"
+        f"app.config['SECRET_KEY'] = '{SECRET}'\n"
+        f"app.config['API_KEY'] = '{SECRET}'\n"
+        "@app.route('/form', methods=['POST'])\n"
+        "def form():\n"
+        "    return request.form['user']\n"
+        "@app.route('/json', methods=['POST'])\n"
+        "def json_body():\n"
+        "    return str(sorted(request.get_json()))\n"
+        "@app.route('/q')\n"
+        "def query():\n"
+        "    return 'ok'\n"
+        "@app.route('/args/<token>')\n"
+        "def args(token):\n"
+        "    return 'ok'\n"
+    )
+    requests = [
+        RequestSpec("POST", "/form", data=(("user", "u"), ("password", SECRET), ("csrf_token", SECRET),
+                                           ("passwd", SECRET), ("session_id", SECRET))),
+        RequestSpec("POST", "/json", json={"api_key": SECRET, "token": SECRET, "ok": 1}, has_json=True),
+        RequestSpec("GET", f"/q?password={SECRET}&secret={SECRET}&x=1", headers=(
+            ("Authorization", f"Bearer {SECRET}"), ("Cookie", f"session={SECRET}"),
+            ("X-Api-Key", SECRET))),
+    ]
+    import sys
+
+    recording = tracer.record_app(str(app_file), requests)
+    sys.modules.pop("secrets_app", None)
+    assert [r.status for r in recording.trace.requests] == [200, 200, 200]
+    document = tracer.tracefile.dumps(recording.trace).decode()
+    assert SECRET not in document
+    assert "***" in document
+    form_request = recording.trace.requests[0]
+    finalize = one(calls(form_request.steps, Role.FINALIZE))
+    assert finalize.facts["request_data"]["form"]["user"] == "'u'"
+    assert finalize.facts["request_data"]["form"]["password"] == "***"
+    query_request = recording.trace.requests[2]
+    request_step = query_request.steps[0]
+    assert request_step.detail["header Authorization"] == "***"
+    assert request_step.detail["header Cookie"] == "***"
+    assert "x=1" in query_request.query
+    path_argument = tracer.record_app(str(app_file), [RequestSpec("GET", "/args/abc")])
+    sys.modules.pop("secrets_app", None)
+    assert path_argument.trace.requests[0].view_args == {"token": "***"}
+
+    opened = tracer.record_app(str(app_file), requests, redact=False)
+    sys.modules.pop("secrets_app", None)
+    assert SECRET in tracer.tracefile.dumps(opened.trace).decode()
+    assert opened.trace.meta["redacted"] is False
+
+
+def test_set_cookie_and_secret_shapes_in_reprs() -> None:
+    from werkzeug.datastructures import Headers
+
+    text = safe_repr(Headers([("Set-Cookie", f"session={SECRET}; HttpOnly"), ("X", "y")]))
+    assert SECRET not in text and "'y'" in text
+    assert SECRET not in safe_repr({"SECRET_KEY": SECRET, "nested": {"password": SECRET}})
+    assert SECRET not in safe_repr(f'{{"api_key": "{SECRET}"}}')
+
+
+def test_safe_repr_survives_hostile_values() -> None:
+    class Broken:
+        def __repr__(self) -> str:
+            raise ValueError("no")
+
+    assert "repr failed: ValueError" in safe_repr(Broken())
+    assert len(safe_repr("x" * 100_000)) < 200
+    loop: list = []
+    loop.append(loop)
+    assert safe_repr(loop).startswith("[[")
+    assert len(safe_repr(list(range(10_000)))) < 200
