@@ -92,7 +92,7 @@ def _label(step: Step, end: Step | None) -> Text:
 def _summary(facts: Mapping[str, Any]) -> str:
     shown = []
     for key, value in facts.items():
-        if value is None or value == [] or value == {} or key in ("returns",):
+        if value is None or value in ("", [], {}) or key in ("returns",):
             continue
         shown.append(f"{key}={_clip(_plain(value))}")
         if len(shown) == _MAX_FACTS:
