@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from .frameworks.flask import FlaskHooks
+from .frameworks.flask import FlaskHooks, scope_roots, transparent_codes
+from .lines import LineEngine, Scope, registration_window
 from .recorder import DEFAULT_MAX_STEPS, Recorder
 from .watch import CodeWatcher
 
 _lock = threading.Lock()
-_installed: tuple[Recorder, CodeWatcher, FlaskHooks] | None = None
+_installed: tuple[Recorder, CodeWatcher, FlaskHooks, LineEngine | None] | None = None
 
 
-def install(*, redact: bool = True, max_steps: int = DEFAULT_MAX_STEPS) -> Recorder:
+def default_scope(app_roots: Sequence[str] = (), include: Sequence[str] = (),
+                  exclude: Sequence[str] = ()) -> Scope:
+    """Flask, Werkzeug and the app's own directories, adjusted by file globs."""
+    roots = tuple(os.path.join(os.path.abspath(root), "") for root in (*scope_roots(), *app_roots))
+    return Scope(roots=roots, include=tuple(include), exclude=tuple(exclude))
+
+
+def install(
+    *,
+    redact: bool = True,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    lines: bool = False,
+    scope: Scope | None = None,
+) -> Recorder:
     """Patch Flask so that registration and every request are recorded.
 
     Call it before the app module is imported: routes are registered at import time.
-    Installing again returns the recorder already installed.
+    With `lines`, every executed line in `scope` (default: Flask, Werkzeug and the current
+    directory) is recorded with the locals it changed. Installing again returns the
+    recorder already installed.
     """
     global _installed
     with _lock:
@@ -27,9 +44,15 @@ def install(*, redact: bool = True, max_steps: int = DEFAULT_MAX_STEPS) -> Recor
         recorder = Recorder(redact=redact, max_steps=max_steps)
         watcher = CodeWatcher(recorder)
         watcher.start()
-        hooks = FlaskHooks(recorder, watcher)
+        engine = None
+        if lines:
+            engine = LineEngine(recorder, watcher, scope or default_scope([os.getcwd()]),
+                                transparent_codes())
+            engine.start()
+            recorder.meta["lines"] = True
+        hooks = FlaskHooks(recorder, watcher, engine)
         hooks.install()
-        _installed = (recorder, watcher, hooks)
+        _installed = (recorder, watcher, hooks, engine)
         return recorder
 
 
@@ -39,8 +62,10 @@ def uninstall() -> None:
     with _lock:
         if _installed is None:
             return
-        _, watcher, hooks = _installed
+        _, watcher, hooks, engine = _installed
         hooks.uninstall()
+        if engine is not None:
+            engine.stop()
         watcher.close()
         _installed = None
 
@@ -50,11 +75,37 @@ def installed() -> Recorder | None:
     return _installed[0] if _installed else None
 
 
+def line_engine() -> LineEngine | None:
+    """The line engine of the current installation, when lines are recorded."""
+    return _installed[3] if _installed else None
+
+
 @contextmanager
-def record(*, redact: bool = True, max_steps: int = DEFAULT_MAX_STEPS) -> Iterator[Recorder]:
+def record(
+    *,
+    redact: bool = True,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    lines: bool = False,
+    scope: Scope | None = None,
+) -> Iterator[Recorder]:
     """Record inside a `with` block: install on entry, uninstall on exit."""
-    recorder = install(redact=redact, max_steps=max_steps)
+    recorder = install(redact=redact, max_steps=max_steps, lines=lines, scope=scope)
     try:
         yield recorder
     finally:
         uninstall()
+
+
+@contextmanager
+def registering() -> Iterator[None]:
+    """Mark app import as registration, so line tracing covers it (on this thread)."""
+    engine = line_engine()
+    token = registration_window.set(True)
+    try:
+        if engine is None:
+            yield
+        else:
+            with engine.tracing():
+                yield
+    finally:
+        registration_window.reset(token)

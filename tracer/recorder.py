@@ -30,6 +30,20 @@ _MAX_ERROR_SAMPLES = 5
 RouteProvider = Callable[[Any], Iterable[Route]]
 
 
+class Deferred:
+    """A value that cannot change, stored as is and rendered when the trace is built.
+
+    Line tracing sees many numbers and strings; rendering them later keeps the repr
+    off the traced request's path.
+    """
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: Any) -> None:
+        self.name = name
+        self.value = value
+
+
 class StepRecord:
     """The steps of one request, or of registration, while they are being recorded."""
 
@@ -47,6 +61,31 @@ class StepRecord:
 
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
 _stack: ContextVar[tuple[int, ...]] = ContextVar("flaskscope_stack", default=())
+_muted: ContextVar[bool] = ContextVar("flaskscope_muted", default=False)
+
+
+def muted() -> bool:
+    """Whether the code running now is flaskscope's own bookkeeping, not the app's."""
+    return _muted.get()
+
+
+class _Guard:
+    """Marks recorder bookkeeping (so line tracing skips it) and swallows its errors."""
+
+    __slots__ = ("recorder", "token")
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def __enter__(self) -> None:
+        self.token = _muted.set(True)
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
+        _muted.reset(self.token)
+        if isinstance(error, Exception):
+            self.recorder.failed(error)
+            return True
+        return False
 
 
 def current_request() -> StepRecord | None:
@@ -73,6 +112,14 @@ class Recorder:
         self._lock = threading.Lock()
         self._codes: set[CodeType] = set()
         self._subjects: list[tuple[weakref.ref, RouteProvider]] = []
+
+    def guard(self) -> _Guard:
+        """`with recorder.guard():` around bookkeeping that runs inside the traced app.
+
+        Errors inside are counted in the trace and never reach the app; line tracing
+        ignores what runs inside.
+        """
+        return _Guard(self)
 
     # -- values ---------------------------------------------------------------------------
 
@@ -206,6 +253,26 @@ class Recorder:
             return None
         return self._target().steps[stack[-1]][9]
 
+    def open_step_code(self) -> tuple[int, tuple[str | None, int | None, str]] | None:
+        """The innermost open call step: its id and (file, first line, name)."""
+        stack = _stack.get()
+        if not stack:
+            return None
+        step = self._target().steps[stack[-1]]
+        return step[0], (step[4], step[5], step[3])
+
+    def line_step(self, parent: int | None, code: CodeType, line: int) -> int | None:
+        """Record an executed line under its function's call step."""
+        return self._add(self._target(), parent, "line", code.co_qualname, code.co_filename,
+                         line, None, None, None)
+
+    def set_detail(self, step_id: int, changed: Mapping[str, Any]) -> None:
+        """Give a line step the locals it changed (stored reprs or `Deferred` values)."""
+        record = self._target()
+        with record.lock:
+            old = record.steps[step_id]
+            record.steps[step_id] = (*old[:8], dict(changed), *old[9:])
+
     def remember_code(self, code: CodeType) -> None:
         """Embed this function's source in the trace even if no step enters it."""
         self._codes.add(code)
@@ -254,11 +321,12 @@ class Recorder:
             if subject is not None:
                 routes.extend(routes_of(subject))
         registration = Registration(
-            steps=_freeze(self.registration.steps), dropped_steps=self.registration.dropped
+            steps=_freeze(self.registration.steps, self.redact),
+            dropped_steps=self.registration.dropped,
         )
         with self._lock:
             finished = list(self.requests)
-        requests = tuple(_freeze_request(record) for record in finished)
+        requests = tuple(_freeze_request(record, self.redact) for record in finished)
         meta = {
             "python": platform.python_version(),
             **self.meta,
@@ -278,11 +346,21 @@ class Recorder:
         )
 
 
-def _freeze(rows: list[tuple]) -> tuple[Step, ...]:
-    return tuple(Step(*row) for row in list(rows))
+def _freeze(rows: list[tuple], redact: bool = True) -> tuple[Step, ...]:
+    steps = []
+    for row in list(rows):
+        if row[2] == "line" and row[8]:
+            detail = {
+                name: safe_value(value.name, value.value, redact=redact)
+                if isinstance(value, Deferred) else value
+                for name, value in row[8].items()
+            }
+            row = (*row[:8], detail, *row[9:])
+        steps.append(Step(*row))
+    return tuple(steps)
 
 
-def _freeze_request(record: StepRecord) -> Request:
+def _freeze_request(record: StepRecord, redact: bool) -> Request:
     info = record.info
     return Request(
         id=info["id"],
@@ -293,7 +371,7 @@ def _freeze_request(record: StepRecord) -> Request:
         rule=info.get("rule"),
         view_args=dict(info.get("view_args", {})),
         outcome=info.get("outcome", "ok"),
-        steps=_freeze(record.steps),
+        steps=_freeze(record.steps, redact),
         query=info.get("query", ""),
         allowed_methods=tuple(info.get("allowed_methods", ())),
         redirect_to=info.get("redirect_to"),

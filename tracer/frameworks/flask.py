@@ -30,7 +30,8 @@ import inspect
 import os
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import Any
+from types import CodeType
+from typing import TYPE_CHECKING, Any
 
 import flask
 import flask.ctx
@@ -49,6 +50,9 @@ from ..patching import PatchSet
 from ..recorder import Recorder, current_request
 from ..unwrap import code_of, layers
 from ..watch import CodeWatcher
+
+if TYPE_CHECKING:
+    from ..lines import LineEngine
 
 _VIEW_CODES = frozenset(
     const
@@ -94,6 +98,19 @@ After = Callable[[int | None, tuple, dict, Any], None]
 OnError = Callable[[int | None, tuple, dict, BaseException], None]
 
 
+def scope_roots() -> tuple[str, ...]:
+    """The directories of Flask and Werkzeug: traced line by line in line mode."""
+    return (os.path.dirname(flask.__file__), os.path.dirname(werkzeug.__file__))
+
+
+def transparent_codes() -> tuple[CodeType, ...]:
+    """Flask's own thin wrappers, skipped by line tracing (`setupmethod`'s wrapper)."""
+    return tuple(
+        const for const in flask.sansio.scaffold.setupmethod.__code__.co_consts
+        if isinstance(const, CodeType)
+    )
+
+
 def versions() -> dict[str, str]:
     """The versions the trace's `meta` names."""
     return {
@@ -122,9 +139,12 @@ def qualname(obj: Any) -> str:
 class FlaskHooks:
     """Installs and removes every Flask patch for one recorder."""
 
-    def __init__(self, recorder: Recorder, watcher: CodeWatcher) -> None:
+    def __init__(
+        self, recorder: Recorder, watcher: CodeWatcher, lines: LineEngine | None = None
+    ) -> None:
         self.recorder = recorder
         self.watcher = watcher
+        self.lines = lines
         self.patches = PatchSet()
         self.active = False
         self._last_rule: ContextVar[werkzeug.routing.Rule | None] = ContextVar(
@@ -248,36 +268,43 @@ class FlaskHooks:
             if not hooks.active:
                 return original(*args, **kwargs)
             step = None
-            try:
+            with recorder.guard():
                 facts = describe(args, kwargs) if describe else None
                 step = recorder.call(code, _arguments(recorder, code, args, kwargs), role=role,
                                      facts=facts)
-            except Exception as exc:
-                recorder.failed(exc)
             try:
                 result = original(*args, **kwargs)
             except BaseException as error:
-                try:
+                with recorder.guard():
                     if on_error is not None:
                         on_error(step, args, kwargs, error)
                     recorder.leave(step, error=error)
-                except Exception as exc:
-                    recorder.failed(exc)
                 raise
-            try:
+            with recorder.guard():
                 if after is not None:
                     after(step, args, kwargs, result)
                 recorder.leave(step, result=result)
                 if returns is not None:
                     recorder.annotate(step, {"returns": qualname(result)})
                     return returns(result)
-            except Exception as exc:
-                recorder.failed(exc)
             return result
 
         return traced
 
     # -- registration ---------------------------------------------------------------------
+
+    def _run_then_leave(self, step: int | None, function: Callable, *args: Any,
+                        **kwargs: Any) -> Any:
+        """Call `function` and close `step` with its result or its exception."""
+        try:
+            result = function(*args, **kwargs)
+        except BaseException as error:
+            with self.recorder.guard():
+                self.recorder.leave(step, error=error)
+            raise
+        with self.recorder.guard():
+            self.recorder.leave(step, result=result)
+        return result
 
     def _proxy_decorator(self, decorator: Callable, role: str) -> Callable:
         """The decorator `route` returned, recording its call (name and docs unchanged)."""
@@ -289,19 +316,11 @@ class FlaskHooks:
             if not hooks.active:
                 return decorator(f)
             step = None
-            try:
+            with hooks.recorder.guard():
                 step = hooks.recorder.call(
                     code, hooks.recorder.named({"f": f}), role=role, facts={"view": qualname(f)}
                 )
-            except Exception as exc:
-                hooks.recorder.failed(exc)
-            try:
-                result = decorator(f)
-            except BaseException as error:
-                hooks.recorder.leave(step, error=error)
-                raise
-            hooks.recorder.leave(step, result=result)
-            return result
+            return hooks._run_then_leave(step, decorator, f)
 
         return applied
 
@@ -459,14 +478,12 @@ class FlaskHooks:
             original(config, key, value)
             if not hooks.active or hooks.recorder.open_role() == Role.CONFIG:
                 return
-            try:
+            with hooks.recorder.guard():
                 hooks.recorder.note(
                     Role.CONFIG, "Config.__setitem__",
                     {"style": "item", "key": str(key)},
                     hooks.recorder.named({str(key): value}),
                 )
-            except Exception as exc:
-                hooks.recorder.failed(exc)
 
         return __setitem__
 
@@ -551,41 +568,37 @@ class FlaskHooks:
             if not hooks.active:
                 return original(app, environ, start_response)
             handle = step = None
-            try:
+            with recorder.guard():
                 recorder.add_subject(app, hooks.routes_of)
                 info = _environ_facts(environ, recorder)
                 handle = recorder.begin_request(**info)
                 step = recorder.call(code, _environ_detail(environ, recorder), role=Role.REQUEST,
                                      facts=info)
-            except Exception as exc:
-                recorder.failed(exc)
             try:
-                result = original(app, environ, start_response)
+                if hooks.lines is None:
+                    result = original(app, environ, start_response)
+                else:
+                    with hooks.lines.tracing():
+                        result = original(app, environ, start_response)
             except BaseException as error:
-                try:
+                with recorder.guard():
                     recorder.leave(step, error=error)
                     if handle is not None:
                         handle[0].info.setdefault("error", recorder.repr(error))
                         handle[0].info["outcome"] = "error"
-                except Exception as exc:
-                    recorder.failed(exc)
                 raise
             else:
-                try:
+                with recorder.guard():
                     record = handle[0] if handle is not None else None
                     recorder.leave(step, result=result, facts=record and {
                         "status": record.info.get("status")
                     })
-                except Exception as exc:
-                    recorder.failed(exc)
                 return result
             finally:
                 if handle is not None:
-                    try:
+                    with recorder.guard():
                         _settle_outcome(handle[0].info)
                         recorder.end_request(handle)
-                    except Exception as exc:
-                        recorder.failed(exc)
 
         return wsgi_app
 
@@ -697,16 +710,13 @@ class FlaskHooks:
                 return original(app, func)
             if not is_async:
                 return hooks._proxy_call(original(app, func), func, role)
-            step = hooks.recorder.call(
-                code_of(original), hooks.recorder.named({"func": func}), role=Role.ASYNC_BRIDGE,
-                facts={"function": qualname(func), "coroutine": True},
-            )
-            try:
-                result = original(app, hooks._catching_coroutine(func))
-            except BaseException as error:
-                hooks.recorder.leave(step, error=error)
-                raise
-            hooks.recorder.leave(step, result=result)
+            step = None
+            with hooks.recorder.guard():
+                step = hooks.recorder.call(
+                    code_of(original), hooks.recorder.named({"func": func}),
+                    role=Role.ASYNC_BRIDGE, facts={"function": qualname(func), "coroutine": True},
+                )
+            result = hooks._run_then_leave(step, original, app, hooks._catching_coroutine(func))
             return hooks._proxy_call(result, func, role)
 
         return ensure_sync
@@ -737,7 +747,7 @@ class FlaskHooks:
             if not hooks.active:
                 return callable_(*args, **kwargs)
             step = None
-            try:
+            with recorder.guard():
                 if role == Role.HANDLER:
                     hooks._note_handler_lookup(func)
                 if not watched:
@@ -752,23 +762,17 @@ class FlaskHooks:
                             "view_class": qualname(type(instance)),
                             "instance": recorder.repr(instance),
                         })
-            except Exception as exc:
-                recorder.failed(exc)
             with hooks.watcher.catching():
                 try:
                     result = callable_(*args, **kwargs)
                 except BaseException as error:
-                    try:
+                    with recorder.guard():
                         if role == Role.CLASS_DISPATCH and isinstance(error, AssertionError):
                             hooks._note_unimplemented(func, error)
                         recorder.leave(step, error=error)
-                    except Exception as exc:
-                        recorder.failed(exc)
                     raise
-            try:
+            with recorder.guard():
                 recorder.leave(step, result=result)
-            except Exception as exc:
-                recorder.failed(exc)
             return result
 
         return call
@@ -811,20 +815,12 @@ class FlaskHooks:
             if not hooks.active:
                 return original(*args, **kwargs)
             step = None
-            try:
+            with recorder.guard():
                 receivers = len(signal.receivers)
                 step = recorder.call(code_of(original), None, name=f"signals.{name}.send",
                                      role=Role.SIGNAL,
                                      facts={"signal": name, "receivers": receivers})
-            except Exception as exc:
-                recorder.failed(exc)
-            try:
-                result = original(*args, **kwargs)
-            except BaseException as error:
-                recorder.leave(step, error=error)
-                raise
-            recorder.leave(step, result=result)
-            return result
+            return hooks._run_then_leave(step, original, *args, **kwargs)
 
         return send
 
