@@ -83,3 +83,8 @@ def routes(app_ref: str) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="flaskscope")
+
+
+from .explain.command import explain as _explain_command  # noqa: E402
+
+cli.add_command(_explain_command)

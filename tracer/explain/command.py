@@ -1,0 +1,94 @@
+"""`flaskscope explain`: tell what Flask did, step by step, in English or another language."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+
+from ..api import record
+from ..errors import AppLoadError, FlaskscopeError
+from ..frameworks.flask_app import RequestSpec, load_app, send
+from ..model import Trace
+from ..source import parse_request, request_options, resolve_source, split_target
+from .enrich import with_near_misses
+from .i18n import SOURCE_LANGUAGE, languages
+from .narrative import explain as build
+from .render import plain, rich, to_json
+
+
+def record_with_app(app_ref: str, spec: RequestSpec, *, redact: bool = True
+                    ) -> tuple[Trace, str | None]:
+    """Record `spec` against `app_ref` and add what needs the live app (404 near misses).
+
+    Returns the trace and, when the app could not be imported, the reason; the trace then
+    still holds the registration steps up to the failure.
+    """
+    with record(redact=redact) as recorder:
+        recorder.meta["app"] = app_ref
+        try:
+            app = load_app(app_ref)
+        except AppLoadError as exc:
+            return recorder.trace(app=app_ref), str(exc)
+        send(app, spec)
+        trace = recorder.trace(app=app_ref)
+    return with_near_misses(trace, app.url_map), None
+
+
+@click.command()
+@click.argument("words", nargs=-1, required=True, metavar="SOURCE")
+@request_options
+@click.option("--lang", type=click.Choice(languages()), default=SOURCE_LANGUAGE,
+              show_default=True, help="Language of the narrative.")
+@click.option("--source", "show_source", is_flag=True,
+              help="Quote the source line(s) of each step beneath it.")
+@click.option("--request", "request_id", type=int, metavar="N",
+              help="Tell only request N (with its part of the registration).")
+@click.option("--registration", is_flag=True, help="Tell the whole registration only.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: items with step ids, message ids and sentences.")
+def explain(
+    words: Sequence[str],
+    data: Sequence[str],
+    headers: Sequence[str],
+    json_text: str | None,
+    no_redact: bool,
+    lang: str,
+    show_source: bool,
+    request_id: int | None,
+    registration: bool,
+    fmt: str,
+) -> None:
+    """Tell, as numbered sentences, what Flask did to register and serve a request.
+
+    SOURCE is a trace file, or APP [METHOD] PATH to record one first.
+    """
+    if registration and request_id is not None:
+        raise FlaskscopeError("give either --request N or --registration, not both")
+    app_error = None
+    if len(words) == 1:
+        trace = resolve_source(words, data, headers, json_text, no_redact)
+    else:
+        app_ref, request_words = split_target(words)
+        spec = parse_request(request_words, data, headers, json_text)
+        trace, app_error = record_with_app(app_ref, spec, redact=not no_redact)
+        if app_error and not trace.registration.steps:
+            raise FlaskscopeError(app_error)
+    try:
+        sections = build(trace, request_id=request_id, registration_only=registration)
+    except KeyError as exc:
+        raise FlaskscopeError(f"{exc.args[0]}; pick one with --request N") from None
+    sources = trace.sources if show_source else None
+    if fmt == "json":
+        document = to_json(sections, lang, trace.sources)
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        if console.is_terminal:
+            console.print(rich(sections, lang, sources=sources))
+        else:
+            click.echo(plain(sections, lang, sources=sources), nl=False)
+    if app_error:
+        raise FlaskscopeError(app_error)

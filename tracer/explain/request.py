@@ -1,0 +1,498 @@
+"""One request told as items: the match, the hooks, each layer, the handler, the response.
+
+The walk follows the recorded call tree. Each role that means something to a reader gets
+a sentence built from its facts and from what its call returned or raised; a role with
+nothing to say (signals nobody listens to, bookkeeping calls) is passed through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..model import ChainLink, Request, Role, Step, Trace
+from . import flask_lines as lines
+from .items import N_, Item, Message
+from .steps import Steps, body_lines, code_list, leaf, maker, route_for, step_lines, where
+
+_MAX_VALUE = 90
+_INNER_ROLES = (Role.LAYER, Role.VIEW, Role.CLASS_DISPATCH, Role.HANDLER, Role.ASYNC_BRIDGE)
+
+
+def narrate_request(trace: Trace, request: Request) -> list[Item]:
+    """Items for one request, in the order things happened."""
+    return _Request(trace, request).build()
+
+
+def _clip(text: str | None) -> str:
+    text = text if text is not None else "?"
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def _q(value: Any) -> str:
+    return repr(value)
+
+
+class _Request:
+    def __init__(self, trace: Trace, request: Request) -> None:
+        self.trace = trace
+        self.request = request
+        self.steps = Steps(request.steps)
+        self.sources = trace.sources
+        self.items: list[Item] = []
+        route = route_for(trace.routes, request.endpoint)
+        self.chain: tuple[ChainLink, ...] = route.chain if route is not None else ()
+        self.handlers: dict[str, Callable[[Step], bool]] = {
+            Role.REQUEST: self._request,
+            Role.MATCH: self._match,
+            Role.SIGNAL: self._signal,
+            Role.BEFORE_REQUEST: self._before,
+            Role.DISPATCH: self._dispatch,
+            Role.AUTOMATIC_OPTIONS: self._options,
+            Role.LAYER: self._layer,
+            Role.VIEW: self._view,
+            Role.CLASS_DISPATCH: self._class_dispatch,
+            Role.HANDLER: self._handler,
+            Role.ASYNC_BRIDGE: self._async,
+            Role.ERROR_HANDLING: self._error,
+            Role.MAKE_RESPONSE: self._make_response,
+            Role.AFTER_REQUEST: self._after,
+            Role.TEARDOWN: self._teardown,
+        }
+
+    def build(self) -> list[Item]:
+        for step in self.steps.top():
+            self._visit(step)
+        self._answer()
+        return self.items
+
+    def _visit(self, step: Step) -> None:
+        handler = self.handlers.get(step.role or "")
+        if handler is not None and handler(step):
+            return
+        for child in self.steps.children(step, "call"):
+            self._visit(child)
+
+    def _add(self, steps: Iterable[Step], *messages: Message,
+             sources: Iterable[tuple[str, int]] = (), children: Sequence[Item] = ()) -> None:
+        ids = tuple(dict.fromkeys(s.id for s in steps))
+        self.items.append(Item(ids, tuple(messages), tuple(dict.fromkeys(sources)),
+                               tuple(children)))
+
+    def _lines(self, step: Step, needles: Sequence[str] = ()) -> list[tuple[str, int]]:
+        found = step_lines(self.sources, self.steps, step)
+        if needles:
+            found.extend(body_lines(self.sources, step.file, step.line, needles))
+        return found
+
+    # -- entering and matching -------------------------------------------------------------
+
+    def _request(self, step: Step) -> bool:
+        self._add([step], Message(
+            N_("The WSGI server called `app.wsgi_app(environ, start_response)` for {method} "
+               "{path}; Flask pushed the application and request contexts."),
+            {"method": self.request.method, "path": self.request.path}),
+            sources=self._lines(step))
+        return False
+
+    def _match(self, step: Step) -> bool:
+        facts = step.facts
+        path = _q(facts.get("path", self.request.path))
+        sources = self._lines(step, lines.MATCH)
+        outcome = facts.get("outcome")
+        if facts.get("matched"):
+            self._add([step], Message(
+                N_("`match_request` asked werkzeug (`url_adapter.match(return_rule=True)`): "
+                   "{path} matched the rule {rule}, endpoint {endpoint}, with "
+                   "`view_args = {view_args}`."),
+                {"path": path, "rule": _q(facts.get("rule")),
+                 "endpoint": _q(facts.get("endpoint")),
+                 "view_args": _view_args(facts.get("view_args"))}), sources=sources)
+        elif outcome == "not_found":
+            self._not_found(step, path, sources)
+        elif outcome == "method_not_allowed":
+            self._add([step], Message(
+                N_("`match_request` asked werkzeug: {path} matches a rule, but not for "
+                   "{method}. werkzeug raised `MethodNotAllowed` with the allowed methods "
+                   "{allowed}; it becomes a 405 with an `Allow` header."),
+                {"path": path, "method": facts.get("method", self.request.method),
+                 "allowed": list(facts.get("allowed_methods") or [])}), sources=sources)
+        elif outcome == "redirect" and facts.get("reason") == "strict_slashes":
+            rule = facts.get("path", self.request.path).rstrip("/") + "/"
+            self._add([step], Message(
+                N_("`match_request` asked werkzeug: {path} has no rule of its own, but {rule} "
+                   "is the same path with a trailing slash and `strict_slashes` is on, so "
+                   "werkzeug raised `RequestRedirect` ({status}) to {redirect_to}."),
+                {"path": path, "rule": _q(rule), "status": facts.get("status"),
+                 "redirect_to": _q(facts.get("redirect_to"))}), sources=sources)
+        elif outcome == "redirect":
+            self._add([step], Message(
+                N_("`match_request` asked werkzeug: the rule for {path} redirects, so werkzeug "
+                   "raised `RequestRedirect` ({status}) to {redirect_to}."),
+                {"path": path, "status": facts.get("status"),
+                 "redirect_to": _q(facts.get("redirect_to"))}), sources=sources)
+        else:
+            self._add([step], Message(N_("`match_request` asked werkzeug to match {path}."),
+                                      {"path": path}), sources=sources)
+        return True
+
+    def _not_found(self, step: Step, path: str, sources: list[tuple[str, int]]) -> None:
+        messages = [Message(
+            N_("`match_request` asked werkzeug (`url_adapter.match(return_rule=True)`): no "
+               "rule matches {path}. werkzeug raised `NotFound`; Flask kept it in "
+               "`request.routing_exception`, to raise it in `dispatch_request`."),
+            {"path": path})]
+        misses = step.facts.get("near_misses")
+        children: list[Item] = []
+        if misses is None:
+            messages.append(Message(N_("This trace does not record which rules came close; "
+                                       "record the request again to see why each one missed.")))
+        elif not misses:
+            messages.append(Message(N_("No rule comes close to {path}: none shares its first "
+                                       "segment or looks like it."), {"path": path}))
+        else:
+            messages.append(Message(N_("The rules closest to it, each tried alone in a fresh "
+                                       "werkzeug `Map`:")))
+            children = [Item((step.id,), (_near_miss(miss),)) for miss in misses]
+        self._add([step], *messages, sources=sources, children=children)
+
+    def _signal(self, step: Step) -> bool:
+        receivers = step.facts.get("receivers") or 0
+        if receivers:
+            self._add([step], Message(N_("The signal `{signal}` was sent to its receivers "
+                                         "({receivers})."),
+                                      {"signal": step.facts.get("signal"),
+                                       "receivers": receivers}))
+        return True
+
+    # -- before the view -------------------------------------------------------------------
+
+    def _before(self, step: Step) -> bool:
+        functions = self.steps.with_role(step, Role.BEFORE_REQUEST_FUNCTION, kinds=("call",))
+        sources = self._lines(step, lines.BEFORE_REQUEST if functions else ())
+        if not functions:
+            self._add([step], Message(N_("`preprocess_request` found no before-request "
+                                         "functions to run.")), sources=sources)
+            return True
+        names = code_list(leaf(f.name) for f in functions)
+        stopper = next((f for f in functions if self.steps.result(f) not in (None, "None")),
+                       None)
+        failed = next((f for f in functions if self.steps.raised(f)), None)
+        if failed is not None:
+            message = Message(N_("`preprocess_request` ran the before-request functions "
+                                 "{functions}; `{function}` raised {exception}, so the view "
+                                 "never ran."),
+                              {"functions": names, "function": leaf(failed.name),
+                               "exception": _clip(self.steps.raised(failed))})
+        elif stopper is not None:
+            message = Message(N_("`preprocess_request` ran the before-request functions "
+                                 "{functions}; `{function}` returned {result}, so Flask used "
+                                 "that as the response and skipped the view."),
+                              {"functions": names, "function": leaf(stopper.name),
+                               "result": _clip(self.steps.result(stopper))})
+        else:
+            message = Message(N_("`preprocess_request` ran the before-request functions "
+                                 "{functions}; each returned `None`, so the request went on."),
+                              {"functions": names})
+        for function in functions:
+            sources.extend(self._lines(function))
+        self._add([step, *functions], message, sources=sources)
+        return True
+
+    def _dispatch(self, step: Step) -> bool:
+        calls = self.steps.children(step, "call")
+        raised = self.steps.raised(step)
+        if raised and not calls:
+            self._add([step], Message(
+                N_("`dispatch_request` found `request.routing_exception` set by the match and "
+                   "raised it: {exception}."), {"exception": _clip(raised)}),
+                sources=self._lines(step, lines.ROUTING_EXCEPTION))
+            return True
+        if any(c.role == Role.AUTOMATIC_OPTIONS for c in calls):
+            return False
+        endpoint = step.facts.get("endpoint", self.request.endpoint)
+        view = step.facts.get("view") or (self.chain[0].qualname if self.chain else "?")
+        self._add([step], Message(
+            N_("`dispatch_request` called `self.view_functions[{endpoint}](**view_args)`, "
+               "that is `{view}`, with `view_args = {view_args}`."),
+            {"endpoint": _q(endpoint), "view": view,
+             "view_args": _view_args(self.request.view_args)}),
+            sources=self._lines(step, lines.DISPATCH))
+        return False
+
+    def _options(self, step: Step) -> bool:
+        self._add([step], Message(
+            N_("The request is OPTIONS and the rule has `provide_automatic_options`, so "
+               "`dispatch_request` did not call the view: `make_default_options_response` "
+               "answered with the allowed methods {allowed}."),
+            {"allowed": list(self._rule_methods())}),
+            sources=[*self._lines(step), *body_lines(self.sources, *self._parent_at(step),
+                                                      lines.AUTOMATIC_OPTIONS)])
+        return True
+
+    def _rule_methods(self) -> tuple[str, ...]:
+        for route in self.trace.routes:
+            if route.endpoint == self.request.endpoint:
+                return route.methods
+        return ()
+
+    def _parent_at(self, step: Step) -> tuple[str | None, int | None]:
+        parent = self.steps.parent(step)
+        return (parent.file, parent.line) if parent is not None else (None, None)
+
+    # -- the view and what wraps it --------------------------------------------------------
+
+    def _link_index(self, step: Step) -> int | None:
+        for index, link in enumerate(self.chain):
+            if (link.file, link.line) == (step.file, step.line):
+                return index
+        return None
+
+    def _layer(self, step: Step) -> bool:
+        index = self._link_index(step)
+        link = self.chain[index] if index is not None else None
+        following = self._next_link(index)
+        made_by = (link.decorator if link is not None else None) or maker(step.name) or "?"
+        params = {"layer": step.name, "maker": made_by, "at": where(step.file, step.line),
+                  "next": following or "?"}
+        entered = [c for c in self.steps.children(step, "call") if c.role in _INNER_ROLES]
+        raised = self.steps.raised(step)
+        if raised:
+            params["exception"] = _clip(raised)
+            message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) raised "
+                                 "{exception}."), params)
+        elif entered:
+            params["result"] = _clip(self.steps.result(step))
+            message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) ran and "
+                                 "called the next layer, `{next}`; it returned {result}."),
+                              params)
+        else:
+            params["result"] = _clip(self.steps.result(step))
+            message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) returned "
+                                 "{result} early, without calling `{next}`: what is inside it, "
+                                 "the view included, never ran."), params)
+        self._add([step], message, sources=self._lines(step))
+        return False
+
+    def _next_link(self, index: int | None) -> str | None:
+        if index is None or index + 1 >= len(self.chain):
+            return None
+        link = self.chain[index + 1]
+        return f"class {link.qualname}" if link.kind == "view_class" else link.qualname
+
+    def _view(self, step: Step) -> bool:
+        dispatches = self.steps.with_role(step, Role.CLASS_DISPATCH, kinds=("call",))
+        raised = self.steps.raised(step)
+        if dispatches:
+            instance = self.steps.find(dispatches[0], Role.VIEW_INSTANCE)
+            cls = instance[0].facts.get("view_class") if instance else "?"
+            self._add([step, *instance], Message(
+                N_("`view`, the function `as_view` made, created an instance of `{cls}` "
+                   "(`view.view_class(...)`) and called its `dispatch_request`."),
+                {"cls": cls}), sources=self._lines(step, lines.AS_VIEW_VIEW))
+            return False
+        params = {"view": step.name, "at": where(step.file, step.line)}
+        if raised:
+            end = self.steps.end(step)
+            params.update(exception=_clip(raised), line=end.line if end and end.line else "?")
+            message = Message(N_("Your view `{view}` ({at}) raised {exception} at line {line}."),
+                              params)
+        else:
+            params["result"] = _clip(self.steps.result(step))
+            message = Message(N_("Your view `{view}` ({at}) ran and returned {result}."), params)
+        self._add([step], message, sources=self._lines(step))
+        return False
+
+    def _class_dispatch(self, step: Step) -> bool:
+        lookups = self.steps.with_role(step, Role.HANDLER_LOOKUP, kinds=("note",))
+        instance = self.steps.with_role(step, Role.VIEW_INSTANCE, kinds=("note",))
+        cls = instance[0].facts.get("view_class") if instance else "?"
+        if not lookups:
+            self._add([step], Message(
+                N_("`{dispatch}` ran: this view class handles every method in its own "
+                   "`dispatch_request`."), {"dispatch": step.name}), sources=self._lines(step))
+            return False
+        facts = lookups[-1].facts
+        params = {"dispatch": step.name, "tried": _q(facts.get("tried")),
+                  "handler": facts.get("handler"), "method": facts.get("method"),
+                  "cls": cls, "error": facts.get("error"), "tried_name": facts.get("tried")}
+        if facts.get("error"):
+            message = Message(N_("`{dispatch}` looked up `getattr(self, {tried}, None)` and found "
+                                 "nothing, so `assert meth is not None` failed: "
+                                 "`AssertionError: {error}`. {method} is in the view's "
+                                 "`methods`, but `{cls}` has no `{tried_name}` method."), params)
+            needles = lines.HANDLER_LOOKUP + lines.HANDLER_ASSERT
+        elif facts.get("fallback"):
+            message = Message(N_("`{dispatch}` looked up `getattr(self, {tried}, None)` and found "
+                                 "nothing; because the method is HEAD it retried "
+                                 "`getattr(self, \"get\", None)` and got `{handler}`: HEAD is "
+                                 "answered by `get`, and the body is dropped."), params)
+            needles = lines.HANDLER_LOOKUP + lines.HANDLER_HEAD
+        else:
+            message = Message(N_("`{dispatch}` looked up the handler with "
+                                 "`getattr(self, request.method.lower(), None)`: "
+                                 "`getattr(self, {tried})` found `{handler}`."), params)
+            needles = lines.HANDLER_LOOKUP
+        self._add([step, *lookups], message, sources=self._lines(step, needles))
+        return False
+
+    def _handler(self, step: Step) -> bool:
+        params = {"handler": step.name, "at": where(step.file, step.line)}
+        raised = self.steps.raised(step)
+        if raised:
+            params["exception"] = _clip(raised)
+            message = Message(N_("`{handler}` ({at}) raised {exception}."), params)
+        else:
+            params["result"] = _clip(self.steps.result(step))
+            message = Message(N_("`{handler}` ({at}) ran and returned {result}."), params)
+        self._add([step], message, sources=self._lines(step))
+        return False
+
+    def _async(self, step: Step) -> bool:
+        self._add([step], Message(
+            N_("`{function}` is a coroutine function, so `ensure_sync` runs it to completion "
+               "with asgiref's `async_to_sync`."), {"function": step.facts.get("function")}),
+            sources=self._lines(step))
+        return False
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _error(self, step: Step) -> bool:
+        parent = self.steps.parent(step)
+        if parent is not None and parent.role == Role.ERROR_HANDLING:
+            return True
+        facts = step.facts
+        notes = self.steps.find(step, Role.ERROR_HANDLER)
+        chosen = [n for n in notes if n.kind == "note"]
+        ran = [n for n in notes if n.kind == "call"]
+        handler_note = next((n for n in chosen if n.facts.get("handler")), None)
+        method = leaf(step.name)
+        params: dict[str, Any] = {"method": method, "exception": facts.get("exception"),
+                                  "code": facts.get("code")}
+        sources = self._lines(step, lines.ERROR_HANDLER)
+        if handler_note is not None:
+            found = handler_note.facts
+            place = found.get("where") or {}
+            params.update(handler=found.get("handler"),
+                          at=where(place.get("file"), place.get("line")))
+            call = ran[0] if ran else None
+            if call is not None and self.steps.raised(call):
+                params["result"] = _clip(self.steps.raised(call))
+                message = Message(N_("`{method}` got `{exception}`; `_find_error_handler` chose "
+                                     "`{handler}` ({at}), registered with `errorhandler`, and it "
+                                     "raised {result}."), params)
+            else:
+                params["result"] = _clip(self.steps.result(call) if call else None)
+                message = Message(N_("`{method}` got `{exception}`; `_find_error_handler` chose "
+                                     "`{handler}` ({at}), registered with `errorhandler`, and "
+                                     "Flask called it: it returned {result}."), params)
+            if call is not None:
+                sources.extend(self._lines(call))
+        elif method == "handle_exception":
+            message = Message(N_("`handle_exception` got the unhandled `{exception}`: no handler "
+                                 "took it, so Flask logs it and answers 500 Internal Server "
+                                 "Error."), params)
+        elif facts.get("http") and not chosen:
+            message = Message(N_("`{method}` got `{exception}`: a routing exception is returned "
+                                 "as the response itself, without looking for a handler ({code} "
+                                 "to the client)."), params)
+            sources.extend(body_lines(self.sources, step.file, step.line, lines.HTTP_ROUTING))
+        elif facts.get("http"):
+            message = Message(N_("`{method}` got `{exception}` ({code}); `_find_error_handler` "
+                                 "found no handler for it, so the exception itself is the "
+                                 "response: werkzeug's {code} error page."), params)
+        else:
+            message = Message(N_("`{method}` got `{exception}`; `_find_error_handler` found no "
+                                 "handler for it, so it was raised again."), params)
+        self._add([step, *notes], message, sources=sources)
+        return True
+
+    # -- the response ----------------------------------------------------------------------
+
+    def _make_response(self, step: Step) -> bool:
+        facts = step.facts
+        self._add([step], Message(
+            N_("`make_response` turned the returned `{from_type}` into a response: {status}, "
+               "`{mimetype}`."),
+            {"from_type": facts.get("from_type"), "status": facts.get("status"),
+             "mimetype": facts.get("mimetype")}), sources=self._lines(step))
+        return True
+
+    def _after(self, step: Step) -> bool:
+        functions = self.steps.with_role(step, Role.AFTER_REQUEST_FUNCTION, kinds=("call",))
+        sources = self._lines(step, lines.AFTER_REQUEST if functions else ())
+        if functions:
+            message = Message(N_("`process_response` passed the response through the "
+                                 "after-request functions {functions}."),
+                              {"functions": code_list(leaf(f.name) for f in functions)})
+            for function in functions:
+                sources.extend(self._lines(function))
+        else:
+            message = Message(N_("`process_response` found no after-request functions."))
+        self._add([step, *functions], message, sources=sources)
+        return True
+
+    def _teardown(self, step: Step) -> bool:
+        functions = self.steps.with_role(step, Role.TEARDOWN_FUNCTION, kinds=("call",))
+        sources = self._lines(step, lines.TEARDOWN if functions else ())
+        if functions:
+            message = Message(N_("`do_teardown_request` ran the teardown functions "
+                                 "{functions}, after the response was made (they run even "
+                                 "after an error)."),
+                              {"functions": code_list(leaf(f.name) for f in functions)})
+            for function in functions:
+                sources.extend(self._lines(function))
+        else:
+            message = Message(N_("`do_teardown_request` found no teardown functions."))
+        self._add([step, *functions], message, sources=sources)
+        return True
+
+    def _answer(self) -> None:
+        top = self.steps.top()
+        if self.request.status is not None:
+            self._add(top[:1], Message(N_("The response went out with status {status}."),
+                                       {"status": self.request.status}))
+        elif self.request.error:
+            self._add(top[:1], Message(N_("No response: the exception left `wsgi_app`: "
+                                          "{error}."), {"error": _clip(self.request.error)}))
+
+
+def _view_args(values: Any) -> str:
+    if not values:
+        return "{}"
+    return "{" + ", ".join(f"{k!r}: {v}" for k, v in dict(values).items()) + "}"
+
+
+def _near_miss(miss: dict[str, Any]) -> Message:
+    detail = miss.get("detail") or {}
+    params = {"rule": _q(miss.get("rule")), "endpoint": _q(miss.get("endpoint"))}
+    params.update({k: _q(v) if isinstance(v, str) else v for k, v in detail.items()})
+    reason = miss.get("reason")
+    if reason == "converter_rejected":
+        params["converter"] = detail.get("converter")
+        params["argument"] = detail.get("argument")
+        return Message(N_("{rule} (endpoint {endpoint}): the `{converter}` converter refused "
+                          "{segment} for `{argument}`."), params)
+    if reason == "static_differs" and "rule_part" in detail:
+        return Message(N_("{rule} (endpoint {endpoint}): the rule has {rule_part} where the "
+                          "path has {path_part}."), params)
+    if reason == "static_differs":
+        return Message(N_("{rule} (endpoint {endpoint}): the rule has {rule_segments} "
+                          "segment(s), the path {path_segments}."), params)
+    if reason == "trailing_slash" and detail.get("rule_has_slash"):
+        return Message(N_("{rule} (endpoint {endpoint}): only the trailing slash differs; "
+                          "werkzeug redirects to the rule's URL."), params)
+    if reason == "trailing_slash":
+        return Message(N_("{rule} (endpoint {endpoint}): only the trailing slash differs: the "
+                          "rule has none, and werkzeug does not drop one from the path."), params)
+    if reason == "method_not_allowed":
+        params["allowed"] = list(detail.get("allowed") or [])
+        return Message(N_("{rule} (endpoint {endpoint}): the path matches, but only for "
+                          "{allowed}."), params)
+    if reason == "host_differs" and "rule_host" in detail:
+        return Message(N_("{rule} (endpoint {endpoint}): the path matches on the host "
+                          "{rule_host}, not on {host}."), params)
+    if reason == "host_differs":
+        return Message(N_("{rule} (endpoint {endpoint}): the path matches on the subdomain "
+                          "{rule_subdomain}, not on {subdomain}."), params)
+    return Message(N_("{rule} (endpoint {endpoint}): {reason}."), {**params, "reason": reason})

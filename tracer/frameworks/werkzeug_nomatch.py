@@ -1,0 +1,260 @@
+"""Why a path matched no rule: ask werkzeug, one candidate rule at a time.
+
+A 404 says only that nothing matched. To say *why*, this module picks the rules closest
+to the path (same leading static segments, same number of segments, similar text) and,
+for each, binds a fresh `Map` holding one copy of that rule (with the original map's
+converters and settings) and calls `match` on it. The exception werkzeug raises there —
+or the variant of the rule or path that makes it match — names the reason. Nothing here
+re-implements werkzeug's matcher: the only string work is rewriting a rule's converters
+to werkzeug's default one and comparing static segments to say which part differs.
+
+Reasons (`reason` of each dict):
+
+- ``converter_rejected``: with the converters relaxed the path matches; `detail` names the
+  argument, its converter and the segment it refused (``int`` refused ``'abc'``).
+- ``static_differs``: even relaxed, the path does not match; `detail` names the differing
+  static part, or the segment counts.
+- ``trailing_slash``: only the trailing slash differs (the rule would redirect, or the
+  path with/without its slash matches).
+- ``method_not_allowed``: the path matches but not for this method; `detail` lists the
+  methods the rule accepts.
+- ``host_differs``: the path matches on the rule's own host or subdomain.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, RequestRedirect, Rule
+
+#: The rule syntax werkzeug documents: ``<converter(arguments):variable>``.
+_VARIABLE = re.compile(
+    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<arguments>.*?)\))?:)?"
+    r"(?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>"
+)
+#: Converters that may span slashes keep their nature when relaxed.
+_SPANNING = frozenset({"path"})
+DEFAULT_LIMIT = 5
+
+
+def near_misses(
+    url_map: Map,
+    path: str,
+    method: str,
+    *,
+    host: str | None = None,
+    subdomain: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[dict[str, Any]]:
+    """The rules closest to `path` and why each did not match it.
+
+    Args:
+        url_map: the live map the request was matched against (``app.url_map``).
+        path: the request path (``request.path``).
+        method: the request method.
+        host: the request host; used for host-matching maps and as the server name.
+        subdomain: the subdomain the request was bound with, for subdomain rules.
+        limit: at most this many rules, closest first.
+
+    Returns:
+        JSON-able dicts ``{rule, endpoint, reason, detail}``, closest rule first. Rules that
+        match on their own (so were not the cause of a 404) are left out.
+    """
+    method = method.upper()
+    ranked = sorted(
+        (
+            (score, order, rule)
+            for order, rule in enumerate(url_map.iter_rules())
+            if (score := _closeness(rule, path)) is not None
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    misses = []
+    for _, _, rule in ranked:
+        miss = _diagnose(url_map, rule, path, method, host, subdomain)
+        if miss is not None:
+            misses.append(miss)
+        if len(misses) >= limit:
+            break
+    return misses
+
+
+# -- choosing candidates -------------------------------------------------------------------
+
+
+def _segments(text: str) -> list[str]:
+    stripped = text.strip("/")
+    return stripped.split("/") if stripped else []
+
+
+def _closeness(rule: Rule, path: str) -> tuple[int, int, float] | None:
+    """A sort key (smaller is closer), or None when the rule is not close to the path."""
+    rule_parts = _segments(rule.rule)
+    path_parts = _segments(path)
+    prefix = 0
+    for rule_part, path_part in zip(rule_parts, path_parts, strict=False):
+        if "<" in rule_part or rule_part != path_part:
+            break
+        prefix += 1
+    same_count = len(rule_parts) == len(path_parts)
+    static_text = _VARIABLE.sub("", rule.rule)
+    similarity = difflib.SequenceMatcher(None, static_text, path).ratio()
+    slash_only = rule.rule.rstrip("/") == path.rstrip("/")
+    if not (prefix or slash_only or (same_count and similarity >= 0.6)):
+        return None
+    return (-prefix - (2 if slash_only else 0), 0 if same_count else 1, -similarity)
+
+
+# -- asking werkzeug ----------------------------------------------------------------------
+
+
+def _single_map(url_map: Map, rules: Iterable[Rule]) -> Map:
+    """A fresh map like `url_map` (converters, slashes, hosts) holding only `rules`."""
+    return Map(
+        list(rules),
+        default_subdomain=url_map.default_subdomain,
+        strict_slashes=url_map.strict_slashes,
+        merge_slashes=url_map.merge_slashes,
+        redirect_defaults=url_map.redirect_defaults,
+        converters=dict(url_map.converters),
+        host_matching=url_map.host_matching,
+    )
+
+
+def _variant(rule: Rule, text: str | None = None) -> Rule:
+    """An unbound copy of `rule`, optionally with another rule string."""
+    return type(rule)(text if text is not None else rule.rule, **rule.get_empty_kwargs())
+
+
+def _try(
+    url_map: Map,
+    rule: Rule,
+    path: str,
+    method: str,
+    *,
+    host: str | None,
+    subdomain: str | None,
+) -> tuple[HTTPException | None, dict[str, Any]]:
+    """Match `path` against a map holding only `rule`: (the exception or None, the values)."""
+    single = _single_map(url_map, [rule])
+    adapter = single.bind(host or "localhost", subdomain=subdomain)
+    try:
+        _, values = adapter.match(path, method, return_rule=True)
+    except HTTPException as exc:
+        return exc, {}
+    return None, values
+
+
+def _diagnose(
+    url_map: Map,
+    rule: Rule,
+    path: str,
+    method: str,
+    host: str | None,
+    subdomain: str | None,
+) -> dict[str, Any] | None:
+    def result(reason: str, **detail: Any) -> dict[str, Any]:
+        return {"rule": rule.rule, "endpoint": rule.endpoint, "reason": reason, "detail": detail}
+
+    def attempt(
+        candidate: Rule, path_: str, method_: str = method, **where: Any
+    ) -> tuple[HTTPException | None, dict[str, Any]]:
+        return _try(url_map, candidate, path_, method_, host=where.get("host", host),
+                    subdomain=where.get("subdomain", subdomain))
+
+    error, _ = attempt(_variant(rule), path)
+    if error is None:
+        return None
+    if isinstance(error, RequestRedirect):
+        new_path = _path_of(error.new_url)
+        if new_path.rstrip("/") == path.rstrip("/"):
+            return result("trailing_slash", rule_has_slash=True, path_has_slash=False,
+                          redirect_to=error.new_url)
+        return result("redirect", redirect_to=error.new_url)
+    if isinstance(error, MethodNotAllowed):
+        return result("method_not_allowed", method=method,
+                      allowed=sorted(error.valid_methods or ()))
+    if not isinstance(error, NotFound):
+        return None
+    # From here on the method is one the rule accepts, so 405 cannot hide the reason.
+    accepted = method if not rule.methods or method in rule.methods else sorted(rule.methods)[0]
+    toggled = path[:-1] if path.endswith("/") and path != "/" else path + "/"
+    if attempt(_variant(rule), toggled, accepted)[0] is None:
+        return result("trailing_slash", rule_has_slash=rule.rule.endswith("/"),
+                      path_has_slash=path.endswith("/"), redirect_to=None)
+    host_miss = _host_miss(rule, url_map, path, accepted, host, subdomain, attempt)
+    if host_miss is not None:
+        return result("host_differs", **host_miss)
+    relaxed = _relax(rule.rule, keep=None)
+    if relaxed != rule.rule:
+        error, values = attempt(_variant(rule, relaxed), path, accepted)
+        if error is None:
+            rejected = _rejecting_argument(rule, path, accepted, attempt)
+            if rejected is not None:
+                name, converter = rejected
+                return result("converter_rejected", argument=name, converter=converter,
+                              segment=values.get(name))
+    return result("static_differs", **_static_difference(rule.rule, path))
+
+
+def _host_miss(rule, url_map, path, method, host, subdomain, attempt) -> dict[str, Any] | None:
+    """Match on the rule's own host or subdomain; a match means the host was the problem."""
+    if url_map.host_matching:
+        if rule.host and "<" not in rule.host and rule.host != host:
+            if attempt(_variant(rule), path, method, host=rule.host)[0] is None:
+                return {"rule_host": rule.host, "host": host}
+        return None
+    own = rule.subdomain
+    current = subdomain if subdomain is not None else url_map.default_subdomain
+    if own and "<" not in own and own != current:
+        if attempt(_variant(rule), path, method, subdomain=own)[0] is None:
+            return {"rule_subdomain": own, "subdomain": current or ""}
+    return None
+
+
+def _relax(text: str, keep: str | None) -> str:
+    """The rule with every converter but `keep` replaced by werkzeug's default one."""
+
+    def replace(match: re.Match[str]) -> str:
+        variable = match.group("variable")
+        converter = match.group("converter")
+        if variable == keep or converter in _SPANNING:
+            return match.group(0)
+        return f"<{variable}>"
+
+    return _VARIABLE.sub(replace, text)
+
+
+def _rejecting_argument(rule, path, method, attempt) -> tuple[str, str] | None:
+    """The first argument whose own converter, alone kept, makes the match fail."""
+    for match in _VARIABLE.finditer(rule.rule):
+        name = match.group("variable")
+        converter = match.group("converter") or "default"
+        if converter in _SPANNING:
+            continue
+        if attempt(_variant(rule, _relax(rule.rule, keep=name)), path, method)[0] is not None:
+            return name, converter
+    return None
+
+
+def _static_difference(rule_text: str, path: str) -> dict[str, Any]:
+    """Which static segment of the rule the path does not have."""
+    rule_parts = _segments(rule_text)
+    path_parts = _segments(path)
+    for position, (rule_part, path_part) in enumerate(zip(rule_parts, path_parts, strict=False)):
+        if "<" in rule_part:
+            if _VARIABLE.fullmatch(rule_part):
+                continue
+        if rule_part != path_part:
+            return {"rule_part": rule_part, "path_part": path_part, "position": position}
+    return {"rule_segments": len(rule_parts), "path_segments": len(path_parts)}
+
+
+def _path_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
