@@ -15,7 +15,7 @@ def fixture_path(name: str) -> str:
     return str(REPO_ROOT / "fixtures" / f"{name}.py")
 
 
-def record_fixture(name: str, *requests: str | tuple, redact: bool = True):
+def record_fixture(name: str, *requests: str | tuple, redact: bool = True, **options):
     """Record fixture app `name` and requests given as "METHOD /path" or RequestSpec kwargs.
 
     The fixture's modules are forgotten first, so registration is recorded afresh.
@@ -32,7 +32,7 @@ def record_fixture(name: str, *requests: str | tuple, redact: bool = True):
         else:
             specs.append(item)
     try:
-        return record_app(fixture_path(name), specs, redact=redact)
+        return record_app(fixture_path(name), specs, redact=redact, **options)
     finally:
         forget_fixtures()
 

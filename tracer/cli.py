@@ -15,7 +15,7 @@ from rich.console import Console
 from .errors import FlaskscopeError
 from .render import request_title, route_table, step_tree
 from .session import record_app
-from .source import parse_request, request_options, split_target
+from .source import line_options, parse_request, request_options, split_target
 from .tracefile import save
 
 
@@ -39,6 +39,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("target", nargs=-1, required=True, metavar="APP [METHOD] PATH")
 @request_options
+@line_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the trace here.")
 @click.option("--no-registration", is_flag=True, help="Print only the request's steps.")
 def trace(
@@ -47,6 +48,9 @@ def trace(
     headers: Sequence[str],
     json_text: str | None,
     no_redact: bool,
+    lines: bool,
+    include: Sequence[str],
+    exclude: Sequence[str],
     output: str | None,
     no_registration: bool,
 ) -> None:
@@ -56,9 +60,13 @@ def trace(
     """
     app_ref, words = split_target(target)
     spec = parse_request(words, data, headers, json_text)
-    recording = record_app(app_ref, [spec], redact=not no_redact)
+    recording = record_app(app_ref, [spec], redact=not no_redact, lines=lines, include=include,
+                           exclude=exclude)
     console = Console()
     trace_ = recording.trace
+    if trace_.meta.get("lines_unavailable"):
+        click.echo(f"flaskscope: line tracing is off: {trace_.meta['lines_unavailable']}; "
+                   "recording hook steps only", err=True)
     if trace_.registration.steps and (not no_registration or recording.app_error):
         console.print(step_tree(trace_.registration.steps, f"registration of {app_ref}"))
     for request in trace_.requests:

@@ -113,6 +113,11 @@ class LineEngine:
         self.unavailable: str | None = None
         self._lock = threading.Lock()
 
+    def _unavailable(self, reason: str) -> None:
+        """Fall back to hook steps only, and say why in the trace."""
+        self.unavailable = reason
+        self.recorder.meta["lines_unavailable"] = reason
+
     # -- scope ----------------------------------------------------------------------------
 
     def in_scope(self, code: CodeType) -> bool:
@@ -148,18 +153,20 @@ class LineEngine:
     def _enter(self, frame: FrameType, code: CodeType, resumed: bool = False) -> _FrameState:
         recorder = self.recorder
         top = recorder.open_step_code()
+        values = argument_values(frame)
         if top is not None and top[1] == (code.co_filename, code.co_firstlineno, code.co_qualname):
-            step_id, owned = top[0], False
+            step_id, owned = top[0], False  # a hook opened this call: fill in the defaults
+            recorder.add_detail(step_id, recorder.named(
+                {k: v for k, v in values.items() if k not in ("self", "cls")}))
         else:
             watched = self.watcher.watched.get(code)
-            values = argument_values(frame)
             step_id = recorder.call(
                 code, recorder.named(values), role=watched.role if watched else None,
                 facts={"resumed": True} if resumed else None,
             )
             owned = True
         state = _FrameState(step_id, owned, self._touched_by_line(code))
-        for name, value in argument_values(frame).items():
+        for name, value in values.items():
             state.seen[name] = (value, _fingerprint(value))
         self._frames[id(frame)] = state
         return state
@@ -194,7 +201,7 @@ class LineEngine:
             changed[name] = Deferred(name, value) if isinstance(value, _IMMUTABLE) else (
                 self.recorder.named({name: value})[name])
         if changed:
-            self.recorder.set_detail(state.last_step, changed)
+            self.recorder.add_detail(state.last_step, changed)
 
     def _exit(self, frame: FrameType, state: _FrameState, result: Any = None,
               error: BaseException | None = None) -> None:
@@ -215,7 +222,7 @@ class LineEngine:
             yield True
             return
         if previous is not None:
-            self.unavailable = "another trace function (a debugger or coverage) is active"
+            self._unavailable("another trace function (a debugger or coverage) is active")
             yield False
             return
         sys.settrace(self._global_trace)
@@ -234,8 +241,7 @@ class LineEngine:
                 return self._local_trace
             if code in self.transparent or code.co_filename.startswith(_TRACER_DIR):
                 return None
-            caller = self._caller(frame)
-            if caller is not None and (id(caller) in self._frames) or code in self.watcher.watched:
+            if self._called_from_scope(frame) or code in self.watcher.watched:
                 state = self._enter(frame, code)
                 state.touched = {}
                 frame.f_trace_lines = False
@@ -244,11 +250,20 @@ class LineEngine:
             self.recorder.failed(exc)
         return None
 
+    def _called_from_scope(self, frame: FrameType) -> bool:
+        """An out-of-scope call made by traced in-scope code: one collapsed step."""
+        caller = self._caller(frame)
+        return caller is not None and id(caller) in self._frames and self.in_scope(caller.f_code)
+
     def _caller(self, frame: FrameType) -> FrameType | None:
-        """The nearest calling frame that is not a transparent wrapper."""
+        """The in-scope frame an out-of-scope call comes from, past transparent wrappers.
+
+        None when flaskscope's own code made the call: that is bookkeeping, not the app.
+        """
         back = frame.f_back
-        while back is not None and (back.f_code in self.transparent
-                                    or back.f_code.co_filename.startswith(_TRACER_DIR)):
+        if back is not None and back.f_code.co_filename.startswith(_TRACER_DIR):
+            return None
+        while back is not None and back.f_code in self.transparent:
             back = back.f_back
         return back
 
@@ -293,7 +308,7 @@ class LineEngine:
                 self._tool = tool
                 break
         else:
-            self.unavailable = "no free sys.monitoring tool id"
+            self._unavailable("no free sys.monitoring tool id")
             return
         events = monitoring.events
         register = monitoring.register_callback
@@ -342,9 +357,7 @@ class LineEngine:
                     self._local_events_for(code, lines=True)
                 self._enter(frame, code)
             else:
-                caller = self._caller(frame)
-                if (caller is not None and id(caller) in self._frames) or (
-                        code in self.watcher.watched):
+                if self._called_from_scope(frame) or code in self.watcher.watched:
                     self._local_events_for(code, lines=False)
                     state = self._enter(frame, code)
                     state.touched = {}

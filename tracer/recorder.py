@@ -266,12 +266,13 @@ class Recorder:
         return self._add(self._target(), parent, "line", code.co_qualname, code.co_filename,
                          line, None, None, None)
 
-    def set_detail(self, step_id: int, changed: Mapping[str, Any]) -> None:
-        """Give a line step the locals it changed (stored reprs or `Deferred` values)."""
+    def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
+        """Add values to a step's detail: the locals a line changed, the arguments a frame
+        really received (stored reprs or `Deferred` values)."""
         record = self._target()
         with record.lock:
             old = record.steps[step_id]
-            record.steps[step_id] = (*old[:8], dict(changed), *old[9:])
+            record.steps[step_id] = (*old[:8], {**old[8], **values}, *old[9:])
 
     def remember_code(self, code: CodeType) -> None:
         """Embed this function's source in the trace even if no step enters it."""

@@ -57,11 +57,22 @@ def step_tree(steps: Sequence[Step], title: str) -> Tree:
     nodes: dict[int, Tree] = {}
     ends = {step.parent: step for step in steps if step.kind in ("return", "exception")}
     for step in steps:
-        if step.kind in ("return", "exception", "line"):
+        if step.kind in ("return", "exception"):
             continue
         parent = nodes.get(step.parent, tree) if step.parent is not None else tree
-        nodes[step.id] = parent.add(_label(step, ends.get(step.id)))
+        if step.kind == "line":
+            parent.add(_line_label(step))
+        else:
+            nodes[step.id] = parent.add(_label(step, ends.get(step.id)))
     return tree
+
+
+def _line_label(step: Step) -> Text:
+    text = Text(f"{step.line}", style="dim")
+    for name, value in step.detail.items():
+        text.append(f"  {name} = ", style="blue")
+        text.append(_clip(value))
+    return text
 
 
 def _label(step: Step, end: Step | None) -> Text:

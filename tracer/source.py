@@ -36,6 +36,22 @@ def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def line_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add `--lines` and the globs that adjust its scope."""
+    options = [
+        click.option("--lines", is_flag=True,
+                     help="Also record every line run in Flask, Werkzeug and the app, with the "
+                          "locals each line changed."),
+        click.option("--include", multiple=True, metavar="GLOB",
+                     help="Trace files matching GLOB line by line too (repeatable)."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Never trace files matching GLOB line by line (repeatable)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def parse_request(
     words: Sequence[str],
     data: Sequence[str] = (),
@@ -96,6 +112,10 @@ def resolve_source(
     headers: Sequence[str] = (),
     json_text: str | None = None,
     no_redact: bool = False,
+    *,
+    lines: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> Trace:
     """A trace file to load, or `APP [METHOD] PATH` to record first."""
     if len(words) == 1:
@@ -107,7 +127,8 @@ def resolve_source(
         return load(path)
     app_ref, request_words = split_target(words)
     recording = record_app(
-        app_ref, [parse_request(request_words, data, headers, json_text)], redact=not no_redact
+        app_ref, [parse_request(request_words, data, headers, json_text)], redact=not no_redact,
+        lines=lines, include=include, exclude=exclude,
     )
     if recording.app_error:
         raise FlaskscopeError(recording.app_error)

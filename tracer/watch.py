@@ -72,9 +72,6 @@ class CodeWatcher:
                 self._tool, code, events.PY_START | events.PY_RETURN
             )
 
-    def is_watched(self, code: CodeType | None) -> bool:
-        return code is not None and code in self.watched
-
     def close(self) -> None:
         """Stop watching everything and give the monitoring tool id back."""
         if self._tool is not None:

@@ -87,9 +87,6 @@ _ROLE_UNDER = {
     Role.TEARDOWN: Role.TEARDOWN_FUNCTION,
     Role.ERROR_HANDLING: Role.ERROR_HANDLER,
     Role.DISPATCH: Role.VIEW,
-    Role.LAYER: Role.VIEW,
-    Role.VIEW: Role.CLASS_DISPATCH,
-    Role.CLASS_DISPATCH: Role.HANDLER,
 }
 
 Facts = dict[str, Any]
@@ -703,7 +700,7 @@ class FlaskHooks:
             if not hooks.active or current_request() is None:
                 return original(app, func)
             try:
-                role = _ROLE_UNDER.get(hooks.recorder.open_role())
+                role = _role_of_synced(func, hooks.recorder.open_role())
                 is_async = inspect.iscoroutinefunction(func)
             except Exception as exc:
                 hooks.recorder.failed(exc)
@@ -736,33 +733,19 @@ class FlaskHooks:
         """Record one call of a function Flask runs (before/after functions, views, handlers).
 
         A function whose code is watched is recorded by the watcher instead, so it is never
-        recorded twice; the proxy then only switches catching on (3.11).
+        recorded twice; the proxy then only switches catching on. When catching is not
+        possible (another trace function is set on 3.11) the proxy records it itself.
         """
         hooks = self
         recorder = self.recorder
         code = code_of(func)
-        watched = hooks.watcher.is_watched(code)
+        watched = hooks.watcher.watched.get(code) if code is not None else None
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active:
                 return callable_(*args, **kwargs)
-            step = None
-            with recorder.guard():
-                if role == Role.HANDLER:
-                    hooks._note_handler_lookup(func)
-                if not watched:
-                    values = dict(enumerate(args)) if not code else _bound(code, func, args)
-                    values.update(kwargs)
-                    step = recorder.call(code, recorder.named({str(k): v for k, v in
-                                                               values.items()}),
-                                         name=None if code else qualname(func), role=role)
-                    if role == Role.CLASS_DISPATCH:
-                        instance = getattr(func, "__self__", None)
-                        recorder.note(Role.VIEW_INSTANCE, qualname(type(instance)), {
-                            "view_class": qualname(type(instance)),
-                            "instance": recorder.repr(instance),
-                        })
-            with hooks.watcher.catching():
+            with hooks.watcher.catching() as catching:
+                step = hooks._open_proxy_step(func, code, role, watched, catching, args, kwargs)
                 try:
                     result = callable_(*args, **kwargs)
                 except BaseException as error:
@@ -776,6 +759,29 @@ class FlaskHooks:
             return result
 
         return call
+
+    def _open_proxy_step(self, func: Callable, code: CodeType | None, role: str | None,
+                         watched: Any, catching: bool, args: tuple, kwargs: dict) -> int | None:
+        """The call step of a proxied function (None when the watcher records it)."""
+        recorder = self.recorder
+        step = None
+        with recorder.guard():
+            if role == Role.HANDLER:
+                self._note_handler_lookup(func)
+            if watched is not None and catching:
+                return None
+            values: dict[Any, Any] = _bound(code, func, args) if code else dict(enumerate(args))
+            values.update(kwargs)
+            step = recorder.call(code, recorder.named({str(k): v for k, v in values.items()}),
+                                 name=None if code else qualname(func),
+                                 role=watched.role if watched is not None else role)
+            if role == Role.CLASS_DISPATCH:
+                instance = getattr(func, "__self__", None)
+                recorder.note(Role.VIEW_INSTANCE, qualname(type(instance)), {
+                    "view_class": qualname(type(instance)),
+                    "instance": recorder.repr(instance),
+                })
+        return step
 
     def _note_handler_lookup(self, handler: Callable) -> None:
         request = flask.request
@@ -823,6 +829,17 @@ class FlaskHooks:
             return hooks._run_then_leave(step, original, *args, **kwargs)
 
         return send
+
+
+def _role_of_synced(func: Callable, phase: str | None) -> str | None:
+    """What a function passed to `ensure_sync` is: a view class's dispatch or handler by
+    what it is bound to, anything else by the phase it runs in."""
+    instance = getattr(func, "__self__", None)
+    if isinstance(instance, flask.views.View):
+        if getattr(func, "__name__", None) == "dispatch_request":
+            return Role.CLASS_DISPATCH
+        return Role.HANDLER
+    return _ROLE_UNDER.get(phase)
 
 
 # -- describing arguments ---------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Line mode: executed lines with the locals they changed, scoped and restorable."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from flaskscope_testing import ancestors, calls, one, record_fixture
+
+import tracer
+from tracer.frameworks.flask_app import RequestSpec
+from tracer.watch import HAS_MONITORING
+
+
+@pytest.fixture(scope="module")
+def views():
+    return record_fixture("seed_views", "GET /index", "HEAD /index", lines=True).trace
+
+
+def _lines(steps, call):
+    return [s for s in steps if s.parent == call.id and s.kind == "line"]
+
+
+def _source(trace, step):
+    return trace.sources[step.file].lines[step.line]
+
+
+def _changes(trace, steps, call, name):
+    return [(s.detail[name], _source(trace, s).strip()) for s in _lines(steps, call)
+            if name in s.detail]
+
+
+def test_endpoint_local_goes_from_none_to_the_inferred_name(views) -> None:
+    steps = views.registration.steps
+    add = one([s for s in calls(steps, name="App.add_url_rule")
+               if s.facts.get("endpoint") == "index"])
+    assert add.detail["endpoint"] == "None"
+    changes = _changes(views, steps, add, "endpoint")
+    assert changes[0] == ("'index'", "endpoint = _endpoint_from_view_func(view_func)  # type: ignore")
+
+
+def test_in_place_changes_are_seen(views) -> None:
+    steps = views.registration.steps
+    add = one([s for s in calls(steps, name="App.add_url_rule")
+               if s.facts.get("endpoint") == "index"])
+    methods = _changes(views, steps, add, "methods")
+    assert ("{'GET'}", "methods = {item.upper() for item in methods}") in methods
+    merged = [value for value, text in methods if text == "methods |= required_methods"]
+    assert merged and set(eval(merged[0])) == {"GET", "OPTIONS"}  # noqa: S307 - a set repr
+    options = _changes(views, steps, add, "options")
+    assert any(text == 'options["endpoint"] = endpoint' and "'endpoint': 'index'" in value
+               for value, text in options)
+
+
+def test_head_lookup_shows_meth_none_then_get(views) -> None:
+    request = [r for r in views.requests if r.method == "HEAD"][0]
+    dispatch = one(calls(request.steps, name="MethodView.dispatch_request"))
+    meth = _changes(views, request.steps, dispatch, "meth")
+    assert meth[0] == ("None", "meth = getattr(self, request.method.lower(), None)")
+    assert meth[1][0].startswith("<bound method IndexView.get of")
+    assert meth[1][1] == 'meth = getattr(self, "get", None)'
+    get_request = [r for r in views.requests if r.method == "GET"][0]
+    dispatch = one(calls(get_request.steps, name="MethodView.dispatch_request"))
+    assert _changes(views, get_request.steps, dispatch, "meth")[0][0].startswith("<bound method")
+
+
+def test_hooked_functions_are_not_recorded_twice(views) -> None:
+    request = views.requests[0]
+    assert len(calls(request.steps, name="Flask.dispatch_request")) == 1
+    assert len(calls(request.steps, name="IndexView.get")) == 1
+    handler = one(calls(request.steps, name="IndexView.get"))
+    assert handler.role == "handler" and _lines(request.steps, handler)
+
+
+def test_only_the_server_side_is_traced(views) -> None:
+    for request in views.requests:
+        assert request.steps[0].name == "Flask.wsgi_app"
+        assert all(s.parent is not None for s in request.steps[1:])
+        names = {s.name for s in request.steps}
+        assert not any(n.startswith(("EnvironBuilder", "Client.", "FlaskClient")) for n in names)
+
+
+def test_out_of_scope_calls_are_one_step() -> None:
+    trace = record_fixture("seed_login", "GET /login", lines=True).trace
+    steps = trace.requests[0].steps
+    jinja_steps = [s for s in steps if s.file and "/jinja2/" in s.file]
+    assert jinja_steps, "rendering calls into Jinja2"
+    assert all(s.kind in ("call", "return", "exception") for s in jinja_steps)
+    for step in (s for s in jinja_steps if s.kind == "call"):
+        parent = steps[step.parent]
+        assert parent.file and "/jinja2/" not in parent.file, "nested Jinja2 calls are folded"
+    assert any(s.kind == "line" and s.file.endswith("seed_login.py") for s in steps)
+
+
+def test_recorder_bookkeeping_is_never_traced(views) -> None:
+    names = {s.name for r in views.requests for s in r.steps}
+    assert not any(name.startswith(("Repr.", "_GeneratorContextManager")) for name in names)
+
+
+def test_scope_globs_adjust_what_is_traced() -> None:
+    trace = record_fixture("seed_views", "GET /index", lines=True,
+                           exclude=("*/werkzeug/*",)).trace
+    line_files = {s.file for s in trace.requests[0].steps if s.kind == "line"}
+    assert not any("/werkzeug/" in f for f in line_files)
+    assert any("/flask/" in f for f in line_files)
+
+
+def test_pre_existing_trace_and_profile_functions_are_kept() -> None:
+    def tracer_function(frame, event, arg):
+        return None
+
+    def profiler(frame, event, arg):
+        return None
+
+    sys.settrace(tracer_function)
+    sys.setprofile(profiler)
+    try:
+        recording = tracer.record_app(
+            "fixtures/seed_views.py", [RequestSpec("GET", "/index")], lines=True)
+        assert sys.gettrace() is tracer_function
+        assert sys.getprofile() is profiler
+    finally:
+        sys.settrace(None)
+        sys.setprofile(None)
+    request = recording.trace.requests[0]
+    assert request.status == 200
+    assert any(s.role == "handler" for s in request.steps), "hook steps are still recorded"
+    has_lines = any(s.kind == "line" for s in request.steps)
+    if HAS_MONITORING:
+        assert has_lines, "sys.monitoring works beside a settrace function"
+    else:
+        assert not has_lines
+        assert "another trace function" in recording.trace.meta["lines_unavailable"]
+
+
+def test_line_steps_nest_under_their_call(views) -> None:
+    request = views.requests[0]
+    for step in request.steps:
+        if step.kind == "line":
+            owner = request.steps[step.parent]
+            assert owner.kind == "call" and owner.name == step.name
+            assert step.line in views.sources[step.file].lines
+    handler = one(calls(request.steps, name="IndexView.get"))
+    assert [a.name for a in ancestors(request.steps, handler)][-1] == "Flask.wsgi_app"
