@@ -96,3 +96,7 @@ def main() -> None:
 from .explain.command import explain as _explain_command  # noqa: E402
 
 cli.add_command(_explain_command)
+
+from .check.command import check as _check_command  # noqa: E402
+
+cli.add_command(_check_command)

@@ -339,6 +339,11 @@ class _Registration:
             Message(N_("The rule had already gone into `url_map` (werkzeug accepts two rules "
                        "for one URL): what must be unique is the endpoint, not the URL.")),
         ]
+        if existing.get("qualname") == new.get("qualname") and maker(new.get("qualname")):
+            messages.append(Message(N_("Both are the wrapper `{new}`: `{maker}` does not use "
+                                       "`functools.wraps`, so every view it wraps is named "
+                                       "after the wrapper."),
+                                    {**params, "maker": maker(new.get("qualname"))}))
         first = self._first_registration(endpoint, note.id)
         if first is not None:
             how = first.facts

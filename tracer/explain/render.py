@@ -60,7 +60,7 @@ def rich(sections: Sequence[Section], lang: str, *,
         parts.append(Text(sentence(section.title, lang), style="bold underline"))
         for depth, item in _walk(section.items):
             line = Text(f"{item.number}. ", style="bold")
-            line.append_text(_highlight(text(item, lang)))
+            line.append_text(highlight(text(item, lang)))
             parts.append(Padding(line, (0, 0, 0, 2 + 3 * depth)))
             if sources is not None:
                 for at, code in _quotes(item, sources):
@@ -71,7 +71,7 @@ def rich(sections: Sequence[Section], lang: str, *,
     return Group(*parts)
 
 
-def _highlight(written: str) -> Text:
+def highlight(written: str) -> Text:
     """`code` spans in cyan, without their backticks."""
     result = Text()
     for index, chunk in enumerate(written.split("`")):

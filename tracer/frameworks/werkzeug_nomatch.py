@@ -83,6 +83,14 @@ def near_misses(
     return misses
 
 
+def matches_alone(url_map: Map, rule: Rule, path: str, method: str) -> bool:
+    """Whether `path` matches `rule` in a fresh map holding only a copy of it."""
+    host = rule.host if url_map.host_matching and rule.host and "<" not in rule.host else None
+    subdomain = rule.subdomain if rule.subdomain and "<" not in rule.subdomain else None
+    error, _ = _try(url_map, _variant(rule), path, method, host=host, subdomain=subdomain)
+    return error is None
+
+
 # -- choosing candidates -------------------------------------------------------------------
 
 

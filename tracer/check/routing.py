@@ -1,0 +1,148 @@
+"""Mistakes in the URL map: rules another rule shadows, and surprising slash redirects.
+
+Werkzeug is asked, never imitated: a sample URL is made for each rule (checked to match
+that rule alone), then matched against the whole map.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, RequestRedirect, Rule, ValidationError
+
+from ..explain.items import N_, Message
+from ..frameworks.werkzeug_nomatch import matches_alone
+from .findings import Finding, definition
+
+_VARIABLE = re.compile(
+    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<arguments>.*?)\))?:)?"
+    r"(?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>"
+)
+#: Values tried, in order, until a rule's converter accepts one.
+_SAMPLES = ("1", "x", "12345678-1234-5678-1234-567812345678", "1.5", "a/b", "abc", "2024")
+_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_AUTOMATIC = ("HEAD", "OPTIONS")
+
+
+def sample_path(rule: Rule) -> str | None:
+    """A path `rule` matches, with a value each converter accepts; None if none found."""
+    converters = getattr(rule, "_converters", {})
+    failed = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal failed
+        converter = converters.get(match.group("variable"))
+        candidates = list(_SAMPLES)
+        items = getattr(converter, "items", None)
+        if items:
+            candidates = sorted(items) + candidates
+        for candidate in candidates:
+            if converter is None:
+                return candidate
+            if re.fullmatch(converter.regex, candidate) is None:
+                continue
+            try:
+                converter.to_python(candidate)
+            except (ValidationError, ValueError):
+                continue
+            return candidate
+        failed = True
+        return ""
+
+    path = _VARIABLE.sub(value, rule.rule)
+    return None if failed or "<" in path else path
+
+
+def _adapter(url_map: Map, rule: Rule) -> Any:
+    host = rule.host if url_map.host_matching and rule.host and "<" not in rule.host else None
+    subdomain = rule.subdomain if rule.subdomain and "<" not in rule.subdomain else None
+    return url_map.bind(host or "localhost", subdomain=subdomain)
+
+
+def shadowed_rules(app: Flask) -> list[Finding]:
+    """Rules whose sample URL the whole map gives to another rule."""
+    url_map = app.url_map
+    order = {id(rule): index for index, rule in enumerate(url_map.iter_rules())}
+    findings = []
+    for rule in url_map.iter_rules():
+        path = sample_path(rule)
+        if path is None:
+            continue
+        for method in sorted(set(rule.methods or ("GET",)) - set(_AUTOMATIC)):
+            if not matches_alone(url_map, rule, path, method):
+                break
+            try:
+                winner, _ = _adapter(url_map, rule).match(path, method, return_rule=True)
+            except HTTPException:
+                break
+            if winner is rule:
+                continue
+            findings.append(_shadowed(app, rule, winner, path, method,
+                                      order[id(winner)] < order[id(rule)]))
+            break
+    return findings
+
+
+def _shadowed(app: Flask, rule: Rule, winner: Rule, path: str, method: str,
+              earlier: bool) -> Finding:
+    view = app.view_functions.get(rule.endpoint)
+    params = {"rule": repr(rule.rule), "endpoint": repr(rule.endpoint),
+              "other": repr(winner.rule), "other_endpoint": repr(winner.endpoint),
+              "sample": repr(path), "method": method,
+              "view": getattr(view, "__name__", rule.endpoint)}
+    if earlier:
+        problem = Message(N_("The rule {rule} (endpoint {endpoint}) is shadowed by {other} "
+                             "(endpoint {other_endpoint}), added before it: werkzeug matches "
+                             "{method} {sample} to {other}, so `{view}` is never reached for "
+                             "such URLs."), params)
+    else:
+        problem = Message(N_("The rule {rule} (endpoint {endpoint}) is shadowed by {other} "
+                             "(endpoint {other_endpoint}), which werkzeug ranks first: it "
+                             "matches {method} {sample} to {other}, so `{view}` is never "
+                             "reached for such URLs."), params)
+    fix = Message(N_("Make the two rules distinct: give {other} a converter that refuses these "
+                     "values (`<int:...>`, `<uuid:...>` or your own), or move one of them to "
+                     "another path."), params)
+    file, line = definition(view)
+    return Finding("shadowed_rule", file, line, (problem,), fix)
+
+
+def strict_slash_redirects(app: Flask) -> list[Finding]:
+    """Rules ending in '/' that take a body: the slash-less URL redirects instead of serving."""
+    url_map = app.url_map
+    findings = []
+    for rule in url_map.iter_rules():
+        methods = sorted(set(rule.methods or ()) & set(_BODY_METHODS))
+        if not methods or not rule.rule.endswith("/") or rule.rule == "/":
+            continue
+        if not rule.strict_slashes:
+            continue
+        path = sample_path(rule)
+        if path is None:
+            continue
+        bare = path.rstrip("/")
+        try:
+            _adapter(url_map, rule).match(bare, methods[0], return_rule=True)
+        except RequestRedirect as redirect:
+            findings.append(_slash(app, rule, bare, methods, redirect.code))
+        except HTTPException:
+            continue
+    return findings
+
+
+def _slash(app: Flask, rule: Rule, bare: str, methods: list[str], code: int) -> Finding:
+    view = app.view_functions.get(rule.endpoint)
+    params = {"rule": repr(rule.rule), "bare": repr(bare), "methods": methods,
+              "method": methods[0], "code": code, "suggested": repr(rule.rule.rstrip("/")),
+              "view": getattr(view, "__name__", rule.endpoint)}
+    problem = Message(N_("{rule} ends with a slash and accepts {methods}: a client sending "
+                         "{method} to {bare} gets `{code}` redirecting it to {rule} instead of "
+                         "reaching `{view}`. It must send the body again, and browsers do not "
+                         "follow redirects of CORS preflight requests."), params)
+    fix = Message(N_("Drop the trailing slash from the rule ({suggested}), or pass "
+                     "`strict_slashes=False` to the route so both URLs reach the view."), params)
+    file, line = definition(view)
+    return Finding("strict_slash_redirect", file, line, (problem,), fix)

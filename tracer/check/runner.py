@@ -1,0 +1,54 @@
+"""Load an app under the recorder and run every check on the app and its trace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from ..api import record
+from ..errors import AppLoadError
+from ..frameworks.flask_app import load_app
+from ..model import Trace
+from .findings import Finding
+from .registration import endpoint_collisions, wrappers_without_wraps
+from .routing import shadowed_rules, strict_slash_redirects
+from .views import decorators_above_route, method_view_methods
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What `check` found; `load_error` is set when the app could not be imported."""
+
+    trace: Trace
+    findings: tuple[Finding, ...]
+    load_error: str | None = None
+
+
+def run_checks(app: Flask | None, trace: Trace, error: BaseException | None = None
+               ) -> list[Finding]:
+    """Every check that can run: trace-only ones always, the rest when `app` loaded."""
+    findings = [*endpoint_collisions(trace, error), *wrappers_without_wraps(trace)]
+    if app is not None:
+        findings += decorators_above_route(app, trace)
+        findings += method_view_methods(app, trace)
+        findings += shadowed_rules(app)
+        findings += strict_slash_redirects(app)
+    return sorted(findings, key=lambda f: (f.file or "", f.line or 0, f.check))
+
+
+def check_app(app_ref: str) -> CheckResult:
+    """Import `app_ref` under the recorder and check it.
+
+    An app that fails to import is still checked from its recorded registration: an
+    endpoint collision is a finding, not only a load failure.
+    """
+    with record() as recorder:
+        recorder.meta["app"] = app_ref
+        try:
+            app = load_app(app_ref)
+        except AppLoadError as exc:
+            trace = recorder.trace(app=app_ref)
+            return CheckResult(trace, tuple(run_checks(None, trace, exc.__context__)), str(exc))
+        trace = recorder.trace(app=app_ref)
+        return CheckResult(trace, tuple(run_checks(app, trace)))
