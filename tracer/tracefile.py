@@ -23,31 +23,79 @@ from .errors import TraceFileError
 from .model import ChainLink, Registration, Request, Route, SourceFile, Step, Trace
 
 FORMAT = "flaskscope.trace"
-VERSION = 1
+VERSION = 2
 _GZIP_MAGIC = b"\x1f\x8b"
 _STEP_KINDS = frozenset({"call", "return", "exception", "note", "line"})
 
 
 # -- writing ------------------------------------------------------------------------------
 
+_KIND_CODES = {"call": "c", "return": "r", "exception": "x", "note": "n", "line": "l"}
+_KINDS_BY_CODE = {code: kind for kind, code in _KIND_CODES.items()}
+
+
+#: Detail values at least this long are stored once in the `values` table.
+_SHARED_VALUE_LENGTH = 24
+
+
+class _Tables:
+    """The file, name and value tables of a version-2 document, filled while steps are
+    written: a path, a qualified name or a long repr seen many times is stored once."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, int] = {}
+        self.names: dict[str, int] = {}
+        self.values: dict[str, int] = {}
+
+    def detail(self, detail: Mapping[str, str]) -> dict[str, str | int]:
+        return {
+            name: self.values.setdefault(value, len(self.values))
+            if len(value) >= _SHARED_VALUE_LENGTH else value
+            for name, value in detail.items()
+        }
+
+    def file(self, path: str | None) -> int | None:
+        if path is None:
+            return None
+        return self.files.setdefault(path, len(self.files))
+
+    def name(self, name: str) -> int:
+        return self.names.setdefault(name, len(self.names))
+
 
 def to_json(trace: Trace) -> dict[str, Any]:
-    """The JSON document of a trace (plain dicts and lists)."""
-    return {
+    """The JSON document of a trace (plain dicts and lists), in the current version."""
+    tables = _Tables()
+    registration_start = trace.registration.steps[0].time_ns if trace.registration.steps else 0
+    registration_thread = trace.registration.steps[0].thread if trace.registration.steps else 0
+    document = {
         "format": FORMAT,
         "version": VERSION,
         "meta": dict(trace.meta),
+        "files": [],
+        "names": [],
+        "values": [],
         "routes": [_route_json(route) for route in trace.routes],
         "registration": {
-            "steps": [_step_json(step) for step in trace.registration.steps],
+            "start_ns": registration_start,
+            "thread": registration_thread,
+            "steps": _steps_json(trace.registration.steps, tables, registration_start,
+                                 registration_thread),
             "dropped_steps": trace.registration.dropped_steps,
         },
-        "requests": [_request_json(request) for request in trace.requests],
+        "requests": [_request_json(request, tables) for request in trace.requests],
         "sources": {
-            file: {"sha256": source.sha256, "lines": {str(n): t for n, t in source.lines.items()}}
+            str(tables.file(file)): {
+                "sha256": source.sha256,
+                "lines": {str(n): t for n, t in source.lines.items()},
+            }
             for file, source in trace.sources.items()
         },
     }
+    document["files"] = list(tables.files)
+    document["names"] = list(tables.names)
+    document["values"] = list(tables.values)
+    return document
 
 
 def dumps(trace: Trace) -> bytes:
@@ -60,7 +108,7 @@ def save(trace: Trace, path: str | Path) -> Path:
     path = Path(path)
     data = dumps(trace)
     if path.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
+        data = gzip.compress(data, compresslevel=6, mtime=0)
     try:
         path.write_bytes(data)
     except OSError as exc:
@@ -68,24 +116,38 @@ def save(trace: Trace, path: str | Path) -> Path:
     return path
 
 
-def _step_json(step: Step) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": step.id,
-        "parent": step.parent,
-        "kind": step.kind,
-        "name": step.name,
-        "file": step.file,
-        "line": step.line,
-        "time_ns": step.time_ns,
-        "thread": step.thread,
-    }
-    if step.detail:
-        data["detail"] = dict(step.detail)
-    if step.role:
-        data["role"] = str(step.role)
-    if step.facts:
-        data["facts"] = dict(step.facts)
-    return data
+def _steps_json(steps: tuple[Step, ...], tables: _Tables, start_ns: int,
+                thread: int) -> list[list[Any]]:
+    """Step arrays. A return, exception or line step in the same function as its parent
+    leaves out name and file: `[parent, kind, line, time, extra?]`."""
+    rows = []
+    previous = start_ns
+    for step in steps:
+        parent = steps[step.parent] if step.parent is not None else None
+        if (step.kind in _INHERITING and parent is not None and parent.name == step.name
+                and parent.file == step.file):
+            row: list[Any] = [step.parent, _KIND_CODES[step.kind], step.line,
+                              step.time_ns - previous]
+        else:
+            row = [step.parent, _KIND_CODES[step.kind], tables.name(step.name),
+                   tables.file(step.file), step.line, step.time_ns - previous]
+        previous = step.time_ns
+        extra: dict[str, Any] = {}
+        if step.detail:
+            extra["d"] = tables.detail(step.detail)
+        if step.role:
+            extra["r"] = str(step.role)
+        if step.facts:
+            extra["f"] = dict(step.facts)
+        if step.thread != thread:
+            extra["t"] = step.thread
+        if extra:
+            row.append(extra)
+        rows.append(row)
+    return rows
+
+
+_INHERITING = frozenset({"return", "exception", "line"})
 
 
 def _route_json(route: Route) -> dict[str, Any]:
@@ -114,7 +176,7 @@ def _route_json(route: Route) -> dict[str, Any]:
     }
 
 
-def _request_json(request: Request) -> dict[str, Any]:
+def _request_json(request: Request, tables: _Tables) -> dict[str, Any]:
     return {
         "id": request.id,
         "method": request.method,
@@ -132,7 +194,7 @@ def _request_json(request: Request) -> dict[str, Any]:
         "duration_ns": request.duration_ns,
         "thread": request.thread,
         "dropped_steps": request.dropped_steps,
-        "steps": [_step_json(step) for step in request.steps],
+        "steps": _steps_json(request.steps, tables, request.start_ns, request.thread),
     }
 
 
@@ -180,7 +242,7 @@ def loads(data: bytes) -> Trace:
 
 
 def from_json(document: Any) -> Trace:
-    """Build a `Trace` from a parsed document, checking it against the contract."""
+    """Build a `Trace` from a parsed document of any known version, checking the contract."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise TraceFileError(f"not a flaskscope trace (format is {found!r}, expected {FORMAT!r})")
@@ -194,27 +256,129 @@ def from_json(document: Any) -> Trace:
         )
     if version < 1:
         raise TraceFileError(f"unknown trace version {version}")
-    _check_envelope(document)
+    _check_envelope(document, version)
     try:
-        registration = document["registration"]
-        return Trace(
-            meta=document["meta"],
-            routes=tuple(_route(route) for route in document["routes"]),
-            registration=Registration(
-                steps=_steps(registration["steps"], "registration"),
-                dropped_steps=registration.get("dropped_steps", 0),
-            ),
-            requests=tuple(_request(request) for request in document["requests"]),
-            sources={
-                file: SourceFile(
-                    sha256=source["sha256"],
-                    lines={int(number): text for number, text in source["lines"].items()},
-                )
-                for file, source in document["sources"].items()
-            },
-        )
-    except (KeyError, TypeError, ValueError) as exc:  # the envelope check should prevent these
+        if version == 1:
+            return _from_v1(document)
+        return _from_v2(document)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # the schema should prevent
         raise TraceFileError(f"malformed trace: {type(exc).__name__}: {exc}") from None
+
+
+def _from_v2(document: dict) -> Trace:
+    files, names, values = document["files"], document["names"], document["values"]
+    registration = document["registration"]
+    return Trace(
+        meta=document["meta"],
+        routes=tuple(_route(route) for route in document["routes"]),
+        registration=Registration(
+            steps=_rows(registration["steps"], files, names, values,
+                        registration.get("start_ns", 0),
+                        registration.get("thread", 0), "registration"),
+            dropped_steps=registration.get("dropped_steps", 0),
+        ),
+        requests=tuple(
+            _request(request, _rows(request["steps"], files, names, values,
+                                    request.get("start_ns", 0),
+                                    request.get("thread", 0), f"request {request['id']}"))
+            for request in document["requests"]
+        ),
+        sources={
+            _table(files, int(index), "file"): _source(source)
+            for index, source in document["sources"].items()
+        },
+    )
+
+
+def _from_v1(document: dict) -> Trace:
+    """Version 1: steps were objects with their paths spelled out."""
+    registration = document["registration"]
+    return Trace(
+        meta=document["meta"],
+        routes=tuple(_route(route) for route in document["routes"]),
+        registration=Registration(
+            steps=_steps(registration["steps"], "registration"),
+            dropped_steps=registration.get("dropped_steps", 0),
+        ),
+        requests=tuple(
+            _request(request, _steps(request["steps"], f"request {request['id']}"))
+            for request in document["requests"]
+        ),
+        sources={file: _source(source) for file, source in document["sources"].items()},
+    )
+
+
+def _source(data: Mapping[str, Any]) -> SourceFile:
+    return SourceFile(
+        sha256=data["sha256"],
+        lines={int(number): text for number, text in data["lines"].items()},
+    )
+
+
+def _table(table: list, index: Any, what: str) -> str:
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(table):
+        raise ValueError(f"{what} index {index!r} is not in the {what} table")
+    value = table[index]
+    if not isinstance(value, str):
+        raise TypeError(f"{what} table entry {index} is not a string")
+    return value
+
+
+def _rows(rows: list, files: list, names: list, values: list, start_ns: int, thread: int,
+          where: str) -> tuple[Step, ...]:
+    """Version-2 step arrays → steps; every rule of the schema is enforced here."""
+    steps = []
+    make = Step
+    kinds = _KINDS_BY_CODE
+    time_ns = start_ns
+    for position, row in enumerate(rows):
+        try:
+            if type(row) is not list or not 4 <= len(row) <= 7:
+                raise TypeError("a step must be an array of 4 to 7 items")
+            if len(row) <= 5:  # name and file are its parent's
+                parent, kind, line, offset = row[:4]
+                extra = row[4] if len(row) == 5 else _NO_EXTRA
+                if kind not in _INHERITING_CODES or type(parent) is not int or not (
+                        0 <= parent < position):
+                    raise ValueError("a short step must be a return, exception or line step "
+                                     "of an earlier step")
+                name_text, file_text = steps[parent].name, steps[parent].file
+            else:
+                parent, kind, name, file, line, offset = row[:6]
+                extra = row[6] if len(row) == 7 else _NO_EXTRA
+                name_text = _table(names, name, "name")
+                file_text = None if file is None else _table(files, file, "file")
+            if parent is not None and (type(parent) is not int or not 0 <= parent < position):
+                raise ValueError(f"parent {parent!r} is not an earlier step")
+            if type(offset) is not int or offset < 0:
+                raise TypeError(f"time must be a non-negative whole number, found {offset!r}")
+            if line is not None and (type(line) is not int or line < 0):
+                raise TypeError(f"line must be a non-negative whole number, found {line!r}")
+            if type(extra) is not dict or extra.keys() - _EXTRA_KEYS:
+                raise ValueError("extra must be an object with d, r, f or t")
+            detail = extra.get("d", _NO_EXTRA)
+            if type(detail) is not dict:
+                raise TypeError("detail must be an object")
+            if not all(type(v) is str for v in detail.values()):
+                detail = {k: v if type(v) is str else _table(values, v, "value")
+                          for k, v in detail.items()}
+            facts = extra.get("f", _NO_EXTRA)
+            role = extra.get("r")
+            step_thread = extra.get("t", thread)
+            if type(facts) is not dict or (role is not None and type(role) is not str) or (
+                    type(step_thread) is not int):
+                raise TypeError("facts must be an object, role a string, thread a number")
+            time_ns += offset
+            steps.append(make(position, parent, kinds[kind], name_text, file_text, line,
+                              time_ns, step_thread, detail, role, facts))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TraceFileError(f"bad step {position} in {where}: {exc}") from None
+    return tuple(steps)
+
+
+_NO_EXTRA: dict[str, Any] = {}
+_INHERITING_CODES = frozenset({"r", "x", "l"})
+_EXTRA_KEYS = frozenset({"d", "r", "f", "t"})
 
 
 def _reject_constant(name: str) -> Any:
@@ -222,23 +386,24 @@ def _reject_constant(name: str) -> Any:
 
 
 @cache
-def schema() -> dict[str, Any]:
-    """The JSON Schema of the trace file (for outside tools and for the loader)."""
-    text = resources.files("tracer").joinpath("trace.schema.json").read_text("utf-8")
+def schema(version: int = VERSION) -> dict[str, Any]:
+    """The JSON Schema of a trace file version (for outside tools and for the loader)."""
+    name = "trace.schema.json" if version == VERSION else f"trace.v{version}.schema.json"
+    text = resources.files("tracer").joinpath(name).read_text("utf-8")
     return json.loads(text)
 
 
 @cache
-def _envelope_validator() -> Draft202012Validator:
-    """The schema with step lists left open: steps are checked by `_steps`, which is
-    faster on traces of hundreds of thousands of steps and enforces the same rules."""
-    envelope = json.loads(json.dumps(schema()))
+def _envelope_validator(version: int) -> Draft202012Validator:
+    """The schema with step lists left open: steps are checked by `_rows`/`_steps`, which
+    is much faster on traces of hundreds of thousands of steps and enforces the same rules."""
+    envelope = json.loads(json.dumps(schema(version)))
     envelope["$defs"]["steps"] = {"type": "array"}
     return Draft202012Validator(envelope)
 
 
-def _check_envelope(document: dict) -> None:
-    error = next(iter(_envelope_validator().iter_errors(document)), None)
+def _check_envelope(document: dict, version: int) -> None:
+    error = next(iter(_envelope_validator(version).iter_errors(document)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "the document"
         message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
@@ -246,6 +411,7 @@ def _check_envelope(document: dict) -> None:
 
 
 def _steps(items: list, where: str) -> tuple[Step, ...]:
+    """Version-1 step objects → steps."""
     steps = []
     for position, item in enumerate(items):
         try:
@@ -337,7 +503,7 @@ def _route(data: Mapping[str, Any]) -> Route:
     )
 
 
-def _request(data: Mapping[str, Any]) -> Request:
+def _request(data: Mapping[str, Any], steps: tuple[Step, ...]) -> Request:
     return Request(
         id=data["id"],
         method=data["method"],
@@ -347,7 +513,7 @@ def _request(data: Mapping[str, Any]) -> Request:
         rule=data["rule"],
         view_args=data["view_args"],
         outcome=data["outcome"],
-        steps=_steps(data["steps"], f"request {data['id']}"),
+        steps=steps,
         query=data.get("query", ""),
         allowed_methods=tuple(data.get("allowed_methods", ())),
         redirect_to=data.get("redirect_to"),

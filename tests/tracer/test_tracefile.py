@@ -6,6 +6,7 @@ import functools
 import gzip
 import json
 import linecache
+from pathlib import Path
 
 import pytest
 from flaskscope_testing import calls, one, record_fixture
@@ -39,6 +40,30 @@ def test_saved_document_matches_the_published_schema(trace) -> None:
     Draft202012Validator(schema()).validate(document)
     assert document["format"] == "flaskscope.trace" and document["version"] == VERSION
     assert {"flask", "werkzeug", "python", "app", "created"} <= document["meta"].keys()
+
+
+def test_version_1_files_still_load() -> None:
+    path = Path(__file__).parent / "data" / "trace-v1.json"
+    document = json.loads(path.read_text("utf-8"))
+    assert document["version"] == 1
+    Draft202012Validator(schema(1)).validate(document)
+    trace = tracer.load(path)
+    request = trace.requests[0]
+    assert (request.method, request.status, request.endpoint) == ("HEAD", 200, "index")
+    lookup = one([s for s in request.steps if s.role == Role.HANDLER_LOOKUP])
+    assert lookup.facts["fallback"] == "get"
+    assert [s.id for s in request.steps] == list(range(len(request.steps)))
+    assert to_json(trace)["version"] == VERSION, "saving writes the current version"
+
+
+def test_short_rows_inherit_name_and_file(trace) -> None:
+    document = json.loads(dumps(trace))
+    rows = document["requests"][0]["steps"]
+    short = [row for row in rows if len(row) <= 5]
+    assert short and all(row[1] in ("r", "x", "l") for row in short)
+    loaded = tracer.loads(dumps(trace))
+    for original, again in zip(trace.requests[0].steps, loaded.requests[0].steps, strict=True):
+        assert again == original
 
 
 def test_sources_hold_every_referenced_line_and_whole_function_bodies(trace) -> None:
@@ -78,8 +103,11 @@ def test_clear_errors_for_bad_files(trace, tmp_path) -> None:
     newer["version"] = VERSION + 1
     assert "newer flaskscope" in _one_line_error(json.dumps(newer).encode())
     broken = json.loads(good)
-    broken["requests"][0]["steps"][2]["id"] = 99
+    broken["requests"][0]["steps"][2][0] = 99
     assert "bad step 2 in request 0" in _one_line_error(json.dumps(broken).encode())
+    broken = json.loads(good)
+    broken["requests"][0]["steps"][1][2] = 10**6
+    assert "not in the name table" in _one_line_error(json.dumps(broken).encode())
     broken = json.loads(good)
     del broken["routes"]
     assert "schema" in _one_line_error(json.dumps(broken).encode())
