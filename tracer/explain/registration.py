@@ -339,7 +339,9 @@ class _Registration:
             Message(N_("The rule had already gone into `url_map` (werkzeug accepts two rules "
                        "for one URL): what must be unique is the endpoint, not the URL.")),
         ]
-        if existing.get("qualname") == new.get("qualname") and maker(new.get("qualname")):
+        same_wrapper = bool(existing.get("qualname") == new.get("qualname")
+                            and maker(new.get("qualname")))
+        if same_wrapper:
             messages.append(Message(N_("Both are the wrapper `{new}`: `{maker}` does not use "
                                        "`functools.wraps`, so every view it wraps is named "
                                        "after the wrapper."),
@@ -353,8 +355,15 @@ class _Registration:
             else:
                 messages.append(Message(N_("`{existing}` got the endpoint first, from its "
                                            "`__name__`."), params))
-        messages.append(Message(N_("Give one of them another endpoint: `endpoint=` in "
-                                   "`route`/`add_url_rule`, or another name in `as_view(...)`.")))
+        if same_wrapper:
+            messages.append(Message(N_("Put `@functools.wraps(...)` on the inner function of "
+                                       "`{maker}` so it keeps each view's name, or pass "
+                                       "`endpoint=` to each route."),
+                                    {"maker": maker(new.get("qualname"))}))
+        else:
+            messages.append(Message(N_("Give one of them another endpoint: `endpoint=` in "
+                                       "`route`/`add_url_rule`, or another name in "
+                                       "`as_view(...)`.")))
         self._add([note, add], *messages,
                   sources=body_lines(self.sources, add.file, add.line, lines.VIEW_COLLISION))
 

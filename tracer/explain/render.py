@@ -57,9 +57,12 @@ def rich(sections: Sequence[Section], lang: str, *,
     """The narrative for a terminal: code in `backticks` highlighted, quotes dimmed."""
     parts: list[RenderableType] = []
     for section in sections:
-        parts.append(Text(sentence(section.title, lang), style="bold underline"))
+        title = highlight(sentence(section.title, lang))
+        title.stylize("bold underline")
+        parts.append(title)
         for depth, item in _walk(section.items):
-            line = Text(f"{item.number}. ", style="bold")
+            line = Text()
+            line.append(f"{item.number}. ", style="bold")
             line.append_text(highlight(text(item, lang)))
             parts.append(Padding(line, (0, 0, 0, 2 + 3 * depth)))
             if sources is not None:

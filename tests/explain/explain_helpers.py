@@ -1,0 +1,53 @@
+"""Record fixture apps once per set of arguments and write their narratives."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+from tracer.explain.command import record_with_app
+from tracer.explain.narrative import explain
+from tracer.explain.render import plain
+from tracer.frameworks.flask_app import RequestSpec
+from tracer.model import Trace
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fixture(name: str) -> str:
+    return str(REPO / "fixtures" / f"{name}.py")
+
+
+def forget_fixtures() -> None:
+    for name in [n for n in sys.modules if n == "fixtures" or n.startswith("fixtures.")]:
+        del sys.modules[name]
+
+
+@functools.cache
+def recorded(name: str, method: str = "GET", path: str = "/",
+             data: tuple[tuple[str, str], ...] = (),
+             headers: tuple[tuple[str, str], ...] = ()) -> tuple[Trace, str | None]:
+    """The trace of one request to fixture `name` (and the import error, if any)."""
+    forget_fixtures()
+    try:
+        return record_with_app(fixture(name), RequestSpec(method, path, data, headers))
+    finally:
+        forget_fixtures()
+
+
+def told(name: str, method: str = "GET", path: str = "/", lang: str = "en", *,
+         sources: bool = False, **options: object) -> str:
+    """The plain narrative of one request to fixture `name`."""
+    data = tuple(options.pop("data", ()))  # type: ignore[arg-type]
+    headers = tuple(options.pop("headers", ()))  # type: ignore[arg-type]
+    trace, _ = recorded(name, method, path, data, headers)
+    sections = explain(trace, **options)  # type: ignore[arg-type]
+    return plain(sections, lang, sources=trace.sources if sources else None)
+
+
+def item_with(text: str, *needles: str) -> str:
+    """The one line of `text` that contains every needle (fails if none or several)."""
+    lines = [line for line in text.splitlines() if all(n in line for n in needles)]
+    assert len(lines) == 1, (needles, lines, text)
+    return lines[0]
