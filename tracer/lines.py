@@ -43,7 +43,6 @@ _LOCAL_OPS = frozenset({
     "STORE_DEREF", "DELETE_DEREF", "LOAD_CLOSURE",
 })
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
-_IMMUTABLE = (int, float, complex, bool, str, bytes, type(None))
 _FINGERPRINT_LIMIT = 64
 
 #: True while registration (app import) is being recorded in this context.
@@ -156,12 +155,13 @@ class LineEngine:
         values = argument_values(frame)
         if top is not None and top[1] == (code.co_filename, code.co_firstlineno, code.co_qualname):
             step_id, owned = top[0], False  # a hook opened this call: fill in the defaults
-            recorder.add_detail(step_id, recorder.named(
+            recorder.add_detail(step_id, recorder.deferred(
                 {k: v for k, v in values.items() if k not in ("self", "cls")}))
         else:
             watched = self.watcher.watched.get(code)
             step_id = recorder.call(
-                code, recorder.named(values), role=watched.role if watched else None,
+                code, recorder.deferred({k: v for k, v in values.items() if k != "self"}),
+                role=watched.role if watched else None,
                 facts={"resumed": True} if resumed else None,
             )
             owned = True
@@ -198,8 +198,7 @@ class LineEngine:
             if old is not None and old[0] is value and fingerprint == old[1]:
                 continue
             seen[name] = (value, fingerprint)
-            changed[name] = Deferred(name, value) if isinstance(value, _IMMUTABLE) else (
-                self.recorder.named({name: value})[name])
+            changed[name] = Deferred(name, value)
         if changed:
             self.recorder.add_detail(state.last_step, changed)
 
@@ -207,7 +206,8 @@ class LineEngine:
               error: BaseException | None = None) -> None:
         self._settle(frame, state)
         if state.owned:
-            self.recorder.leave(state.step_id, result=result, error=error, line=frame.f_lineno)
+            self.recorder.leave(state.step_id, result=result, error=error, line=frame.f_lineno,
+                                defer=True)
 
     # -- Python 3.11: sys.settrace --------------------------------------------------------
 

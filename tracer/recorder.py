@@ -31,15 +31,22 @@ RouteProvider = Callable[[Any], Iterable[Route]]
 
 
 class Deferred:
-    """A value that cannot change, stored as is and rendered when the trace is built.
+    """A value kept as is and rendered when the trace is built, off the request's path.
 
-    Line tracing sees many numbers and strings; rendering them later keeps the repr
-    off the traced request's path.
+    Line tracing sees thousands of values per request; rendering each on the spot costs
+    more than the request itself. Numbers and strings cannot change; lists, dicts, sets and
+    bytearrays are copied (shallowly) so later changes do not leak back; other objects are
+    rendered as they are when the trace is built.
     """
 
     __slots__ = ("name", "value")
 
     def __init__(self, name: str, value: Any) -> None:
+        kind = type(value)
+        if kind is list or kind is dict or kind is set:
+            value = kind(value)
+        elif kind is bytearray:
+            value = bytes(value)
         self.name = name
         self.value = value
 
@@ -127,6 +134,10 @@ class Recorder:
         """The stored form of a value: bounded, never failing, redacted unless opted out."""
         return safe_repr(value, redact=self.redact)
 
+    def deferred(self, values: Mapping[str, Any]) -> dict[str, Deferred]:
+        """Named values to render when the trace is built (see `Deferred`)."""
+        return {name: Deferred(name, value) for name, value in values.items()}
+
     def named(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Stored forms of named values (arguments, locals); secret names hide the value."""
         return {name: safe_value(name, value, redact=self.redact) for name, value in values.items()}
@@ -205,8 +216,12 @@ class Recorder:
         error: BaseException | None = None,
         line: int | None = None,
         facts: Mapping[str, Any] | None = None,
+        defer: bool = False,
     ) -> None:
-        """Close the call `step_id` with its return value or exception, as its last child."""
+        """Close the call `step_id` with its return value or exception, as its last child.
+
+        With `defer`, the value is rendered when the trace is built (see `Deferred`).
+        """
         if step_id is None:
             return
         record = self._target()
@@ -215,7 +230,8 @@ class Recorder:
             _stack.set(stack[: stack.index(step_id)])
         call = record.steps[step_id]
         if error is None:
-            kind, detail = "return", {"result": self.repr(result)}
+            kind = "return"
+            detail = {"result": Deferred("result", result) if defer else self.repr(result)}
         else:
             kind, detail = "exception", {"exception": self.repr(error)}
         self._add(record, step_id, kind, call[3], call[4], line, detail, call[9], facts)
@@ -350,7 +366,7 @@ class Recorder:
 def _freeze(rows: list[tuple], redact: bool = True) -> tuple[Step, ...]:
     steps = []
     for row in list(rows):
-        if row[2] == "line" and row[8]:
+        if row[8] and any(type(value) is Deferred for value in row[8].values()):
             detail = {
                 name: safe_value(value.name, value.value, redact=redact)
                 if isinstance(value, Deferred) else value

@@ -37,8 +37,17 @@ def is_secret_name(name: object) -> bool:
     return isinstance(name, str) and SECRET_NAME.search(name) is not None
 
 
+def _may_hold_secret(lowered: str) -> bool:
+    """A cheap pre-check of `_SECRET_IN_TEXT` (plain substring tests, no regex)."""
+    return ("pass" in lowered or "pwd" in lowered or "secret" in lowered or "token" in lowered
+            or "api" in lowered or "session" in lowered or "csrf" in lowered
+            or "auth" in lowered or "cookie" in lowered)
+
+
 def redact_text(text: str) -> str:
     """Mask the values that follow secret-looking names inside free text."""
+    if not _may_hold_secret(text.lower()):  # the common case, kept cheap
+        return text
     return _SECRET_IN_TEXT.sub(_mask, text)
 
 
@@ -131,13 +140,34 @@ _REDACTING = _BoundedRepr(redact=True)
 _PLAIN = _BoundedRepr(redact=False)
 
 
+_SCALARS = frozenset({int, float, bool, complex, type(None)})
+_MAX_TEXT = 200
+
+
 def safe_repr(value: Any, *, redact: bool = True) -> str:
-    """A short repr of any value that never raises and hides secrets when asked."""
+    """A short repr of any value that never raises and hides secrets when asked.
+
+    Scalars, short strings and objects with their own `__repr__` take the direct path;
+    containers and mappings go through the bounded, secret-aware `reprlib` walk.
+    """
+    kind = type(value)
     try:
-        text = (_REDACTING if redact else _PLAIN).repr(value)
+        if kind in _SCALARS or (kind is str and len(value) <= _MAX_TEXT - 2):
+            text = repr(value)
+        elif kind is str or isinstance(value, list | tuple | set | frozenset | dict | Mapping):
+            text = (_REDACTING if redact else _PLAIN).repr(value)
+        else:
+            text = repr(value)
     except Exception as exc:
         return _placeholder(value, exc)
-    return redact_text(text) if redact else text
+    if not isinstance(text, str):
+        return _placeholder(value, TypeError("__repr__ returned a non-string"))
+    if len(text) > _MAX_TEXT:
+        half = (_MAX_TEXT - 3) // 2
+        text = text[:half] + "..." + text[-half:]
+    if not redact or kind in _SCALARS:
+        return text
+    return redact_text(text)
 
 
 def safe_value(name: str, value: Any, *, redact: bool = True) -> str:

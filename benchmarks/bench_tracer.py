@@ -1,0 +1,276 @@
+"""Recording overhead, side by side in one run: flaskscope hook and line modes against the
+untraced request and against other tracers at the same scope.
+
+Each request is served server side only (`app.wsgi_app(environ, start_response)` with a
+prepared environ), so only the work inside the app is timed. Configurations are measured in
+interleaved rounds and the table reports medians over rounds; ratios are to the untraced
+request of the same round.
+
+    python benchmarks/bench_tracer.py [--rounds 9] [--requests 200] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import os
+import platform
+import statistics
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
+import tracer  # noqa: E402
+from tracer.api import default_scope  # noqa: E402
+from tracer.tracefile import dumps  # noqa: E402
+
+#: Where the generated apps say they live: the app part of the tracing scope.
+APPS = os.path.join(ROOT, "benchmarks", "apps")
+
+HELLO_SOURCE = """
+from flask import Flask
+app = Flask(__name__)
+
+@app.route("/")
+def hello():
+    return "Hello, World!"
+"""
+
+
+def load_seed_app():
+    import fixtures.seed_views
+
+    return fixtures.seed_views.app
+
+
+def load_hello_app():
+    module = types.ModuleType("bench_hello")
+    module.__file__ = os.path.join(APPS, "bench_hello.py")
+    exec(compile(HELLO_SOURCE, module.__file__, "exec"), module.__dict__)
+    return module.app
+
+
+def server_call(app, path: str) -> Callable[[], None]:
+    """Serve one request without any client code around it."""
+    environ = EnvironBuilder(path=path).get_environ()
+
+    def start_response(status, headers, exc_info=None):
+        return None
+
+    def call() -> None:
+        body = app.wsgi_app(dict(environ), start_response)
+        for _ in body:
+            pass
+        if hasattr(body, "close"):
+            body.close()
+
+    return call
+
+
+# -- configurations: context managers taking the request call and yielding what to time ---
+
+
+@contextmanager
+def untraced(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+    yield call
+
+
+@contextmanager
+def hook_mode(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+    with tracer.record():
+        yield call
+
+
+@contextmanager
+def line_mode(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+    with tracer.record(lines=True, scope=default_scope([os.path.join(ROOT, "fixtures"), APPS])):
+        yield call
+
+
+def _scope_prefixes() -> tuple[str, ...]:
+    import flask
+    import werkzeug
+
+    return (os.path.dirname(flask.__file__), os.path.dirname(werkzeug.__file__),
+            os.path.join(ROOT, "fixtures"), APPS)
+
+
+def peers() -> dict[str, Callable[[], object]]:
+    """Other tracers at their closest settings, each wrapped around the request only."""
+    found: dict[str, Callable[[], object]] = {}
+    prefixes = _scope_prefixes()
+    try:
+        import hunter
+
+        @contextmanager
+        def hunter_vars(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+            with hunter.trace(filename_startswith=prefixes,
+                              action=hunter.VarsSnooper(stream=io.StringIO())):
+                yield call
+
+        found["hunter VarsSnooper"] = hunter_vars
+    except ImportError:
+        pass
+    try:
+        import snoop
+
+        @contextmanager
+        def snoop_deep(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+            yield snoop.Config(out=io.StringIO(), columns=()).snoop(depth=30)(call)
+
+        found["snoop depth=30"] = snoop_deep
+    except ImportError:
+        pass
+    try:
+        import pysnooper
+
+        @contextmanager
+        def pysnooper_deep(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+            yield pysnooper.snoop(io.StringIO(), depth=30)(call)
+
+        found["PySnooper depth=30"] = pysnooper_deep
+    except ImportError:
+        pass
+    try:
+        from viztracer import VizTracer
+
+        @contextmanager
+        def viztracer_args(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+            viz = VizTracer(include_files=list(prefixes), log_func_args=True,
+                            log_func_retval=True, verbose=0, tracer_entries=2_000_000)
+            viz.start()
+            try:
+                yield call
+            finally:
+                viz.stop()
+                viz.clear()
+
+        found["viztracer args+retval"] = viztracer_args
+    except ImportError:
+        pass
+    return found
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+
+def per_request(config, call: Callable[[], None], requests: int) -> float:
+    """Seconds per request under `config`: the mean of `requests` calls after a warm-up."""
+    with config(call) as timed:
+        timed()
+        timed()
+        start = time.perf_counter()
+        for _ in range(requests):
+            timed()
+        return (time.perf_counter() - start) / requests
+
+
+def measure(configs: dict[str, Callable], call: Callable[[], None], rounds: int,
+            requests: int, per_config_requests: dict[str, int]) -> dict[str, tuple[float, float]]:
+    """Median seconds per request and median ratio to untraced, over interleaved rounds."""
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    ratios: dict[str, list[float]] = {name: [] for name in configs}
+    for _ in range(rounds):
+        base = per_request(untraced, call, requests)
+        times["untraced"].append(base)
+        ratios["untraced"].append(1.0)
+        for name, config in configs.items():
+            if name == "untraced":
+                continue
+            value = per_request(config, call, per_config_requests.get(name, requests))
+            times[name].append(value)
+            ratios[name].append(value / base)
+    return {name: (statistics.median(times[name]), statistics.median(ratios[name]))
+            for name in configs}
+
+
+def trace_bytes(load_app, path: str, lines: bool) -> tuple[int, int]:
+    """Bytes one more request adds to a trace (plain JSON, gzip), measured 1 vs 11."""
+    sizes = []
+    for count in (1, 11):
+        scope = default_scope([os.path.join(ROOT, "fixtures"), APPS])
+        with tracer.record(lines=lines, scope=scope) as recorder:
+            call = server_call(load_app(), path)
+            for _ in range(count):
+                call()
+            data = dumps(recorder.trace())
+        sizes.append((len(data), len(gzip.compress(data, 6, mtime=0))))
+    return ((sizes[1][0] - sizes[0][0]) // 10, (sizes[1][1] - sizes[0][1]) // 10)
+
+
+def registration_times(rounds: int, routes: int = 2000) -> tuple[float, float, float]:
+    """Median seconds to import a generated app with `routes` routes, untraced and traced."""
+    source = "from flask import Flask\napp = Flask(__name__)\n" + "".join(
+        f"@app.route('/r{i}/<int:item>', methods=['GET', 'POST'])\n"
+        f"def view_{i}(item):\n    return str(item)\n" for i in range(routes))
+    code = compile(source, os.path.join(APPS, "generated_routes.py"), "exec")
+
+    def register() -> float:
+        module = types.ModuleType("generated_routes")
+        start = time.perf_counter()
+        exec(code, module.__dict__)
+        return time.perf_counter() - start
+
+    plain, traced, ratios = [], [], []
+    for _ in range(rounds):
+        base = register()
+        with tracer.record():
+            value = register()
+        plain.append(base)
+        traced.append(value)
+        ratios.append(value / base)
+    return statistics.median(plain), statistics.median(traced), statistics.median(ratios)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="3 rounds, fewer requests")
+    args = parser.parse_args()
+    rounds, requests = (3, 50) if args.quick else (args.rounds, args.requests)
+
+    print(f"Python {platform.python_version()}, {rounds} interleaved rounds, "
+          f"{requests} requests per configuration per round (peers: fewer, as noted)")
+    configs = {"untraced": untraced, "flaskscope hooks": hook_mode,
+               "flaskscope lines": line_mode, **peers()}
+    slow = {name: max(5, requests // 20) for name in configs
+            if name not in ("untraced", "flaskscope hooks", "flaskscope lines")}
+    for label, load_app, path in (("GET /index (IndexView, 1 decorator)", load_seed_app,
+                                   "/index"),
+                                  ("GET / (hello world)", load_hello_app, "/")):
+        with tracer.record():  # register once; requests do not depend on how
+            app = load_app()
+        call = server_call(app, path)
+        results = measure(configs, call, rounds, requests, slow)
+        print(f"\n{label}")
+        print(f"  {'configuration':<26}{'per request':>14}{'ratio':>10}")
+        for name, (seconds, ratio) in results.items():
+            note = f"  ({slow[name]} req/round)" if name in slow else ""
+            print(f"  {name:<26}{seconds * 1e6:>11.1f} µs{ratio:>9.2f}×{note}")
+        hunter_ratio = results.get("hunter VarsSnooper", (0, 0))[1]
+        if hunter_ratio:
+            print(f"  hunter / flaskscope lines: "
+                  f"{hunter_ratio / results['flaskscope lines'][1]:.1f}× slower")
+
+    print("\nTrace size per request (GET /index, one more request in the same trace)")
+    for lines in (False, True):
+        plain, gz = trace_bytes(load_seed_app, "/index", lines)
+        mode = "lines" if lines else "hooks"
+        print(f"  {mode:<8}{plain / 1024:>8.1f} KB JSON{gz / 1024:>8.1f} KB gzip")
+
+    plain, traced, ratio = registration_times(max(3, rounds // 2))
+    print("\nRegistration of a generated 2,000-route app (import time)")
+    print(f"  untraced {plain * 1e3:8.1f} ms   hooks {traced * 1e3:8.1f} ms   ratio {ratio:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
