@@ -155,6 +155,11 @@ def test_converter_view_args_and_rejection(real_trace) -> None:
     assert view.detail == {"item_id": "42"}
     rejected = _request(real_trace, "GET", "/items/abc")
     assert (rejected.status, rejected.outcome) == (404, "not_found")
+    match = one(calls(rejected.steps, Role.MATCH))
+    assert match.facts["near_misses"][0] == {
+        "rule": "/items/<int:item_id>", "endpoint": "item", "reason": "converter_rejected",
+        "detail": {"argument": "item_id", "converter": "int", "segment": "abc"}}
+    assert not [s for s in rejected.steps if s.name == "Map.add"], "the diagnosis is not traced"
 
 
 def test_before_after_teardown_functions(real_trace) -> None:

@@ -47,9 +47,10 @@ from werkzeug.routing import RequestRedirect
 
 from ..model import ChainLink, Role, Route
 from ..patching import PatchSet
-from ..recorder import Recorder, current_request
+from ..recorder import Recorder, current_request, muted
 from ..unwrap import code_of, layers
 from ..watch import CodeWatcher
+from .werkzeug_nomatch import near_misses
 
 if TYPE_CHECKING:
     from ..lines import LineEngine
@@ -262,7 +263,7 @@ class FlaskHooks:
 
         @functools.wraps(original)
         def traced(*args: Any, **kwargs: Any) -> Any:
-            if not hooks.active:
+            if not hooks.active or muted():  # inactive, or flaskscope's own bookkeeping
                 return original(*args, **kwargs)
             step = None
             with recorder.guard():
@@ -624,7 +625,8 @@ class FlaskHooks:
                 facts.update(outcome="method_not_allowed", allowed_methods=allowed, status=405)
                 info = {"outcome": "method_not_allowed", "allowed_methods": allowed}
             elif isinstance(error, NotFound):
-                facts.update(outcome="not_found", status=404)
+                facts.update(outcome="not_found", status=404,
+                             near_misses=_near_misses(args[0], request))
                 info = {"outcome": "not_found"}
             if error is not None:
                 facts["exception"] = self.recorder.repr(error)
@@ -970,6 +972,15 @@ def _environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
     }
     detail.update({f"header {k}": v for k, v in recorder.named(headers).items()})
     return detail
+
+
+def _near_misses(context: Any, request: Any) -> list[dict[str, Any]]:
+    """Why the path matched no rule, asked of werkzeug with the app's own URL map."""
+    adapter = context.url_adapter
+    if adapter is None:
+        return []
+    return near_misses(adapter.map, request.path, request.method, host=request.host,
+                       subdomain=adapter.subdomain or None)
 
 
 def _settle_outcome(info: dict) -> None:
