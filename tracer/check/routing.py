@@ -6,6 +6,7 @@ that rule alone), then matched against the whole map.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -23,37 +24,49 @@ _VARIABLE = re.compile(
 )
 #: Values tried, in order, until a rule's converter accepts one.
 _SAMPLES = ("1", "x", "12345678-1234-5678-1234-567812345678", "1.5", "a/b", "abc", "2024")
+_MAX_SAMPLES = 64
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _AUTOMATIC = ("HEAD", "OPTIONS")
 
 
-def sample_path(rule: Rule) -> str | None:
-    """A path `rule` matches, with a value each converter accepts; None if none found."""
+def sample_paths(rule: Rule, limit: int = _MAX_SAMPLES) -> list[str]:
+    """Paths `rule` matches, one per combination of values its converters accept.
+
+    Each converter is offered a few values (and an `any` converter its own items); those it
+    accepts, by its regex and `to_python`, are combined. Empty when a converter takes none.
+    """
     converters = getattr(rule, "_converters", {})
-    failed = False
+    names = [m.group("variable") for m in _VARIABLE.finditer(rule.rule)]
+    choices = [_accepted(converters.get(name)) for name in names]
+    if any(not values for values in choices):
+        return []
+    paths = []
+    for combination in itertools.islice(itertools.product(*choices), limit):
+        values = iter(combination)
+        paths.append(_VARIABLE.sub(lambda _, values=values: next(values), rule.rule))
+    return paths
 
-    def value(match: re.Match[str]) -> str:
-        nonlocal failed
-        converter = converters.get(match.group("variable"))
-        candidates = list(_SAMPLES)
-        items = getattr(converter, "items", None)
-        if items:
-            candidates = sorted(items) + candidates
-        for candidate in candidates:
-            if converter is None:
-                return candidate
-            if re.fullmatch(converter.regex, candidate) is None:
-                continue
-            try:
-                converter.to_python(candidate)
-            except (ValidationError, ValueError):
-                continue
-            return candidate
-        failed = True
-        return ""
 
-    path = _VARIABLE.sub(value, rule.rule)
-    return None if failed or "<" in path else path
+def sample_path(rule: Rule) -> str | None:
+    """The first of `sample_paths`, or None."""
+    paths = sample_paths(rule, 1)
+    return paths[0] if paths else None
+
+
+def _accepted(converter: Any) -> list[str]:
+    if converter is None:
+        return list(_SAMPLES)
+    candidates = [*sorted(getattr(converter, "items", None) or ()), *_SAMPLES]
+    accepted = []
+    for candidate in candidates:
+        if re.fullmatch(converter.regex, candidate) is None:
+            continue
+        try:
+            converter.to_python(candidate)
+        except (ValidationError, ValueError):
+            continue
+        accepted.append(candidate)
+    return accepted
 
 
 def _adapter(url_map: Map, rule: Rule) -> Any:
@@ -63,27 +76,35 @@ def _adapter(url_map: Map, rule: Rule) -> Any:
 
 
 def shadowed_rules(app: Flask) -> list[Finding]:
-    """Rules whose sample URL the whole map gives to another rule."""
+    """Rules the whole map never gives their own URLs to: every sample goes to another rule."""
     url_map = app.url_map
     order = {id(rule): index for index, rule in enumerate(url_map.iter_rules())}
     findings = []
     for rule in url_map.iter_rules():
-        path = sample_path(rule)
-        if path is None:
-            continue
         for method in sorted(set(rule.methods or ("GET",)) - set(_AUTOMATIC)):
-            if not matches_alone(url_map, rule, path, method):
+            taken = _taken_by(url_map, rule, method)
+            if taken is not None:
+                winner, path = taken
+                findings.append(_shadowed(app, rule, winner, path, method,
+                                          order[id(winner)] < order[id(rule)]))
                 break
-            try:
-                winner, _ = _adapter(url_map, rule).match(path, method, return_rule=True)
-            except HTTPException:
-                break
-            if winner is rule:
-                continue
-            findings.append(_shadowed(app, rule, winner, path, method,
-                                      order[id(winner)] < order[id(rule)]))
-            break
     return findings
+
+
+def _taken_by(url_map: Map, rule: Rule, method: str) -> tuple[Rule, str] | None:
+    """The rule that gets every sample path of `rule` (and the first path), if one rule does."""
+    first: tuple[Rule, str] | None = None
+    for path in sample_paths(rule):
+        if not matches_alone(url_map, rule, path, method):
+            continue
+        try:
+            winner, _ = _adapter(url_map, rule).match(path, method, return_rule=True)
+        except HTTPException:
+            return None
+        if winner is rule:
+            return None
+        first = first or (winner, path)
+    return first
 
 
 def _shadowed(app: Flask, rule: Rule, winner: Rule, path: str, method: str,
