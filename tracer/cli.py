@@ -100,3 +100,8 @@ cli.add_command(_explain_command)
 from .check.command import check as _check_command  # noqa: E402
 
 cli.add_command(_check_command)
+
+
+from .graph.command import graph as _graph_command  # noqa: E402
+
+cli.add_command(_graph_command)
