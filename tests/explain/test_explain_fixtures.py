@@ -179,6 +179,8 @@ def test_stacked_layers_in_order() -> None:
     assert text.index("log_calls.<locals>.logged` (made by") < text.index(
         "add_header_no_wraps.<locals>.wrapper` (made by")
     assert "Your view `stacked_view`" in text
+    assert "`add_header_no_wraps.<locals>.wrapper` called `make_response` itself: it turned " \
+           "`str` into a response (200, `text/html`)." in text
     registered = item_with(text, "`app.view_functions['stacked'] = log_calls.<locals>.logged`")
     assert "inside it: `add_header_no_wraps.<locals>.wrapper`, `stacked_view`" in registered
 

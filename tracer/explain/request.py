@@ -411,11 +411,18 @@ class _Request:
 
     def _make_response(self, step: Step) -> bool:
         facts = step.facts
-        self._add([step], Message(
-            N_("`make_response` turned the returned `{from_type}` into a response: {status}, "
-               "`{mimetype}`."),
-            {"from_type": facts.get("from_type"), "status": facts.get("status"),
-             "mimetype": facts.get("mimetype")}), sources=self._lines(step))
+        parent = self.steps.parent(step)
+        params = {"from_type": facts.get("from_type"), "status": facts.get("status"),
+                  "mimetype": facts.get("mimetype"),
+                  "caller": parent.name if parent is not None else "?"}
+        if parent is not None and parent.role in _INNER_ROLES:
+            message = Message(N_("`{caller}` called `make_response` itself: it turned "
+                                 "`{from_type}` into a response ({status}, `{mimetype}`)."),
+                              params)
+        else:
+            message = Message(N_("`make_response` turned the returned `{from_type}` into a "
+                                 "response: {status}, `{mimetype}`."), params)
+        self._add([step], message, sources=self._lines(step))
         return True
 
     def _after(self, step: Step) -> bool:
