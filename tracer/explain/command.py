@@ -8,12 +8,11 @@ from collections.abc import Sequence
 import click
 from rich.console import Console
 
-from ..api import record
-from ..errors import AppLoadError, FlaskscopeError
-from ..frameworks.flask_app import RequestSpec, load_app, send
+from ..errors import FlaskscopeError
+from ..frameworks.flask_app import RequestSpec
 from ..model import Trace
+from ..session import record_app
 from ..source import parse_request, request_options, resolve_source, split_target
-from .enrich import with_near_misses
 from .i18n import SOURCE_LANGUAGE, languages
 from .narrative import explain as build
 from .render import plain, rich, to_json
@@ -21,20 +20,13 @@ from .render import plain, rich, to_json
 
 def record_with_app(app_ref: str, spec: RequestSpec, *, redact: bool = True
                     ) -> tuple[Trace, str | None]:
-    """Record `spec` against `app_ref` and add what needs the live app (404 near misses).
+    """Record `spec` against `app_ref`: the trace, and the import error if there was one.
 
-    Returns the trace and, when the app could not be imported, the reason; the trace then
-    still holds the registration steps up to the failure.
+    Unlike a plain SOURCE, an app that fails to import still yields the registration steps
+    up to the failure, which is what explains an endpoint collision.
     """
-    with record(redact=redact) as recorder:
-        recorder.meta["app"] = app_ref
-        try:
-            app = load_app(app_ref)
-        except AppLoadError as exc:
-            return recorder.trace(app=app_ref), str(exc)
-        send(app, spec)
-        trace = recorder.trace(app=app_ref)
-    return with_near_misses(trace, app.url_map), None
+    recording = record_app(app_ref, [spec], redact=redact)
+    return recording.trace, recording.app_error
 
 
 @click.command()
