@@ -134,3 +134,20 @@ def test_the_installed_command_pipes_dot(tmp_path) -> None:
     parsed = parse(result.stdout)
     about = parsed.node("/about")
     assert "not-allowed" in parsed.classes(about)
+
+
+def test_lines_mode_adds_functions_but_never_lines(run) -> None:
+    plain = parse(run("graph", "fixtures/seed_views.py", "GET", "/index", "--kind",
+                      "calls").stdout)
+    result = run("graph", "fixtures/seed_views.py", "GET", "/index", "--lines", "--kind",
+                 "calls")
+    assert result.exit_code == 0, result.output
+    full = parse(result.stdout)
+    names = {full.node_label(n).split("\n")[0] for n in full.nodes}
+    assert {plain.node_label(n).split("\n")[0] for n in plain.nodes} < names
+    for node in full.nodes:  # a node is a function: its label names where it starts
+        assert full.node_label(node).split("\n")[1].rsplit(":", 1)[-1].isdigit()
+    bold = {full.node_label(n).split("\n")[0] for n in full.nodes if "path" in full.classes(n)}
+    assert bold == {plain.node_label(n).split("\n")[0] for n in plain.nodes
+                    if "path" in plain.classes(n)}
+    assert "IndexView.get" in bold

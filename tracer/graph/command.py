@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import graphviz
 
-from ..source import request_options, resolve_source
+from ..source import line_options, request_options, resolve_source
 from .kinds import KINDS, build
 from .select import GraphError
 
@@ -69,6 +69,7 @@ def render(digraph: graphviz.Digraph, fmt: str | None) -> bytes:
 @click.command()
 @click.argument("source", nargs=-1, required=True, metavar="SOURCE")
 @request_options
+@line_options
 @click.option("-k", "--kind", type=click.Choice(KINDS), required=True,
               help="calls: one request's call graph; decorators: each endpoint's layers; "
                    "routes: the URL map.")
@@ -89,6 +90,9 @@ def graph(
     headers: Sequence[str],
     json_text: str | None,
     no_redact: bool,
+    lines: bool,
+    include: Sequence[str],
+    exclude: Sequence[str],
     kind: str,
     output: str | None,
     request_id: int | None,
@@ -98,14 +102,17 @@ def graph(
 ) -> None:
     """Draw a trace with Graphviz: a call graph, decorator onions or the route map.
 
-    SOURCE is a trace file, or APP [METHOD] PATH to record one request first.
+    SOURCE is a trace file, or APP [METHOD] PATH to record one request first
+    (with --lines, every function the line engine sees joins the call graph; lines
+    themselves are never nodes).
     With a request, the decorators graph shows its endpoint (layers entered are filled,
     the rest dashed) and the routes graph shows how it was resolved.
     """
     fmt = output_format(output)
     if fmt is not None:
         require_dot(fmt)
-    trace = resolve_source(source, data, headers, json_text, no_redact)
+    trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
+                           include=include, exclude=exclude)
     digraph = build(trace, kind, request_id=request_id, use_request=not no_request,
                     endpoint=endpoint, blueprint=blueprint)
     if output is None:
