@@ -229,6 +229,8 @@ class Recorder:
         if step_id in stack:
             _stack.set(stack[: stack.index(step_id)])
         call = record.steps[step_id]
+        if error is not None and line is None:
+            line = _raising_line(error, call[4], call[5], call[3])
         if error is None:
             kind = "return"
             detail = {"result": Deferred("result", result) if defer else self.repr(result)}
@@ -361,6 +363,20 @@ class Recorder:
             requests=requests,
             sources=collect_sources(steps, routes, self._codes),
         )
+
+
+def _raising_line(error: BaseException, file: str | None, first_line: int | None,
+                  name: str) -> int | None:
+    """The line of the function `name` (file, first line) an exception left it from."""
+    traceback = error.__traceback__
+    line = None
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if (code.co_filename == file and code.co_firstlineno == first_line
+                and code.co_qualname == name):
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
 
 
 def _freeze(rows: list[tuple], redact: bool = True) -> tuple[Step, ...]:

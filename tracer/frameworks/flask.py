@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from types import CodeType
@@ -316,7 +317,8 @@ class FlaskHooks:
             step = None
             with hooks.recorder.guard():
                 step = hooks.recorder.call(
-                    code, hooks.recorder.named({"f": f}), role=role, facts={"view": qualname(f)}
+                    code, hooks.recorder.named({"f": f}), role=role,
+                    facts={"view": qualname(f), "called_from": called_from()},
                 )
             return hooks._run_then_leave(step, decorator, f)
 
@@ -435,7 +437,8 @@ class FlaskHooks:
     def _patch_config_loader(self, loader: str) -> None:
         def describe(args: tuple, kwargs: dict) -> Facts:
             config = args[0]
-            facts: Facts = {"style": loader, "config_root": config.root_path}
+            facts: Facts = {"style": loader, "config_root": config.root_path,
+                            "called_from": called_from()}
             if loader == "from_pyfile":
                 filename = _argument(args, kwargs, 1, "filename")
                 resolved = os.path.join(config.root_path, filename)
@@ -622,7 +625,10 @@ class FlaskHooks:
                 info = {"outcome": "redirect", "redirect_to": error.new_url}
             elif isinstance(error, MethodNotAllowed):
                 allowed = sorted(error.valid_methods or ())
-                facts.update(outcome="method_not_allowed", allowed_methods=allowed, status=405)
+                matched = [miss for miss in _near_misses(args[0], request)
+                           if miss["reason"] == "method_not_allowed"]
+                facts.update(outcome="method_not_allowed", allowed_methods=allowed, status=405,
+                             matched_rules=[miss["rule"] for miss in matched])
                 info = {"outcome": "method_not_allowed", "allowed_methods": allowed}
             elif isinstance(error, NotFound):
                 facts.update(outcome="not_found", status=404,
@@ -874,11 +880,16 @@ def _bound(code: Any, func: Callable, args: tuple) -> dict[Any, Any]:
 
 def _describe_route(args: tuple, kwargs: dict) -> Facts:
     options = {k: v for k, v in kwargs.items() if k != "rule"}
+    owner = args[0]
+    is_blueprint = isinstance(owner, flask.sansio.blueprints.Blueprint)
     return {
         "rule": _argument(args, kwargs, 1, "rule"),
         "endpoint": options.get("endpoint"),
         "methods": list(options["methods"]) if options.get("methods") else None,
         "options": sorted(options),
+        "owner": "blueprint" if is_blueprint else "app",
+        "blueprint": owner.name if is_blueprint else None,
+        "called_from": called_from(),
     }
 
 
@@ -888,6 +899,7 @@ def _describe_add_url_rule(args: tuple, kwargs: dict) -> Facts:
         "rule": _argument(args, kwargs, 1, "rule"),
         "endpoint_argument": _argument(args, kwargs, 2, "endpoint"),
         "view": qualname(view) if view is not None else None,
+        "called_from": called_from(),
     }
 
 
@@ -914,6 +926,7 @@ def _describe_blueprint(args: tuple, kwargs: dict) -> Facts:
     return {
         "blueprint": kwargs.get("name", getattr(blueprint, "name", None)),
         "url_prefix": kwargs.get("url_prefix", getattr(blueprint, "url_prefix", None)),
+        "called_from": called_from(),
     }
 
 
@@ -933,6 +946,9 @@ def _describe_as_view(args: tuple, kwargs: dict) -> Facts:
         "name": _argument(args, kwargs, 1, "name"),
         "decorators": [qualname(d) for d in (getattr(cls, "decorators", ()) or ())],
         "class_methods": sorted(getattr(cls, "methods", None) or ()),
+        "handlers": [name for name in _HTTP_HANDLER_NAMES
+                     if callable(inspect.getattr_static(cls, name, None))],
+        "called_from": called_from(),
     }
 
 
@@ -972,6 +988,26 @@ def _environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
     }
     detail.update({f"header {k}": v for k, v in recorder.named(headers).items()})
     return detail
+
+
+_LIBRARY_DIRS = (
+    os.path.dirname(flask.__file__) + os.sep,
+    os.path.dirname(werkzeug.__file__) + os.sep,
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # tracer/
+    os.path.dirname(functools.__file__) + os.sep,  # the standard library (contextlib, ...)
+)
+
+
+def called_from() -> dict[str, Any] | None:
+    """Where the user's code made the current registration call: the first frame outside
+    Flask, Werkzeug, flaskscope and the standard library."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_LIBRARY_DIRS) and not filename.startswith("<frozen"):
+            return {"file": filename, "line": frame.f_lineno}
+        frame = frame.f_back
+    return None
 
 
 def _near_misses(context: Any, request: Any) -> list[dict[str, Any]]:
