@@ -143,3 +143,20 @@ def test_narrowing_to_nothing_names_what_there_is(real_app) -> None:
         build(real_app, "decorators", blueprint="admin")
     with pytest.raises(GraphError, match="contradict"):
         build(real_app, "decorators", request_id=0, use_request=False)
+
+
+def test_the_same_endpoint_in_two_apps_is_two_onions() -> None:
+    from tracer.model import ChainLink, Registration, Route, Trace
+
+    def route(app: str, view: str) -> Route:
+        link = ChainLink(kind="view", name=view, qualname=view, file=None, line=None)
+        return Route(rule="/", endpoint="index", methods=("GET",), blueprint=None,
+                     chain=(link,), app=app)
+
+    trace = Trace(meta={}, routes=(route("one", "first"), route("two", "second")),
+                  registration=Registration(), requests=(), sources={})
+    parsed = parse(decorators_graph(trace).source)
+    for view, app in (("first", "one"), ("second", "two")):
+        clusters = parsed.clusters_of(parsed.node(view))
+        assert [parsed.clusters[c]["label"] for c in clusters] == \
+            [f"endpoint index (app {app})\n/"]

@@ -43,14 +43,15 @@ def decorators_graph(
     """
     routes = trace.routes if routes is None else routes
     request = readable(request) if request is not None else None
-    endpoints: dict[str, list[Route]] = {}
+    endpoints: dict[tuple[str | None, str], list[Route]] = {}
     for route in routes:
-        endpoints.setdefault(route.endpoint, []).append(route)
+        endpoints.setdefault((route.app, route.endpoint), []).append(route)
+    several_apps = len({app for app, _ in endpoints}) > 1
 
     graph = graphviz.Digraph(name="decorators", graph_attr=style.GRAPH, node_attr=style.NODE,
                              edge_attr=style.EDGE)
     graph.attr(label=plain_label(_caption(trace, request, endpoints), align="left"))
-    for number, (endpoint, members) in enumerate(endpoints.items()):
+    for number, ((app, endpoint), members) in enumerate(endpoints.items()):
         chain = members[0].chain
         entered = None
         if request is not None and request.endpoint == endpoint:
@@ -58,7 +59,8 @@ def decorators_graph(
         prefix = f"e{number}"
         with graph.subgraph(name=f"cluster_{prefix}") as cluster:
             rules = ", ".join(route.rule for route in members)
-            cluster.attr(label=plain_label(f"endpoint {endpoint}\n{rules}", align="left"),
+            title = f"endpoint {endpoint}" + (f" (app {app})" if several_apps else "")
+            cluster.attr(label=plain_label(f"{title}\n{rules}", align="left"),
                          **{"class": "endpoint"}, style="rounded,bold", color="#424242")
             levels = _levels(chain)
             if not levels:
@@ -224,14 +226,16 @@ def _cluster_label(link: ChainLink, chain: Sequence[ChainLink]) -> str:
     return f"{link.name} ({link.qualname.rpartition('.')[0] or link.qualname})"
 
 
-def _caption(trace: Trace, request: Request | None, endpoints: dict[str, list[Route]]) -> str:
+def _caption(
+    trace: Trace, request: Request | None, endpoints: dict[tuple[str | None, str], list[Route]]
+) -> str:
     app = app_name(trace.meta)
     lines = [f"decorator layers, outermost first{f' ({app})' if app else ''}"]
     if request is not None:
         lines.append(request_title(request))
         if request.endpoint is None:
             lines.append("the request reached no endpoint, so no layer ran")
-        elif request.endpoint not in endpoints:
+        elif request.endpoint not in {endpoint for _, endpoint in endpoints}:
             lines.append(f"its endpoint {request.endpoint} is not drawn")
         else:
             lines.append("filled: entered by this request; dashed: never entered")
