@@ -27,6 +27,7 @@ REQUESTS = {
         "GET /nowhere",
         "GET /boom",
         "GET /shop/products/7",
+        "GET /items/abc",
     ],
     "seed_routes": ["GET /", "POST /about"],
     "adversarial_labels": [

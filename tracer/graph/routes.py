@@ -6,15 +6,17 @@ methods Flask added by itself (HEAD for GET, OPTIONS) are in parentheses, as in
 first. Blueprints (nested ones inside their parent) are clusters.
 
 With a request the resolution is drawn on top: the matched rule, its endpoint and chain and
-the handler that ran are highlighted; a 404 is a node for the path that matched nothing; a
-405 points at the rules the path matched, with their allowed methods; a redirect points at
-its target and at the rule the target reaches.
+the handler that ran are highlighted; a 404 is a node for the path that matched nothing,
+with dotted edges to the rules that came close and why they missed; a 405 points at the
+rules the path matched, with their allowed methods; a redirect points at its target and at
+the rule the target reaches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import graphviz
 
@@ -36,6 +38,7 @@ class _Overlay:
 
     matched: int | None = None
     not_allowed: list[int] = field(default_factory=list)
+    near_misses: list[tuple[int, str]] = field(default_factory=list)
     redirect_target: list[int] = field(default_factory=list)
     handler_lines: list[str] | None = None
 
@@ -197,8 +200,20 @@ def _overlay(routes: Sequence[Route], request: Request) -> _Overlay:
              if r.rule == request.rule and r.endpoint == request.endpoint),
             None,
         )
+    match = _match_facts(request)
     if request.outcome == "method_not_allowed":
-        overlay.not_allowed = routes_for_path(routes, request.path, request.allowed_methods)
+        rules = match.get("matched_rules")
+        if isinstance(rules, list):
+            overlay.not_allowed = [i for i, r in enumerate(routes) if r.rule in rules]
+        else:  # recorded before the adapter named the rules: ask Werkzeug again
+            overlay.not_allowed = routes_for_path(routes, request.path,
+                                                  request.allowed_methods)
+    if request.outcome == "not_found":
+        for miss in match.get("near_misses") or ():
+            position = next((i for i, r in enumerate(routes) if r.rule == miss.get("rule")
+                             and r.endpoint == miss.get("endpoint")), None)
+            if position is not None:
+                overlay.near_misses.append((position, _miss_label(miss)))
     if request.outcome == "redirect" and request.redirect_to:
         overlay.redirect_target = routes_for_path(routes, request.redirect_to,
                                                   [request.method])
@@ -216,6 +231,32 @@ def _overlay(routes: Sequence[Route], request: Request) -> _Overlay:
             lines.append("→ " + clip(result, _VALUE_LIMIT))
         overlay.handler_lines = lines
     return overlay
+
+
+def _match_facts(request: Request) -> Mapping[str, Any]:
+    """The facts of the request's URL-matching step ({} when it was not recorded)."""
+    for step in request.steps:
+        if step.kind == "call" and step.role == Role.MATCH:
+            return step.facts
+    return {}
+
+
+def _miss_label(miss: Mapping[str, Any]) -> str:
+    """Why a rule did not match: the reason, then its details, from the MATCH facts."""
+    reason = str(miss.get("reason") or "no match").replace("_", " ")
+    detail = miss.get("detail")
+    if isinstance(detail, Mapping) and detail:
+        shown = ", ".join(f"{key}: {_plain(value)}" for key, value in detail.items())
+        return f"near miss: {reason}\n{clip(shown, _VALUE_LIMIT)}"
+    if detail:
+        return f"near miss: {reason}\n{clip(_plain(detail), _VALUE_LIMIT)}"
+    return f"near miss: {reason}"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
 
 
 def _draw_request(
@@ -256,6 +297,8 @@ def _draw_request(
                        **style.HANDLER_NODE)
             graph.edge("c" + owner[1:] if route.chain else owner, "handler",
                        label=plain_label("ran"), **style.MATCHED_EDGE)
+    for position, why in overlay.near_misses:
+        graph.edge("request", f"r{position}", label=plain_label(why), **style.NEAR_MISS_EDGE)
     for position in overlay.not_allowed:
         allowed = ", ".join(request.allowed_methods)
         graph.edge("request", f"r{position}",

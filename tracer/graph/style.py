@@ -2,7 +2,7 @@
 
 Every styled element also carries a Graphviz `class` (kept as the CSS class in SVG output),
 which names what the style means: `path`, `entered`, `not-entered`, `matched`, `handler`,
-`no-match`, `not-allowed`, `redirect`, `automatic`, `no-wraps`, `raised`.
+`no-match`, `near-miss`, `not-allowed`, `redirect`, `automatic`, `no-wraps`, `raised`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ HANDLER_NODE = {"class": "handler", "style": "rounded,filled,bold", "fillcolor":
 REQUEST_NODE = {"shape": "cds", "style": "filled", "fillcolor": "#fff8e1", "color": "#8d6e00"}
 NO_MATCH_NODE = {"class": "no-match", "shape": "box", "style": "filled,dashed",
                  "fillcolor": "#fde0dc", "color": "#c62828"}
+NEAR_MISS_EDGE = {"class": "near-miss", "style": "dotted", "color": "#c62828",
+                  "fontcolor": "#c62828", "penwidth": "1.5"}
 NOT_ALLOWED_NODE = {"class": "not-allowed", "style": "rounded,filled,bold",
                     "fillcolor": "#ffe9d6", "color": "#e65100", "penwidth": "2"}
 NOT_ALLOWED_EDGE = {"class": "not-allowed", "style": "bold", "color": "#e65100",
