@@ -114,6 +114,14 @@ def test_strict_slash_redirect(real_trace) -> None:
     assert request.redirect_to == "http://localhost/docs/"
     match = one(calls(request.steps, Role.MATCH))
     assert match.facts["reason"] == "strict_slashes"
+    assert match.facts["target_rule"] == "/docs/"
+
+
+def test_non_ascii_paths_are_recorded_as_text() -> None:
+    trace = record_fixture("real_app", "GET /引号").trace
+    request = trace.requests[0]
+    assert request.path == "/引号" and request.outcome == "not_found"
+    assert request.steps[0].detail["path"] == "'/引号'"
 
 
 def test_error_handler_chosen_for_an_exception(real_trace) -> None:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from types import CodeType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import flask
 import flask.ctx
@@ -621,7 +622,8 @@ class FlaskHooks:
                 reason = "strict_slashes" if error.new_url.split("?")[0].endswith(
                     request.path.rstrip("/") + "/") else "redirect"
                 facts.update(outcome="redirect", redirect_to=error.new_url, reason=reason,
-                             status=error.code)
+                             status=error.code, target_rule=_target_rule(args[0], error.new_url,
+                                                                         request.method))
                 info = {"outcome": "redirect", "redirect_to": error.new_url}
             elif isinstance(error, MethodNotAllowed):
                 allowed = sorted(error.valid_methods or ())
@@ -962,8 +964,17 @@ def _rule_facts(rule: werkzeug.routing.Rule) -> Facts:
     }
 
 
+def _wsgi_text(text: str) -> str:
+    """WSGI carries paths as latin-1 code points of the UTF-8 bytes; decode like Werkzeug."""
+    try:
+        return text.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text
+
+
 def _environ_facts(environ: dict, recorder: Recorder) -> Facts:
-    path = (environ.get("SCRIPT_NAME", "") or "") + (environ.get("PATH_INFO", "") or "/")
+    path = _wsgi_text(environ.get("SCRIPT_NAME", "") or "") + _wsgi_text(
+        environ.get("PATH_INFO", "") or "/")
     query = environ.get("QUERY_STRING", "") or ""
     return {
         "method": environ.get("REQUEST_METHOD", "GET"),
@@ -983,7 +994,7 @@ def _environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
             headers[key.replace("_", "-").title()] = environ[key]
     detail = {
         "method": recorder.repr(environ.get("REQUEST_METHOD")),
-        "path": recorder.repr(environ.get("PATH_INFO")),
+        "path": recorder.repr(_wsgi_text(environ.get("PATH_INFO", ""))),
         "query": recorder.repr(environ.get("QUERY_STRING", "")),
     }
     detail.update({f"header {k}": v for k, v in recorder.named(headers).items()})
@@ -1008,6 +1019,19 @@ def called_from() -> dict[str, Any] | None:
             return {"file": filename, "line": frame.f_lineno}
         frame = frame.f_back
     return None
+
+
+def _target_rule(context: Any, url: str, method: str) -> str | None:
+    """The rule a redirect's target reaches, asked of the app's own URL map."""
+    adapter = context.url_adapter
+    if adapter is None:
+        return None
+    path = urlsplit(url).path
+    try:
+        rule, _ = adapter.match(path, method=method, return_rule=True)
+    except HTTPException:
+        return None
+    return rule.rule
 
 
 def _near_misses(context: Any, request: Any) -> list[dict[str, Any]]:
