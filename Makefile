@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-all bench lint clean
 
+PYENV_ROOT ?= $(HOME)/.pyenv
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -18,8 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The suite on every supported Python found on this machine (pyenv names them python3.X).
-PYENV_ROOT ?= $(HOME)/.pyenv
+# The suite on every supported Python found on this machine.
 test-all:
 	@set -e; for v in 3.11 3.12 3.13; do \
 	  py=$$(command -v python$$v || ls -d $(PYENV_ROOT)/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \
@@ -27,6 +28,26 @@ test-all:
 	  echo "== Python $$v ($$py)"; \
 	  $(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v; \
 	done
+
+# Benchmarks (not tests): recording overhead on every Python found, then the viewer, graph
+# and explain timings. Peers (hunter, snoop, PySnooper, viztracer) come from the bench extra.
+bench:
+	@set -e; for v in 3.11 3.12 3.13; do \
+	  py=$$(command -v python$$v || ls -d $(PYENV_ROOT)/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \
+	  if [ -z "$$py" ]; then echo "python$$v: not found, skipped"; continue; fi; \
+	  $(MAKE) --no-print-directory .venv-$$v/.bench PYTHON=$$py VENV=.venv-$$v; \
+	  echo; echo "== recording overhead, Python $$v"; \
+	  .venv-$$v/bin/python benchmarks/bench_tracer.py $(BENCH_ARGS); \
+	done
+	$(MAKE) --no-print-directory $(VENV)/.bench
+	@for script in benchmarks/bench_viewer.py benchmarks/bench_graph.py benchmarks/bench_explain.py; do \
+	  if [ -f $$script ]; then echo; echo "== $$script"; $(BIN)/python $$script; fi; \
+	done
+
+%/.bench: pyproject.toml
+	$(MAKE) --no-print-directory $*/.installed VENV=$* PYTHON=$(PYTHON)
+	$*/bin/python -m pip install -q -e '.[test,bench]'
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff
