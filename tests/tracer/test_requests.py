@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flaskscope_testing import ancestors, calls, end_of, notes, one, record_fixture
 
+import tracer
 from tracer import Role
 from tracer.frameworks.flask_app import RequestSpec
 
@@ -202,13 +203,27 @@ def test_stacked_layers_with_and_without_wraps(real_trace) -> None:
     ]
 
 
-def test_signals_and_final_status(real_trace) -> None:
+def test_final_status_and_signals_with_receivers(real_trace, fresh_import) -> None:
     request = _request(real_trace, "GET", "/shop/products")
     assert request.endpoint == "shop.product_list" and request.status == 200
-    sent = [s.facts["signal"] for s in calls(request.steps, Role.SIGNAL)]
-    assert sent.index("request_started") < sent.index("request_finished")
     finalize = one(calls(request.steps, Role.FINALIZE))
     assert finalize.facts["status"] == 200
+    assert calls(request.steps, Role.SIGNAL) == [], "signals nobody listens to are not steps"
+    import flask
+
+    heard = []
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.seed_views").app
+        flask.request_started.connect(heard.append, app, weak=False)
+        try:
+            app.test_client().get("/index")
+        finally:
+            flask.request_started.disconnect(heard.append, app)
+        request = recorder.trace().requests[0]
+    assert len(heard) == 1
+    signal = one(calls(request.steps, Role.SIGNAL))
+    assert signal.facts == {"signal": "request_started", "receivers": 1}
+    assert request.steps[signal.parent].name == "Flask.full_dispatch_request"
 
 
 def test_unimplemented_method_assertion(tmp_path) -> None:

@@ -14,7 +14,8 @@ registration — `Scaffold.route/get/post/put/delete/patch/endpoint`, `App.add_u
 `MapAdapter.match`, `Flask.full_dispatch_request/preprocess_request/dispatch_request/
 make_default_options_response/make_response/process_response/finalize_request/
 handle_user_exception/handle_http_exception/handle_exception/do_teardown_request`,
-`App._find_error_handler`, `Flask.ensure_sync`, and the `send` of Flask's signals.
+`App._find_error_handler`, `Flask.ensure_sync`, and the `send` of Flask's signals (a step
+only when the signal has receivers).
 
 Not patchable, so caught by code object (`tracer.watch`): decorator layers, the function
 `as_view` generates, and plain view functions. Every function Flask runs through
@@ -828,7 +829,7 @@ class FlaskHooks:
 
         @functools.wraps(original)
         def send(*args: Any, **kwargs: Any) -> Any:
-            if not hooks.active:
+            if not hooks.active or not signal.receivers:  # a signal nobody listens to: no step
                 return original(*args, **kwargs)
             step = None
             with recorder.guard():
