@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all bench lint clean
+.PHONY: demo test test-all bench flask-suite lint clean
 
 PYENV_ROOT ?= $(HOME)/.pyenv
 
@@ -48,6 +48,10 @@ bench:
 	$(MAKE) --no-print-directory $*/.installed VENV=$* PYTHON=$(PYTHON)
 	$*/bin/python -m pip install -q -e '.[test,bench]'
 	touch $@
+
+# Flask's own test suite, plain and with recording installed process-wide: same outcomes.
+flask-suite: $(STAMP)
+	scripts/flask_suite.sh $(BIN)/python
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff
