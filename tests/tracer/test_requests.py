@@ -101,6 +101,10 @@ def test_layer_returning_early_never_enters_the_view(views_trace) -> None:
     assert _entered(request) == [("layer", "auth.<locals>.inner")]
     layer = one(calls(request.steps, Role.LAYER))
     assert end_of(request.steps, layer).detail["result"] == "('Forbidden', 403)"
+    dispatch = one(calls(request.steps, Role.DISPATCH))
+    assert dispatch.facts["entered"] == ["auth.<locals>.inner"]
+    assert dispatch.facts["not_entered"] == [
+        "View.as_view.<locals>.view", "MethodView.dispatch_request", "IndexView.get"]
 
 
 def test_login_required_redirect_returns_early(real_trace) -> None:

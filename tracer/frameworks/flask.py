@@ -9,9 +9,9 @@ Patched (class attributes, restored identically by `uninstall`):
 registration — `Scaffold.route/get/post/put/delete/patch/endpoint`, `App.add_url_rule`,
 `Blueprint.add_url_rule`, `BlueprintSetupState.add_url_rule`, `_endpoint_from_view_func`
 (in every namespace that calls it), `App/Blueprint.register_blueprint`,
-`Blueprint.register`, `View.as_view`, `App.make_config`, `Config.from_*` and item sets,
-`werkzeug.routing.Map.add`; request — `Flask.wsgi_app`, `RequestContext.match_request`,
-`MapAdapter.match`, `Flask.full_dispatch_request/preprocess_request/dispatch_request/
+`Blueprint.register`, `View.as_view`, `App.make_config`, `Config.from_*` and item sets;
+request — `Flask.wsgi_app`, `RequestContext.match_request`,
+`Flask.full_dispatch_request/preprocess_request/dispatch_request/
 make_default_options_response/make_response/process_response/finalize_request/
 handle_user_exception/handle_http_exception/handle_exception/do_teardown_request`,
 `App._find_error_handler`, `Flask.ensure_sync`, and the `send` of Flask's signals (a step
@@ -22,6 +22,10 @@ Not patchable, so caught by code object (`tracer.watch`): decorator layers, the 
 `ensure_sync` (before/after-request and teardown functions, error handlers, the view,
 a view class's `dispatch_request`, a `MethodView` handler) is recorded by a thin proxy
 around what `ensure_sync` returns, so no profiler runs for them.
+
+Werkzeug's own functions (`Map.add`, `MapAdapter.match`) are patched once, by
+`tracer.frameworks.werkzeug`, installed alongside; `add_url_rule` reads the rule `Map.add`
+received from its `rule_added` context variable.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from ..patching import PatchSet
 from ..recorder import Recorder, current_request, muted
 from ..unwrap import code_of, layers
 from ..watch import CodeWatcher
+from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
 
 if TYPE_CHECKING:
@@ -148,9 +153,7 @@ class FlaskHooks:
         self.lines = lines
         self.patches = PatchSet()
         self.active = False
-        self._last_rule: ContextVar[werkzeug.routing.Rule | None] = ContextVar(
-            "flaskscope_last_rule", default=None
-        )
+        self._last_rule: ContextVar[werkzeug.routing.Rule | None] = rule_added
         self._automatic: dict[int, tuple[str, ...]] = {}
 
     # -- install --------------------------------------------------------------------------
@@ -198,17 +201,16 @@ class FlaskHooks:
         for loader in _CONFIG_LOADERS:
             self._patch_config_loader(loader)
         self.patches.replace(flask.Config, "__setitem__", self._config_setitem)
-        self._patch(werkzeug.routing.Map, "add", Role.RULE_ADDED, after=self._after_map_add)
 
     def _install_request(self) -> None:
         flask_cls = flask.Flask
         self.patches.replace(flask_cls, "wsgi_app", self._wsgi_app)
         self._patch(flask.ctx.RequestContext, "match_request", Role.MATCH,
                     after=self._after_match)
-        self._patch(werkzeug.routing.MapAdapter, "match", None)
         self._patch(flask_cls, "full_dispatch_request", None)
         self._patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST)
-        self._patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch)
+        self._patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch,
+                    on_error=self._dispatch_failed)
         self._patch(flask_cls, "make_default_options_response", Role.AUTOMATIC_OPTIONS)
         self._patch(flask_cls, "make_response", Role.MAKE_RESPONSE, after=self._after_response)
         self._patch(flask_cls, "process_response", Role.AFTER_REQUEST)
@@ -333,12 +335,6 @@ class FlaskHooks:
         self.recorder.annotate(
             step, {"endpoint": result, "view": qualname(view), "from": "__name__"}
         )
-
-    def _after_map_add(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
-        rule = args[1] if len(args) > 1 else kwargs.get("rulefactory")
-        if isinstance(rule, werkzeug.routing.Rule):
-            self._last_rule.set(rule)
-            self.recorder.annotate(step, _rule_facts(rule))
 
     def _after_add_url_rule(
         self, step: int | None, args: tuple, kwargs: dict, result: Any
@@ -644,11 +640,28 @@ class FlaskHooks:
             record.info.update(info)
 
     def _after_dispatch(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        """Name the view, and which of its layers ran and which never did."""
         request = flask.request
         rule = request.url_rule
-        if rule is not None:
-            view = args[0].view_functions.get(rule.endpoint)
-            self.recorder.annotate(step, {"endpoint": rule.endpoint, "view": qualname(view)})
+        record = current_request()
+        if rule is None or record is None:
+            return
+        view = args[0].view_functions.get(rule.endpoint)
+        ran = {(row[4], row[5]) for row in record.steps[step or 0:] if row[2] == "call"}
+        layers = [link for _, link in self._chain_objects(view)
+                  if link.kind in ("decorator", "view") or link.kind == "method"
+                  and link.name in ("dispatch_request", request.method.lower(), "get")]
+        self.recorder.annotate(step, {
+            "endpoint": rule.endpoint,
+            "view": qualname(view),
+            "entered": [link.qualname for link in layers if (link.file, link.line) in ran],
+            "not_entered": [link.qualname for link in layers
+                            if (link.file, link.line) not in ran],
+        })
+
+    def _dispatch_failed(self, step: int | None, args: tuple, kwargs: dict,
+                         error: BaseException) -> None:
+        self._after_dispatch(step, args, kwargs, None)
 
     def _after_response(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
         value = _argument(args, kwargs, 1, "rv")
@@ -952,16 +965,6 @@ def _describe_as_view(args: tuple, kwargs: dict) -> Facts:
         "handlers": [name for name in _HTTP_HANDLER_NAMES
                      if callable(inspect.getattr_static(cls, name, None))],
         "called_from": called_from(),
-    }
-
-
-def _rule_facts(rule: werkzeug.routing.Rule) -> Facts:
-    return {
-        "rule": rule.rule,
-        "endpoint": rule.endpoint,
-        "methods": sorted(rule.methods or ()),
-        "strict_slashes": bool(rule.strict_slashes),
-        "arguments": sorted(rule.arguments),
     }
 
 
