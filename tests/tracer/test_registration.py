@@ -205,3 +205,45 @@ def test_stacked_decorators_with_and_without_wraps() -> None:
         ("view", "stacked_view", None),
     ]
     assert [link.decorator for link in route.chain[:2]] == ["log_calls", "add_header_no_wraps"]
+
+
+def test_other_config_styles_and_the_endpoint_decorator(tmp_path, monkeypatch) -> None:
+    settings = tmp_path / "env_settings.py"
+    settings.write_text("FROM_ENV_FILE = 'yes'\n")
+    monkeypatch.setenv("MYAPP_SETTINGS", str(settings))
+    monkeypatch.setenv("MYAPP_LIMIT", "10")
+    app_file = tmp_path / "styles_app.py"
+    app_file.write_text(
+        "from flask import Flask\n"
+        "app = Flask(__name__)\n"
+        "app.config.from_mapping(GREETING='hi', API_TOKEN='abc')\n"
+        "app.config.from_envvar('MYAPP_SETTINGS')\n"
+        "app.config.from_prefixed_env('MYAPP')\n"
+        "app.add_url_rule('/ex', endpoint='example')\n"
+        "@app.endpoint('example')\n"
+        "def example():\n"
+        "    return 'ex'\n"
+    )
+    import sys
+
+    from tracer import record_app
+    from tracer.frameworks.flask_app import RequestSpec
+
+    recording = record_app(str(app_file), [RequestSpec("GET", "/ex")])
+    sys.modules.pop("styles_app", None)
+    steps = recording.trace.registration.steps
+    mapping = one(calls(steps, Role.CONFIG, "Config.from_mapping"))
+    assert mapping.facts["keys"] == ["API_TOKEN", "GREETING"]
+    assert mapping.facts["values"] == {"API_TOKEN": "***", "GREETING": "'hi'"}
+    envvar = one(calls(steps, Role.CONFIG, "Config.from_envvar"))
+    assert envvar.facts["variable"] == "MYAPP_SETTINGS" and envvar.facts["value"] == str(settings)
+    nested = [s for s in calls(steps, Role.CONFIG, "Config.from_pyfile") if s.parent == envvar.id]
+    assert one(nested).facts["resolved"] == str(settings)
+    prefixed = one(calls(steps, Role.CONFIG, "Config.from_prefixed_env"))
+    assert prefixed.facts["prefix"] == "MYAPP" and prefixed.facts["values"]["LIMIT"] == "10"
+    endpoint = one(calls(steps, Role.ENDPOINT_DECORATOR))
+    assert endpoint.name == "Scaffold.endpoint" and endpoint.detail["endpoint"] == "'example'"
+    applied = one([s for s in calls(steps, Role.ROUTE_DECORATOR_CALL)
+                   if s.name == "Scaffold.endpoint.<locals>.decorator"])
+    assert applied.facts["view"] == "example"
+    assert recording.trace.requests[0].status == 200
