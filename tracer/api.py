@@ -7,13 +7,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from .frameworks.flask import FlaskHooks, scope_roots, transparent_codes
+from .frameworks import Hooks, install_adapters, uninstall_adapters
+from .frameworks.flask import scope_roots, transparent_codes
 from .lines import LineEngine, Scope, registration_window
 from .recorder import DEFAULT_MAX_STEPS, Recorder
 from .watch import CodeWatcher
 
 _lock = threading.Lock()
-_installed: tuple[Recorder, CodeWatcher, FlaskHooks, LineEngine | None] | None = None
+_installed: tuple[Recorder, CodeWatcher, list[Hooks], LineEngine | None] | None = None
 
 
 def default_scope(app_roots: Sequence[str] = (), include: Sequence[str] = (),
@@ -30,7 +31,8 @@ def install(
     lines: bool = False,
     scope: Scope | None = None,
 ) -> Recorder:
-    """Patch Flask so that registration and every request are recorded.
+    """Patch Flask (and Werkzeug, and Bottle when installed) so that registration and every
+    request are recorded.
 
     Call it before the app module is imported: routes are registered at import time.
     With `lines`, every executed line in `scope` (default: Flask, Werkzeug and the current
@@ -50,8 +52,7 @@ def install(
                                 transparent_codes())
             engine.start()
             recorder.meta["lines"] = True
-        hooks = FlaskHooks(recorder, watcher, engine)
-        hooks.install()
+        hooks = install_adapters(recorder, watcher, engine)
         _installed = (recorder, watcher, hooks, engine)
         return recorder
 
@@ -63,7 +64,7 @@ def uninstall() -> None:
         if _installed is None:
             return
         _, watcher, hooks, engine = _installed
-        hooks.uninstall()
+        uninstall_adapters(hooks)
         if engine is not None:
             engine.stop()
         watcher.close()

@@ -59,6 +59,12 @@ class Role(StrEnum):
     FINALIZE = "finalize"
     TEARDOWN = "teardown"  # the phase running teardown functions
     TEARDOWN_FUNCTION = "teardown_function"
+    # Below and beside Flask (plain WSGI, Werkzeug, Bottle)
+    WSGI_APP = "wsgi_app"  # a function made into a whole WSGI app (Request.application)
+    WRAP_CALLBACK = "wrap_callback"  # a route's callback wrapped in the app's plugins
+    PLUGIN = "plugin"  # one plugin or decorator applied to a route's callback
+    START_RESPONSE = "start_response"  # the app handing status and headers to the server
+    RESPONSE_BODY = "response_body"  # the server iterating the body, then closing it
 
 
 @dataclass(frozen=True, slots=True)

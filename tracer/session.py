@@ -11,8 +11,12 @@ import os
 
 from .api import default_scope, record, registering
 from .errors import AppLoadError
-from .frameworks.flask_app import RequestSpec, load_app, send
+from .frameworks.flask_app import RequestSpec
+from .frameworks.wsgi_app import load, send
 from .model import Trace
+
+#: Where the command line's `--wsgi` flag is kept (`click.Context.meta`, see `tracer.source`).
+WSGI_META = "flaskscope.wsgi"
 
 
 @dataclass(frozen=True)
@@ -35,23 +39,37 @@ def record_app(
     lines: bool = False,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    wsgi: bool | None = None,
 ) -> Recording:
     """Import `app_ref` under the recorder, send `requests`, and return the trace.
 
-    With `lines`, every line run in Flask, Werkzeug and the app's directory (adjusted by
-    the `include`/`exclude` globs) is recorded too, during import and inside each request.
+    APP may be a Flask app, a Bottle app, or any WSGI callable (`tracer.frameworks.wsgi_app`
+    says how it is found); `wsgi` loads it as a plain WSGI callable, skipping Flask and
+    Bottle discovery (None: as the command line's `--wsgi` says). With `lines`, every line
+    run in Flask, Werkzeug and the app's directory (adjusted by the `include`/`exclude`
+    globs) is recorded too, during import and inside each request.
     """
+    plain = _wsgi_requested() if wsgi is None else wsgi
     scope = default_scope([app_root(app_ref)], include, exclude) if lines else None
     with record(redact=redact, lines=lines, scope=scope) as recorder:
         recorder.meta["app"] = app_ref
         try:
             with registering():
-                app = load_app(app_ref)
+                loaded = load(app_ref, plain=plain)
         except AppLoadError as exc:
             return Recording(recorder.trace(app=app_ref), str(exc))
+        recorder.meta["framework"] = loaded.framework
         for spec in requests:
-            send(app, spec)
+            send(loaded, spec)
         return Recording(recorder.trace(app=app_ref))
+
+
+def _wsgi_requested() -> bool:
+    """Whether the command being run was given `--wsgi`."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.meta.get(WSGI_META))
 
 
 def app_root(app_ref: str) -> str:

@@ -16,12 +16,18 @@ import click
 from .errors import FlaskscopeError, RequestSpecError
 from .frameworks.flask_app import METHODS, RequestSpec
 from .model import Trace
-from .session import record_app
+from .session import WSGI_META, record_app
 from .tracefile import load
 
 
+def _remember_wsgi(context: click.Context, parameter: click.Parameter, value: bool) -> None:
+    if value:
+        context.meta[WSGI_META] = True
+
+
 def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the options that describe the request to record."""
+    """Add the options that describe the request to record (and `--wsgi`, which
+    `record_app` reads from the click context, so commands take no extra argument)."""
     options = [
         click.option("-d", "--data", "data", multiple=True, metavar="KEY=VALUE",
                      help="Form field to send (repeatable)."),
@@ -30,6 +36,9 @@ def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--json", "json_text", metavar="TEXT", help="JSON body to send."),
         click.option("--no-redact", is_flag=True,
                      help="Store secrets (passwords, tokens, cookies) as they are."),
+        click.option("--wsgi", is_flag=True, expose_value=False, callback=_remember_wsgi,
+                     help="Load APP as a plain WSGI callable (APP:NAME names it), skipping "
+                          "Flask and Bottle app discovery."),
     ]
     for option in reversed(options):
         command = option(command)

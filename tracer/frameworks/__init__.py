@@ -1,0 +1,146 @@
+"""Framework adapters: one module per framework, all feeding the same recorder and model.
+
+Each adapter knows one framework's internals and nothing else: `flask` (Flask's
+registration and request machinery), `werkzeug` (the URL map, `Request.application`,
+requests and responses beneath any framework), `bottle` (an optional extra) and `wsgi`
+(the bare WSGI exchange, recorded around any callable). This registry says which are
+available, installs them together on one recorder and watcher, and tells which adapter
+owns a loaded app object.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..lines import LineEngine
+    from ..recorder import Recorder
+    from ..watch import CodeWatcher
+
+
+class Hooks(Protocol):
+    """What every adapter's install object offers (`FlaskHooks` is the model)."""
+
+    active: bool
+
+    def install(self) -> None: ...
+
+    def uninstall(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One framework adapter: its module, its install object and how to ask about it."""
+
+    name: str
+    module: str
+    hooks_class: str
+    requirement: str  # the distribution that must be importable
+
+    def available(self) -> bool:
+        """Whether the framework is installed (Bottle is an optional extra)."""
+        return self.requirement in sys.modules or (
+            importlib.util.find_spec(self.requirement) is not None)
+
+    def load(self) -> ModuleType:
+        """The adapter module (imports the framework)."""
+        return importlib.import_module(f"{__name__}.{self.module}")
+
+    def versions(self) -> dict[str, str]:
+        """Versions for the trace's `meta`."""
+        return dict(self.load().versions())
+
+    def make_hooks(self, recorder: Recorder, watcher: CodeWatcher,
+                   lines: LineEngine | None = None) -> Hooks:
+        hooks_class: Callable[..., Hooks] = getattr(self.load(), self.hooks_class)
+        return hooks_class(recorder, watcher, lines)
+
+
+#: In install order: Werkzeug's patches first (Flask reads what `Map.add` saw).
+ADAPTERS = (
+    Adapter("werkzeug", "werkzeug", "WerkzeugHooks", "werkzeug"),
+    Adapter("flask", "flask", "FlaskHooks", "flask"),
+    Adapter("bottle", "bottle", "BottleHooks", "bottle"),
+    Adapter("wsgi", "wsgi", "WsgiHooks", "wsgiref"),
+)
+
+_active: dict[str, Hooks] = {}
+
+
+def adapter(name: str) -> Adapter:
+    """The adapter called `name`; `KeyError` lists the names there are."""
+    for each in ADAPTERS:
+        if each.name == name:
+            return each
+    raise KeyError(f"no adapter {name!r} (adapters: {', '.join(a.name for a in ADAPTERS)})")
+
+
+def available() -> list[Adapter]:
+    """The adapters whose framework is installed, in install order."""
+    return [each for each in ADAPTERS if each.available()]
+
+
+def install_adapters(recorder: Recorder, watcher: CodeWatcher,
+                     lines: LineEngine | None = None) -> list[Hooks]:
+    """Install every available adapter on one recorder; returns them in install order."""
+    installed: list[Hooks] = []
+    try:
+        for each in available():
+            hooks = each.make_hooks(recorder, watcher, lines)
+            hooks.install()
+            installed.append(hooks)
+            _active[each.name] = hooks
+    except BaseException:
+        uninstall_adapters(installed)
+        raise
+    return installed
+
+
+def uninstall_adapters(installed: list[Hooks]) -> None:
+    """Remove adapters, newest first, restoring every patched attribute."""
+    for hooks in reversed(installed):
+        hooks.uninstall()
+        for name, active in list(_active.items()):
+            if active is hooks:
+                del _active[name]
+
+
+def active_hooks(name: str) -> Any | None:
+    """The installed install object of adapter `name`, if it is installed."""
+    return _active.get(name)
+
+
+def framework_of(app: Any) -> str:
+    """The adapter that owns a loaded app object: flask, bottle, werkzeug, else wsgi.
+
+    Never fails: an object that cannot even be inspected (a context-bound proxy such as
+    `flask.request` outside a request) belongs to no framework.
+    """
+    try:
+        flask = sys.modules.get("flask")
+        if flask is not None and isinstance(app, flask.Flask):
+            return "flask"
+        for name in ("bottle", "werkzeug"):
+            each = adapter(name)
+            if each.available() and each.load().owns(app):
+                return name
+    except Exception:
+        return "wsgi"
+    return "wsgi"
+
+
+def scope_roots() -> tuple[str, ...]:
+    """Directories every available adapter wants traced line by line in line mode."""
+    roots: list[str] = []
+    for each in available():
+        module = each.load()
+        for root in getattr(module, "scope_roots", lambda: ())():
+            if root not in roots:
+                roots.append(root)
+    return tuple(roots)

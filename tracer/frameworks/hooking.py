@@ -1,0 +1,232 @@
+"""The one way the Werkzeug, plain WSGI and Bottle adapters patch a function.
+
+`AdapterHooks.patch` replaces an attribute with a stand-in that opens a call step, runs
+the original and closes the step with its result or exception, exactly as the Flask
+adapter does. Adapters of frameworks that sit below or beside Flask add one thing: a
+`when` test, so a patch records only inside the requests it is meant for and stays a
+plain pass-through everywhere else (the Werkzeug patches never add steps to a Flask
+request). Nothing here knows a framework.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from types import CodeType
+from typing import TYPE_CHECKING, Any
+
+from ..model import ChainLink
+from ..patching import PatchSet
+from ..recorder import muted
+from ..unwrap import code_of, layers
+
+if TYPE_CHECKING:
+    from ..lines import LineEngine
+    from ..recorder import Recorder
+    from ..watch import CodeWatcher
+
+Facts = dict[str, Any]
+Describe = Callable[[tuple, dict], Facts | None]
+After = Callable[[int | None, tuple, dict, Any], None]
+OnError = Callable[[int | None, tuple, dict, BaseException], None]
+RoleOf = str | None | Callable[[tuple, dict], str | None]
+When = Callable[[tuple, dict], bool]
+Enter = Callable[[int | None, tuple, dict], None]
+
+
+def qualname(obj: Any) -> str:
+    """The qualified name of a callable as its code object has it (or its type's)."""
+    code = code_of(obj)
+    if code is not None:
+        return code.co_qualname
+    if isinstance(obj, type):
+        return obj.__qualname__
+    return getattr(obj, "__qualname__", None) or type(obj).__qualname__
+
+
+def argument(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
+    """Argument `name` at position `index` (0 is self), however it was passed."""
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else default
+
+
+def arguments(recorder: Recorder, code: CodeType | None, args: tuple,
+              kwargs: dict) -> dict[str, str]:
+    """Stored forms of a call's arguments by parameter name (`self`/`cls` left out)."""
+    names = code.co_varnames[: code.co_argcount] if code is not None else ()
+    values: dict[str, Any] = {}
+    for position, value in enumerate(args):
+        name = names[position] if position < len(names) else f"arg{position}"
+        if name not in ("self", "cls"):
+            values[name] = value
+    values.update(kwargs)
+    return recorder.named(values)
+
+
+def chain_links(view: Any, *, stop: Callable[[Any], bool] = lambda _: False
+                ) -> list[tuple[Any, ChainLink]]:
+    """(callable, link) pairs of a view and the decorators around it, outermost first."""
+    objects = list(layers(view, stop=stop))
+    return [
+        (obj, link(obj, "view" if index == len(objects) - 1 else "decorator"))
+        for index, obj in enumerate(objects)
+    ]
+
+
+def link(obj: Any, kind: str, *, origin: str | None = None,
+         decorator: str | None = None) -> ChainLink:
+    """The chain link of one callable: its name, where it starts, how it wraps."""
+    code = code_of(obj)
+    name_ = qualname(obj)
+    if decorator is None and kind == "decorator" and "<locals>" in name_:
+        decorator = name_.split(".<locals>")[0]
+    return ChainLink(
+        kind=kind,  # type: ignore[arg-type]
+        name=getattr(obj, "__name__", name_),
+        qualname=name_,
+        file=code.co_filename if code else None,
+        line=code.co_firstlineno if code else None,
+        wraps=hasattr(obj, "__wrapped__") if kind == "decorator" else None,
+        origin=origin,
+        decorator=decorator,
+    )
+
+
+class AdapterHooks:
+    """Installs and removes one adapter's patches for one recorder.
+
+    Subclasses set `name`, implement `_install` with `patch`/`patches.replace`, and may
+    override `versions`. `active` turns every stand-in into a pass-through the moment
+    the adapter is uninstalled, so objects made while it was installed stay harmless.
+    """
+
+    name = "?"
+
+    def __init__(self, recorder: Recorder, watcher: CodeWatcher,
+                 lines: LineEngine | None = None) -> None:
+        self.recorder = recorder
+        self.watcher = watcher
+        self.lines = lines
+        self.patches = PatchSet()
+        self.active = False
+
+    def versions(self) -> dict[str, str]:
+        """Package versions for the trace's `meta`."""
+        return {}
+
+    def install(self) -> None:
+        """Patch the framework; idempotent."""
+        if self.active:
+            return
+        self.active = True
+        self.recorder.meta.update(self.versions())
+        self._install()
+
+    def uninstall(self) -> None:
+        """Put every original back (the identical objects)."""
+        self.active = False
+        self.patches.restore()
+
+    def _install(self) -> None:
+        raise NotImplementedError
+
+    def watch_chain(self, pairs: Iterable[tuple[Any, ChainLink]], layer_role: str,
+                    view_role: str) -> None:
+        """Catch the calls of a view's layers and of the view during requests."""
+        for obj, link_ in pairs:
+            code = code_of(obj)
+            if code is not None:
+                self.watcher.watch(code, view_role if link_.kind == "view" else layer_role)
+
+    def patch(
+        self,
+        owner: Any,
+        attr: str,
+        role: RoleOf,
+        *,
+        describe: Describe | None = None,
+        after: After | None = None,
+        on_error: OnError | None = None,
+        when: When | None = None,
+        enter: Enter | None = None,
+        returns: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """Record every call of `owner.attr` (only those for which `when(args, kwargs)`
+        holds)."""
+        self.patches.replace(
+            owner, attr,
+            lambda original: self.traced(original, role, describe=describe, after=after,
+                                         on_error=on_error, when=when, enter=enter,
+                                         returns=returns),
+        )
+
+    def traced(
+        self,
+        original: Callable,
+        role: RoleOf,
+        *,
+        describe: Describe | None = None,
+        after: After | None = None,
+        on_error: OnError | None = None,
+        when: When | None = None,
+        enter: Enter | None = None,
+        returns: Callable[[Any], Any] | None = None,
+    ) -> Callable:
+        """A stand-in for `original` that records a call step around it.
+
+        `describe` gives the step's first facts, `enter` runs once the step is open (to note
+        what is decided inside it), `after`/`on_error` see how it ended. `returns` may swap
+        the result for a recording proxy of it (a decorator that a registration function
+        hands back, whose call is a registration step too).
+        """
+        code = code_of(inspect.unwrap(original))
+        hooks = self
+        recorder = self.recorder
+
+        @functools.wraps(original)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            if not hooks.active or muted() or (when is not None and not when(args, kwargs)):
+                return original(*args, **kwargs)
+            step = None
+            with recorder.guard():
+                facts = describe(args, kwargs) if describe else None
+                step_role = role(args, kwargs) if callable(role) else role
+                step = recorder.call(code, arguments(recorder, code, args, kwargs),
+                                     role=step_role, facts=facts)
+                if enter is not None:
+                    enter(step, args, kwargs)
+            try:
+                result = original(*args, **kwargs)
+            except BaseException as error:
+                with recorder.guard():
+                    if on_error is not None:
+                        on_error(step, args, kwargs, error)
+                    recorder.leave(step, error=error)
+                raise
+            with recorder.guard():
+                if after is not None:
+                    after(step, args, kwargs, result)
+                recorder.leave(step, result=result)
+            if returns is not None:
+                proxied = result
+                with recorder.guard():
+                    proxied = returns(result)
+                return proxied
+            return result
+
+        return traced
+
+    def run_then_leave(self, step: int | None, function: Callable, *args: Any,
+                       **kwargs: Any) -> Any:
+        """Call `function` and close `step` with its result or its exception."""
+        try:
+            result = function(*args, **kwargs)
+        except BaseException as error:
+            with self.recorder.guard():
+                self.recorder.leave(step, error=error)
+            raise
+        with self.recorder.guard():
+            self.recorder.leave(step, result=result)
+        return result
