@@ -24,7 +24,8 @@ Requests (`Bottle.wsgi` begins the request record, `Role.REQUEST`):
   endpoint, view_args; or not_found, method_not_allowed with the allowed methods);
 - `Route._make_callback` (`Role.WRAP_CALLBACK`), run lazily on a route's first request:
   each plugin applied (`Role.PLUGIN`: plugin, position, count, outermost, produced,
-  changed) — the first applied is the innermost layer;
+  changed) — the first applied is the innermost layer. A route's chain in the trace
+  holds these layers only once a request made Bottle build them;
 - the layers plugins produced (`Role.LAYER`) and the callback itself (`Role.VIEW`),
   caught by code object, as are before/after-request hook functions and error handlers;
 - `Bottle.trigger_hook` for the request hooks (`Role.BEFORE_REQUEST`/`AFTER_REQUEST`),

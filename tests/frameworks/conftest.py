@@ -1,0 +1,69 @@
+"""Traces of the WSGI, Werkzeug and Bottle fixtures, recorded once per test session.
+
+Each fixture app is recorded with several requests in one trace; a request's id is its
+position in `REQUESTS`. Recording is real: nothing here is a hand-written trace.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flaskscope_testing import record_fixture
+
+from tracer.frameworks.flask_app import RequestSpec
+from tracer.model import Trace
+
+CREDENTIALS = (("user", "admin"), ("pwd", "password"))
+
+REQUESTS: dict[str, list] = {
+    "werkzeug_login": [
+        "GET /login",
+        "GET /hello/bob",
+        "PUT /login",
+        "GET /about",
+        "GET /nowhere",
+        RequestSpec("POST", "/login", data=CREDENTIALS),
+    ],
+    "bottle_login": [
+        "GET /login",
+        "GET /login",
+        "GET /hello/bob",
+        "PUT /login",
+        "GET /nowhere",
+        RequestSpec("POST", "/login", data=CREDENTIALS),
+    ],
+    "seed_werkzeug": ["POST /any/path"],
+    "seed_wsgiref": [RequestSpec("GET", "/x?a=1", headers=(("Authorization", "Bearer abc"),))],
+}
+
+_CACHE: dict[str, Trace] = {}
+
+
+def recorded(name: str) -> Trace:
+    """The trace of fixture app `name` with its `REQUESTS`, recorded on first use."""
+    if name not in _CACHE:
+        if name.startswith("bottle"):
+            pytest.importorskip("bottle")
+        recording = record_fixture(name, *REQUESTS[name])
+        assert recording.app_error is None, recording.app_error
+        _CACHE[name] = recording.trace
+    return _CACHE[name]
+
+
+@pytest.fixture
+def werkzeug_login() -> Trace:
+    return recorded("werkzeug_login")
+
+
+@pytest.fixture
+def bottle_login() -> Trace:
+    return recorded("bottle_login")
+
+
+@pytest.fixture
+def seed_werkzeug() -> Trace:
+    return recorded("seed_werkzeug")
+
+
+@pytest.fixture
+def seed_wsgiref() -> Trace:
+    return recorded("seed_wsgiref")
