@@ -176,7 +176,9 @@ class BottleHooks(AdapterHooks):
             "endpoint_given": bool(route.name),
             "name": route.name,
             "methods": [route.method],
+            "methods_given": [route.method],
             "methods_source": "argument",
+            "automatic_methods": [],
             "plugins": plugins,
             "view": qualname(_innermost(route.callback)),
         })
