@@ -105,3 +105,8 @@ cli.add_command(_check_command)
 from .graph.command import graph as _graph_command  # noqa: E402
 
 cli.add_command(_graph_command)
+
+
+from .compare_command import compare_command as _compare_command  # noqa: E402
+
+cli.add_command(_compare_command, name="compare")
