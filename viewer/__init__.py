@@ -1,1 +1,25 @@
-"""flaskscope viewer."""
+"""flaskscope's terminal viewer: step through a recorded trace on the real Flask source.
+
+The rule of this package: it reads a `tracer.model.Trace` that is already loaded and
+imports nothing of the tracer but the model (plus `tracer.render.short_path`); it never
+imports Flask or the hooks, and its widgets do no I/O. `viewer.command` is the one
+place that loads or records a trace, for the `flaskscope view` command.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import ViewerApp
+
+__all__ = ["ViewerApp"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the app (and so textual) only when it is asked for."""
+    if name == "ViewerApp":
+        from .app import ViewerApp
+
+        return ViewerApp
+    raise AttributeError(f"module 'viewer' has no attribute {name!r}")

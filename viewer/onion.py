@@ -1,0 +1,117 @@
+"""The decorator onion of a request: its endpoint's chain and which layers ran.
+
+`Route.chain` lists what stands behind an endpoint, outermost first: function decorator
+layers, the registered view, for class-based views the class, its `dispatch_request` and
+its handler methods. Call steps and chain links both carry a function's first line, so
+a link was entered in a request iff one of its call steps has the same (file, line). A
+view class counts as entered when its `dispatch_request` was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tracer.model import ChainLink, Request, Route, Step, Trace
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One link of the chain as this request saw it."""
+
+    link: ChainLink
+    depth: int  # nesting for display: each layer sits inside the one above
+    entered: bool
+    step: int | None  # the first call step that entered it
+    here: bool = False  # the current step is inside this layer (innermost one only)
+
+
+@dataclass(frozen=True)
+class Onion:
+    """The layers of the request's route, or why there are none."""
+
+    route: Route | None
+    layers: tuple[Layer, ...] = ()
+    reason: str = ""  # set when no route was dispatched
+    dispatched: bool = True
+
+
+def route_for(trace: Trace, request: Request) -> tuple[Route | None, bool]:
+    """The route the request was dispatched to, else the route whose rule is literally the
+    path (a 405 names no endpoint); the flag says whether it was dispatched."""
+    if request.endpoint:
+        candidates = [r for r in trace.routes if r.endpoint == request.endpoint]
+        for route in candidates:
+            if route.rule == request.rule:
+                return route, True
+        if candidates:
+            return candidates[0], True
+    literal = [r for r in trace.routes if r.rule == request.path]
+    return (literal[0], False) if len(literal) == 1 else (None, False)
+
+
+def entered_calls(steps: Iterable[Step]) -> dict[tuple[str | None, int | None], int]:
+    """(file, first line) of every call step → the first step id that made that call."""
+    entered: dict[tuple[str | None, int | None], int] = {}
+    for step in steps:
+        if step.kind == "call":
+            entered.setdefault((step.file, step.line), step.id)
+    return entered
+
+
+def build_onion(
+    trace: Trace,
+    request: Request,
+    entered: dict[tuple[str | None, int | None], int],
+    ancestry: Iterable[int] = (),
+) -> Onion:
+    """The onion of `request`; `ancestry` (the current step and its ancestors) marks the
+    innermost layer the reader is inside."""
+    route, dispatched = route_for(trace, request)
+    if route is None:
+        reason = {
+            "not_found": f"no rule matches {request.path}: no view ran",
+            "method_not_allowed": f"{request.method} is not allowed here: no view ran",
+            "redirect": "the router redirected: no view ran",
+        }.get(request.outcome, "no endpoint was dispatched")
+        return Onion(None, (), reason, False)
+    layers: list[Layer] = []
+    depth = 0
+    dispatch_depth: int | None = None
+    for position, link in enumerate(route.chain):
+        if link.kind == "method" and link.name != "dispatch_request" and dispatch_depth is not None:
+            link_depth = dispatch_depth + 1  # handler methods are alternatives, side by side
+        else:
+            link_depth = depth
+            depth += 1
+            if link.kind == "method" and link.name == "dispatch_request":
+                dispatch_depth = link_depth
+        step = entered.get((link.file, link.line)) if dispatched else None
+        if link.kind == "view_class":
+            step = _class_entry(route.chain[position + 1 :], entered) if dispatched else None
+        layers.append(Layer(link, link_depth, step is not None, step))
+    inside = set(ancestry)
+    for position in range(len(layers) - 1, -1, -1):
+        layer = layers[position]
+        if layer.step is not None and layer.step in inside:
+            layers[position] = Layer(layer.link, layer.depth, True, layer.step, here=True)
+            break
+    reason = "" if dispatched else (
+        f"{request.method} {request.path} → {request.status}: the route exists but its view "
+        "did not run"
+    )
+    return Onion(route, tuple(layers), reason, dispatched)
+
+
+def _class_entry(
+    after: Iterable[ChainLink], entered: dict[tuple[str | None, int | None], int]
+) -> int | None:
+    methods = [link for link in after if link.kind == "method"]
+    for link in methods:
+        if link.name == "dispatch_request":
+            return entered.get((link.file, link.line))
+    for link in methods:
+        step = entered.get((link.file, link.line))
+        if step is not None:
+            return step
+    return None
