@@ -97,6 +97,11 @@ from .explain.command import explain as _explain_command  # noqa: E402
 
 cli.add_command(_explain_command)
 
+
+from viewer.command import view as _view_command  # noqa: E402
+
+cli.add_command(_view_command)
+
 from .check.command import check as _check_command  # noqa: E402
 
 cli.add_command(_check_command)

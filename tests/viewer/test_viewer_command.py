@@ -1,0 +1,111 @@
+"""`flaskscope view` and the viewer package's import rule."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from flaskscope_testing import REPO_ROOT
+
+from tracer import save
+from tracer.cli import cli
+from tracer.model import Trace
+from viewer.app import ViewerApp
+from viewer.widgets.source_view import SourceView
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[ViewerApp]:
+    """Apps `flaskscope view` would have run (the terminal is not taken over)."""
+    apps: list[ViewerApp] = []
+    monkeypatch.setattr(ViewerApp, "run", lambda self, *a, **k: apps.append(self))
+    monkeypatch.chdir(REPO_ROOT)
+    return apps
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, ["view", *args], catch_exceptions=False)
+
+
+def test_view_records_the_app_then_opens_the_viewer(opened: list[ViewerApp]) -> None:
+    result = invoke("fixtures/seed_views.py", "GET", "/index")
+    assert result.exit_code == 0, result.output
+    (app,) = opened
+    (request,) = app.trace.requests
+    assert (request.method, request.path, request.status) == ("GET", "/index", 200)
+    assert app.freeze_gc  # the viewer owns this process
+    assert app.state.phase_index == 1
+
+
+def test_view_opens_a_trace_file(opened: list[ViewerApp], tmp_path, views_trace: Trace) -> None:
+    path = save(views_trace, tmp_path / "views.json.gz")
+    assert invoke(str(path)).exit_code == 0
+    (app,) = opened
+    assert [r.method for r in app.trace.requests] == ["GET", "HEAD", "POST", "OPTIONS"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "does not exist"), (b"{not json", "not valid JSON"),
+     (b'{"format": "other"}', "not a flaskscope trace")],
+)
+def test_a_trace_file_that_cannot_be_opened_is_one_line_and_exit_2(
+    opened: list[ViewerApp], tmp_path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    if content is not None:
+        path.write_bytes(content)
+    result = invoke(str(path))
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("flaskscope: error:")
+    assert message in result.output and "Traceback" not in result.output
+    assert opened == []
+
+
+def test_an_app_without_a_request_is_refused(opened: list[ViewerApp]) -> None:
+    result = invoke("fixtures/seed_views.py")
+    assert result.exit_code == 2 and "give the request too" in result.output
+
+
+async def test_a_loaded_trace_file_shows_its_embedded_source(tmp_path, views_trace) -> None:
+    from tracer import load
+
+    trace = load(save(views_trace, tmp_path / "t.json"))
+    app = ViewerApp(trace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        source = app.query_one(SourceView)
+        assert source.file is not None
+        assert "def wsgi_app" in source.file.line(source.location.line).plain
+
+
+def test_tracer_never_imports_textual() -> None:
+    code = "import sys, tracer.cli; print('textual' in sys.modules, 'viewer.app' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO_ROOT, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+ALLOWED_TRACER = {"tracer.model", "tracer.tracefile", "tracer.render"}
+COMMAND_ONLY = {"tracer.source", "tracer.errors"}
+
+
+def test_the_viewer_imports_only_the_model_and_never_flask() -> None:
+    for path in sorted((REPO_ROOT / "viewer").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in ("flask", "werkzeug"), f"{path.name} imports {name}"
+                if top == "tracer":
+                    allowed = ALLOWED_TRACER | (COMMAND_ONLY if path.name == "command.py"
+                                                else set())
+                    assert name in allowed, f"{path.name} imports {name}"

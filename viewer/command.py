@@ -1,0 +1,38 @@
+"""`flaskscope view`: record (or load) a trace, then open the viewer on it.
+
+Only this function touches files and the recorder; the app gets the loaded `Trace`.
+Textual and the viewer are imported inside the function so that `tracer` (and the
+rest of the CLI) never pays for importing textual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from tracer.source import request_options, resolve_source
+
+
+@click.command()
+@click.argument("source", nargs=-1, required=True, metavar="TRACE_FILE | APP [METHOD] PATH")
+@request_options
+def view(
+    source: Sequence[str],
+    data: Sequence[str],
+    headers: Sequence[str],
+    json_text: str | None,
+    no_redact: bool,
+) -> None:
+    """Step through a request in the terminal, forwards and backwards.
+
+    SOURCE is a trace file written by `flaskscope trace -o`, or APP [METHOD] PATH to
+    record one request first (APP as `flask --app` takes it).
+
+    Keys: n/→ next, p/← previous, s into, o out, N over, g/G first/last, / search,
+    f line steps, b bookmark, ' next bookmark, tab panes, ? help, q quit.
+    """
+    trace = resolve_source(source, data, headers, json_text, no_redact)
+    from viewer.app import ViewerApp
+
+    ViewerApp(trace, freeze_gc=True).run()

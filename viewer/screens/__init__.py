@@ -1,0 +1,1 @@
+"""Screens the viewer pushes over its main screen: help and search."""

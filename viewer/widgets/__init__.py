@@ -1,0 +1,1 @@
+"""The viewer's panes, one widget per module; each renders only its visible rows."""

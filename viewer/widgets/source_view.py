@@ -1,0 +1,116 @@
+"""The Source pane: the current step's file from the trace, current line marked."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from tracer.render import short_path
+
+from ..highlight import HighlightedFile
+from ..state import Location, Position, ViewState
+from .rows import RowsView
+
+
+class SourceView(RowsView):
+    """The lines of one source file, highlighted once and sliced per repaint.
+
+    | Key | Action |
+    | :- | :- |
+    | `up` / `down` | Scroll a line. |
+    | `pageup` / `pagedown`, `home` / `end` | Scroll. |
+
+    The current line is marked `▶` and kept in view; lines the trace did not embed are
+    blank.
+    """
+
+    center_cursor = True
+
+    def __init__(self, state: ViewState, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.state = state
+        self.location: Location | None = None
+        self.file: HighlightedFile | None = None
+
+    def show(self, location: Location | None) -> None:
+        """Point at a location: load its file if it changed, then bring the line in view."""
+        changed = location is None or self.location is None or location.file != self.location.file
+        self.location = location
+        row = None if location is None or location.line is None else location.line - 1
+        if changed:
+            self.file = None if location is None else self.state.sources.get(location.file)
+            self.cursor = row
+            self.reload()
+            if row is not None:
+                self.scroll_to_row(row, center=True)
+        else:
+            self.move_cursor(row, center=True)
+
+    @property
+    def visible_lines(self) -> range:
+        """The line numbers on screen (for tests and the reader's sake)."""
+        top = int(self.scroll_y) + 1
+        return range(top, top + self.scrollable_content_region.height)
+
+    def _gutter(self) -> int:
+        return len(str(len(self.file))) if self.file else 1
+
+    def row_count(self) -> int:
+        if self.file is None:
+            return 2 if self.location is not None else 0
+        return len(self.file)
+
+    def render_row(self, row: int, width: int) -> Text:
+        if self.file is None:
+            if row == 0 and self.location is not None:
+                where = short_path(self.location.file) if self.location.file else "no file"
+                return Text(f"source not in this trace ({where})", "dim italic")
+            return Text()
+        number = row + 1
+        current = row == self.cursor
+        text = Text(no_wrap=True)
+        text.append("▶" if current else " ", "bold yellow")
+        present = number in self.file.present
+        text.append(f"{number:>{self._gutter()}} ", "bold" if current else "dim")
+        text.append("│ ", "dim")
+        line = self.file.line(number) if present else None
+        if line is not None:
+            text.append_text(line)
+        return text
+
+
+class SourcePane(Vertical, can_focus=False):
+    """The Source pane: a header with `file:line` and the function, above the code."""
+
+    DEFAULT_CSS = """
+    SourcePane > #source-header {
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, state: ViewState, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.state = state
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="source-header")
+        yield SourceView(self.state, id="source")
+
+    def on_mount(self) -> None:
+        self.border_title = "Source"
+        self.watch(self.app, "position", self.show_position)
+
+    def show_position(self, position: Position) -> None:
+        location = self.state.location()
+        header = Text(no_wrap=True, overflow="ellipsis")
+        if location is not None:
+            where = short_path(location.file) if location.file else "?"
+            header.append(f"{where}:{location.line or '?'}", "bold")
+            header.append("  ")
+            header.append(location.qualname, "cyan")
+        self.query_one("#source-header", Static).update(header, layout=False)
+        self.query_one(SourceView).show(location)
