@@ -108,9 +108,15 @@ class SourcePane(Vertical, can_focus=False):
         location = self.state.location()
         header = Text(no_wrap=True, overflow="ellipsis")
         if location is not None:
-            where = short_path(location.file) if location.file else "?"
-            header.append(f"{where}:{location.line or '?'}", "bold")
+            where = f"{short_path(location.file) if location.file else '?'}:{location.line or '?'}"
+            room = self.query_one("#source-header").size.width - len(location.qualname) - 2
+            if len(where) > room > 8:  # narrow: keep the file name, drop leading folders
+                where = "…" + where[len(where) - room + 1 :]
+            header.append(where, "bold")
             header.append("  ")
             header.append(location.qualname, "cyan")
         self.query_one("#source-header", Static).update(header, layout=False)
         self.query_one(SourceView).show(location)
+
+    def on_resize(self) -> None:
+        self.show_position(self.app.position)  # type: ignore[attr-defined]
