@@ -334,7 +334,8 @@ class BottleHooks(AdapterHooks):
         stack = ExitStack()
         if self.lines is not None:
             stack.enter_context(self.lines.tracing())
-        stack.enter_context(self.watcher.catching())
+        if self.watcher.watched:
+            stack.enter_context(self.watcher.catching())
         return stack
 
     def _after_handle(self, step: int | None, args: tuple, kwargs: dict,

@@ -54,7 +54,12 @@ def argument(args: tuple, kwargs: dict, index: int, name: str, default: Any = No
 
 def arguments(recorder: Recorder, code: CodeType | None, args: tuple,
               kwargs: dict) -> dict[str, str]:
-    """Stored forms of a call's arguments by parameter name (`self`/`cls` left out)."""
+    """Stored forms of a call's arguments by parameter name (`self`/`cls` left out).
+
+    A WSGI environ is stored as its method and path: the request's own call step holds
+    its details, and rendering the whole dict again at every step would cost more than
+    the request.
+    """
     names = code.co_varnames[: code.co_argcount] if code is not None else ()
     values: dict[str, Any] = {}
     for position, value in enumerate(args):
@@ -62,7 +67,18 @@ def arguments(recorder: Recorder, code: CodeType | None, args: tuple,
         if name not in ("self", "cls"):
             values[name] = value
     values.update(kwargs)
-    return recorder.named(values)
+    environs = {name: environ_summary(value) for name, value in values.items()
+                if type(value) is dict and "wsgi.version" in value}
+    stored = recorder.named({k: v for k, v in values.items() if k not in environs})
+    stored.update(environs)
+    return stored
+
+
+def environ_summary(environ: dict) -> str:
+    """`<environ GET /path>`: how a WSGI environ argument is shown."""
+    method = environ.get("REQUEST_METHOD", "?")
+    path = (environ.get("SCRIPT_NAME") or "") + (environ.get("PATH_INFO") or "/")
+    return f"<environ {method} {path[:200]}>"
 
 
 def chain_links(view: Any, *, stop: Callable[[Any], bool] = lambda _: False
