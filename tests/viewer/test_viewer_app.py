@@ -88,13 +88,13 @@ async def test_next_then_previous_returns_exactly_to_each_earlier_state(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         forward = [state(app)]
-        for key in ["n", "right"] * 9:
+        for key in ["n", "right"] * 6:
             await pilot.press(key)
             forward.append(state(app))
             assert_current_line_visible(app)
-        assert [s[1] for s in forward] == list(range(19))
+        assert [s[1] for s in forward] == list(range(13))
         backward = [state(app)]
-        for key in ["p", "left"] * 9:
+        for key in ["p", "left"] * 6:
             await pilot.press(key)
             backward.append(state(app))
             assert_current_line_visible(app)
@@ -138,12 +138,12 @@ async def test_search_finds_by_name_then_the_next_match_and_reports_a_miss(
         await pilot.press("slash")
         assert isinstance(app.screen, SearchScreen)
         await search(pilot, "IndexView.get")
-        hits = [app.position.step]
-        while steps[app.position.step].kind != "call" or steps[app.position.step].role != "handler":
-            await pilot.press("slash", "enter")  # the last query is offered again: next match
-            hits.append(app.position.step)
         expected = [s.id for s in steps if "indexview.get" in search_text(s)]
-        assert hits == expected[: len(hits)] and len(hits) >= 2
+        assert app.position.step == expected[0]
+        await pilot.press("slash", "enter")  # the last query is offered again: next match
+        assert app.position.step == expected[1]
+        assert any(steps[i].name == "IndexView.get" and steps[i].role == Role.HANDLER
+                   for i in expected)
         await pilot.press("slash")
         await search(pilot, "'Index.GET'")  # a value
         assert steps[app.position.step].detail.get("result") == "'Index.GET'"
@@ -210,9 +210,7 @@ async def test_tab_cycles_panes_and_q_quits(views_trace: Trace) -> None:
         assert chain == ["requests", "steps", "source", "locals", "stack", "resolution", "onion"]
         await pilot.press("tab")
         assert app.focused.id == "source"
-        await pilot.press("tab")
-        assert app.focused.id == "locals"
-        await pilot.press("shift+tab", "shift+tab", "shift+tab")
+        await pilot.press("shift+tab", "shift+tab")
         assert app.focused.id == "requests"
         await pilot.press("q")
         await pilot.pause()
@@ -295,7 +293,7 @@ async def test_every_action_is_in_the_command_palette(views_trace: Trace) -> Non
             if action != "quit":
                 assert getattr(app, f"action_{action}") in callbacks, action
         await pilot.press("ctrl+p")
-        await pilot.press(*"last step")
+        app.screen.query_one(Input).value = "last step"
         await pilot.pause(0.3)  # the palette searches in the background
         await pilot.press("enter")
         await pilot.pause()
