@@ -6,6 +6,11 @@ position in `REQUESTS`. Recording is real: nothing here is a hand-written trace.
 
 from __future__ import annotations
 
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
 from flaskscope_testing import record_fixture
 
@@ -67,3 +72,21 @@ def seed_werkzeug() -> Trace:
 @pytest.fixture
 def seed_wsgiref() -> Trace:
     return recorded("seed_wsgiref")
+
+
+@pytest.fixture
+def module_file(tmp_path: Path) -> Iterator[Callable[[str, str], str]]:
+    """Write a module into a fresh directory; forget it (and the directory) afterwards."""
+    written: list[str] = []
+    path_before = list(sys.path)
+
+    def write(name: str, source: str) -> str:
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        written.append(name)
+        return str(path)
+
+    yield write
+    for name in written:
+        sys.modules.pop(name, None)
+    sys.path[:] = path_before

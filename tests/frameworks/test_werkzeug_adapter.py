@@ -106,3 +106,38 @@ def test_a_redirect_from_the_view_is_an_ok_302_with_its_location(werkzeug_login)
     assert (request.method, request.status, request.outcome) == ("POST", 302, "ok")
     start = one(calls(request.steps, Role.START_RESPONSE))
     assert "Location: http://www.xx.com" in start.facts["headers"]
+
+
+PLAIN_WSGI_WITH_A_MAP = """
+    from werkzeug.routing import Map, Rule
+    from werkzeug.wrappers import Request, Response
+
+    url_map = Map([Rule("/users/<int:user_id>", endpoint="user")])
+
+    def on_user(request, user_id):
+        return Response(f"user {user_id}")
+
+    def application(environ, start_response):
+        request = Request(environ)
+        endpoint, values = url_map.bind_to_environ(environ).match()
+        response = globals()["on_" + endpoint](request, **values)
+        return response(environ, start_response)
+"""
+
+
+def test_on_endpoint_functions_are_found_and_caught_on_the_first_request(module_file) -> None:
+    from tracer import record_app
+    from tracer.frameworks.flask_app import RequestSpec
+
+    path = module_file("plain_wsgi_with_a_map", PLAIN_WSGI_WITH_A_MAP)
+    trace = record_app(path, [RequestSpec("GET", "/users/7")]).trace
+    assert trace.meta["framework"] == "wsgi"
+    route = one(list(trace.routes))
+    assert (route.rule, route.endpoint) == ("/users/<int:user_id>", "user")
+    assert [link.qualname for link in route.chain] == ["on_user"]
+    request = trace.requests[0]
+    assert (request.status, request.endpoint, dict(request.view_args)) == (
+        200, "user", {"user_id": "7"})
+    view = one(calls(request.steps, Role.VIEW))
+    assert view.name == "on_user" and view.detail["user_id"] == "7"
+    assert one(calls(request.steps, Role.MATCH)).facts["view"] == "on_user"

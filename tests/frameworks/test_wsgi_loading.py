@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import sys
-import textwrap
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -47,24 +44,6 @@ TWO_CALLABLES = """
         start_response("201 CREATED", [])
         return [b"second"]
 """
-
-
-@pytest.fixture
-def module_file(tmp_path: Path) -> Iterator[Callable[[str, str], str]]:
-    """Write a module into a fresh directory; forget it (and the directory) afterwards."""
-    written: list[str] = []
-    path_before = list(sys.path)
-
-    def write(name: str, source: str) -> str:
-        path = tmp_path / f"{name}.py"
-        path.write_text(textwrap.dedent(source), encoding="utf-8")
-        written.append(name)
-        return str(path)
-
-    yield write
-    for name in written:
-        sys.modules.pop(name, None)
-    sys.path[:] = path_before
 
 
 @pytest.mark.parametrize(("name", "framework"), [

@@ -334,8 +334,7 @@ class BottleHooks(AdapterHooks):
         stack = ExitStack()
         if self.lines is not None:
             stack.enter_context(self.lines.tracing())
-        if self.watcher.watched:
-            stack.enter_context(self.watcher.catching())
+        stack.enter_context(self.watcher.catching())
         return stack
 
     def _after_handle(self, step: int | None, args: tuple, kwargs: dict,

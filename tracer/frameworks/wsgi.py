@@ -175,13 +175,15 @@ class WsgiHooks(AdapterHooks):
         return RecordedApp(self, app, framework)
 
     def tracing(self) -> ExitStack:
-        """Line tracing (when on) and watched-code catching for the app's own code (only
-        when some code is watched: on 3.11 catching costs a trace event per call)."""
+        """Line tracing (when on) and watched-code catching for the app's own code.
+
+        Catching is on even when nothing is watched yet: an adapter may watch the
+        endpoint's function in the middle of the request (Werkzeug's, at the match).
+        """
         stack = ExitStack()
         if self.lines is not None:
             stack.enter_context(self.lines.tracing())
-        if self.watcher.watched:
-            stack.enter_context(self.watcher.catching())
+        stack.enter_context(self.watcher.catching())
         return stack
 
 
