@@ -1,0 +1,64 @@
+"""fixtures/werkzeug_login.py and bottle_login.py answer as their docstrings say."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+from werkzeug.test import Client
+
+ERROR = "用户名或密码错误"
+RIGHT = {"user": "admin", "pwd": "password"}
+
+
+@pytest.fixture(params=["werkzeug_login", "bottle_login"])
+def client(request: pytest.FixtureRequest,
+           fresh_import: Callable[[str], ModuleType]) -> tuple[str, Client]:
+    if request.param.startswith("bottle"):
+        pytest.importorskip("bottle")
+    return request.param, Client(fresh_import(f"fixtures.{request.param}").app)
+
+
+def test_get_renders_the_form(client) -> None:
+    _, c = client
+    response = c.get("/login")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert 'name="user"' in body and 'name="pwd"' in body and ERROR not in body
+
+
+def test_right_credentials_redirect_outside(client) -> None:
+    name, c = client
+    response = c.post("/login", data=RIGHT)
+    assert response.status_code == (302 if name == "werkzeug_login" else 303)
+    assert response.location == "http://www.xx.com"
+
+
+def test_wrong_credentials_render_the_error(client) -> None:
+    _, c = client
+    response = c.post("/login", data={"user": "admin", "pwd": "wrong"})
+    assert response.status_code == 200 and ERROR in response.get_data(as_text=True)
+
+
+def test_put_is_405_and_unknown_paths_404(client) -> None:
+    name, c = client
+    response = c.put("/login")
+    assert response.status_code == 405
+    expected = {"GET", "HEAD", "POST"} if name == "werkzeug_login" else {"GET", "POST"}
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == expected
+    assert c.get("/nowhere").status_code == 404
+    assert c.get("/hello/bob").get_data(as_text=True) == "Hello bob!"
+
+
+def test_bottle_login_is_not_cached(fresh_import) -> None:
+    pytest.importorskip("bottle")
+    response = Client(fresh_import("fixtures.bottle_login").app).get("/login")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_werkzeug_about_redirects_to_its_slash(fresh_import) -> None:
+    c = Client(fresh_import("fixtures.werkzeug_login").app)
+    response = c.get("/about")
+    assert response.status_code == 308 and response.location.endswith("/about/")
+    assert c.get("/about/").get_data(as_text=True) == "About this app"
