@@ -37,6 +37,8 @@ class RequestList(RowsView):
         Binding("enter", "move(0)", "Open", show=False),
     ]
 
+    sized_by_content = True  # `height: auto`: new rows (live mode) must grow the pane
+
     class PhaseSelected(Message):
         """The reader chose the registration (0) or a request (1 and up)."""
 
