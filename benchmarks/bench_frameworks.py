@@ -1,7 +1,8 @@
 """Recording overhead on the non-Flask fixtures: the same request untraced and recorded.
 
 Each request is served server side only (the WSGI callable with a prepared environ, the
-body iterated and closed), so only the work inside the app is timed. Untraced and traced
+body iterated and closed), so only the work inside the app is timed. The Flask login
+fixture is measured the same way, for reference. Untraced and traced
 calls are measured in interleaved rounds; the table reports per-request medians over
 rounds and their ratio. The traced app is what `flaskscope trace` records: a Bottle app
 through the Bottle adapter, anything else inside the plain WSGI wrapper.
@@ -28,6 +29,7 @@ import tracer  # noqa: E402
 from tracer.frameworks.wsgi_app import load  # noqa: E402
 
 CASES = [
+    ("seed_login", "GET", "/login"),  # Flask, for reference
     ("seed_wsgiref", "GET", "/"),
     ("seed_werkzeug", "GET", "/"),
     ("werkzeug_login", "GET", "/login"),
@@ -88,7 +90,7 @@ def measure(name: str, method: str, path: str, rounds: int, requests: int
         untraced.append(per_request(plain, requests))
         with tracer.record() as recorder:
             wsgi = active_hooks("wsgi")
-            served = raw if framework_of(raw) == "bottle" else wsgi.wrap(raw)
+            served = raw if framework_of(raw) in ("flask", "bottle") else wsgi.wrap(raw)
             recorded = server_call(served, method, path)
             traced.append(per_request(recorded, requests))
             steps = len(recorder.requests[-1].steps)
