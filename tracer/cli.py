@@ -115,3 +115,8 @@ cli.add_command(_graph_command)
 from .compare_command import compare_command as _compare_command  # noqa: E402
 
 cli.add_command(_compare_command, name="compare")
+
+
+from .export.command import export as _export_command  # noqa: E402
+
+cli.add_command(_export_command)
