@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# Opens the viewer on the seed's class-based view; without a terminal it prints the steps.
 demo: $(STAMP)
-	$(BIN)/flaskscope trace fixtures/seed_views.py GET /index
+	@if [ -t 1 ]; then $(BIN)/flaskscope view fixtures/seed_views.py GET /index; \
+	else $(BIN)/flaskscope trace fixtures/seed_views.py GET /index; fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -6,12 +6,43 @@ The rule of this package: it never imports the viewer or any UI toolkit.
 
 from __future__ import annotations
 
-from .api import install, installed, record, uninstall
-from .errors import AppLoadError, FlaskscopeError, RequestSpecError, TraceFileError
-from .model import ChainLink, Registration, Request, Role, Route, SourceFile, Step, Trace
-from .recorder import Recorder
-from .session import Recording, record_app
-from .tracefile import load, loads, save, schema
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import install, installed, record, uninstall
+    from .errors import AppLoadError, FlaskscopeError, RequestSpecError, TraceFileError
+    from .model import ChainLink, Registration, Request, Role, Route, SourceFile, Step, Trace
+    from .recorder import Recorder
+    from .session import Recording, record_app
+    from .tracefile import load, loads, save, schema
+
+#: Where each public name lives. Loaded on first use (PEP 562), so reading a trace
+#: (`tracer.model`, `tracer.tracefile`) never imports Flask or the hooks.
+_HOMES = {
+    "install": "api", "installed": "api", "record": "api", "uninstall": "api",
+    "AppLoadError": "errors", "FlaskscopeError": "errors", "RequestSpecError": "errors",
+    "TraceFileError": "errors",
+    "ChainLink": "model", "Registration": "model", "Request": "model", "Role": "model",
+    "Route": "model", "SourceFile": "model", "Step": "model", "Trace": "model",
+    "Recorder": "recorder",
+    "Recording": "session", "record_app": "session",
+    "load": "tracefile", "loads": "tracefile", "save": "tracefile", "schema": "tracefile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tracer' has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = [
     "AppLoadError",

@@ -11,18 +11,22 @@ from collections.abc import Sequence
 
 import click
 
-from tracer.source import request_options, resolve_source
+from tracer.source import line_options, request_options, resolve_source
 
 
 @click.command()
 @click.argument("source", nargs=-1, required=True, metavar="TRACE_FILE | APP [METHOD] PATH")
 @request_options
+@line_options
 def view(
     source: Sequence[str],
     data: Sequence[str],
     headers: Sequence[str],
     json_text: str | None,
     no_redact: bool,
+    lines: bool,
+    include: Sequence[str],
+    exclude: Sequence[str],
 ) -> None:
     """Step through a request in the terminal, forwards and backwards.
 
@@ -32,7 +36,8 @@ def view(
     Keys: n/→ next, p/← previous, s into, o out, N over, g/G first/last, / search,
     f line steps, b bookmark, ' next bookmark, tab panes, ? help, q quit.
     """
-    trace = resolve_source(source, data, headers, json_text, no_redact)
+    trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
+                           include=include, exclude=exclude)
     from viewer.app import ViewerApp
 
     ViewerApp(trace, freeze_gc=True).run()

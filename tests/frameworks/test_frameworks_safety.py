@@ -36,7 +36,7 @@ def test_uninstall_restores_identical_originals() -> None:
     during = _attribute_table()
     patched = sorted(name for key, name in ((k, k[1]) for k in before) if during[key]
                      is not before[key])
-    assert {"add", "match", "dispatch", "bind_to_environ", "application", "__init__",
+    assert {"add", "match", "dispatch", "bind", "application", "__init__",
             "__call__", "route", "add_route", "_make_callback", "all_plugins", "wsgi",
             "_handle", "_cast"} <= set(patched)
     tracer.uninstall()
@@ -94,7 +94,7 @@ def test_a_flask_request_gains_no_werkzeug_level_steps() -> None:
     assert recording.trace.meta["framework"] == "flask"
     for request in recording.trace.requests:
         names = {s.name for s in request.steps if s.kind == "call"}
-        assert not names & {"Request.__init__", "Map.bind_to_environ", "Response.__init__",
+        assert not names & {"Request.__init__", "Map.bind", "Response.__init__",
                             "Response.__call__", "HTTPException.__call__", "start_response"}
         match = [s for s in calls(request.steps) if s.name == "MapAdapter.match"]
         assert len(match) == 1 and match[0].role is None and match[0].facts == {}

@@ -56,7 +56,7 @@ def test_a_match_names_rule_endpoint_and_the_function_dispatch_calls(werkzeug_lo
     request = werkzeug_login.requests[0]
     assert (request.rule, request.endpoint, request.status) == ("/login", "index", 200)
     steps = request.steps
-    bind = one(calls(steps, name="Map.bind_to_environ"))
+    bind = one(calls(steps, name="Map.bind"))
     assert bind.facts["path"] == "/login" and bind.facts["rules"] == 3
     dispatch = one(calls(steps, Role.DISPATCH))
     assert dispatch.facts["endpoint"] == "index" and dispatch.facts["view"] == "index"

@@ -14,7 +14,7 @@ Requests, recorded only while the plain WSGI wrapper (`tracer.frameworks.wsgi`) 
 app, so a Flask request never gains a step from here:
 
 - `Request(environ)` creation (the method and path it read),
-- `Map.bind_to_environ` (server name, script name, path, method),
+- `Map.bind` (server name, script name, path, method; reached from `bind_to_environ`),
 - `MapAdapter.match` (`Role.MATCH`): the rule and endpoint matched and the view
   arguments, or `NotFound`, `MethodNotAllowed` (the allowed methods) or `RequestRedirect`
   (its target, and whether strict slashes caused it) — the facts Flask's match carries;
@@ -192,7 +192,9 @@ class WerkzeugHooks(AdapterHooks):
                    after=self._after_map_add)
         self.patches.replace(Request, "application", self._application)
         self.patches.replace(MapAdapter, "match", self._match)
-        self.patch(Map, "bind_to_environ", None, when=self._serving,
+        # `Map.bind`, not `bind_to_environ`: the latter warns with stacklevel=2 about server
+        # names, and a wrapper frame there would change which module the warning names.
+        self.patch(Map, "bind", None, when=self._serving,
                    describe=self._describe_bind, after=self._after_bind)
         self.patch(MapAdapter, "dispatch", Role.DISPATCH, when=self._serving,
                    after=self._after_dispatch)
@@ -256,11 +258,9 @@ class WerkzeugHooks(AdapterHooks):
     # -- requests -------------------------------------------------------------------------
 
     def _describe_bind(self, args: tuple, kwargs: dict) -> Facts:
-        environ = argument(args, kwargs, 1, "environ")
-        environ = getattr(environ, "environ", environ)
         return {
-            "path": (environ.get("PATH_INFO") or "/") if isinstance(environ, dict) else None,
-            "method": environ.get("REQUEST_METHOD") if isinstance(environ, dict) else None,
+            "path": argument(args, kwargs, 6, "path_info") or "/",
+            "method": argument(args, kwargs, 5, "default_method") or "GET",
         }
 
     def _after_bind(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
