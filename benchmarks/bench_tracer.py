@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -231,6 +232,8 @@ def registration_times(rounds: int, routes: int = 2000) -> tuple[float, float, f
 
 
 def main() -> None:
+    # snoop's cheap_repr warns once per type whose repr fails on a half-built object.
+    warnings.filterwarnings("ignore", module="cheap_repr")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--requests", type=int, default=200)
