@@ -199,6 +199,32 @@ class ViewerApp(App[None]):
         if self.state.select_phase(index):
             self._publish(rows_changed=True)
 
+    def add_requests(self, trace: Trace) -> None:
+        """Live mode: add `trace`'s requests as new rows of the Requests pane.
+
+        The open phase and step stay where they are; the files the new requests point at
+        join the embedded sources (a file's newest version wins). Call it on the app's
+        thread (`call_from_thread` from any other).
+        """
+        from dataclasses import replace
+
+        from .highlight import SourceCache
+        from .state import Phase
+
+        known = self.state.trace.sources
+        sources = {**known, **trace.sources}
+        if any(file not in known or known[file].sha256 != source.sha256
+               for file, source in trace.sources.items()):
+            self.state.sources = SourceCache(sources)
+        self.trace = self.state.trace = replace(
+            self.state.trace, requests=self.state.trace.requests + trace.requests,
+            sources=sources)
+        for request in trace.requests:
+            self.state.phases.append(Phase(len(self.state.phases), request.steps, request))
+        for screen in self.screen_stack:
+            for pane in screen.query(RequestList):
+                pane.reload()
+
     # -- actions --------------------------------------------------------------------------
 
     def action_next_step(self) -> None:
