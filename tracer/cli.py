@@ -112,11 +112,16 @@ from .graph.command import graph as _graph_command  # noqa: E402
 cli.add_command(_graph_command)
 
 
+from .export.command import export as _export_command  # noqa: E402
+
+cli.add_command(_export_command)
+
+
 from .compare_command import compare_command as _compare_command  # noqa: E402
 
 cli.add_command(_compare_command, name="compare")
 
 
-from .export.command import export as _export_command  # noqa: E402
+from .serve import serve as _serve_command  # noqa: E402
 
-cli.add_command(_export_command)
+cli.add_command(_serve_command)
