@@ -93,7 +93,7 @@ def bench_serve(folder: Path, requests: int) -> list[tuple[str, str, str]]:
 
     from werkzeug.serving import make_server
 
-    from tracer.serve import Server, ServeConfig, listen
+    from tracer.serve import ServeConfig, Server, listen
 
     app_file = folder / "bench_app.py"
     sys.path.insert(0, str(folder))
