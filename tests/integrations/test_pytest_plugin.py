@@ -131,25 +131,34 @@ def project(tmp_path) -> Path:
     return tmp_path
 
 
-def run(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-    """pytest in `project`; its output and each test's outcome read from a JUnit report."""
-    report = project / f"report{len(list(project.glob('report*.xml')))}.xml"
+def run(project: Path, *runs: tuple[str, ...]
+        ) -> list[tuple[subprocess.CompletedProcess[str], dict[str, str]]]:
+    """pytest in `project`, once per argument list, side by side; each run's output and
+    each test's outcome read from its JUnit report."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
-         f"--junitxml={report}", *args],
-        cwd=project, capture_output=True, text=True, timeout=120, env=env,
-    )
-    outcomes = {}
-    for case in ElementTree.parse(report).getroot().iter("testcase"):
-        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        outcomes[f"{case.get('classname')}::{case.get('name')}"] = "+".join(kinds) or "passed"
-    return result, outcomes
+    started = []
+    for number, args in enumerate(runs):
+        report = project / f"report{number}.xml"
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
+                   f"--junitxml={report}", *args]
+        process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=env)
+        started.append((command, process, report))
+    results = []
+    for command, process, report in started:
+        stdout, stderr = process.communicate(timeout=120)
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+        outcomes = {}
+        for case in ElementTree.parse(report).getroot().iter("testcase"):
+            kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+            outcomes[f"{case.get('classname')}::{case.get('name')}"] = "+".join(kinds) or "passed"
+        results.append((result, outcomes))
+    return results
 
 
 def test_outcomes_are_identical_and_only_failing_tests_leave_traces(project) -> None:
-    plain, plain_outcomes = run(project, "test_suite.py")
-    recorded, recorded_outcomes = run(project, "test_suite.py", "--flaskscope-dir", "traces")
+    (plain, plain_outcomes), (recorded, recorded_outcomes) = run(
+        project, ("test_suite.py",), ("test_suite.py", "--flaskscope-dir", "traces"))
     assert recorded_outcomes == plain_outcomes
     assert plain_outcomes["test_suite::test_fails"] == "failure"
     assert plain_outcomes["test_suite::test_errors_in_fixture"] == "error"
@@ -181,10 +190,11 @@ def test_outcomes_are_identical_and_only_failing_tests_leave_traces(project) -> 
 
 
 def test_the_fixture_gives_the_requests_of_the_test(project) -> None:
-    result, outcomes = run(project, "test_fixture_use.py", "--flaskscope")
+    (result, outcomes), (without, without_outcomes) = run(
+        project, ("test_fixture_use.py", "--flaskscope"), ("test_fixture_use.py",))
     assert set(outcomes.values()) == {"passed"}, result.stdout
-    result, outcomes = run(project, "test_fixture_use.py")
-    assert set(outcomes.values()) == {"error"}
+    result = without
+    assert set(without_outcomes.values()) == {"error"}
     assert "the flaskscope_trace fixture needs recording switched on: run pytest with " \
            "--flaskscope" in result.stdout
 
