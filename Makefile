@@ -6,7 +6,6 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-all bench flask-suite lint clean
 
-PYENV_ROOT ?= $(HOME)/.pyenv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +24,7 @@ test: $(STAMP)
 # The suite on every supported Python found on this machine.
 test-all:
 	@set -e; for v in 3.11 3.12 3.13; do \
-	  py=$$(command -v python$$v || ls -d $(PYENV_ROOT)/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \
+	  py=$$(scripts/find_python.sh $$v); \
 	  if [ -z "$$py" ]; then echo "python$$v: not found, skipped"; continue; fi; \
 	  echo "== Python $$v ($$py)"; \
 	  $(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v; \
@@ -35,7 +34,7 @@ test-all:
 # and explain timings. Peers (hunter, snoop, PySnooper, viztracer) come from the bench extra.
 bench:
 	@set -e; for v in 3.11 3.12 3.13; do \
-	  py=$$(command -v python$$v || ls -d $(PYENV_ROOT)/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \
+	  py=$$(scripts/find_python.sh $$v); \
 	  if [ -z "$$py" ]; then echo "python$$v: not found, skipped"; continue; fi; \
 	  $(MAKE) --no-print-directory .venv-$$v/.bench PYTHON=$$py VENV=.venv-$$v; \
 	  echo; echo "== recording overhead, Python $$v"; \

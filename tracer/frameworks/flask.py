@@ -738,7 +738,7 @@ class FlaskHooks:
                     role=Role.ASYNC_BRIDGE, facts={"function": qualname(func), "coroutine": True},
                 )
             result = hooks._run_then_leave(step, original, app, hooks._catching_coroutine(func))
-            return hooks._proxy_call(result, func, role)
+            return hooks._proxy_call(result, func, role, caught_in_loop=True)
 
         return ensure_sync
 
@@ -753,23 +753,27 @@ class FlaskHooks:
 
         return run
 
-    def _proxy_call(self, callable_: Callable, func: Callable, role: str | None) -> Callable:
+    def _proxy_call(self, callable_: Callable, func: Callable, role: str | None,
+                    caught_in_loop: bool = False) -> Callable:
         """Record one call of a function Flask runs (before/after functions, views, handlers).
 
         A function whose code is watched is recorded by the watcher instead, so it is never
         recorded twice; the proxy then only switches catching on. When catching is not
-        possible (another trace function is set on 3.11) the proxy records it itself.
+        possible (another trace function is set on 3.11) the proxy records it itself. An
+        async view is caught in the event loop's thread (`caught_in_loop`).
         """
         hooks = self
         recorder = self.recorder
         code = code_of(func)
         watched = hooks.watcher.watched.get(code) if code is not None else None
+        outer_layer = watched is not None and watched.role == Role.LAYER  # layers lie inside
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active:
                 return callable_(*args, **kwargs)
-            with hooks.watcher.catching() as catching:
-                step = hooks._open_proxy_step(func, code, role, watched, catching, args, kwargs)
+            with hooks.watcher.catching(start=outer_layer) as catching:
+                step = hooks._open_proxy_step(func, code, role, watched,
+                                              catching or caught_in_loop, args, kwargs)
                 try:
                     result = callable_(*args, **kwargs)
                 except BaseException as error:
