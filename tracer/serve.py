@@ -527,7 +527,7 @@ def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bo
     sock = listen(host, port)
     bound_port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory(prefix="flaskscope-serve-") as private:
-        spool = spool_dir or Path(private, "traces")
+        spool = spool_dir.resolve() if spool_dir else Path(private, "traces")
         spool.mkdir(exist_ok=True)
         config = ServeConfig(app=_app_for_server(app_ref), host=host, port=bound_port,
                              spool=str(spool), events_fd=-1, reload=reload,
