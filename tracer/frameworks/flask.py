@@ -34,6 +34,7 @@ import functools
 import inspect
 import os
 import sys
+import weakref
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from types import CodeType
@@ -155,6 +156,8 @@ class FlaskHooks:
         self.active = False
         self._last_rule: ContextVar[werkzeug.routing.Rule | None] = rule_added
         self._automatic: dict[int, tuple[str, ...]] = {}
+        self._chains: weakref.WeakKeyDictionary[Any, list[tuple[Any, ChainLink]]] = (
+            weakref.WeakKeyDictionary())
 
     # -- install --------------------------------------------------------------------------
 
@@ -531,7 +534,22 @@ class FlaskHooks:
         return routes
 
     def _chain_objects(self, view: Any) -> list[tuple[Any, ChainLink]]:
-        """(callable, link) pairs outermost first: decorators, view, class, methods."""
+        """(callable, link) pairs outermost first: decorators, view, class, methods.
+
+        Worked out once per view: finding a class's source line reads its file.
+        """
+        try:
+            return self._chains[view]
+        except (KeyError, TypeError):
+            pass
+        pairs = self._unwrap_chain(view)
+        try:
+            self._chains[view] = pairs
+        except TypeError:  # not weakly referenceable: work it out each time
+            pass
+        return pairs
+
+    def _unwrap_chain(self, view: Any) -> list[tuple[Any, ChainLink]]:
         objects = list(layers(view, stop=lambda f: code_of(f) in _VIEW_CODES))
         view_class = getattr(view, "view_class", None)
         in_class_decorators = False
