@@ -339,7 +339,10 @@ def _delegating(name: str, original: click.Command, source_param: str) -> click.
                              options.get("json_text"))
         with working("recording…"):
             recording = record_script_app(_script_info(), [spec],
-                                          redact=not options.get("no_redact", False))
+                                          redact=not options.get("no_redact", False),
+                                          lines=options.get("lines", False),
+                                          include=options.get("include", ()),
+                                          exclude=options.get("exclude", ()))
         if recording.app_error and not recording.trace.registration.steps:
             raise FlaskscopeError(recording.app_error)
         with tempfile.TemporaryDirectory(prefix="flaskscope-") as folder:

@@ -150,6 +150,9 @@ def test_flask_view_opens_the_viewer_on_the_recorded_request(in_repo, monkeypatc
     result = flask("--app", "fixtures/real_app.py", "view", str(saved))
     assert result.exit_code == 0, result.output
     assert shown[1].requests[0].path == "/boom"
+    result = flask("--app", "fixtures/real_app.py", "view", "--lines", "GET", "/boom")
+    assert result.exit_code == 0, result.output
+    assert any(s.kind == "line" for s in shown[2].requests[0].steps)  # the viewer's option
 
 
 def test_bad_requests_are_one_line_errors(in_repo) -> None:
