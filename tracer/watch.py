@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dis
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
@@ -100,30 +98,16 @@ class CodeWatcher:
 
     # -- catching on 3.11 -----------------------------------------------------------------
 
-    @contextmanager
-    def catching(self, start: bool = True) -> Iterator[bool]:
+    def catching(self, start: bool = True) -> _Catching:
         """Trace watched frames on this thread for the duration (3.11; no-op on 3.12+).
 
-        Yields whether watched calls will be caught: False when another trace function
-        is set, which is left untouched. With `start` False nothing is switched on: it only
-        tells whether an enclosing call already did (tracing slows down everything that runs
-        under it on 3.11, so it is started only where watched layers lie further in).
+        `with watcher.catching() as caught:` gives whether watched calls will be caught:
+        False when another trace function is set, which is left untouched. With `start`
+        False nothing is switched on: it only tells whether an enclosing call already did
+        (tracing slows down everything that runs under it on 3.11, so it is started only
+        where watched layers lie further in).
         """
-        if HAS_MONITORING:
-            yield True
-            return
-        previous = sys.gettrace()
-        if previous is self._global_trace:
-            yield True
-            return
-        if previous is not None or not start:
-            yield False
-            return
-        sys.settrace(self._global_trace)
-        try:
-            yield True
-        finally:
-            sys.settrace(None)
+        return _Catching(self, start)
 
     def _global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event != "call":
@@ -188,6 +172,34 @@ class CodeWatcher:
         if not open_steps:
             del self._open[id(frame)]
         return step_id
+
+
+class _Catching:
+    """The context manager `CodeWatcher.catching` returns (a class: it runs on every proxied
+    call, where a generator-based one costs too much)."""
+
+    __slots__ = ("watcher", "start", "started")
+
+    def __init__(self, watcher: CodeWatcher, start: bool) -> None:
+        self.watcher = watcher
+        self.start = start
+        self.started = False
+
+    def __enter__(self) -> bool:
+        if HAS_MONITORING:
+            return True
+        previous = sys.gettrace()
+        if previous is self.watcher._global_trace:
+            return True
+        if previous is not None or not self.start:
+            return False
+        sys.settrace(self.watcher._global_trace)
+        self.started = True
+        return True
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.started:
+            sys.settrace(None)
 
 
 class _FrameTracer:
