@@ -46,7 +46,8 @@ def calls(steps: tuple[Step, ...], role: str | None = None, name: str | None = N
     """Call steps, optionally of one role and/or name."""
     return [
         s for s in steps
-        if s.kind == "call" and (role is None or s.role == role) and (name is None or s.name == name)
+        if s.kind == "call" and (role is None or s.role == role)
+        and (name is None or s.name == name)
     ]
 
 

@@ -42,7 +42,8 @@ _LOCAL_OPS = frozenset({
     "LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST", "LOAD_DEREF",
     "STORE_DEREF", "DELETE_DEREF", "LOAD_CLOSURE",
 })
-_GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async gen
+#: CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 _FINGERPRINT_LIMIT = 64
 
 #: True while registration (app import) is being recorded in this context.

@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
@@ -350,7 +350,7 @@ class Recorder:
             "python": platform.python_version(),
             **self.meta,
             "app": app or self.meta.get("app"),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "redacted": self.redact,
             "recorder_errors": self.errors,
             "recorder_error_samples": list(self.error_samples),

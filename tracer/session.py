@@ -3,11 +3,10 @@ command taking `APP [METHOD] PATH` do before reading the trace."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import importlib.util
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .api import default_scope, record, registering
 from .errors import AppLoadError

@@ -101,7 +101,9 @@ def parse_request(
         try:
             body = json.loads(json_text)
         except json.JSONDecodeError as exc:
-            raise RequestSpecError(f"--json is not valid JSON: {exc.msg} at column {exc.colno}")
+            raise RequestSpecError(
+                f"--json is not valid JSON: {exc.msg} at column {exc.colno}"
+            ) from None
     return RequestSpec(method, path, tuple(fields), tuple(header_pairs), body,
                        has_json=json_text is not None)
 

@@ -36,7 +36,8 @@ def test_endpoint_local_goes_from_none_to_the_inferred_name(views) -> None:
                if s.facts.get("endpoint") == "index"])
     assert add.detail["endpoint"] == "None"
     changes = _changes(views, steps, add, "endpoint")
-    assert changes[0] == ("'index'", "endpoint = _endpoint_from_view_func(view_func)  # type: ignore")
+    assert changes[0] == (
+        "'index'", "endpoint = _endpoint_from_view_func(view_func)  # type: ignore")
 
 
 def test_in_place_changes_are_seen(views) -> None:

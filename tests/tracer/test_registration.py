@@ -26,7 +26,8 @@ def test_route_returns_decorator_whose_call_adds_the_rule() -> None:
     assert route.name == "Scaffold.route"
     assert route.facts["endpoint"] == "n1"
     assert route.facts["returns"] == "Scaffold.route.<locals>.decorator"
-    applied = one([s for s in calls(steps, Role.ROUTE_DECORATOR_CALL) if s.facts["view"] == "index"])
+    applied = one([s for s in calls(steps, Role.ROUTE_DECORATOR_CALL)
+                   if s.facts["view"] == "index"])
     assert applied.name == "Scaffold.route.<locals>.decorator"
     assert applied.id > route.id
     add = _add_url_rule_for(steps, "n1")

@@ -32,7 +32,8 @@ def test_round_trip(trace, tmp_path, suffix) -> None:
     loaded = tracer.load(path)
     assert to_json(loaded) == json.loads(dumps(trace))
     assert loaded.requests[1].steps == tuple(loaded.requests[1].steps)
-    assert loaded.requests[0].steps[3].facts == json.loads(json.dumps(trace.requests[0].steps[3].facts))
+    original_facts = trace.requests[0].steps[3].facts
+    assert loaded.requests[0].steps[3].facts == json.loads(json.dumps(original_facts))
 
 
 def test_saved_document_matches_the_published_schema(trace) -> None:
@@ -79,7 +80,8 @@ def test_sources_hold_every_referenced_line_and_whole_function_bodies(trace) -> 
     assert [embedded[n] for n in body] == [real[n - 1].rstrip("\n") for n in body]
     dispatch = one(calls(request.steps, Role.CLASS_DISPATCH))
     flask_lines = trace.sources[dispatch.file].lines
-    assert any("getattr(self, request.method.lower(), None)" in text for text in flask_lines.values())
+    assert any("getattr(self, request.method.lower(), None)" in text
+               for text in flask_lines.values())
     assert all(len(source.sha256) == 64 for source in trace.sources.values())
 
 

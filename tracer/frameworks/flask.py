@@ -35,7 +35,7 @@ import inspect
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextvars import ContextVar
 from types import CodeType
 from typing import TYPE_CHECKING, Any
