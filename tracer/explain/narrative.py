@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from ..model import Trace
 from .items import N_, Message, Section, numbered
-from .registration import narrate_registration
-from .request import narrate_request
+from .registration import narrate_registration as _flask_registration
+from .request import narrate_request as _flask_request
 from .steps import code_list
+from .wsgi_registration import narrate_wsgi_registration
+from .wsgi_request import FRAMEWORKS, narrate_wsgi_request
 
 
 def explain(
@@ -23,6 +25,9 @@ def explain(
         KeyError: `request_id` is not in the trace (the message names the ids there are).
     """
     app = str(trace.meta.get("app") or "?")
+    own_words = trace.meta.get("framework") in FRAMEWORKS
+    narrate_registration = narrate_wsgi_registration if own_words else _flask_registration
+    narrate_request = narrate_wsgi_request if own_words else _flask_request
     if registration_only or not trace.requests:
         items = numbered(narrate_registration(trace))
         return (Section("registration", Message(N_("Registration of {app}"), {"app": app}),
