@@ -64,8 +64,8 @@ def test_bottle_route_plugins_and_callback_in_order() -> None:
     text = told("bottle_login", "GET", "/login")
     wrap = item_with(text, "Route._make_callback` built its callback")
     listed = ", ".join(f"`{p}`" for p in plugins)
-    assert f"wrapped `index` in the plugins {listed}, in that order" in wrap
-    assert f"`{plugins[0]}`, is the innermost layer" in wrap
+    assert f"passed `index` through the plugins {listed}, in that order" in wrap
+    assert f"The first to wrap it, `{plugins[0]}`, is the innermost layer" in wrap
     assert f"`{plugins[-1]}`, is the outermost" in wrap
     for position, plugin in enumerate(plugins, start=1):
         item_with(text, f"Plugin {position} of {len(plugins)}: `{plugin}` wrapped")
@@ -77,8 +77,8 @@ def test_bottle_route_plugins_and_callback_in_order() -> None:
     assert [line.split("(from `")[1].split("`")[0] for line in layers] == plugins[::-1]
     chinese = told("bottle_login", "GET", "/login", "zh")
     zh_wrap = item_with(chinese, "现在才构建它的回调")
-    assert f"依次用插件 {'、'.join(f'`{p}`' for p in plugins)} 包装了 `index`" in zh_wrap
-    assert f"最先应用的 `{plugins[0]}` 在最内层" in zh_wrap
+    assert f"让 `index` 依次经过插件 {'、'.join(f'`{p}`' for p in plugins)}" in zh_wrap
+    assert f"最先包装它的 `{plugins[0]}` 在最内层" in zh_wrap
     assert "路由的回调函数 `index`" in chinese
 
 
@@ -88,7 +88,7 @@ def test_bottle_registration_names_storage_and_plugins() -> None:
     assert "`apply=` gives this route its own plugins: `no_store`." in text
     get_route = item_with(text, "`app.add_route` took the `Route` for GET '/login'")
     assert "it has no name" in get_route
-    assert "`no_store` innermost, `json` outermost" in get_route
+    assert "so `no_store` ends up innermost and `json` outermost" in get_route
     assert "`app.add_route` took the `Route` for POST '/login'" in text
     item_with(text, "stored the `Route` object itself in `router.static['GET']`")
     dynamic = item_with(text, "compiled '/hello/<name>' to a regular expression")
@@ -98,7 +98,24 @@ def test_bottle_registration_names_storage_and_plugins() -> None:
     chinese = told("bottle_login", lang="zh", registration_only=True)
     assert "`Router.add` 把 `Route` 对象本身存进了 `router.static['GET']`" in chinese
     assert "这个路由的名字是 'hello'" in chinese
-    assert "`no_store` 在最内层，`json` 在最外层" in chinese
+    assert "所以 `no_store` 在最内层，`json` 在最外层" in chinese
+
+
+def test_bottle_plugin_that_leaves_the_callback_is_not_called_a_layer() -> None:
+    trace, _ = recorded("bottle_login", "GET", "/hello/ada")
+    plugins = [s.facts for s in trace.requests[0].steps
+               if s.role == Role.PLUGIN and s.kind == "call"]
+    kept = [str(f["plugin"]) for f in plugins if not f.get("changed", True)]
+    wrapping = [str(f["plugin"]) for f in plugins if f.get("changed", True)]
+    assert kept and len(wrapping) == 1
+    text = told("bottle_login", "GET", "/hello/ada")
+    item_with(text, f"`{kept[0]}` left `hello` as it was")
+    assert f"Only `{wrapping[0]}` wrapped it" in text
+    assert f"`{kept[0]}`, is the innermost" not in text
+    match = item_with(text, "`Router.match` found GET '/hello/ada'")
+    assert "`router.dyna_routes['GET']`" in match and "url_args = {'name': 'ada'}" in match
+    assert "The route is named 'hello'." in match
+    assert f"只有 `{wrapping[0]}` 包装了它" in told("bottle_login", "GET", "/hello/ada", "zh")
 
 
 def test_bottle_405_names_the_allowed_methods_and_the_handler() -> None:
@@ -149,7 +166,7 @@ def test_werkzeug_404_405_and_redirect() -> None:
     missing = told("werkzeug_login", "GET", "/nowhere")
     item_with(missing, "`MapAdapter.match` found no rule for '/nowhere'", "`NotFound` (404)")
     item_with(missing, "`dispatch` caught the `NotFound`")
-    item_with(missing, "called the `NotFound` as a WSGI app", "404 error page")
+    item_with(missing, "called the `NotFound` as a WSGI app", "its 404 response")
     assert "抛出了 `NotFound`（404）" in told("werkzeug_login", "GET", "/nowhere", "zh")
     trace, _ = recorded("werkzeug_login", "PUT", "/login")
     allowed = list(trace.requests[0].allowed_methods)
@@ -157,6 +174,7 @@ def test_werkzeug_404_405_and_redirect() -> None:
     item_with(put, "matches a rule, but not for PUT", f"allowed methods {', '.join(allowed)}")
     about = told("werkzeug_login", "GET", "/about")
     item_with(about, "'/about/' is the same path with a trailing slash", "`RequestRedirect`")
+    assert "error page" not in item_with(about, "called the `RequestRedirect` as a WSGI app")
 
 
 def test_plain_wsgi_call_start_response_and_body() -> None:

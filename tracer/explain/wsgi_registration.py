@@ -170,7 +170,8 @@ class _Registration:
         if len(plugins) > 1:
             messages.append(Message(N_("On its first request `Route._make_callback` will wrap "
                                        "`{view}` in the plugins {plugins}, in that order: "
-                                       "`{first}` innermost, `{last}` outermost."), params))
+                                       "each wraps what the one before returned, so `{first}` "
+                                       "ends up innermost and `{last}` outermost."), params))
         elif plugins:
             messages.append(Message(N_("On its first request `Route._make_callback` will wrap "
                                        "`{view}` in the plugin `{first}`."), params))

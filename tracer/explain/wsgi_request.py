@@ -39,7 +39,7 @@ def _q(value: Any) -> str:
 def _view_args(values: Any) -> str:
     if not values:
         return "{}"
-    return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in dict(values).items()) + "}"
+    return "{" + ", ".join(f"{k!r}: {v}" for k, v in dict(values).items()) + "}"
 
 
 def request_route(routes: Iterable[Route], request: Request) -> Route | None:
@@ -307,8 +307,8 @@ class _WsgiRequest:
         facts = step.facts
         self._add([step], Message(
             N_("`{caller}` called the `{exception}` as a WSGI app "
-               "(`HTTPException.__call__`): it built its {code} error page as a `Response` "
-               "and called that."),
+               "(`HTTPException.__call__`): it built its {code} response as a `Response` and "
+               "called that."),
             {"caller": self._caller(step), "exception": facts.get("exception"),
              "code": facts.get("code")}), sources=self._lines(step))
         return False
@@ -390,15 +390,23 @@ class _WsgiRequest:
         facts = step.facts
         plugins = self.steps.with_role(step, Role.PLUGIN, kinds=("call", "note"))
         names = [str(p.facts.get("plugin")) for p in plugins] or list(facts.get("plugins") or [])
+        wrapped = [str(p.facts.get("plugin")) for p in plugins if p.facts.get("changed", True)]
         params = {"view": facts.get("view") or "?", "plugins": code_list(names) or ["—"],
-                  "first": names[0] if names else "?", "last": names[-1] if names else "?"}
+                  "first": wrapped[0] if wrapped else "?",
+                  "last": wrapped[-1] if wrapped else "?"}
         children = [self._plugin(p) for p in plugins]
         messages = [Message(N_("This is the route's first request, so `Route._make_callback` "
-                               "built its callback now: it wrapped `{view}` in the plugins "
+                               "built its callback now: it passed `{view}` through the plugins "
                                "{plugins}, in that order."), params)]
-        if len(names) > 1:
-            messages.append(Message(N_("The first applied, `{first}`, is the innermost layer; "
-                                       "the last, `{last}`, is the outermost and runs first."),
+        if len(wrapped) > 1:
+            messages.append(Message(N_("The first to wrap it, `{first}`, is the innermost "
+                                       "layer; the last, `{last}`, is the outermost and runs "
+                                       "first."), params))
+        elif wrapped:
+            messages.append(Message(N_("Only `{first}` wrapped it: one layer around `{view}`."),
+                                    params))
+        elif plugins:
+            messages.append(Message(N_("None of them wrapped it: `{view}` is called as it is."),
                                     params))
         self._add([step, *plugins], *messages, sources=self._lines(step), children=children)
         return True
