@@ -56,16 +56,17 @@ def test_every_graph_kind_builds_for_bottle_and_werkzeug(kind: str, bottle_login
 
 def test_explain_tells_the_match_and_each_bottle_layer(bottle_login: Trace) -> None:
     text = plain(explain(bottle_login, request_id=0), "en")
-    assert "'/login' matched the rule '/login', endpoint 'index'" in text
-    layers = [text.index(f"Decorator layer `{name}`") for name in LOGIN_LAYERS[:3]]
+    assert "in `router.static['GET']`: the route '/login' → `index`" in text
+    layers = [text.index(f"Plugin layer `{name}`") for name in LOGIN_LAYERS[:3]]
     assert layers == sorted(layers)
-    assert "Your view `index`" in text
+    assert "The route's callback `index`" in text
 
 
 def test_explain_tells_werkzeug_404_and_405(werkzeug_login: Trace) -> None:
-    assert "werkzeug raised `MethodNotAllowed`" in plain(explain(werkzeug_login, request_id=2),
+    assert "it raised `MethodNotAllowed` (405)" in plain(explain(werkzeug_login, request_id=2),
                                                          "en")
-    assert "no rule matches '/nowhere'" in plain(explain(werkzeug_login, request_id=4), "en")
+    assert "found no rule for '/nowhere' and raised `NotFound` (404)" in plain(
+        explain(werkzeug_login, request_id=4), "en")
 
 
 async def test_viewer_opens_a_bottle_trace_on_its_request(bottle_login: Trace) -> None:
