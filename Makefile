@@ -41,7 +41,8 @@ bench:
 	  .venv-$$v/bin/python benchmarks/bench_tracer.py $(BENCH_ARGS); \
 	done
 	$(MAKE) --no-print-directory $(VENV)/.bench
-	@for script in benchmarks/bench_viewer.py benchmarks/bench_graph.py benchmarks/bench_explain.py; do \
+	@for script in benchmarks/bench_viewer.py benchmarks/bench_graph.py benchmarks/bench_explain.py \
+	              benchmarks/bench_frameworks.py benchmarks/bench_integrations.py; do \
 	  if [ -f $$script ]; then echo; echo "== $$script"; $(BIN)/python $$script; fi; \
 	done
 
