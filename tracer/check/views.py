@@ -17,7 +17,7 @@ from flask.views import MethodView, http_method_funcs
 
 from ..explain.items import N_, Message
 from ..explain.steps import maker
-from ..frameworks.flask import qualname
+from ..frameworks.hooking import qualname
 from ..model import Role, Trace
 from ..unwrap import layers
 from .findings import Finding, definition

@@ -54,10 +54,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from ..model import ChainLink, Role, Route
-from ..patching import PatchSet
-from ..recorder import Recorder, current_request, muted
+from ..recorder import Recorder, current_request
 from ..unwrap import code_of, layers
 from ..watch import CodeWatcher
+from .hooking import AdapterHooks, argument, link, qualname
 from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
 
@@ -100,9 +100,6 @@ _ROLE_UNDER = {
 }
 
 Facts = dict[str, Any]
-Describe = Callable[[tuple, dict], Facts | None]
-After = Callable[[int | None, tuple, dict, Any], None]
-OnError = Callable[[int | None, tuple, dict, BaseException], None]
 
 
 def scope_roots() -> tuple[str, ...]:
@@ -133,27 +130,15 @@ def _dist_version(name: str) -> str:
     return version(name)
 
 
-def qualname(obj: Any) -> str:
-    """The qualified name of a callable as its code object has it (or its type's)."""
-    code = code_of(obj)
-    if code is not None:
-        return code.co_qualname
-    if isinstance(obj, type):
-        return obj.__qualname__
-    return getattr(obj, "__qualname__", None) or type(obj).__qualname__
-
-
-class FlaskHooks:
+class FlaskHooks(AdapterHooks):
     """Installs and removes every Flask patch for one recorder."""
+
+    name = "flask"
 
     def __init__(
         self, recorder: Recorder, watcher: CodeWatcher, lines: LineEngine | None = None
     ) -> None:
-        self.recorder = recorder
-        self.watcher = watcher
-        self.lines = lines
-        self.patches = PatchSet()
-        self.active = False
+        super().__init__(recorder, watcher, lines)
         self._last_rule: ContextVar[werkzeug.routing.Rule | None] = rule_added
         self._automatic: dict[int, tuple[str, ...]] = {}
         self._chains: weakref.WeakKeyDictionary[Any, list[tuple[Any, ChainLink]]] = (
@@ -161,46 +146,40 @@ class FlaskHooks:
 
     # -- install --------------------------------------------------------------------------
 
-    def install(self) -> None:
-        """Patch Flask; idempotent."""
-        if self.active:
-            return
-        self.active = True
-        self.recorder.meta.update(versions())
+    def versions(self) -> dict[str, str]:
+        return versions()
+
+    def _install(self) -> None:
         self._install_registration()
         self._install_request()
-
-    def uninstall(self) -> None:
-        """Put every original back; proxies made earlier turn into pass-throughs."""
-        self.active = False
-        self.patches.restore()
 
     def _install_registration(self) -> None:
         scaffold = flask.sansio.scaffold.Scaffold
         app = flask.sansio.app.App
         blueprint = flask.sansio.blueprints.Blueprint
         setup_state = flask.sansio.blueprints.BlueprintSetupState
-        self._patch(scaffold, "route", Role.ROUTE_DECORATOR, describe=_describe_route,
-                    returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
+        self.patch(scaffold, "route", Role.ROUTE_DECORATOR, describe=_describe_route,
+                   after=self._note_returned,
+                   returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
         for shortcut in ("get", "post", "put", "delete", "patch"):
-            self._patch(scaffold, shortcut, Role.ROUTE_DECORATOR, describe=_describe_route)
-        self._patch(scaffold, "endpoint", Role.ENDPOINT_DECORATOR,
-                    returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
+            self.patch(scaffold, shortcut, Role.ROUTE_DECORATOR, describe=_describe_route)
+        self.patch(scaffold, "endpoint", Role.ENDPOINT_DECORATOR, after=self._note_returned,
+                   returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
         for module in (flask.sansio.scaffold, flask.sansio.app, flask.sansio.blueprints):
-            self._patch(module, "_endpoint_from_view_func", Role.ENDPOINT_INFERRED,
+            self.patch(module, "_endpoint_from_view_func", Role.ENDPOINT_INFERRED,
                         after=self._after_endpoint_inferred)
-        self._patch(app, "add_url_rule", Role.ADD_URL_RULE, describe=_describe_add_url_rule,
+        self.patch(app, "add_url_rule", Role.ADD_URL_RULE, describe=_describe_add_url_rule,
                     after=self._after_add_url_rule, on_error=self._add_url_rule_failed)
-        self._patch(blueprint, "add_url_rule", Role.ADD_URL_RULE,
+        self.patch(blueprint, "add_url_rule", Role.ADD_URL_RULE,
                     describe=_describe_blueprint_deferred)
-        self._patch(setup_state, "add_url_rule", Role.BLUEPRINT_RULE,
+        self.patch(setup_state, "add_url_rule", Role.BLUEPRINT_RULE,
                     describe=_describe_setup_state_rule)
-        self._patch(app, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
-        self._patch(blueprint, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
-        self._patch(blueprint, "register", Role.BLUEPRINT, describe=_describe_blueprint_register)
-        self._patch(flask.views.View, "as_view", Role.CLASS_VIEW, describe=_describe_as_view,
+        self.patch(app, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
+        self.patch(blueprint, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
+        self.patch(blueprint, "register", Role.BLUEPRINT, describe=_describe_blueprint_register)
+        self.patch(flask.views.View, "as_view", Role.CLASS_VIEW, describe=_describe_as_view,
                     after=self._after_as_view)
-        self._patch(app, "make_config", Role.CONFIG_ROOT, after=self._after_make_config)
+        self.patch(app, "make_config", Role.CONFIG_ROOT, after=self._after_make_config)
         for loader in _CONFIG_LOADERS:
             self._patch_config_loader(loader)
         self.patches.replace(flask.Config, "__setitem__", self._config_setitem)
@@ -208,109 +187,35 @@ class FlaskHooks:
     def _install_request(self) -> None:
         flask_cls = flask.Flask
         self.patches.replace(flask_cls, "wsgi_app", self._wsgi_app)
-        self._patch(flask.ctx.RequestContext, "match_request", Role.MATCH,
+        self.patch(flask.ctx.RequestContext, "match_request", Role.MATCH,
                     after=self._after_match)
-        self._patch(flask_cls, "full_dispatch_request", None)
-        self._patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST)
-        self._patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch,
+        self.patch(flask_cls, "full_dispatch_request", None)
+        self.patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST)
+        self.patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch,
                     on_error=self._dispatch_failed)
-        self._patch(flask_cls, "make_default_options_response", Role.AUTOMATIC_OPTIONS)
-        self._patch(flask_cls, "make_response", Role.MAKE_RESPONSE, after=self._after_response)
-        self._patch(flask_cls, "process_response", Role.AFTER_REQUEST)
-        self._patch(flask_cls, "finalize_request", Role.FINALIZE, after=self._after_finalize)
-        self._patch(flask_cls, "handle_user_exception", Role.ERROR_HANDLING,
+        self.patch(flask_cls, "make_default_options_response", Role.AUTOMATIC_OPTIONS)
+        self.patch(flask_cls, "make_response", Role.MAKE_RESPONSE, after=self._after_response)
+        self.patch(flask_cls, "process_response", Role.AFTER_REQUEST)
+        self.patch(flask_cls, "finalize_request", Role.FINALIZE, after=self._after_finalize)
+        self.patch(flask_cls, "handle_user_exception", Role.ERROR_HANDLING,
                     describe=self._describe_error)
-        self._patch(flask_cls, "handle_http_exception", Role.ERROR_HANDLING,
+        self.patch(flask_cls, "handle_http_exception", Role.ERROR_HANDLING,
                     describe=self._describe_error)
-        self._patch(flask_cls, "handle_exception", Role.ERROR_HANDLING,
+        self.patch(flask_cls, "handle_exception", Role.ERROR_HANDLING,
                     describe=self._describe_error)
-        self._patch(flask.sansio.app.App, "_find_error_handler", None,
+        self.patch(flask.sansio.app.App, "_find_error_handler", None,
                     after=self._after_find_error_handler)
-        self._patch(flask_cls, "do_teardown_request", Role.TEARDOWN)
+        self.patch(flask_cls, "do_teardown_request", Role.TEARDOWN)
         self.patches.replace(flask_cls, "ensure_sync", self._ensure_sync)
         for name in _SIGNALS:
             signal = getattr(flask.signals, name)
             self.patches.replace(signal, "send", functools.partial(self._signal_send, name))
 
-    # -- the generic wrapper --------------------------------------------------------------
-
-    def _patch(
-        self,
-        owner: Any,
-        attr: str,
-        role: str | None,
-        *,
-        describe: Describe | None = None,
-        after: After | None = None,
-        on_error: OnError | None = None,
-        returns: Callable[[Any], Any] | None = None,
-    ) -> None:
-        self.patches.replace(
-            owner,
-            attr,
-            lambda original: self._traced(original, role, describe, after, on_error, returns),
-        )
-
-    def _traced(
-        self,
-        original: Callable,
-        role: str | None,
-        describe: Describe | None,
-        after: After | None,
-        on_error: OnError | None,
-        returns: Callable[[Any], Any] | None = None,
-    ) -> Callable:
-        """A stand-in for `original` that records a call step around it.
-
-        `returns` may swap the result for a recording proxy of it (only for the decorators
-        `route` and `endpoint` return, whose calls are registration steps too).
-        """
-        code = code_of(inspect.unwrap(original))
-        hooks = self
-        recorder = self.recorder
-
-        @functools.wraps(original)
-        def traced(*args: Any, **kwargs: Any) -> Any:
-            if not hooks.active or muted():  # inactive, or flaskscope's own bookkeeping
-                return original(*args, **kwargs)
-            step = None
-            with recorder.guard():
-                facts = describe(args, kwargs) if describe else None
-                step = recorder.call(code, _arguments(recorder, code, args, kwargs), role=role,
-                                     facts=facts)
-            try:
-                result = original(*args, **kwargs)
-            except BaseException as error:
-                with recorder.guard():
-                    if on_error is not None:
-                        on_error(step, args, kwargs, error)
-                    recorder.leave(step, error=error)
-                raise
-            with recorder.guard():
-                if after is not None:
-                    after(step, args, kwargs, result)
-                recorder.leave(step, result=result)
-                if returns is not None:
-                    recorder.annotate(step, {"returns": qualname(result)})
-                    return returns(result)
-            return result
-
-        return traced
-
     # -- registration ---------------------------------------------------------------------
 
-    def _run_then_leave(self, step: int | None, function: Callable, *args: Any,
-                        **kwargs: Any) -> Any:
-        """Call `function` and close `step` with its result or its exception."""
-        try:
-            result = function(*args, **kwargs)
-        except BaseException as error:
-            with self.recorder.guard():
-                self.recorder.leave(step, error=error)
-            raise
-        with self.recorder.guard():
-            self.recorder.leave(step, result=result)
-        return result
+    def _note_returned(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
+        """`route` and `endpoint` hand back a decorator: name it on their step."""
+        self.recorder.annotate(step, {"returns": qualname(result)})
 
     def _proxy_decorator(self, decorator: Callable, role: str) -> Callable:
         """The decorator `route` returned, recording its call (name and docs unchanged)."""
@@ -327,7 +232,7 @@ class FlaskHooks:
                     code, hooks.recorder.named({"f": f}), role=role,
                     facts={"view": qualname(f), "called_from": called_from()},
                 )
-            return hooks._run_then_leave(step, decorator, f)
+            return hooks.run_then_leave(step, decorator, f)
 
         return applied
 
@@ -344,7 +249,7 @@ class FlaskHooks:
     ) -> None:
         app = args[0]
         self.recorder.add_subject(app, self.routes_of)
-        given = _argument(args, kwargs, 3, "view_func")
+        given = argument(args, kwargs, 3, "view_func")
         rule = self._last_rule.get()
         if rule is None:
             return
@@ -364,7 +269,7 @@ class FlaskHooks:
         self._automatic[id(rule)] = automatic
         self.recorder.annotate(step, {
             "endpoint": rule.endpoint,
-            "endpoint_given": _argument(args, kwargs, 2, "endpoint") is not None,
+            "endpoint_given": argument(args, kwargs, 2, "endpoint") is not None,
             "methods_given": sorted(given_set) if methods_given is not None else None,
             "methods_source": source,
             "methods": sorted(final),
@@ -390,7 +295,7 @@ class FlaskHooks:
         app = args[0]
         endpoint = message.rsplit(": ", 1)[-1]
         existing = app.view_functions.get(endpoint)
-        new = _argument(args, kwargs, 3, "view_func")
+        new = argument(args, kwargs, 3, "view_func")
         self.recorder.note(Role.VIEW_COLLISION, "view_functions", {
             "endpoint": endpoint,
             "existing": _where(existing),
@@ -404,7 +309,7 @@ class FlaskHooks:
         chain = list(layers(result, stop=lambda f: code_of(f) in _VIEW_CODES))
         generated = chain[-1] if chain and code_of(chain[-1]) in _VIEW_CODES else None
         self.recorder.annotate(step, {
-            "endpoint": _argument(args, kwargs, 1, "name"),
+            "endpoint": argument(args, kwargs, 1, "name"),
             "view": qualname(generated) if generated is not None else None,
             "methods": sorted(getattr(result, "methods", None) or ()),
         })
@@ -427,7 +332,7 @@ class FlaskHooks:
         self, step: int | None, args: tuple, kwargs: dict, result: Any
     ) -> None:
         app = args[0]
-        relative = bool(_argument(args, kwargs, 1, "instance_relative"))
+        relative = bool(argument(args, kwargs, 1, "instance_relative"))
         self.recorder.annotate(step, {
             "instance_relative": relative,
             "root_path": app.root_path,
@@ -441,18 +346,18 @@ class FlaskHooks:
             facts: Facts = {"style": loader, "config_root": config.root_path,
                             "called_from": called_from()}
             if loader == "from_pyfile":
-                filename = _argument(args, kwargs, 1, "filename")
+                filename = argument(args, kwargs, 1, "filename")
                 resolved = os.path.join(config.root_path, filename)
                 facts.update(filename=filename, resolved=resolved,
                              exists=os.path.exists(resolved))
             elif loader == "from_envvar":
-                variable = _argument(args, kwargs, 1, "variable_name")
+                variable = argument(args, kwargs, 1, "variable_name")
                 facts.update(variable=variable, value=os.environ.get(variable))
             elif loader == "from_object":
-                obj = _argument(args, kwargs, 1, "obj")
+                obj = argument(args, kwargs, 1, "obj")
                 facts["object"] = obj if isinstance(obj, str) else qualname(obj)
             elif loader == "from_prefixed_env":
-                facts["prefix"] = _argument(args, kwargs, 1, "prefix") or "FLASK"
+                facts["prefix"] = argument(args, kwargs, 1, "prefix") or "FLASK"
             return facts
 
         before: ContextVar[dict | None] = ContextVar(f"flaskscope_{loader}", default=None)
@@ -471,7 +376,7 @@ class FlaskHooks:
                 "returned": result if isinstance(result, bool) else None,
             })
 
-        self._patch(flask.Config, loader, Role.CONFIG, describe=snapshot, after=after)
+        self.patch(flask.Config, loader, Role.CONFIG, describe=snapshot, after=after)
 
     def _config_setitem(self, original: Callable) -> Callable:
         hooks = self
@@ -491,13 +396,13 @@ class FlaskHooks:
 
     def _watch_chain(self, view: Any) -> None:
         """Catch the calls of every layer of a registered view during requests."""
-        for link_obj, link in self._chain_objects(view):
-            code = code_of(link_obj)
+        for obj, chain_link in self._chain_objects(view):
+            code = code_of(obj)
             if code is None:
                 continue
-            if link.kind == "decorator":
+            if chain_link.kind == "decorator":
                 self.watcher.watch(code, Role.LAYER)
-            elif link.kind == "view":
+            elif chain_link.kind == "view":
                 self.watcher.watch(code, Role.VIEW)
             else:
                 self.recorder.remember_code(code)
@@ -559,7 +464,7 @@ class FlaskHooks:
                 in_class_decorators = True
             innermost = index == len(objects) - 1
             kind = "view" if innermost else "decorator"
-            pairs.append((obj, _link(
+            pairs.append((obj, link(
                 obj, kind,
                 origin="class_decorators" if in_class_decorators and not innermost else None,
             )))
@@ -570,7 +475,7 @@ class FlaskHooks:
                 if name != "dispatch_request" and method is None:
                     continue
                 if callable(method):
-                    pairs.append((method, _link(method, "method")))
+                    pairs.append((method, link(method, "method")))
         return pairs
 
     # -- requests -------------------------------------------------------------------------
@@ -682,7 +587,7 @@ class FlaskHooks:
         self._after_dispatch(step, args, kwargs, None)
 
     def _after_response(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
-        value = _argument(args, kwargs, 1, "rv")
+        value = argument(args, kwargs, 1, "rv")
         self.recorder.annotate(step, {
             "from_type": type(value).__name__,
             "status": getattr(result, "status_code", None),
@@ -708,7 +613,7 @@ class FlaskHooks:
                 self.recorder.annotate(step, {"request_data": read})
 
     def _describe_error(self, args: tuple, kwargs: dict) -> Facts:
-        error = _argument(args, kwargs, 1, "e")
+        error = argument(args, kwargs, 1, "e")
         record = current_request()
         if record is not None and not isinstance(error, HTTPException):
             record.info.setdefault("error", self.recorder.repr(error))
@@ -721,7 +626,7 @@ class FlaskHooks:
     def _after_find_error_handler(
         self, step: int | None, args: tuple, kwargs: dict, result: Any
     ) -> None:
-        error = _argument(args, kwargs, 1, "e")
+        error = argument(args, kwargs, 1, "e")
         self.recorder.annotate(step, {
             "exception": type(error).__qualname__,
             "handler": qualname(result) if result is not None else None,
@@ -755,7 +660,7 @@ class FlaskHooks:
                     code_of(original), hooks.recorder.named({"func": func}),
                     role=Role.ASYNC_BRIDGE, facts={"function": qualname(func), "coroutine": True},
                 )
-            result = hooks._run_then_leave(step, original, app, hooks._catching_coroutine(func))
+            result = hooks.run_then_leave(step, original, app, hooks._catching_coroutine(func))
             return hooks._proxy_call(result, func, role, caught_in_loop=True)
 
         return ensure_sync
@@ -872,7 +777,7 @@ class FlaskHooks:
                 step = recorder.call(code_of(original), None, name=f"signals.{name}.send",
                                      role=Role.SIGNAL,
                                      facts={"signal": name, "receivers": receivers})
-            return hooks._run_then_leave(step, original, *args, **kwargs)
+            return hooks.run_then_leave(step, original, *args, **kwargs)
 
         return send
 
@@ -891,24 +796,6 @@ def _role_of_synced(func: Callable, phase: str | None) -> str | None:
 # -- describing arguments ---------------------------------------------------------------
 
 
-def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:
-    """Argument `name` at position `index` (0 is self), however it was passed."""
-    if name in kwargs:
-        return kwargs[name]
-    return args[index] if len(args) > index else None
-
-
-def _arguments(recorder: Recorder, code: Any, args: tuple, kwargs: dict) -> dict[str, str]:
-    names = code.co_varnames[: code.co_argcount] if code is not None else ()
-    values: dict[str, Any] = {}
-    for position, value in enumerate(args):
-        name = names[position] if position < len(names) else f"arg{position}"
-        if name not in ("self", "cls"):
-            values[name] = value
-    values.update(kwargs)
-    return recorder.named(values)
-
-
 def _bound(code: Any, func: Callable, args: tuple) -> dict[Any, Any]:
     names = code.co_varnames[: code.co_argcount]
     if hasattr(func, "__self__"):
@@ -921,7 +808,7 @@ def _describe_route(args: tuple, kwargs: dict) -> Facts:
     owner = args[0]
     is_blueprint = isinstance(owner, flask.sansio.blueprints.Blueprint)
     return {
-        "rule": _argument(args, kwargs, 1, "rule"),
+        "rule": argument(args, kwargs, 1, "rule"),
         "endpoint": options.get("endpoint"),
         "methods": list(options["methods"]) if options.get("methods") else None,
         "options": sorted(options),
@@ -932,10 +819,10 @@ def _describe_route(args: tuple, kwargs: dict) -> Facts:
 
 
 def _describe_add_url_rule(args: tuple, kwargs: dict) -> Facts:
-    view = _argument(args, kwargs, 3, "view_func")
+    view = argument(args, kwargs, 3, "view_func")
     return {
-        "rule": _argument(args, kwargs, 1, "rule"),
-        "endpoint_argument": _argument(args, kwargs, 2, "endpoint"),
+        "rule": argument(args, kwargs, 1, "rule"),
+        "endpoint_argument": argument(args, kwargs, 2, "endpoint"),
         "view": qualname(view) if view is not None else None,
         "called_from": called_from(),
     }
@@ -960,7 +847,7 @@ def _describe_setup_state_rule(args: tuple, kwargs: dict) -> Facts:
 
 
 def _describe_blueprint(args: tuple, kwargs: dict) -> Facts:
-    blueprint = _argument(args, kwargs, 1, "blueprint")
+    blueprint = argument(args, kwargs, 1, "blueprint")
     return {
         "blueprint": kwargs.get("name", getattr(blueprint, "name", None)),
         "url_prefix": kwargs.get("url_prefix", getattr(blueprint, "url_prefix", None)),
@@ -970,7 +857,7 @@ def _describe_blueprint(args: tuple, kwargs: dict) -> Facts:
 
 def _describe_blueprint_register(args: tuple, kwargs: dict) -> Facts:
     blueprint = args[0]
-    options = _argument(args, kwargs, 2, "options") or {}
+    options = argument(args, kwargs, 2, "options") or {}
     return {
         "blueprint": options.get("name", blueprint.name),
         "url_prefix": options.get("url_prefix", blueprint.url_prefix),
@@ -981,7 +868,7 @@ def _describe_as_view(args: tuple, kwargs: dict) -> Facts:
     cls = args[0]
     return {
         "view_class": qualname(cls),
-        "name": _argument(args, kwargs, 1, "name"),
+        "name": argument(args, kwargs, 1, "name"),
         "decorators": [qualname(d) for d in (getattr(cls, "decorators", ()) or ())],
         "class_methods": sorted(getattr(cls, "methods", None) or ()),
         "handlers": [name for name in _HTTP_HANDLER_NAMES
@@ -1088,24 +975,6 @@ def _where(func: Any) -> dict[str, Any] | None:
         "file": code.co_filename if code else None,
         "line": code.co_firstlineno if code else None,
     }
-
-
-def _link(obj: Any, kind: str, *, origin: str | None = None) -> ChainLink:
-    code = code_of(obj)
-    name_ = qualname(obj)
-    decorator = None
-    if kind == "decorator" and "<locals>" in name_:
-        decorator = name_.split(".<locals>")[0]
-    return ChainLink(
-        kind=kind,  # type: ignore[arg-type]
-        name=getattr(obj, "__name__", name_),
-        qualname=name_,
-        file=code.co_filename if code else None,
-        line=code.co_firstlineno if code else None,
-        wraps=hasattr(obj, "__wrapped__") if kind == "decorator" else None,
-        origin=origin,
-        decorator=decorator,
-    )
 
 
 def _class_link(cls: type) -> ChainLink:
