@@ -60,6 +60,7 @@ from ..watch import CodeWatcher
 from .hooking import AdapterHooks, argument, link, qualname
 from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
+from .wsgi import environ_detail, environ_facts, settle_outcome
 
 if TYPE_CHECKING:
     from ..lines import LineEngine
@@ -492,9 +493,9 @@ class FlaskHooks(AdapterHooks):
             handle = step = None
             with recorder.guard():
                 recorder.add_subject(app, hooks.routes_of)
-                info = _environ_facts(environ, recorder)
+                info = environ_facts(environ, recorder)
                 handle = recorder.begin_request(**info)
-                step = recorder.call(code, _environ_detail(environ, recorder), role=Role.REQUEST,
+                step = recorder.call(code, environ_detail(environ, recorder), role=Role.REQUEST,
                                      facts=info)
             try:
                 if hooks.lines is None:
@@ -519,7 +520,7 @@ class FlaskHooks(AdapterHooks):
             finally:
                 if handle is not None:
                     with recorder.guard():
-                        _settle_outcome(handle[0].info)
+                        settle_outcome(handle[0].info)
                         recorder.end_request(handle)
 
         return wsgi_app
@@ -877,43 +878,6 @@ def _describe_as_view(args: tuple, kwargs: dict) -> Facts:
     }
 
 
-def _wsgi_text(text: str) -> str:
-    """WSGI carries paths as latin-1 code points of the UTF-8 bytes; decode like Werkzeug."""
-    try:
-        return text.encode("latin-1").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return text
-
-
-def _environ_facts(environ: dict, recorder: Recorder) -> Facts:
-    path = _wsgi_text(environ.get("SCRIPT_NAME", "") or "") + _wsgi_text(
-        environ.get("PATH_INFO", "") or "/")
-    query = environ.get("QUERY_STRING", "") or ""
-    return {
-        "method": environ.get("REQUEST_METHOD", "GET"),
-        "path": path,
-        "query": recorder.repr(query)[1:-1] if query else "",
-    }
-
-
-def _environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
-    headers = {
-        key[5:].replace("_", "-").title(): value
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").title()] = environ[key]
-    detail = {
-        "method": recorder.repr(environ.get("REQUEST_METHOD")),
-        "path": recorder.repr(_wsgi_text(environ.get("PATH_INFO", ""))),
-        "query": recorder.repr(environ.get("QUERY_STRING", "")),
-    }
-    detail.update({f"header {k}": v for k, v in recorder.named(headers).items()})
-    return detail
-
-
 _LIBRARY_DIRS = (
     os.path.dirname(flask.__file__) + os.sep,
     os.path.dirname(werkzeug.__file__) + os.sep,
@@ -954,16 +918,6 @@ def _near_misses(context: Any, request: Any) -> list[dict[str, Any]]:
         return []
     return near_misses(adapter.map, request.path, request.method, host=request.host,
                        subdomain=adapter.subdomain or None)
-
-
-def _settle_outcome(info: dict) -> None:
-    outcome = info.get("outcome")
-    if outcome in ("not_found", "method_not_allowed", "redirect"):
-        return
-    if info.get("error") is not None or (info.get("status") or 0) >= 500:
-        info["outcome"] = "error"
-    else:
-        info["outcome"] = "ok"
 
 
 def _where(func: Any) -> dict[str, Any] | None:
