@@ -33,8 +33,13 @@ _HOMES = {
 
 def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'tracer' has no attribute {name!r}")
+    if home is None:  # a submodule, as `tracer.tracefile` worked before it was imported
+        try:
+            return import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'tracer' has no attribute {name!r}") from None
     value = getattr(import_module(f".{home}", __name__), name)
     globals()[name] = value
     return value

@@ -215,15 +215,17 @@ def test_final_status_and_signals_with_receivers(real_trace, fresh_import) -> No
     assert calls(request.steps, Role.SIGNAL) == [], "signals nobody listens to are not steps"
     import flask
 
-    heard = []
+    heard: list = []
+
+    def receiver(sender, **extra) -> None:
+        heard.append(sender)
+
     with tracer.record() as recorder:
         app = fresh_import("fixtures.seed_views").app
-        flask.request_started.connect(heard.append, app, weak=False)
-        try:
+        with flask.request_started.connected_to(receiver, app):
             app.test_client().get("/index")
-        finally:
-            flask.request_started.disconnect(heard.append, app)
         request = recorder.trace().requests[0]
+    assert not flask.request_started.receivers
     assert len(heard) == 1
     signal = one(calls(request.steps, Role.SIGNAL))
     assert signal.facts == {"signal": "request_started", "receivers": 1}
