@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from flask.cli import NoAppException, ScriptInfo
 from werkzeug.datastructures import MultiDict
+from werkzeug.test import Client
 
 from ..errors import AppLoadError
 
@@ -54,8 +55,15 @@ def send(app: Flask, spec: RequestSpec) -> int | None:
     Returns the status code, or None when the app raised instead of answering (for example
     with ``TESTING`` or ``PROPAGATE_EXCEPTIONS`` set); the trace holds the exception.
     """
-    client = app.test_client(use_cookies=False)  # a `-H 'Cookie: ...'` is sent as given
-    options: dict[str, Any] = {"method": spec.method, "headers": list(spec.headers)}
+    return open_request(app.test_client(use_cookies=False), spec)
+
+
+def open_request(client: Client, spec: RequestSpec, **options: Any) -> int | None:
+    """Send `spec` with a Werkzeug test client (Flask's is one); None if the app raised.
+
+    The client keeps no cookie jar of its own, so a `-H 'Cookie: ...'` is sent as given.
+    """
+    options.update(method=spec.method, headers=list(spec.headers))
     if spec.has_json:
         options["json"] = spec.json
     elif spec.data:

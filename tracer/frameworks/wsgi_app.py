@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
 from werkzeug.test import Client
 
 from ..errors import AppLoadError
 from . import active_hooks, framework_of
-from .flask_app import RequestSpec
+from .flask_app import RequestSpec, open_request
 
 _FACTORY_NAMES = ("create_app", "make_app")
 _PREFERRED_NAMES = ("application", "app")
@@ -96,20 +95,7 @@ def send(loaded: LoadedApp, spec: RequestSpec) -> int | None:
         from .flask_app import send as flask_send
 
         return flask_send(loaded.app, spec)
-    client = Client(loaded.app, use_cookies=False)
-    options: dict[str, Any] = {"method": spec.method, "headers": list(spec.headers),
-                               "buffered": True}
-    if spec.has_json:
-        options["json"] = spec.json
-    elif spec.data:
-        options["data"] = MultiDict(spec.data)
-    try:
-        response = client.open(spec.path, **options)
-    except Exception:
-        return None
-    status = response.status_code
-    response.close()
-    return status
+    return open_request(Client(loaded.app, use_cookies=False), spec, buffered=True)
 
 
 def _flask(app_ref: str) -> LoadedApp:
