@@ -7,9 +7,11 @@ picks a language. That keeps the builders pure and a new language a catalog, not
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from ..model import Step
 
 SectionKind = Literal["registration", "request"]
 
@@ -68,3 +70,26 @@ def numbered(items: Sequence[Item], prefix: str = "") -> tuple[Item, ...]:
         result.append(replace(item, number=number,
                               children=numbered(item.children, f"{number}.")))
     return tuple(result)
+
+
+#: Values quoted in a sentence are cut to this many characters.
+MAX_VALUE = 90
+
+
+def item(steps: Iterable[Step | int], messages: Iterable[Message],
+         sources: Iterable[tuple[str, int]] = (), children: Sequence[Item] = ()) -> Item:
+    """An item about `steps` (steps or ids, each once, in order) with its sentences."""
+    ids = tuple(dict.fromkeys(s.id if isinstance(s, Step) else s for s in steps))
+    return Item(steps=ids, messages=tuple(messages), sources=tuple(dict.fromkeys(sources)),
+                children=tuple(children))
+
+
+def q(value: Any) -> str:
+    """A Python literal as the source would show it."""
+    return repr(value)
+
+
+def clip(text: str | None) -> str:
+    """A recorded value short enough for a sentence (`?` when there is none)."""
+    text = text if text is not None else "?"
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"

@@ -13,7 +13,7 @@ from typing import Any
 from ..model import Role, Step, Trace
 from ..render import short_path
 from . import flask_lines as lines
-from .items import N_, Item, Message
+from .items import N_, Item, Message, item, q
 from .steps import Steps, body_lines, code_list, def_lines, leaf, maker, route_for, where
 
 _STATIC_VIEW = "Flask.__init__."
@@ -27,9 +27,6 @@ def narrate_registration(trace: Trace, endpoints: Iterable[str] | None = None) -
     return _Registration(trace, None if endpoints is None else set(endpoints)).build()
 
 
-def _q(value: Any) -> str:
-    """A Python literal as the source would show it."""
-    return repr(value)
 
 
 def _call(name: str, detail: dict[str, str], positional: Sequence[str] = ("rule",),
@@ -114,7 +111,7 @@ class _Registration:
 
     def _add(self, steps: Iterable[Step | int], *messages: Message,
              sources: Iterable[tuple[str, int]] = (), children: Sequence[Item] = ()) -> None:
-        self.items.append(_item(steps, messages, sources, children))
+        self.items.append(item(steps, messages, sources, children))
 
     # -- route() and its decorator -----------------------------------------------------
 
@@ -132,8 +129,8 @@ class _Registration:
             message = Message(N_("`@{call}` is a shortcut: it calls `route({rule}, "
                                  "methods={methods})`, which returns its inner function "
                                  "`decorator`."),
-                              {"call": text, "rule": _q(facts.get("rule")),
-                               "methods": _q(facts.get("methods"))})
+                              {"call": text, "rule": q(facts.get("rule")),
+                               "methods": q(facts.get("methods"))})
         else:
             message = Message(N_("`@{call}` ran first. `route()` registers nothing by itself: "
                                  "it returns its inner function `decorator`, and Python "
@@ -159,15 +156,15 @@ class _Registration:
             endpoint = (route_facts or {}).get("endpoint")
             given = endpoint is not None
             detail = dict(add.detail)
-            replace = {"view_func": str(view), "endpoint": _q(endpoint)}
-            detail.setdefault("endpoint", _q(endpoint))
+            replace = {"view_func": str(view), "endpoint": q(endpoint)}
+            detail.setdefault("endpoint", q(endpoint))
             text = _call("self.add_url_rule", detail, ("rule", "endpoint", "view_func"), replace)
             if given:
                 message = Message(N_("Python then applied it: `decorator({view})` ran "
                                      "`endpoint = options.pop(\"endpoint\", None)`, which took "
                                      "out {endpoint}, called `{call}` and returned `{view}` "
                                      "unchanged (`return f`)."),
-                                  {"view": view, "endpoint": _q(endpoint), "call": text})
+                                  {"view": view, "endpoint": q(endpoint), "call": text})
             else:
                 message = Message(N_("Python then applied it: `decorator({view})` ran "
                                      "`endpoint = options.pop(\"endpoint\", None)`; no endpoint "
@@ -185,7 +182,7 @@ class _Registration:
                 N_("On a blueprint, `add_url_rule` only records what to do: the rule {rule} "
                    "reaches the app when `{blueprint}` is registered with "
                    "`register_blueprint`."),
-                {"rule": _q(add.facts.get("rule")), "blueprint": add.facts.get("blueprint")}),
+                {"rule": q(add.facts.get("rule")), "blueprint": add.facts.get("blueprint")}),
                 sources=def_lines(self.sources, add.file, add.line))
         else:
             self._add_url_rule(add, context="route")
@@ -200,7 +197,7 @@ class _Registration:
             self._add([step], Message(
                 N_("Flask itself registered {rule} with the endpoint {endpoint} in "
                    "`Flask.__init__`, to serve the files of the static folder."),
-                {"rule": _q(facts.get("rule")), "endpoint": _q(facts.get("endpoint"))}),
+                {"rule": q(facts.get("rule")), "endpoint": q(facts.get("endpoint"))}),
                 sources=def_lines(self.sources, *body))
             return
         inferred = self.steps.with_role(step, Role.ENDPOINT_INFERRED, kinds=("call",))
@@ -226,7 +223,7 @@ class _Registration:
         view = facts.get("view")
         endpoint = facts.get("endpoint")
         made_by = maker(view)
-        params = {"view": view, "endpoint": _q(endpoint), "maker": made_by}
+        params = {"view": view, "endpoint": q(endpoint), "maker": made_by}
         if made_by and leaf(view) == endpoint:
             message = Message(N_("No endpoint was given, so `add_url_rule` called "
                                  "`_endpoint_from_view_func(view_func)`, which returns "
@@ -289,8 +286,8 @@ class _Registration:
         messages = [Message(N_("A werkzeug `Rule({rule}, endpoint={endpoint}, "
                                "methods={methods})` went into `app.url_map` through "
                                "`url_map.add`."),
-                            {"rule": _q(rule), "endpoint": _q(facts.get("endpoint")),
-                             "methods": _q(facts.get("methods"))})]
+                            {"rule": q(rule), "endpoint": q(facts.get("endpoint")),
+                             "methods": q(facts.get("methods"))})]
         arguments = facts.get("arguments") or []
         if arguments:
             messages.append(Message(N_("Its converters capture {arguments} from the URL; the "
@@ -299,7 +296,7 @@ class _Registration:
         if rule.endswith("/") and rule != "/" and facts.get("strict_slashes"):
             messages.append(Message(N_("The rule ends with a slash and `strict_slashes` is on, "
                                        "so a request for {bare} is redirected (308) to {rule}."),
-                                    {"bare": _q(rule.rstrip("/")), "rule": _q(rule)}))
+                                    {"bare": q(rule.rstrip("/")), "rule": q(rule)}))
         self._add([step], *messages,
                   sources=body_lines(self.sources, add.file, add.line, lines.RULE_ADDED))
 
@@ -308,7 +305,7 @@ class _Registration:
         view = note.facts.get("view")
         messages = [Message(N_("`app.view_functions[{endpoint}] = {view}`: a request matched to "
                                "this endpoint will call `{view}`."),
-                            {"endpoint": _q(endpoint), "view": view})]
+                            {"endpoint": q(endpoint), "view": view})]
         route = route_for(self.trace.routes, endpoint)
         if route is not None:
             inside = [link.qualname for link in route.chain[1:]
@@ -325,7 +322,7 @@ class _Registration:
         existing = facts.get("existing") or {}
         new = facts.get("new") or {}
         params = {
-            "endpoint": _q(endpoint),
+            "endpoint": q(endpoint),
             "existing": existing.get("qualname"),
             "existing_at": where(existing.get("file"), existing.get("line")),
             "new": new.get("qualname"),
@@ -379,7 +376,7 @@ class _Registration:
         facts = step.facts
         cls = facts.get("view_class")
         name = facts.get("name")
-        params = {"cls": cls, "name": _q(name), "methods": _q(facts.get("methods") or None)}
+        params = {"cls": cls, "name": q(name), "methods": q(facts.get("methods") or None)}
         notes = self.steps.with_role(step, Role.CLASS_DECORATOR, kinds=("note",))
         outer = next((n.facts.get("produced") for n in reversed(notes)
                       if n.facts.get("produced")), facts.get("view"))
@@ -444,7 +441,7 @@ class _Registration:
             message = Message(N_("Decorator {position} of {count}: `{decorator}` wrapped the "
                                  "function so far and returned `{produced}`, without "
                                  "`functools.wraps`."), params)
-        return _item([note], [message], (), ())
+        return item([note], [message])
 
     # -- configuration -------------------------------------------------------------------
 
@@ -474,10 +471,10 @@ class _Registration:
         sources = def_lines(self.sources, step.file, step.line)
         if style == "item":
             key = facts.get("key")
-            params.update(key=_q(key), value=step.detail.get(str(key), "?"))
+            params.update(key=q(key), value=step.detail.get(str(key), "?"))
             message = Message(N_("`app.config[{key}] = {value}` set one key directly."), params)
         elif style == "from_pyfile":
-            params.update(filename=_q(facts.get("filename")),
+            params.update(filename=q(facts.get("filename")),
                           resolved=short_path(facts.get("resolved")),
                           root=short_path(facts.get("config_root")))
             sources = body_lines(self.sources, step.file, step.line, lines.FROM_PYFILE)
@@ -501,7 +498,7 @@ class _Registration:
             message = Message(N_("`app.config.from_object({object})` copied the upper-case "
                                  "attributes of `{object}`: {keys}."), params)
         elif style == "from_envvar":
-            params.update(variable=_q(facts.get("variable")), value=_q(facts.get("value")))
+            params.update(variable=q(facts.get("variable")), value=q(facts.get("value")))
             message = Message(N_("`app.config.from_envvar({variable})` read the file named by "
                                  "that environment variable ({value})."), params)
         elif style == "from_prefixed_env":
@@ -534,7 +531,7 @@ class _Registration:
             N_("`app.register_blueprint({blueprint})` (url_prefix {url_prefix}) called "
                "`Blueprint.register`, which replays what the blueprint recorded, rule by "
                "rule."),
-            {"blueprint": facts.get("blueprint"), "url_prefix": _q(facts.get("url_prefix"))}),
+            {"blueprint": facts.get("blueprint"), "url_prefix": q(facts.get("url_prefix"))}),
             sources=def_lines(self.sources, step.file, step.line))
         for rule_step in self.steps.find(step, Role.BLUEPRINT_RULE):
             if self._wanted(rule_step):
@@ -545,16 +542,16 @@ class _Registration:
         adds = self.steps.with_role(step, Role.ADD_URL_RULE, kinds=("call",))
         add = adds[0] if adds else None
         inferred = self.steps.with_role(step, Role.ENDPOINT_INFERRED, kinds=("call",))
-        params = {"rule": _q(facts.get("rule")), "url_prefix": _q(facts.get("url_prefix")),
+        params = {"rule": q(facts.get("rule")), "url_prefix": q(facts.get("url_prefix")),
                   "blueprint": facts.get("blueprint"),
-                  "full_rule": _q(add.facts.get("rule")) if add else "?",
-                  "endpoint": _q(add.facts.get("endpoint")) if add else "?",
+                  "full_rule": q(add.facts.get("rule")) if add else "?",
+                  "endpoint": q(add.facts.get("endpoint")) if add else "?",
                   "view": leaf(facts.get("view"))}
         messages = []
         if inferred:
             messages.append(Message(N_("No endpoint was given, so `_endpoint_from_view_func` "
                                        "took {name} from the function's `__name__`."),
-                                    {"name": _q(inferred[0].facts.get("endpoint"))}))
+                                    {"name": q(inferred[0].facts.get("endpoint"))}))
         messages.append(Message(N_("`BlueprintSetupState.add_url_rule` joined {url_prefix} and "
                                    "{rule}, prefixed the endpoint with `{blueprint}.`, and "
                                    "called `app.add_url_rule({full_rule}, {endpoint}, "
@@ -563,10 +560,3 @@ class _Registration:
                   sources=body_lines(self.sources, step.file, step.line, lines.BLUEPRINT_RULE))
         if add is not None:
             self._add_url_rule(add, context="blueprint")
-
-
-def _item(steps: Iterable[Step | int], messages: Iterable[Message],
-          sources: Iterable[tuple[str, int]], children: Sequence[Item]) -> Item:
-    ids = tuple(dict.fromkeys(s.id if isinstance(s, Step) else s for s in steps))
-    return Item(steps=ids, messages=tuple(messages), sources=tuple(dict.fromkeys(sources)),
-                children=tuple(children))

@@ -12,25 +12,15 @@ from typing import Any
 
 from ..model import ChainLink, Request, Role, Step, Trace
 from . import flask_lines as lines
-from .items import N_, Item, Message
+from .items import N_, Item, Message, clip, item, q
 from .steps import Steps, body_lines, code_list, leaf, maker, route_for, step_lines, where
 
-_MAX_VALUE = 90
 _INNER_ROLES = (Role.LAYER, Role.VIEW, Role.CLASS_DISPATCH, Role.HANDLER, Role.ASYNC_BRIDGE)
 
 
 def narrate_request(trace: Trace, request: Request) -> list[Item]:
     """Items for one request, in the order things happened."""
     return _Request(trace, request).build()
-
-
-def _clip(text: str | None) -> str:
-    text = text if text is not None else "?"
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
-
-
-def _q(value: Any) -> str:
-    return repr(value)
 
 
 class _Request:
@@ -75,9 +65,7 @@ class _Request:
 
     def _add(self, steps: Iterable[Step], *messages: Message,
              sources: Iterable[tuple[str, int]] = (), children: Sequence[Item] = ()) -> None:
-        ids = tuple(dict.fromkeys(s.id for s in steps))
-        self.items.append(Item(ids, tuple(messages), tuple(dict.fromkeys(sources)),
-                               tuple(children)))
+        self.items.append(item(steps, messages, sources, children))
 
     def _lines(self, step: Step, needles: Sequence[str] = ()) -> list[tuple[str, int]]:
         found = step_lines(self.sources, self.steps, step)
@@ -97,7 +85,7 @@ class _Request:
 
     def _match(self, step: Step) -> bool:
         facts = step.facts
-        path = _q(facts.get("path", self.request.path))
+        path = q(facts.get("path", self.request.path))
         sources = self._lines(step, lines.MATCH)
         outcome = facts.get("outcome")
         if facts.get("matched"):
@@ -105,8 +93,8 @@ class _Request:
                 N_("`match_request` asked werkzeug (`url_adapter.match(return_rule=True)`): "
                    "{path} matched the rule {rule}, endpoint {endpoint}, with "
                    "`view_args = {view_args}`."),
-                {"path": path, "rule": _q(facts.get("rule")),
-                 "endpoint": _q(facts.get("endpoint")),
+                {"path": path, "rule": q(facts.get("rule")),
+                 "endpoint": q(facts.get("endpoint")),
                  "view_args": _view_args(facts.get("view_args"))}), sources=sources)
         elif outcome == "not_found":
             self._not_found(step, path, sources)
@@ -123,14 +111,14 @@ class _Request:
                 N_("`match_request` asked werkzeug: {path} has no rule of its own, but {rule} "
                    "is the same path with a trailing slash and `strict_slashes` is on, so "
                    "werkzeug raised `RequestRedirect` ({status}) to {redirect_to}."),
-                {"path": path, "rule": _q(rule), "status": facts.get("status"),
-                 "redirect_to": _q(facts.get("redirect_to"))}), sources=sources)
+                {"path": path, "rule": q(rule), "status": facts.get("status"),
+                 "redirect_to": q(facts.get("redirect_to"))}), sources=sources)
         elif outcome == "redirect":
             self._add([step], Message(
                 N_("`match_request` asked werkzeug: the rule for {path} redirects, so werkzeug "
                    "raised `RequestRedirect` ({status}) to {redirect_to}."),
                 {"path": path, "status": facts.get("status"),
-                 "redirect_to": _q(facts.get("redirect_to"))}), sources=sources)
+                 "redirect_to": q(facts.get("redirect_to"))}), sources=sources)
         else:
             self._add([step], Message(N_("`match_request` asked werkzeug to match {path}."),
                                       {"path": path}), sources=sources)
@@ -183,13 +171,13 @@ class _Request:
                                  "{functions}; `{function}` raised {exception}, so the view "
                                  "never ran."),
                               {"functions": names, "function": leaf(failed.name),
-                               "exception": _clip(self.steps.raised(failed))})
+                               "exception": clip(self.steps.raised(failed))})
         elif stopper is not None:
             message = Message(N_("`preprocess_request` ran the before-request functions "
                                  "{functions}; `{function}` returned {result}, so Flask used "
                                  "that as the response and skipped the view."),
                               {"functions": names, "function": leaf(stopper.name),
-                               "result": _clip(self.steps.result(stopper))})
+                               "result": clip(self.steps.result(stopper))})
         else:
             message = Message(N_("`preprocess_request` ran the before-request functions "
                                  "{functions}; each returned `None`, so the request went on."),
@@ -205,7 +193,7 @@ class _Request:
         if raised and not calls:
             self._add([step], Message(
                 N_("`dispatch_request` found `request.routing_exception` set by the match and "
-                   "raised it: {exception}."), {"exception": _clip(raised)}),
+                   "raised it: {exception}."), {"exception": clip(raised)}),
                 sources=self._lines(step, lines.ROUTING_EXCEPTION))
             return True
         if any(c.role == Role.AUTOMATIC_OPTIONS for c in calls):
@@ -215,7 +203,7 @@ class _Request:
         self._add([step], Message(
             N_("`dispatch_request` called `self.view_functions[{endpoint}](**view_args)`, "
                "that is `{view}`, with `view_args = {view_args}`."),
-            {"endpoint": _q(endpoint), "view": view,
+            {"endpoint": q(endpoint), "view": view,
              "view_args": _view_args(self.request.view_args)}),
             sources=self._lines(step, lines.DISPATCH))
         return False
@@ -258,16 +246,16 @@ class _Request:
         entered = [c for c in self.steps.children(step, "call") if c.role in _INNER_ROLES]
         raised = self.steps.raised(step)
         if raised:
-            params["exception"] = _clip(raised)
+            params["exception"] = clip(raised)
             message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) raised "
                                  "{exception}."), params)
         elif entered:
-            params["result"] = _clip(self.steps.result(step))
+            params["result"] = clip(self.steps.result(step))
             message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) ran and "
                                  "called the next layer, `{next}`; it returned {result}."),
                               params)
         else:
-            params["result"] = _clip(self.steps.result(step))
+            params["result"] = clip(self.steps.result(step))
             message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) returned "
                                  "{result} early, without calling `{next}`: what is inside it, "
                                  "the view included, never ran."), params)
@@ -294,11 +282,11 @@ class _Request:
         params = {"view": step.name, "at": where(step.file, step.line)}
         if raised:
             end = self.steps.end(step)
-            params.update(exception=_clip(raised), line=end.line if end and end.line else "?")
+            params.update(exception=clip(raised), line=end.line if end and end.line else "?")
             message = Message(N_("Your view `{view}` ({at}) raised {exception} at line {line}."),
                               params)
         else:
-            params["result"] = _clip(self.steps.result(step))
+            params["result"] = clip(self.steps.result(step))
             message = Message(N_("Your view `{view}` ({at}) ran and returned {result}."), params)
         self._add([step], message, sources=self._lines(step))
         return False
@@ -313,7 +301,7 @@ class _Request:
                    "`dispatch_request`."), {"dispatch": step.name}), sources=self._lines(step))
             return False
         facts = lookups[-1].facts
-        params = {"dispatch": step.name, "tried": _q(facts.get("tried")),
+        params = {"dispatch": step.name, "tried": q(facts.get("tried")),
                   "handler": facts.get("handler"), "method": facts.get("method"),
                   "cls": cls, "error": facts.get("error"), "tried_name": facts.get("tried")}
         if facts.get("error"):
@@ -340,10 +328,10 @@ class _Request:
         params = {"handler": step.name, "at": where(step.file, step.line)}
         raised = self.steps.raised(step)
         if raised:
-            params["exception"] = _clip(raised)
+            params["exception"] = clip(raised)
             message = Message(N_("`{handler}` ({at}) raised {exception}."), params)
         else:
-            params["result"] = _clip(self.steps.result(step))
+            params["result"] = clip(self.steps.result(step))
             message = Message(N_("`{handler}` ({at}) ran and returned {result}."), params)
         self._add([step], message, sources=self._lines(step))
         return False
@@ -377,12 +365,12 @@ class _Request:
                           at=where(place.get("file"), place.get("line")))
             call = ran[0] if ran else None
             if call is not None and self.steps.raised(call):
-                params["result"] = _clip(self.steps.raised(call))
+                params["result"] = clip(self.steps.raised(call))
                 message = Message(N_("`{method}` got `{exception}`; `_find_error_handler` chose "
                                      "`{handler}` ({at}), registered with `errorhandler`, and it "
                                      "raised {result}."), params)
             else:
-                params["result"] = _clip(self.steps.result(call) if call else None)
+                params["result"] = clip(self.steps.result(call) if call else None)
                 message = Message(N_("`{method}` got `{exception}`; `_find_error_handler` chose "
                                      "`{handler}` ({at}), registered with `errorhandler`, and "
                                      "Flask called it: it returned {result}."), params)
@@ -461,7 +449,7 @@ class _Request:
                                        {"status": self.request.status}))
         elif self.request.error:
             self._add(top[:1], Message(N_("No response: the exception left `wsgi_app`: "
-                                          "{error}."), {"error": _clip(self.request.error)}))
+                                          "{error}."), {"error": clip(self.request.error)}))
 
 
 def _view_args(values: Any) -> str:
@@ -472,8 +460,8 @@ def _view_args(values: Any) -> str:
 
 def _near_miss(miss: dict[str, Any]) -> Message:
     detail = miss.get("detail") or {}
-    params = {"rule": _q(miss.get("rule")), "endpoint": _q(miss.get("endpoint"))}
-    params.update({k: _q(v) if isinstance(v, str) else v for k, v in detail.items()})
+    params = {"rule": q(miss.get("rule")), "endpoint": q(miss.get("endpoint"))}
+    params.update({k: q(v) if isinstance(v, str) else v for k, v in detail.items()})
     reason = miss.get("reason")
     if reason == "converter_rejected":
         params["converter"] = detail.get("converter")

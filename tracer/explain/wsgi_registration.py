@@ -9,10 +9,9 @@ the plugins that will wrap its callback. A plain WSGI app registers nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from ..model import Role, Step, Trace
-from .items import N_, Item, Message
+from .items import N_, Item, Message, item, q
 from .steps import Steps, code_list, def_lines, leaf
 
 
@@ -22,8 +21,6 @@ def narrate_wsgi_registration(trace: Trace, endpoints: Iterable[str] | None = No
     return _Registration(trace, None if endpoints is None else set(endpoints)).build()
 
 
-def _q(value: Any) -> str:
-    return repr(value)
 
 
 class _Registration:
@@ -67,16 +64,15 @@ class _Registration:
 
     def _add(self, steps: Iterable[Step], *messages: Message,
              sources: Iterable[tuple[str, int]] = (), children: tuple[Item, ...] = ()) -> None:
-        ids = tuple(dict.fromkeys(s.id for s in steps))
-        self.items.append(Item(ids, tuple(messages), tuple(dict.fromkeys(sources)), children))
+        self.items.append(item(steps, messages, sources, children))
 
     # -- Werkzeug ----------------------------------------------------------------------------
 
     def _map_add(self, step: Step) -> None:
         facts = step.facts
         rule = str(facts.get("rule") or "")
-        params = {"rule": _q(rule), "endpoint": _q(facts.get("endpoint")),
-                  "methods": _q(facts.get("methods")),
+        params = {"rule": q(rule), "endpoint": q(facts.get("endpoint")),
+                  "methods": q(facts.get("methods")),
                   "arguments": code_list(facts.get("arguments") or [])}
         if facts.get("methods"):
             messages = [Message(N_("`Map.add` put the werkzeug `Rule({rule}, "
@@ -94,7 +90,7 @@ class _Registration:
         if rule.endswith("/") and rule != "/" and facts.get("strict_slashes"):
             messages.append(Message(N_("The rule ends with a slash and `strict_slashes` is on, "
                                        "so a request for {bare} is redirected (308) to {rule}."),
-                                    {"bare": _q(rule.rstrip("/")), "rule": _q(rule)}))
+                                    {"bare": q(rule.rstrip("/")), "rule": q(rule)}))
         self._add([step], *messages)
 
     def _wsgi_app(self, step: Step) -> None:
@@ -113,9 +109,9 @@ class _Registration:
     def _route(self, step: Step, call: Step | None) -> None:
         inner = self.steps.with_role(step, Role.ROUTE_DECORATOR, kinds=("call",))
         facts = (inner[0] if inner else step).facts
-        params = {"shortcut": leaf(step.name), "rule": _q(facts.get("rule")),
-                  "methods": _q(list(facts.get("methods") or []) or ["GET"]),
-                  "name": _q(facts.get("name")), "apply": code_list(facts.get("apply") or []),
+        params = {"shortcut": leaf(step.name), "rule": q(facts.get("rule")),
+                  "methods": q(list(facts.get("methods") or []) or ["GET"]),
+                  "name": q(facts.get("name")), "apply": code_list(facts.get("apply") or []),
                   "skip": code_list(facts.get("skip") or [])}
         if inner:
             messages = [Message(N_("`@app.{shortcut}({rule})` is a shortcut for "
@@ -155,8 +151,8 @@ class _Registration:
     def _add_route(self, step: Step) -> None:
         facts = step.facts
         plugins = list(facts.get("plugins") or [])
-        params = {"method": facts.get("method"), "rule": _q(facts.get("rule")),
-                  "view": facts.get("view") or "?", "name": _q(facts.get("name")),
+        params = {"method": facts.get("method"), "rule": q(facts.get("rule")),
+                  "view": facts.get("view") or "?", "name": q(facts.get("name")),
                   "endpoint": facts.get("endpoint"), "plugins": code_list(plugins),
                   "first": plugins[0] if plugins else "?",
                   "last": plugins[-1] if plugins else "?"}
@@ -186,7 +182,7 @@ class _Registration:
 
     def _router_add(self, step: Step) -> None:
         facts = step.facts
-        params = {"rule": _q(facts.get("rule")), "stored_in": facts.get("stored_in"),
+        params = {"rule": q(facts.get("rule")), "stored_in": facts.get("stored_in"),
                   "target": facts.get("target") or "Route",
                   "arguments": code_list(facts.get("arguments") or [])}
         if facts.get("storage") == "static":

@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..model import ChainLink, Request, Role, Route, Step, Trace
-from .items import N_, Item, Message
+from .items import N_, Item, Message, clip, item, q
 from .steps import Steps, code_list, leaf, step_lines, where
 
-_MAX_VALUE = 90
 _BIND = "Map.bind"
 _REQUEST_INIT = "Request.__init__"
 #: The frameworks told by this module; Flask is told by `request.py`.
@@ -25,15 +24,6 @@ FRAMEWORKS = ("wsgi", "werkzeug", "bottle")
 def narrate_wsgi_request(trace: Trace, request: Request) -> list[Item]:
     """Items for one request to a non-Flask app, in the order things happened."""
     return _WsgiRequest(trace, request).build()
-
-
-def _clip(text: str | None) -> str:
-    text = text if text is not None else "?"
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
-
-
-def _q(value: Any) -> str:
-    return repr(value)
 
 
 def _view_args(values: Any) -> str:
@@ -95,9 +85,7 @@ class _WsgiRequest:
 
     def _add(self, steps: Iterable[Step], *messages: Message,
              sources: Iterable[tuple[str, int]] = (), children: Sequence[Item] = ()) -> None:
-        ids = tuple(dict.fromkeys(s.id for s in steps))
-        self.items.append(Item(ids, tuple(messages), tuple(dict.fromkeys(sources)),
-                               tuple(children)))
+        self.items.append(item(steps, messages, sources, children))
 
     def _lines(self, step: Step) -> list[tuple[str, int]]:
         return step_lines(self.sources, self.steps, step)
@@ -123,7 +111,7 @@ class _WsgiRequest:
             init = [c for c in self.steps.children(step, "call") if c.name == _REQUEST_INIT]
             params.update(view=inner[0].name, view_at=where(inner[0].file, inner[0].line),
                           request_class=made.facts.get("request_class") or "Request",
-                          result=_clip(self.steps.result(inner[0])))
+                          result=clip(self.steps.result(inner[0])))
             self._add([step, *init, inner[0]], Message(
                 N_("The WSGI server called `application(environ, start_response)`, the WSGI "
                    "app `@Request.application` made of `{view}`, for {method} {path}."), params),
@@ -150,11 +138,11 @@ class _WsgiRequest:
         raised = self.steps.raised(step)
         if raised:
             self._add([step], Message(N_("`{app}` raised {exception}: no response."),
-                                      {"app": step.name, "exception": _clip(raised)}))
+                                      {"app": step.name, "exception": clip(raised)}))
             return
         self._add([step], Message(
             N_("`{app}` returned {result} to the server: the body, an iterable of bytes."),
-            {"app": step.name, "result": _clip(self.steps.result(step))}))
+            {"app": step.name, "result": clip(self.steps.result(step))}))
 
     def _wsgi_app_of(self, view: Step) -> Step | None:
         for step in self.registration.steps:
@@ -167,7 +155,7 @@ class _WsgiRequest:
         self._add([step], Message(
             N_("`{caller}` called `start_response({status_line}, headers)` with the headers "
                "{headers}: the server now has the status and headers; the body follows."),
-            {"caller": self._caller(step), "status_line": _q(facts.get("status_line")),
+            {"caller": self._caller(step), "status_line": q(facts.get("status_line")),
              "headers": code_list(facts.get("headers") or []) or ["—"]}))
         return True
 
@@ -196,8 +184,8 @@ class _WsgiRequest:
                "`bind_to_environ` calls) made a `MapAdapter` for the server {server_name}, "
                "script name {script_name}, path {path} and method {method}, over the map's "
                "{rules} rules."),
-            {"caller": self._caller(step), "server_name": _q(facts.get("server_name")),
-             "script_name": _q(facts.get("script_name")), "path": _q(facts.get("path")),
+            {"caller": self._caller(step), "server_name": q(facts.get("server_name")),
+             "script_name": q(facts.get("script_name")), "path": q(facts.get("path")),
              "method": facts.get("method"), "rules": facts.get("rules", "?")}),
             sources=self._lines(step))
         return True
@@ -207,7 +195,7 @@ class _WsgiRequest:
             return self._handle(step)
         facts = step.facts
         params = {"caller": self._caller(step), "view_func": facts.get("view_func") or "?",
-                  "endpoint": _q(facts.get("endpoint")), "view": facts.get("view") or "?",
+                  "endpoint": q(facts.get("endpoint")), "view": facts.get("view") or "?",
                   "exception": facts.get("http_exception") or "?"}
         self._add([step], Message(
             N_("`{caller}` called `MapAdapter.dispatch({view_func})`: it matches the request, "
@@ -230,12 +218,12 @@ class _WsgiRequest:
         if self.framework == "bottle":
             return self._router_match(step)
         facts = step.facts
-        params = {"path": _q(facts.get("path", self.request.path)),
+        params = {"path": q(facts.get("path", self.request.path)),
                   "method": facts.get("method", self.request.method),
-                  "rule": _q(facts.get("rule")), "endpoint": _q(facts.get("endpoint")),
+                  "rule": q(facts.get("rule")), "endpoint": q(facts.get("endpoint")),
                   "view_args": _view_args(facts.get("view_args")),
                   "allowed": list(facts.get("allowed_methods") or []),
-                  "status": facts.get("status"), "redirect_to": _q(facts.get("redirect_to"))}
+                  "status": facts.get("status"), "redirect_to": q(facts.get("redirect_to"))}
         outcome = facts.get("outcome")
         if facts.get("matched"):
             message = Message(N_("`MapAdapter.match` matched {method} {path} to the rule "
@@ -249,7 +237,7 @@ class _WsgiRequest:
                                  "{method}; it raised `MethodNotAllowed` (405) with the "
                                  "allowed methods {allowed}."), params)
         elif outcome == "redirect" and facts.get("reason") == "strict_slashes":
-            params["rule"] = _q(str(facts.get("path", self.request.path)).rstrip("/") + "/")
+            params["rule"] = q(str(facts.get("path", self.request.path)).rstrip("/") + "/")
             message = Message(N_("`MapAdapter.match`: {path} has no rule of its own, but {rule} "
                                  "is the same path with a trailing slash and `strict_slashes` "
                                  "is on, so it raised `RequestRedirect` ({status}) to "
@@ -267,7 +255,7 @@ class _WsgiRequest:
         raised = self.steps.raised(step)
         if raised:
             end = self.steps.end(step)
-            params.update(exception=_clip(raised), line=end.line if end and end.line else "?")
+            params.update(exception=clip(raised), line=end.line if end and end.line else "?")
             if self.framework == "bottle":
                 message = Message(N_("The route's callback `{view}` ({at}) raised {exception} "
                                      "at line {line}."), params)
@@ -275,7 +263,7 @@ class _WsgiRequest:
                 message = Message(N_("The endpoint's function `{view}` ({at}) raised "
                                      "{exception} at line {line}."), params)
         else:
-            params["result"] = _clip(self.steps.result(step))
+            params["result"] = clip(self.steps.result(step))
             if self.framework == "bottle":
                 message = Message(N_("The route's callback `{view}` ({at}) ran and returned "
                                      "{result}."), params)
@@ -354,9 +342,9 @@ class _WsgiRequest:
     def _router_match(self, step: Step) -> bool:
         facts = step.facts
         method = facts.get("method", self.request.method)
-        params = {"path": _q(facts.get("path", self.request.path)), "method": method,
-                  "rule": _q(facts.get("rule")), "view_args": _view_args(facts.get("view_args")),
-                  "view": facts.get("view") or "?", "name": _q(facts.get("name")),
+        params = {"path": q(facts.get("path", self.request.path)), "method": method,
+                  "rule": q(facts.get("rule")), "view_args": _view_args(facts.get("view_args")),
+                  "view": facts.get("view") or "?", "name": q(facts.get("name")),
                   "allowed": list(facts.get("allowed_methods") or []),
                   "status": facts.get("status")}
         messages = []
@@ -445,15 +433,15 @@ class _WsgiRequest:
         inner = [c for c in self.steps.children(step, "call")
                  if c.role in (Role.LAYER, Role.VIEW)]
         if raised:
-            params["exception"] = _clip(raised)
+            params["exception"] = clip(raised)
             message = Message(N_("Plugin layer `{layer}` (from `{plugin}`, {at}) raised "
                                  "{exception}."), params)
         elif inner:
-            params["result"] = _clip(self.steps.result(step))
+            params["result"] = clip(self.steps.result(step))
             message = Message(N_("Plugin layer `{layer}` (from `{plugin}`, {at}) called the "
                                  "next layer, `{next}`; it returned {result}."), params)
         else:
-            params["result"] = _clip(self.steps.result(step))
+            params["result"] = clip(self.steps.result(step))
             message = Message(N_("Plugin layer `{layer}` (from `{plugin}`, {at}) returned "
                                  "{result} without calling `{next}`."), params)
         self._add([step], message, sources=self._lines(step))
@@ -491,4 +479,4 @@ class _WsgiRequest:
                                        {"status": self.request.status}))
         elif self.request.error:
             self._add(top[:1], Message(N_("No response: the exception left the app: {error}."),
-                                       {"error": _clip(self.request.error)}))
+                                       {"error": clip(self.request.error)}))
