@@ -2,24 +2,66 @@
 
 Commands are thin: they parse arguments, ask `tracer.source` for a trace and hand it to
 a renderer or exporter. Every `FlaskscopeError` becomes one line on stderr and exit 2.
+
+A command's module is imported only when that command runs (or when `--help` lists the
+commands), so `flaskscope view trace.json` does not wait for Flask, Graphviz or the
+other commands to import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from collections.abc import Mapping
 from typing import Any
 
 import click
-from rich.console import Console
 
 from .errors import FlaskscopeError
-from .render import request_title, route_table, step_tree
-from .session import record_app
-from .source import line_options, parse_request, request_options, split_target
-from .tracefile import save
+
+#: Every command, by name, and where it is defined ("module:attribute").
+COMMANDS: Mapping[str, str] = {
+    "check": "tracer.check.command:check",
+    "compare": "tracer.compare_command:compare_command",
+    "explain": "tracer.explain.command:explain",
+    "export": "tracer.export.command:export",
+    "graph": "tracer.graph.command:graph",
+    "routes": "tracer.trace_command:routes",
+    "serve": "tracer.serve:serve",
+    "trace": "tracer.trace_command:trace",
+    "view": "viewer.command:view",
+}
 
 
-class _Group(click.Group):
+class LazyGroup(click.Group):
+    """A group whose commands are imported when asked for, not when the group is built.
+
+    Click's "lazily loading subcommands" pattern: `lazy_commands` maps a command name to
+    "module:attribute"; commands added with `add_command` still work as usual.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands:
+            return self._load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, cmd_name: str) -> click.Command:
+        where = self.lazy_commands[cmd_name]
+        module_name, _, attribute = where.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{where} is not a click command")
+        return command
+
+
+class _Group(LazyGroup):
     """Turns the errors a user can fix into one line and exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -30,62 +72,11 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flaskscope")
 def cli() -> None:
     """Trace what Flask does with your routes and requests, step by step."""
-
-
-@cli.command()
-@click.argument("target", nargs=-1, required=True, metavar="APP [METHOD] PATH")
-@request_options
-@line_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the trace here.")
-@click.option("--no-registration", is_flag=True, help="Print only the request's steps.")
-def trace(
-    target: Sequence[str],
-    data: Sequence[str],
-    headers: Sequence[str],
-    json_text: str | None,
-    no_redact: bool,
-    lines: bool,
-    include: Sequence[str],
-    exclude: Sequence[str],
-    output: str | None,
-    no_registration: bool,
-) -> None:
-    """Import APP under the recorder, send one request and print every step.
-
-    APP is anything `flask --app` accepts: a module, module:name, a file, a factory call.
-    """
-    app_ref, words = split_target(target)
-    spec = parse_request(words, data, headers, json_text)
-    recording = record_app(app_ref, [spec], redact=not no_redact, lines=lines, include=include,
-                           exclude=exclude)
-    console = Console()
-    trace_ = recording.trace
-    if trace_.meta.get("lines_unavailable"):
-        click.echo(f"flaskscope: line tracing is off: {trace_.meta['lines_unavailable']}; "
-                   "recording hook steps only", err=True)
-    if trace_.registration.steps and (not no_registration or recording.app_error):
-        console.print(step_tree(trace_.registration.steps, f"registration of {app_ref}"))
-    for request in trace_.requests:
-        console.print(step_tree(request.steps, request_title(request)))
-    if output:
-        save(trace_, output)
-        console.print(f"trace written to {output}", style="dim")
-    if recording.app_error:
-        raise FlaskscopeError(recording.app_error)
-
-
-@cli.command()
-@click.argument("app_ref", metavar="APP")
-def routes(app_ref: str) -> None:
-    """List APP's rules: methods (automatic ones in brackets), endpoint, view chain."""
-    recording = record_app(app_ref, [])
-    if recording.app_error:
-        raise FlaskscopeError(recording.app_error)
-    Console().print(route_table(recording.trace.routes))
 
 
 def main() -> None:
@@ -93,35 +84,5 @@ def main() -> None:
     cli(prog_name="flaskscope")
 
 
-from .explain.command import explain as _explain_command  # noqa: E402
-
-cli.add_command(_explain_command)
-
-
-from viewer.command import view as _view_command  # noqa: E402
-
-cli.add_command(_view_command)
-
-from .check.command import check as _check_command  # noqa: E402
-
-cli.add_command(_check_command)
-
-
-from .graph.command import graph as _graph_command  # noqa: E402
-
-cli.add_command(_graph_command)
-
-
-from .export.command import export as _export_command  # noqa: E402
-
-cli.add_command(_export_command)
-
-
-from .compare_command import compare_command as _compare_command  # noqa: E402
-
-cli.add_command(_compare_command, name="compare")
-
-
-from .serve import serve as _serve_command  # noqa: E402
-
-cli.add_command(_serve_command)
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,9 @@
 """Record an app's registration and some requests in one go: what `trace` and every
-command taking `APP [METHOD] PATH` do before reading the trace."""
+command taking `APP [METHOD] PATH` do before reading the trace.
+
+The recorder, Flask and Werkzeug are imported inside `record_app`, so importing this
+module (for `Recording` or `WSGI_META`) stays cheap for commands that only read traces.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .api import default_scope, record, registering
 from .errors import AppLoadError
-from .frameworks.flask_app import RequestSpec
-from .frameworks.wsgi_app import load, send
 from .model import Trace
+
+if TYPE_CHECKING:
+    from .frameworks.flask_app import RequestSpec
 
 #: Where the command line's `--wsgi` flag is kept (`click.Context.meta`, see `tracer.source`).
 WSGI_META = "flaskscope.wsgi"
@@ -48,6 +53,9 @@ def record_app(
     run in Flask, Werkzeug and the app's directory (adjusted by the `include`/`exclude`
     globs) is recorded too, during import and inside each request.
     """
+    from .api import default_scope, record, registering
+    from .frameworks.wsgi_app import load, send
+
     plain = _wsgi_requested() if wsgi is None else wsgi
     scope = default_scope([app_root(app_ref)], include, exclude) if lines else None
     with record(redact=redact, lines=lines, scope=scope) as recorder:

@@ -1,7 +1,9 @@
 """The SOURCE every reading command takes: a trace file, or `APP [METHOD] PATH` to record.
 
 Built once here so `trace`, `view`, `graph`, `explain` and `export` share the same
-arguments (`-d`, `-H`, `--json`, `--no-redact`) and the same errors.
+arguments (`-d`, `-H`, `--json`, `--no-redact`) and the same errors. The recorder (and
+with it Flask and Werkzeug) is imported only when there is something to record, so
+reading a trace file stays quick.
 """
 
 from __future__ import annotations
@@ -9,19 +11,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .errors import FlaskscopeError, RequestSpecError
-from .frameworks.flask_app import METHODS, RequestSpec
 from .model import Trace
-from .session import WSGI_META, record_app
 from .tracefile import load
+
+if TYPE_CHECKING:
+    from .frameworks.flask_app import RequestSpec
 
 
 def _remember_wsgi(context: click.Context, parameter: click.Parameter, value: bool) -> None:
     if value:
+        from .session import WSGI_META
+
         context.meta[WSGI_META] = True
 
 
@@ -68,6 +73,8 @@ def parse_request(
     json_text: str | None = None,
 ) -> RequestSpec:
     """`[METHOD] PATH` plus options, checked, as a `RequestSpec`."""
+    from .frameworks.flask_app import METHODS, RequestSpec
+
     if len(words) == 1:
         method, path = "GET", words[0]
     elif len(words) == 2:
@@ -136,6 +143,8 @@ def resolve_source(
                 f"{words[0]!r} looks like an app: give the request too, e.g. {words[0]} GET /"
             )
         return load(path)
+    from .session import record_app
+
     app_ref, request_words = split_target(words)
     recording = record_app(
         app_ref, [parse_request(request_words, data, headers, json_text)], redact=not no_redact,

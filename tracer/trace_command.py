@@ -1,0 +1,70 @@
+"""`flaskscope trace` and `flaskscope routes`: record an app and print what it did.
+
+Kept out of `tracer.cli` so that the command line imports the recorder, Flask and rich
+only when one of these two commands runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+
+from .errors import FlaskscopeError
+from .render import request_title, route_table, step_tree
+from .session import record_app
+from .source import line_options, parse_request, request_options, split_target
+from .tracefile import save
+
+
+@click.command()
+@click.argument("target", nargs=-1, required=True, metavar="APP [METHOD] PATH")
+@request_options
+@line_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the trace here.")
+@click.option("--no-registration", is_flag=True, help="Print only the request's steps.")
+def trace(
+    target: Sequence[str],
+    data: Sequence[str],
+    headers: Sequence[str],
+    json_text: str | None,
+    no_redact: bool,
+    lines: bool,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    output: str | None,
+    no_registration: bool,
+) -> None:
+    """Import APP under the recorder, send one request and print every step.
+
+    APP is anything `flask --app` accepts: a module, module:name, a file, a factory call.
+    """
+    app_ref, words = split_target(target)
+    spec = parse_request(words, data, headers, json_text)
+    recording = record_app(app_ref, [spec], redact=not no_redact, lines=lines, include=include,
+                           exclude=exclude)
+    console = Console()
+    trace_ = recording.trace
+    if trace_.meta.get("lines_unavailable"):
+        click.echo(f"flaskscope: line tracing is off: {trace_.meta['lines_unavailable']}; "
+                   "recording hook steps only", err=True)
+    if trace_.registration.steps and (not no_registration or recording.app_error):
+        console.print(step_tree(trace_.registration.steps, f"registration of {app_ref}"))
+    for request in trace_.requests:
+        console.print(step_tree(request.steps, request_title(request)))
+    if output:
+        save(trace_, output)
+        console.print(f"trace written to {output}", style="dim")
+    if recording.app_error:
+        raise FlaskscopeError(recording.app_error)
+
+
+@click.command()
+@click.argument("app_ref", metavar="APP")
+def routes(app_ref: str) -> None:
+    """List APP's rules: methods (automatic ones in brackets), endpoint, view chain."""
+    recording = record_app(app_ref, [])
+    if recording.app_error:
+        raise FlaskscopeError(recording.app_error)
+    Console().print(route_table(recording.trace.routes))
