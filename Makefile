@@ -31,7 +31,9 @@ test-all:
 	done
 
 # Benchmarks (not tests): recording overhead on every Python found, then the viewer, graph
-# and explain timings. Peers (hunter, snoop, PySnooper, viztracer) come from the bench extra.
+# and explain timings. Peers (hunter, snoop, PySnooper, viztracer) come from the bench extra,
+# installed only in the per-version environments: hunter's .pth file imports hunter into
+# every process, which would add to the viewer's time to first screen.
 bench:
 	@set -e; for v in 3.11 3.12 3.13; do \
 	  py=$$(scripts/find_python.sh $$v); \
@@ -40,7 +42,7 @@ bench:
 	  echo; echo "== recording overhead, Python $$v"; \
 	  .venv-$$v/bin/python benchmarks/bench_tracer.py $(BENCH_ARGS); \
 	done
-	$(MAKE) --no-print-directory $(VENV)/.bench
+	$(MAKE) --no-print-directory $(STAMP)
 	@for script in benchmarks/bench_viewer.py benchmarks/bench_graph.py benchmarks/bench_explain.py \
 	              benchmarks/bench_frameworks.py benchmarks/bench_integrations.py; do \
 	  if [ -f $$script ]; then echo; echo "== $$script"; $(BIN)/python $$script; fi; \
