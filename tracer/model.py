@@ -8,7 +8,7 @@ nothing here knows which framework produced it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -121,15 +121,18 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """Everything recorded while apps were set up (module import, factories)."""
+    """Everything recorded while apps were set up (module import, factories).
 
-    steps: tuple[Step, ...] = ()
+    `steps` is a tuple, or a `tracer.steptable.StepTable` when a file is loaded lazily.
+    """
+
+    steps: Sequence[Step] = ()
     dropped_steps: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One request from the WSGI call to teardown."""
+    """One request from the WSGI call to teardown (`steps`: as in `Registration`)."""
 
     id: int
     method: str
@@ -139,7 +142,7 @@ class Request:
     rule: str | None
     view_args: Mapping[str, str]
     outcome: Outcome
-    steps: tuple[Step, ...]
+    steps: Sequence[Step]
     query: str = ""
     allowed_methods: tuple[str, ...] = ()
     redirect_to: str | None = None
@@ -177,6 +180,6 @@ class Trace:
         raise KeyError(f"no request {request_id} in this trace (requests: {known})")
 
 
-def children(steps: tuple[Step, ...], parent_id: int | None) -> list[Step]:
+def children(steps: Sequence[Step], parent_id: int | None) -> list[Step]:
     """The direct children of a step, in recorded order."""
     return [step for step in steps if step.parent == parent_id]

@@ -1,9 +1,16 @@
-"""Write and read trace files: versioned JSON, optionally gzip, checked on load.
+"""Write and read trace files: versioned JSON Lines, optionally gzip, checked on load.
 
 The file is the contract between the recorder and every consumer (viewer, graphs,
-explain, outside tools); `trace.schema.json` beside this module describes it. Loading
-never evaluates or unpickles anything, and every way a file can be wrong ends in one
-`TraceFileError` whose message names the problem.
+explain, outside tools); `trace.schema.json` beside this module describes it. The first
+line holds everything but the steps; then each phase (the registration, then each
+request) stores its steps as one line of columns and one line of extras per
+`CHUNK` steps. A reader that asks for `lazy=True` parses the header and the columns up
+front and each chunk of extras only when a step in it is first read, so a trace of
+hundreds of thousands of steps opens in a fraction of a second.
+
+Loading never evaluates or unpickles anything, and every way a file can be wrong ends
+in one `TraceFileError` whose message names the problem. Versions 1 and 2 (one JSON
+document per file) still load, through `tracer.tracefile_legacy`.
 """
 
 from __future__ import annotations
@@ -11,40 +18,40 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
+from itertools import accumulate
+from operator import gt, sub
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
+from . import schemacheck
 from .errors import TraceFileError
 from .model import ChainLink, Registration, Request, Route, SourceFile, Step, Trace
+from .steptable import KIND_CODES, Extra, StepTable
 
 FORMAT = "flaskscope.trace"
-VERSION = 2
+VERSION = 3
+#: Steps per extras line: the unit a lazy reader decodes at once.
+CHUNK = 1024
 _GZIP_MAGIC = b"\x1f\x8b"
-_STEP_KINDS = frozenset({"call", "return", "exception", "note", "line"})
 
 
 # -- writing ------------------------------------------------------------------------------
-
-_KIND_CODES = {"call": "c", "return": "r", "exception": "x", "note": "n", "line": "l"}
-_KINDS_BY_CODE = {code: kind for kind, code in _KIND_CODES.items()}
-
 
 #: Detail values at least this long are stored once in the `values` table.
 _SHARED_VALUE_LENGTH = 24
 
 
 class _Tables:
-    """The file, name and value tables of a version-2 document, filled while steps are
-    written: a path, a qualified name or a long repr seen many times is stored once."""
+    """The file, code and value tables of the header, filled while steps are written: a
+    path, a function (qualified name and file) or a long repr seen many times is stored
+    once."""
 
     def __init__(self) -> None:
         self.files: dict[str, int] = {}
-        self.names: dict[str, int] = {}
+        self.codes: dict[tuple[str, int | None], int] = {}
         self.values: dict[str, int] = {}
 
     def detail(self, detail: Mapping[str, str]) -> dict[str, str | int]:
@@ -59,48 +66,56 @@ class _Tables:
             return None
         return self.files.setdefault(path, len(self.files))
 
-    def name(self, name: str) -> int:
-        return self.names.setdefault(name, len(self.names))
+    def code(self, name: str, file: str | None) -> int:
+        return self.codes.setdefault((name, self.file(file)), len(self.codes))
 
 
-def to_json(trace: Trace) -> dict[str, Any]:
-    """The JSON document of a trace (plain dicts and lists), in the current version."""
+def documents(trace: Trace) -> list[dict[str, Any]]:
+    """The JSON documents of a trace file, one per line, in the current version."""
     tables = _Tables()
-    registration_start = trace.registration.steps[0].time_ns if trace.registration.steps else 0
-    registration_thread = trace.registration.steps[0].thread if trace.registration.steps else 0
-    document = {
+    registration = trace.registration
+    registration_start = registration.steps[0].time_ns if registration.steps else 0
+    registration_thread = registration.steps[0].thread if registration.steps else 0
+    phases = [(registration.steps, registration_start, registration_thread)] + [
+        (request.steps, request.start_ns, request.thread) for request in trace.requests
+    ]
+    body: list[dict[str, Any]] = []
+    for number, (steps, start_ns, thread) in enumerate(phases):
+        if steps:
+            body += _phase_documents(number, steps, start_ns, thread, tables)
+    sources = {
+        str(tables.file(file)): {
+            "sha256": source.sha256,
+            "lines": {str(n): text for n, text in source.lines.items()},
+        }
+        for file, source in trace.sources.items()
+    }
+    header = {
         "format": FORMAT,
         "version": VERSION,
         "meta": dict(trace.meta),
-        "files": [],
-        "names": [],
-        "values": [],
+        "files": list(tables.files),
+        "codes": [list(code) for code in tables.codes],
+        "values": list(tables.values),
         "routes": [_route_json(route) for route in trace.routes],
         "registration": {
             "start_ns": registration_start,
             "thread": registration_thread,
-            "steps": _steps_json(trace.registration.steps, tables, registration_start,
-                                 registration_thread),
-            "dropped_steps": trace.registration.dropped_steps,
+            "steps": len(registration.steps),
+            "dropped_steps": registration.dropped_steps,
         },
-        "requests": [_request_json(request, tables) for request in trace.requests],
-        "sources": {
-            str(tables.file(file)): {
-                "sha256": source.sha256,
-                "lines": {str(n): t for n, t in source.lines.items()},
-            }
-            for file, source in trace.sources.items()
-        },
+        "requests": [_request_json(request) for request in trace.requests],
+        "sources": sources,
     }
-    document["files"] = list(tables.files)
-    document["names"] = list(tables.names)
-    document["values"] = list(tables.values)
-    return document
+    return [header, *body]
 
 
 def dumps(trace: Trace) -> bytes:
-    """The trace as compact UTF-8 JSON."""
-    return json.dumps(to_json(trace), ensure_ascii=False, separators=(",", ":")).encode()
+    """The trace as compact UTF-8 JSON Lines."""
+    return "".join(
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+        for document in documents(trace)
+    ).encode()
 
 
 def save(trace: Trace, path: str | Path) -> Path:
@@ -116,38 +131,36 @@ def save(trace: Trace, path: str | Path) -> Path:
     return path
 
 
-def _steps_json(steps: tuple[Step, ...], tables: _Tables, start_ns: int,
-                thread: int) -> list[list[Any]]:
-    """Step arrays. A return, exception or line step in the same function as its parent
-    leaves out name and file: `[parent, kind, line, time, extra?]`."""
-    rows = []
+def _phase_documents(number: int, steps: Sequence[Step], start_ns: int, thread: int,
+                     tables: _Tables) -> list[dict[str, Any]]:
+    """The columns line and the extras lines of one phase."""
+    up, kinds, codes, lines, times, roles, extras = [], [], [], [], [], [], []
     previous = start_ns
-    for step in steps:
-        parent = steps[step.parent] if step.parent is not None else None
-        if (step.kind in _INHERITING and parent is not None and parent.name == step.name
-                and parent.file == step.file):
-            row: list[Any] = [step.parent, _KIND_CODES[step.kind], step.line,
-                              step.time_ns - previous]
-        else:
-            row = [step.parent, _KIND_CODES[step.kind], tables.name(step.name),
-                   tables.file(step.file), step.line, step.time_ns - previous]
+    for position, step in enumerate(steps):
+        up.append(0 if step.parent is None else position - step.parent)
+        kinds.append(KIND_CODES[step.kind])
+        codes.append(tables.code(step.name, step.file))
+        lines.append(step.line)
+        times.append(step.time_ns - previous)
         previous = step.time_ns
+        if step.role:
+            roles.append([position, str(step.role)])
         extra: dict[str, Any] = {}
         if step.detail:
             extra["d"] = tables.detail(step.detail)
-        if step.role:
-            extra["r"] = str(step.role)
         if step.facts:
             extra["f"] = dict(step.facts)
         if step.thread != thread:
             extra["t"] = step.thread
-        if extra:
-            row.append(extra)
-        rows.append(row)
-    return rows
-
-
-_INHERITING = frozenset({"return", "exception", "line"})
+        extras.append(extra or None)
+    columns = {"phase": number, "up": up, "kind": "".join(kinds), "code": codes,
+               "line": lines, "role": roles}
+    return [columns] + [
+        {"phase": number, "first": first,
+         "start_ns": steps[first - 1].time_ns if first else start_ns,
+         "time": times[first:first + CHUNK], "extra": extras[first:first + CHUNK]}
+        for first in range(0, len(steps), CHUNK)
+    ]
 
 
 def _route_json(route: Route) -> dict[str, Any]:
@@ -176,7 +189,7 @@ def _route_json(route: Route) -> dict[str, Any]:
     }
 
 
-def _request_json(request: Request, tables: _Tables) -> dict[str, Any]:
+def _request_json(request: Request) -> dict[str, Any]:
     return {
         "id": request.id,
         "method": request.method,
@@ -194,15 +207,20 @@ def _request_json(request: Request, tables: _Tables) -> dict[str, Any]:
         "duration_ns": request.duration_ns,
         "thread": request.thread,
         "dropped_steps": request.dropped_steps,
-        "steps": _steps_json(request.steps, tables, request.start_ns, request.thread),
+        "steps": len(request.steps),
     }
 
 
 # -- reading ------------------------------------------------------------------------------
 
 
-def load(path: str | Path) -> Trace:
-    """Read a trace file written by `save` (plain or gzip)."""
+def load(path: str | Path, *, lazy: bool = False) -> Trace:
+    """Read a trace file written by `save` (plain or gzip), of any known version.
+
+    With `lazy`, the steps of a version-3 file are `StepTable`s whose detail, facts and
+    threads are decoded (and checked) chunk by chunk when first read: a damaged chunk
+    raises `TraceFileError` then, or from `StepTable.preload()`.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -213,12 +231,12 @@ def load(path: str | Path) -> Trace:
     except OSError as exc:
         raise TraceFileError(f"cannot read trace file {str(path)!r}: {exc.strerror}") from None
     try:
-        return loads(data)
+        return loads(data, lazy=lazy)
     except TraceFileError as exc:
         raise TraceFileError(f"{path}: {exc}") from None
 
 
-def loads(data: bytes) -> Trace:
+def loads(data: bytes, *, lazy: bool = False) -> Trace:
     """Parse and check the bytes of a trace file."""
     if data[:2] == _GZIP_MAGIC:
         try:
@@ -229,8 +247,21 @@ def loads(data: bytes) -> Trace:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise TraceFileError(f"not a trace file: not UTF-8 text (byte {exc.start})") from None
+    head, _, rest = text.partition("\n")
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        header = json.loads(head, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # not one document per line: versions 1 and 2
+        return from_json(_parse_whole(text))
+    if _version(header) < 3:
+        return from_json(header if not rest.strip() else _parse_whole(text))
+    if not text.endswith("\n"):
+        raise TraceFileError("truncated trace: the last line is incomplete")
+    return from_documents([header, *rest.split("\n")[:-1]], lazy=lazy)
+
+
+def _parse_whole(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
@@ -238,11 +269,10 @@ def loads(data: bytes) -> Trace:
         raise TraceFileError(f"not valid JSON at {where}: {exc.msg}") from None
     except (ValueError, RecursionError) as exc:
         raise TraceFileError(f"not valid JSON: {exc}") from None
-    return from_json(document)
 
 
-def from_json(document: Any) -> Trace:
-    """Build a `Trace` from a parsed document of any known version, checking the contract."""
+def _version(document: Any) -> int:
+    """The version of a trace document (the header line from version 3 on), checked."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise TraceFileError(f"not a flaskscope trace (format is {found!r}, expected {FORMAT!r})")
@@ -256,133 +286,278 @@ def from_json(document: Any) -> Trace:
         )
     if version < 1:
         raise TraceFileError(f"unknown trace version {version}")
+    return version
+
+
+def from_json(document: Any) -> Trace:
+    """Build a `Trace` from a parsed single-document file (versions 1 and 2)."""
+    from . import tracefile_legacy
+
+    version = _version(document)
+    if version >= 3:
+        raise TraceFileError(f"trace version {version} is JSON Lines: read it with "
+                             "from_documents")
     _check_envelope(document, version)
     try:
         if version == 1:
-            return _from_v1(document)
-        return _from_v2(document)
+            return tracefile_legacy.from_v1(document)
+        return tracefile_legacy.from_v2(document)
     except (KeyError, TypeError, ValueError, IndexError) as exc:  # the schema should prevent
         raise TraceFileError(f"malformed trace: {type(exc).__name__}: {exc}") from None
 
 
-def _from_v2(document: dict) -> Trace:
-    files, names, values = document["files"], document["names"], document["values"]
-    registration = document["registration"]
+def from_documents(lines: Sequence[Any], *, lazy: bool = False) -> Trace:
+    """Build a `Trace` from the lines of a version-3 file: the parsed header, then each
+    following line as text (parsed when needed) or already parsed."""
+    if not lines:
+        raise TraceFileError("empty trace file")
+    header = lines[0]
+    if _version(header) < 3:
+        raise TraceFileError("not a version-3 header: read single documents with from_json")
+    _check_header(header)
+    try:
+        return _from_v3(header, lines[1:], lazy)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # the schema should prevent
+        raise TraceFileError(f"malformed trace: {type(exc).__name__}: {exc}") from None
+
+
+def _from_v3(header: dict, body: Sequence[Any], lazy: bool) -> Trace:
+    files, values = header["files"], header["values"]
+    codes = _code_tables(header["codes"], files)
+    registration = header["registration"]
+    phases = [("registration", registration)] + [
+        (f"request {request['id']}", request) for request in header["requests"]
+    ]
+    tables: list[Sequence[Step]] = []
+    position = 0
+    for number, (where, data) in enumerate(phases):
+        count = data["steps"]
+        if not count:
+            tables.append(())
+            continue
+        needed = 1 + -(-count // CHUNK)
+        if position + needed > len(body):
+            raise TraceFileError(f"truncated trace: the steps of {where} are missing")
+        table = _phase_table(
+            _PhaseInfo(number, where, count, data.get("thread", 0), position + 2),
+            body[position], body[position + 1:position + needed], codes, values,
+        )
+        tables.append(table if lazy else tuple(table))
+        position += needed
+    if any(not isinstance(line, str) or line.strip() for line in body[position:]):
+        raise TraceFileError(f"line {position + 2}: more lines than the header's step counts")
     return Trace(
-        meta=document["meta"],
-        routes=tuple(_route(route) for route in document["routes"]),
-        registration=Registration(
-            steps=_rows(registration["steps"], files, names, values,
-                        registration.get("start_ns", 0),
-                        registration.get("thread", 0), "registration"),
-            dropped_steps=registration.get("dropped_steps", 0),
-        ),
+        meta=header["meta"],
+        routes=tuple(route_from(route) for route in header["routes"]),
+        registration=Registration(steps=tables[0],
+                                  dropped_steps=registration.get("dropped_steps", 0)),
         requests=tuple(
-            _request(request, _rows(request["steps"], files, names, values,
-                                    request.get("start_ns", 0),
-                                    request.get("thread", 0), f"request {request['id']}"))
-            for request in document["requests"]
+            request_from(request, steps)
+            for request, steps in zip(header["requests"], tables[1:], strict=True)
         ),
         sources={
-            _table(files, int(index), "file"): _source(source)
-            for index, source in document["sources"].items()
+            table_entry(files, int(index), "file"): source_from(source)
+            for index, source in header["sources"].items()
         },
     )
 
 
-def _from_v1(document: dict) -> Trace:
-    """Version 1: steps were objects with their paths spelled out."""
-    registration = document["registration"]
-    return Trace(
-        meta=document["meta"],
-        routes=tuple(_route(route) for route in document["routes"]),
-        registration=Registration(
-            steps=_steps(registration["steps"], "registration"),
-            dropped_steps=registration.get("dropped_steps", 0),
-        ),
-        requests=tuple(
-            _request(request, _steps(request["steps"], f"request {request['id']}"))
-            for request in document["requests"]
-        ),
-        sources={file: _source(source) for file, source in document["sources"].items()},
+class _PhaseInfo:
+    """Which phase a run of lines holds, where it starts, and the thread its steps
+    inherit."""
+
+    __slots__ = ("number", "where", "count", "thread", "line")
+
+    def __init__(self, number: int, where: str, count: int, thread: int, line: int) -> None:
+        self.number, self.where, self.count = number, where, count
+        self.thread, self.line = thread, line
+
+
+_COLUMN_KEYS = frozenset({"phase", "up", "kind", "code", "line", "role"})
+
+
+def _code_tables(codes: list, files: list) -> tuple[dict[int, str], dict[int, str | None]]:
+    """Code index → qualified name, and → file path (the file index checked)."""
+    names: dict[int, str] = {}
+    paths: dict[int, str | None] = {}
+    for index, (name, file) in enumerate(codes):
+        names[index] = name
+        paths[index] = None if file is None else table_entry(files, file, "file")
+    return names, paths
+_INT = frozenset({int})
+_INT_OR_NONE = frozenset({int, type(None)})
+
+
+def _phase_table(phase: _PhaseInfo, columns_line: Any, extras_lines: Sequence[Any],
+                 codes: tuple[dict[int, str], dict[int, str | None]], values: list
+                 ) -> StepTable:
+    """The columns of one phase, checked whole (every rule of the schema, fast), and
+    its extras left to decode."""
+    columns = _parse_line(columns_line, phase.line)
+    if type(columns) is not dict or columns.keys() != _COLUMN_KEYS or (
+            columns["phase"] != phase.number):
+        raise TraceFileError(f"line {phase.line}: expected the step columns of {phase.where}")
+    count = phase.count
+
+    def column(name: str, types: frozenset = _INT) -> list:
+        value = columns[name]
+        if type(value) is not list or len(value) != count:
+            raise TraceFileError(f"line {phase.line}: column {name!r} of {phase.where} must be "
+                                 f"an array of {count} items")
+        if not set(map(type, value)) <= types:
+            raise TraceFileError(f"line {phase.line}: column {name!r} of {phase.where} holds "
+                                 "something other than whole numbers")
+        if (min(value, default=0) if types is _INT else min(filter(None, value), default=0)) < 0:
+            raise TraceFileError(f"line {phase.line}: column {name!r} of {phase.where} holds a "
+                                 "negative number")
+        return value
+
+    kinds = columns["kind"]
+    if type(kinds) is not str or len(kinds) != count or not set(kinds) <= _KIND_LETTERS:
+        raise TraceFileError(f"line {phase.line}: column 'kind' of {phase.where} must be "
+                             f"{count} letters of {''.join(sorted(_KIND_LETTERS))}")
+    up = column("up")
+    if any(map(gt, up, range(count))):
+        raise TraceFileError(f"line {phase.line}: a step of {phase.where} has a parent that is "
+                             "not an earlier step")
+    code_ids, lines = column("code"), column("line", _INT_OR_NONE)
+    step_names = _look_up(code_ids, codes[0], "code", phase)
+    step_files = _look_up(code_ids, codes[1], "code", phase)
+    roles = columns["role"]
+    if type(roles) is not list or not all(
+            type(pair) is list and len(pair) == 2 and type(pair[0]) is int
+            and 0 <= pair[0] < count and type(pair[1]) is str for pair in roles):
+        raise TraceFileError(f"line {phase.line}: column 'role' of {phase.where} must be "
+                             "[step id, role] pairs")
+    if len(extras_lines) != -(-count // CHUNK):
+        raise TraceFileError(f"truncated trace: extras of {phase.where} are missing")
+    return StepTable(
+        parents=_parents(up),
+        kinds=kinds,
+        names=step_names,
+        files=step_files,
+        lines=lines,
+        roles=dict(roles),
+        extras=_LazyExtras(phase, extras_lines, values),
     )
 
 
-def _source(data: Mapping[str, Any]) -> SourceFile:
-    return SourceFile(
-        sha256=data["sha256"],
-        lines={int(number): text for number, text in data["lines"].items()},
-    )
+_KIND_LETTERS = frozenset(KIND_CODES.values())
 
 
-def _table(table: list, index: Any, what: str) -> str:
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(table):
-        raise ValueError(f"{what} index {index!r} is not in the {what} table")
-    value = table[index]
-    if not isinstance(value, str):
-        raise TypeError(f"{what} table entry {index} is not a string")
-    return value
+def _look_up(indexes: list, table: dict, what: str, phase: _PhaseInfo) -> list:
+    """The table entries the indexes point at (a dict lookup: C speed, range checked)."""
+    try:
+        return list(map(table.__getitem__, indexes))
+    except KeyError as exc:
+        raise TraceFileError(f"line {phase.line}: {what} index {exc.args[0]} of {phase.where} "
+                             f"is not in the {what} table") from None
 
 
-def _rows(rows: list, files: list, names: list, values: list, start_ns: int, thread: int,
-          where: str) -> tuple[Step, ...]:
-    """Version-2 step arrays → steps; every rule of the schema is enforced here."""
-    steps = []
-    make = Step
-    kinds = _KINDS_BY_CODE
-    time_ns = start_ns
-    for position, row in enumerate(rows):
-        try:
-            if type(row) is not list or not 4 <= len(row) <= 7:
-                raise TypeError("a step must be an array of 4 to 7 items")
-            if len(row) <= 5:  # name and file are its parent's
-                parent, kind, line, offset = row[:4]
-                extra = row[4] if len(row) == 5 else _NO_EXTRA
-                if kind not in _INHERITING_CODES or type(parent) is not int or not (
-                        0 <= parent < position):
-                    raise ValueError("a short step must be a return, exception or line step "
-                                     "of an earlier step")
-                name_text, file_text = steps[parent].name, steps[parent].file
-            else:
-                parent, kind, name, file, line, offset = row[:6]
-                extra = row[6] if len(row) == 7 else _NO_EXTRA
-                name_text = _table(names, name, "name")
-                file_text = None if file is None else _table(files, file, "file")
-            if parent is not None and (type(parent) is not int or not 0 <= parent < position):
-                raise ValueError(f"parent {parent!r} is not an earlier step")
-            if type(offset) is not int or offset < 0:
-                raise TypeError(f"time must be a non-negative whole number, found {offset!r}")
-            if line is not None and (type(line) is not int or line < 0):
-                raise TypeError(f"line must be a non-negative whole number, found {line!r}")
-            if type(extra) is not dict or extra.keys() - _EXTRA_KEYS:
-                raise ValueError("extra must be an object with d, r, f or t")
-            detail = extra.get("d", _NO_EXTRA)
-            if type(detail) is not dict:
-                raise TypeError("detail must be an object")
-            if not all(type(v) is str for v in detail.values()):
-                detail = {k: v if type(v) is str else _table(values, v, "value")
-                          for k, v in detail.items()}
-            facts = extra.get("f", _NO_EXTRA)
-            role = extra.get("r")
-            step_thread = extra.get("t", thread)
-            if type(facts) is not dict or (role is not None and type(role) is not str) or (
-                    type(step_thread) is not int):
-                raise TypeError("facts must be an object, role a string, thread a number")
-            time_ns += offset
-            steps.append(make(position, parent, kinds[kind], name_text, file_text, line,
-                              time_ns, step_thread, detail, role, facts))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TraceFileError(f"bad step {position} in {where}: {exc}") from None
-    return tuple(steps)
+def _parents(up: list[int]) -> list[int | None]:
+    """Parent ids from the `up` column (id minus parent id, 0 for a top-level step)."""
+    parents: list[int | None] = list(map(sub, range(len(up)), up))
+    position = -1
+    try:
+        while True:  # top-level steps are few: find them at C speed
+            position = up.index(0, position + 1)
+            parents[position] = None
+    except ValueError:
+        return parents
 
 
-_NO_EXTRA: dict[str, Any] = {}
-_INHERITING_CODES = frozenset({"r", "x", "l"})
-_EXTRA_KEYS = frozenset({"d", "r", "f", "t"})
+def _parse_line(line: Any, number: int) -> Any:
+    if not isinstance(line, str):
+        return line  # parsed already (from_documents given documents)
+    try:
+        return json.loads(line, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise TraceFileError(f"line {number}: not valid JSON at column {exc.colno}: "
+                             f"{exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise TraceFileError(f"line {number}: not valid JSON: {exc}") from None
+
+
+_EXTRA_KEYS = frozenset({"d", "f", "t"})
+_EXTRAS_KEYS = frozenset({"phase", "first", "start_ns", "time", "extra"})
+_EMPTY: Mapping[str, Any] = {}
+
+
+class _LazyExtras:
+    """A phase's extras lines, each decoded and checked the first time one of its steps
+    is read (or all of them by `preload`)."""
+
+    def __init__(self, phase: _PhaseInfo, lines: Sequence[Any], values: list) -> None:
+        self.phase = phase
+        self.lines = list(lines)
+        self.values = values
+        self.chunks: list[list[tuple] | None] = [None] * len(self.lines)
+
+    def extra(self, step_id: int) -> Extra:
+        chunk = self.chunks[step_id // CHUNK]
+        if chunk is None:
+            chunk = self._decode(step_id // CHUNK)
+        return chunk[step_id % CHUNK]
+
+    def preload(self) -> None:
+        for number, chunk in enumerate(self.chunks):
+            if chunk is None:
+                self._decode(number)
+
+    def _decode(self, number: int) -> list[tuple]:
+        phase = self.phase
+        line = phase.line + 1 + number
+        first = number * CHUNK
+        expected = min(CHUNK, phase.count - first)
+        text = self.lines[number]
+        if text is None:  # another thread decoded it meanwhile (chunks are set first)
+            return self.chunks[number]  # type: ignore[return-value]
+        document = _parse_line(text, line)
+        if (type(document) is not dict or document.keys() != _EXTRAS_KEYS
+                or document["phase"] != phase.number or document["first"] != first
+                or type(document["start_ns"]) is not int
+                or type(document["extra"]) is not list or len(document["extra"]) != expected
+                or type(document["time"]) is not list or len(document["time"]) != expected
+                or not set(map(type, document["time"])) <= _INT
+                or min(document["time"]) < 0):
+            raise TraceFileError(f"line {line}: expected the times and extras of steps {first} "
+                                 f"to {first + expected - 1} of {phase.where}")
+        rows = []
+        times = accumulate(document["time"], initial=document["start_ns"])
+        next(times)
+        thread = phase.thread
+        for offset, (time_ns, entry) in enumerate(zip(times, document["extra"])):
+            if entry is None:
+                rows.append((time_ns, _EMPTY, _EMPTY, thread))
+                continue
+            try:
+                rows.append((time_ns, *self._entry(entry)))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TraceFileError(f"bad step {first + offset} in {phase.where}: {exc}") from None
+        self.chunks[number] = rows
+        self.lines[number] = None  # the text is no longer needed
+        return rows
+
+    def _entry(self, entry: Any) -> tuple[Mapping[str, str], Mapping[str, Any], int]:
+        if type(entry) is not dict or entry.keys() - _EXTRA_KEYS:
+            raise ValueError("extra must be null or an object with d, f or t")
+        detail = entry.get("d", _EMPTY)
+        facts = entry.get("f", _EMPTY)
+        thread = entry.get("t", self.phase.thread)
+        if type(detail) is not dict or type(facts) is not dict or type(thread) is not int:
+            raise TypeError("detail and facts must be objects, thread a number")
+        if not all(type(value) is str for value in detail.values()):
+            detail = {name: value if type(value) is str else table_entry(self.values, value,
+                                                                         "value")
+                      for name, value in detail.items()}
+        return detail, facts, thread
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a trace file")
+
+
+# -- checking against the schema ---------------------------------------------------------
 
 
 @cache
@@ -394,90 +569,64 @@ def schema(version: int = VERSION) -> dict[str, Any]:
 
 
 @cache
-def _envelope_validator(version: int) -> Draft202012Validator:
-    """The schema with step lists left open: steps are checked by `_rows`/`_steps`, which
-    is much faster on traces of hundreds of thousands of steps and enforces the same rules."""
-    envelope = json.loads(json.dumps(schema(version)))
-    envelope["$defs"]["steps"] = {"type": "array"}
-    return Draft202012Validator(envelope)
+def _checked_schema(version: int, part: str | None) -> dict[str, Any]:
+    """What the loader checks: a version's single document (`part` None) with step lists
+    left open, or one part of version 3 (`header`). Steps and source lines are checked
+    by hand instead, by the same rules and much faster on large traces."""
+    document = json.loads(json.dumps(schema(version)))
+    if part is not None:
+        document.pop("oneOf")
+        document["$ref"] = f"#/$defs/{part}"
+        sources = document["$defs"]["header"]["properties"]["sources"]
+        sources["additionalProperties"]["properties"]["lines"] = {"type": "object"}
+    else:
+        document["$defs"]["steps"] = {"type": "array"}
+    return document
 
 
 def _check_envelope(document: dict, version: int) -> None:
-    error = next(iter(_envelope_validator(version).iter_errors(document)), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "the document"
+    _report(_checked_schema(version, None), document)
+
+
+def _check_header(header: dict) -> None:
+    _report(_checked_schema(VERSION, "header"), header)
+
+
+def _report(checked: dict[str, Any], document: Any) -> None:
+    try:
+        schemacheck.check(checked, document)
+    except schemacheck.SchemaMismatch as error:
+        where = "/".join(str(p) for p in error.path) or "the document"
         message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
-        raise TraceFileError(f"does not match the trace schema at {where}: {message}")
+        raise TraceFileError(f"does not match the trace schema at {where}: {message}") from None
 
 
-def _steps(items: list, where: str) -> tuple[Step, ...]:
-    """Version-1 step objects → steps."""
-    steps = []
-    for position, item in enumerate(items):
-        try:
-            steps.append(_step(item, position))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TraceFileError(f"bad step {position} in {where}: {exc}") from None
-    return tuple(steps)
+# -- records shared by every version --------------------------------------------------------
 
 
-def _step(item: Any, position: int) -> Step:
-    if not isinstance(item, dict):
-        raise TypeError("a step must be an object")
-    unknown = item.keys() - _STEP_KEYS
-    if unknown:
-        raise ValueError(f"unknown field {sorted(unknown)[0]!r}")
-    step_id = _int(item["id"], "id")
-    if step_id != position:
-        raise ValueError(f"id {step_id} does not match its position {position}")
-    parent = item["parent"]
-    if parent is not None and not (_int(parent, "parent") < step_id):
-        raise ValueError(f"parent {parent} is not an earlier step")
-    kind = item["kind"]
-    if kind not in _STEP_KINDS:
-        raise ValueError(f"unknown kind {kind!r}")
-    detail = item.get("detail", {})
-    if not isinstance(detail, dict) or not all(isinstance(v, str) for v in detail.values()):
-        raise TypeError("detail must map names to strings")
-    facts = item.get("facts", {})
-    if not isinstance(facts, dict):
-        raise TypeError("facts must be an object")
-    role = item.get("role")
-    line = item["line"]
-    return Step(
-        id=step_id,
-        parent=parent,
-        kind=kind,
-        name=_str(item["name"], "name"),
-        file=None if item["file"] is None else _str(item["file"], "file"),
-        line=None if line is None else _int(line, "line"),
-        time_ns=_int(item["time_ns"], "time_ns"),
-        thread=_int(item["thread"], "thread"),
-        detail=detail,
-        role=None if role is None else _str(role, "role"),
-        facts=facts,
+def source_from(data: Mapping[str, Any]) -> SourceFile:
+    lines = data["lines"]
+    if not (all(type(text) is str for text in lines.values())
+            and all(number.isdecimal() and number.isascii() and number[0] != "0"
+                    for number in lines)):
+        raise ValueError("source lines must map line numbers to strings")
+    return SourceFile(
+        sha256=data["sha256"],
+        lines={int(number): text for number, text in data["lines"].items()},
     )
 
 
-_STEP_KEYS = frozenset(
-    {"id", "parent", "kind", "name", "file", "line", "time_ns", "thread", "detail", "role",
-     "facts"}
-)
-
-
-def _int(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 and name != "time_ns":
-        raise TypeError(f"{name} must be a non-negative whole number, found {value!r}")
-    return value
-
-
-def _str(value: Any, name: str) -> str:
+def table_entry(table: list, index: Any, what: str) -> str:
+    """`table[index]`, checked: a ValueError/TypeError names the table otherwise."""
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(table):
+        raise ValueError(f"{what} index {index!r} is not in the {what} table")
+    value = table[index]
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, found {value!r}")
+        raise TypeError(f"{what} table entry {index} is not a string")
     return value
 
 
-def _route(data: Mapping[str, Any]) -> Route:
+def route_from(data: Mapping[str, Any]) -> Route:
     return Route(
         rule=data["rule"],
         endpoint=data["endpoint"],
@@ -503,7 +652,7 @@ def _route(data: Mapping[str, Any]) -> Route:
     )
 
 
-def _request(data: Mapping[str, Any], steps: tuple[Step, ...]) -> Request:
+def request_from(data: Mapping[str, Any], steps: Sequence[Step]) -> Request:
     return Request(
         id=data["id"],
         method=data["method"],

@@ -6,6 +6,7 @@ import functools
 import gzip
 import json
 import linecache
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,19 @@ from jsonschema import Draft202012Validator
 
 import tracer
 from tracer import Role, TraceFileError
-from tracer.tracefile import VERSION, dumps, from_json, loads, schema, to_json
+from tracer.steptable import StepTable
+from tracer.tracefile import CHUNK, VERSION, documents, dumps, from_documents, loads, schema
+
+DATA = Path(__file__).parent / "data"
+
+
+def _lines(data: bytes) -> list:
+    """The parsed documents of a version-3 file, one per line."""
+    return [json.loads(line) for line in data.decode().split("\n")[:-1]]
+
+
+def _encode(lines: list) -> bytes:
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +43,89 @@ def test_round_trip(trace, tmp_path, suffix) -> None:
     if suffix.endswith(".gz"):
         assert path.read_bytes()[:2] == b"\x1f\x8b"
     loaded = tracer.load(path)
-    assert to_json(loaded) == json.loads(dumps(trace))
+    assert documents(loaded) == _lines(dumps(trace))
+    assert loaded == trace
     assert loaded.requests[1].steps == tuple(loaded.requests[1].steps)
     original_facts = trace.requests[0].steps[3].facts
     assert loaded.requests[0].steps[3].facts == json.loads(json.dumps(original_facts))
 
 
-def test_saved_document_matches_the_published_schema(trace) -> None:
-    document = json.loads(dumps(trace))
-    Draft202012Validator(schema()).validate(document)
-    assert document["format"] == "flaskscope.trace" and document["version"] == VERSION
-    assert {"flask", "werkzeug", "python", "app", "created"} <= document["meta"].keys()
+def test_every_saved_line_matches_the_published_schema(trace) -> None:
+    lines = _lines(dumps(trace))
+    validator = Draft202012Validator(schema())
+    for line in lines:
+        validator.validate(line)
+    header = lines[0]
+    assert header["format"] == "flaskscope.trace" and header["version"] == VERSION
+    assert {"flask", "werkzeug", "python", "app", "created"} <= header["meta"].keys()
+    phases = [header["registration"], *header["requests"]]
+    expected = sum(1 + -(-phase["steps"] // CHUNK) for phase in phases if phase["steps"])
+    assert len(lines) == 1 + expected
+    columns = lines[1]
+    assert set(columns["kind"]) <= set("crxnl") and len(columns["up"]) == phases[0]["steps"]
+
+
+def test_lazy_loading_builds_steps_only_when_read(trace) -> None:
+    lazy = loads(dumps(trace), lazy=True)
+    steps = lazy.requests[0].steps
+    assert isinstance(steps, StepTable)
+    assert steps._built is None and steps._extras.chunks == [None]  # nothing decoded yet
+    assert steps[3] == trace.requests[0].steps[3]
+    assert steps._extras.chunks[0] is not None
+    assert tuple(steps) == trace.requests[0].steps
+    calls_ = [i for i in steps.ids_of_kind("call")]
+    assert calls_ == [s.id for s in trace.requests[0].steps if s.kind == "call"]
+    assert steps.roles == {s.id: s.role for s in trace.requests[0].steps if s.role}
+
+
+def test_a_request_of_many_chunks_round_trips(trace) -> None:
+    request = trace.requests[0]
+    many = [replace(step, id=n, parent=None if n == 0 else 0, kind="note" if n else "call")
+            for n, step in enumerate(request.steps[:1] * (CHUNK * 2 + 5))]
+    big = replace(trace, requests=(replace(request, steps=tuple(many)),))
+    lines = _lines(dumps(big))
+    assert [line.get("first") for line in lines if "first" in line][-3:] == [0, CHUNK, 2 * CHUNK]
+    assert loads(dumps(big)) == big
+    lazy = loads(dumps(big), lazy=True).requests[0].steps
+    assert lazy[CHUNK * 2 + 4] == big.requests[0].steps[-1]
+    assert [chunk is None for chunk in lazy._extras.chunks] == [True, True, False]
+
+
+def test_a_damaged_chunk_fails_when_read_and_on_preload(trace) -> None:
+    lines = _lines(dumps(trace))
+    lines[-1]["extra"][2] = {"d": {"x": 10**6}}  # a value index out of the table
+    lazy = loads(_encode(lines), lazy=True)
+    request = lazy.requests[-1]
+    assert request.steps.names[0] and request.steps.kinds  # the columns are fine
+    with pytest.raises(TraceFileError, match="bad step 2 in request 2: value index"):
+        request.steps[0]  # its chunk holds the damaged step
+    with pytest.raises(TraceFileError, match="bad step 2 in request 2"):
+        loads(_encode(lines), lazy=True).requests[-1].steps.preload()
+    with pytest.raises(TraceFileError, match="bad step 2 in request 2"):
+        loads(_encode(lines))
+
+
+def test_version_2_files_still_load() -> None:
+    path = DATA / "trace-v2.json"
+    document = json.loads(path.read_text("utf-8"))
+    assert document["version"] == 2
+    Draft202012Validator(schema(2)).validate(document)
+    trace = tracer.load(path)
+    request = trace.requests[0]
+    assert (request.method, request.status, request.endpoint) == ("HEAD", 200, "index")
+    lookup = one([s for s in request.steps if s.role == Role.HANDLER_LOOKUP])
+    assert lookup.facts["fallback"] == "get"
+    short = [row for row in document["requests"][0]["steps"] if len(row) <= 5]
+    assert short, "version 2 stored returns and lines without name and file"
+    for row, step in zip(document["requests"][0]["steps"], request.steps, strict=True):
+        if len(row) <= 5:
+            parent = request.steps[row[0]]
+            assert (step.name, step.file) == (parent.name, parent.file)
+    assert loads(dumps(trace)) == trace, "saving writes version 3, which reads back the same"
 
 
 def test_version_1_files_still_load() -> None:
-    path = Path(__file__).parent / "data" / "trace-v1.json"
+    path = DATA / "trace-v1.json"
     document = json.loads(path.read_text("utf-8"))
     assert document["version"] == 1
     Draft202012Validator(schema(1)).validate(document)
@@ -54,17 +135,7 @@ def test_version_1_files_still_load() -> None:
     lookup = one([s for s in request.steps if s.role == Role.HANDLER_LOOKUP])
     assert lookup.facts["fallback"] == "get"
     assert [s.id for s in request.steps] == list(range(len(request.steps)))
-    assert to_json(trace)["version"] == VERSION, "saving writes the current version"
-
-
-def test_short_rows_inherit_name_and_file(trace) -> None:
-    document = json.loads(dumps(trace))
-    rows = document["requests"][0]["steps"]
-    short = [row for row in rows if len(row) <= 5]
-    assert short and all(row[1] in ("r", "x", "l") for row in short)
-    loaded = tracer.loads(dumps(trace))
-    for original, again in zip(trace.requests[0].steps, loaded.requests[0].steps, strict=True):
-        assert again == original
+    assert documents(trace)[0]["version"] == VERSION, "saving writes the current version"
 
 
 def test_sources_hold_every_referenced_line_and_whole_function_bodies(trace) -> None:
@@ -93,26 +164,35 @@ def _one_line_error(data: bytes) -> str:
     return message
 
 
+def _broken(good: bytes, line: int, change) -> bytes:
+    lines = _lines(good)
+    change(lines[line])
+    return _encode(lines)
+
+
 def test_clear_errors_for_bad_files(trace, tmp_path) -> None:
     good = dumps(trace)
-    assert "truncated JSON" in _one_line_error(good[: len(good) // 2])
+    first_request = 1 + 1 + -(-len(trace.registration.steps) // CHUNK)  # its columns line
+    assert "truncated" in _one_line_error(good[: len(good) // 2])
+    assert "truncated" in _one_line_error(good[: good.index(b"\n") // 2])
+    assert "truncated" in _one_line_error(good[: good.index(b"\n") + 1])
     assert "truncated or corrupt gzip" in _one_line_error(gzip.compress(good)[:100])
     assert "not valid JSON" in _one_line_error(b"{nope}")
     assert "not UTF-8" in _one_line_error(b"\xff\xfe\x00")
     assert "not a flaskscope trace" in _one_line_error(b'{"traceEvents": []}')
     assert "not a flaskscope trace" in _one_line_error(b"[1, 2]")
-    newer = json.loads(good)
-    newer["version"] = VERSION + 1
-    assert "newer flaskscope" in _one_line_error(json.dumps(newer).encode())
-    broken = json.loads(good)
-    broken["requests"][0]["steps"][2][0] = 99
-    assert "bad step 2 in request 0" in _one_line_error(json.dumps(broken).encode())
-    broken = json.loads(good)
-    broken["requests"][0]["steps"][1][2] = 10**6
-    assert "not in the name table" in _one_line_error(json.dumps(broken).encode())
-    broken = json.loads(good)
-    del broken["routes"]
-    assert "schema" in _one_line_error(json.dumps(broken).encode())
+    assert "newer flaskscope" in _one_line_error(
+        _broken(good, 0, lambda header: header.update(version=VERSION + 1)))
+    assert "parent that is not an earlier step" in _one_line_error(
+        _broken(good, first_request, lambda columns: columns["up"].__setitem__(2, 99)))
+    assert "not in the code table" in _one_line_error(
+        _broken(good, first_request, lambda columns: columns["code"].__setitem__(1, 10**6)))
+    assert "not in the file table" in _one_line_error(
+        _broken(good, 0, lambda header: header["codes"][0].__setitem__(1, 10**6)))
+    assert "column 'kind'" in _one_line_error(
+        _broken(good, first_request, lambda columns: columns.update(kind="q" * 3)))
+    assert "schema" in _one_line_error(_broken(good, 0, lambda header: header.pop("routes")))
+    assert "more lines" in _one_line_error(good + b'{"phase": 9}\n')
     assert "NaN" in _one_line_error(good.replace(b'"duration_ns":', b'"duration_ns":NaN,"x":', 1))
     with pytest.raises(TraceFileError, match="does not exist"):
         tracer.load(tmp_path / "missing.json")
@@ -147,12 +227,14 @@ def _paths(node, prefix=()):
 
 @functools.cache
 def _small_document_text() -> str:
-    """A real but small trace document (one request, no registration) to mutate."""
-    full = json.loads(dumps(record_fixture("seed_views", "HEAD /index").trace))
-    full["registration"]["steps"] = []
-    full["requests"][0]["steps"] = full["requests"][0]["steps"][:12]
-    full["sources"] = dict(list(full["sources"].items())[:1])
-    return json.dumps(full)
+    """A real but small trace file (one request of 12 steps, no registration, one source
+    file), as the list of its line documents, to mutate."""
+    trace = record_fixture("seed_views", "HEAD /index").trace
+    request = replace(trace.requests[0], steps=trace.requests[0].steps[:12])
+    first_file = next(iter(trace.sources))
+    small = replace(trace, registration=tracer.Registration(), requests=(request,),
+                    sources={first_file: trace.sources[first_file]})
+    return json.dumps(documents(small))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -170,7 +252,9 @@ def test_mutated_documents_load_or_fail_cleanly(mutations) -> None:
         except (TypeError, IndexError, KeyError):
             continue
     try:
-        loaded = from_json(document)
+        loaded = from_documents(document)
+        for request in loaded.requests:
+            tuple(request.steps)
     except TraceFileError:
         return
     assert isinstance(loaded, tracer.Trace)
