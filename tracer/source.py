@@ -134,15 +134,17 @@ def resolve_source(
     lines: bool = False,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    lazy: bool = False,
 ) -> Trace:
-    """A trace file to load, or `APP [METHOD] PATH` to record first."""
+    """A trace file to load (`lazy`: see `tracefile.load`), or `APP [METHOD] PATH` to
+    record first."""
     if len(words) == 1:
         path = Path(words[0])
         if path.suffix == ".py" or not path.exists() and ":" in words[0]:
             raise RequestSpecError(
                 f"{words[0]!r} looks like an app: give the request too, e.g. {words[0]} GET /"
             )
-        return load(path)
+        return load(path, lazy=lazy)
     from .session import record_app
 
     app_ref, request_words = split_target(words)

@@ -19,6 +19,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from tracer.errors import TraceFileError
 from tracer.model import Trace
 
 from .screens.help import HelpScreen
@@ -154,14 +155,21 @@ class ViewerApp(App[None]):
 
         A trace of 200,000 steps is hundreds of thousands of objects, and Textual holds
         tens of thousands more; the collector walks them all on every full collection,
-        which stalls a step for 50-150 ms. With `freeze_gc`, everything alive once the
-        first screen is up leaves the collector's sight (`gc.freeze`) and full
-        collections of what is left come ten times less often; young garbage is still
-        collected as usual.
+        which stalls start-up and then a step for 50-150 ms each time. With `freeze_gc`,
+        the collector stays off until the first screen is up; then everything alive
+        leaves its sight (`gc.freeze`) and full collections of what is left come ten
+        times less often; young garbage is still collected as usual.
+
+        Steps loaded lazily (`tracefile.load(lazy=True)`) are decoded in a background
+        thread once the first screen is up; a damaged file then, or on any read, ends
+        the app with exit code 2 and the problem in `error`.
         """
         super().__init__()
         self.trace = trace
         self.freeze_gc = freeze_gc
+        self.error: str | None = None
+        if freeze_gc:
+            gc.disable()
         self.state = ViewState(trace, show_lines=show_lines)
         self._revision = 0
         self._last_search = ""
@@ -172,10 +180,34 @@ class ViewerApp(App[None]):
 
     def on_ready(self) -> None:
         if self.freeze_gc:
-            gc.collect()
             gc.freeze()
             young, middle, _ = gc.get_threshold()
             gc.set_threshold(young, middle, 100)
+            gc.enable()
+        self.run_worker(self._preload, thread=True, exclusive=True, group="preload")
+
+    def _preload(self) -> None:
+        """Decode every phase's lazily stored steps, the open one first, so that a damaged
+        file is reported now rather than when the reader reaches the damage."""
+        phases = self.state.phases
+        order = [self.state.phase_index] + [p.index for p in phases
+                                            if p.index != self.state.phase_index]
+        try:
+            for index in order:
+                phases[index].steps.preload()
+        except TraceFileError as exc:
+            self.call_from_thread(self.fail, str(exc))
+
+    def fail(self, message: str) -> None:
+        """End the app because the trace cannot be shown (exit code 2, `error` says why)."""
+        self.error = message
+        self.exit(return_code=2)
+
+    def _handle_exception(self, error: Exception) -> None:
+        if isinstance(error, TraceFileError):  # a damaged part read while stepping
+            self.fail(str(error))
+            return
+        super()._handle_exception(error)
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -220,7 +252,7 @@ class ViewerApp(App[None]):
             self.state.trace, requests=self.state.trace.requests + trace.requests,
             sources=sources)
         for request in trace.requests:
-            self.state.phases.append(Phase(len(self.state.phases), request.steps, request))
+            self.state.phases.append(Phase.of(len(self.state.phases), request, request.steps))
         for screen in self.screen_stack:
             for pane in screen.query(RequestList):
                 pane.reload()

@@ -7,10 +7,12 @@ rest of the CLI) never pays for importing textual.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 
 import click
 
+from tracer.errors import TraceFileError
 from tracer.source import line_options, request_options, resolve_source
 
 
@@ -36,8 +38,12 @@ def view(
     Keys: n/→ next, p/← previous, s into, o out, N over, g/G first/last, / search,
     f line steps, b bookmark, ' next bookmark, tab panes, ? help, q quit.
     """
+    gc.disable()  # nothing loaded makes cycles; the app turns collection back on
     trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
-                           include=include, exclude=exclude)
+                           include=include, exclude=exclude, lazy=True)
     from viewer.app import ViewerApp
 
-    ViewerApp(trace, freeze_gc=True).run()
+    app = ViewerApp(trace, freeze_gc=True)
+    app.run()
+    if app.error is not None:
+        raise TraceFileError(app.error)

@@ -20,15 +20,21 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from tracer.model import Step
+from tracer.steptable import KIND_CODES, StepTable, as_table
 
 ENDS = ("return", "exception")
+_END_CODES = frozenset(KIND_CODES[kind] for kind in ENDS)
+_LINE = KIND_CODES["line"]
 
 
 class StepIndex:
-    """Derived facts about a phase's steps (depth, subtree, children), computed on demand."""
+    """Derived facts about a phase's steps (depth, subtree, children), computed on demand
+    from the `parents` and `kinds` columns, so no step object is built for them."""
 
     def __init__(self, steps: Sequence[Step]) -> None:
-        self.steps = steps
+        self.steps: StepTable = as_table(steps)
+        self.parents = self.steps.parents
+        self.kinds = self.steps.kinds
         self._depth: dict[int, int] = {}
         self._subtree_end: dict[int, int] = {}
         self._children: dict[int | None, list[int]] = {}
@@ -45,7 +51,7 @@ class StepIndex:
         current: int | None = step_id
         while current is not None and current not in self._depth:
             path.append(current)
-            current = self.steps[current].parent
+            current = self.parents[current]
         depth = -1 if current is None else self._depth[current]
         for node in reversed(path):
             depth += 1
@@ -56,11 +62,11 @@ class StepIndex:
         """The id of the step's last descendant (itself when it has none)."""
         end = self._subtree_end.get(step_id)
         if end is None:
-            steps = self.steps
-            count = len(steps)
+            parents = self.parents
+            count = len(parents)
             end = step_id + 1
             while end < count:
-                parent = steps[end].parent
+                parent = parents[end]
                 if parent is None or parent < step_id:
                     break
                 end = self._subtree_end.get(end, end) + 1
@@ -70,7 +76,7 @@ class StepIndex:
 
     def has_children(self, step_id: int) -> bool:
         following = step_id + 1
-        return following < len(self.steps) and self.steps[following].parent == step_id
+        return following < len(self.parents) and self.parents[following] == step_id
 
     def children(self, step_id: int | None) -> list[int]:
         """Direct children in time order; `None` gives the top-level steps."""
@@ -89,27 +95,27 @@ class StepIndex:
 
     def end_step(self, step_id: int) -> int | None:
         """The return or exception step closing a call, if it was recorded."""
-        if self.steps[step_id].kind != "call":
+        if self.kinds[step_id] != "c":
             return None
         last = self.subtree_end(step_id)
-        step = self.steps[last]
-        return last if last != step_id and step.parent == step_id and step.kind in ENDS else None
+        return (last if last != step_id and self.parents[last] == step_id
+                and self.kinds[last] in _END_CODES else None)
 
     def ancestors(self, step_id: int) -> list[int]:
         """Parent, grandparent, ... up to the top-level step (innermost first)."""
         out = []
-        parent = self.steps[step_id].parent
+        parents = self.parents
+        parent = parents[step_id]
         while parent is not None:
             out.append(parent)
-            parent = self.steps[parent].parent
+            parent = parents[parent]
         return out
 
     def frame(self, step_id: int) -> int | None:
         """The call step whose frame this step happened in (a call is its own frame)."""
-        step = self.steps[step_id]
-        if step.kind == "call":
+        if self.kinds[step_id] == "c":
             return step_id
-        return step.parent
+        return self.parents[step_id]
 
 
 def search_text(step: Step) -> str:
@@ -132,7 +138,7 @@ class Navigator:
 
     def __init__(self, steps: Sequence[Step], *, show_lines: bool = True) -> None:
         self.index = StepIndex(steps)
-        self.steps = steps
+        self.steps = self.index.steps
         self.show_lines = show_lines
         self.collapsed: set[int] = set()
         self.bookmarks: list[int] = []
@@ -169,8 +175,8 @@ class Navigator:
         if self.show_lines:
             self._navigable = range(count)
         else:
-            steps = self.steps
-            self._navigable = [i for i in range(count) if steps[i].kind != "line"]
+            kinds = self.index.kinds
+            self._navigable = [i for i in range(count) if kinds[i] != _LINE]
         self._rows = None
 
     def _compute_rows(self) -> Sequence[int]:
@@ -201,8 +207,8 @@ class Navigator:
         """Make `step_id` current (a hidden line step lands on its frame's call)."""
         if not 0 <= step_id < len(self.steps):
             return None
-        if not self.show_lines and self.steps[step_id].kind == "line":
-            parent = self.steps[step_id].parent
+        if not self.show_lines and self.index.kinds[step_id] == _LINE:
+            parent = self.index.parents[step_id]
             if parent is None:
                 return None
             step_id = parent
@@ -249,7 +255,7 @@ class Navigator:
                 return self._go(end)
             if end is None and frame != current:
                 return self._go(frame)
-            frame = self.steps[frame].parent
+            frame = self.index.parents[frame]
         return None
 
     def over(self) -> int | None:
@@ -273,7 +279,7 @@ class Navigator:
         return self._go(navigable[position]) if position >= 0 else None
 
     def _shown(self, step_id: int) -> bool:
-        return self.show_lines or self.steps[step_id].kind != "line"
+        return self.show_lines or self.index.kinds[step_id] != _LINE
 
     def _go(self, step_id: int) -> int:
         if self.collapsed:
@@ -311,7 +317,7 @@ class Navigator:
         self._refilter()
         current = self.current
         if current is not None and not self._shown(current):
-            parent = self.steps[current].parent
+            parent = self.index.parents[current]
             position = bisect_left(self._navigable, current) - 1
             fallback = self._navigable[position] if position >= 0 else None
             self.current = parent if parent is not None else fallback

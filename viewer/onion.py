@@ -9,10 +9,11 @@ view class counts as entered when its `dispatch_request` was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tracer.model import ChainLink, Request, Route, Step, Trace
+from tracer.steptable import as_table
 
 
 @dataclass(frozen=True)
@@ -50,19 +51,45 @@ def route_for(trace: Trace, request: Request) -> tuple[Route | None, bool]:
     return (literal[0], False) if len(literal) == 1 else (None, False)
 
 
-def entered_calls(steps: Iterable[Step]) -> dict[tuple[str | None, int | None], int]:
-    """(file, first line) of every call step → the first step id that made that call."""
-    entered: dict[tuple[str | None, int | None], int] = {}
-    for step in steps:
-        if step.kind == "call":
-            entered.setdefault((step.file, step.line), step.id)
-    return entered
+class EnteredCalls:
+    """(file, first line) → the first call step made there, found on demand.
+
+    The onion asks about a handful of places; scanning the `lines` column for each at C
+    speed (`list.index`) is far cheaper than indexing every call of a request that can
+    have 200,000 steps.
+    """
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.table = as_table(steps)
+        self._found: dict[tuple[str | None, int | None], int | None] = {}
+
+    def get(self, place: tuple[str | None, int | None]) -> int | None:
+        if place not in self._found:
+            self._found[place] = self._first_call(*place)
+        return self._found[place]
+
+    def _first_call(self, file: str | None, line: int | None) -> int | None:
+        table = self.table
+        lines, files, kinds = table.lines, table.files, table.kinds
+        position = -1
+        while True:
+            try:
+                position = lines.index(line, position + 1)
+            except ValueError:
+                return None
+            if kinds[position] == "c" and files[position] == file:
+                return position
+
+
+def entered_calls(steps: Sequence[Step]) -> EnteredCalls:
+    """Where the request's calls went in, to ask of each chain link."""
+    return EnteredCalls(steps)
 
 
 def build_onion(
     trace: Trace,
     request: Request,
-    entered: dict[tuple[str | None, int | None], int],
+    entered: EnteredCalls,
     ancestry: Iterable[int] = (),
 ) -> Onion:
     """The onion of `request`; `ancestry` (the current step and its ancestors) marks the
@@ -104,7 +131,7 @@ def build_onion(
 
 
 def _class_entry(
-    after: Iterable[ChainLink], entered: dict[tuple[str | None, int | None], int]
+    after: Iterable[ChainLink], entered: EnteredCalls
 ) -> int | None:
     methods = [link for link in after if link.kind == "method"]
     for link in methods:

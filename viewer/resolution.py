@@ -7,11 +7,12 @@ summary; the registration phase gets the rule table instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from tracer.model import Request, Role, Route, Step
+from tracer.steptable import as_table
 
 Tone = Literal["plain", "good", "bad", "muted"]
 
@@ -30,9 +31,10 @@ def _methods(route: Route) -> str:
     return ", ".join(route.methods)
 
 
-def resolve_request(request: Request, routes: Sequence[Route]) -> tuple[Line, ...]:
-    """The resolution of one request."""
-    by_role = _by_role(request.steps)
+def resolve_request(request: Request, routes: Sequence[Route],
+                    steps: Sequence[Step] | None = None) -> tuple[Line, ...]:
+    """The resolution of one request (`steps`: its steps as a `StepTable` already made)."""
+    by_role = _by_role(request.steps if steps is None else steps)
     query = f"?{request.query}" if request.query else ""
     lines = [Line("URL", f"{request.method} {request.path}{query}")]
     match = _first(by_role, Role.MATCH)
@@ -142,12 +144,14 @@ _WANTED = frozenset({Role.MATCH, Role.DISPATCH, Role.AUTOMATIC_OPTIONS, Role.HAN
                      Role.ERROR_HANDLER})
 
 
-def _by_role(steps: Iterable[Step]) -> dict[str, list[Step]]:
-    """Call and note steps of the roles this pane reads, in one pass over the request."""
+def _by_role(steps: Sequence[Step]) -> dict[str, list[Step]]:
+    """Call and note steps of the roles this pane reads (found in the role column, so
+    only those steps are built)."""
+    table = as_table(steps)
     found: dict[str, list[Step]] = {}
-    for step in steps:
-        if step.role in _WANTED and step.kind in ("call", "note"):
-            found.setdefault(step.role, []).append(step)
+    for step_id, role in sorted(table.roles.items()):
+        if role in _WANTED and table.kinds[step_id] in "cn":
+            found.setdefault(role, []).append(table[step_id])
     return found
 
 

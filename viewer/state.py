@@ -9,25 +9,32 @@ resolution) are computed once, when the phase is first opened.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from tracer.model import Request, Step, Trace
+from tracer.steptable import StepTable, as_table
 
 from .highlight import SourceCache
 from .navigation import Navigator
-from .onion import Onion, build_onion, entered_calls
+from .onion import EnteredCalls, Onion, build_onion, entered_calls
 from .resolution import Line, resolve_registration, resolve_request
 from .values import FrameValues, StepValues
 
 
 @dataclass(frozen=True)
 class Phase:
-    """The registration (index 0, no request) or one request (index 1 and up)."""
+    """The registration (index 0, no request) or one request (index 1 and up); its steps
+    as one `StepTable` that every pane shares."""
 
     index: int
-    steps: tuple[Step, ...]
+    steps: StepTable
     request: Request | None = None
+
+    @classmethod
+    def of(cls, index: int, request: Request | None, steps: Sequence[Step]) -> Phase:
+        return cls(index, as_table(steps), request)
 
 
 class Position(NamedTuple):
@@ -54,14 +61,14 @@ class ViewState:
     def __init__(self, trace: Trace, *, show_lines: bool = True) -> None:
         self.trace = trace
         self.sources = SourceCache(trace.sources)
-        self.phases = [Phase(0, trace.registration.steps)] + [
-            Phase(number + 1, request.steps, request)
+        self.phases = [Phase.of(0, None, trace.registration.steps)] + [
+            Phase.of(number + 1, request, request.steps)
             for number, request in enumerate(trace.requests)
         ]
         self.show_lines = show_lines
         self._navigators: dict[int, Navigator] = {}
         self._values: dict[int, FrameValues] = {}
-        self._entered: dict[int, dict] = {}
+        self._entered: dict[int, EnteredCalls] = {}
         self._resolution: dict[int, tuple[Line, ...]] = {}
         self.phase_index = 1 if trace.requests else 0
 
@@ -123,7 +130,7 @@ class ViewState:
             return None
         entered = self._entered.get(self.phase_index)
         if entered is None:
-            entered = self._entered[self.phase_index] = entered_calls(request.steps)
+            entered = self._entered[self.phase_index] = entered_calls(self.phase.steps)
         return build_onion(self.trace, request, entered, self.stack())
 
     def resolution(self) -> tuple[Line, ...]:
@@ -133,7 +140,7 @@ class ViewState:
             lines = (
                 resolve_registration(self.trace.routes)
                 if request is None
-                else resolve_request(request, self.trace.routes)
+                else resolve_request(request, self.trace.routes, self.phase.steps)
             )
             self._resolution[self.phase_index] = lines
         return lines

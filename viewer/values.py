@@ -57,7 +57,7 @@ class FrameValues:
             values = tuple(Value(k, v, True) for k, v in step.detail.items())
             return StepValues(f"note: {step.name}", values, facts)
         frame = step.parent
-        if frame is None or self.index.steps[frame].kind != "call":
+        if frame is None or self.index.kinds[frame] != "c":
             values = tuple(Value(k, v, True) for k, v in step.detail.items())
             return StepValues(step.name, values, facts)
         frame_name = self.index.steps[frame].name
@@ -98,8 +98,8 @@ class FrameValues:
     def _line_children(self, frame: int) -> list[int]:
         found = self._lines.get(frame)
         if found is None:
-            steps = self.index.steps
-            found = [c for c in self.index.children(frame) if steps[c].kind == "line"]
+            kinds = self.index.kinds
+            found = [c for c in self.index.children(frame) if kinds[c] == "l"]
             self._lines[frame] = found
         return found
 

@@ -89,7 +89,8 @@ def test_tracer_never_imports_textual() -> None:
     assert out == ["False", "False"]
 
 
-ALLOWED_TRACER = {"tracer.model", "tracer.tracefile", "tracer.render"}
+ALLOWED_TRACER = {"tracer.model", "tracer.steptable", "tracer.tracefile", "tracer.render",
+                  "tracer.errors"}
 COMMAND_ONLY = {"tracer.source", "tracer.errors"}
 
 

@@ -166,3 +166,19 @@ def test_highlighting_keeps_every_line_and_blanks_the_missing_ones() -> None:
     assert highlighted.line(1).plain[keyword.start : keyword.end] == "def"
     assert any(span.style for span in highlighted.line(5).spans)  # the comment is coloured
     assert SourceCache({}).get("missing.py") is None
+
+
+def test_entered_calls_finds_the_first_call_of_every_place(views_trace: Trace) -> None:
+    for steps in [views_trace.registration.steps, *(r.steps for r in views_trace.requests)]:
+        first: dict = {}
+        for step in steps:
+            if step.kind == "call":
+                first.setdefault((step.file, step.line), step.id)
+        entered = entered_calls(steps)
+        assert first and all(entered.get(place) == step_id for place, step_id in first.items())
+        lines = [s.line for s in steps if s.kind != "call" and s.line is not None]
+        files = {s.file for s in steps}
+        for line in lines[:20]:  # places only other kinds of step have are not calls
+            for file in files:
+                if (file, line) not in first:
+                    assert entered.get((file, line)) is None
