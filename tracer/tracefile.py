@@ -526,7 +526,7 @@ class _LazyExtras:
         times = accumulate(document["time"], initial=document["start_ns"])
         next(times)
         thread = phase.thread
-        for offset, (time_ns, entry) in enumerate(zip(times, document["extra"])):
+        for offset, (time_ns, entry) in enumerate(zip(times, document["extra"], strict=True)):
             if entry is None:
                 rows.append((time_ns, _EMPTY, _EMPTY, thread))
                 continue

@@ -38,12 +38,15 @@ def view(
     Keys: n/→ next, p/← previous, s into, o out, N over, g/G first/last, / search,
     f line steps, b bookmark, ' next bookmark, tab panes, ? help, q quit.
     """
-    gc.disable()  # nothing loaded makes cycles; the app turns collection back on
-    trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
-                           include=include, exclude=exclude, lazy=True)
-    from viewer.app import ViewerApp
+    gc.disable()  # loading makes no cycles; the app turns collection back on when it is up
+    try:
+        trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
+                               include=include, exclude=exclude, lazy=True)
+        from viewer.app import ViewerApp
 
-    app = ViewerApp(trace, freeze_gc=True)
-    app.run()
+        app = ViewerApp(trace, freeze_gc=True)
+        app.run()
+    finally:
+        gc.enable()
     if app.error is not None:
         raise TraceFileError(app.error)

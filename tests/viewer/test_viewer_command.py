@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import asyncio
+import gc
+import json
 import subprocess
 import sys
 
@@ -63,6 +66,78 @@ def test_a_trace_file_that_cannot_be_opened_is_one_line_and_exit_2(
     assert result.output.count("\n") == 1 and result.output.startswith("flaskscope: error:")
     assert message in result.output and "Traceback" not in result.output
     assert opened == []
+
+
+def test_a_file_found_damaged_while_viewing_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, views_trace: Trace
+) -> None:
+    def run(self, *args, **kwargs) -> None:
+        self.fail("bad step 7 in request 2: detail must be an object")
+
+    monkeypatch.setattr(ViewerApp, "run", run)
+    result = invoke(str(save(views_trace, tmp_path / "t.json")))
+    assert result.exit_code == 2
+    assert result.output == ("flaskscope: error: bad step 7 in request 2: detail must be an "
+                             "object\n")
+    assert gc.isenabled(), "the command turns the collector back on, whatever happened"
+
+
+def _damage_last_chunk(path) -> None:
+    lines = path.read_text("utf-8").split("\n")
+    chunk = json.loads(lines[-2])
+    chunk["extra"][1] = {"d": "not an object"}
+    lines[-2] = json.dumps(chunk)
+    path.write_text("\n".join(lines), "utf-8")
+
+
+async def _settle(app: ViewerApp) -> None:
+    """Until the app has ended or its background decoding is done."""
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if app.return_code is not None or all(w.is_finished for w in app.workers):
+            return
+
+
+async def test_the_viewer_decodes_the_rest_in_the_background_and_stops_at_damage(
+    tmp_path, views_trace: Trace
+) -> None:
+    from tracer import load
+
+    path = save(views_trace, tmp_path / "t.json")
+    trace = load(path, lazy=True)
+    app = ViewerApp(trace)
+    async with app.run_test(size=(120, 40)):
+        await _settle(app)
+    assert app.error is None and not app.return_code
+    assert all(chunk is not None for request in trace.requests
+               for chunk in request.steps._extras.chunks), "everything decoded after start-up"
+
+    _damage_last_chunk(path)
+    app = ViewerApp(load(path, lazy=True))
+    async with app.run_test(size=(120, 40)):
+        await _settle(app)
+    assert app.return_code == 2
+    assert app.error is not None and "bad step 1 in request 3" in app.error
+
+
+async def test_damage_met_while_stepping_ends_the_viewer_with_exit_2(
+    tmp_path, views_trace: Trace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracer import load
+
+    path = save(views_trace, tmp_path / "t.json")
+    _damage_last_chunk(path)
+    monkeypatch.setattr(ViewerApp, "_preload", lambda self: None)  # only the reader reads
+    app = ViewerApp(load(path, lazy=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.return_code is None
+        app.call_later(app.open_phase, 4)  # the damaged request, as a click opens it
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if app.return_code is not None:
+                break
+    assert app.return_code == 2 and "bad step 1 in request 3" in app.error
 
 
 def test_an_app_without_a_request_is_refused(opened: list[ViewerApp]) -> None:
