@@ -243,20 +243,24 @@ def loads(data: bytes, *, lazy: bool = False) -> Trace:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
             raise TraceFileError(f"truncated or corrupt gzip data ({exc})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TraceFileError(f"not a trace file: not UTF-8 text (byte {exc.start})") from None
-    head, _, rest = text.partition("\n")
+    head, newline, rest = data.partition(b"\n")
     try:
         header = json.loads(head, parse_constant=_reject_constant)
     except (ValueError, RecursionError):  # not one document per line: versions 1 and 2
-        return from_json(_parse_whole(text))
+        return from_json(_parse_whole(_text(data)))
     if _version(header) < 3:
-        return from_json(header if not rest.strip() else _parse_whole(text))
-    if not text.endswith("\n"):
+        return from_json(header if not rest.strip() else _parse_whole(_text(data)))
+    if not data.endswith(b"\n"):
         raise TraceFileError("truncated trace: the last line is incomplete")
-    return from_documents([header, *rest.split("\n")[:-1]], lazy=lazy)
+    # Lines stay bytes until read: json.loads takes UTF-8 bytes as they are.
+    return from_documents([header, *rest.split(b"\n")[:-1]], lazy=lazy)
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TraceFileError(f"not a trace file: not UTF-8 text (byte {exc.start})") from None
 
 
 def _parse_whole(text: str) -> Any:
@@ -308,7 +312,7 @@ def from_json(document: Any) -> Trace:
 
 def from_documents(lines: Sequence[Any], *, lazy: bool = False) -> Trace:
     """Build a `Trace` from the lines of a version-3 file: the parsed header, then each
-    following line as text (parsed when needed) or already parsed."""
+    following line as text or UTF-8 bytes (parsed when needed) or already parsed."""
     if not lines:
         raise TraceFileError("empty trace file")
     header = lines[0]
@@ -344,7 +348,7 @@ def _from_v3(header: dict, body: Sequence[Any], lazy: bool) -> Trace:
         )
         tables.append(table if lazy else tuple(table))
         position += needed
-    if any(not isinstance(line, str) or line.strip() for line in body[position:]):
+    if any(not isinstance(line, str | bytes) or line.strip() for line in body[position:]):
         raise TraceFileError(f"line {position + 2}: more lines than the header's step counts")
     return Trace(
         meta=header["meta"],
@@ -467,7 +471,7 @@ def _parents(up: list[int]) -> list[int | None]:
 
 
 def _parse_line(line: Any, number: int) -> Any:
-    if not isinstance(line, str):
+    if not isinstance(line, str | bytes):
         return line  # parsed already (from_documents given documents)
     try:
         return json.loads(line, parse_constant=_reject_constant)

@@ -155,10 +155,11 @@ class ViewerApp(App[None]):
 
         A trace of 200,000 steps is hundreds of thousands of objects, and Textual holds
         tens of thousands more; the collector walks them all on every full collection,
-        which stalls start-up and then a step for 50-150 ms each time. With `freeze_gc`,
-        the collector stays off until the first screen is up; then everything alive
-        leaves its sight (`gc.freeze`) and full collections of what is left come ten
-        times less often; young garbage is still collected as usual.
+        which stalls start-up and then a step for 50-200 ms each time. With `freeze_gc`,
+        the collector stays off until the whole trace is decoded (in the background, after
+        the first screen); then everything alive leaves its sight (`gc.freeze`) and full
+        collections of what is left come ten times less often; young garbage is still
+        collected as usual.
 
         Steps loaded lazily (`tracefile.load(lazy=True)`) are decoded in a background
         thread once the first screen is up; a damaged file then, or on any read, ends
@@ -179,11 +180,6 @@ class ViewerApp(App[None]):
         return MainScreen(self.state)
 
     def on_ready(self) -> None:
-        if self.freeze_gc:
-            gc.freeze()
-            young, middle, _ = gc.get_threshold()
-            gc.set_threshold(young, middle, 100)
-            gc.enable()
         self.run_worker(self._preload, thread=True, exclusive=True, group="preload")
 
     def _preload(self) -> None:
@@ -197,6 +193,17 @@ class ViewerApp(App[None]):
                 phases[index].steps.preload()
         except TraceFileError as exc:
             self.call_from_thread(self.fail, str(exc))
+            return
+        if self.freeze_gc:
+            self.call_from_thread(self._collect_from_now_on)
+
+    def _collect_from_now_on(self) -> None:
+        """Everything alive now (the decoded trace, the widgets) leaves the collector's
+        sight, and full collections of what comes later are ten times rarer."""
+        gc.freeze()
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, 100)
+        gc.enable()
 
     def fail(self, message: str) -> None:
         """End the app because the trace cannot be shown (exit code 2, `error` says why)."""

@@ -185,3 +185,24 @@ def test_the_viewer_imports_only_the_model_and_never_flask() -> None:
                     allowed = ALLOWED_TRACER | (COMMAND_ONLY if path.name == "command.py"
                                                 else set())
                     assert name in allowed, f"{path.name} imports {name}"
+
+
+async def test_the_collector_resumes_once_the_trace_is_decoded(tmp_path, views_trace) -> None:
+    from tracer import load
+
+    thresholds = gc.get_threshold()
+    app = ViewerApp(load(save(views_trace, tmp_path / "t.json"), lazy=True), freeze_gc=True)
+    try:
+        assert not gc.isenabled(), "off while the first screen is built"
+        async with app.run_test(size=(120, 40)):
+            await _settle(app)
+            for _ in range(100):  # the worker hands back to the app's thread
+                if gc.isenabled():
+                    break
+                await asyncio.sleep(0.01)
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+            assert gc.get_threshold()[2] == 100
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        gc.enable()
