@@ -34,7 +34,17 @@ _SECRET_IN_TEXT = re.compile(
 
 def is_secret_name(name: object) -> bool:
     """Whether a key, header, field or argument name announces a secret."""
-    return isinstance(name, str) and SECRET_NAME.search(name) is not None
+    if type(name) is not str:
+        return isinstance(name, str) and SECRET_NAME.search(name) is not None
+    known = _secret_names.get(name)
+    if known is None:
+        known = SECRET_NAME.search(name) is not None
+        if len(_secret_names) < 4096:  # argument and field names repeat; values do not
+            _secret_names[name] = known
+    return known
+
+
+_secret_names: dict[str, bool] = {}
 
 
 def _may_hold_secret(lowered: str) -> bool:

@@ -248,3 +248,46 @@ def test_other_config_styles_and_the_endpoint_decorator(tmp_path, monkeypatch) -
                    if s.name == "Scaffold.endpoint.<locals>.decorator"])
     assert applied.facts["view"] == "example"
     assert recording.trace.requests[0].status == 200
+
+
+def test_called_from_names_the_registering_line_in_a_long_module() -> None:
+    """A module registering many routes is one long code object, whose lines are looked
+    up from a table (reading `f_lineno` there costs time proportional to its length)."""
+    import types
+
+    import tracer
+    from tracer.frameworks.flask import _LONG_CODE
+
+    routes = 400
+    source = "from flask import Flask\napp = Flask(__name__)\n" + "".join(
+        f"@app.route('/r{i}')\ndef view_{i}():\n    return 'x'\n" for i in range(routes))
+    code = compile(source, os.path.join(REPO_ROOT, "generated_routes.py"), "exec")
+    assert len(code.co_code) >= _LONG_CODE, "the table is in use here"
+    with tracer.record() as recorder:
+        exec(code, types.ModuleType("generated_routes").__dict__)
+    steps = recorder.trace().registration.steps
+    applied = calls(steps, Role.ROUTE_DECORATOR_CALL)
+    assert len(applied) == routes
+    source_lines = source.splitlines()
+    for step in applied:
+        where = step.facts["called_from"]
+        assert where["file"].endswith("generated_routes.py")
+        view = step.facts["view"]
+        # the decorator is applied at its `@app.route(...)` line on 3.11/3.12, at the
+        # `def` line on 3.13: either way the line that registers this view
+        assert source_lines[where["line"] - 1] in (
+            f"@app.route('/r{view.removeprefix('view_')}')", f"def {view}():")
+
+
+def test_current_line_agrees_with_f_lineno(monkeypatch) -> None:
+    import sys
+
+    import tracer.frameworks.flask as flask_adapter
+
+    monkeypatch.setattr(flask_adapter, "_LONG_CODE", 0)  # the table for every code object
+    source = "".join(
+        f"x{i} = frame(\n  )\nassert line(x{i}) == x{i}.f_lineno, (line(x{i}), x{i}.f_lineno)\n"
+        f"y{i} = [frame() for _ in range(2)][0]\nassert line(y{i}) == y{i}.f_lineno\n"
+        for i in range(200))
+    exec(compile(source, "generated.py", "exec"),
+         {"frame": lambda: sys._getframe(1), "line": flask_adapter.current_line})

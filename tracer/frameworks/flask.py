@@ -37,7 +37,7 @@ import sys
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import CodeType
+from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -893,9 +893,37 @@ def called_from() -> dict[str, Any] | None:
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith(_LIBRARY_DIRS) and not filename.startswith("<frozen"):
-            return {"file": filename, "line": frame.f_lineno}
+            return {"file": filename, "line": current_line(frame)}
         frame = frame.f_back
     return None
+
+
+#: Code objects this large get their lines looked up in a table built once.
+_LONG_CODE = 4096
+#: id(code) -> (the code, weakly; its line per instruction). Keyed by id: hashing a code
+#: object hashes its constants, nested code objects included, which is as slow as the
+#: lookup this saves.
+_instruction_lines: dict[int, tuple[weakref.ref[CodeType], list[int | None]]] = {}
+
+
+def current_line(frame: FrameType) -> int | None:
+    """`frame.f_lineno`, without its cost in long code objects.
+
+    `f_lineno` decodes the code's line table from the start on every read, so a module
+    registering 2,000 routes at import paid time proportional to its length for each
+    one. A long code object's line per instruction is listed once instead.
+    """
+    code = frame.f_code
+    if len(code.co_code) < _LONG_CODE:
+        return frame.f_lineno
+    known = _instruction_lines.get(id(code))
+    if known is None or known[0]() is not code:
+        if len(_instruction_lines) > 64:
+            _instruction_lines.clear()
+        known = _instruction_lines[id(code)] = (
+            weakref.ref(code), [start for start, *_ in code.co_positions()])
+    line = known[1][frame.f_lasti // 2]
+    return frame.f_lineno if line is None else line
 
 
 def _target_rule(context: Any, url: str, method: str) -> str | None:
