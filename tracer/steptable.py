@@ -139,18 +139,6 @@ class StepTable(Sequence[Step]):
         instead of when a step is first read."""
         self._extras.preload()
 
-    def kind(self, step_id: int) -> str:
-        """The kind of a step without building it."""
-        return KINDS_BY_CODE[self.kinds[step_id]]
-
-    def ids_of_kind(self, kind: str) -> Iterator[int]:
-        """Ids of the steps of one kind, in order, without building them."""
-        code, kinds = KIND_CODES[kind], self.kinds
-        position = kinds.find(code)
-        while position != -1:
-            yield position
-            position = kinds.find(code, position + 1)
-
 
 def as_table(steps: Sequence[Step]) -> StepTable:
     """`steps` as a `StepTable` (itself when it already is one)."""
