@@ -3,8 +3,8 @@
 The file is the contract between the recorder and every consumer (viewer, graphs,
 explain, outside tools); `trace.schema.json` beside this module describes it. The first
 line holds everything but the steps; then each phase (the registration, then each
-request) stores its steps as one line of columns and one line of extras per
-`CHUNK` steps. A reader that asks for `lazy=True` parses the header and the columns up
+request) stores its steps as one line of columns and one line of times and extras
+per `CHUNK` steps. A reader that asks for `lazy=True` parses the header and the columns up
 front and each chunk of extras only when a step in it is first read, so a trace of
 hundreds of thousands of steps opens in a fraction of a second.
 
@@ -20,7 +20,6 @@ import json
 import zlib
 from collections.abc import Mapping, Sequence
 from functools import cache
-from importlib import resources
 from itertools import accumulate
 from operator import gt, sub
 from pathlib import Path
@@ -568,8 +567,7 @@ def _reject_constant(name: str) -> Any:
 def schema(version: int = VERSION) -> dict[str, Any]:
     """The JSON Schema of a trace file version (for outside tools and for the loader)."""
     name = "trace.schema.json" if version == VERSION else f"trace.v{version}.schema.json"
-    text = resources.files("tracer").joinpath(name).read_text("utf-8")
-    return json.loads(text)
+    return json.loads(Path(__file__).with_name(name).read_text("utf-8"))
 
 
 @cache
