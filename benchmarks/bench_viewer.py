@@ -360,7 +360,7 @@ def main() -> None:
     print(f"\nthe same through the API, split (median of {args.rounds} processes)")
     for name, seconds in phases.items():
         print(f"  {name:<24} {seconds * 1000:8.0f} ms")
-    print(f"\nimports alone, median of {args.rounds} processes")
+    print(f"\nimports alone, whole processes (exit included), median of {args.rounds}")
     for label, seconds in import_cost(args.rounds).items():
         print(f"  {label:<38} {seconds * 1000:6.0f} ms")
     print(f"\nnext/previous step, {len(times['work'])} actions (budget p95 "
