@@ -25,6 +25,7 @@ from tracer.steptable import KIND_CODES, StepTable, as_table
 ENDS = ("return", "exception")
 _END_CODES = frozenset(KIND_CODES[kind] for kind in ENDS)
 _LINE = KIND_CODES["line"]
+_CALL = KIND_CODES["call"]
 
 
 class StepIndex:
@@ -95,7 +96,7 @@ class StepIndex:
 
     def end_step(self, step_id: int) -> int | None:
         """The return or exception step closing a call, if it was recorded."""
-        if self.kinds[step_id] != "c":
+        if self.kinds[step_id] != _CALL:
             return None
         last = self.subtree_end(step_id)
         return (last if last != step_id and self.parents[last] == step_id
@@ -113,7 +114,7 @@ class StepIndex:
 
     def frame(self, step_id: int) -> int | None:
         """The call step whose frame this step happened in (a call is its own frame)."""
-        if self.kinds[step_id] == "c":
+        if self.kinds[step_id] == _CALL:
             return step_id
         return self.parents[step_id]
 

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tracer.model import ChainLink, Request, Route, Step, Trace
-from tracer.steptable import as_table
+from tracer.steptable import KIND_CODES, as_table
+
+_CALL = KIND_CODES["call"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class EnteredCalls:
                 position = lines.index(line, position + 1)
             except ValueError:
                 return None
-            if kinds[position] == "c" and files[position] == file:
+            if kinds[position] == _CALL and files[position] == file:
                 return position
 
 

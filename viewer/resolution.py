@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tracer.model import Request, Role, Route, Step
-from tracer.steptable import as_table
+from tracer.steptable import KIND_CODES, as_table
 
 Tone = Literal["plain", "good", "bad", "muted"]
 
@@ -140,6 +140,7 @@ def resolve_registration(routes: Sequence[Route]) -> tuple[Line, ...]:
     return tuple(lines)
 
 
+_CALL_OR_NOTE = (KIND_CODES["call"], KIND_CODES["note"])
 _WANTED = frozenset({Role.MATCH, Role.DISPATCH, Role.AUTOMATIC_OPTIONS, Role.HANDLER_LOOKUP,
                      Role.ERROR_HANDLER})
 
@@ -150,7 +151,7 @@ def _by_role(steps: Sequence[Step]) -> dict[str, list[Step]]:
     table = as_table(steps)
     found: dict[str, list[Step]] = {}
     for step_id, role in sorted(table.roles.items()):
-        if role in _WANTED and table.kinds[step_id] in "cn":
+        if role in _WANTED and table.kinds[step_id] in _CALL_OR_NOTE:
             found.setdefault(role, []).append(table[step_id])
     return found
 

@@ -14,6 +14,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.steptable import KIND_CODES
+
 from .navigation import StepIndex
 
 _CHECKPOINT = 64
@@ -57,7 +59,7 @@ class FrameValues:
             values = tuple(Value(k, v, True) for k, v in step.detail.items())
             return StepValues(f"note: {step.name}", values, facts)
         frame = step.parent
-        if frame is None or self.index.kinds[frame] != "c":
+        if frame is None or self.index.kinds[frame] != KIND_CODES["call"]:
             values = tuple(Value(k, v, True) for k, v in step.detail.items())
             return StepValues(step.name, values, facts)
         frame_name = self.index.steps[frame].name
@@ -99,7 +101,8 @@ class FrameValues:
         found = self._lines.get(frame)
         if found is None:
             kinds = self.index.kinds
-            found = [c for c in self.index.children(frame) if kinds[c] == "l"]
+            line = KIND_CODES["line"]
+            found = [c for c in self.index.children(frame) if kinds[c] == line]
             self._lines[frame] = found
         return found
 
