@@ -125,6 +125,39 @@ def test_step_cap_counts_what_it_drops(fresh_import) -> None:
     assert trace.registration.dropped_steps > 0
 
 
+@pytest.mark.parametrize("cap", [10**6, 5000])
+def test_one_request_adding_steps_from_many_threads(cap) -> None:
+    """A view may hand work to threads that carry its context: their steps land in the
+    same record with unique, dense ids and nothing lost or counted twice."""
+    import contextvars
+
+    from tracer.recorder import Recorder, StepRecord, _record
+
+    recorder = Recorder(max_steps=cap)
+    record = StepRecord(cap)
+    _record.set(record)
+    context = contextvars.copy_context()
+    together = threading.Barrier(8)  # all alive at once: distinct idents, interleaved adds
+    threads = [threading.Thread(target=context.copy().run, args=(_notes, recorder, together))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = record.rows()
+    assert [row[0] for row in rows] == list(range(min(cap, 8 * 2000)))
+    assert len({row[7] for row in rows}) > 1, "several threads wrote"
+    assert sorted(record.steps) == list(range(min(cap, 8 * 2000))), "no id twice, none lost"
+    assert record.dropped == max(0, 8 * 2000 - cap)
+    _record.set(None)
+
+
+def _notes(recorder, together) -> None:
+    together.wait()
+    for _ in range(2000):
+        recorder.note(Role.SIGNAL, "work")
+
+
 def test_concurrent_requests_do_not_cross_talk(fresh_import) -> None:
     with tracer.record() as recorder:
         app = fresh_import("fixtures.real_app").app
