@@ -387,6 +387,8 @@ def _code_tables(codes: list, files: list) -> tuple[dict[int, str], dict[int, st
         names[index] = name
         paths[index] = None if file is None else table_entry(files, file, "file")
     return names, paths
+
+
 _INT = frozenset({int})
 _INT_OR_NONE = frozenset({int, type(None)})
 
