@@ -271,13 +271,9 @@ def _one_line_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _build_trace() -> click.Command:
-    from rich.console import Console
-
-    from .errors import FlaskscopeError
     from .export.progress import working
-    from .render import request_title, step_tree
     from .source import line_options, parse_request, request_options
-    from .tracefile import save
+    from .trace_command import print_recording
 
     @click.command("trace")
     @click.argument("words", nargs=-1, required=True, metavar="[METHOD] PATH")
@@ -295,21 +291,8 @@ def _build_trace() -> click.Command:
         with working("recording…"):
             recording = record_script_app(info, [spec], redact=not no_redact, lines=lines,
                                           include=include, exclude=exclude)
-        trace_ = recording.trace
-        console = Console()
-        if trace_.meta.get("lines_unavailable"):
-            click.echo(f"flaskscope: line tracing is off: {trace_.meta['lines_unavailable']}",
-                       err=True)
-        if trace_.registration.steps and (not no_registration or recording.app_error):
-            console.print(step_tree(trace_.registration.steps,
-                                    f"registration of {trace_.meta.get('app')}"))
-        for request in trace_.requests:
-            console.print(step_tree(request.steps, request_title(request)))
-        if output:
-            save(trace_, output)
-            console.print(f"trace written to {output}", style="dim")
-        if recording.app_error:
-            raise FlaskscopeError(recording.app_error)
+        print_recording(recording, str(recording.trace.meta.get("app")),
+                        no_registration=no_registration, output=output)
 
     return trace
 

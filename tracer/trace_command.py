@@ -13,7 +13,7 @@ from rich.console import Console
 
 from .errors import FlaskscopeError
 from .render import request_title, route_table, step_tree
-from .session import record_app
+from .session import Recording, record_app
 from .source import line_options, parse_request, request_options, split_target
 from .tracefile import save
 
@@ -44,13 +44,20 @@ def trace(
     spec = parse_request(words, data, headers, json_text)
     recording = record_app(app_ref, [spec], redact=not no_redact, lines=lines, include=include,
                            exclude=exclude)
+    print_recording(recording, app_ref, no_registration=no_registration, output=output)
+
+
+def print_recording(recording: Recording, app_label: str, *, no_registration: bool,
+                    output: str | None) -> None:
+    """Print a recording's step trees (the registration too unless asked not to, or when
+    the app failed to load), write it to `output`, and end with the app's error if any."""
     console = Console()
     trace_ = recording.trace
     if trace_.meta.get("lines_unavailable"):
         click.echo(f"flaskscope: line tracing is off: {trace_.meta['lines_unavailable']}; "
                    "recording hook steps only", err=True)
     if trace_.registration.steps and (not no_registration or recording.app_error):
-        console.print(step_tree(trace_.registration.steps, f"registration of {app_ref}"))
+        console.print(step_tree(trace_.registration.steps, f"registration of {app_label}"))
     for request in trace_.requests:
         console.print(step_tree(request.steps, request_title(request)))
     if output:
