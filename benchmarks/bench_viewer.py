@@ -216,16 +216,21 @@ def byte_compile() -> None:
         compileall.compile_dir(ROOT / package, quiet=1)
 
 
+def child_marks(mode: str, path: Path) -> tuple[float, dict[str, float]]:
+    """Run the child once: when it was started and the (monotonic) marks it printed."""
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, str(CHILD), mode, str(path), repr(started)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return started, json.loads(out.strip().splitlines()[-1])
+
+
 def first_screen_cli(path: Path, rounds: int) -> float:
     """Median seconds from process start to the first frame of `flaskscope view`."""
     times = []
     for _ in range(rounds):
-        started = time.monotonic()
-        out = subprocess.run(
-            [sys.executable, str(CHILD), "cli", str(path), repr(started)],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        marks = json.loads(out.strip().splitlines()[-1])
+        started, marks = child_marks("cli", path)
         times.append(marks["screen"] - started)
     return statistics.median(times)
 
@@ -256,12 +261,7 @@ def first_screen(path: Path, rounds: int) -> dict[str, float]:
         "UI to first frame": [], "total": [],
     }
     for _ in range(rounds):
-        started = time.monotonic()
-        out = subprocess.run(
-            [sys.executable, str(CHILD), "api", str(path), repr(started)],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        marks = json.loads(out.strip().splitlines()[-1])
+        started, marks = child_marks("api", path)
         phases["interpreter + imports"].append(marks["imported"] - started)
         phases["tracefile.load"].append(marks["loaded"] - marks["imported"])
         phases["navigation model"].append(marks["model"] - marks["loaded"])

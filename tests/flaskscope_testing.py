@@ -72,3 +72,14 @@ def ancestors(steps: tuple[Step, ...], step: Step) -> list[Step]:
         chain.append(steps[parent])
         parent = steps[parent].parent
     return chain
+
+
+def json_paths(node, prefix=()):
+    """Every path (tuple of keys and indexes) into a parsed JSON document, root first."""
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from json_paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from json_paths(value, (*prefix, index))

@@ -8,7 +8,7 @@ import functools
 import json
 
 import pytest
-from flaskscope_testing import record_fixture
+from flaskscope_testing import json_paths, record_fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -64,16 +64,6 @@ def test_both_accept_every_line_of_a_real_trace() -> None:
         assert _verdicts(document) == (True, True)
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _paths(value, (*prefix, index))
-
-
 _values = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False),
                     st.text(max_size=4), st.just([]), st.just({}), st.just([1, "x"]),
                     st.just("flaskscope.trace"), st.just("GET"), st.just(3.0))
@@ -84,7 +74,7 @@ _values = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allo
 def test_verdicts_agree_on_mutated_documents(which, where, value, delete) -> None:
     lines = json.loads(_lines())
     document = copy.deepcopy(lines[which % len(lines)])
-    paths = [p for p in _paths(document) if p]
+    paths = [p for p in json_paths(document) if p]
     path = paths[where % len(paths)]
     target = document
     for key in path[:-1]:

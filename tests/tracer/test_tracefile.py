@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from flaskscope_testing import calls, one, record_fixture
+from flaskscope_testing import calls, json_paths, one, record_fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -105,16 +105,24 @@ def test_a_damaged_chunk_fails_when_read_and_on_preload(trace) -> None:
         loads(_encode(lines))
 
 
-def test_version_2_files_still_load() -> None:
-    path = DATA / "trace-v2.json"
+def _old_file(version: int):
+    """A saved HEAD /index trace of an earlier version: its document and what it loads as,
+    checked against that version's schema and for the HEAD → GET fallback."""
+    path = DATA / f"trace-v{version}.json"
     document = json.loads(path.read_text("utf-8"))
-    assert document["version"] == 2
-    Draft202012Validator(schema(2)).validate(document)
+    assert document["version"] == version
+    Draft202012Validator(schema(version)).validate(document)
     trace = tracer.load(path)
     request = trace.requests[0]
     assert (request.method, request.status, request.endpoint) == ("HEAD", 200, "index")
     lookup = one([s for s in request.steps if s.role == Role.HANDLER_LOOKUP])
     assert lookup.facts["fallback"] == "get"
+    return document, trace
+
+
+def test_version_2_files_still_load() -> None:
+    document, trace = _old_file(2)
+    request = trace.requests[0]
     short = [row for row in document["requests"][0]["steps"] if len(row) <= 5]
     assert short, "version 2 stored returns and lines without name and file"
     for row, step in zip(document["requests"][0]["steps"], request.steps, strict=True):
@@ -125,15 +133,8 @@ def test_version_2_files_still_load() -> None:
 
 
 def test_version_1_files_still_load() -> None:
-    path = DATA / "trace-v1.json"
-    document = json.loads(path.read_text("utf-8"))
-    assert document["version"] == 1
-    Draft202012Validator(schema(1)).validate(document)
-    trace = tracer.load(path)
+    _, trace = _old_file(1)
     request = trace.requests[0]
-    assert (request.method, request.status, request.endpoint) == ("HEAD", 200, "index")
-    lookup = one([s for s in request.steps if s.role == Role.HANDLER_LOOKUP])
-    assert lookup.facts["fallback"] == "get"
     assert [s.id for s in request.steps] == list(range(len(request.steps)))
     assert documents(trace)[0]["version"] == VERSION, "saving writes the current version"
 
@@ -215,16 +216,6 @@ def _mutations():
     return st.lists(st.tuples(st.integers(0, 10_000), scalars), min_size=1, max_size=4)
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _paths(value, (*prefix, index))
-
-
 @functools.cache
 def _small_document_text() -> str:
     """A real but small trace file (one request of 12 steps, no registration, one source
@@ -241,7 +232,7 @@ def _small_document_text() -> str:
 @given(_mutations())
 def test_mutated_documents_load_or_fail_cleanly(mutations) -> None:
     document = json.loads(_small_document_text())
-    paths = [p for p in _paths(document) if p]
+    paths = [p for p in json_paths(document) if p]
     for pick, value in mutations:
         path = paths[pick % len(paths)]
         try:  # an earlier mutation may have replaced the containers on this path
