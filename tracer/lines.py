@@ -25,12 +25,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from .recorder import Deferred, current_request, muted
-from .watch import HAS_MONITORING, argument_values
+from .recorder import DELETED, RawValues, StepRecord, current_request, kept, muted
+from .watch import HAS_MONITORING
 
 if TYPE_CHECKING:
     from .recorder import Recorder
@@ -45,6 +45,10 @@ _LOCAL_OPS = frozenset({
 #: CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 _FINGERPRINT_LIMIT = 64
+#: Types whose values can change in place: compared by fingerprint, copied when kept.
+_MUTABLE = frozenset({list, dict, set, bytearray})
+_MISSING = object()
+_NO_NAMES: dict[int, tuple[str, ...]] = {}
 
 #: True while registration (app import) is being recorded in this context.
 registration_window: ContextVar[bool] = ContextVar("flaskscope_registration", default=False)
@@ -68,17 +72,46 @@ class Scope:
         return filename.startswith(self.roots)
 
 
-@dataclass
+class _CodeInfo:
+    """What the engine decided about one code object.
+
+    Kept by id: hashing a code object hashes its bytecode and constants, too slow for
+    every call. `code` keeps the object, so the id cannot be reused while it is kept.
+    """
+
+    __slots__ = ("code", "traced", "transparent", "ignored", "touched", "arguments")
+
+    def __init__(self, code: CodeType, traced: bool, transparent: bool, ignored: bool) -> None:
+        self.code = code
+        self.traced = traced  # in scope: traced line by line
+        self.transparent = transparent  # a wrapper that is looked through, never a step
+        self.ignored = ignored  # never a step: transparent or flaskscope's own code
+        self.touched: dict[int, tuple[str, ...]] | None = None  # line -> local names
+        count = code.co_argcount + code.co_kwonlyargcount
+        count += bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)  # *args, **kwargs
+        self.arguments = code.co_varnames[:count]
+
+
 class _FrameState:
     """What the engine remembers about one traced frame."""
 
-    step_id: int | None
-    owned: bool  # the engine opened the call step (else a hook did and closes it)
-    touched: dict[int, tuple[str, ...]]
-    seen: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # name -> (value, print)
-    last_line: int | None = None
-    last_step: int | None = None
-    pending: BaseException | None = None
+    __slots__ = ("record", "step_id", "owned", "traced", "touched", "seen", "last_line",
+                 "last_step", "pending", "name", "file")
+
+    def __init__(self, record: StepRecord, step_id: int | None, owned: bool, info: _CodeInfo
+                 ) -> None:
+        code = info.code
+        self.record = record  # the request (or registration) the frame runs in
+        self.step_id = step_id
+        self.owned = owned  # the engine opened the call step (else a hook did and closes it)
+        self.traced = info.traced
+        self.touched = info.touched if info.traced and info.touched is not None else _NO_NAMES
+        self.seen: dict[str, tuple[Any, Any]] = {}  # name -> (value, fingerprint)
+        self.last_line: int | None = None
+        self.last_step: int | None = None
+        self.pending: BaseException | None = None
+        self.name = code.co_qualname
+        self.file = code.co_filename
 
 
 def _fingerprint(value: Any) -> Any:
@@ -106,8 +139,7 @@ class LineEngine:
         self.watcher = watcher
         self.scope = scope
         self.transparent = set(transparent)
-        self._in_scope: dict[CodeType, bool] = {}
-        self._touched: dict[CodeType, dict[int, tuple[str, ...]]] = {}
+        self._codes: dict[int, _CodeInfo] = {}
         self._frames: dict[int, _FrameState] = {}
         self._tool: int | None = None
         self.unavailable: str | None = None
@@ -120,28 +152,32 @@ class LineEngine:
 
     # -- scope ----------------------------------------------------------------------------
 
-    def in_scope(self, code: CodeType) -> bool:
-        known = self._in_scope.get(code)
-        if known is None:
-            known = code not in self.transparent and self.scope.contains(code.co_filename)
-            self._in_scope[code] = known
-        return known
+    def _info(self, code: CodeType) -> _CodeInfo:
+        info = self._codes.get(id(code))
+        if info is None:
+            transparent = code in self.transparent
+            ignored = transparent or code.co_filename.startswith(_TRACER_DIR)
+            traced = not ignored and self.scope.contains(code.co_filename)
+            info = self._codes[id(code)] = _CodeInfo(code, traced, transparent, ignored)
+        return info
 
-    def _touched_by_line(self, code: CodeType) -> dict[int, tuple[str, ...]]:
-        table = self._touched.get(code)
-        if table is None:
-            names: dict[int, set[str]] = {}
-            line = code.co_firstlineno
-            for instruction in dis.get_instructions(code):
-                if instruction.positions and instruction.positions.lineno:
-                    line = instruction.positions.lineno
-                if instruction.opname in _LOCAL_OPS:
-                    value = instruction.argval
-                    for name in value if isinstance(value, tuple) else (value,):
-                        names.setdefault(line, set()).add(name)
-            table = {n: tuple(sorted(v)) for n, v in names.items()}
-            self._touched[code] = table
-        return table
+    def in_scope(self, code: CodeType) -> bool:
+        """Whether `code` is traced line by line."""
+        return self._info(code).traced
+
+    @staticmethod
+    def _touched_by_line(code: CodeType) -> dict[int, tuple[str, ...]]:
+        """Line -> the local names its bytecode loads, stores or deletes."""
+        names: dict[int, set[str]] = {}
+        line = code.co_firstlineno
+        for instruction in dis.get_instructions(code):
+            if instruction.positions and instruction.positions.lineno:
+                line = instruction.positions.lineno
+            if instruction.opname in _LOCAL_OPS:
+                value = instruction.argval
+                for name in value if isinstance(value, tuple) else (value,):
+                    names.setdefault(line, set()).add(name)
+        return {n: tuple(sorted(v)) for n, v in names.items()}
 
     @staticmethod
     def recording() -> bool:
@@ -150,65 +186,86 @@ class LineEngine:
 
     # -- frame events (shared by both engines) --------------------------------------------
 
-    def _enter(self, frame: FrameType, code: CodeType, resumed: bool = False) -> _FrameState:
-        recorder = self.recorder
-        top = recorder.open_step_code()
-        values = argument_values(frame)
-        if top is not None and top[1] == (code.co_filename, code.co_firstlineno, code.co_qualname):
-            step_id, owned = top[0], False  # a hook opened this call: fill in the defaults
-            recorder.add_detail(step_id, recorder.deferred(
-                {k: v for k, v in values.items() if k not in ("self", "cls")}))
-        else:
-            watched = self.watcher.watched.get(code)
-            step_id = recorder.call(
-                code, recorder.deferred({k: v for k, v in values.items() if k != "self"}),
-                role=watched.role if watched else None,
-                facts={"resumed": True} if resumed else None,
-            )
-            owned = True
-        state = _FrameState(step_id, owned, self._touched_by_line(code))
-        for name, value in values.items():
-            state.seen[name] = (value, _fingerprint(value))
+    def _enter(self, frame: FrameType, info: _CodeInfo, resumed: bool = False) -> _FrameState:
+        """Open (or adopt) the call step of a frame and remember its arguments."""
+        values = frame.f_locals
+        arguments = RawValues()
+        seen: dict[str, tuple[Any, Any]] = {}
+        for name in info.arguments:
+            value = values.get(name, _MISSING)
+            if value is _MISSING:
+                continue
+            if type(value) in _MUTABLE:
+                seen[name] = (value, _fingerprint(value))
+                arguments[name] = kept(value)
+            else:
+                seen[name] = (value, None)
+                arguments[name] = value
+        arguments.pop("self", None)
+        code = info.code
+        record, step_id, owned = self.recorder.open_frame(
+            code, arguments, self.watcher.role_of(code), {"resumed": True} if resumed else None)
+        if info.traced and info.touched is None:
+            info.touched = self._touched_by_line(code)
+        state = _FrameState(record, step_id, owned, info)
+        state.seen = seen
         self._frames[id(frame)] = state
         return state
 
     def _line(self, frame: FrameType, state: _FrameState, line: int) -> None:
         """A new line starts: settle what the previous one changed, then record this one."""
-        self._settle(frame, state)
+        if state.last_step is not None and state.last_line in state.touched:
+            self._settle(frame, state)
         state.last_line = line
         state.pending = None
-        state.last_step = self.recorder.line_step(state.step_id, frame.f_code, line)
+        state.last_step = state.record.add(state.step_id, "line", state.name, state.file, line,
+                                           None, None, None)
 
-    def _settle(self, frame: FrameType, state: _FrameState) -> None:
-        """Attach to the previous line step the locals that line changed."""
-        names = state.touched.get(state.last_line, ()) if state.last_step is not None else ()
-        if not names:
+    @staticmethod
+    def _settle(frame: FrameType, state: _FrameState) -> None:
+        """Attach to the previous line step the locals that line changed.
+
+        Only the names the line's bytecode uses are looked at: by identity, and by
+        fingerprint for the containers that can change in place.
+        """
+        names = state.touched.get(state.last_line)
+        if not names or state.last_step is None:
             return
-        changed: dict[str, Any] = {}
+        changed = None
         values = frame.f_locals
         seen = state.seen
         for name in names:
-            if name not in values:
-                if name in seen:
-                    del seen[name]
-                    changed[name] = "<deleted>"
-                continue
-            value = values[name]
+            value = values.get(name, _MISSING)
             old = seen.get(name)
-            fingerprint = _fingerprint(value)
-            if old is not None and old[0] is value and fingerprint == old[1]:
+            if value is _MISSING:
+                if old is not None:
+                    del seen[name]
+                    if changed is None:
+                        changed = RawValues()
+                    changed[name] = DELETED
                 continue
+            mutable = type(value) in _MUTABLE
+            if old is not None and old[0] is value:
+                if not mutable:
+                    continue
+                fingerprint = _fingerprint(value)
+                if fingerprint == old[1]:
+                    continue
+            else:
+                fingerprint = _fingerprint(value) if mutable else None
             seen[name] = (value, fingerprint)
-            changed[name] = Deferred(name, value)
+            if changed is None:
+                changed = RawValues()
+            changed[name] = kept(value) if mutable else value
         if changed:
-            self.recorder.add_detail(state.last_step, changed)
+            state.record.add_detail(state.last_step, changed)
 
     def _exit(self, frame: FrameType, state: _FrameState, result: Any = None,
               error: BaseException | None = None) -> None:
-        self._settle(frame, state)
+        if state.last_step is not None and state.last_line in state.touched:
+            self._settle(frame, state)
         if state.owned:
-            self.recorder.leave(state.step_id, result=result, error=error, line=frame.f_lineno,
-                                defer=True)
+            self.recorder.close_frame(state.record, state.step_id, frame.f_lineno, result, error)
 
     # -- Python 3.11: sys.settrace --------------------------------------------------------
 
@@ -233,18 +290,18 @@ class LineEngine:
             sys.settrace(None)
 
     def _global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event != "call" or not self.recording():
+        if event != "call":
             return None
         code = frame.f_code
+        info = self._codes.get(id(code)) or self._info(code)
+        if info.ignored or not self.recording():
+            return None
         try:
-            if self.in_scope(code):
-                self._enter(frame, code, resumed=self._is_resume(frame))
+            if info.traced:
+                self._enter(frame, info, resumed=self._is_resume(frame))
                 return self._local_trace
-            if code in self.transparent or code.co_filename.startswith(_TRACER_DIR):
-                return None
-            if self._called_from_scope(frame) or code in self.watcher.watched:
-                state = self._enter(frame, code)
-                state.touched = {}
+            if self._called_from_scope(frame) or self.watcher.role_of(code) is not None:
+                self._enter(frame, info)
                 frame.f_trace_lines = False
                 return self._local_trace
         except Exception as exc:
@@ -252,21 +309,19 @@ class LineEngine:
         return None
 
     def _called_from_scope(self, frame: FrameType) -> bool:
-        """An out-of-scope call made by traced in-scope code: one collapsed step."""
-        caller = self._caller(frame)
-        return caller is not None and id(caller) in self._frames and self.in_scope(caller.f_code)
-
-    def _caller(self, frame: FrameType) -> FrameType | None:
-        """The in-scope frame an out-of-scope call comes from, past transparent wrappers.
-
-        None when flaskscope's own code made the call: that is bookkeeping, not the app.
-        """
-        back = frame.f_back
-        if back is not None and back.f_code.co_filename.startswith(_TRACER_DIR):
-            return None
-        while back is not None and back.f_code in self.transparent:
-            back = back.f_back
-        return back
+        """An out-of-scope call made by traced in-scope code (past transparent wrappers):
+        one collapsed step. Calls from flaskscope's own code are bookkeeping, not the app;
+        its frames are never traced, so they never count as in scope."""
+        caller = frame.f_back
+        while caller is not None:
+            state = self._frames.get(id(caller))
+            if state is not None:
+                return state.traced
+            info = self._codes.get(id(caller.f_code))
+            if info is None or not info.transparent:
+                return False
+            caller = caller.f_back
+        return False
 
     @staticmethod
     def _is_resume(frame: FrameType) -> bool:
@@ -328,8 +383,8 @@ class LineEngine:
             return
         monitoring = sys.monitoring
         monitoring.set_events(self._tool, 0)
-        for code in self._in_scope:
-            monitoring.set_local_events(self._tool, code, 0)
+        for info in self._codes.values():
+            monitoring.set_local_events(self._tool, info.code, 0)
         for event in (monitoring.events.PY_START, monitoring.events.PY_RESUME,
                       monitoring.events.LINE, monitoring.events.PY_RETURN,
                       monitoring.events.PY_YIELD, monitoring.events.PY_UNWIND,
@@ -346,22 +401,20 @@ class LineEngine:
         sys.monitoring.set_local_events(self._tool, code, mask)
 
     def _on_start(self, code: CodeType, offset: int) -> Any:
-        if code in self.transparent or code.co_filename.startswith(_TRACER_DIR):
+        info = self._codes.get(id(code)) or self._info(code)
+        if info.ignored:
             return sys.monitoring.DISABLE
-        in_scope = self.in_scope(code)
         if not self.recording():
             return None
         try:
             frame = sys._getframe(1)
-            if in_scope:
-                if code not in self._touched:
+            if info.traced:
+                if info.touched is None:  # first entry: line events from now on
                     self._local_events_for(code, lines=True)
-                self._enter(frame, code)
-            else:
-                if self._called_from_scope(frame) or code in self.watcher.watched:
-                    self._local_events_for(code, lines=False)
-                    state = self._enter(frame, code)
-                    state.touched = {}
+                self._enter(frame, info)
+            elif self._called_from_scope(frame) or self.watcher.role_of(code) is not None:
+                self._local_events_for(code, lines=False)
+                self._enter(frame, info)
         except Exception as exc:
             self.recorder.failed(exc)
         return None
@@ -372,9 +425,7 @@ class LineEngine:
         try:
             frame = sys._getframe(1)
             if id(frame) not in self._frames:
-                state = self._enter(frame, code, resumed=True)
-                if not self.in_scope(code):
-                    state.touched = {}
+                self._enter(frame, self._info(code), resumed=True)
         except Exception as exc:
             self.recorder.failed(exc)
         return None

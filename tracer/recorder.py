@@ -52,6 +52,39 @@ class Deferred:
         self.value = value
 
 
+def kept(value: Any) -> Any:
+    """A value as it is now, to render later: lists, dicts and sets are copied (shallowly)
+    so later changes in place do not leak back; anything else is kept as is."""
+    kind = type(value)
+    if kind is list or kind is dict or kind is set:
+        return kind(value)
+    if kind is bytearray:
+        return bytes(value)
+    return value
+
+
+class RawValues(dict):
+    """Named values kept raw (see `kept`) and rendered when the trace is built.
+
+    Line tracing files one of these per changed line: one dict, where wrapping each value
+    in a `Deferred` would cost an object per value on the traced app's path.
+    """
+
+    __slots__ = ()
+
+
+class _Deleted:
+    """What `RawValues` holds for a local that a line deleted."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<deleted>"
+
+
+DELETED = _Deleted()
+
+
 class StepRecord:
     """The steps of one request, or of registration, while they are being recorded.
 
@@ -75,6 +108,32 @@ class StepRecord:
         self.start_ns = time.perf_counter_ns()
         self.thread = threading.get_ident()
 
+    def add(self, parent: int | None, kind: str, name: str, file: str | None,
+            line: int | None, detail: Mapping[str, Any] | None, role: str | None,
+            facts: Mapping[str, Any] | None) -> int | None:
+        """Store one step; its id, or None past the cap (then it is only counted)."""
+        step_id = next(self.ids)
+        if step_id >= self.max_steps:
+            with self.lock:  # past the cap only: exact counts under threads
+                self.dropped += 1
+            return None
+        self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
+                               detail or _EMPTY, role, facts or _EMPTY)
+        return step_id
+
+    def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
+        """Add named values to a step's detail (only the thread running the step's frame
+        adds to it, so no lock)."""
+        old = self.steps[step_id]
+        detail = old[8]
+        if not detail:
+            detail = values
+        elif type(detail) is RawValues or type(values) is RawValues:
+            detail = {**_as_deferred(detail), **_as_deferred(values)}
+        else:
+            detail = {**detail, **values}
+        self.steps[step_id] = (*old[:8], detail, *old[9:])
+
     def rows(self, start: int = 0) -> list[tuple]:
         """The rows from id `start` on, in id order, up to the first id issued but not yet
         stored (a step another thread is adding right now)."""
@@ -88,29 +147,47 @@ class StepRecord:
         return rows
 
 
+_now = time.perf_counter_ns
+_thread = threading.get_ident
+#: The detail and facts of a step that has none (shared: rows are never changed in place).
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _as_deferred(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    if type(values) is RawValues:
+        return {name: Deferred(name, value) for name, value in values.items()}
+    return values
+
+
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
 _stack: ContextVar[tuple[int, ...]] = ContextVar("flaskscope_stack", default=())
-_muted: ContextVar[bool] = ContextVar("flaskscope_muted", default=False)
+#: How deep this context is in recorder bookkeeping (0: running the app's own code).
+_muted: ContextVar[int] = ContextVar("flaskscope_muted", default=0)
 
 
 def muted() -> bool:
     """Whether the code running now is flaskscope's own bookkeeping, not the app's."""
-    return _muted.get()
+    return _muted.get() > 0
 
 
 class _Guard:
-    """Marks recorder bookkeeping (so line tracing skips it) and swallows its errors."""
+    """Marks recorder bookkeeping (so line tracing skips it) and swallows its errors.
 
-    __slots__ = ("recorder", "token")
+    One per recorder, without state of its own: the depth lives in a context variable,
+    so nested and concurrent uses need no object each (the guard runs several times at
+    every step).
+    """
+
+    __slots__ = ("recorder",)
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
 
     def __enter__(self) -> None:
-        self.token = _muted.set(True)
+        _muted.set(_muted.get() + 1)
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
-        _muted.reset(self.token)
+        _muted.set(_muted.get() - 1)
         if isinstance(error, Exception):
             self.recorder.failed(error)
             return True
@@ -139,7 +216,10 @@ class Recorder:
         self.error_samples: list[str] = []
         self.meta: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._codes: set[CodeType] = set()
+        self._guard = _Guard(self)
+        # Code objects to embed the source of, by id: hashing a code object hashes its
+        # bytecode and constants, too slow for every step. The values keep the ids valid.
+        self._codes: dict[int, CodeType] = {}
         self._subjects: list[tuple[weakref.ref, RouteProvider]] = []
 
     def guard(self) -> _Guard:
@@ -148,7 +228,7 @@ class Recorder:
         Errors inside are counted in the trace and never reach the app; line tracing
         ignores what runs inside.
         """
-        return _Guard(self)
+        return self._guard
 
     # -- values ---------------------------------------------------------------------------
 
@@ -156,51 +236,16 @@ class Recorder:
         """The stored form of a value: bounded, never failing, redacted unless opted out."""
         return safe_repr(value, redact=self.redact)
 
-    def deferred(self, values: Mapping[str, Any]) -> dict[str, Deferred]:
-        """Named values to render when the trace is built (see `Deferred`)."""
-        return {name: Deferred(name, value) for name, value in values.items()}
-
     def named(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Stored forms of named values (arguments, locals); secret names hide the value."""
         return {name: safe_value(name, value, redact=self.redact) for name, value in values.items()}
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _target(self) -> StepRecord:
+    def target(self) -> StepRecord:
+        """The record steps of this context go to: its request's, else registration's."""
         record = _record.get()
         return self.registration if record is None else record
-
-    def _add(
-        self,
-        record: StepRecord,
-        parent: int | None,
-        kind: str,
-        name: str,
-        file: str | None,
-        line: int | None,
-        detail: Mapping[str, str] | None,
-        role: str | None,
-        facts: Mapping[str, Any] | None,
-    ) -> int | None:
-        step_id = next(record.ids)
-        if step_id >= record.max_steps:
-            with record.lock:  # past the cap only: exact counts under threads
-                record.dropped += 1
-            return None
-        record.steps[step_id] = (
-            step_id,
-            parent,
-            kind,
-            name,
-            file,
-            line,
-            time.perf_counter_ns(),
-            threading.get_ident(),
-            detail or {},
-            role,
-            facts or {},
-        )
-        return step_id
 
     def call(
         self,
@@ -212,18 +257,16 @@ class Recorder:
         facts: Mapping[str, Any] | None = None,
     ) -> int | None:
         """Open a call step for `code` (or a named callable without code) and nest under it."""
-        record = self._target()
+        record = self.target()
         stack = _stack.get()
         if code is not None:
-            self._codes.add(code)
+            self._codes[id(code)] = code
             name = name or code.co_qualname
             file, line = code.co_filename, code.co_firstlineno
         else:
             file = line = None
-        step_id = self._add(
-            record, stack[-1] if stack else None, "call", name or "?", file, line, detail, role,
-            facts,
-        )
+        step_id = record.add(stack[-1] if stack else None, "call", name or "?", file, line,
+                             detail, role, facts)
         if step_id is not None:
             _stack.set((*stack, step_id))
         return step_id
@@ -236,15 +279,11 @@ class Recorder:
         error: BaseException | None = None,
         line: int | None = None,
         facts: Mapping[str, Any] | None = None,
-        defer: bool = False,
     ) -> None:
-        """Close the call `step_id` with its return value or exception, as its last child.
-
-        With `defer`, the value is rendered when the trace is built (see `Deferred`).
-        """
+        """Close the call `step_id` with its return value or exception, as its last child."""
         if step_id is None:
             return
-        record = self._target()
+        record = self.target()
         stack = _stack.get()
         if step_id in stack:
             _stack.set(stack[: stack.index(step_id)])
@@ -253,10 +292,54 @@ class Recorder:
             line = _raising_line(error, call[4], call[5], call[3])
         if error is None:
             kind = "return"
-            detail = {"result": Deferred("result", result) if defer else self.repr(result)}
+            detail = {"result": self.repr(result)}
         else:
             kind, detail = "exception", {"exception": self.repr(error)}
-        self._add(record, step_id, kind, call[3], call[4], line, detail, call[9], facts)
+        record.add(step_id, kind, call[3], call[4], line, detail, call[9], facts)
+
+    def open_frame(self, code: CodeType, arguments: RawValues, role: str | None,
+                   facts: Mapping[str, Any] | None) -> tuple[StepRecord, int | None, bool]:
+        """The call step of a frame line tracing entered: (record, step id, owned).
+
+        A hook that has just opened a call step for the same code owns it (not owned): the
+        frame's arguments are added to its detail (`self`/`cls` left out). Otherwise a call
+        step is opened with `arguments` (kept raw, rendered when the trace is built). One
+        method for the whole path: it runs at every traced call.
+        """
+        record = _record.get() or self.registration
+        stack = _stack.get()
+        parent = stack[-1] if stack else None
+        if parent is not None:
+            top = record.steps.get(parent)
+            if (top is not None and top[5] == code.co_firstlineno and top[3] == code.co_qualname
+                    and top[4] == code.co_filename):
+                arguments.pop("cls", None)
+                record.add_detail(parent, arguments)
+                return record, parent, False
+        self._codes[id(code)] = code
+        step_id = record.add(parent, "call", code.co_qualname, code.co_filename,
+                             code.co_firstlineno, arguments, role, facts)
+        if step_id is not None:
+            _stack.set((*stack, step_id))
+        return record, step_id, True
+
+    def close_frame(self, record: StepRecord, step_id: int | None, line: int | None,
+                    result: Any = None, error: BaseException | None = None) -> None:
+        """Close a call step `open_frame` opened, with the frame's return value (kept raw)
+        or exception."""
+        if step_id is None:
+            return
+        stack = _stack.get()
+        if stack and stack[-1] == step_id:
+            _stack.set(stack[:-1])
+        elif step_id in stack:
+            _stack.set(stack[: stack.index(step_id)])
+        call = record.steps[step_id]
+        if error is None:
+            kind, detail = "return", RawValues(result=kept(result))
+        else:
+            kind, detail = "exception", {"exception": self.repr(error)}
+        record.add(step_id, kind, call[3], call[4], line, detail, call[9], None)
 
     def note(
         self,
@@ -269,17 +352,16 @@ class Recorder:
         line: int | None = None,
     ) -> int | None:
         """Record a derived fact under the current call step."""
-        record = self._target()
+        record = self.target()
         stack = _stack.get()
-        return self._add(
-            record, stack[-1] if stack else None, "note", name, file, line, detail, role, facts
-        )
+        return record.add(stack[-1] if stack else None, "note", name, file, line, detail, role,
+                          facts)
 
     def annotate(self, step_id: int | None, facts: Mapping[str, Any]) -> None:
         """Add facts to a step already recorded (what was learned only after it began)."""
         if step_id is None:
             return
-        record = self._target()
+        record = self.target()
         with record.lock:
             old = record.steps[step_id]
             record.steps[step_id] = (*old[:10], {**old[10], **facts})
@@ -289,31 +371,24 @@ class Recorder:
         stack = _stack.get()
         if not stack:
             return None
-        return self._target().steps[stack[-1]][9]
+        return self.target().steps[stack[-1]][9]
 
     def open_step_code(self) -> tuple[int, tuple[str | None, int | None, str]] | None:
         """The innermost open call step: its id and (file, first line, name)."""
         stack = _stack.get()
         if not stack:
             return None
-        step = self._target().steps[stack[-1]]
+        step = self.target().steps[stack[-1]]
         return step[0], (step[4], step[5], step[3])
 
-    def line_step(self, parent: int | None, code: CodeType, line: int) -> int | None:
-        """Record an executed line under its function's call step."""
-        return self._add(self._target(), parent, "line", code.co_qualname, code.co_filename,
-                         line, None, None, None)
-
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
-        """Add values to a step's detail: the locals a line changed, the arguments a frame
-        really received (stored reprs or `Deferred` values)."""
-        record = self._target()  # only the thread running the step's frame adds to it
-        old = record.steps[step_id]
-        record.steps[step_id] = (*old[:8], {**old[8], **values}, *old[9:])
+        """Add values to a step's detail: the arguments a frame really received (stored
+        reprs, `Deferred` or `RawValues`)."""
+        self.target().add_detail(step_id, values)
 
     def remember_code(self, code: CodeType) -> None:
         """Embed this function's source in the trace even if no step enters it."""
-        self._codes.add(code)
+        self._codes[id(code)] = code
 
     def failed(self, error: BaseException) -> None:
         """Count an error inside the recorder itself; the traced app never sees it."""
@@ -380,7 +455,7 @@ class Recorder:
             routes=tuple(routes),
             registration=registration,
             requests=requests,
-            sources=collect_sources(steps, routes, self._codes),
+            sources=collect_sources(steps, routes, list(self._codes.values())),
         )
 
 
@@ -401,15 +476,24 @@ def _raising_line(error: BaseException, file: str | None, first_line: int | None
 def _freeze(record: StepRecord, redact: bool = True) -> tuple[Step, ...]:
     steps = []
     for row in record.rows():
-        if row[8] and any(type(value) is Deferred for value in row[8].values()):
+        detail = row[8]
+        if type(detail) is RawValues:
+            detail = {name: _render(name, value, redact) for name, value in detail.items()}
+        elif detail and any(type(value) is Deferred for value in detail.values()):
             detail = {
-                name: safe_value(value.name, value.value, redact=redact)
+                name: _render(value.name, value.value, redact)
                 if isinstance(value, Deferred) else value
-                for name, value in row[8].items()
+                for name, value in detail.items()
             }
-            row = (*row[:8], detail, *row[9:])
-        steps.append(Step(*row))
+        elif detail is _EMPTY:
+            detail = {}
+        facts = {} if row[10] is _EMPTY else row[10]
+        steps.append(Step(*row[:8], detail, row[9], facts))
     return tuple(steps)
+
+
+def _render(name: str, value: Any, redact: bool) -> str:
+    return "<deleted>" if value is DELETED else safe_value(name, value, redact=redact)
 
 
 def _freeze_request(record: StepRecord, redact: bool) -> Request:

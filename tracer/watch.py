@@ -50,6 +50,9 @@ class CodeWatcher:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.watched: dict[CodeType, Watched] = {}
+        # The same by id: hashing a code object hashes its bytecode and constants, too slow
+        # for every call. The code objects in `watched` keep these ids from being reused.
+        self._by_id: dict[int, Watched] = {}
         self._tool: int | None = None
         self._open: dict[int, list[int | None]] = {}  # id(frame) -> open step ids (3.12+)
         self._suspended: dict[int, _FrameTracer] = {}  # paused coroutine frames (3.11)
@@ -60,9 +63,9 @@ class CodeWatcher:
 
     def watch(self, code: CodeType, role: str) -> None:
         """Catch calls of `code` from now on (the first role given to a code object wins)."""
-        if code in self.watched:
+        if id(code) in self._by_id:
             return
-        self.watched[code] = Watched(role)
+        self.watched[code] = self._by_id[id(code)] = Watched(role)
         self.recorder.remember_code(code)
         if self._tool is not None:
             events = sys.monitoring.events
@@ -85,6 +88,7 @@ class CodeWatcher:
             sys.monitoring.free_tool_id(self._tool)
             self._tool = None
         self.watched.clear()
+        self._by_id.clear()
 
     def start(self) -> None:
         """Register the monitoring callbacks (3.12+); a no-op on 3.11."""
@@ -95,6 +99,11 @@ class CodeWatcher:
         sys.monitoring.register_callback(self._tool, events.PY_RETURN, self._on_return)
         sys.monitoring.register_callback(self._tool, events.PY_UNWIND, self._on_unwind)
         sys.monitoring.set_events(self._tool, events.PY_UNWIND)
+
+    def role_of(self, code: CodeType) -> str | None:
+        """The role of a watched code object, None for any other."""
+        watched = self._by_id.get(id(code))
+        return None if watched is None else watched.role
 
     # -- catching on 3.11 -----------------------------------------------------------------
 
@@ -115,7 +124,7 @@ class CodeWatcher:
         resumed = self._suspended.pop(id(frame), None)
         if resumed is not None:  # a coroutine or generator carrying on after a yield
             return resumed
-        watched = self.watched.get(frame.f_code)
+        watched = self._by_id.get(id(frame.f_code))
         if watched is None or current_request() is None:
             return None
         try:
@@ -131,7 +140,7 @@ class CodeWatcher:
     # -- catching on 3.12+ ----------------------------------------------------------------
 
     def _on_start(self, code: CodeType, offset: int) -> Any:
-        watched = self.watched.get(code)
+        watched = self._by_id.get(id(code))
         if watched is None or current_request() is None:
             return None
         try:
@@ -145,7 +154,7 @@ class CodeWatcher:
         return None
 
     def _on_return(self, code: CodeType, offset: int, value: Any) -> Any:
-        if code not in self.watched or current_request() is None:
+        if id(code) not in self._by_id or current_request() is None:
             return None
         try:
             frame = sys._getframe(1)
@@ -155,7 +164,7 @@ class CodeWatcher:
         return None
 
     def _on_unwind(self, code: CodeType, offset: int, error: BaseException) -> Any:
-        if code not in self.watched or current_request() is None:
+        if id(code) not in self._by_id or current_request() is None:
             return None
         try:
             frame = sys._getframe(1)

@@ -143,3 +143,49 @@ def test_line_steps_nest_under_their_call(views) -> None:
             assert step.line in views.sources[step.file].lines
     handler = one(calls(request.steps, name="IndexView.get"))
     assert [a.name for a in ancestors(request.steps, handler)][-1] == "Flask.wsgi_app"
+
+
+VALUES_APP = '''
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def collect(items, password):
+    items.append("b")
+    scratch = "gone"
+    del scratch
+    result = list(items)
+    items.append("c")
+    return result
+
+
+@app.route("/values")
+def values():
+    items = ["a"]
+    got = collect(items, "hunter2")
+    got.append("after")
+    return ",".join(got)
+'''
+
+
+def test_values_are_shown_as_they_were_at_each_step(tmp_path) -> None:
+    """Arguments as they were on entry, results as they were on return, in-place changes
+    on the line that made them, deleted locals, secrets hidden: all rendered only when the
+    trace is built, from copies taken at the time."""
+    app_file = tmp_path / "values_app.py"
+    app_file.write_text(VALUES_APP)
+    recording = tracer.record_app(str(app_file), [RequestSpec("GET", "/values")], lines=True)
+    request = recording.trace.requests[0]
+    assert request.status == 200
+    collect = one(calls(request.steps, name="collect"))
+    assert collect.detail == {"items": "['a']", "password": "***"}
+    lines = _lines(request.steps, collect)
+    source = [_source(recording.trace, s).strip() for s in lines]
+    detail = {text: s.detail for text, s in zip(source, lines, strict=True)}
+    assert detail['items.append("b")'] == {"items": "['a', 'b']"}
+    assert detail['scratch = "gone"'] == {"scratch": "'gone'"}
+    assert detail["del scratch"] == {"scratch": "<deleted>"}
+    assert detail['items.append("c")'] == {"items": "['a', 'b', 'c']"}
+    returned = one([s for s in request.steps if s.parent == collect.id and s.kind == "return"])
+    assert returned.detail == {"result": "['a', 'b']"}

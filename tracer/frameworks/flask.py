@@ -689,14 +689,14 @@ class FlaskHooks(AdapterHooks):
         hooks = self
         recorder = self.recorder
         code = code_of(func)
-        watched = hooks.watcher.watched.get(code) if code is not None else None
-        outer_layer = watched is not None and watched.role == Role.LAYER  # layers lie inside
+        watched_role = hooks.watcher.role_of(code) if code is not None else None
+        outer_layer = watched_role == Role.LAYER  # layers lie inside
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active:
                 return callable_(*args, **kwargs)
             with hooks.watcher.catching(start=outer_layer) as catching:
-                step = hooks._open_proxy_step(func, code, role, watched,
+                step = hooks._open_proxy_step(func, code, role, watched_role,
                                               catching or caught_in_loop, args, kwargs)
                 try:
                     result = callable_(*args, **kwargs)
@@ -713,20 +713,21 @@ class FlaskHooks(AdapterHooks):
         return call
 
     def _open_proxy_step(self, func: Callable, code: CodeType | None, role: str | None,
-                         watched: Any, catching: bool, args: tuple, kwargs: dict) -> int | None:
+                         watched_role: str | None, catching: bool, args: tuple,
+                         kwargs: dict) -> int | None:
         """The call step of a proxied function (None when the watcher records it)."""
         recorder = self.recorder
         step = None
         with recorder.guard():
             if role == Role.HANDLER:
                 self._note_handler_lookup(func)
-            if watched is not None and catching:
+            if watched_role is not None and catching:
                 return None
             values: dict[Any, Any] = _bound(code, func, args) if code else dict(enumerate(args))
             values.update(kwargs)
             step = recorder.call(code, recorder.named({str(k): v for k, v in values.items()}),
                                  name=None if code else qualname(func),
-                                 role=watched.role if watched is not None else role)
+                                 role=watched_role or role)
             if role == Role.CLASS_DISPATCH:
                 instance = getattr(func, "__self__", None)
                 recorder.note(Role.VIEW_INSTANCE, qualname(type(instance)), {

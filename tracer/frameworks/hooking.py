@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..model import ChainLink
 from ..patching import PatchSet
 from ..recorder import muted
+from ..saferepr import safe_value
 from ..unwrap import code_of, layers
 
 if TYPE_CHECKING:
@@ -61,17 +62,20 @@ def arguments(recorder: Recorder, code: CodeType | None, args: tuple,
     the request.
     """
     names = code.co_varnames[: code.co_argcount] if code is not None else ()
-    values: dict[str, Any] = {}
+    stored: dict[str, str] = {}
     for position, value in enumerate(args):
         name = names[position] if position < len(names) else f"arg{position}"
-        if name not in ("self", "cls"):
-            values[name] = value
-    values.update(kwargs)
-    environs = {name: environ_summary(value) for name, value in values.items()
-                if type(value) is dict and "wsgi.version" in value}
-    stored = recorder.named({k: v for k, v in values.items() if k not in environs})
-    stored.update(environs)
+        if name != "self" and name != "cls":
+            stored[name] = _stored_argument(recorder, name, value)
+    for name, value in kwargs.items():
+        stored[name] = _stored_argument(recorder, name, value)
     return stored
+
+
+def _stored_argument(recorder: Recorder, name: str, value: Any) -> str:
+    if type(value) is dict and "wsgi.version" in value:
+        return environ_summary(value)
+    return safe_value(name, value, redact=recorder.redact)
 
 
 def environ_summary(environ: dict) -> str:
@@ -200,6 +204,7 @@ class AdapterHooks:
         code = code_of(inspect.unwrap(original))
         hooks = self
         recorder = self.recorder
+        role_of = role if callable(role) else None
 
         @functools.wraps(original)
         def traced(*args: Any, **kwargs: Any) -> Any:
@@ -208,7 +213,7 @@ class AdapterHooks:
             step = None
             with recorder.guard():
                 facts = describe(args, kwargs) if describe else None
-                step_role = role(args, kwargs) if callable(role) else role
+                step_role = role if role_of is None else role_of(args, kwargs)
                 step = recorder.call(code, arguments(recorder, code, args, kwargs),
                                      role=step_role, facts=facts)
                 if enter is not None:
