@@ -161,21 +161,29 @@ def _as_deferred(values: Mapping[str, Any]) -> Mapping[str, Any]:
 
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
 _stack: ContextVar[tuple[int, ...]] = ContextVar("flaskscope_stack", default=())
-#: How deep this context is in recorder bookkeeping (0: running the app's own code).
-_muted: ContextVar[int] = ContextVar("flaskscope_muted", default=0)
+class _Depth(threading.local):
+    """How deep the running thread is in recorder bookkeeping (0: the app's own code).
+
+    Per thread, not per context: bookkeeping never awaits, so no other task can run in
+    the middle of it, and a thread-local costs no allocation where setting a context
+    variable allocates (the guard runs several times at every step).
+    """
+
+    muted = 0
+
+
+_depth = _Depth()
 
 
 def muted() -> bool:
     """Whether the code running now is flaskscope's own bookkeeping, not the app's."""
-    return _muted.get() > 0
+    return _depth.muted > 0
 
 
 class _Guard:
     """Marks recorder bookkeeping (so line tracing skips it) and swallows its errors.
 
-    One per recorder, without state of its own: the depth lives in a context variable,
-    so nested and concurrent uses need no object each (the guard runs several times at
-    every step).
+    One per recorder, without state of its own (see `_Depth`).
     """
 
     __slots__ = ("recorder",)
@@ -184,10 +192,10 @@ class _Guard:
         self.recorder = recorder
 
     def __enter__(self) -> None:
-        _muted.set(_muted.get() + 1)
+        _depth.muted += 1
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
-        _muted.set(_muted.get() - 1)
+        _depth.muted -= 1
         if isinstance(error, Exception):
             self.recorder.failed(error)
             return True
