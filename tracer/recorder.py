@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
-from .model import Registration, Request, Route, SourceFile, Step, Trace
+from .model import Registration, Request, Role, Route, SourceFile, Step, Trace
 from .saferepr import safe_repr, safe_value
 
 DEFAULT_MAX_STEPS = 100_000
@@ -118,7 +118,7 @@ class StepRecord:
                 self.dropped += 1
             return None
         self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
-                               detail or _EMPTY, role, facts or _EMPTY)
+                               detail or _EMPTY, _PLAIN_ROLES.get(role, role), facts or _EMPTY)
         return step_id
 
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
@@ -147,6 +147,9 @@ class StepRecord:
         return rows
 
 
+#: Roles as plain strings: an enum member is an object the garbage collector tracks, so a
+#: row holding one stays tracked, and every collection walks all of them.
+_PLAIN_ROLES: dict[Any, str] = {role: role.value for role in Role}
 _now = time.perf_counter_ns
 _thread = threading.get_ident
 #: The detail and facts of a step that has none (shared: rows are never changed in place).
@@ -200,6 +203,15 @@ class _Guard:
             self.recorder.failed(error)
             return True
         return False
+
+
+def _close(step_id: int) -> None:
+    """Take call `step_id` (and anything left open inside it) off this context's stack."""
+    stack = _stack.get()
+    if stack and stack[-1] == step_id:
+        _stack.set(stack[:-1])
+    elif step_id in stack:
+        _stack.set(stack[: stack.index(step_id)])
 
 
 def current_request() -> StepRecord | None:
@@ -265,7 +277,7 @@ class Recorder:
         facts: Mapping[str, Any] | None = None,
     ) -> int | None:
         """Open a call step for `code` (or a named callable without code) and nest under it."""
-        record = self.target()
+        record = _record.get() or self.registration
         stack = _stack.get()
         if code is not None:
             self._codes[id(code)] = code
@@ -291,10 +303,8 @@ class Recorder:
         """Close the call `step_id` with its return value or exception, as its last child."""
         if step_id is None:
             return
-        record = self.target()
-        stack = _stack.get()
-        if step_id in stack:
-            _stack.set(stack[: stack.index(step_id)])
+        record = _record.get() or self.registration
+        _close(step_id)
         call = record.steps[step_id]
         if error is not None and line is None:
             line = _raising_line(error, call[4], call[5], call[3])
@@ -337,11 +347,7 @@ class Recorder:
         or exception."""
         if step_id is None:
             return
-        stack = _stack.get()
-        if stack and stack[-1] == step_id:
-            _stack.set(stack[:-1])
-        elif step_id in stack:
-            _stack.set(stack[: stack.index(step_id)])
+        _close(step_id)
         call = record.steps[step_id]
         if error is None:
             kind, detail = "return", RawValues(result=kept(result))
@@ -360,7 +366,7 @@ class Recorder:
         line: int | None = None,
     ) -> int | None:
         """Record a derived fact under the current call step."""
-        record = self.target()
+        record = _record.get() or self.registration
         stack = _stack.get()
         return record.add(stack[-1] if stack else None, "note", name, file, line, detail, role,
                           facts)

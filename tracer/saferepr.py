@@ -154,6 +154,30 @@ _SCALARS = frozenset({int, float, bool, complex, type(None)})
 _MAX_TEXT = 200
 
 
+def _short_and_flat(items: list | tuple) -> bool:
+    """A list or tuple within the walk's limits holding only short strings, booleans,
+    None and small numbers (as `['GET', 'POST']`): its plain repr is the bounded one."""
+    if len(items) > _REDACTING.maxlist:
+        return False
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if len(item) > _FLAT_TEXT or not item.isascii():  # its repr may be cut short
+                return False
+        elif kind is int:
+            if not -_SMALL_INT < item < _SMALL_INT:
+                return False
+        elif kind is not bool and item is not None:
+            return False
+    return True
+
+
+_SMALL_INT = 10**40
+#: An ASCII string this short has a repr of at most 4 * 39 + 2 = 158 characters (every
+#: character escaped as \\xNN), within the walk's 160.
+_FLAT_TEXT = 39
+
+
 def safe_repr(value: Any, *, redact: bool = True) -> str:
     """A short repr of any value that never raises and hides secrets when asked.
 
@@ -164,6 +188,8 @@ def safe_repr(value: Any, *, redact: bool = True) -> str:
     try:
         if kind in _SCALARS or (kind is str and len(value) <= _MAX_TEXT - 2):
             text = repr(value)
+        elif (kind is list or kind is tuple) and _short_and_flat(value):
+            text = repr(value)  # what the bounded walk would give, without walking
         elif kind is str or isinstance(value, list | tuple | set | frozenset | dict | Mapping):
             text = (_REDACTING if redact else _PLAIN).repr(value)
         else:

@@ -70,10 +70,13 @@ def _is_function_like(value: Any) -> bool:
 
 def _static_attr(obj: Any, name: str) -> Any | None:
     """An attribute read without running properties or `__getattr__`."""
-    try:
-        value = inspect.getattr_static(obj, name)
-    except AttributeError:
-        return None
+    if type(obj) is FunctionType:  # a plain function's own attributes: nothing to run
+        value = obj.__dict__.get(name)
+    else:
+        try:
+            value = inspect.getattr_static(obj, name)
+        except AttributeError:
+            return None
     if isinstance(value, property | classmethod | staticmethod):
         return None
     return value

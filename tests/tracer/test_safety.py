@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from unittest import mock
 
 import flask
 import flask.ctx
@@ -16,9 +17,11 @@ import flask.views
 import pytest
 import werkzeug.routing
 from flaskscope_testing import calls, forget_fixtures, one, record_fixture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tracer
-from tracer import Role
+from tracer import Role, saferepr
 from tracer.frameworks.flask_app import RequestSpec
 from tracer.saferepr import safe_repr
 
@@ -272,3 +275,20 @@ def test_safe_repr_survives_hostile_values() -> None:
     loop.append(loop)
     assert safe_repr(loop).startswith("[[")
     assert len(safe_repr(list(range(10_000)))) < 200
+
+
+_CONTROL_TEXT = st.text(st.characters(max_codepoint=31), min_size=30, max_size=60)
+_FLAT_ITEMS = st.lists(
+    st.one_of(st.text(max_size=170), _CONTROL_TEXT, st.integers(), st.booleans(), st.none(),
+              st.floats(), st.binary(max_size=4)),
+    max_size=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=_FLAT_ITEMS, as_tuple=st.booleans())
+def test_the_plain_repr_shortcut_gives_what_the_bounded_walk_gives(items, as_tuple) -> None:
+    value = tuple(items) if as_tuple else items
+    shortcut = safe_repr(value)
+    with mock.patch.object(saferepr, "_short_and_flat", lambda _: False):
+        assert shortcut == safe_repr(value)

@@ -65,11 +65,19 @@ from .wsgi import environ_detail, environ_facts, settle_outcome
 if TYPE_CHECKING:
     from ..lines import LineEngine
 
-_VIEW_CODES = frozenset(
-    const
+#: ids of the code of the `view` function `View.as_view` generates (the code objects are
+#: constants of `as_view`, alive as long as Flask is; ids: hashing code objects is slow).
+_VIEW_CODE_IDS = frozenset(
+    id(const)
     for const in flask.views.View.as_view.__func__.__code__.co_consts
     if hasattr(const, "co_qualname") and const.co_name == "view"
 )
+
+
+def _is_generated_view(obj: Any) -> bool:
+    """Whether `obj` is a `view` function `View.as_view` made."""
+    code = code_of(obj)
+    return code is not None and id(code) in _VIEW_CODE_IDS
 _HTTP_HANDLER_NAMES = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 _SIGNALS = (
     "request_started",
@@ -307,8 +315,8 @@ class FlaskHooks(AdapterHooks):
     def _after_as_view(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
         cls = args[0]
         decorators = list(getattr(cls, "decorators", ()) or ())
-        chain = list(layers(result, stop=lambda f: code_of(f) in _VIEW_CODES))
-        generated = chain[-1] if chain and code_of(chain[-1]) in _VIEW_CODES else None
+        chain = list(layers(result, stop=_is_generated_view))
+        generated = chain[-1] if chain and _is_generated_view(chain[-1]) else None
         self.recorder.annotate(step, {
             "endpoint": argument(args, kwargs, 1, "name"),
             "view": qualname(generated) if generated is not None else None,
@@ -456,7 +464,7 @@ class FlaskHooks(AdapterHooks):
         return pairs
 
     def _unwrap_chain(self, view: Any) -> list[tuple[Any, ChainLink]]:
-        objects = list(layers(view, stop=lambda f: code_of(f) in _VIEW_CODES))
+        objects = list(layers(view, stop=_is_generated_view))
         view_class = getattr(view, "view_class", None)
         in_class_decorators = False
         pairs: list[tuple[Any, ChainLink]] = []

@@ -205,13 +205,14 @@ class AdapterHooks:
         hooks = self
         recorder = self.recorder
         role_of = role if callable(role) else None
+        guard = recorder.guard()
 
         @functools.wraps(original)
         def traced(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active or muted() or (when is not None and not when(args, kwargs)):
                 return original(*args, **kwargs)
             step = None
-            with recorder.guard():
+            with guard:
                 facts = describe(args, kwargs) if describe else None
                 step_role = role if role_of is None else role_of(args, kwargs)
                 step = recorder.call(code, arguments(recorder, code, args, kwargs),
@@ -221,18 +222,18 @@ class AdapterHooks:
             try:
                 result = original(*args, **kwargs)
             except BaseException as error:
-                with recorder.guard():
+                with guard:
                     if on_error is not None:
                         on_error(step, args, kwargs, error)
                     recorder.leave(step, error=error)
                 raise
-            with recorder.guard():
+            with guard:
                 if after is not None:
                     after(step, args, kwargs, result)
                 recorder.leave(step, result=result)
             if returns is not None:
                 proxied = result
-                with recorder.guard():
+                with guard:
                     proxied = returns(result)
                 return proxied
             return result
