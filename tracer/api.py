@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from .frameworks import Hooks, install_adapters, uninstall_adapters
 from .frameworks.flask import scope_roots, transparent_codes
 from .lines import LineEngine, Scope, registration_window
-from .recorder import DEFAULT_MAX_STEPS, Recorder
+from .recorder import DEFAULT_MAX_STEPS, Recorder, mute_collections
 from .watch import CodeWatcher
 
 _lock = threading.Lock()
@@ -44,6 +44,7 @@ def install(
         if _installed is not None:
             return _installed[0]
         recorder = Recorder(redact=redact, max_steps=max_steps)
+        mute_collections()
         watcher = CodeWatcher(recorder)
         watcher.start()
         engine = None
@@ -68,6 +69,7 @@ def uninstall() -> None:
         if engine is not None:
             engine.stop()
         watcher.close()
+        mute_collections(on=False)
         _installed = None
 
 

@@ -9,6 +9,7 @@ tuples; frozen model objects are built only when a `Trace` is asked for.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import linecache
@@ -93,6 +94,10 @@ class StepRecord:
     counter and a dict assignment are each atomic, and a request whose code runs on
     several threads still gets unique ids. `lock` guards the rare rewrites of a row and
     the count of steps dropped past the cap.
+
+    A step without detail or facts stores None, not an empty dict: a row holding only
+    numbers, strings and None stops being tracked by the garbage collector, and line
+    tracing files a thousand such rows per request.
     """
 
     __slots__ = ("steps", "ids", "dropped", "max_steps", "info", "lock", "start_ns",
@@ -118,7 +123,7 @@ class StepRecord:
                 self.dropped += 1
             return None
         self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
-                               detail or _EMPTY, _PLAIN_ROLES.get(role, role), facts or _EMPTY)
+                               detail or None, _PLAIN_ROLES.get(role, role), facts or None)
         return step_id
 
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
@@ -152,8 +157,6 @@ class StepRecord:
 _PLAIN_ROLES: dict[Any, str] = {role: role.value for role in Role}
 _now = time.perf_counter_ns
 _thread = threading.get_ident
-#: The detail and facts of a step that has none (shared: rows are never changed in place).
-_EMPTY: Mapping[str, Any] = {}
 
 
 def _as_deferred(values: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -164,6 +167,8 @@ def _as_deferred(values: Mapping[str, Any]) -> Mapping[str, Any]:
 
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
 _stack: ContextVar[tuple[int, ...]] = ContextVar("flaskscope_stack", default=())
+
+
 class _Depth(threading.local):
     """How deep the running thread is in recorder bookkeeping (0: the app's own code).
 
@@ -181,6 +186,43 @@ _depth = _Depth()
 def muted() -> bool:
     """Whether the code running now is flaskscope's own bookkeeping, not the app's."""
     return _depth.muted > 0
+
+
+def _collection_started(phase: str, info: Mapping[str, Any]) -> None:
+    if phase == "start":
+        _depth.muted += 1
+
+
+def _collection_stopped(phase: str, info: Mapping[str, Any]) -> None:
+    if phase == "stop" and _depth.muted > 0:
+        _depth.muted -= 1
+
+
+def mute_collections(on: bool = True) -> None:
+    """Treat whatever runs inside a garbage collection as bookkeeping: never recorded.
+
+    Finalizers, weakref callbacks and `gc.callbacks` run at whatever allocation set off
+    the collection, which may be inside the app's own `ContextVar.set`. Recording them
+    would set flaskscope's context variables in the middle of that one, and CPython's
+    context then keeps a pointer to a freed value: the interpreter crashes. The
+    collector's callbacks bracket every collection, first and last in `gc.callbacks`;
+    `on=False` removes them.
+    """
+    for callback in (_collection_started, _collection_stopped):
+        while callback in gc.callbacks:
+            gc.callbacks.remove(callback)
+    if on:
+        gc.callbacks.insert(0, _collection_started)
+        gc.callbacks.append(_collection_stopped)
+
+
+def _keep_collections_muted() -> None:
+    """Put the bracket back around callbacks the app has added since (cheap when none)."""
+    callbacks = gc.callbacks
+    if callbacks and callbacks[0] is _collection_started and callbacks[-1] is _collection_stopped:
+        return
+    if _collection_started in callbacks:
+        mute_collections()
 
 
 class _Guard:
@@ -378,7 +420,7 @@ class Recorder:
         record = self.target()
         with record.lock:
             old = record.steps[step_id]
-            record.steps[step_id] = (*old[:10], {**old[10], **facts})
+            record.steps[step_id] = (*old[:10], {**(old[10] or {}), **facts})
 
     def open_role(self) -> str | None:
         """The role of the innermost call step still open in this context."""
@@ -415,6 +457,7 @@ class Recorder:
 
     def begin_request(self, **info: Any) -> tuple[StepRecord, Token, Token]:
         """Start a request record current in this context until `end_request`."""
+        _keep_collections_muted()
         record = StepRecord(self.max_steps)
         record.info.update(info)
         return record, _record.set(record), _stack.set(())
@@ -499,9 +542,9 @@ def _freeze(record: StepRecord, redact: bool = True) -> tuple[Step, ...]:
                 if isinstance(value, Deferred) else value
                 for name, value in detail.items()
             }
-        elif detail is _EMPTY:
+        elif detail is None:
             detail = {}
-        facts = {} if row[10] is _EMPTY else row[10]
+        facts = row[10] or {}
         steps.append(Step(*row[:8], detail, row[9], facts))
     return tuple(steps)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import pytest
@@ -189,3 +190,48 @@ def test_values_are_shown_as_they_were_at_each_step(tmp_path) -> None:
     assert detail['items.append("c")'] == {"items": "['a', 'b', 'c']"}
     returned = one([s for s in request.steps if s.parent == collect.id and s.kind == "return"])
     assert returned.detail == {"result": "['a', 'b']"}
+
+
+FINALIZER_APP = '''
+import gc
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def finalized():
+    note = "collected"
+    return note
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        finalized()
+
+
+@app.route("/collect")
+def collect():
+    Cycle()
+    gc.collect()
+    return "ok"
+'''
+
+
+def test_code_the_garbage_collector_runs_is_not_recorded(tmp_path) -> None:
+    """Finalizers and gc callbacks run at whatever allocation set off a collection, maybe
+    inside the app's own ContextVar.set: they are never recorded, and the collector's
+    callbacks are back as they were afterwards."""
+    app_file = tmp_path / "finalizer_app.py"
+    app_file.write_text(FINALIZER_APP)
+    callbacks = list(gc.callbacks)
+    recording = tracer.record_app(str(app_file), [RequestSpec("GET", "/collect")], lines=True)
+    assert gc.callbacks == callbacks
+    request = recording.trace.requests[0]
+    assert request.status == 200
+    assert any(s.kind == "line" and s.name == "collect" for s in request.steps)
+    assert not any(s.name in ("finalized", "Cycle.__del__") for s in request.steps)
+
