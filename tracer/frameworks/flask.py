@@ -573,7 +573,7 @@ class FlaskHooks(AdapterHooks):
 
     def _after_dispatch(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
         """Name the view, and which of its layers ran and which never did."""
-        request = flask.request
+        request = _current_request()
         rule = request.url_rule
         record = current_request()
         if rule is None or record is None:
@@ -612,7 +612,7 @@ class FlaskHooks(AdapterHooks):
             location = getattr(result, "location", None)
             if location and "redirect_to" not in record.info and 300 <= (status or 0) < 400:
                 record.info["response_location"] = location
-            request = flask.request._get_current_object()
+            request = _current_request()
             read = {}
             if "form" in vars(request):
                 read["form"] = self.recorder.named(request.form.to_dict())
@@ -745,7 +745,7 @@ class FlaskHooks(AdapterHooks):
         return step
 
     def _note_handler_lookup(self, handler: Callable) -> None:
-        request = flask.request
+        request = _current_request()
         method = request.method
         instance = getattr(handler, "__self__", None)
         tried = method.lower()
@@ -762,7 +762,7 @@ class FlaskHooks(AdapterHooks):
     def _note_unimplemented(self, dispatch: Callable, error: BaseException) -> None:
         if "Unimplemented method" not in str(error):
             return
-        method = flask.request.method
+        method = _current_request().method
         self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
             "method": method,
             "tried": method.lower(),
@@ -790,6 +790,16 @@ class FlaskHooks(AdapterHooks):
             return hooks.run_then_leave(step, original, *args, **kwargs)
 
         return send
+
+
+def _current_request() -> Any:
+    """The request being handled, read from Flask's context variable. The `flask.request`
+    proxy runs a dozen lines of Werkzeug per use, and in line mode each is an event the
+    engine has to look at and drop."""
+    context = getattr(flask.globals, "_cv_request", None)
+    if context is None:  # a Flask without it: the proxy
+        return flask.request._get_current_object()
+    return context.get().request
 
 
 def _role_of_synced(func: Callable, phase: str | None) -> str | None:
