@@ -161,10 +161,6 @@ class LineEngine:
             info = self._codes[id(code)] = _CodeInfo(code, traced, transparent, ignored)
         return info
 
-    def in_scope(self, code: CodeType) -> bool:
-        """Whether `code` is traced line by line."""
-        return self._info(code).traced
-
     @staticmethod
     def _touched_by_line(code: CodeType) -> dict[int, tuple[str, ...]]:
         """Line -> the local names its bytecode loads, stores or deletes."""

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
-from .model import Registration, Request, Role, Route, SourceFile, Step, Trace
+from .model import Registration, Request, Route, SourceFile, Step, Trace
 from .saferepr import safe_repr, safe_value
 
 DEFAULT_MAX_STEPS = 100_000
@@ -32,36 +32,31 @@ _MAX_ERROR_SAMPLES = 5
 RouteProvider = Callable[[Any], Iterable[Route]]
 
 
-class Deferred:
-    """A value kept as is and rendered when the trace is built, off the request's path.
+def kept(value: Any) -> Any:
+    """A value as it is now, to render when the trace is built, off the request's path.
 
     Line tracing sees thousands of values per request; rendering each on the spot costs
     more than the request itself. Numbers and strings cannot change; lists, dicts, sets and
     bytearrays are copied (shallowly) so later changes do not leak back; other objects are
     rendered as they are when the trace is built.
     """
-
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: Any) -> None:
-        kind = type(value)
-        if kind is list or kind is dict or kind is set:
-            value = kind(value)
-        elif kind is bytearray:
-            value = bytes(value)
-        self.name = name
-        self.value = value
-
-
-def kept(value: Any) -> Any:
-    """A value as it is now, to render later: lists, dicts and sets are copied (shallowly)
-    so later changes in place do not leak back; anything else is kept as is."""
     kind = type(value)
     if kind is list or kind is dict or kind is set:
         return kind(value)
     if kind is bytearray:
         return bytes(value)
     return value
+
+
+class Deferred:
+    """One value `kept` for later among values already rendered (a step a hook opened,
+    to which line tracing adds the arguments the frame really received)."""
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: Any) -> None:
+        self.name = name
+        self.value = kept(value)
 
 
 class RawValues(dict):
@@ -123,7 +118,7 @@ class StepRecord:
                 self.dropped += 1
             return None
         self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
-                               detail or None, _PLAIN_ROLES.get(role, role), facts or None)
+                               detail or None, role, facts or None)
         return step_id
 
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
@@ -152,9 +147,6 @@ class StepRecord:
         return rows
 
 
-#: Roles as plain strings: an enum member is an object the garbage collector tracks, so a
-#: row holding one stays tracked, and every collection walks all of them.
-_PLAIN_ROLES: dict[Any, str] = {role: role.value for role in Role}
 _now = time.perf_counter_ns
 _thread = threading.get_ident
 
@@ -208,21 +200,25 @@ def mute_collections(on: bool = True) -> None:
     collector's callbacks bracket every collection, first and last in `gc.callbacks`;
     `on=False` removes them.
     """
-    for callback in (_collection_started, _collection_stopped):
-        while callback in gc.callbacks:
-            gc.callbacks.remove(callback)
-    if on:
-        gc.callbacks.insert(0, _collection_started)
-        gc.callbacks.append(_collection_stopped)
+    with _callbacks_lock:  # requests on several threads may put the bracket back at once
+        for callback in (_collection_started, _collection_stopped):
+            while callback in gc.callbacks:
+                gc.callbacks.remove(callback)
+        if on:
+            gc.callbacks.insert(0, _collection_started)
+            gc.callbacks.append(_collection_stopped)
+
+
+_callbacks_lock = threading.Lock()
 
 
 def _keep_collections_muted() -> None:
-    """Put the bracket back around callbacks the app has added since (cheap when none)."""
+    """Put the bracket back around callbacks the app has added (or removed) since; called
+    while recording is installed, cheap when nothing changed."""
     callbacks = gc.callbacks
     if callbacks and callbacks[0] is _collection_started and callbacks[-1] is _collection_stopped:
         return
-    if _collection_started in callbacks:
-        mute_collections()
+    mute_collections()
 
 
 class _Guard:
@@ -428,14 +424,6 @@ class Recorder:
         if not stack:
             return None
         return self.target().steps[stack[-1]][9]
-
-    def open_step_code(self) -> tuple[int, tuple[str | None, int | None, str]] | None:
-        """The innermost open call step: its id and (file, first line, name)."""
-        stack = _stack.get()
-        if not stack:
-            return None
-        step = self.target().steps[stack[-1]]
-        return step[0], (step[4], step[5], step[3])
 
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
         """Add values to a step's detail: the arguments a frame really received (stored
