@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
-from .model import Registration, Request, Route, SourceFile, Step, Trace
+from .model import Registration, Request, Role, Route, SourceFile, Step, Trace
 from .saferepr import safe_repr, safe_value
 
 DEFAULT_MAX_STEPS = 100_000
@@ -87,19 +87,23 @@ class StepRecord:
     Steps are rows keyed by id. Ids come from a counter, so adding a step takes no lock
     (an uncontended lock alone costs about a third of adding a step): `next()` on the
     counter and a dict assignment are each atomic, and a request whose code runs on
-    several threads still gets unique ids. `lock` guards the rare rewrites of a row and
+    several threads still gets unique ids. `lock` guards the rare rewrites of facts and
     the count of steps dropped past the cap.
 
-    A step without detail or facts stores None, not an empty dict: a row holding only
-    numbers, strings and None stops being tracked by the garbage collector, and line
-    tracing files a thousand such rows per request.
+    A row holds only numbers and strings: (id, parent, kind, name, file, line, time,
+    thread, role). Detail and facts, when a step has them, are kept by id beside it. A
+    tuple holding a dict stays tracked by the garbage collector, and every collection
+    walks it again; rows of plain values are dropped from its lists at their first one
+    (registering 2,000 routes keeps 22,000 rows).
     """
 
-    __slots__ = ("steps", "ids", "dropped", "max_steps", "info", "lock", "start_ns",
-                 "thread")
+    __slots__ = ("steps", "details", "facts", "ids", "dropped", "max_steps", "info", "lock",
+                 "start_ns", "thread")
 
     def __init__(self, max_steps: int) -> None:
         self.steps: dict[int, tuple] = {}
+        self.details: dict[int, Mapping[str, Any]] = {}
+        self.facts: dict[int, Mapping[str, Any]] = {}
         self.ids = itertools.count()
         self.dropped = 0
         self.max_steps = max_steps
@@ -118,35 +122,47 @@ class StepRecord:
                 self.dropped += 1
             return None
         self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
-                               detail or None, role, facts or None)
+                               _PLAIN_ROLES.get(role, role))
+        if detail:
+            self.details[step_id] = detail
+        if facts:
+            self.facts[step_id] = facts
         return step_id
 
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
         """Add named values to a step's detail (only the thread running the step's frame
         adds to it, so no lock)."""
-        old = self.steps[step_id]
-        detail = old[8]
+        detail = self.details.get(step_id)
         if not detail:
             detail = values
         elif type(detail) is RawValues or type(values) is RawValues:
             detail = {**_as_deferred(detail), **_as_deferred(values)}
         else:
             detail = {**detail, **values}
-        self.steps[step_id] = (*old[:8], detail, *old[9:])
+        self.details[step_id] = detail
+
+    def add_facts(self, step_id: int, facts: Mapping[str, Any]) -> None:
+        """Add facts to a step (under the lock: hooks on other threads may add too)."""
+        with self.lock:
+            self.facts[step_id] = {**self.facts.get(step_id, {}), **facts}
 
     def rows(self, start: int = 0) -> list[tuple]:
         """The rows from id `start` on, in id order, up to the first id issued but not yet
-        stored (a step another thread is adding right now)."""
-        steps = self.steps
+        stored (a step another thread is adding right now), as `Step` fields: (id, parent,
+        kind, name, file, line, time, thread, detail, role, facts)."""
+        steps, details, facts = self.steps, self.details, self.facts
         rows = []
         for step_id in range(start, len(steps)):
             row = steps.get(step_id)
             if row is None:
                 break
-            rows.append(row)
+            rows.append((*row[:8], details.get(step_id), row[8], facts.get(step_id)))
         return rows
 
 
+#: Roles as plain strings: an enum member is an object the garbage collector tracks, and a
+#: row holding one would be tracked with it.
+_PLAIN_ROLES: dict[Any, str] = {role: role.value for role in Role}
 _now = time.perf_counter_ns
 _thread = threading.get_ident
 
@@ -351,7 +367,7 @@ class Recorder:
             detail = {"result": self.repr(result)}
         else:
             kind, detail = "exception", {"exception": self.repr(error)}
-        record.add(step_id, kind, call[3], call[4], line, detail, call[9], facts)
+        record.add(step_id, kind, call[3], call[4], line, detail, call[8], facts)
 
     def open_frame(self, code: CodeType, arguments: RawValues, role: str | None,
                    facts: Mapping[str, Any] | None) -> tuple[StepRecord, int | None, bool]:
@@ -391,7 +407,7 @@ class Recorder:
             kind, detail = "return", RawValues(result=kept(result))
         else:
             kind, detail = "exception", {"exception": self.repr(error)}
-        record.add(step_id, kind, call[3], call[4], line, detail, call[9], None)
+        record.add(step_id, kind, call[3], call[4], line, detail, call[8], None)
 
     def note(
         self,
@@ -413,17 +429,14 @@ class Recorder:
         """Add facts to a step already recorded (what was learned only after it began)."""
         if step_id is None:
             return
-        record = self.target()
-        with record.lock:
-            old = record.steps[step_id]
-            record.steps[step_id] = (*old[:10], {**(old[10] or {}), **facts})
+        self.target().add_facts(step_id, facts)
 
     def open_role(self) -> str | None:
         """The role of the innermost call step still open in this context."""
         stack = _stack.get()
         if not stack:
             return None
-        return self.target().steps[stack[-1]][9]
+        return self.target().steps[stack[-1]][8]
 
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
         """Add values to a step's detail: the arguments a frame really received (stored
