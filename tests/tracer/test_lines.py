@@ -5,10 +5,12 @@ from __future__ import annotations
 import gc
 import sys
 
+import flask
 import pytest
 from flaskscope_testing import ancestors, calls, one, record_fixture
 
 import tracer
+from tracer import recorder
 from tracer.frameworks.flask_app import RequestSpec
 from tracer.watch import HAS_MONITORING
 
@@ -235,3 +237,23 @@ def test_code_the_garbage_collector_runs_is_not_recorded(tmp_path) -> None:
     assert any(s.kind == "line" and s.name == "collect" for s in request.steps)
     assert not any(s.name in ("finalized", "Cycle.__del__") for s in request.steps)
 
+
+
+def test_the_collection_bracket_stays_around_callbacks_added_while_recording() -> None:
+    def added_later(phase, info):
+        return None
+
+    app = flask.Flask(__name__)
+    app.add_url_rule("/", "index", lambda: "ok")
+    with tracer.record():
+        gc.callbacks.append(added_later)
+        try:
+            assert app.test_client().get("/").status_code == 200
+            first, *_, last = gc.callbacks
+            assert added_later in gc.callbacks
+            assert first is recorder._collection_started
+            assert last is recorder._collection_stopped
+        finally:
+            gc.callbacks.remove(added_later)
+    assert recorder._collection_started not in gc.callbacks
+    assert recorder._collection_stopped not in gc.callbacks
