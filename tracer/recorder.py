@@ -121,12 +121,13 @@ class StepRecord:
             with self.lock:  # past the cap only: exact counts under threads
                 self.dropped += 1
             return None
-        self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
-                               _PLAIN_ROLES.get(role, role))
         if detail:
             self.details[step_id] = detail
         if facts:
             self.facts[step_id] = facts
+        # The row last: `rows()` reading on another thread sees a step whole or not at all.
+        self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
+                               _PLAIN_ROLES.get(role, role))
         return step_id
 
     def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
