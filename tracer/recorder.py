@@ -147,6 +147,19 @@ class StepRecord:
         with self.lock:
             self.facts[step_id] = {**self.facts.get(step_id, {}), **facts}
 
+    def calls_since(self, start: int) -> set[tuple[str | None, int | None]]:
+        """(file, first line) of every call step from id `start` on: which functions ran
+        inside a step, without building its rows."""
+        steps = self.steps
+        ran = set()
+        for step_id in range(start, len(steps)):
+            row = steps.get(step_id)
+            if row is None:
+                break
+            if row[2] == "call":
+                ran.add((row[4], row[5]))
+        return ran
+
     def rows(self, start: int = 0) -> list[tuple]:
         """The rows from id `start` on, in id order, up to the first id issued but not yet
         stored (a step another thread is adding right now), as `Step` fields: (id, parent,

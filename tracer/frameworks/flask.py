@@ -579,7 +579,7 @@ class FlaskHooks(AdapterHooks):
         if rule is None or record is None:
             return
         view = args[0].view_functions.get(rule.endpoint)
-        ran = {(row[4], row[5]) for row in record.rows(step or 0) if row[2] == "call"}
+        ran = record.calls_since(step or 0)
         layers = [link for _, link in self._chain_objects(view)
                   if link.kind in ("decorator", "view") or link.kind == "method"
                   and link.name in ("dispatch_request", request.method.lower(), "get")]
