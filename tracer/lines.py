@@ -30,7 +30,7 @@ from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from .recorder import DELETED, RawValues, StepRecord, current_request, kept, muted
-from .watch import HAS_MONITORING
+from .watch import HAS_MONITORING, argument_names
 
 if TYPE_CHECKING:
     from .recorder import Recorder
@@ -87,9 +87,7 @@ class _CodeInfo:
         self.transparent = transparent  # a wrapper that is looked through, never a step
         self.ignored = ignored  # never a step: transparent or flaskscope's own code
         self.touched: dict[int, tuple[str, ...]] | None = None  # line -> local names
-        count = code.co_argcount + code.co_kwonlyargcount
-        count += bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)  # *args, **kwargs
-        self.arguments = code.co_varnames[:count]
+        self.arguments = argument_names(code)
 
 
 class _FrameState:
@@ -222,11 +220,10 @@ class LineEngine:
         """Attach to the previous line step the locals that line changed.
 
         Only the names the line's bytecode uses are looked at: by identity, and by
-        fingerprint for the containers that can change in place.
+        fingerprint for the containers that can change in place. Callers check first that
+        there is a previous line step and that its line uses locals (it runs per line).
         """
-        names = state.touched.get(state.last_line)
-        if not names or state.last_step is None:
-            return
+        names = state.touched[state.last_line]
         changed = None
         values = frame.f_locals
         seen = state.seen

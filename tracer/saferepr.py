@@ -174,7 +174,7 @@ def _short_and_flat(items: list | tuple) -> bool:
 
 _SMALL_INT = 10**40
 #: An ASCII string this short has a repr of at most 4 * 39 + 2 = 158 characters (every
-#: character escaped as \\xNN), within the walk's 160.
+#: character escaped as \xNN), within the walk's 160.
 _FLAT_TEXT = 39
 
 

@@ -35,13 +35,18 @@ class Watched:
     role: str
 
 
-def argument_values(frame: FrameType) -> dict[str, Any]:
-    """The arguments a frame was called with (positional, keyword-only, *args, **kwargs)."""
-    code = frame.f_code
+def argument_names(code: CodeType) -> tuple[str, ...]:
+    """A function's parameter names: positional, keyword-only, then *args and **kwargs."""
     count = code.co_argcount + code.co_kwonlyargcount
     count += bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
+    return code.co_varnames[:count]
+
+
+def argument_values(frame: FrameType) -> dict[str, Any]:
+    """The arguments a frame was called with (positional, keyword-only, *args, **kwargs)."""
     local_values = frame.f_locals
-    return {name: local_values[name] for name in code.co_varnames[:count] if name in local_values}
+    return {name: local_values[name] for name in argument_names(frame.f_code)
+            if name in local_values}
 
 
 class CodeWatcher:

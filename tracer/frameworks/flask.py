@@ -78,6 +78,8 @@ def _is_generated_view(obj: Any) -> bool:
     """Whether `obj` is a `view` function `View.as_view` made."""
     code = code_of(obj)
     return code is not None and id(code) in _VIEW_CODE_IDS
+
+
 _HTTP_HANDLER_NAMES = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 _SIGNALS = (
     "request_started",
@@ -573,7 +575,7 @@ class FlaskHooks(AdapterHooks):
 
     def _after_dispatch(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
         """Name the view, and which of its layers ran and which never did."""
-        request = _current_request()
+        request = _flask_request()
         rule = request.url_rule
         record = current_request()
         if rule is None or record is None:
@@ -612,7 +614,7 @@ class FlaskHooks(AdapterHooks):
             location = getattr(result, "location", None)
             if location and "redirect_to" not in record.info and 300 <= (status or 0) < 400:
                 record.info["response_location"] = location
-            request = _current_request()
+            request = _flask_request()
             read = {}
             if "form" in vars(request):
                 read["form"] = self.recorder.named(request.form.to_dict())
@@ -745,7 +747,7 @@ class FlaskHooks(AdapterHooks):
         return step
 
     def _note_handler_lookup(self, handler: Callable) -> None:
-        request = _current_request()
+        request = _flask_request()
         method = request.method
         instance = getattr(handler, "__self__", None)
         tried = method.lower()
@@ -762,7 +764,7 @@ class FlaskHooks(AdapterHooks):
     def _note_unimplemented(self, dispatch: Callable, error: BaseException) -> None:
         if "Unimplemented method" not in str(error):
             return
-        method = _current_request().method
+        method = _flask_request().method
         self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
             "method": method,
             "tried": method.lower(),
@@ -792,7 +794,7 @@ class FlaskHooks(AdapterHooks):
         return send
 
 
-def _current_request() -> Any:
+def _flask_request() -> Any:
     """The request being handled, read from Flask's context variable. The `flask.request`
     proxy runs a dozen lines of Werkzeug per use, and in line mode each is an event the
     engine has to look at and drop."""
