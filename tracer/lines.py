@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from .recorder import DELETED, RawValues, StepRecord, current_request, kept, muted
+from .recorder import StepRecord, bookkeeping, current_request
+from .values import DELETED, kept
 from .watch import HAS_MONITORING, argument_names
 
 if TYPE_CHECKING:
@@ -37,18 +38,24 @@ if TYPE_CHECKING:
     from .watch import CodeWatcher
 
 _TRACER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_LOCAL_OPS = frozenset({
-    "LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR",
-    "LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST", "LOAD_DEREF",
-    "STORE_DEREF", "DELETE_DEREF", "LOAD_CLOSURE",
+#: Instructions after which a local may hold another object (a cell or free variable may
+#: be rebound by another frame: reading one counts too).
+_REBINDING_OPS = frozenset({
+    "STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR", "STORE_FAST_LOAD_FAST",
+    "STORE_FAST_STORE_FAST", "STORE_DEREF", "DELETE_DEREF", "LOAD_DEREF", "LOAD_CLOSURE",
 })
+#: Instructions that only read a plain local: the same object afterwards, maybe changed
+#: in place.
+_READING_OPS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_LOAD_FAST"})
 #: CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 _FINGERPRINT_LIMIT = 64
 #: Types whose values can change in place: compared by fingerprint, copied when kept.
 _MUTABLE = frozenset({list, dict, set, bytearray})
 _MISSING = object()
-_NO_NAMES: dict[int, tuple[str, ...]] = {}
+#: Line -> (names it may rebind, plain locals it only reads).
+LineNames = dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
+_NO_NAMES: LineNames = {}
 
 #: True while registration (app import) is being recorded in this context.
 registration_window: ContextVar[bool] = ContextVar("flaskscope_registration", default=False)
@@ -86,7 +93,7 @@ class _CodeInfo:
         self.traced = traced  # in scope: traced line by line
         self.transparent = transparent  # a wrapper that is looked through, never a step
         self.ignored = ignored  # never a step: transparent or flaskscope's own code
-        self.touched: dict[int, tuple[str, ...]] | None = None  # line -> local names
+        self.touched: LineNames | None = None  # line -> local names it uses
         self.arguments = argument_names(code)
 
 
@@ -160,30 +167,36 @@ class LineEngine:
         return info
 
     @staticmethod
-    def _touched_by_line(code: CodeType) -> dict[int, tuple[str, ...]]:
-        """Line -> the local names its bytecode loads, stores or deletes."""
-        names: dict[int, set[str]] = {}
+    def _touched_by_line(code: CodeType) -> LineNames:
+        """Line -> the local names its bytecode may rebind, and those it only reads."""
+        rebound: dict[int, set[str]] = {}
+        read: dict[int, set[str]] = {}
         line = code.co_firstlineno
         for instruction in dis.get_instructions(code):
             if instruction.positions and instruction.positions.lineno:
                 line = instruction.positions.lineno
-            if instruction.opname in _LOCAL_OPS:
+            kind = (rebound if instruction.opname in _REBINDING_OPS
+                    else read if instruction.opname in _READING_OPS else None)
+            if kind is not None:
                 value = instruction.argval
-                for name in value if isinstance(value, tuple) else (value,):
-                    names.setdefault(line, set()).add(name)
-        return {n: tuple(sorted(v)) for n, v in names.items()}
+                kind.setdefault(line, set()).update(value if isinstance(value, tuple)
+                                                    else (value,))
+        return {n: (tuple(sorted(rebound.get(n, ()))),
+                    tuple(sorted(read.get(n, set()) - rebound.get(n, set()))))
+                for n in rebound.keys() | read.keys()}
 
     @staticmethod
     def recording() -> bool:
         """Whether this context is inside a request or a recorded registration."""
-        return (current_request() is not None or registration_window.get()) and not muted()
+        return ((current_request() is not None or registration_window.get())
+                and not bookkeeping.muted)
 
     # -- frame events (shared by both engines) --------------------------------------------
 
     def _enter(self, frame: FrameType, info: _CodeInfo, resumed: bool = False) -> _FrameState:
         """Open (or adopt) the call step of a frame and remember its arguments."""
         values = frame.f_locals
-        arguments = RawValues()
+        arguments: dict[str, Any] = {}
         seen: dict[str, tuple[Any, Any]] = {}
         for name in info.arguments:
             value = values.get(name, _MISSING)
@@ -212,29 +225,46 @@ class LineEngine:
             self._settle(frame, state)
         state.last_line = line
         state.pending = None
-        state.last_step = state.record.add(state.step_id, "line", state.name, state.file, line,
-                                           None, None, None)
+        state.last_step = state.record.add_line(state.step_id, state.name, state.file, line)
 
     @staticmethod
     def _settle(frame: FrameType, state: _FrameState) -> None:
         """Attach to the previous line step the locals that line changed.
 
         Only the names the line's bytecode uses are looked at: by identity, and by
-        fingerprint for the containers that can change in place. Callers check first that
-        there is a previous line step and that its line uses locals (it runs per line).
+        fingerprint for the containers that can change in place. A plain local the line
+        only reads still holds the object last seen, so it is fingerprinted without reading
+        the frame's locals, which costs most (on 3.12 `f_locals` copies them all). Callers
+        check first that there is a previous line step and that its line uses locals (it
+        runs per line).
         """
-        names = state.touched[state.last_line]
+        rebound, only_read = state.touched[state.last_line]
         changed = None
-        values = frame.f_locals
         seen = state.seen
-        for name in names:
+        for name in only_read:
+            old = seen.get(name)
+            if old is None:  # not seen yet: read it with the rest
+                rebound += (name,)
+            elif old[1] is not None:  # a container: changed in place?
+                fingerprint = _fingerprint(old[0])
+                if fingerprint != old[1]:
+                    seen[name] = (old[0], fingerprint)
+                    if changed is None:
+                        changed = {}
+                    changed[name] = kept(old[0])
+        if not rebound:
+            if changed:
+                state.record.add_raw(state.last_step, changed)
+            return
+        values = frame.f_locals
+        for name in rebound:
             value = values.get(name, _MISSING)
             old = seen.get(name)
             if value is _MISSING:
                 if old is not None:
                     del seen[name]
                     if changed is None:
-                        changed = RawValues()
+                        changed = {}
                     changed[name] = DELETED
                 continue
             mutable = type(value) in _MUTABLE
@@ -248,10 +278,10 @@ class LineEngine:
                 fingerprint = _fingerprint(value) if mutable else None
             seen[name] = (value, fingerprint)
             if changed is None:
-                changed = RawValues()
+                changed = {}
             changed[name] = kept(value) if mutable else value
         if changed:
-            state.record.add_detail(state.last_step, changed)
+            state.record.add_raw(state.last_step, changed)
 
     def _exit(self, frame: FrameType, state: _FrameState, result: Any = None,
               error: BaseException | None = None) -> None:
@@ -369,11 +399,13 @@ class LineEngine:
         register(self._tool, events.PY_UNWIND, self._on_unwind)
         register(self._tool, events.RAISE, self._on_raise)
         monitoring.set_events(self._tool, events.PY_START | events.PY_UNWIND | events.RAISE)
+        self.watcher.lines_record_calls = True
 
     def stop(self) -> None:
         """Release the monitoring tool (3.12+)."""
         if self._tool is None:
             return
+        self.watcher.lines_record_calls = False
         monitoring = sys.monitoring
         monitoring.set_events(self._tool, 0)
         for info in self._codes.values():

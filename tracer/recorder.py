@@ -25,60 +25,12 @@ from typing import Any
 
 from .model import Registration, Request, Role, Route, SourceFile, Step, Trace
 from .saferepr import safe_repr, safe_value
+from .values import kept, rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
 _MAX_ERROR_SAMPLES = 5
 
 RouteProvider = Callable[[Any], Iterable[Route]]
-
-
-def kept(value: Any) -> Any:
-    """A value as it is now, to render when the trace is built, off the request's path.
-
-    Line tracing sees thousands of values per request; rendering each on the spot costs
-    more than the request itself. Numbers and strings cannot change; lists, dicts, sets and
-    bytearrays are copied (shallowly) so later changes do not leak back; other objects are
-    rendered as they are when the trace is built.
-    """
-    kind = type(value)
-    if kind is list or kind is dict or kind is set:
-        return kind(value)
-    if kind is bytearray:
-        return bytes(value)
-    return value
-
-
-class Deferred:
-    """One value `kept` for later among values already rendered (a step a hook opened,
-    to which line tracing adds the arguments the frame really received)."""
-
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: Any) -> None:
-        self.name = name
-        self.value = kept(value)
-
-
-class RawValues(dict):
-    """Named values kept raw (see `kept`) and rendered when the trace is built.
-
-    Line tracing files one of these per changed line: one dict, where wrapping each value
-    in a `Deferred` would cost an object per value on the traced app's path.
-    """
-
-    __slots__ = ()
-
-
-class _Deleted:
-    """What `RawValues` holds for a local that a line deleted."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<deleted>"
-
-
-DELETED = _Deleted()
 
 
 class StepRecord:
@@ -95,14 +47,18 @@ class StepRecord:
     tuple holding a dict stays tracked by the garbage collector, and every collection
     walks it again; rows of plain values are dropped from its lists at their first one
     (registering 2,000 routes keeps 22,000 rows).
+
+    Detail comes two ways: rendered strings (`details`, from hooks) and values kept raw
+    (`raw`, from line tracing: see `tracer.values`), rendered when the trace is built.
     """
 
-    __slots__ = ("steps", "details", "facts", "ids", "dropped", "max_steps", "info", "lock",
-                 "start_ns", "thread")
+    __slots__ = ("steps", "details", "raw", "facts", "ids", "dropped", "max_steps", "info",
+                 "lock", "start_ns", "thread")
 
     def __init__(self, max_steps: int) -> None:
         self.steps: dict[int, tuple] = {}
-        self.details: dict[int, Mapping[str, Any]] = {}
+        self.details: dict[int, Mapping[str, str]] = {}
+        self.raw: dict[int, dict[str, Any]] = {}
         self.facts: dict[int, Mapping[str, Any]] = {}
         self.ids = itertools.count()
         self.dropped = 0
@@ -112,9 +68,22 @@ class StepRecord:
         self.start_ns = time.perf_counter_ns()
         self.thread = threading.get_ident()
 
+    def add_line(self, parent: int | None, name: str, file: str, line: int) -> int | None:
+        """`add` for a line step, which has no detail, role or facts yet (the hot path of
+        line tracing)."""
+        step_id = next(self.ids)
+        if step_id >= self.max_steps:
+            with self.lock:
+                self.dropped += 1
+            return None
+        self.steps[step_id] = (step_id, parent, "line", name, file, line, _now(), _thread(),
+                               None)
+        return step_id
+
     def add(self, parent: int | None, kind: str, name: str, file: str | None,
-            line: int | None, detail: Mapping[str, Any] | None, role: str | None,
-            facts: Mapping[str, Any] | None) -> int | None:
+            line: int | None, detail: Mapping[str, str] | None, role: str | None,
+            facts: Mapping[str, Any] | None, raw: dict[str, Any] | None = None
+            ) -> int | None:
         """Store one step; its id, or None past the cap (then it is only counted)."""
         step_id = next(self.ids)
         if step_id >= self.max_steps:
@@ -123,29 +92,25 @@ class StepRecord:
             return None
         if detail:
             self.details[step_id] = detail
+        if raw:
+            self.raw[step_id] = raw
         if facts:
-            self.facts[step_id] = facts
+            self.facts[step_id] = _collectable(facts)
         # The row last: `rows()` reading on another thread sees a step whole or not at all.
         self.steps[step_id] = (step_id, parent, kind, name, file, line, _now(), _thread(),
                                _PLAIN_ROLES.get(role, role))
         return step_id
 
-    def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
-        """Add named values to a step's detail (only the thread running the step's frame
-        adds to it, so no lock)."""
-        detail = self.details.get(step_id)
-        if not detail:
-            detail = values
-        elif type(detail) is RawValues or type(values) is RawValues:
-            detail = {**_as_deferred(detail), **_as_deferred(values)}
-        else:
-            detail = {**detail, **values}
-        self.details[step_id] = detail
+    def add_raw(self, step_id: int, values: dict[str, Any]) -> None:
+        """Add named values kept raw to a step's detail (only the thread running the step's
+        frame adds to it, so no lock)."""
+        known = self.raw.get(step_id)
+        self.raw[step_id] = values if not known else {**known, **values}
 
     def add_facts(self, step_id: int, facts: Mapping[str, Any]) -> None:
         """Add facts to a step (under the lock: hooks on other threads may add too)."""
         with self.lock:
-            self.facts[step_id] = {**self.facts.get(step_id, {}), **facts}
+            self.facts[step_id] = _collectable({**self.facts.get(step_id, {}), **facts})
 
     def calls_since(self, start: int) -> set[tuple[str | None, int | None]]:
         """(file, first line) of every call step from id `start` on: which functions ran
@@ -162,16 +127,42 @@ class StepRecord:
 
     def rows(self, start: int = 0) -> list[tuple]:
         """The rows from id `start` on, in id order, up to the first id issued but not yet
-        stored (a step another thread is adding right now), as `Step` fields: (id, parent,
-        kind, name, file, line, time, thread, detail, role, facts)."""
-        steps, details, facts = self.steps, self.details, self.facts
+        stored (a step another thread is adding right now): (id, parent, kind, name, file,
+        line, time, thread, detail, role, facts, raw detail)."""
+        steps, details, facts, raw = self.steps, self.details, self.facts, self.raw
         rows = []
         for step_id in range(start, len(steps)):
             row = steps.get(step_id)
             if row is None:
                 break
-            rows.append((*row[:8], details.get(step_id), row[8], facts.get(step_id)))
+            rows.append((*row[:8], details.get(step_id), row[8], facts.get(step_id),
+                         raw.get(step_id)))
         return rows
+
+
+def _collectable(facts: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Facts with their lists as tuples, for as long as the trace is in memory.
+
+    The collector stops tracking a tuple of strings, and then the dict holding it, at the
+    first collection they survive; a list it tracks, and walks again at every collection,
+    forever. Registering 2,000 routes keeps 14,000 such lists (`methods`, `arguments`).
+    `_freeze` turns them back into lists, as a trace file has them.
+    """
+    for value in facts.values():
+        if type(value) is list:
+            return {name: tuple(value) if type(value) is list else value
+                    for name, value in facts.items()}
+    return facts
+
+
+def _as_lists(facts: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if not facts:
+        return {}
+    for value in facts.values():
+        if type(value) is tuple:
+            return {name: list(value) if type(value) is tuple else value
+                    for name, value in facts.items()}
+    return facts
 
 
 #: Roles as plain strings: an enum member is an object the garbage collector tracks, and a
@@ -179,12 +170,6 @@ class StepRecord:
 _PLAIN_ROLES: dict[Any, str] = {role: role.value for role in Role}
 _now = time.perf_counter_ns
 _thread = threading.get_ident
-
-
-def _as_deferred(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    if type(values) is RawValues:
-        return {name: Deferred(name, value) for name, value in values.items()}
-    return values
 
 
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
@@ -202,22 +187,22 @@ class _Depth(threading.local):
     muted = 0
 
 
-_depth = _Depth()
+bookkeeping = _Depth()
 
 
 def muted() -> bool:
     """Whether the code running now is flaskscope's own bookkeeping, not the app's."""
-    return _depth.muted > 0
+    return bookkeeping.muted > 0
 
 
 def _collection_started(phase: str, info: Mapping[str, Any]) -> None:
     if phase == "start":
-        _depth.muted += 1
+        bookkeeping.muted += 1
 
 
 def _collection_stopped(phase: str, info: Mapping[str, Any]) -> None:
-    if phase == "stop" and _depth.muted > 0:
-        _depth.muted -= 1
+    if phase == "stop" and bookkeeping.muted > 0:
+        bookkeeping.muted -= 1
 
 
 def mute_collections(on: bool = True) -> None:
@@ -263,10 +248,10 @@ class _Guard:
         self.recorder = recorder
 
     def __enter__(self) -> None:
-        _depth.muted += 1
+        bookkeeping.muted += 1
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
-        _depth.muted -= 1
+        bookkeeping.muted -= 1
         if isinstance(error, Exception):
             self.recorder.failed(error)
             return True
@@ -282,9 +267,9 @@ def _close(step_id: int) -> None:
         _stack.set(stack[: stack.index(step_id)])
 
 
-def current_request() -> StepRecord | None:
-    """The request record of this context, if a request is being recorded here."""
-    return _record.get()
+#: `current_request()`: the request record of this context, if a request is being
+#: recorded here (the variable's own `get`, called at every traced call: no Python frame).
+current_request: Callable[[], StepRecord | None] = _record.get
 
 
 class Recorder:
@@ -377,13 +362,12 @@ class Recorder:
         if error is not None and line is None:
             line = _raising_line(error, call[4], call[5], call[3])
         if error is None:
-            kind = "return"
-            detail = {"result": self.repr(result)}
+            kind, detail = "return", {"result": self.repr(result)}
         else:
             kind, detail = "exception", {"exception": self.repr(error)}
         record.add(step_id, kind, call[3], call[4], line, detail, call[8], facts)
 
-    def open_frame(self, code: CodeType, arguments: RawValues, role: str | None,
+    def open_frame(self, code: CodeType, arguments: dict[str, Any], role: str | None,
                    facts: Mapping[str, Any] | None) -> tuple[StepRecord, int | None, bool]:
         """The call step of a frame line tracing entered: (record, step id, owned).
 
@@ -400,11 +384,11 @@ class Recorder:
             if (top is not None and top[5] == code.co_firstlineno and top[3] == code.co_qualname
                     and top[4] == code.co_filename):
                 arguments.pop("cls", None)
-                record.add_detail(parent, arguments)
+                record.add_raw(parent, arguments)
                 return record, parent, False
         self._codes[id(code)] = code
         step_id = record.add(parent, "call", code.co_qualname, code.co_filename,
-                             code.co_firstlineno, arguments, role, facts)
+                             code.co_firstlineno, None, role, facts, arguments)
         if step_id is not None:
             _stack.set((*stack, step_id))
         return record, step_id, True
@@ -418,10 +402,11 @@ class Recorder:
         _close(step_id)
         call = record.steps[step_id]
         if error is None:
-            kind, detail = "return", RawValues(result=kept(result))
+            record.add(step_id, "return", call[3], call[4], line, None, call[8], None,
+                       {"result": kept(result)})
         else:
-            kind, detail = "exception", {"exception": self.repr(error)}
-        record.add(step_id, kind, call[3], call[4], line, detail, call[8], None)
+            record.add(step_id, "exception", call[3], call[4], line,
+                       {"exception": self.repr(error)}, call[8], None)
 
     def note(
         self,
@@ -451,11 +436,6 @@ class Recorder:
         if not stack:
             return None
         return self.target().steps[stack[-1]][8]
-
-    def add_detail(self, step_id: int, values: Mapping[str, Any]) -> None:
-        """Add values to a step's detail: the arguments a frame really received (stored
-        reprs, `Deferred` or `RawValues`)."""
-        self.target().add_detail(step_id, values)
 
     def remember_code(self, code: CodeType) -> None:
         """Embed this function's source in the trace even if no step enters it."""
@@ -546,26 +526,9 @@ def _raising_line(error: BaseException, file: str | None, first_line: int | None
 
 
 def _freeze(record: StepRecord, redact: bool = True) -> tuple[Step, ...]:
-    steps = []
-    for row in record.rows():
-        detail = row[8]
-        if type(detail) is RawValues:
-            detail = {name: _render(name, value, redact) for name, value in detail.items()}
-        elif detail and any(type(value) is Deferred for value in detail.values()):
-            detail = {
-                name: _render(value.name, value.value, redact)
-                if isinstance(value, Deferred) else value
-                for name, value in detail.items()
-            }
-        elif detail is None:
-            detail = {}
-        facts = row[10] or {}
-        steps.append(Step(*row[:8], detail, row[9], facts))
-    return tuple(steps)
-
-
-def _render(name: str, value: Any, redact: bool) -> str:
-    return "<deleted>" if value is DELETED else safe_value(name, value, redact=redact)
+    return tuple(Step(*row[:8], rendered_detail(row[8], row[11], redact), row[9],
+                      _as_lists(row[10]))
+                 for row in record.rows())
 
 
 def _freeze_request(record: StepRecord, redact: bool) -> Request:

@@ -61,6 +61,9 @@ class CodeWatcher:
         self._tool: int | None = None
         self._open: dict[int, list[int | None]] = {}  # id(frame) -> open step ids (3.12+)
         self._suspended: dict[int, _FrameTracer] = {}  # paused coroutine frames (3.11)
+        # Line tracing on 3.12+ opens a step for every watched call itself (its callbacks
+        # run first); the watcher then stands aside rather than open a second one.
+        self.lines_record_calls = False
         if HAS_MONITORING:
             self._tool = _claim_tool()
 
@@ -146,7 +149,7 @@ class CodeWatcher:
 
     def _on_start(self, code: CodeType, offset: int) -> Any:
         watched = self._by_id.get(id(code))
-        if watched is None or current_request() is None:
+        if watched is None or self.lines_record_calls or current_request() is None:
             return None
         try:
             frame = sys._getframe(1)
@@ -159,7 +162,7 @@ class CodeWatcher:
         return None
 
     def _on_return(self, code: CodeType, offset: int, value: Any) -> Any:
-        if id(code) not in self._by_id or current_request() is None:
+        if id(code) not in self._by_id or self.lines_record_calls or current_request() is None:
             return None
         try:
             frame = sys._getframe(1)
@@ -169,7 +172,7 @@ class CodeWatcher:
         return None
 
     def _on_unwind(self, code: CodeType, offset: int, error: BaseException) -> Any:
-        if id(code) not in self._by_id or current_request() is None:
+        if id(code) not in self._by_id or self.lines_record_calls or current_request() is None:
             return None
         try:
             frame = sys._getframe(1)

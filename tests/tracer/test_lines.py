@@ -194,6 +194,39 @@ def test_values_are_shown_as_they_were_at_each_step(tmp_path) -> None:
     assert returned.detail == {"result": "['a', 'b']"}
 
 
+CLOSURE_APP = '''
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/count")
+def count():
+    total = 0
+
+    def bump():
+        nonlocal total
+        total += 1
+
+    bump()
+    shown = str(total)
+    return shown
+'''
+
+
+def test_a_local_rebound_by_an_inner_function_is_seen_where_it_is_read(tmp_path) -> None:
+    """Lines that only read a plain local skip reading the frame; a cell variable may have
+    been rebound by another frame, so reading one still looks."""
+    app_file = tmp_path / "closure_app.py"
+    app_file.write_text(CLOSURE_APP)
+    recording = tracer.record_app(str(app_file), [RequestSpec("GET", "/count")], lines=True)
+    request = recording.trace.requests[0]
+    view = one(calls(request.steps, name="count"))
+    changes = _changes(recording.trace, request.steps, view, "total")
+    assert changes[0] == ("0", "total = 0")
+    assert ("1", "shown = str(total)") in changes
+
+
 FINALIZER_APP = '''
 import gc
 
