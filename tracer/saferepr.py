@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import reprlib
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,7 +128,10 @@ class _BoundedRepr(reprlib.Repr):
 
 def _is_plain_mapping(x: Any) -> bool:
     """Mapping-like values whose items we may read without side effects."""
-    return isinstance(x, Mapping) and type(x).__module__.split(".")[0] in {
+    kind = type(x)
+    if (_routes.get(kind) or _route_of(kind)) in (_OWN_REPR, _NAMES_ONLY):
+        return False
+    return isinstance(x, Mapping) and kind.__module__.split(".")[0] in {
         "werkzeug",
         "flask",
         "collections",
@@ -182,18 +186,25 @@ def safe_repr(value: Any, *, redact: bool = True) -> str:
     """A short repr of any value that never raises and hides secrets when asked.
 
     Scalars, short strings and objects with their own `__repr__` take the direct path;
-    containers and mappings go through the bounded, secret-aware `reprlib` walk.
+    containers and mappings go through the bounded, secret-aware `reprlib` walk. A repr
+    that shows only a type, a name and an address (functions, classes, objects without a
+    `__repr__` of their own) cannot hold a secret and is not searched for one.
     """
     kind = type(value)
+    route = _OWN_REPR
     try:
         if kind in _SCALARS or (kind is str and len(value) <= _MAX_TEXT - 2):
             text = repr(value)
         elif (kind is list or kind is tuple) and _short_and_flat(value):
             text = repr(value)  # what the bounded walk would give, without walking
-        elif kind is str or isinstance(value, list | tuple | set | frozenset | dict | Mapping):
-            text = (_REDACTING if redact else _PLAIN).repr(value)
         else:
-            text = repr(value)
+            route = _routes.get(kind) or _route_of(kind)
+            if route is _PRETENDS:  # a proxy: its __class__ says what it stands for
+                route = _WALK if isinstance(value, _WALKED) else _OWN_REPR
+            if route is _WALK or kind is str:
+                text = (_REDACTING if redact else _PLAIN).repr(value)
+            else:
+                text = repr(value)
     except Exception as exc:
         return _placeholder(value, exc)
     if not isinstance(text, str):
@@ -201,9 +212,34 @@ def safe_repr(value: Any, *, redact: bool = True) -> str:
     if len(text) > _MAX_TEXT:
         half = (_MAX_TEXT - 3) // 2
         text = text[:half] + "..." + text[-half:]
-    if not redact or kind in _SCALARS:
+    if not redact or kind in _SCALARS or route is _NAMES_ONLY:
         return text
     return redact_text(text)
+
+
+#: How `safe_repr` renders a type's values, decided once per type (an `isinstance` check
+#: against `Mapping` alone costs more than most reprs).
+_WALK = "walk"  # containers and mappings: the bounded walk
+_NAMES_ONLY = "names"  # functions, classes, objects without a __repr__ of their own
+_OWN_REPR = "own"  # anything else: its own __repr__, then searched for secrets
+_PRETENDS = "pretends"  # defines __class__ (a proxy): decided per value
+_WALKED = (list, tuple, set, frozenset, dict, Mapping)
+_NAME_REPRS = frozenset({types.FunctionType, types.BuiltinFunctionType, type})
+_routes: dict[type, str] = {}
+
+
+def _route_of(kind: type) -> str:
+    if any("__class__" in vars(base) for base in kind.__mro__[:-1]):
+        route = _PRETENDS
+    elif issubclass(kind, _WALKED):
+        route = _WALK
+    elif kind in _NAME_REPRS or kind.__repr__ is object.__repr__:
+        route = _NAMES_ONLY
+    else:
+        route = _OWN_REPR
+    if len(_routes) < 4096:  # types made on the fly must not grow this forever
+        _routes[kind] = route
+    return route
 
 
 def safe_value(name: str, value: Any, *, redact: bool = True) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import ChainLink
 from ..patching import PatchSet
-from ..recorder import muted
+from ..recorder import bookkeeping
 from ..saferepr import safe_value
 from ..unwrap import code_of, layers
 
@@ -62,20 +62,21 @@ def arguments(recorder: Recorder, code: CodeType | None, args: tuple,
     the request.
     """
     names = code.co_varnames[: code.co_argcount] if code is not None else ()
+    redact = recorder.redact
     stored: dict[str, str] = {}
     for position, value in enumerate(args):
         name = names[position] if position < len(names) else f"arg{position}"
         if name != "self" and name != "cls":
-            stored[name] = _stored_argument(recorder, name, value)
+            stored[name] = _stored_argument(name, value, redact)
     for name, value in kwargs.items():
-        stored[name] = _stored_argument(recorder, name, value)
+        stored[name] = _stored_argument(name, value, redact)
     return stored
 
 
-def _stored_argument(recorder: Recorder, name: str, value: Any) -> str:
+def _stored_argument(name: str, value: Any, redact: bool) -> str:
     if type(value) is dict and "wsgi.version" in value:
         return environ_summary(value)
-    return safe_value(name, value, redact=recorder.redact)
+    return safe_value(name, value, redact=redact)
 
 
 def environ_summary(environ: dict) -> str:
@@ -205,38 +206,62 @@ class AdapterHooks:
         hooks = self
         recorder = self.recorder
         role_of = role if callable(role) else None
-        guard = recorder.guard()
+        fixed_role = None if role_of is not None else role
+
+        # Opening and closing a step are one call each, guarded inline: this runs at every
+        # step of every request, and a `with` block costs two more calls.
+        def open_step(args: tuple, kwargs: dict) -> int | None:
+            bookkeeping.muted += 1
+            step = None
+            try:
+                facts = describe(args, kwargs) if describe is not None else None
+                step = recorder.call(code, arguments(recorder, code, args, kwargs),
+                                     role=fixed_role if role_of is None else role_of(args, kwargs),
+                                     facts=facts)
+                if enter is not None:
+                    enter(step, args, kwargs)
+            except Exception as failure:
+                recorder.failed(failure)
+            finally:
+                bookkeeping.muted -= 1
+            return step
+
+        def close_step(step: int | None, args: tuple, kwargs: dict, result: Any,
+                       error: BaseException | None) -> Any:
+            bookkeeping.muted += 1
+            try:
+                if error is not None:
+                    try:
+                        if on_error is not None:
+                            on_error(step, args, kwargs, error)
+                    finally:
+                        recorder.leave(step, error=error)
+                    return None
+                try:
+                    if after is not None:
+                        after(step, args, kwargs, result)
+                finally:
+                    recorder.leave(step, result=result)
+                if returns is not None:
+                    return returns(result)
+            except Exception as failure:
+                recorder.failed(failure)
+            finally:
+                bookkeeping.muted -= 1
+            return result
 
         @functools.wraps(original)
         def traced(*args: Any, **kwargs: Any) -> Any:
-            if not hooks.active or muted() or (when is not None and not when(args, kwargs)):
+            if (not hooks.active or bookkeeping.muted
+                    or (when is not None and not when(args, kwargs))):
                 return original(*args, **kwargs)
-            step = None
-            with guard:
-                facts = describe(args, kwargs) if describe else None
-                step_role = role if role_of is None else role_of(args, kwargs)
-                step = recorder.call(code, arguments(recorder, code, args, kwargs),
-                                     role=step_role, facts=facts)
-                if enter is not None:
-                    enter(step, args, kwargs)
+            step = open_step(args, kwargs)
             try:
                 result = original(*args, **kwargs)
             except BaseException as error:
-                with guard:
-                    if on_error is not None:
-                        on_error(step, args, kwargs, error)
-                    recorder.leave(step, error=error)
+                close_step(step, args, kwargs, None, error)
                 raise
-            with guard:
-                if after is not None:
-                    after(step, args, kwargs, result)
-                recorder.leave(step, result=result)
-            if returns is not None:
-                proxied = result
-                with guard:
-                    proxied = returns(result)
-                return proxied
-            return result
+            return close_step(step, args, kwargs, result, None)
 
         return traced
 
