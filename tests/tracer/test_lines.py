@@ -69,11 +69,15 @@ def test_head_lookup_shows_meth_none_then_get(views) -> None:
 
 
 def test_hooked_functions_are_not_recorded_twice(views) -> None:
-    request = views.requests[0]
-    assert len(calls(request.steps, name="Flask.dispatch_request")) == 1
-    assert len(calls(request.steps, name="IndexView.get")) == 1
-    handler = one(calls(request.steps, name="IndexView.get"))
-    assert handler.role == "handler" and _lines(request.steps, handler)
+    """Hooks, the watcher and line tracing each see these calls; each is one step (on
+    3.12+ line tracing's callbacks run before the watcher's)."""
+    for request in views.requests:
+        for name in ("Flask.dispatch_request", "auth.<locals>.inner",
+                     "View.as_view.<locals>.view", "MethodView.dispatch_request",
+                     "IndexView.get"):
+            assert len(calls(request.steps, name=name)) == 1, (request.method, name)
+    handler = one(calls(views.requests[0].steps, name="IndexView.get"))
+    assert handler.role == "handler" and _lines(views.requests[0].steps, handler)
 
 
 def test_only_the_server_side_is_traced(views) -> None:

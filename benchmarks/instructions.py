@@ -1,0 +1,87 @@
+"""Instructions per request under each recording mode, counted by valgrind's callgrind.
+
+Wall-clock times on a shared two-core machine move by tens of percent between runs;
+instruction counts do not, so they settle an A/B that timings cannot. They leave out
+cache and memory effects, so they complement `bench_tracer.py`, never replace it.
+
+    python benchmarks/instructions.py [--requests 10] [--python PATH]
+
+Each mode runs twice under callgrind, with no measured request and with `--requests`
+requests after the same warm-up; the difference divided by the count is one request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: Serves GET /index of the seed's class-based view: `python -c CHILD mode count`.
+CHILD = """
+import os, sys
+sys.path[:0] = [{root!r}, os.path.join({root!r}, "benchmarks")]
+import bench_tracer, tracer
+from tracer.api import default_scope
+mode, count = sys.argv[1], int(sys.argv[2])
+with tracer.record():
+    app = bench_tracer.load_seed_app()
+call = bench_tracer.server_call(app, "/index")
+options = {{"lines": True, "scope": default_scope([os.path.join({root!r}, "fixtures")])}}
+recording = {{"untraced": None, "hooks": {{}}, "lines": options}}[mode]
+for _ in range(5):
+    call()
+if recording is None:
+    for _ in range(3 + count):
+        call()
+else:
+    with tracer.record(**recording):
+        for _ in range(3 + count):
+            call()
+"""
+
+MODES = ("untraced", "hooks", "lines")
+
+
+def instructions(python: str, mode: str, count: int) -> int:
+    """Instructions the whole child process executed (callgrind's total)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = os.path.join(scratch, "callgrind.out")
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", python, "-c",
+             CHILD.format(root=ROOT), mode, str(count)],
+            check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        with open(out, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(("summary:", "totals:")):
+                    return int(line.split()[1])
+    raise RuntimeError("callgrind wrote no total")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--python", default=sys.executable)
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed: apt-get install -y valgrind")
+    runs = [(mode, count) for mode in MODES for count in (0, args.requests)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        totals = dict(zip(runs, pool.map(lambda run: instructions(args.python, *run), runs),
+                          strict=True))
+    per_request = {mode: (totals[mode, args.requests] - totals[mode, 0]) / args.requests
+                   for mode in MODES}
+    print(f"GET /index, instructions per request ({args.requests} requests, callgrind)")
+    for mode in MODES:
+        ratio = per_request[mode] / per_request["untraced"]
+        print(f"  {mode:<10}{per_request[mode] / 1e6:>9.2f} M{ratio:>9.2f}×")
+
+
+if __name__ == "__main__":
+    main()
