@@ -246,6 +246,12 @@ def test_the_reloader_restarts_the_server_which_still_records(serving, tmp_path)
     assert any(s.role == "add_url_rule" for s in trace.registration.steps)
 
 
+def _ctrl_c_stops() -> None:
+    """Ctrl+C's default in the child even when the suite itself runs in the background,
+    where the shell has the inherited SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_command_says_where_it_listens_and_prints_each_request(tmp_path) -> None:
     app = tmp_path / "live_app.py"
     write_app(app, "v1")
@@ -253,7 +259,7 @@ def test_the_command_says_where_it_listens_and_prints_each_request(tmp_path) -> 
     with subprocess.Popen(
         [FLASKSCOPE, "serve", str(app), "--port", "0", "--no-viewer", "--record-dir",
          str(record)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) as process:
+        text=True, preexec_fn=_ctrl_c_stops) as process:
         try:
             lines: list[str] = []
             deadline = time.monotonic() + TIMEOUT
@@ -271,7 +277,11 @@ def test_the_command_says_where_it_listens_and_prints_each_request(tmp_path) -> 
             assert printed[1].startswith("#1 GET /slow/4 → 200 ok  slow  ")
         finally:
             process.send_signal(signal.SIGINT)
-            process.wait(TIMEOUT)
+            try:
+                process.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()  # never leave the suite waiting on it
+                raise
         assert process.returncode == 0, process.stderr.read()
     assert sorted(p.name for p in record.iterdir()) == [
         "0000-GET-hello.json", "0001-GET-slow-4.json", "registration.json"]
