@@ -100,23 +100,23 @@ class _CodeInfo:
 class _FrameState:
     """What the engine remembers about one traced frame."""
 
-    __slots__ = ("record", "step_id", "owned", "traced", "touched", "seen", "last_line",
-                 "last_step", "pending", "name", "file")
+    __slots__ = ("record", "step_id", "owned", "traced", "touched", "seen", "containers",
+                 "last_line", "last_step", "pending")
 
     def __init__(self, record: StepRecord, step_id: int | None, owned: bool, info: _CodeInfo
                  ) -> None:
-        code = info.code
         self.record = record  # the request (or registration) the frame runs in
         self.step_id = step_id
         self.owned = owned  # the engine opened the call step (else a hook did and closes it)
         self.traced = info.traced
         self.touched = info.touched if info.traced and info.touched is not None else _NO_NAMES
         self.seen: dict[str, tuple[Any, Any]] = {}  # name -> (value, fingerprint)
-        self.last_line: int | None = None
+        # Whether a local may hold a list, dict or set: only then can a line that merely
+        # reads locals change one (in place). Also set while some local is still unseen.
+        self.containers = False
+        self.last_line: int | None = None  # None also when its step was dropped (cap)
         self.last_step: int | None = None
-        self.pending: BaseException | None = None
-        self.name = code.co_qualname
-        self.file = code.co_filename
+        self.pending: BaseException | None = None  # 3.11: the exception being raised
 
 
 def _fingerprint(value: Any) -> Any:
@@ -198,13 +198,16 @@ class LineEngine:
         values = frame.f_locals
         arguments: dict[str, Any] = {}
         seen: dict[str, tuple[Any, Any]] = {}
+        containers = resumed  # a resumed frame's other locals are not seen yet
         for name in info.arguments:
             value = values.get(name, _MISSING)
             if value is _MISSING:
+                containers = True
                 continue
             if type(value) in _MUTABLE:
                 seen[name] = (value, _fingerprint(value))
                 arguments[name] = kept(value)
+                containers = True
             else:
                 seen[name] = (value, None)
                 arguments[name] = value
@@ -216,16 +219,18 @@ class LineEngine:
             info.touched = self._touched_by_line(code)
         state = _FrameState(record, step_id, owned, info)
         state.seen = seen
+        state.containers = containers
         self._frames[id(frame)] = state
         return state
 
     def _line(self, frame: FrameType, state: _FrameState, line: int) -> None:
         """A new line starts: settle what the previous one changed, then record this one."""
-        if state.last_step is not None and state.last_line in state.touched:
+        names = state.touched.get(state.last_line)
+        if names is not None and (names[0] or state.containers):
             self._settle(frame, state)
-        state.last_line = line
         state.pending = None
-        state.last_step = state.record.add_line(state.step_id, state.name, state.file, line)
+        step = state.last_step = state.record.add_line(state.step_id, line)
+        state.last_line = None if step is None else line
 
     @staticmethod
     def _settle(frame: FrameType, state: _FrameState) -> None:
@@ -235,8 +240,9 @@ class LineEngine:
         fingerprint for the containers that can change in place. A plain local the line
         only reads still holds the object last seen, so it is fingerprinted without reading
         the frame's locals, which costs most (on 3.12 `f_locals` copies them all). Callers
-        check first that there is a previous line step and that its line uses locals (it
-        runs per line).
+        check first that there is a previous line step (`last_line` is set) and that its line
+        may rebind a local, or reads one while the frame may hold containers (it runs per
+        line).
         """
         rebound, only_read = state.touched[state.last_line]
         changed = None
@@ -274,8 +280,11 @@ class LineEngine:
                 fingerprint = _fingerprint(value)
                 if fingerprint == old[1]:
                     continue
+            elif mutable:
+                fingerprint = _fingerprint(value)
+                state.containers = True
             else:
-                fingerprint = _fingerprint(value) if mutable else None
+                fingerprint = None
             seen[name] = (value, fingerprint)
             if changed is None:
                 changed = {}
@@ -285,7 +294,8 @@ class LineEngine:
 
     def _exit(self, frame: FrameType, state: _FrameState, result: Any = None,
               error: BaseException | None = None) -> None:
-        if state.last_step is not None and state.last_line in state.touched:
+        names = state.touched.get(state.last_line)
+        if names is not None and (names[0] or state.containers):
             self._settle(frame, state)
         if state.owned:
             self.recorder.close_frame(state.record, state.step_id, frame.f_lineno, result, error)
@@ -397,8 +407,7 @@ class LineEngine:
         register(self._tool, events.PY_RETURN, self._on_return)
         register(self._tool, events.PY_YIELD, self._on_return)
         register(self._tool, events.PY_UNWIND, self._on_unwind)
-        register(self._tool, events.RAISE, self._on_raise)
-        monitoring.set_events(self._tool, events.PY_START | events.PY_UNWIND | events.RAISE)
+        monitoring.set_events(self._tool, events.PY_START | events.PY_UNWIND)
         self.watcher.lines_record_calls = True
 
     def stop(self) -> None:
@@ -412,8 +421,7 @@ class LineEngine:
             monitoring.set_local_events(self._tool, info.code, 0)
         for event in (monitoring.events.PY_START, monitoring.events.PY_RESUME,
                       monitoring.events.LINE, monitoring.events.PY_RETURN,
-                      monitoring.events.PY_YIELD, monitoring.events.PY_UNWIND,
-                      monitoring.events.RAISE):
+                      monitoring.events.PY_YIELD, monitoring.events.PY_UNWIND):
             monitoring.register_callback(self._tool, event, None)
         monitoring.free_tool_id(self._tool)
         self._tool = None
@@ -475,12 +483,6 @@ class LineEngine:
             self._exit(frame, state, result=value)
         except Exception as exc:
             self.recorder.failed(exc)
-        return None
-
-    def _on_raise(self, code: CodeType, offset: int, error: BaseException) -> Any:
-        state = self._frames.get(id(sys._getframe(1)))
-        if state is not None:
-            state.pending = error
         return None
 
     def _on_unwind(self, code: CodeType, offset: int, error: BaseException) -> Any:

@@ -43,7 +43,9 @@ class StepRecord:
     the count of steps dropped past the cap.
 
     A row holds only numbers and strings: (id, parent, kind, name, file, line, time,
-    thread, role). Detail and facts, when a step has them, are kept by id beside it. A
+    thread, role). A line step, the most frequent by far, is the short row (parent, line,
+    time): its name, file and thread are its parent call's, filled in by `rows()`.
+    Detail and facts, when a step has them, are kept by id beside it. A
     tuple holding a dict stays tracked by the garbage collector, and every collection
     walks it again; rows of plain values are dropped from its lists at their first one
     (registering 2,000 routes keeps 22,000 rows).
@@ -68,17 +70,20 @@ class StepRecord:
         self.start_ns = time.perf_counter_ns()
         self.thread = threading.get_ident()
 
-    def add_line(self, parent: int | None, name: str, file: str, line: int) -> int | None:
-        """`add` for a line step, which has no detail, role or facts yet (the hot path of
-        line tracing)."""
+    def add_line(self, parent: int, line: int) -> int | None:
+        """`add` for a line step of the frame whose call step is `parent` (the hot path of
+        line tracing): a short row, with no detail, role or facts yet."""
         step_id = next(self.ids)
         if step_id >= self.max_steps:
-            with self.lock:
-                self.dropped += 1
+            self.drop()
             return None
-        self.steps[step_id] = (step_id, parent, "line", name, file, line, _now(), _thread(),
-                               None)
+        self.steps[step_id] = (parent, line, _now())
         return step_id
+
+    def drop(self) -> None:
+        """Count one step past the cap (under the lock: exact counts under threads)."""
+        with self.lock:
+            self.dropped += 1
 
     def add(self, parent: int | None, kind: str, name: str, file: str | None,
             line: int | None, detail: Mapping[str, str] | None, role: str | None,
@@ -87,8 +92,7 @@ class StepRecord:
         """Store one step; its id, or None past the cap (then it is only counted)."""
         step_id = next(self.ids)
         if step_id >= self.max_steps:
-            with self.lock:  # past the cap only: exact counts under threads
-                self.dropped += 1
+            self.drop()
             return None
         if detail:
             self.details[step_id] = detail
@@ -135,6 +139,12 @@ class StepRecord:
             row = steps.get(step_id)
             if row is None:
                 break
+            if len(row) == 3:  # a line step: (parent, line, time)
+                parent, line, time_ns = row
+                call = steps[parent]
+                rows.append((step_id, parent, "line", call[3], call[4], line, time_ns, call[7],
+                             None, None, None, raw.get(step_id)))
+                continue
             rows.append((*row[:8], details.get(step_id), row[8], facts.get(step_id),
                          raw.get(step_id)))
         return rows
