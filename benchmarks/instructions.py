@@ -8,6 +8,9 @@ cache and memory effects, so they complement `bench_tracer.py`, never replace it
 
 Each mode runs twice under callgrind, with no measured request and with `--requests`
 requests after the same warm-up; the difference divided by the count is one request.
+Beside hook and line mode it counts their floors (`floors.py`): the hooks installed but
+passing every call through, and Python callbacks that receive the line events of our scope
+and do nothing, or only find their frame.
 """
 
 from __future__ import annotations
@@ -32,24 +35,29 @@ mode, count = sys.argv[1], int(sys.argv[2])
 with tracer.record():
     app = bench_tracer.load_seed_app()
 call = bench_tracer.server_call(app, "/index")
-options = {{"lines": True, "scope": default_scope([os.path.join({root!r}, "fixtures")])}}
-recording = {{"untraced": None, "hooks": {{}}, "lines": options}}[mode]
+scope = default_scope([os.path.join({root!r}, "fixtures")])
 for _ in range(5):
     call()
 if "--no-gc" in sys.argv:
     import gc
     gc.collect()
     gc.disable()
-if recording is None:
+import contextlib, floors
+recording = {{
+    "untraced": contextlib.nullcontext,
+    "pass-through": floors.pass_through,
+    "hooks": tracer.record,
+    "line events": lambda: floors.line_events(scope, app),
+    "frame lookup": lambda: floors.frame_lookup(scope, app),
+    "lines": lambda: tracer.record(lines=True, scope=scope),
+}}[mode]
+with recording():
     for _ in range(3 + count):
         call()
-else:
-    with tracer.record(**recording):
-        for _ in range(3 + count):
-            call()
 """
 
-MODES = ("untraced", "hooks", "lines")
+#: Recording modes, each beside its floor (see floors.py).
+MODES = ("untraced", "pass-through", "hooks", "line events", "frame lookup", "lines")
 
 
 def instructions(python: str, mode: str, count: int, no_gc: bool) -> int:
@@ -90,7 +98,7 @@ def main() -> None:
           "callgrind)")
     for mode in MODES:
         ratio = per_request[mode] / per_request["untraced"]
-        print(f"  {mode:<10}{per_request[mode] / 1e6:>9.2f} M{ratio:>9.2f}×")
+        print(f"  {mode:<14}{per_request[mode] / 1e6:>9.2f} M{ratio:>9.2f}×")
 
 
 if __name__ == "__main__":
