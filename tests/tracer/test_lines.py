@@ -231,6 +231,39 @@ def test_a_local_rebound_by_an_inner_function_is_seen_where_it_is_read(tmp_path)
     assert ("1", "shown = str(total)") in changes
 
 
+GENERATOR_APP = '''
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def batches():
+    batch = ["a"]
+    yield len(batch)
+    batch.append("b")
+    yield len(batch)
+
+
+@app.route("/batches")
+def view():
+    return str(list(batches()))
+'''
+
+
+def test_a_container_changed_in_place_after_a_generator_resumes_is_seen(tmp_path) -> None:
+    """A line that only reads locals is settled once its frame may hold a container; in a
+    resumed generator the locals made before the yield are not seen yet, so it may."""
+    app_file = tmp_path / "generator_app.py"
+    app_file.write_text(GENERATOR_APP)
+    recording = tracer.record_app(str(app_file), [RequestSpec("GET", "/batches")], lines=True)
+    request = recording.trace.requests[0]
+    assert request.status == 200
+    changes = [change for call in calls(request.steps, name="batches")
+               for change in _changes(recording.trace, request.steps, call, "batch")]
+    assert changes[0] == ("['a']", 'batch = ["a"]')
+    assert ("['a', 'b']", 'batch.append("b")') in changes
+
+
 FINALIZER_APP = '''
 import gc
 
