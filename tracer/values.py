@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .saferepr import REDACTED, is_secret_name, safe_repr
+from .saferepr import safe_value
 
 
 class _Deleted:
@@ -56,6 +56,4 @@ def render(name: str, value: Any, redact: bool) -> str:
     """The stored form of one kept value; a secret-looking name hides it."""
     if value is DELETED:
         return "<deleted>"
-    if redact and value is not None and is_secret_name(name):
-        return REDACTED
-    return safe_repr(value, redact=redact)
+    return safe_value(name, value, redact=redact)
