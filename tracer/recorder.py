@@ -24,13 +24,17 @@ from types import CodeType
 from typing import Any
 
 from .model import Registration, Request, Role, Route, SourceFile, Step, Trace
-from .saferepr import safe_repr, safe_value
+from .plain import PlainValues
+from .saferepr import is_secret_name, safe_repr, safe_value, scrubbing, stop_scrubbing
+from .secret_values import Secrets, config_secrets
 from .values import kept, rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
 _MAX_ERROR_SAMPLES = 5
 
 RouteProvider = Callable[[Any], Iterable[Route]]
+#: What `begin_request` returns and `end_request` takes back.
+RequestHandle = tuple["StepRecord", Token, Token, Token]
 
 
 class StepRecord:
@@ -55,7 +59,7 @@ class StepRecord:
     """
 
     __slots__ = ("steps", "details", "raw", "facts", "ids", "dropped", "max_steps", "info",
-                 "lock", "start_ns", "thread")
+                 "lock", "start_ns", "thread", "secrets")
 
     def __init__(self, max_steps: int) -> None:
         self.steps: dict[int, tuple] = {}
@@ -69,6 +73,8 @@ class StepRecord:
         self.lock = threading.Lock()
         self.start_ns = time.perf_counter_ns()
         self.thread = threading.get_ident()
+        #: Secret values this request carries (`tracer.secret_values`), hidden everywhere.
+        self.secrets = Secrets()
 
     def add_line(self, parent: int, line: int) -> int | None:
         """`add` for a line step of the frame whose call step is `parent` (the hot path of
@@ -161,16 +167,6 @@ def _collectable(facts: Mapping[str, Any]) -> Mapping[str, Any]:
     for value in facts.values():
         if type(value) is list:
             return {name: tuple(value) if type(value) is list else value
-                    for name, value in facts.items()}
-    return facts
-
-
-def _as_lists(facts: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if not facts:
-        return {}
-    for value in facts.values():
-        if type(value) is tuple:
-            return {name: list(value) if type(value) is tuple else value
                     for name, value in facts.items()}
     return facts
 
@@ -304,6 +300,8 @@ class Recorder:
         # bytecode and constants, too slow for every step. The values keep the ids valid.
         self._codes: dict[int, CodeType] = {}
         self._subjects: list[tuple[weakref.ref, RouteProvider]] = []
+        #: Secret values of the apps (config), hidden in registration and every request.
+        self.app_secrets = Secrets()
 
     def guard(self) -> _Guard:
         """`with recorder.guard():` around bookkeeping that runs inside the traced app.
@@ -322,6 +320,18 @@ class Recorder:
     def named(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Stored forms of named values (arguments, locals); secret names hide the value."""
         return {name: safe_value(name, value, redact=self.redact) for name, value in values.items()}
+
+    def view_args(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Stored forms of the arguments a URL matched: a secret-named one (`<token>`) is
+        also a secret of the request, hidden in its path and wherever else it appears."""
+        self.add_secrets(str(value) for name, value in values.items()
+                         if is_secret_name(name) and value is not None)
+        return self.named(values)
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Learn secret values of the request being recorded (or of the app, outside one)."""
+        record = _record.get()
+        (self.app_secrets if record is None else record.secrets).add(values)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -460,16 +470,24 @@ class Recorder:
 
     # -- requests -------------------------------------------------------------------------
 
-    def begin_request(self, **info: Any) -> tuple[StepRecord, Token, Token]:
-        """Start a request record current in this context until `end_request`."""
+    def begin_request(self, secrets: Iterable[str] = (), **info: Any) -> RequestHandle:
+        """Start a request record current in this context until `end_request`.
+
+        `secrets`: values the request carries (credentials, cookies, secret fields); they
+        and the apps' secrets are hidden in every value stored from now on.
+        """
         _keep_collections_muted()
         record = StepRecord(self.max_steps)
         record.info.update(info)
-        return record, _record.set(record), _stack.set(())
+        record.secrets.add(self.app_secrets.values)
+        record.secrets.add(secrets)
+        scrub = record.secrets.scrub if self.redact else None
+        return record, _record.set(record), _stack.set(()), scrubbing(scrub)
 
-    def end_request(self, handle: tuple[StepRecord, Token, Token]) -> None:
+    def end_request(self, handle: RequestHandle) -> None:
         """File a finished request and make the previous record current again."""
-        record, record_token, stack_token = handle
+        record, record_token, stack_token, scrub_token = handle
+        stop_scrubbing(scrub_token)
         _stack.reset(stack_token)
         _record.reset(record_token)
         record.info["duration_ns"] = time.perf_counter_ns() - record.start_ns
@@ -480,11 +498,22 @@ class Recorder:
     # -- routes ---------------------------------------------------------------------------
 
     def add_subject(self, subject: Any, routes_of: RouteProvider) -> None:
-        """Remember an app (weakly) so its final routes go into the trace."""
+        """Remember an app (weakly) so its final routes go into the trace, and learn the
+        secrets of its config (again when the trace is built: config may change later)."""
         with self._lock:
             if any(ref() is subject for ref, _ in self._subjects):
                 return
             self._subjects.append((weakref.ref(subject), routes_of))
+        self._learn_config(subject)
+
+    def _learn_config(self, subject: Any) -> None:
+        config = getattr(subject, "config", None)
+        if isinstance(config, Mapping):
+            found = config_secrets(config)
+            self.app_secrets.add(found)
+            record = _record.get()
+            if record is not None:
+                record.secrets.add(found)
 
     # -- the trace ------------------------------------------------------------------------
 
@@ -494,20 +523,26 @@ class Recorder:
         for ref, routes_of in list(self._subjects):
             subject = ref()
             if subject is not None:
+                self._learn_config(subject)
                 routes.extend(routes_of(subject))
+        app_secrets = self.app_secrets if self.redact else None
         registration = Registration(
-            steps=_freeze(self.registration, self.redact),
+            steps=_freeze(self.registration, self.redact, app_secrets),
             dropped_steps=self.registration.dropped,
         )
         with self._lock:
             finished = list(self.requests)
-        requests = tuple(_freeze_request(record, self.redact) for record in finished)
+        requests = tuple(_freeze_request(record, self.redact, app_secrets)
+                         for record in finished)
+        gaps = [f"request {record.info['id']}: {record.info['redaction_gap']}"
+                for record in finished if record.info.get("redaction_gap")] if self.redact else []
         meta = {
             "python": platform.python_version(),
             **self.meta,
             "app": app or self.meta.get("app"),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "redacted": self.redact,
+            "redacted": self.redact and not gaps,
+            **({"redaction_gaps": gaps} if gaps else {}),
             "recorder_errors": self.errors,
             "recorder_error_samples": list(self.error_samples),
         }
@@ -535,28 +570,40 @@ def _raising_line(error: BaseException, file: str | None, first_line: int | None
     return line
 
 
-def _freeze(record: StepRecord, redact: bool = True) -> tuple[Step, ...]:
-    return tuple(Step(*row[:8], rendered_detail(row[8], row[11], redact), row[9],
-                      _as_lists(row[10]))
-                 for row in record.rows())
+def _freeze(record: StepRecord, redact: bool = True,
+            secrets: Secrets | None = None) -> tuple[Step, ...]:
+    """The steps of a record as model objects, every value a plain JSON value, with every
+    secret known by value hidden (raw values are rendered with them hidden, before they are
+    cut short)."""
+    plain = PlainValues(secrets.scrub if secrets else None)
+    token = scrubbing(plain.scrub)
+    try:
+        return tuple(Step(*row[:3], plain.name(row[3]), *row[4:8],
+                          plain.detail(rendered_detail(row[8], row[11], redact)), row[9],
+                          plain.facts(row[10]))
+                     for row in record.rows())
+    finally:
+        stop_scrubbing(token)
 
 
-def _freeze_request(record: StepRecord, redact: bool) -> Request:
+def _freeze_request(record: StepRecord, redact: bool, app_secrets: Secrets | None) -> Request:
     info = record.info
+    secrets = record.secrets.merged(app_secrets) if redact else None
+    plain = PlainValues(secrets.scrub if secrets else None).value
     return Request(
         id=info["id"],
-        method=info.get("method", "?"),
-        path=info.get("path", "?"),
+        method=plain(info.get("method", "?")),
+        path=plain(info.get("path", "?")),
         status=info.get("status"),
-        endpoint=info.get("endpoint"),
-        rule=info.get("rule"),
-        view_args=dict(info.get("view_args", {})),
+        endpoint=plain(info.get("endpoint")),
+        rule=plain(info.get("rule")),
+        view_args=plain(dict(info.get("view_args", {}))),
         outcome=info.get("outcome", "ok"),
-        steps=_freeze(record, redact),
-        query=info.get("query", ""),
-        allowed_methods=tuple(info.get("allowed_methods", ())),
-        redirect_to=info.get("redirect_to"),
-        error=info.get("error"),
+        steps=_freeze(record, redact, secrets),
+        query=plain(info.get("query", "")),
+        allowed_methods=tuple(plain(list(info.get("allowed_methods", ())))),
+        redirect_to=plain(info.get("redirect_to")),
+        error=plain(info.get("error")),
         start_ns=record.start_ns,
         duration_ns=info.get("duration_ns", 0),
         thread=record.thread,

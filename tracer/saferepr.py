@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import reprlib
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
 from typing import Any
 
 REDACTED = "***"
@@ -62,6 +63,28 @@ def redact_text(text: str) -> str:
     return _SECRET_IN_TEXT.sub(_mask, text)
 
 
+Scrub = Callable[[str], str]
+
+_scrubber: ContextVar[Scrub | None] = ContextVar("flaskscope_scrubber", default=None)
+
+
+def scrubbing(scrub: Scrub | None) -> Token[Scrub | None]:
+    """Hide secrets known by value (`scrub`) in every redacted repr made in this context,
+    before it is cut short; `stop_scrubbing(token)` ends it."""
+    return _scrubber.set(scrub)
+
+
+def stop_scrubbing(token: Token[Scrub | None]) -> None:
+    """End what `scrubbing` began."""
+    _scrubber.reset(token)
+
+
+def scrubbed(text: str) -> str:
+    """`text` with the secrets known in this context hidden."""
+    scrub = _scrubber.get()
+    return text if scrub is None else scrub(text)
+
+
 def _mask(match: re.Match[str]) -> str:
     if match["quote"]:
         return f"{match['key']}{match['qsep']}{match['quote']}{REDACTED}{match['quote']}"
@@ -94,6 +117,11 @@ class _BoundedRepr(reprlib.Repr):
         except Exception as exc:  # a broken __repr__ must not break the traced app
             return _placeholder(x, exc)
 
+    def repr_str(self, x: str, level: int) -> str:
+        if self.redact:
+            x = scrubbed(x)  # before reprlib cuts the middle out of it
+        return super().repr_str(x, level)
+
     def repr_dict(self, x: dict, level: int) -> str:
         if not self.redact:
             return super().repr_dict(x, level)
@@ -120,6 +148,8 @@ class _BoundedRepr(reprlib.Repr):
             text = repr(x)
         except Exception as exc:
             return _placeholder(x, exc)
+        if self.redact:
+            text = scrubbed(text)
         if len(text) > self.maxother:
             half = max(0, (self.maxother - 3) // 2)
             text = text[:half] + "..." + text[len(text) - half :]
@@ -209,6 +239,10 @@ def safe_repr(value: Any, *, redact: bool = True) -> str:
         return _placeholder(value, exc)
     if not isinstance(text, str):
         return _placeholder(value, TypeError("__repr__ returned a non-string"))
+    if redact and kind not in _SCALARS and route is not _NAMES_ONLY:
+        scrub = _scrubber.get()
+        if scrub is not None:  # secrets known by value, hidden before the text is cut
+            text = scrub(text)
     if len(text) > _MAX_TEXT:
         half = (_MAX_TEXT - 3) // 2
         text = text[:half] + "..." + text[-half:]

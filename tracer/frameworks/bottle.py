@@ -47,7 +47,7 @@ from ..model import ChainLink, Role, Route
 from ..recorder import current_request, muted
 from ..unwrap import code_of
 from .hooking import AdapterHooks, Facts, argument, arguments, chain_links, link, qualname
-from .wsgi import environ_detail, environ_facts, recording_start_response, settle_outcome
+from .wsgi import begin_wsgi_request, environ_detail, recording_start_response, settle_outcome
 
 _SHORTCUTS = ("get", "post", "put", "delete", "patch")
 _HOOK_ROLES = {
@@ -299,8 +299,7 @@ class BottleHooks(AdapterHooks):
             handle = step = None
             with recorder.guard():
                 recorder.add_subject(app, hooks.routes_of)
-                info = environ_facts(environ, recorder)
-                handle = recorder.begin_request(**info, framework="bottle")
+                handle, info = begin_wsgi_request(recorder, environ, framework="bottle")
                 step = recorder.call(code, environ_detail(environ, recorder),
                                      role=Role.REQUEST, facts={**info, "framework": "bottle"})
             if handle is None:
@@ -354,7 +353,7 @@ class BottleHooks(AdapterHooks):
 
     def _after_match(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
         route, values = result
-        view_args = self.recorder.named(dict(values))
+        view_args = self.recorder.view_args(dict(values))
         endpoint = _endpoint(route) if hasattr(route, "callback") else qualname(route)
         rule = getattr(route, "rule", None)
         self.recorder.annotate(step, {

@@ -60,7 +60,7 @@ from ..watch import CodeWatcher
 from .hooking import AdapterHooks, argument, link, qualname
 from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
-from .wsgi import environ_detail, environ_facts, settle_outcome
+from .wsgi import begin_wsgi_request, environ_detail, learn_set_cookie, settle_outcome
 
 if TYPE_CHECKING:
     from ..lines import LineEngine
@@ -502,9 +502,8 @@ class FlaskHooks(AdapterHooks):
                 return original(app, environ, start_response)
             handle = step = None
             with recorder.guard():
+                handle, info = begin_wsgi_request(recorder, environ)
                 recorder.add_subject(app, hooks.routes_of)
-                info = environ_facts(environ, recorder)
-                handle = recorder.begin_request(**info)
                 step = recorder.call(code, environ_detail(environ, recorder), role=Role.REQUEST,
                                      facts=info)
             try:
@@ -543,7 +542,7 @@ class FlaskHooks(AdapterHooks):
         if error is None and request.url_rule is not None:
             facts.update(matched=True, rule=request.url_rule.rule,
                          endpoint=request.url_rule.endpoint,
-                         view_args=self.recorder.named(request.view_args or {}))
+                         view_args=self.recorder.view_args(request.view_args or {}))
             info = {"rule": request.url_rule.rule, "endpoint": request.url_rule.endpoint,
                     "view_args": facts["view_args"]}
         else:
@@ -611,6 +610,9 @@ class FlaskHooks(AdapterHooks):
         self.recorder.annotate(step, {"status": status})
         if record is not None:
             record.info["status"] = status
+            headers = getattr(result, "headers", None)
+            if headers is not None:
+                learn_set_cookie(self.recorder, headers.items())
             location = getattr(result, "location", None)
             if location and "redirect_to" not in record.info and 300 <= (status or 0) < 400:
                 record.info["response_location"] = location

@@ -315,7 +315,7 @@ class WerkzeugHooks(AdapterHooks):
     def _matched(self, step: int | None, adapter: MapAdapter, bound: inspect.BoundArguments,
                  rule: Rule, values: Mapping[str, Any]) -> None:
         facts = self._where(adapter, bound)
-        view_args = self.recorder.named(dict(values))
+        view_args = self.recorder.view_args(dict(values))
         endpoint = _endpoint_name(rule.endpoint)
         facts.update(matched=True, rule=rule.rule, endpoint=endpoint, view_args=view_args,
                      methods=sorted(rule.methods or ()))

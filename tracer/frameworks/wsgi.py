@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from contextvars import ContextVar
@@ -28,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Role
 from ..recorder import current_request, muted
+from ..secret_values import MAX_BODY, environ_secrets, set_cookie_secrets
 from ..unwrap import code_of
 from .hooking import AdapterHooks, qualname
 
 if TYPE_CHECKING:
-    from ..recorder import Recorder, StepRecord
+    from ..recorder import Recorder, RequestHandle, StepRecord
 
 Handle = tuple[Any, Any, Any]
 
@@ -72,6 +74,72 @@ def environ_facts(environ: dict, recorder: Recorder) -> dict[str, Any]:
         "path": path,
         "query": recorder.repr(query)[1:-1] if query else "",
     }
+
+
+def begin_wsgi_request(recorder: Recorder, environ: dict,
+                       **extra: Any) -> tuple[RequestHandle, dict[str, Any]]:
+    """Start the record of the request `environ` describes: its secrets learned first (so
+    nothing stored from it shows them), then its method, path and query.
+
+    Returns the handle for `end_request` and the request's facts.
+    """
+    secrets: set[str] = set()
+    gap = None
+    if recorder.redact:
+        body, gap = read_body(environ)
+        secrets = environ_secrets(environ, body)
+    handle = recorder.begin_request(secrets=secrets, **extra)
+    info = environ_facts(environ, recorder)
+    handle[0].info.update(info)
+    if gap:
+        handle[0].info["redaction_gap"] = gap
+    return handle, info
+
+
+def read_body(environ: dict) -> tuple[bytes | None, str | None]:
+    """The request body, read without taking it from the app: (body, None), or (None, why
+    it could not be read) when it is too long or of unknown length.
+
+    A seekable input (the test client's) is read and rewound; a server's stream with a
+    Content-Length is read whole and handed to the app as an in-memory stream of the same
+    bytes.
+    """
+    stream = environ.get("wsgi.input")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    if stream is None or (length <= 0 and not chunked):
+        return None, None
+    if chunked or length > MAX_BODY:
+        size = "of unknown length" if chunked else f"of {length} bytes"
+        return None, f"its body ({size}) was not searched for secrets (limit: {MAX_BODY} bytes)"
+    try:
+        if _seekable(stream):
+            start = stream.tell()
+            body = stream.read(length)
+            stream.seek(start)
+        else:
+            body = stream.read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+    except Exception as error:  # a broken stream is the app's to meet, not ours
+        return None, f"its body could not be read ({type(error).__name__})"
+    return (body if isinstance(body, bytes) else None), None
+
+
+def _seekable(stream: Any) -> bool:
+    try:
+        return bool(stream.seekable())
+    except Exception:
+        return False
+
+
+def learn_set_cookie(recorder: Recorder, pairs: Iterable[tuple[str, Any]]) -> None:
+    """Cookie values a response sets are secrets of its request."""
+    for name, value in pairs:
+        if str(name).lower() == "set-cookie":
+            recorder.add_secrets(set_cookie_secrets(str(value)))
 
 
 def environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
@@ -124,6 +192,7 @@ def recording_start_response(recorder: Recorder, start_response: Callable,
         step = None
         with recorder.guard():
             pairs = [(str(name), value) for name, value in headers]
+            learn_set_cookie(recorder, pairs)
             code = status_code(status)
             facts = {
                 "status": code,
@@ -204,8 +273,7 @@ class RecordedApp:
             return self.app(environ, start_response)
         handle = step = None
         with recorder.guard():
-            info = environ_facts(environ, recorder)
-            handle = recorder.begin_request(**info, framework=self.framework)
+            handle, info = begin_wsgi_request(recorder, environ, framework=self.framework)
             step = recorder.call(self._code, environ_detail(environ, recorder),
                                  name=None if self._code else qualname(self.app),
                                  role=Role.REQUEST, facts={**info, "framework": self.framework})

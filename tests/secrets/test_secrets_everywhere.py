@@ -1,0 +1,145 @@
+"""Secrets sent through every channel of a request never reach a trace or an output.
+
+Each secret is a distinctive marker. The app (`fixtures/secrets_app.py`) receives them as
+headers, Basic credentials, cookies, form and JSON fields, a query string, a path,
+config values; echoes one back; keeps one in a local; and carries a signed session
+cookie that only Flask's code reads. The recording, in hook and in line mode, is then
+written as JSON and gzip and shown by every command; no output may hold a marker
+(the app's own embedded source is the one place it may: the app wrote it there).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import tracer
+from tracer.cli import cli
+
+SECRETS = {
+    "bearer": "tok-AUTH-MARK-7f3a9c",
+    "basic": "pw-BASIC-MARK-91c2e",
+    "api_header": "xk-HEADER-MARK-4d10",
+    "cookie": "ck-COOKIE-MARK-55d1",
+    "form": "pw-FORM-MARK-a8e2",
+    "json": "tk-JSON-MARK-c41b",
+    "raw_json": "tk-RAW-MARK-0be3",
+    "query": "ak-QUERY-MARK-e07d",
+    "path": "rt-PATH-MARK-b9f6",
+}
+CONFIG_SECRETS = ("sk-CONFIG-MARK-d2a4", "cfg-TOKEN-MARK-71e0")
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _record(fresh_import, lines: bool) -> tracer.Trace:
+    with tracer.record(lines=lines) as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+        client = app.test_client()
+        client.get("/echo", headers={"Authorization": f"Bearer {SECRETS['bearer']}",
+                                     "X-Api-Key": SECRETS["api_header"]})
+        client.get("/echo", headers={"Authorization": _basic("alice", SECRETS["basic"])})
+        client.set_cookie("tracking", SECRETS["cookie"])
+        client.post("/login", data={"user": "alice", "pwd": SECRETS["form"]})
+        client.get("/me")  # sends the signed session cookie /login set
+        client.post("/api", json={"token": SECRETS["json"], "n": 1})
+        client.get("/raw", data=json.dumps({"auth_token": SECRETS["raw_json"]}),
+                   content_type="application/json")
+        client.get("/search?" + "q=" + "x" * 300 + f"&api_key={SECRETS['query']}")
+        client.get(f"/reset/{SECRETS['path']}")
+        return recorder.trace(app="fixtures/secrets_app.py")
+
+
+def _markers(text: str) -> list[str]:
+    lowered = text.lower()
+    return [marker for marker in (*SECRETS.values(), *CONFIG_SECRETS)
+            if marker.lower() in lowered]
+
+
+def _without_app_source(document: str, trace: tracer.Trace) -> str:
+    """The text of a trace file minus the app's own embedded source lines."""
+    for path, source in trace.sources.items():
+        if path.endswith("secrets_app.py"):
+            for line in source.lines.values():
+                document = document.replace(json.dumps(line)[1:-1], "")
+    return document
+
+
+@pytest.fixture(params=[False, True], ids=["hooks", "lines"])
+def recorded(request, fresh_import, tmp_path: Path) -> tuple[tracer.Trace, Path]:
+    trace = _record(fresh_import, lines=request.param)
+    path = tmp_path / "secrets.json"
+    tracer.save(trace, path)
+    return trace, path
+
+
+def test_the_trace_file_holds_no_secret(recorded) -> None:
+    trace, path = recorded
+    gz = path.with_suffix(".json.gz")
+    tracer.save(trace, gz)
+    for text in (path.read_text(), gzip.decompress(gz.read_bytes()).decode()):
+        assert _markers(_without_app_source(text, trace)) == []
+    assert trace.meta["redacted"] is True
+    assert [r.status for r in trace.requests] == [200] * 8
+
+
+def test_the_path_and_the_query_are_redacted_where_the_secret_was(recorded) -> None:
+    trace, _ = recorded
+    reset = trace.requests[-1]
+    assert reset.path == "/reset/***"
+    assert reset.view_args == {"token": "***"}
+    search = trace.requests[-2]
+    assert search.query.endswith("api_key=***")
+
+
+def test_the_echoed_header_is_hidden_in_the_views_return_value(recorded) -> None:
+    trace, _ = recorded
+    returns = [s.detail.get("result", "") for s in trace.requests[0].steps
+               if s.kind == "return" and s.name == "echo"]
+    assert returns == ["'hello *** (None)'"]
+
+
+@pytest.mark.parametrize("arguments", [
+    ["trace-file"],
+    ["explain", "--lang", "en", "--source"],
+    ["explain", "--lang", "zh"],
+    ["explain", "--format", "json"],
+    ["graph", "--kind", "calls", "-o", "OUT.dot"],
+    ["graph", "--kind", "routes", "-o", "OUT.dot"],
+    ["graph", "--kind", "decorators", "-o", "OUT.dot"],
+    ["export", "--format", "perfetto", "-o", "OUT.json"],
+    ["export", "--format", "pytest", "-o", "OUT.py"],
+    ["export", "--format", "curl", "-o", "OUT.sh"],
+], ids=lambda a: "-".join(a[:3]))
+def test_no_command_shows_a_secret(recorded, arguments, tmp_path: Path) -> None:
+    trace, path = recorded
+    if arguments == ["trace-file"]:  # the tree `flaskscope trace` prints
+        from rich.console import Console
+
+        from tracer.render import request_title, step_tree
+
+        console = Console(record=True, width=300, file=io.StringIO())
+        console.print(step_tree(trace.registration.steps, "registration"))
+        for request in trace.requests:
+            console.print(step_tree(request.steps, request_title(request)))
+        assert _markers(console.export_text()) == []
+        return
+    requests = range(len(trace.requests)) if arguments[0] in ("explain", "graph") else [None]
+    for number in requests:
+        out = tmp_path / f"out-{number}{Path(arguments[-1]).suffix}"
+        argv = [arguments[0], str(path),
+                *[str(out) if a.startswith("OUT") else a for a in arguments[1:]]]
+        if number is not None:
+            argv += ["--request", str(number)]
+        result = CliRunner().invoke(cli, argv)
+        assert result.exit_code == 0, result.output
+        shown = result.output + (out.read_text() if out.exists() else "")
+        assert _markers(shown) == [], argv
