@@ -143,3 +143,38 @@ def test_no_command_shows_a_secret(recorded, arguments, tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         shown = result.output + (out.read_text() if out.exists() else "")
         assert _markers(shown) == [], argv
+
+
+def test_a_secret_inside_a_long_value_is_hidden_before_the_value_is_cut(fresh_import) -> None:
+    """Cut first, the secret's tail would survive the cut and no longer match."""
+    secret = SECRETS["bearer"]
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+
+        @app.get("/long")
+        def long() -> str:
+            return "x" * 70 + secret + "y" * 300  # the cut falls inside the secret
+
+        app.test_client().get("/long", headers={"Authorization": f"Bearer {secret}"})
+        trace = recorder.trace()
+    (result,) = [s.detail["result"] for s in trace.requests[0].steps
+                 if s.kind == "return" and s.name.endswith("long")]
+    assert "***" in result
+    fragments = {secret[i:i + 5] for i in range(len(secret) - 4)}
+    assert not [f for f in fragments if f in result]
+
+
+def test_a_body_too_long_to_search_makes_the_trace_say_it_is_not_fully_redacted(
+        fresh_import, monkeypatch) -> None:
+    from tracer import secret_values
+
+    monkeypatch.setattr(secret_values, "MAX_BODY", 64)
+    monkeypatch.setattr("tracer.frameworks.wsgi.MAX_BODY", 64)
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+        app.test_client().post("/login", data={"user": "a" * 100, "pwd": SECRETS["form"]})
+        trace = recorder.trace()
+    assert trace.meta["redacted"] is False
+    (gap,) = trace.meta["redaction_gaps"]
+    assert gap.startswith("request 0: its body (of ") and gap.endswith(
+        "bytes) was not searched for secrets (limit: 64 bytes)")

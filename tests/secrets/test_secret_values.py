@@ -1,0 +1,74 @@
+"""The forms a secret takes, and what is not hidden."""
+
+from __future__ import annotations
+
+import base64
+
+from tracer.secret_values import (
+    Secrets,
+    body_secrets,
+    config_secrets,
+    credential_secrets,
+    environ_secrets,
+    set_cookie_secrets,
+)
+
+
+def test_every_form_of_a_secret_is_hidden() -> None:
+    secret = "s3cr3t pa$s'é"
+    scrub = Secrets([secret]).scrub
+    texts = [
+        secret,
+        repr(secret),
+        repr(secret.encode()),
+        "q=s3cr3t+pa%24s%27%C3%A9",  # as a form or query field
+        '{"pwd": "s3cr3t pa$s\'\\u00e9"}',  # as JSON
+        "s3cr3t pa$s&#x27;é",  # HTML-escaped
+        secret.upper(),
+    ]
+    for text in texts:
+        assert "s3cr3t" not in scrub(text).lower(), text
+
+
+def test_a_short_secret_is_hidden_only_as_a_whole_word() -> None:
+    scrub = Secrets(["dev"]).scrub
+    assert scrub("SECRET_KEY='dev'") == "SECRET_KEY='***'"
+    assert scrub("development") == "development"
+
+
+def test_too_short_values_are_not_secrets() -> None:
+    assert not Secrets(["ab", "  ", ""])
+
+
+def test_basic_credentials_are_decoded() -> None:
+    header = "Basic " + base64.b64encode(b"alice:hunter22").decode()
+    found = credential_secrets(header)
+    assert {"alice:hunter22", "hunter22", header} <= found
+
+
+def test_what_a_request_carries() -> None:
+    environ = {
+        "HTTP_X_API_KEY": "key-1234",
+        "HTTP_COOKIE": "a=cookie-1; b=\"cookie-2\"",
+        "HTTP_USER_AGENT": "curl/8",
+        "QUERY_STRING": "q=plain&access_token=tok-99",
+        "CONTENT_TYPE": "application/json",
+    }
+    found = environ_secrets(environ, b'{"user": {"password": "pw-77"}, "n": 1}')
+    assert found == {"key-1234", "cookie-1", "cookie-2", "tok-99", "pw-77"}
+
+
+def test_multipart_and_form_bodies() -> None:
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"pwd\"\r\n\r\npw-multi\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nbob\r\n--b--\r\n")
+    assert body_secrets(body, "multipart/form-data; boundary=b") == {"pw-multi"}
+    assert body_secrets(b"user=bob&passwd=pw%20x", "application/x-www-form-urlencoded") == {
+        "pw x"}
+    assert body_secrets(b"{not json", "application/json") == set()
+
+
+def test_config_and_set_cookie() -> None:
+    assert config_secrets({"SECRET_KEY": b"raw-key", "DEBUG": True, "MAIL_PASSWORD": "mpw-1",
+                           "SECRET_KEY_FALLBACKS": ["old-key"]}) == {
+        "raw-key", "mpw-1", "old-key"}
+    assert set_cookie_secrets("session=abc.def.ghi; HttpOnly; Path=/") == {"abc.def.ghi"}
