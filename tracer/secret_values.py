@@ -44,12 +44,15 @@ _BODY_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 class Secrets:
     """A set of secret values and a function that hides them in text."""
 
-    __slots__ = ("values", "_forms", "_pattern")
+    __slots__ = ("values", "_forms", "_pattern", "_shortest", "_seen")
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self.values: set[str] = set()
         self._forms: tuple[str, ...] = ()
         self._pattern: re.Pattern[str] | None = None
+        self._shortest = 0
+        #: Texts already scrubbed, and their result: a request repeats the same reprs.
+        self._seen: dict[str, str] = {}
         self.add(values)
 
     def __bool__(self) -> bool:
@@ -63,6 +66,7 @@ class Secrets:
         if new:
             self.values |= new
             self._pattern = None
+            self._seen = {}
 
     def merged(self, other: Secrets | None) -> Secrets:
         """These secrets and `other`'s, as a new set."""
@@ -76,34 +80,64 @@ class Secrets:
             return text
         if self._pattern is None:
             self._compile()
+        if len(text) < self._shortest:
+            return text
+        known = self._seen.get(text)
+        if known is not None:
+            return known
         lowered = text.lower()
         for form in self._forms:  # substring tests are cheap; most texts hold none
             if form in lowered:
+                assert self._pattern is not None
+                result = self._pattern.sub(REDACTED, text)
                 break
         else:
-            return text
-        assert self._pattern is not None
-        return self._pattern.sub(REDACTED, text)
+            result = text
+        if len(self._seen) < _SEEN_LIMIT:
+            self._seen[text] = result
+        return result
 
     def _compile(self) -> None:
-        forms = {form.lower() for value in self.values for form in _forms(value)}
-        ordered = sorted(forms, key=len, reverse=True)  # the longest form wins an overlap
-        alternatives = [re.escape(form) if len(form) > _WORD_LENGTH
-                        else rf"(?<![A-Za-z0-9_]){re.escape(form)}(?![A-Za-z0-9_])"
-                        for form in ordered]
-        self._forms = tuple(ordered)
-        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+        key = frozenset(self.values)
+        compiled = _compiled.get(key)
+        if compiled is None:
+            forms = {form for value in self.values for form in _forms(value)}
+            ordered = sorted(forms, key=len, reverse=True)  # the longest form wins an overlap
+            alternatives = [re.escape(form) if len(form) > _WORD_LENGTH
+                            else rf"(?<![A-Za-z0-9_]){re.escape(form)}(?![A-Za-z0-9_])"
+                            for form in ordered]
+            pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+            compiled = (tuple(ordered), pattern)
+            if len(_compiled) >= _COMPILED_LIMIT:
+                _compiled.clear()
+            _compiled[key] = compiled  # requests of one client carry the same secrets
+        self._forms, self._pattern = compiled
+        self._shortest = len(self._forms[-1]) if self._forms else 0
 
 
-def _forms(value: str) -> set[str]:
-    """The texts a secret appears as: itself, inside a str or bytes repr, URL- and
-    JSON-encoded, HTML-escaped, and as WSGI's latin-1 reading of its UTF-8 bytes."""
+_SEEN_LIMIT = 4096
+_COMPILED_LIMIT = 256
+_compiled: dict[frozenset[str], tuple[tuple[str, ...], re.Pattern[str]]] = {}
+
+
+def _forms(value: str) -> frozenset[str]:
+    """The texts a secret appears as (lower case): itself, inside a str or bytes repr,
+    URL- and JSON-encoded, HTML-escaped, and as WSGI's latin-1 reading of its UTF-8 bytes."""
+    known = _known_forms.get(value)
+    if known is not None:
+        return known
     forms = {value, repr(value)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""),
              quote_plus(value, safe=""), quote(value), html.escape(value)}
     encoded = value.encode("utf-8", "surrogateescape")
     forms.add(repr(encoded)[2:-1])
     forms.add(encoded.decode("latin-1"))
-    return {form for form in forms if len(form) >= MIN_LENGTH}
+    known = frozenset(form.lower() for form in forms if len(form) >= MIN_LENGTH)
+    if len(_known_forms) < _SEEN_LIMIT:  # the same cookie and token come back each request
+        _known_forms[value] = known
+    return known
+
+
+_known_forms: dict[str, frozenset[str]] = {}
 
 
 # -- the secrets a request carries ----------------------------------------------------------
