@@ -213,6 +213,8 @@ class LineEngine:
                 arguments[name] = value
         arguments.pop("self", None)
         code = info.code
+        if not resumed:
+            self.watcher.before_call(frame)
         record, step_id, owned = self.recorder.open_frame(
             code, arguments, self.watcher.role_of(code), {"resumed": True} if resumed else None)
         if info.traced and info.touched is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dis
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
@@ -30,9 +31,11 @@ _TOOL_NAME = "flaskscope"
 
 @dataclass(frozen=True, slots=True)
 class Watched:
-    """What a watched code object is, in the `Role` vocabulary."""
+    """What a watched code object is, in the `Role` vocabulary, and what to record just
+    before its call step (`before(frame)`: a note about how it was reached)."""
 
     role: str
+    before: Callable[[FrameType], None] | None = None
 
 
 def argument_names(code: CodeType) -> tuple[str, ...]:
@@ -69,11 +72,13 @@ class CodeWatcher:
 
     # -- registration ---------------------------------------------------------------------
 
-    def watch(self, code: CodeType, role: str) -> None:
-        """Catch calls of `code` from now on (the first role given to a code object wins)."""
+    def watch(self, code: CodeType, role: str,
+              before: Callable[[FrameType], None] | None = None) -> None:
+        """Catch calls of `code` from now on (the first role given to a code object wins);
+        `before(frame)` runs inside the request's record just before each call step."""
         if id(code) in self._by_id:
             return
-        self.watched[code] = self._by_id[id(code)] = Watched(role)
+        self.watched[code] = self._by_id[id(code)] = Watched(role, before)
         self.recorder.remember_code(code)
         if self._tool is not None:
             events = sys.monitoring.events
@@ -113,6 +118,13 @@ class CodeWatcher:
         watched = self._by_id.get(id(code))
         return None if watched is None else watched.role
 
+    def before_call(self, frame: FrameType) -> None:
+        """Run what a watched code object records before its call step (whoever opens it:
+        the watcher, or the line engine)."""
+        watched = self._by_id.get(id(frame.f_code))
+        if watched is not None and watched.before is not None:
+            watched.before(frame)
+
     # -- catching on 3.11 -----------------------------------------------------------------
 
     def catching(self, start: bool = True) -> _Catching:
@@ -136,6 +148,8 @@ class CodeWatcher:
         if watched is None or current_request() is None:
             return None
         try:
+            if watched.before is not None:
+                watched.before(frame)
             step_id = self.recorder.call(
                 frame.f_code, self.recorder.named(argument_values(frame)), role=watched.role
             )
@@ -153,6 +167,8 @@ class CodeWatcher:
             return None
         try:
             frame = sys._getframe(1)
+            if watched.before is not None:
+                watched.before(frame)
             step_id = self.recorder.call(
                 code, self.recorder.named(argument_values(frame)), role=watched.role
             )
@@ -206,7 +222,7 @@ class _Catching:
         if HAS_MONITORING:
             return True
         previous = sys.gettrace()
-        if previous is self.watcher._global_trace:
+        if previous == self.watcher._global_trace:  # equal, not identical: a bound method
             return True
         if previous is not None or not self.start:
             return False

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import linecache
 import os
 import sys
 import weakref
@@ -408,6 +409,9 @@ class FlaskHooks(AdapterHooks):
     def _watch_chain(self, view: Any) -> None:
         """Catch the calls of every layer of a registered view during requests."""
         for obj, chain_link in self._chain_objects(view):
+            if chain_link.kind == "view_class":
+                for layer_code in _method_decorator_codes(obj):
+                    self.watcher.watch(layer_code, Role.LAYER)
             code = code_of(obj)
             if code is None:
                 continue
@@ -415,6 +419,10 @@ class FlaskHooks(AdapterHooks):
                 self.watcher.watch(code, Role.LAYER)
             elif chain_link.kind == "view":
                 self.watcher.watch(code, Role.VIEW)
+            elif chain_link.kind == "method" and chain_link.name in _HTTP_HANDLER_NAMES:
+                # Caught however the class's dispatch calls it (MethodView through
+                # `ensure_sync`, Flask-RESTful's Resource directly).
+                self.watcher.watch(code, Role.HANDLER, before=self._note_handler_reached)
             else:
                 self.recorder.remember_code(code)
 
@@ -702,7 +710,11 @@ class FlaskHooks(AdapterHooks):
         recorder = self.recorder
         code = code_of(func)
         watched_role = hooks.watcher.role_of(code) if code is not None else None
-        outer_layer = watched_role == Role.LAYER  # layers lie inside
+        # Watched code lies inside: layers, or the handlers (and their method decorators) of
+        # a class whose own dispatch calls them without `ensure_sync`.
+        outer_layer = watched_role == Role.LAYER or (
+            role == Role.CLASS_DISPATCH and code is not None
+            and not code.co_filename.startswith(_FLASK_DIR))
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active:
@@ -731,10 +743,12 @@ class FlaskHooks(AdapterHooks):
         recorder = self.recorder
         step = None
         with recorder.guard():
-            if role == Role.HANDLER:
-                self._note_handler_lookup(func)
             if watched_role is not None and catching:
-                return None
+                return None  # the watcher records it (and, for a handler, its lookup)
+            if role == Role.HANDLER:
+                self._note_handler_lookup(getattr(func, "__self__", None),
+                                          getattr(func, "__name__", None), qualname(func),
+                                          recorder.repr(func))
             values: dict[Any, Any] = _bound(code, func, args) if code else dict(enumerate(args))
             values.update(kwargs)
             step = recorder.call(code, recorder.named({str(k): v for k, v in values.items()}),
@@ -748,20 +762,30 @@ class FlaskHooks(AdapterHooks):
                 })
         return step
 
-    def _note_handler_lookup(self, handler: Callable) -> None:
-        request = _flask_request()
-        method = request.method
-        instance = getattr(handler, "__self__", None)
+    def _note_handler_reached(self, frame: FrameType) -> None:
+        """A view class's handler method is about to run: note how its dispatch found it."""
+        code = frame.f_code
+        instance = frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
+        if not isinstance(instance, flask.views.View):
+            return
+        self._note_handler_lookup(instance, code.co_name, code.co_qualname,
+                                  f"<bound method {code.co_qualname}>")
+
+    def _note_handler_lookup(self, instance: Any, name: str | None, handler: str,
+                             shown: str) -> None:
+        """The note of `getattr(self, request.method.lower())` in the class's dispatch,
+        at the line of that `getattr`."""
+        method = _flask_request().method
         tried = method.lower()
         found = _defined_on(type(instance), tried)
-        name = getattr(handler, "__name__", None)
+        file, line = _lookup_line(type(instance))
         self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
             "method": method,
             "tried": tried,
             "found": found,
             "fallback": name if not found and method == "HEAD" else None,
-            "handler": qualname(handler),
-        }, {"meth": self.recorder.repr(handler)})
+            "handler": handler,
+        }, {"meth": shown}, file=file, line=line)
 
     def _note_unimplemented(self, dispatch: Callable, error: BaseException) -> None:
         if "Unimplemented method" not in str(error):
@@ -804,6 +828,48 @@ def _flask_request() -> Any:
     if context is None:  # a Flask without it: the proxy
         return flask.request._get_current_object()
     return context.get().request
+
+
+_FLASK_DIR = os.path.join(os.path.dirname(flask.__file__), "")
+
+
+def _lookup_line(view_class: type) -> tuple[str | None, int | None]:
+    """Where the `dispatch_request` a view class runs looks its handler up by name: the
+    first line of it calling `getattr` (None when it has no such line)."""
+    dispatch = getattr(view_class, "dispatch_request", None)
+    code = code_of(dispatch)
+    if code is None:
+        return None, None
+    known = _lookup_lines.get(code)
+    if known is None:
+        numbers = sorted({n for _, _, n in code.co_lines() if n is not None})
+        lines = linecache.getlines(code.co_filename)
+        found = next((n for n in numbers if 0 < n <= len(lines) and "getattr(" in lines[n - 1]),
+                     None)
+        known = _lookup_lines[code] = (code.co_filename, found) if found else (None, None)
+    return known
+
+
+_lookup_lines: weakref.WeakKeyDictionary[CodeType, tuple[str | None, int | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _method_decorator_codes(view_class: Any) -> list[CodeType]:
+    """The code of the wrappers a view class's `method_decorators` (Flask-RESTful,
+    flask-restx) put around its handler at each request: functions defined inside each
+    decorator (one level deep, as `functools.wraps`-style decorators define them)."""
+    decorators = getattr(view_class, "method_decorators", None)
+    if isinstance(decorators, dict):  # Flask-RESTful: per method
+        decorators = [d for group in decorators.values() for d in group]
+    if not isinstance(decorators, list | tuple):
+        return []
+    codes = []
+    for decorator in decorators:
+        code = code_of(decorator)
+        if code is None:
+            continue
+        codes.extend(const for const in code.co_consts if isinstance(const, CodeType))
+    return codes
 
 
 def _defined_on(cls: type, name: str) -> bool:
