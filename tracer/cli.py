@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .errors import FlaskscopeError
+from .textsafe import visible
 
 #: Every command, by name, and where it is defined ("module:attribute").
 COMMANDS: Mapping[str, str] = {
@@ -68,7 +69,7 @@ class _Group(LazyGroup):
         try:
             return super().invoke(ctx)
         except FlaskscopeError as exc:
-            click.echo(f"flaskscope: error: {exc}", err=True)
+            click.echo(f"flaskscope: error: {visible(str(exc))}", err=True)
             ctx.exit(2)
 
 

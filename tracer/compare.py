@@ -14,7 +14,9 @@ without a change here. The concepts:
 - `answered`: the status, outcome and response headers (`START_RESPONSE`).
 
 Messages exist in English and Chinese (`LANGUAGES`). Pure functions: traces in, text or
-JSON out; `tracer.compare_command` is the CLI around them.
+JSON out; `tracer.compare_command` is the CLI around them. The sentences hold values as
+recorded; `to_text` and `to_table` escape their control characters (`visible`) and give
+rich `Text`, never markup.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from .model import Request, Role, Route, Step, Trace
+from .textsafe import visible
 
 LANGUAGES = ("en", "zh")
 CONCEPTS = ("stored", "endpoint", "found", "wrapped", "answered")
@@ -162,10 +166,10 @@ def to_text(comparison: Comparison) -> str:
     """Plain text: each concept, then each trace's sentences under its label."""
     out: list[str] = []
     for concept in comparison.concepts:
-        out.append(f"{concept.title}")
+        out.append(visible(concept.title))
         for label, cell in zip(comparison.labels, concept.cells, strict=True):
-            out.append(f"  {label}")
-            out.extend(f"    - {line}" for line in cell)
+            out.append(f"  {visible(label)}")
+            out.extend(f"    - {visible(line)}" for line in cell)
         out.append("")
     return "\n".join(out)
 
@@ -175,10 +179,11 @@ def to_table(comparison: Comparison) -> Table:
     table = Table(show_lines=True)
     table.add_column("", style="bold")
     for label in comparison.labels:
-        table.add_column(label, ratio=1)
+        table.add_column(Text(visible(label)), ratio=1)
     for concept in comparison.concepts:
-        table.add_row(concept.title, *("\n".join(f"• {line}" for line in cell)
-                                       for cell in concept.cells))
+        table.add_row(Text(visible(concept.title)),
+                      *(Text("\n".join(f"• {visible(line)}" for line in cell))
+                        for cell in concept.cells))
     return table
 
 

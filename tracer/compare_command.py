@@ -14,6 +14,7 @@ from .errors import FlaskscopeError, RequestSpecError
 from .model import Trace
 from .session import record_app
 from .source import parse_request, request_options
+from .textsafe import visible_json
 from .tracefile import load
 
 
@@ -71,7 +72,7 @@ def compare_command(
         traces.append(trace)
     comparison = compare(traces, lang=lang, request_ids=request_ids)
     if fmt == "json":
-        click.echo(json.dumps(to_json(comparison), ensure_ascii=False, indent=2))
+        click.echo(visible_json(json.dumps(to_json(comparison), ensure_ascii=False, indent=2)))
         return
     console = Console()
     if console.is_terminal:

@@ -11,12 +11,12 @@ import sysconfig
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from .model import Request, Route, Step
+from .textsafe import visible, visible_markup
 
 _SITE_DIRS = tuple(
     sorted(
@@ -52,8 +52,12 @@ def location(step: Step) -> str:
 
 
 def step_tree(steps: Sequence[Step], title: str) -> Tree:
-    """The nested call tree: one node per call or note; returns fold into their call."""
-    tree = Tree(Text(title, style="bold"))
+    """The nested call tree: one node per call or note; returns fold into their call.
+
+    Every value from the trace (the title too) is shown with its control characters
+    escaped, and as a `Text`, so that rich markup in it prints as written.
+    """
+    tree = Tree(Text(visible(title), style="bold"))
     nodes: dict[int, Tree] = {}
     ends = {step.parent: step for step in steps if step.kind in ("return", "exception")}
     for step in steps:
@@ -70,8 +74,8 @@ def step_tree(steps: Sequence[Step], title: str) -> Tree:
 def _line_label(step: Step) -> Text:
     text = Text(f"{step.line}", style="dim")
     for name, value in step.detail.items():
-        text.append(f"  {name} = ", style="blue")
-        text.append(_clip(value))
+        text.append(f"  {visible(name)} = ", style="blue")
+        text.append(_clip(visible(value)))
     return text
 
 
@@ -79,24 +83,25 @@ def _label(step: Step, end: Step | None) -> Text:
     text = Text()
     if step.kind == "note":
         text.append("• ", style="magenta")
-        text.append(step.name, style="magenta")
+        text.append(visible(step.name), style="magenta")
     else:
-        text.append(step.name, style="bold cyan" if step.role else "cyan")
+        text.append(visible(step.name), style="bold cyan" if step.role else "cyan")
     if step.role:
-        text.append(f" [{step.role}]", style="green")
+        text.append(f" [{visible(step.role)}]", style="green")
     facts = _summary(step.facts)
     if facts:
         text.append(" " + facts, style="yellow")
     if end is not None:
         if end.kind == "exception":
-            text.append(" raised " + end.detail.get("exception", "?"), style="bold red")
+            text.append(" raised " + visible(end.detail.get("exception", "?")),
+                        style="bold red")
         elif step.kind == "call":
             result = end.detail.get("result", "")
             if result and result != "None":
-                text.append(" → " + _clip(result), style="white")
+                text.append(" → " + _clip(visible(result)), style="white")
     where = location(step)
     if where:
-        text.append(f"  {where}", style="dim")
+        text.append(f"  {visible(where)}", style="dim")
     return text
 
 
@@ -105,7 +110,7 @@ def _summary(facts: Mapping[str, Any]) -> str:
     for key, value in facts.items():
         if value is None or value in ("", [], {}) or key in ("returns",):
             continue
-        shown.append(f"{key}={_clip(_plain(value))}")
+        shown.append(f"{visible(key)}={_clip(visible(_plain(value)))}")
         if len(shown) == _MAX_FACTS:
             break
     return " ".join(shown)
@@ -146,11 +151,13 @@ def route_table(routes: Iterable[Route]) -> Table:
     table.add_column("View chain (outer → inner)")
     for route in routes:
         methods = ", ".join(
-            f"({m})" if m in route.automatic_methods else m for m in route.methods
+            visible_markup(f"({m})" if m in route.automatic_methods else m)
+            for m in route.methods
         )
         chain = " → ".join(
-            escape(link.qualname if link.kind != "view_class" else f"class {link.qualname}")
+            visible_markup(link.qualname if link.kind != "view_class"
+                           else f"class {link.qualname}")
             for link in route.chain
         )
-        table.add_row(escape(route.rule), methods, escape(route.endpoint), chain)
+        table.add_row(visible_markup(route.rule), methods, visible_markup(route.endpoint), chain)
     return table

@@ -2,7 +2,8 @@
 
 The rule of this package: it reads a `tracer.model.Trace` that is already loaded and
 imports nothing of the tracer but the model and `tracer.steptable` (plus
-`tracer.render.short_path`); it never imports Flask or the hooks, and its widgets do
+`tracer.render.short_path` and `tracer.textsafe.visible`, through which every value it
+shows goes); it never imports Flask or the hooks, and its widgets do
 no I/O. `viewer.command` is the one
 place that loads or records a trace, for the `flaskscope view` command.
 """

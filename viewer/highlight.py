@@ -1,7 +1,10 @@
 """Syntax-highlighted source lines from the sources embedded in a trace.
 
-A trace embeds only the lines its steps need (function bodies); the missing lines are
-blanks. Files are cut into chunks of about `CHUNK` lines at statement starts (`def`,
+A trace embeds only the lines its steps need (function bodies). The pane shows each run of
+lines the trace does not hold as one gap row, never as numbered blank lines that would read
+as the file's own: `rows` lists the first line of every row, embedded line or gap. Lines
+come from the trace, so their control characters are escaped (`visible`) before
+highlighting. Files are cut into chunks of about `CHUNK` lines at statement starts (`def`,
 `class`, decorators) outside triple-quoted strings, and each chunk is highlighted the
 first time one of its lines is shown, then kept: opening a 1,500-line module costs one
 chunk, not the whole file. Colours come from the monokai palette without its background
@@ -23,6 +26,7 @@ from rich.syntax import PygmentsSyntaxTheme
 from rich.text import Text
 
 from tracer.model import SourceFile
+from tracer.textsafe import visible
 
 CHUNK = 120
 _THEME = PygmentsSyntaxTheme("monokai")
@@ -31,12 +35,14 @@ _STARTS = ("def ", "async def ", "class ", "@")
 
 
 class HighlightedFile:
-    """One file's lines; `line(n)` is line n highlighted, `present` the embedded ones."""
+    """One file's lines; `line(n)` is line n highlighted, `present` the embedded ones and
+    `rows` the first line of each displayed row (an embedded line, or a gap)."""
 
     def __init__(self, file: str, lines: Mapping[int, str]) -> None:
         self.count = max(lines, default=0)
         self.present = frozenset(lines)
-        self._raw = [lines.get(n, "").expandtabs(4) for n in range(1, self.count + 1)]
+        self.rows = _rows(self.present)
+        self._raw = [visible(lines.get(n, "").expandtabs(4)) for n in range(1, self.count + 1)]
         self.width = max((len(text) for text in self._raw), default=0)
         self._language = _language(file)
         self._starts = _chunk_starts(self._raw)
@@ -44,6 +50,18 @@ class HighlightedFile:
 
     def __len__(self) -> int:
         return self.count
+
+    def row_of(self, number: int) -> int:
+        """The row showing line `number`: its own, or the gap that holds it."""
+        return max(bisect_right(self.rows, number) - 1, 0)
+
+    def gap(self, row: int) -> tuple[int, int] | None:
+        """(first, last) line of a gap row; None when the row is an embedded line."""
+        first = self.rows[row]
+        if first in self.present:
+            return None
+        last = self.rows[row + 1] - 1 if row + 1 < len(self.rows) else self.count
+        return first, last
 
     def line(self, number: int) -> Text | None:
         """Line `number` (1-based) highlighted, or None outside the file."""
@@ -80,6 +98,18 @@ class SourceCache:
             return None
         source = self.sources.get(file)
         return None if source is None else source.lines.get(line)
+
+
+def _rows(present: frozenset[int]) -> list[int]:
+    """The first line of each row: every embedded line, and each run of missing ones."""
+    rows: list[int] = []
+    following = 1  # the line after the last one placed
+    for number in sorted(present):
+        if number > following:
+            rows.append(following)  # a gap: lines following .. number - 1
+        rows.append(number)
+        following = number + 1
+    return rows
 
 
 def _chunk_starts(raw: list[str]) -> list[int]:

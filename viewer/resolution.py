@@ -51,8 +51,8 @@ def resolve_request(request: Request, routes: Sequence[Route],
         methods = f"  [{_methods(route)}]" if route is not None else ""
         lines.append(Line("Rule", f"{rule}{methods}", "good", match_id))
         view_args = facts.get("view_args", request.view_args)
-        if view_args:
-            args = ", ".join(f"{k}={v!r}" for k, v in dict(view_args).items())
+        if view_args:  # values are the reprs recorded: `42` for an int, `'a'` for a str
+            args = ", ".join(f"{k}={v}" for k, v in dict(view_args).items())
             lines.append(Line("Args", args, "plain", match_id))
     elif outcome == "not_found":
         lines.append(Line("Rule", f"no rule matches {request.path} → 404 Not Found", "bad",

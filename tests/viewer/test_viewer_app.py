@@ -46,7 +46,7 @@ def state(app: ViewerApp) -> tuple[Any, ...]:
 def assert_current_line_visible(app: ViewerApp) -> None:
     source = app.query_one(SourceView)
     if source.cursor is not None:
-        assert source.cursor + 1 in source.visible_lines
+        assert source.location.line in source.visible_lines
     tree = app.query_one(StepTree)
     top = int(tree.scroll_y)
     assert top <= tree.cursor < top + tree.scrollable_content_region.height

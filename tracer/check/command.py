@@ -13,6 +13,7 @@ from rich.console import Console
 
 from ..errors import FlaskscopeError
 from ..explain.i18n import SOURCE_LANGUAGE, languages
+from ..textsafe import visible_json
 from .render import plain, rich, to_json
 from .runner import check_app
 
@@ -37,7 +38,7 @@ def check(app_ref: str, fmt: str, lang: str) -> None:
     exit_code = 1 if findings else 0
     if fmt == "json":
         document = to_json(app_ref, findings, lang, result.load_error, exit_code)
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        click.echo(visible_json(json.dumps(document, ensure_ascii=False, indent=2)))
     else:
         console = Console()
         if console.is_terminal:

@@ -1,4 +1,8 @@
-"""Write findings out: plain text, rich text or JSON. Pure; the command prints."""
+"""Write findings out: plain text, rich text or JSON. Pure; the command prints.
+
+Text and rich output escape control characters (`visible`): rules, endpoints, names and
+the import error come from the app checked.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from ..explain.i18n import sentence, translator
 from ..explain.items import N_, Message
 from ..explain.render import highlight
 from ..explain.steps import where
+from ..textsafe import visible
 from .findings import Finding
 
 
@@ -47,13 +52,13 @@ def plain(app: str, findings: Sequence[Finding], lang: str, load_error: str | No
     """One block per finding: `file:line: check`, the problem, the fix."""
     out = []
     for finding in findings:
-        out.append(f"{where(finding.file, finding.line)}: {finding.check}")
-        out.append(f"   {_problem(finding, lang)}")
-        out.append(f"   {_fix(finding, lang)}")
+        out.append(visible(f"{where(finding.file, finding.line)}: {finding.check}"))
+        out.append(f"   {visible(_problem(finding, lang))}")
+        out.append(f"   {visible(_fix(finding, lang))}")
         out.append("")
     if load_error:
-        out.append(load_failure(load_error, lang))
-    out.append(summary(app, findings, lang))
+        out.append(visible(load_failure(load_error, lang)))
+    out.append(visible(summary(app, findings, lang)))
     return "\n".join(out) + "\n"
 
 
@@ -62,16 +67,16 @@ def rich(app: str, findings: Sequence[Finding], lang: str, load_error: str | Non
     """The same blocks for a terminal."""
     parts: list[RenderableType] = []
     for finding in findings:
-        head = Text(where(finding.file, finding.line), style="bold")
-        head.append(f"  {finding.check}", style="red")
+        head = Text(visible(where(finding.file, finding.line)), style="bold")
+        head.append(f"  {visible(finding.check)}", style="red")
         parts.append(head)
         parts.append(Text("   ").append_text(highlight(_problem(finding, lang))))
         parts.append(Text("   ", style="green").append_text(
             highlight(_fix(finding, lang)).copy()))
         parts.append(Text(""))
     if load_error:
-        parts.append(Text(load_failure(load_error, lang), style="yellow"))
-    parts.append(Text(summary(app, findings, lang), style="bold"))
+        parts.append(Text(visible(load_failure(load_error, lang)), style="yellow"))
+    parts.append(Text(visible(summary(app, findings, lang)), style="bold"))
     return Group(*parts)
 
 

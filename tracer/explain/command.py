@@ -13,6 +13,7 @@ from ..frameworks.flask_app import RequestSpec
 from ..model import Trace
 from ..session import record_app
 from ..source import parse_request, request_options, resolve_source, split_target
+from ..textsafe import visible_json
 from .i18n import SOURCE_LANGUAGE, languages
 from .narrative import explain as build
 from .render import plain, rich, to_json
@@ -75,7 +76,7 @@ def explain(
     sources = trace.sources if show_source else None
     if fmt == "json":
         document = to_json(sections, lang, trace.sources)
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        click.echo(visible_json(json.dumps(document, ensure_ascii=False, indent=2)))
     else:
         console = Console()
         if console.is_terminal:

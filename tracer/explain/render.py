@@ -1,6 +1,9 @@
 """Write a narrative out: plain text (pipes, tests), rich text (terminals) or JSON (tools).
 
-Pure functions from sections to text, renderables or dicts; the command prints them.
+Pure functions from sections to text, renderables or dicts; the command prints them. Text
+and rich output show every sentence and quoted line through `visible`: the values in them
+come from the trace, so their control characters are escaped (JSON keeps the values as
+they are and leaves escaping to its encoder).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from rich.text import Text
 
 from ..model import SourceFile
 from ..render import short_path
+from ..textsafe import visible
 from .i18n import sentence, text
 from .items import Item, Section
 
@@ -42,13 +46,13 @@ def plain(sections: Sequence[Section], lang: str, *,
     for section in sections:
         if out:
             out.append("")
-        out.append(sentence(section.title, lang))
+        out.append(visible(sentence(section.title, lang)))
         for depth, item in _walk(section.items):
             pad = _INDENT * (depth + 1)
-            out.append(f"{pad}{item.number}. {text(item, lang)}")
+            out.append(f"{pad}{item.number}. {visible(text(item, lang))}")
             if sources is not None:
                 for at, code in _quotes(item, sources):
-                    out.append(f"{pad}{_INDENT}| {at}  {code}")
+                    out.append(f"{pad}{_INDENT}| {visible(at)}  {visible(code)}")
     return "\n".join(out) + "\n"
 
 
@@ -67,17 +71,17 @@ def rich(sections: Sequence[Section], lang: str, *,
             parts.append(Padding(line, (0, 0, 0, 2 + 3 * depth)))
             if sources is not None:
                 for at, code in _quotes(item, sources):
-                    quote = Text(f"{at}  ", style="dim")
-                    quote.append(code, style="green")
+                    quote = Text(f"{visible(at)}  ", style="dim")
+                    quote.append(visible(code), style="green")
                     parts.append(Padding(quote, (0, 0, 0, 5 + 3 * depth)))
         parts.append(Text(""))
     return Group(*parts)
 
 
 def highlight(written: str) -> Text:
-    """`code` spans in cyan, without their backticks."""
+    """`code` spans in cyan, without their backticks; control characters escaped."""
     result = Text()
-    for index, chunk in enumerate(written.split("`")):
+    for index, chunk in enumerate(visible(written).split("`")):
         result.append(chunk, style="cyan" if index % 2 else "")
     return result
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from tracer.textsafe import visible
+
 from ..state import Position, ViewState
 from .lines_pane import LinesPane
 
@@ -32,14 +34,14 @@ class LocalsPane(LinesPane[None]):
         lines: list[Text] = []
         hangs: list[int] = []
         if values is not None:
-            lines.append(Text(values.heading, "bold"))
+            lines.append(Text(visible(values.heading), "bold"))
             hangs.append(2)
             for value in values.values:
                 line = Text()
                 line.append("● " if value.changed else "  ", "bold yellow")
-                line.append(value.name, "bold yellow" if value.changed else "cyan")
+                line.append(visible(value.name), "bold yellow" if value.changed else "cyan")
                 line.append(" = ", "dim")
-                line.append(value.value)
+                line.append(visible(value.value))
                 lines.append(line)
                 hangs.append(4)
             if values.facts:
@@ -47,9 +49,9 @@ class LocalsPane(LinesPane[None]):
                 hangs.append(0)
                 for fact in values.facts:
                     line = Text("  ")
-                    line.append(fact.name, "green")
+                    line.append(visible(fact.name), "green")
                     line.append(" = ", "dim")
-                    line.append(fact.value)
+                    line.append(visible(fact.value))
                     lines.append(line)
                     hangs.append(4)
         self.set_lines(lines, None, hangs)

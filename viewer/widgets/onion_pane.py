@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.message import Message
 
 from tracer.render import short_path
+from tracer.textsafe import visible
 
 from ..onion import Layer, Onion
 from ..state import Position, ViewState
@@ -50,13 +51,13 @@ class OnionPane(LinesPane[int]):
         else:
             if onion.route is not None:
                 head = Text()
-                head.append(onion.route.rule, "bold")
+                head.append(visible(onion.route.rule), "bold")
                 head.append(" → ", "dim")
-                head.append(onion.route.endpoint, "cyan")
+                head.append(visible(onion.route.endpoint), "cyan")
                 lines.append(head)
                 targets.append(None)
             if onion.reason:
-                lines.append(Text(onion.reason, "yellow"))
+                lines.append(Text(visible(onion.reason), "yellow"))
                 targets.append(None)
             for layer in onion.layers:
                 lines.append(_layer_line(layer))
@@ -85,7 +86,7 @@ def _layer_line(layer: Layer) -> Text:
     else:
         text.append("○ ", "dim")
     name = f"class {link.qualname}" if link.kind == "view_class" else link.qualname
-    text.append(name, "bold" if layer.entered else "dim")
+    text.append(visible(name), "bold" if layer.entered else "dim")
     notes = []
     if link.kind == "decorator":
         notes.append(f"@{link.decorator}" if link.decorator else "decorator")
@@ -100,7 +101,7 @@ def _layer_line(layer: Layer) -> Text:
     if not layer.entered:
         notes.append("not entered")
     if notes:
-        text.append("  " + " · ".join(notes), "dim" if layer.entered else "dim italic")
+        text.append("  " + visible(" · ".join(notes)), "dim" if layer.entered else "dim italic")
     where = location_of(layer)
     if where:
         text.append("  " + where, "dim")
@@ -111,4 +112,5 @@ def location_of(layer: Layer) -> str:
     link = layer.link
     if link.file is None:
         return ""
-    return f"{short_path(link.file)}:{link.line}" if link.line else short_path(link.file)
+    where = f"{short_path(link.file)}:{link.line}" if link.line else short_path(link.file)
+    return visible(where)

@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from tracer.textsafe import visible
+
 from ..state import Position, ViewState
 from .rows import RowsView
 
@@ -74,11 +76,11 @@ class RequestList(RowsView):
             return text
         status = "-" if request.status is None else str(request.status)
         text.append(f"#{request.id} ", "dim")
-        text.append(f"{request.method} {request.path}", "bold")
+        text.append(visible(f"{request.method} {request.path}"), "bold")
         text.append(f" → {status} ", _OUTCOME_STYLE.get(request.outcome, ""))
-        text.append(request.outcome, _OUTCOME_STYLE.get(request.outcome, ""))
+        text.append(visible(request.outcome), _OUTCOME_STYLE.get(request.outcome, ""))
         if request.endpoint:
-            text.append(f"  {request.endpoint}", "cyan")
+            text.append(f"  {visible(request.endpoint)}", "cyan")
         text.append(f"  {len(phase.steps)} steps", "dim")
         text.append(f"  {request.duration_ns / 1e6:.1f} ms", "dim")
         if request.dropped_steps:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.message import Message
 
+from tracer.textsafe import visible
+
 from ..state import Position, ViewState
 from .lines_pane import LinesPane
 
@@ -43,12 +45,12 @@ class ResolutionPane(LinesPane[int]):
         lines = []
         targets = []
         resolution = self.state.resolution()
-        width = max((len(line.label) for line in resolution), default=0)
-        width = min(width, 10)
-        for line in resolution:
+        labels = [visible(line.label) for line in resolution]  # a rule in the rule table
+        width = min(max(map(len, labels), default=0), 10)
+        for label, line in zip(labels, resolution, strict=True):
             text = Text()
-            text.append(f"{line.label:<{width}} ", "bold")
-            text.append(line.text, _TONE[line.tone])
+            text.append(f"{label:<{width}} ", "bold")
+            text.append(visible(line.text), _TONE[line.tone])
             lines.append(text)
             targets.append(line.step)
         self.set_lines(lines, targets, [width + 1] * len(lines))

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tracer.render import short_path
+from tracer.textsafe import visible
 
 from ..highlight import HighlightedFile
 from ..state import Location, Position, ViewState
@@ -22,8 +23,9 @@ class SourceView(RowsView):
     | `up` / `down` | Scroll a line. |
     | `pageup` / `pagedown`, `home` / `end` | Scroll. |
 
-    The current line is marked `▶` and kept in view; lines the trace did not embed are
-    blank.
+    The current line is marked `▶` and kept in view; each run of lines the trace did not
+    embed is one `⋮` row saying so, so that what shows is only what the trace holds. The
+    cursor is a row: `row_of(line)` and `line_of(row)` convert.
     """
 
     center_cursor = True
@@ -38,21 +40,33 @@ class SourceView(RowsView):
         """Point at a location: load its file if it changed, then bring the line in view."""
         changed = location is None or self.location is None or location.file != self.location.file
         self.location = location
-        row = None if location is None or location.line is None else location.line - 1
         if changed:
             self.file = None if location is None else self.state.sources.get(location.file)
-            self.cursor = row
-            self.reload()
-            if row is not None:
-                self.scroll_to_row(row, center=True)
-        else:
+        row = None if location is None or location.line is None else self.row_of(location.line)
+        if not changed:
             self.move_cursor(row, center=True)
+            return
+        self.cursor = row
+        self.reload()
+        if row is not None:
+            self.scroll_to_row(row, center=True)
+
+    def row_of(self, line: int) -> int | None:
+        """The row showing `line` (its gap's row when the trace lacks it)."""
+        return None if self.file is None or not self.file.rows else self.file.row_of(line)
+
+    def line_of(self, row: int) -> int | None:
+        """The line a row shows; None for a gap row or no file."""
+        if self.file is None or not 0 <= row < len(self.file.rows):
+            return None
+        return None if self.file.gap(row) else self.file.rows[row]
 
     @property
-    def visible_lines(self) -> range:
-        """The line numbers on screen (for tests and the reader's sake)."""
-        top = int(self.scroll_y) + 1
-        return range(top, top + self.scrollable_content_region.height)
+    def visible_lines(self) -> list[int]:
+        """The embedded line numbers on screen (for tests and the reader's sake)."""
+        top = int(self.scroll_y)
+        rows = range(top, top + self.scrollable_content_region.height)
+        return [line for line in map(self.line_of, rows) if line is not None]
 
     def _gutter(self) -> int:
         return len(str(len(self.file))) if self.file else 1
@@ -60,22 +74,28 @@ class SourceView(RowsView):
     def row_count(self) -> int:
         if self.file is None:
             return 2 if self.location is not None else 0
-        return len(self.file)
+        return len(self.file.rows)
 
     def render_row(self, row: int, width: int) -> Text:
         if self.file is None:
             if row == 0 and self.location is not None:
                 where = short_path(self.location.file) if self.location.file else "no file"
-                return Text(f"source not in this trace ({where})", "dim italic")
+                return Text(f"source not in this trace ({visible(where)})", "dim italic")
             return Text()
-        number = row + 1
         current = row == self.cursor
         text = Text(no_wrap=True)
         text.append("▶" if current else " ", "bold yellow")
-        present = number in self.file.present
+        gap = self.file.gap(row)
+        if gap is not None:
+            first, last = gap
+            text.append(f"{'⋮':>{self._gutter()}} │ ", "dim")
+            lines = f"line {first}" if first == last else f"lines {first}-{last}"
+            text.append(f"{lines} not in this trace", "dim italic")
+            return text
+        number = self.file.rows[row]
         text.append(f"{number:>{self._gutter()}} ", "bold" if current else "dim")
         text.append("│ ", "dim")
-        line = self.file.line(number) if present else None
+        line = self.file.line(number)
         if line is not None:
             text.append_text(line)
         return text
@@ -108,13 +128,15 @@ class SourcePane(Vertical, can_focus=False):
         location = self.state.location()
         header = Text(no_wrap=True, overflow="ellipsis")
         if location is not None:
-            where = f"{short_path(location.file) if location.file else '?'}:{location.line or '?'}"
-            room = self.query_one("#source-header").size.width - len(location.qualname) - 2
+            where = visible(
+                f"{short_path(location.file) if location.file else '?'}:{location.line or '?'}")
+            qualname = visible(location.qualname)
+            room = self.query_one("#source-header").size.width - len(qualname) - 2
             if len(where) > room > 8:  # narrow: keep the file name, drop leading folders
                 where = "…" + where[len(where) - room + 1 :]
             header.append(where, "bold")
             header.append("  ")
-            header.append(location.qualname, "cyan")
+            header.append(qualname, "cyan")
         self.query_one("#source-header", Static).update(header, layout=False)
         self.query_one(SourceView).show(location)
 

@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from tracer.textsafe import visible
+
 from ..labels import location
 from ..state import Position, ViewState
 from .rows import RowsView
@@ -69,10 +71,11 @@ class StackPane(RowsView):
         text = Text(no_wrap=True, overflow="ellipsis")
         if step.kind == "call":
             text.append(f"{self.state.navigator.index.depth(step.id):>2} ", "dim")
-            text.append(step.name, "bold cyan" if step.role else "cyan")
+            text.append(visible(step.name), "bold cyan" if step.role else "cyan")
         else:  # the current step itself, inside the frame below it
             text.append(" ↳ ", "dim")
-            text.append(f"{step.kind} {step.name}", "magenta" if step.kind == "note" else "")
+            text.append(visible(f"{step.kind} {step.name}"),
+                        "magenta" if step.kind == "note" else "")
         where = location(step)
         if where:
             text.append("  " + where, "dim")
