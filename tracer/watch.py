@@ -46,10 +46,11 @@ def argument_names(code: CodeType) -> tuple[str, ...]:
 
 
 def argument_values(frame: FrameType) -> dict[str, Any]:
-    """The arguments a frame was called with (positional, keyword-only, *args, **kwargs)."""
+    """The arguments a frame was called with (positional, keyword-only, *args, **kwargs),
+    but `self`: a method's step is named after its class, as line tracing records it."""
     local_values = frame.f_locals
     return {name: local_values[name] for name in argument_names(frame.f_code)
-            if name in local_values}
+            if name in local_values and name != "self"}
 
 
 class CodeWatcher:

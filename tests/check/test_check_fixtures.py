@@ -151,7 +151,26 @@ def test_json_format() -> None:
 
 
 def test_app_that_cannot_load_exits_2() -> None:
-    code, out, err = _run(_fixture("seed_werkzeug"))
-    assert code == 2 and "Failed to find Flask application" in err and out == ""
-    code, _, err = _run("fixtures/no_such_app.py")
-    assert code == 2 and err.startswith("flaskscope: error:")
+    code, out, err = _run("fixtures/no_such_app.py")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("flaskscope: error:") and "could not import" in err
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("seed_werkzeug", "a Werkzeug app"), ("werkzeug_login", "a Werkzeug app"),
+    ("seed_wsgiref", "a plain WSGI app"), ("bottle_login", "a Bottle app"),
+])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_non_flask_app_is_named_as_such_in_one_line(name: str, kind: str, fmt: str) -> None:
+    if name.startswith("bottle"):
+        pytest.importorskip("bottle")
+    code, out, err = _run(_fixture(name), "--format", fmt)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("flaskscope: error: check works on Flask apps only")
+    assert f"is {kind}" in err and "Failed to find Flask application" not in err
+
+
+def test_check_app_reports_a_non_flask_app_as_a_load_error() -> None:
+    result = _check("werkzeug_login")
+    assert result.findings == ()
+    assert result.load_error is not None and "Flask apps only" in result.load_error

@@ -140,6 +140,7 @@ def test_flask_view_opens_the_viewer_on_the_recorded_request(in_repo, monkeypatc
     from viewer.app import ViewerApp
 
     shown: list[tracer.Trace] = []
+    monkeypatch.setattr("viewer.command.has_terminal", lambda: True)
     monkeypatch.setattr(ViewerApp, "run", lambda self, **options: shown.append(self.trace))
     result = flask("--app", "fixtures/real_app.py", "view", "GET", "/boom")
     assert result.exit_code == 0, result.output

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 
+import viewer.command
 from tracer import save
 from tracer.cli import cli
 from tracer.model import Trace
@@ -21,7 +22,13 @@ from viewer.widgets.source_view import SourceView
 
 
 @pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[ViewerApp]:
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if `flaskscope view` ran in a terminal (a test's stdin and stdout are not one)."""
+    monkeypatch.setattr(viewer.command, "has_terminal", lambda: True)
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch, terminal: None) -> list[ViewerApp]:
     """Apps `flaskscope view` would have run (the terminal is not taken over)."""
     apps: list[ViewerApp] = []
     monkeypatch.setattr(ViewerApp, "run", lambda self, *a, **k: apps.append(self))
@@ -69,7 +76,7 @@ def test_a_trace_file_that_cannot_be_opened_is_one_line_and_exit_2(
 
 
 def test_a_file_found_damaged_while_viewing_is_one_line_and_exit_2(
-    monkeypatch: pytest.MonkeyPatch, tmp_path, views_trace: Trace
+    monkeypatch: pytest.MonkeyPatch, tmp_path, views_trace: Trace, terminal: None
 ) -> None:
     def run(self, *args, **kwargs) -> None:
         self.fail("bad step 7 in request 2: detail must be an object")
@@ -140,6 +147,46 @@ async def test_damage_met_while_stepping_ends_the_viewer_with_exit_2(
     assert app.return_code == 2 and "bad step 1 in request 3" in app.error
 
 
+def _flaskscope() -> list[str]:
+    script = REPO_ROOT / ".venv" / "bin" / "flaskscope"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tracer.cli"]
+
+
+def test_without_a_terminal_view_prints_the_step_tree_and_ends() -> None:
+    done = subprocess.run(
+        [*_flaskscope(), "view", "fixtures/seed_views.py", "HEAD", "/index"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=REPO_ROOT, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("\n") == 1 and "the viewer needs a terminal" in done.stderr
+    assert "\x1b" not in done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0] == "registration of fixtures/seed_views.py"
+    assert any(line.startswith("request 0: HEAD /index  → 200") for line in lines)
+    for expected in ("auth.<locals>.inner [layer]", "[handler_lookup]",
+                     "IndexView.get [handler]"):
+        assert expected in done.stdout
+
+
+def test_without_a_terminal_a_trace_file_prints_what_trace_printed(tmp_path) -> None:
+    saved = tmp_path / "t.json.gz"
+    traced = subprocess.run(
+        [*_flaskscope(), "trace", "fixtures/seed_views.py", "GET", "/index", "-o", str(saved)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=60,
+    )
+    assert traced.returncode == 0, traced.stderr
+    viewed = subprocess.run([*_flaskscope(), "view", str(saved)], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert viewed.returncode == 0, viewed.stderr
+    assert viewed.stdout == traced.stdout.split("trace written to")[0]
+
+
+def test_without_a_terminal_a_bad_source_is_still_one_line_and_exit_2(tmp_path) -> None:
+    result = invoke(str(tmp_path / "missing.json"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr
+
+
 def test_an_app_without_a_request_is_refused(opened: list[ViewerApp]) -> None:
     result = invoke("fixtures/seed_views.py")
     assert result.exit_code == 2 and "give the request too" in result.output
@@ -165,8 +212,8 @@ def test_tracer_never_imports_textual() -> None:
 
 
 ALLOWED_TRACER = {"tracer.model", "tracer.steptable", "tracer.tracefile", "tracer.render",
-                  "tracer.errors"}
-COMMAND_ONLY = {"tracer.source", "tracer.errors"}
+                  "tracer.errors", "tracer.textsafe"}
+COMMAND_ONLY = {"tracer.source", "tracer.errors", "tracer.trace_command"}
 
 
 def test_the_viewer_imports_only_the_model_and_never_flask() -> None:

@@ -8,7 +8,7 @@ from flask import Flask
 
 from ..api import record
 from ..errors import AppLoadError
-from ..frameworks.flask_app import load_app
+from ..frameworks.wsgi_app import LoadedApp, load
 from ..model import Trace
 from .findings import Finding
 from .registration import endpoint_collisions, wrappers_without_wraps
@@ -41,14 +41,30 @@ def check_app(app_ref: str) -> CheckResult:
     """Import `app_ref` under the recorder and check it.
 
     An app that fails to import is still checked from its recorded registration: an
-    endpoint collision is a finding, not only a load failure.
+    endpoint collision is a finding, not only a load failure. The app is found the way
+    `trace` finds it, so that a Bottle, Werkzeug or plain WSGI app is named as such
+    instead of being reported as a Flask app that could not be found.
     """
     with record() as recorder:
         recorder.meta["app"] = app_ref
         try:
-            app = load_app(app_ref)
+            loaded = load(app_ref)
         except AppLoadError as exc:
             trace = recorder.trace(app=app_ref)
             return CheckResult(trace, tuple(run_checks(None, trace, exc.__context__)), str(exc))
         trace = recorder.trace(app=app_ref)
-        return CheckResult(trace, tuple(run_checks(app, trace)))
+        if loaded.framework != "flask":
+            return CheckResult(trace, (), not_flask(app_ref, loaded))
+        return CheckResult(trace, tuple(run_checks(loaded.app, trace)))
+
+
+#: How the load error names each framework `tracer.frameworks` tells apart.
+_FRAMEWORK_NAMES = {"bottle": "a Bottle app", "werkzeug": "a Werkzeug app",
+                    "wsgi": "a plain WSGI app"}
+
+
+def not_flask(app_ref: str, loaded: LoadedApp) -> str:
+    """The one-line error for an app `check` has no rules for."""
+    kind = _FRAMEWORK_NAMES.get(loaded.framework, f"a {loaded.framework} app")
+    return (f"check works on Flask apps only, and {app_ref!r} is {kind} ({loaded.name!r}); "
+            "`flaskscope trace`, `routes` and `compare` work on it")

@@ -1,0 +1,96 @@
+"""What `flaskscope routes` prints when it is not drawing a table on a terminal.
+
+Piped, the route table is plain text the way `flask routes` prints it: a header, a rule
+of dashes, then one line per route with columns as wide as their longest value, nothing
+wrapped or cut, no escape codes. Values come from the app, so control characters are
+written as escapes (`tracer.textsafe.visible`): a rule cannot break a line or a column.
+
+`--format json` prints a JSON array, one object per route in URL map order::
+
+    {"rule": "/stacked", "methods": ["GET", "HEAD", "OPTIONS"],
+     "automatic_methods": ["HEAD", "OPTIONS"], "endpoint": "stacked", "blueprint": null,
+     "chain": [{"kind": "decorator", "name": "wrapper", "qualname": "log_calls.<locals>.logged",
+                "file": "/app/app.py", "line": 54, "wraps": true, "origin": null,
+                "decorator": "log_calls"}, ...]}
+
+`chain` lists what runs for the endpoint, outermost first; a link's `kind` is
+`decorator`, `view`, `view_class` or `method`, and its keys are those of a chain link in
+the trace file (`tracer/trace.schema.json`). Every key is always present (null when
+unknown).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.cells import cell_len
+
+from .model import ChainLink, Route
+from .textsafe import visible, visible_json
+
+#: Column titles of the plain table, in order.
+HEADERS = ("Rule", "Methods", "Endpoint", "View chain (outer → inner)")
+
+
+def route_rows(routes: Iterable[Route]) -> list[tuple[str, str, str, str]]:
+    """One row of text per route: methods with the automatic ones in brackets, and the
+    chain outermost → innermost."""
+    rows = []
+    for route in routes:
+        methods = ", ".join(
+            f"({m})" if m in route.automatic_methods else m for m in route.methods
+        )
+        chain = " → ".join(_link_label(link) for link in route.chain)
+        rows.append((visible(route.rule), visible(methods), visible(route.endpoint),
+                     visible(chain)))
+    return rows
+
+
+def plain_table(routes: Iterable[Route]) -> str:
+    """The route table as aligned text columns, every value whole."""
+    rows: list[Sequence[str]] = [HEADERS, *route_rows(routes)]
+    widths = [max(cell_len(row[column]) for row in rows) for column in range(len(HEADERS))]
+    rows.insert(1, ["-" * width for width in widths])
+    return "".join(_line(row, widths) for row in rows)
+
+
+def routes_json(routes: Iterable[Route]) -> str:
+    """The routes as the JSON array the module docstring describes."""
+    document = [_route_object(route) for route in routes]
+    return visible_json(json.dumps(document, ensure_ascii=False, indent=2)) + "\n"
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [cell + " " * (width - cell_len(cell)) for cell, width in zip(cells, widths,
+                                                                          strict=True)]
+    return "  ".join(padded).rstrip() + "\n"
+
+
+def _link_label(link: ChainLink) -> str:
+    return f"class {link.qualname}" if link.kind == "view_class" else link.qualname
+
+
+def _route_object(route: Route) -> dict[str, Any]:
+    return {
+        "rule": route.rule,
+        "methods": list(route.methods),
+        "automatic_methods": list(route.automatic_methods),
+        "endpoint": route.endpoint,
+        "blueprint": route.blueprint,
+        "chain": [_link_object(link) for link in route.chain],
+    }
+
+
+def _link_object(link: ChainLink) -> dict[str, Any]:
+    return {
+        "kind": link.kind,
+        "name": link.name,
+        "qualname": link.qualname,
+        "file": link.file,
+        "line": link.line,
+        "wraps": link.wraps,
+        "origin": link.origin,
+        "decorator": link.decorator,
+    }
