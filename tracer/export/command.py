@@ -5,7 +5,6 @@ The one place exports touch files: the exporters are pure functions of the trace
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from .curl import curl_commands
 from .perfetto import trace_events
 from .progress import working
 from .pytest_export import pytest_file
-from .replay import Exported, ExportError
+from .replay import Exported, ExportError, json_dumps, visible
 
 FORMATS = ("perfetto", "pytest", "curl")
 
@@ -78,7 +77,7 @@ def export(
         return
     _write(output, exported.text)
     for note in exported.notes:
-        click.echo(f"flaskscope: note: {note}", err=True)
+        click.echo(f"flaskscope: note: {visible(note)}", err=True)
     click.echo(_written(fmt, output, exported), err=True)
 
 
@@ -87,7 +86,7 @@ def _perfetto(trace: Trace, request_id: int | None) -> Exported:
         document = trace_events(trace, request_id=request_id)
     except KeyError as exc:
         raise ExportError(f"{exc.args[0]}; pick one with --request N") from None
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    text = json_dumps(document, separators=(",", ":"))
     return Exported(text, ())
 
 

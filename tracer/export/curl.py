@@ -1,26 +1,43 @@
 """The curl command that sends a recorded request again to a running server.
 
 Arguments are quoted for POSIX shells (`shlex.quote`), so what the command sends is
-exactly what the trace holds. Secret-looking headers and fields stay `***` unless the
-export asks for them and the recording kept them.
+exactly what the trace holds, and the script runs curl once per request and nothing
+else: recorded text in the `#` comments is shown escaped (`visible`), never with a raw
+line break that would end the comment. Secret-looking headers and fields stay `***`
+unless the export asks for them and the recording kept them.
+
+The command goes to `--base-url`, else to the live server the trace was recorded from,
+else to `http://127.0.0.1:5000`; never to the recorded `Host` header, which any client
+can set to any host.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
+from urllib.parse import quote
 
 from ..model import Trace
 from .replay import (
     Exported,
+    ExportError,
     Replay,
     all_notes,
     check_redaction,
     json_text,
     replay_of,
     select_requests,
+    server_base,
+    visible,
 )
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+#: What `--base-url` must look like: a scheme and a host, then no space.
+_BASE_URL = re.compile(r"https?://[^/\s]+(?:/\S*)?")
+#: A form field name `--data-urlencode name=value` sends as it is (curl encodes the value).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.~-]+")
+#: What a command line cannot carry (NUL) or UTF-8 cannot encode (unpaired surrogates).
+_NOT_IN_ARGUMENT = re.compile("[\x00\ud800-\udfff]")
 
 
 def curl_commands(trace: Trace, *, request_id: int | None = None, base_url: str | None = None,
@@ -30,28 +47,51 @@ def curl_commands(trace: Trace, *, request_id: int | None = None, base_url: str 
     Args:
         trace: The recording.
         request_id: Only this request.
-        base_url: Scheme and host to send to; by default the recorded `Host` when it
-            names a port (a live server), else `http://127.0.0.1:5000`, where
+        base_url: Scheme and host to send to; by default the live server the trace was
+            recorded from (`meta["server"]`), else `http://127.0.0.1:5000`, where
             `flask run` listens.
         redact: Send `***` for secret-looking headers and fields (the default).
 
     Raises:
-        ExportError: No such request, or secrets asked for that the recording did not keep.
+        ExportError: No such request, a `base_url` that is not an http(s) URL, a method
+            that is not one, or secrets asked for that the recording did not keep.
     """
     check_redaction(trace, redact)
+    base = target(trace, base_url)
     replays = [replay_of(request, redact=redact) for request in select_requests(trace, request_id)]
     notes = all_notes(replays)
-    lines = [f"# note: {note}" for note in notes]
+    lines = [f"# note: {visible(note)}" for note in notes]
     for replay in replays:
-        lines.append(f"# request #{replay.request.id}: {replay.method} {replay.path} → "
-                     f"{'-' if replay.request.status is None else replay.request.status}")
-        lines.append(command(replay, base_url))
+        request = replay.request
+        status = "-" if request.status is None else str(request.status)
+        lines.append(f"# request #{visible(str(request.id))}: {visible(replay.method)} "
+                     f"{visible(replay.path)} → {visible(status)}")
+        lines.append(command(replay, base))
     return Exported("\n".join(lines) + "\n", notes)
 
 
-def command(replay: Replay, base_url: str | None = None) -> str:
+def target(trace: Trace, base_url: str | None = None) -> str:
+    """Where the commands go: `base_url`, else the recorded live server, else the default.
+
+    Raises:
+        ExportError: `base_url` is not an http:// or https:// URL.
+    """
+    if base_url is None:
+        return server_base(trace.meta) or DEFAULT_BASE_URL
+    if not (_BASE_URL.fullmatch(base_url) and base_url.isprintable()):
+        raise ExportError(f"--base-url takes an http:// or https:// URL such as "
+                          f"{DEFAULT_BASE_URL}, not {base_url!r}")
+    return base_url
+
+
+def command(replay: Replay, base_url: str = DEFAULT_BASE_URL) -> str:
     """The curl command line of one replay, continued over lines with backslashes."""
-    base = (base_url or _recorded_base(replay)).rstrip("/")
+    return " \\\n  ".join(" ".join(shlex.quote(word) for word in group)
+                           for group in command_words(replay, base_url))
+
+
+def command_words(replay: Replay, base_url: str = DEFAULT_BASE_URL) -> list[list[str]]:
+    """The arguments curl gets for one replay, unquoted, in groups of one line each."""
     words: list[list[str]] = [["curl"]]
     has_body = replay.has_json or bool(replay.form)
     if replay.method == "HEAD":
@@ -59,18 +99,21 @@ def command(replay: Replay, base_url: str | None = None) -> str:
     elif replay.method != "GET" and not (replay.method == "POST" and has_body):
         words[0] += ["-X", replay.method]
     for name, value in replay.headers:
-        words.append(["-H", f"{name}: {value}"])
+        # `-H 'Name:'` would remove the header; `-H 'Name;'` sends it empty.
+        words.append(["-H", f"{name}: {value}" if value else f"{name};"])
     if replay.has_json:
         words.append(["-H", "Content-Type: application/json"])
         words.append(["--data-raw", json_text(replay.json)])
     elif replay.form:
-        for name, value in replay.form:
-            words.append(["--data-urlencode", f"{name}={value}"])
-    words.append([base + replay.url_path])
-    return " \\\n  ".join(" ".join(shlex.quote(word) for word in group) for group in words)
+        words += [_form_field(name, value) for name, value in replay.form]
+    words.append([base_url.rstrip("/") + replay.url_path])
+    return words
 
 
-def _recorded_base(replay: Replay) -> str:
-    if replay.host and ":" in replay.host:
-        return f"http://{replay.host}"
-    return DEFAULT_BASE_URL
+def _form_field(name: str, value: str) -> list[str]:
+    """`--data-urlencode name=value` when curl can encode it as sent, else the field
+    encoded here: curl leaves the name as given, and no argument can hold a NUL byte."""
+    if _PLAIN_NAME.fullmatch(name) and not _NOT_IN_ARGUMENT.search(value):
+        return ["--data-urlencode", f"{name}={value}"]
+    encoded = "=".join(quote(text, safe="", errors="surrogatepass") for text in (name, value))
+    return ["--data-raw", encoded]

@@ -11,7 +11,7 @@ Times are microseconds from the earliest exported step, with nanosecond decimals
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ _PHASES_END = ("return", "exception")
 class _Phase:
     """The registration or one request: its steps and the name of its tracks."""
 
-    steps: tuple[Step, ...]
+    steps: Sequence[Step]
     title: str
     thread: int
     request: Request | None = None
@@ -160,13 +160,13 @@ def _phase_events(number: int, phase: _Phase, base: int, tracks: _Tracks
     return events
 
 
-def _ends(steps: tuple[Step, ...]) -> dict[int, Step]:
+def _ends(steps: Sequence[Step]) -> dict[int, Step]:
     """Each call's closing `return`/`exception` step (its last child)."""
     return {step.parent: step for step in steps
             if step.kind in _PHASES_END and step.parent is not None}
 
 
-def _finish_times(steps: tuple[Step, ...], ends: Mapping[int, Step]) -> dict[int, int]:
+def _finish_times(steps: Sequence[Step], ends: Mapping[int, Step]) -> dict[int, int]:
     """When each step ends: a call at its closing step, else at its last descendant (a
     call left open by dropped steps or a crash still covers what ran inside it)."""
     finish = {step.id: step.time_ns for step in steps}

@@ -5,15 +5,24 @@ string, and the form or JSON body the app read (the `request_data` fact of the s
 finalized the response). Reading them back is `ast.literal_eval`, never `eval`. What the
 trace cannot give back exactly is said, not guessed: a secret redacted when recorded, a
 value cut short by the repr limits, a body the app never read.
+
+A trace file may have been crafted, so every value read here is hostile text: exporters
+quote it for where it goes (a shell word, a Python literal, a URL) and show it escaped in
+comments and docstrings (`visible`), and the target of a replay never comes from the
+recorded `Host` header.
 """
 
 from __future__ import annotations
 
 import ast
+import ipaddress
 import json
-from collections.abc import Iterable, Sequence
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import FlaskscopeError
 from ..model import Request, Role, Trace
@@ -24,6 +33,18 @@ _CLIENT_HEADERS = frozenset({"host", "content-length"})
 _TEST_CLIENT_AGENT = "'Werkzeug/"
 #: A repr at least this long holding "..." may have been cut short by the repr limits.
 _CUT_LENGTH = 150
+#: An HTTP token (RFC 9110): what a method or a header name is made of.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: Characters no header value can carry: line breaks end it, the rest cannot be encoded.
+_NOT_IN_HEADER = re.compile("[\r\n\x00\ud800-\udfff]")
+#: Characters a URL path keeps as they are; the rest is percent-encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+#: The query string is stored as sent (already encoded): `%` stays, the rest is encoded.
+_QUERY_SAFE = _PATH_SAFE + "?%"
+#: A live server's address as `flaskscope serve` records it: scheme, host, optional port.
+_SERVER = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                     r"(?::([0-9]{1,5}))?/?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ExportError(FlaskscopeError):
@@ -55,8 +76,15 @@ class Replay:
 
     @property
     def url_path(self) -> str:
-        """The path with its query string, as a client's URL takes it."""
-        return f"{self.path}?{self.query}" if self.query else self.path
+        """The path with its query string, percent-encoded as a client's URL takes it.
+
+        The recorded path is decoded (`PATH_INFO`), so a `%`, `?` or line break in it must
+        be encoded to reach the app as the same path; the query string was stored as sent.
+        """
+        path = quote(self.path, safe=_PATH_SAFE, errors="surrogatepass")
+        if not self.query:
+            return path
+        return f"{path}?{quote(self.query, safe=_QUERY_SAFE, errors='surrogatepass')}"
 
 
 def select_requests(trace: Trace, request_id: int | None) -> tuple[Request, ...]:
@@ -83,12 +111,35 @@ def check_redaction(trace: Trace, redact: bool) -> None:
         ExportError: Secrets were asked for but the trace stored them redacted.
     """
     if not redact and trace.meta.get("redacted", True):
-        app = trace.meta.get("app") or "APP"
+        app = trace.meta.get("app")
+        shown = shlex.quote(app) if isinstance(app, str) and app.isprintable() and app else "APP"
         raise ExportError(
             "--no-redact needs a trace recorded with its secrets, but this one was recorded "
-            f"redacted; record it again with --no-redact, for example: flaskscope export {app} "
-            "METHOD PATH --no-redact ..."
+            f"redacted; record it again with --no-redact, for example: flaskscope export "
+            f"{shown} METHOD PATH --no-redact ..."
         )
+
+
+def server_base(meta: Mapping[str, Any]) -> str | None:
+    """The live server a trace was recorded from (`meta["server"]`), if it is a plain
+    `http(s)://host[:port]` address; anything else in that field is ignored.
+
+    A replay is sent there rather than to the recorded `Host` header, which the client
+    chose: a request could name any host.
+    """
+    server = meta.get("server")
+    match = _SERVER.fullmatch(server) if isinstance(server, str) else None
+    if match is None:
+        return None
+    scheme, host, port = match.groups()
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return None
+    if port is not None and not 0 < int(port) < 65536:
+        return None
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
 
 
 def replay_of(request: Request, *, redact: bool = True) -> Replay:
@@ -97,6 +148,11 @@ def replay_of(request: Request, *, redact: bool = True) -> Replay:
     With `redact`, the value of every secret-looking header, field or key is `***`,
     whether or not the recording kept it.
     """
+    if not isinstance(request.method, str) or not _TOKEN.fullmatch(request.method):
+        raise ExportError(
+            f"request {request.id} was recorded with the method {request.method!r}, which is "
+            "not an HTTP method, so it cannot be sent again; record the request again"
+        )
     notes: list[str] = []
     step = next((s for s in request.steps if s.kind == "call" and s.role == Role.REQUEST), None)
     detail = step.detail if step is not None else {}
@@ -114,10 +170,18 @@ def replay_of(request: Request, *, redact: bool = True) -> Replay:
             value = _literal_text(text, f"header {name!r}", [])
             if lowered == "host":
                 host = value
-            elif value.isdigit():
+            elif re.fullmatch("[0-9]{1,18}", value):
                 content_length = int(value)
             continue
-        headers.append((name, _secret_or_value(name, text, f"header {name!r}", redact, notes)))
+        if not _TOKEN.fullmatch(name):
+            notes.append(f"header {name!r} is not a valid header name; the replay leaves it out")
+            continue
+        value = _secret_or_value(name, text, f"header {name!r}", redact, notes)
+        if _NOT_IN_HEADER.search(value):
+            notes.append(f"header {name!r} holds a line break, a NUL byte or an unpaired "
+                         "surrogate, which no header can carry; the replay leaves it out")
+            continue
+        headers.append((name, value))
     query = _query_text(request.query, notes)
     if redact:
         query = redact_text(query)
@@ -151,7 +215,8 @@ def _body(request: Request, redact: bool, notes: list[str]
     form = data.get("form")
     if isinstance(form, dict):
         fields = []
-        for name, text in form.items():
+        for key, text in form.items():
+            name = str(key)
             fields.append((name, _secret_or_value(name, str(text), f"form field {name!r}",
                                                   redact, notes)))
         return tuple(fields), None, False
@@ -199,10 +264,10 @@ def _query_text(query: str, notes: list[str]) -> str:
     """The query string, stored as a repr without its quotes: put them back and read it."""
     if not query:
         return ""
-    for quote in ("'", '"'):
+    for mark in ("'", '"'):
         try:
-            value = ast.literal_eval(f"{quote}{query}{quote}")
-        except (ValueError, SyntaxError):
+            value = ast.literal_eval(f"{mark}{query}{mark}")
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue
         if isinstance(value, str):
             if len(query) >= _CUT_LENGTH and "..." in query:
@@ -231,7 +296,35 @@ def _redact_json(value: Any) -> Any:
 
 def json_text(value: Any) -> str:
     """A JSON body as compact text (what `--json` on the command line would give)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json_dumps(_jsonable(value), separators=(",", ":"), default=str)
+
+
+def json_dumps(value: Any, **options: Any) -> str:
+    """`json.dumps` keeping non-ASCII text readable, with unpaired surrogates escaped so
+    the text can always be written as UTF-8."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def _jsonable(value: Any) -> Any:
+    """A literal read back from a trace, with keys JSON can hold (a crafted trace may use
+    tuples as keys)."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str | int | float | bool) or k is None else str(k):
+                _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def visible(text: str) -> str:
+    """`text` on one line, its backslashes, line breaks and other unprintable characters
+    escaped as `repr` shows them: for comments, docstrings and messages, where a raw line
+    break would end the comment and let the next line run as code."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(ch if ch.isprintable() and ch != "\\" else
+                   ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def slug(words: Iterable[str], taken: set[str] | None = None) -> str:
