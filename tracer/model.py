@@ -14,7 +14,12 @@ from enum import StrEnum
 from typing import Any, Literal
 
 StepKind = Literal["call", "return", "exception", "note", "line"]
-Outcome = Literal["ok", "not_found", "method_not_allowed", "redirect", "error"]
+#: How a request ended, from what the client got: routed nowhere (`not_found`,
+#: `method_not_allowed`), redirected (a 3xx with a Location, by the router or the app), an
+#: HTTP error raised (`http_error`, as `abort(403)`), a 4xx/5xx returned (`error_status`),
+#: an exception other than an HTTP error (`error`), else `ok`.
+Outcome = Literal["ok", "not_found", "method_not_allowed", "redirect", "http_error",
+                  "error_status", "error"]
 ChainKind = Literal["decorator", "view", "view_class", "method"]
 
 

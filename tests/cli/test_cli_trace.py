@@ -95,7 +95,8 @@ def test_form_data_and_headers_reach_the_app(run, tmp_path) -> None:
                  "-d", "pwd=password", "-o", str(out), "--no-registration")
     assert result.exit_code == 0
     request = tracer.load(out).requests[0]
-    assert request.status == 302 and request.outcome == "ok"
+    assert (request.status, request.outcome, request.redirect_to) == (
+        302, "redirect", "http://www.xx.com")
     dashboard = run("trace", "fixtures/real_app.py", "/dashboard", "-H", "Cookie: user=alice",
                     "--no-registration")
     assert "→ 200" in dashboard.output

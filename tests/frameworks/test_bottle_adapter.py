@@ -119,7 +119,7 @@ def test_405_and_404_come_from_the_router(bottle_login) -> None:
 
 def test_redirect_raised_by_the_view_answers_303(bottle_login) -> None:
     request = bottle_login.requests[5]
-    assert (request.method, request.status, request.outcome) == ("POST", 303, "ok")
+    assert (request.method, request.status, request.outcome) == ("POST", 303, "redirect")
     start = one(calls(request.steps, Role.START_RESPONSE))
     assert "Location: http://www.xx.com" in start.facts["headers"]
 

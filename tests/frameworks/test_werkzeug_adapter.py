@@ -101,9 +101,9 @@ def test_strict_slashes_redirect_and_not_found(werkzeug_login) -> None:
     assert one(calls(missing.steps, Role.MATCH)).facts["outcome"] == "not_found"
 
 
-def test_a_redirect_from_the_view_is_an_ok_302_with_its_location(werkzeug_login) -> None:
+def test_a_redirect_from_the_view_is_a_302_redirect_with_its_location(werkzeug_login) -> None:
     request = werkzeug_login.requests[5]
-    assert (request.method, request.status, request.outcome) == ("POST", 302, "ok")
+    assert (request.method, request.status, request.outcome) == ("POST", 302, "redirect")
     start = one(calls(request.steps, Role.START_RESPONSE))
     assert "Location: http://www.xx.com" in start.facts["headers"]
 

@@ -61,7 +61,13 @@ from ..watch import CodeWatcher
 from .hooking import AdapterHooks, argument, link, qualname
 from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
-from .wsgi import begin_wsgi_request, environ_detail, learn_set_cookie, settle_outcome
+from .wsgi import (
+    begin_wsgi_request,
+    environ_detail,
+    learn_set_cookie,
+    settle_outcome,
+    watched_body,
+)
 
 if TYPE_CHECKING:
     from ..lines import LineEngine
@@ -524,8 +530,7 @@ class FlaskHooks(AdapterHooks):
                 with recorder.guard():
                     recorder.leave(step, error=error)
                     if handle is not None:
-                        handle[0].info.setdefault("error", recorder.repr(error))
-                        handle[0].info["outcome"] = "error"
+                        _left_the_app(handle[0].info, recorder.repr(error))
                 raise
             else:
                 with recorder.guard():
@@ -533,6 +538,8 @@ class FlaskHooks(AdapterHooks):
                     recorder.leave(step, result=result, facts=record and {
                         "status": record.info.get("status")
                     })
+                    if record is not None and step is not None:
+                        return watched_body(result, environ, recorder, record, step)
                 return result
             finally:
                 if handle is not None:
@@ -622,8 +629,8 @@ class FlaskHooks(AdapterHooks):
             if headers is not None:
                 learn_set_cookie(self.recorder, headers.items())
             location = getattr(result, "location", None)
-            if location and "redirect_to" not in record.info and 300 <= (status or 0) < 400:
-                record.info["response_location"] = location
+            if location and 300 <= (status or 0) < 400:
+                record.info.setdefault("redirect_to", location)
             request = _flask_request()
             read = {}
             if "form" in vars(request):
@@ -638,6 +645,8 @@ class FlaskHooks(AdapterHooks):
         record = current_request()
         if record is not None and not isinstance(error, HTTPException):
             record.info.setdefault("error", self.recorder.repr(error))
+        elif record is not None and error is not _flask_request().routing_exception:
+            record.info.setdefault("http_exception", type(error).__qualname__)  # an abort()
         return {
             "exception": type(error).__qualname__,
             "http": isinstance(error, HTTPException),
@@ -818,6 +827,15 @@ class FlaskHooks(AdapterHooks):
             return hooks.run_then_leave(step, original, *args, **kwargs)
 
         return send
+
+
+def _left_the_app(info: dict[str, Any], error: str) -> None:
+    """An exception left `wsgi_app` (in a teardown function, say): whatever status the
+    response had, the app gave none (a server answers 500 on its own, the test client
+    raises)."""
+    info.setdefault("error", error)
+    info["outcome"] = "error"
+    info["status"] = None
 
 
 def _flask_request() -> Any:

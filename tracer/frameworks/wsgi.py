@@ -162,14 +162,88 @@ def environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
 
 
 def settle_outcome(info: dict) -> None:
-    """`ok` or `error` for a request the match did not already classify."""
+    """The outcome of a request the match did not already classify, from what the client
+    got: `error` (an exception other than an HTTP error), `http_error` (an HTTP error
+    raised, as `abort(403)` does), `error_status` (a 4xx/5xx response returned), `redirect`
+    (a 3xx with a Location), else `ok`."""
     outcome = info.get("outcome")
     if outcome in ("not_found", "method_not_allowed", "redirect"):
         return
-    if info.get("error") is not None or (info.get("status") or 0) >= 500:
+    status = info.get("status") or 0
+    if info.get("error") is not None:
         info["outcome"] = "error"
+    elif status >= 400:
+        info["outcome"] = "http_error" if info.get("http_exception") else "error_status"
+    elif 300 <= status < 400 and info.get("redirect_to"):
+        info["outcome"] = "redirect"
     else:
         info["outcome"] = "ok"
+
+
+def watched_body(body: Any, environ: dict, recorder: Recorder, record: StepRecord,
+                 request_step: int) -> Any:
+    """The body an app returned, as the server will iterate and close it: a failure while
+    it is sent (a stream breaking off, a `close()` raising) is added to the request's
+    record, which has already ended: the client got a broken response, not an `ok`.
+
+    Lists and tuples run no code and a server's `wsgi.file_wrapper` may be recognised by
+    its type: those are returned as they are.
+    """
+    wrapper = environ.get("wsgi.file_wrapper")
+    if type(body) in (list, tuple) or (isinstance(wrapper, type) and isinstance(body, wrapper)):
+        return body
+    return _WatchedBody(body, recorder, record, request_step)
+
+
+class _WatchedBody:
+    """See `watched_body`."""
+
+    __slots__ = ("_body", "_iterator", "_recorder", "_record", "_step", "_sent")
+
+    def __init__(self, body: Any, recorder: Recorder, record: StepRecord, step: int) -> None:
+        self._body = body
+        self._iterator: Iterator[bytes] | None = None
+        self._recorder = recorder
+        self._record = record
+        self._step = step
+        self._sent = 0
+
+    def __iter__(self) -> _WatchedBody:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            if self._iterator is None:
+                self._iterator = iter(self._body)
+            chunk = next(self._iterator)
+        except StopIteration:
+            raise
+        except BaseException as error:
+            self._failed(error, "while the body was sent")
+            raise
+        self._sent += len(chunk) if type(chunk) is bytes else 0
+        return chunk
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is None:
+            return
+        try:
+            close()
+        except BaseException as error:
+            self._failed(error, "when the body was closed")
+            raise
+
+    def _failed(self, error: BaseException, when: str) -> None:
+        recorder = self._recorder
+        with recorder.guard():
+            shown = recorder.repr(error)
+            info = self._record.info
+            info["error"] = shown
+            info["outcome"] = "error"
+            self._record.add(self._step, "note", "response body", None, None,
+                             {"exception": shown}, Role.RESPONSE_BODY,
+                             {"failed": when, "bytes_sent": self._sent})
 
 
 def status_code(status: Any) -> int | None:
@@ -209,7 +283,7 @@ def recording_start_response(recorder: Recorder, start_response: Callable,
                 record.info["status"] = code
                 location = dict((n.lower(), v) for n, v in pairs).get("location")
                 if location and 300 <= code < 400:
-                    record.info.setdefault("response_location", location)
+                    record.info.setdefault("redirect_to", str(location))
         try:
             write = start_response(status, headers, *exc_info)
         except BaseException as error:

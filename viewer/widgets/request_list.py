@@ -18,6 +18,8 @@ _OUTCOME_STYLE = {
     "not_found": "red",
     "method_not_allowed": "red",
     "redirect": "yellow",
+    "http_error": "red",
+    "error_status": "red",
     "error": "bold red",
 }
 
