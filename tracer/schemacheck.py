@@ -11,6 +11,7 @@ checkers agree on mutated documents).
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -27,6 +28,22 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
     "number": (int, float), "boolean": (bool,), "null": (type(None),),
 }
+
+
+def _bounded_repr() -> reprlib.Repr:
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxother, shown.maxlong = 2, 60, 60, 40
+    shown.maxlist = shown.maxdict = shown.maxtuple = 4
+    return shown
+
+
+_SHOWN = _bounded_repr()
+
+
+def shown(value: Any) -> str:
+    """A short repr of a document value for an error message: the value may be a string of
+    hundreds of megabytes, and `repr(value)[:60]` would copy all of it first."""
+    return _SHOWN.repr(value)
 
 
 class SchemaMismatch(Exception):
@@ -49,21 +66,22 @@ def _check(schema: Mapping[str, Any], value: Any, path: tuple, root: Mapping[str
     if "$ref" in schema:
         _check(_resolve(root, schema["$ref"]), value, path, root)
     if "type" in schema and not _is_type(value, schema["type"]):
-        raise SchemaMismatch(path, f"{value!r:.60} is not of type {schema['type']!r}")
+        raise SchemaMismatch(path, f"{shown(value)} is not of type {schema['type']!r}")
     if "const" in schema and not _same(value, schema["const"]):
         raise SchemaMismatch(path, f"{schema['const']!r} was expected")
     if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
-        raise SchemaMismatch(path, f"{value!r:.60} is not one of {schema['enum']!r}")
+        raise SchemaMismatch(path, f"{shown(value)} is not one of {schema['enum']!r}")
     if "oneOf" in schema:
         passed = sum(_passes(option, value, root) for option in schema["oneOf"])
         if passed != 1:
-            raise SchemaMismatch(path, f"{value!r:.60} matches {passed} of the alternatives "
+            raise SchemaMismatch(path, f"{shown(value)} matches {passed} of the alternatives "
                                        "instead of exactly one")
     if _is_type(value, "number") and "minimum" in schema and value < schema["minimum"]:
-        raise SchemaMismatch(path, f"{value!r} is less than the minimum of {schema['minimum']}")
+        raise SchemaMismatch(path, f"{shown(value)} is less than the minimum of "
+                                   f"{schema['minimum']}")
     if isinstance(value, str) and "pattern" in schema and not _pattern(
             schema["pattern"]).search(value):
-        raise SchemaMismatch(path, f"{value!r:.60} does not match {schema['pattern']!r}")
+        raise SchemaMismatch(path, f"{shown(value)} does not match {schema['pattern']!r}")
     if isinstance(value, dict):
         _check_object(schema, value, path, root)
     elif isinstance(value, list):
@@ -84,7 +102,7 @@ def _check_object(schema: Mapping[str, Any], value: dict, path: tuple,
         if name in properties:
             _check(properties[name], item, (*path, name), root)
         elif additional is False:
-            raise SchemaMismatch(path, f"additional property {name!r} is not allowed")
+            raise SchemaMismatch(path, f"additional property {shown(name)} is not allowed")
         elif additional is not True:
             _check(additional, item, (*path, name), root)
 
@@ -92,10 +110,10 @@ def _check_object(schema: Mapping[str, Any], value: dict, path: tuple,
 def _check_array(schema: Mapping[str, Any], value: list, path: tuple,
                  root: Mapping[str, Any]) -> None:
     if len(value) < schema.get("minItems", 0):
-        raise SchemaMismatch(path, f"{value!r:.60} should have at least {schema['minItems']} "
+        raise SchemaMismatch(path, f"{shown(value)} should have at least {schema['minItems']} "
                                    "items")
     if "maxItems" in schema and len(value) > schema["maxItems"]:
-        raise SchemaMismatch(path, f"{value!r:.60} should have at most {schema['maxItems']} "
+        raise SchemaMismatch(path, f"{shown(value)} should have at most {schema['maxItems']} "
                                    "items")
     prefix = schema.get("prefixItems", ())
     for position, (item_schema, item) in enumerate(zip(prefix, value, strict=False)):
@@ -103,7 +121,7 @@ def _check_array(schema: Mapping[str, Any], value: list, path: tuple,
     items = schema.get("items", True)
     rest = value[len(prefix):]
     if items is False and rest:
-        raise SchemaMismatch(path, f"{value!r:.60} has more items than allowed")
+        raise SchemaMismatch(path, f"{shown(value)} has more items than allowed")
     if items is not True and items is not False:
         for position, item in enumerate(rest, start=len(prefix)):
             _check(items, item, (*path, position), root)

@@ -6,9 +6,12 @@ Two processes, like Werkzeug's own reloader:
   serves it with `werkzeug.serving.run_simple` on a socket the parent opened. After each
   response is closed, a spool thread takes the finished requests from the recorder, writes
   each as a trace file of its own (the registration, the routes and that one request) and
-  tells the parent through a pipe, one JSON line per event. With `--reload`, Werkzeug's
-  reloader runs *in this process*: on a code change it exits with status 3 and the parent
-  starts a new server, which installs the recorder again before importing the app.
+  tells the parent through a pipe, one JSON line per event. A trace that cannot be written
+  is reported and the next one written; when the server stops, it writes what is pending
+  for up to `stop_timeout` seconds and reports how many traces it wrote and dropped. With
+  `--reload`, Werkzeug's reloader runs *in this process*: on a code change it exits with
+  status 3 and the parent starts a new server, which installs the recorder again before
+  importing the app.
 - The **console** (this process) owns the socket, the pipe and the terminal: it starts the
   server again after a reload, and shows requests as they arrive, either in the viewer's
   Requests pane (live mode) or as one printed line per request.
@@ -19,6 +22,7 @@ free one. The default host is 127.0.0.1: only this machine can connect.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import os
@@ -32,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +54,14 @@ CONFIG_ENV = "FLASKSCOPE_SERVE"
 #: Werkzeug's reloader protocol: the server exits with this status to be started again.
 RELOAD_STATUS = 3
 _TRACE_NAME = re.compile(r"^(\d+)-")
+#: How long a stopping server may take beyond its `stop_timeout` before it is killed.
 _STOP_GRACE = 5.0
+#: How long a stopping server goes on writing the traces it still holds, by default.
+STOP_TIMEOUT = 10.0
+#: Requests turned into traces at once: each batch is quick to build, so a stopping
+#: server checks its deadline often.
+_BATCH = 32
+_PATH_WORDS = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
 
 
 class ServeError(FlaskscopeError):
@@ -71,14 +82,22 @@ class ServeConfig:
     lines: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    stop_timeout: float = STOP_TIMEOUT
 
 
 # == the server process ========================================================================
 
 
 def trace_file_name(request_id: int, method: str, path: str) -> str:
-    """`0007-GET-shop-products.json`: sorted by arrival, readable at a glance."""
-    words = "-".join(part for part in re.split(r"[^A-Za-z0-9_.]+", path) if part)[:60]
+    """`0007-GET-shop-products.json`: sorted by arrival, readable at a glance.
+
+    Method and path come from the client, so only letters, digits, `_` and single dots
+    between them survive: the name never holds a separator, `..` or a control character,
+    and never leaves the record directory.
+    """
+    if not (method.isascii() and method.isalpha() and len(method) <= 16):
+        method = "OTHER"
+    words = "-".join(_PATH_WORDS.findall(path))[:60].rstrip("-.")
     return f"{request_id:04d}-{method}-{words or 'root'}.json"
 
 
@@ -111,7 +130,10 @@ class Spool:
     """Takes finished requests off the recorder and writes one trace file per request.
 
     Runs on its own thread, woken after each response: writing never delays a response,
-    and the requests list drained here never grows however long the server runs.
+    and the requests list drained here never grows however long the server runs. A trace
+    that cannot be written is reported (a `problem` event) and counted, and the next one is
+    written: recording never stops silently. Every request that came in ends up written,
+    failed, or dropped by `close`, and the counts say which.
     """
 
     def __init__(self, recorder: Recorder, directory: Path, events: Events, app: str) -> None:
@@ -120,44 +142,150 @@ class Spool:
         self.events = events
         self.app = app
         self.next_id = next_free_id(directory)
+        self.written = 0
+        self.failed = 0
+        self._started = 0  # requests that came in
+        self._running = 0  # requests whose response is not closed yet
+        # Guards the counts, and the moment a trace counts as written: its rename.
+        self._changed = threading.Condition()
+        self._deadline: float | None = None  # once stopping: write nothing after it
+        self._closed = False
         self._wake = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one writer at a time
         self._thread = threading.Thread(target=self._run, name="flaskscope-spool", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self) -> None:
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
+    def request_started(self) -> None:
+        with self._changed:
+            self._started += 1
+            self._running += 1
+
+    def request_finished(self) -> None:
+        """A response was closed: its trace is ready to be written."""
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
         self._wake.set()
 
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except Exception as exc:  # never let bookkeeping take recording down
+                self._problem(f"writing traces failed: {type(exc).__name__}: {exc}")
 
     def flush(self) -> None:
-        """Write every request finished so far (also called once more at shutdown)."""
+        """Write every request finished so far."""
         with self._lock:
-            if not self.recorder.requests:
-                return
+            self._drain()
+
+    def close(self, timeout: float) -> tuple[int, int, int]:
+        """Stop: let running requests finish and write every pending trace, within
+        `timeout` seconds in all. How many traces were written, could not be written, and
+        were dropped (pending or running at the deadline), over the server's life."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            self._changed.wait_for(lambda: self._running <= 0, timeout)
+        self._deadline = deadline  # a flush under way on the spool thread stops there too
+        if self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             try:
-                trace = self.recorder.trace(app=self.app)
-            except Exception as exc:  # never let bookkeeping take the server down
-                self.events.send("problem", message=f"{type(exc).__name__}: {exc}")
+                self._drain()
+            finally:
+                self._lock.release()
+        with self._changed:  # a write still under way now is not renamed, so not counted
+            self._closed = True
+            pending = len(self.recorder.requests)
+            # A request still streaming its response is filed already: count it once.
+            dropped = max(pending, self._started - self.written - self.failed)
+            return self.written, self.failed, dropped
+
+    def _drain(self) -> None:
+        """Write the finished requests a batch at a time, until none is left or, once
+        stopping, until the deadline."""
+        while batch := self.recorder.requests[:_BATCH]:
+            if self._stopped():
                 return
-            del self.recorder.requests[: len(trace.requests)]
-            for request in trace.requests:
-                self._write(trace, request)
+            self._write_batch(batch)
+
+    def _stopped(self) -> bool:
+        return self._closed or (self._deadline is not None
+                                and time.monotonic() >= self._deadline)
+
+    def _write_batch(self, batch: list[Any]) -> None:
+        """Write the traces of `batch`, the first requests of the recorder's list, taking
+        each off it as it is written or fails: what stays there is what was dropped."""
+        try:
+            trace = self._snapshot(batch)
+        except Exception as exc:
+            with self._changed:
+                self.failed += len(batch)
+                del self.recorder.requests[: len(batch)]
+            self._problem(f"{len(batch)} request traces could not be built and are lost: "
+                          f"{type(exc).__name__}: {exc}")
+            return
+        for request in trace.requests:
+            if self._stopped():
+                return
+            self._write(trace, request)
+
+    def _snapshot(self, batch: list[Any]) -> Trace:
+        """The trace of `batch` alone: `Recorder.trace` freezes every request it holds, so
+        it is asked through a shallow copy holding just these."""
+        view = copy.copy(self.recorder)
+        view.requests = batch
+        return view.trace(app=self.app)
 
     def _write(self, trace: Trace, request: Any) -> None:
+        """Write one request's trace under a temporary name, then rename it and report
+        it; a failure is reported and counted instead."""
         from .tracefile import save
 
         request = replace(request, id=self.next_id)
         self.next_id += 1
-        single = replace(trace, requests=(request,))
         path = self.directory / trace_file_name(request.id, request.method, request.path)
-        save_atomically(single, path, save)
+        temporary = path.with_name(f".{path.name}.tmp")
+        try:
+            save(replace(trace, requests=(request,)), temporary)
+            if self._commit(temporary, path, request):
+                return
+        except Exception as exc:
+            with self._changed:
+                if not self._closed:
+                    self._done(written=False)
+            self._problem(f"the trace of request #{request.id} ({request.method} "
+                          f"{request.path}) was not written: {type(exc).__name__}: {exc}")
+        with suppress(OSError):
+            temporary.unlink()
+
+    def _commit(self, temporary: Path, path: Path, request: Any) -> bool:
+        """Rename the written trace into place, report and count it, at one moment the
+        counts of `close` see whole; False if the server stopped meanwhile (dropped)."""
+        with self._changed:
+            if self._closed:
+                return False
+            os.replace(temporary, path)
+            self._reported(path, request)
+            self._done(written=True)
+            return True
+
+    def _done(self, *, written: bool) -> None:
+        """Count the first pending request as written or failed, and take it off the list
+        (the holder of `_lock` alone takes from the front; call with `_changed` held)."""
+        if written:
+            self.written += 1
+        else:
+            self.failed += 1
+        del self.recorder.requests[0]
+
+    def _reported(self, path: Path, request: Any) -> None:
         self.events.send(
             "request", file=str(path), id=request.id, method=request.method,
             path=request.path, query=request.query, status=request.status,
@@ -165,6 +293,9 @@ class Spool:
             duration_ms=round(request.duration_ns / 1e6, 2), steps=len(request.steps),
             thread=request.thread,
         )
+
+    def _problem(self, message: str) -> None:
+        self.events.send("problem", message=terminal_safe(message))
 
 
 def save_atomically(trace: Trace, path: Path, save: Callable[[Trace, Path], Any]) -> None:
@@ -174,11 +305,14 @@ def save_atomically(trace: Trace, path: Path, save: Callable[[Trace, Path], Any]
     os.replace(temporary, path)
 
 
-def recording_app(app: Callable[..., Any], done: Callable[[], None]) -> Callable[..., Any]:
-    """`app` with `done()` called once its response is closed (or it raised)."""
+def recording_app(app: Callable[..., Any], done: Callable[[], None],
+                  started: Callable[[], None] = lambda: None) -> Callable[..., Any]:
+    """`app` with `started()` called as a request comes in and `done()` once its response
+    is closed (or it raised)."""
     from werkzeug.wsgi import ClosingIterator
 
     def serve(environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started()
         try:
             result = app(environ, start_response)
         except BaseException:
@@ -222,6 +356,7 @@ def run_server(config: ServeConfig) -> int:
              if config.lines else None)
     recorder = install(redact=config.redact, lines=config.lines, scope=scope)
     recorder.meta["app"] = config.app
+    recorder.meta["server"] = url_of(config.host, config.port)
     spool = Spool(recorder, spool_dir, events, config.app)
     try:
         try:
@@ -239,13 +374,23 @@ def run_server(config: ServeConfig) -> int:
             events.send("ready", registration=str(registration), framework=loaded.framework,
                         pid=os.getpid())
             spool.start()
-            app = recording_app(loaded.app, spool.wake)
+            app = recording_app(loaded.app, spool.request_finished, spool.request_started)
         run_simple(config.host, config.port, app, use_reloader=config.reload, threaded=True,
                    use_debugger=False)
         return 0
     finally:
-        spool.flush()
+        _ignore_stop_signals()  # the console kills this process if the drain overruns
+        if spool.started:
+            written, failed, dropped = spool.close(config.stop_timeout)
+            events.send("stopped", written=written, failed=failed, dropped=dropped,
+                        timeout=config.stop_timeout)
         uninstall()
+
+
+def _ignore_stop_signals() -> None:
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
 
 
 def _stop_with_console(interval: float = 0.5) -> None:
@@ -266,6 +411,7 @@ def server_main() -> None:
     # Ctrl+C semantics even when started from a shell that ignores SIGINT in the
     # background: the console stops the server with SIGINT so that it writes what it holds.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped directly: the same
     _stop_with_console()
     settings = json.loads(os.environ[CONFIG_ENV])
     for key in ("include", "exclude"):
@@ -325,6 +471,10 @@ class Server:
         self.config = replace(config, events_fd=self._write_fd)
         self._process: subprocess.Popen | None = None
         self._stopping = False
+        #: Whether the last server had to be killed: it never said what it dropped.
+        self.killed = False
+        self._stop_lock = threading.Lock()
+        self._pipe_closed = False
         # Events, not Thread.join: on 3.11 a signal interrupting join() can leave a running
         # thread looking finished.
         self._exited = threading.Event()
@@ -377,19 +527,27 @@ class Server:
             self._drained.set()
 
     def stop(self) -> None:
-        """Stop the server as Ctrl+C would (it writes what it still holds), then harder."""
+        """Stop the server as Ctrl+C would (it writes what it still holds, for up to
+        `stop_timeout` seconds), then harder. Stopping again does nothing."""
+        with self._stop_lock:
+            if not self._pipe_closed:
+                self._stop()
+
+    def _stop(self) -> None:
         self._stopping = True
         while not self._exited.is_set():
             process = self._process
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGINT)
                 try:
-                    process.wait(_STOP_GRACE)
+                    process.wait(self.config.stop_timeout + _STOP_GRACE)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+                    self.killed = True
             self._exited.wait(0.1)
         os.close(self._write_fd)  # the reader sees the end of the pipe
+        self._pipe_closed = True
         self._drained.wait(_STOP_GRACE)
 
     def wait(self) -> int | None:
@@ -420,12 +578,59 @@ def banner(app: str, host: str, port: int, spool: str | None, reload: bool) -> l
     return lines
 
 
+def terminal_safe(text: str) -> str:
+    """`text` with control characters (and other unprintable ones: bidi overrides, line
+    separators) escaped as Python would, so what a client sent cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode()
+                   for char in text)
+
+
 def request_line(event: dict[str, Any]) -> str:
-    """One printed line per finished request."""
+    """One printed line per finished request (method and path as the client sent them,
+    escaped)."""
     status = "-" if event.get("status") is None else event["status"]
-    endpoint = f"  {event['endpoint']}" if event.get("endpoint") else ""
-    return (f"#{event['id']} {event['method']} {event['path']} → {status} {event['outcome']}"
+    endpoint = f"  {terminal_safe(str(event['endpoint']))}" if event.get("endpoint") else ""
+    method, path = terminal_safe(str(event["method"])), terminal_safe(str(event["path"]))
+    return (f"#{event['id']} {method} {path} → {status} {terminal_safe(str(event['outcome']))}"
             f"{endpoint}  {event['duration_ms']:.1f} ms  {event['steps']} steps")
+
+
+@dataclass
+class StopReport:
+    """What the servers said as they stopped (one per reload, summed): traces written,
+    not written, and dropped at the deadline."""
+
+    written: int = 0
+    failed: int = 0
+    dropped: int = 0
+    timeout: float = STOP_TIMEOUT
+    said: bool = False
+
+    def add(self, event: dict[str, Any]) -> None:
+        self.written += int(event.get("written", 0))
+        self.failed += int(event.get("failed", 0))
+        self.dropped += int(event.get("dropped", 0))
+        self.timeout = float(event.get("timeout", self.timeout))
+        self.said = True
+
+    @property
+    def lost(self) -> bool:
+        return bool(self.failed or self.dropped)
+
+    def line(self, killed: bool = False) -> str:
+        """The console's last word: every trace accounted for."""
+        said = [f"{self.written} trace{'s' if self.written != 1 else ''} written"]
+        if self.failed:
+            said.append(f"{self.failed} could not be written (see the messages above)")
+        if self.dropped:
+            said.append(f"{self.dropped} dropped: still pending {self.timeout:g} s after the "
+                        "stop (--stop-timeout waits longer)")
+        if killed:
+            said.append("the server did not stop in time and was killed: traces it still "
+                        "held were lost")
+        return " * " + "; ".join(said)
 
 
 class LiveFeed:
@@ -474,7 +679,8 @@ class LiveFeed:
             try:
                 trace = load(event["file"])
             except FlaskscopeError as exc:
-                self.app.call_from_thread(self.app.notify, str(exc), severity="warning")
+                self.app.call_from_thread(self.app.notify, terminal_safe(str(exc)),
+                                          severity="warning", markup=False)
                 return
             self.app.call_from_thread(self.app.add_requests, trace)
             self.added += 1
@@ -482,7 +688,7 @@ class LiveFeed:
             self.app.call_from_thread(self.app.notify, "code changed: restarting the server")
         elif kind in ("error", "problem"):
             self.app.call_from_thread(self.app.notify, event.get("message", ""),
-                                      severity="error", timeout=15)
+                                      severity="error", timeout=15, markup=False)
         elif kind == "exited":
             self.app.call_from_thread(
                 self.app.notify, f"the server stopped (status {event.get('status')})",
@@ -506,8 +712,12 @@ class LiveFeed:
               help="Store secrets (passwords, tokens, cookies) as they are.")
 @click.option("--lines", is_flag=True,
               help="Also record every line run in Flask, Werkzeug and the app.")
+@click.option("--stop-timeout", default=STOP_TIMEOUT, show_default=True, metavar="SECONDS",
+              type=click.FloatRange(0, 3600),
+              help="On Ctrl+C or SIGTERM, go on writing pending traces this long; those "
+                   "still pending then are dropped and counted.")
 def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bool,
-          viewer: bool | None, no_redact: bool, lines: bool) -> None:
+          viewer: bool | None, no_redact: bool, lines: bool, stop_timeout: float) -> None:
     """Serve APP on Werkzeug's dev server and record every request it handles.
 
     APP is anything `flask --app` accepts (Bottle, Werkzeug and plain WSGI apps too). In a
@@ -531,7 +741,7 @@ def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bo
         spool.mkdir(exist_ok=True)
         config = ServeConfig(app=_app_for_server(app_ref), host=host, port=bound_port,
                              spool=str(spool), events_fd=-1, reload=reload,
-                             redact=not no_redact, lines=lines)
+                             redact=not no_redact, lines=lines, stop_timeout=stop_timeout)
         lines_said = banner(app_ref, host, bound_port, record_dir, reload)
         try:
             if viewer:
@@ -555,11 +765,14 @@ def _serve_printing(config: ServeConfig, sock: socket.socket, said: Sequence[str
     for line in said:
         click.echo(line)
     errors: list[str] = []
+    report = StopReport()
 
     def on_event(event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "request":
             click.echo(request_line(event))
+        elif kind == "stopped":
+            report.add(event)
         elif kind == "ready":
             click.echo(f" * ready ({event['framework']} app, server pid {event['pid']}); "
                        "press CTRL+C to quit")
@@ -578,6 +791,8 @@ def _serve_printing(config: ServeConfig, sock: socket.socket, said: Sequence[str
             status = 0
         finally:
             server.stop()
+    if report.said or server.killed:
+        click.echo(report.line(server.killed), err=report.lost or server.killed)
     if status not in (0, None, -signal.SIGINT):
         raise ServeError(errors[-1] if errors else f"the server stopped with status {status}")
 
@@ -610,8 +825,11 @@ def _serve_in_viewer(config: ServeConfig, sock: socket.socket, said: Sequence[st
     early: list[dict[str, Any]] = []
     feed: list[LiveFeed] = []
     lock = threading.Lock()
+    report = StopReport()
 
     def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "stopped":
+            report.add(event)
         with lock:
             if feed:
                 feed[0].handle(event)
@@ -650,6 +868,8 @@ def _serve_in_viewer(config: ServeConfig, sock: socket.socket, said: Sequence[st
     _echo_log(log_path)
     click.echo(f" * {live.added} request{'s' if live.added != 1 else ''} recorded"
                + (f"; traces saved in {record_dir}" if record_dir else ""))
+    if report.lost or server.killed:
+        click.echo(report.line(server.killed), err=True)
 
 
 def _echo_log(path: Path, limit: int = 200) -> None:

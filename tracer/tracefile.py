@@ -8,26 +8,31 @@ per `CHUNK` steps. A reader that asks for `lazy=True` parses the header and the 
 front and each chunk of extras only when a step in it is first read, so a trace of
 hundreds of thousands of steps opens in a fraction of a second.
 
-Loading never evaluates or unpickles anything, and every way a file can be wrong ends
-in one `TraceFileError` whose message names the problem. Versions 1 and 2 (one JSON
+Loading never evaluates or unpickles anything, never inflates more than its caps allow
+(in all, and in one line: see `load`), and every way a file can be wrong ends in one
+`TraceFileError` whose message names the problem in brief. Versions 1 and 2 (one JSON
 document per file) still load, through `tracer.tracefile_legacy`.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import os
+import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from itertools import accumulate
 from operator import gt, sub
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 
 from . import schemacheck
 from .errors import TraceFileError
 from .model import ChainLink, Registration, Request, Route, SourceFile, Step, Trace
+from .schemacheck import shown
 from .steptable import KIND_CODES, Extra, StepTable
 
 FORMAT = "flaskscope.trace"
@@ -213,16 +218,23 @@ def _request_json(request: Request) -> dict[str, Any]:
 # -- reading ------------------------------------------------------------------------------
 
 
-def load(path: str | Path, *, lazy: bool = False) -> Trace:
+def load(path: str | Path, *, lazy: bool = False, max_bytes: int | None = None,
+         max_line_bytes: int | None = None) -> Trace:
     """Read a trace file written by `save` (plain or gzip), of any known version.
 
     With `lazy`, the steps of a version-3 file are `StepTable`s whose detail, facts and
     threads are decoded (and checked) chunk by chunk when first read: a damaged chunk
     raises `TraceFileError` then, or from `StepTable.preload()`.
+
+    The file is read as a stream, so a small gzip file cannot inflate into all the memory
+    there is: past `max_bytes` in all (default `FLASKSCOPE_MAX_TRACE_BYTES`, else 1 GiB)
+    or `max_line_bytes` in one line (`FLASKSCOPE_MAX_LINE_BYTES`, else 256 MiB; a version
+    1 or 2 file is one document, capped the same way) it stops with `TraceFileError`.
     """
+    caps = limits(max_bytes, max_line_bytes)
     path = Path(path)
     try:
-        data = path.read_bytes()
+        raw = path.open("rb")
     except FileNotFoundError:
         raise TraceFileError(f"trace file {str(path)!r} does not exist") from None
     except IsADirectoryError:
@@ -230,29 +242,155 @@ def load(path: str | Path, *, lazy: bool = False) -> Trace:
     except OSError as exc:
         raise TraceFileError(f"cannot read trace file {str(path)!r}: {exc.strerror}") from None
     try:
-        return loads(data, lazy=lazy)
+        with raw, _Lines(raw, raw.peek(2)[:2] == _GZIP_MAGIC, caps) as source:
+            return _read(source, lazy)
     except TraceFileError as exc:
         raise TraceFileError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise TraceFileError(f"cannot read trace file {str(path)!r}: {exc.strerror}") from None
 
 
-def loads(data: bytes, *, lazy: bool = False) -> Trace:
-    """Parse and check the bytes of a trace file."""
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise TraceFileError(f"truncated or corrupt gzip data ({exc})") from None
-    head, newline, rest = data.partition(b"\n")
+def loads(data: bytes, *, lazy: bool = False, max_bytes: int | None = None,
+          max_line_bytes: int | None = None) -> Trace:
+    """Parse and check the bytes of a trace file (gzip inflated within the same caps as
+    `load`)."""
+    caps = limits(max_bytes, max_line_bytes)
+    with _Lines(io.BytesIO(data), data[:2] == _GZIP_MAGIC, caps) as source:
+        return _read(source, lazy)
+
+
+def _read(source: _Lines, lazy: bool) -> Trace:
+    head = source.line()
     try:
         header = json.loads(head, parse_constant=_reject_constant)
     except (ValueError, RecursionError):  # not one document per line: versions 1 and 2
-        return from_json(_parse_whole(_text(data)))
+        return from_json(_parse_whole(_text(head + source.rest_of_document(head))))
     if _version(header) < 3:
-        return from_json(header if not rest.strip() else _parse_whole(_text(data)))
-    if not data.endswith(b"\n"):
-        raise TraceFileError("truncated trace: the last line is incomplete")
+        rest = source.rest_of_document(head)
+        return from_json(header if not rest.strip() else _parse_whole(_text(head + rest)))
     # Lines stay bytes until read: json.loads takes UTF-8 bytes as they are.
-    return from_documents([header, *rest.split(b"\n")[:-1]], lazy=lazy)
+    body = source.rest()
+    if not (body or [head])[-1].endswith(b"\n"):
+        raise TraceFileError("truncated trace: the last line is incomplete")
+    return from_documents([header, *body], lazy=lazy)
+
+
+# -- bounded reading -------------------------------------------------------------------------
+
+#: The environment variables that raise (or lower) the caps on what a trace may inflate to.
+MAX_TRACE_BYTES_ENV = "FLASKSCOPE_MAX_TRACE_BYTES"
+MAX_LINE_BYTES_ENV = "FLASKSCOPE_MAX_LINE_BYTES"
+#: Generous: a request of 200,000 steps is 8 to 16 MB of JSON, its longest line 3 to 7 MB.
+DEFAULT_MAX_TRACE_BYTES = 1 << 30
+DEFAULT_MAX_LINE_BYTES = 256 << 20
+_SIZE = re.compile(r"\s*(\d+)\s*(?:([KMG])i?)?B?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+class Limits(NamedTuple):
+    """How much a trace file may inflate to, in all and in one line (bytes)."""
+
+    total: int
+    line: int
+
+
+def limits(max_bytes: int | None = None, max_line_bytes: int | None = None) -> Limits:
+    """The caps a load works within: the arguments given, else the environment
+    variables, else the defaults."""
+    return Limits(_cap(max_bytes, MAX_TRACE_BYTES_ENV, DEFAULT_MAX_TRACE_BYTES),
+                  _cap(max_line_bytes, MAX_LINE_BYTES_ENV, DEFAULT_MAX_LINE_BYTES))
+
+
+def _cap(given: int | None, variable: str, default: int) -> int:
+    if given is None:
+        text = os.environ.get(variable, "")
+        if not text.strip():
+            return default
+        match = _SIZE.fullmatch(text)
+        if match is None or int(match[1]) < 1:
+            raise TraceFileError(f"{variable} must be a number of bytes such as 500000000 "
+                                 f"or 512M, not {text[:40]!r}")
+        return int(match[1]) * _UNITS[(match[2] or "").upper()]
+    if type(given) is not int or given < 1:
+        raise TraceFileError(f"a cap on trace size must be a positive number of bytes, not "
+                             f"{shown(given)}")
+    return given
+
+
+def _size(count: int) -> str:
+    for unit, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if count >= unit and count % unit == 0:
+            return f"{count // unit} {name}"
+    return f"{count} bytes"
+
+
+def _raise_hint(variable: str, cap: int) -> str:
+    return (f"if you trust the file, set {variable} higher (it is {cap}; for example "
+            f"{variable}={-(-cap * 2 // (1 << 20))}M) and try again")
+
+
+class _Lines:
+    """The lines of a trace file, inflated as they are read when it is gzip, and never
+    more bytes than the caps allow: in one line, or in all."""
+
+    def __init__(self, raw: BinaryIO, compressed: bool, caps: Limits) -> None:
+        self.stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        self.compressed = compressed
+        self.caps = caps
+        self.total = 0
+        self.number = 0
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.compressed:
+            self.stream.close()  # the inflater; the file itself is its opener's to close
+
+    def line(self) -> bytes:
+        """The next line, its newline kept (b"" at the end)."""
+        self.number += 1
+        line = self._read(self.stream.readline, self.caps.line + 1)
+        if len(line) > self.caps.line and not line.endswith(b"\n"):
+            raise TraceFileError(
+                f"line {self.number} is longer than {_size(self.caps.line)}, the cap on one "
+                f"line: {_raise_hint(MAX_LINE_BYTES_ENV, self.caps.line)}")
+        return self._count(line)
+
+    def rest(self) -> list[bytes]:
+        """Every line after those read, each within the caps."""
+        lines = []
+        while line := self.line():
+            lines.append(line)
+        return lines
+
+    def rest_of_document(self, head: bytes) -> bytes:
+        """What follows `head`, the first line, in a file that is one document: all of it
+        within the cap on one line, since it is parsed at once."""
+        rest = self._read(self.stream.read, self.caps.line - len(head) + 1)
+        if len(head) + len(rest) > self.caps.line:
+            raise TraceFileError(
+                f"read as one JSON document (as trace versions 1 and 2 are), the file is "
+                f"longer than {_size(self.caps.line)}, the cap on one line: "
+                f"{_raise_hint(MAX_LINE_BYTES_ENV, self.caps.line)}")
+        return self._count(rest)
+
+    def _read(self, read: Callable[[int], bytes], size: int) -> bytes:
+        if not self.compressed:
+            return read(size)
+        try:
+            return read(size)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise TraceFileError(f"truncated or corrupt gzip data ({exc})") from None
+
+    def _count(self, data: bytes) -> bytes:
+        self.total += len(data)
+        if self.total > self.caps.total:
+            what = "inflates to" if self.compressed else "holds"
+            raise TraceFileError(
+                f"the trace {what} more than {_size(self.caps.total)} of JSON, the cap on "
+                f"a whole trace: {_raise_hint(MAX_TRACE_BYTES_ENV, self.caps.total)}")
+        return data
 
 
 def _text(data: bytes) -> str:
@@ -278,10 +416,11 @@ def _version(document: Any) -> int:
     """The version of a trace document (the header line from version 3 on), checked."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         found = document.get("format") if isinstance(document, dict) else type(document).__name__
-        raise TraceFileError(f"not a flaskscope trace (format is {found!r}, expected {FORMAT!r})")
+        raise TraceFileError(f"not a flaskscope trace (format is {shown(found)}, expected "
+                             f"{FORMAT!r})")
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise TraceFileError(f"trace version must be a whole number, found {version!r}")
+        raise TraceFileError(f"trace version must be a whole number, found {shown(version)}")
     if version > VERSION:
         raise TraceFileError(
             f"written by a newer flaskscope (trace version {version}); this one reads up to "
@@ -600,9 +739,17 @@ def _report(checked: dict[str, Any], document: Any) -> None:
     try:
         schemacheck.check(checked, document)
     except schemacheck.SchemaMismatch as error:
-        where = "/".join(str(p) for p in error.path) or "the document"
+        where = "/".join(map(_path_part, error.path)) or "the document"
         message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
         raise TraceFileError(f"does not match the trace schema at {where}: {message}") from None
+
+
+def _path_part(part: str | int) -> str:
+    """A key of the document as a message shows it: short and free of control
+    characters."""
+    if isinstance(part, str) and (len(part) > 40 or not part.isprintable()):
+        return shown(part)
+    return str(part)
 
 
 # -- records shared by every version --------------------------------------------------------
@@ -623,7 +770,7 @@ def source_from(data: Mapping[str, Any]) -> SourceFile:
 def table_entry(table: list, index: Any, what: str) -> str:
     """`table[index]`, checked: a ValueError/TypeError names the table otherwise."""
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(table):
-        raise ValueError(f"{what} index {index!r} is not in the {what} table")
+        raise ValueError(f"{what} index {shown(index)} is not in the {what} table")
     value = table[index]
     if not isinstance(value, str):
         raise TypeError(f"{what} table entry {index} is not a string")

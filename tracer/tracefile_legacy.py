@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import TraceFileError
 from .model import Registration, Step, Trace
+from .schemacheck import shown
 from .steptable import KINDS_BY_CODE
 from .tracefile import request_from, route_from, source_from, table_entry
 
@@ -85,11 +86,11 @@ def _rows(rows: list, files: list, names: list, values: list, start_ns: int, thr
                 name_text = table_entry(names, name, "name")
                 file_text = None if file is None else table_entry(files, file, "file")
             if parent is not None and (type(parent) is not int or not 0 <= parent < position):
-                raise ValueError(f"parent {parent!r} is not an earlier step")
+                raise ValueError(f"parent {shown(parent)} is not an earlier step")
             if type(offset) is not int or offset < 0:
-                raise TypeError(f"time must be a non-negative whole number, found {offset!r}")
+                raise TypeError(f"time must be a non-negative whole number, found {shown(offset)}")
             if line is not None and (type(line) is not int or line < 0):
-                raise TypeError(f"line must be a non-negative whole number, found {line!r}")
+                raise TypeError(f"line must be a non-negative whole number, found {shown(line)}")
             if type(extra) is not dict or extra.keys() - _EXTRA_KEYS:
                 raise ValueError("extra must be an object with d, r, f or t")
             detail = extra.get("d", _NO_EXTRA)
@@ -133,7 +134,7 @@ def _step(item: Any, position: int) -> Step:
         raise TypeError("a step must be an object")
     unknown = item.keys() - _STEP_KEYS
     if unknown:
-        raise ValueError(f"unknown field {sorted(unknown)[0]!r}")
+        raise ValueError(f"unknown field {shown(sorted(unknown)[0])}")
     step_id = _int(item["id"], "id")
     if step_id != position:
         raise ValueError(f"id {step_id} does not match its position {position}")
@@ -142,7 +143,7 @@ def _step(item: Any, position: int) -> Step:
         raise ValueError(f"parent {parent} is not an earlier step")
     kind = item["kind"]
     if kind not in _STEP_KINDS:
-        raise ValueError(f"unknown kind {kind!r}")
+        raise ValueError(f"unknown kind {shown(kind)}")
     detail = item.get("detail", {})
     if not isinstance(detail, dict) or not all(isinstance(v, str) for v in detail.values()):
         raise TypeError("detail must map names to strings")
@@ -174,11 +175,11 @@ _STEP_KEYS = frozenset(
 
 def _int(value: Any, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0 and name != "time_ns":
-        raise TypeError(f"{name} must be a non-negative whole number, found {value!r}")
+        raise TypeError(f"{name} must be a non-negative whole number, found {shown(value)}")
     return value
 
 
 def _str(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, found {value!r}")
+        raise TypeError(f"{name} must be a string, found {shown(value)}")
     return value

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tracer
 from tracer.export import curl_commands
@@ -30,9 +34,12 @@ from tracer.serve import (
     ServeConfig,
     ServeError,
     Server,
+    StopReport,
     banner,
     listen,
     next_free_id,
+    request_line,
+    terminal_safe,
     trace_file_name,
 )
 
@@ -300,6 +307,55 @@ def test_a_taken_port_and_an_open_host_are_said_plainly() -> None:
     assert "loopback" in banner("app.py", "::1", 5000, None, False)[1]
 
 
+def send_raw(port: int, request_line: bytes) -> bytes:
+    """Send one request as raw bytes (a client need not be polite); the status line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as connection:
+        connection.sendall(request_line + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return connection.recv(64).split(b"\r\n", 1)[0]
+
+
+def test_hostile_methods_and_paths_are_recorded_under_safe_names(serving, tmp_path) -> None:
+    app = tmp_path / "live_app.py"
+    write_app(app, "v1")
+    server, events, port = serving(app)
+    assert send_raw(port, b"GET/x /p HTTP/1.1").endswith(b"404 NOT FOUND")
+    assert send_raw(port, b"GET /..%2f..%2fescape%1b[2J/.. HTTP/1.1").endswith(b"NOT FOUND")
+    assert get(port, "/hello") == (200, "hello v1")  # and recording goes on
+    reported = events.wait("request", 3)
+    spool = tmp_path / "traces"
+    assert [Path(e["file"]).name for e in reported] == [
+        "0000-OTHER-p.json", "0001-GET-escape-2J.json", "0002-GET-hello.json"]
+    assert sorted(p.name for p in spool.iterdir()) == [
+        "0000-OTHER-p.json", "0001-GET-escape-2J.json", "0002-GET-hello.json",
+        "registration.json"]
+    (first,) = tracer.load(reported[0]["file"]).requests
+    assert (first.method, first.path) == ("GET/x", "/p")  # the trace keeps what was sent
+    assert tracer.load(reported[1]["file"]).requests[0].path == "/../../escape\x1b[2J/.."
+    assert events.of("problem") == []
+    # Exports can aim at the server itself, whatever Host header a client sent.
+    assert tracer.load(reported[2]["file"]).meta["server"] == f"http://127.0.0.1:{port}"
+
+
+def test_a_trace_that_cannot_be_written_is_reported_and_recording_goes_on(serving,
+                                                                         tmp_path) -> None:
+    app = tmp_path / "live_app.py"
+    write_app(app, "v1")
+    server, events, port = serving(app)
+    (tmp_path / "traces" / ".0000-GET-hello.json.tmp").mkdir()  # where #0 is first written
+    assert get(port, "/hello") == (200, "hello v1")
+    (problem,) = events.wait("problem")
+    assert problem["message"].startswith(
+        "the trace of request #0 (GET /hello) was not written: TraceFileError: cannot write")
+    assert "\n" not in problem["message"]
+    assert get(port, "/hello") == (200, "hello v1")
+    (event,) = events.wait("request")
+    assert Path(event["file"]).name == "0001-GET-hello.json"
+    assert tracer.load(event["file"]).requests[0].status == 200
+    server.stop()
+    (stopped,) = events.of("stopped")
+    assert (stopped["written"], stopped["failed"], stopped["dropped"]) == (1, 1, 0)
+
+
 def test_numbering_continues_after_files_already_there(tmp_path) -> None:
     assert next_free_id(tmp_path) == 0
     (tmp_path / "0007-GET-x.json").write_text("{}")
@@ -307,3 +363,47 @@ def test_numbering_continues_after_files_already_there(tmp_path) -> None:
     assert next_free_id(tmp_path) == 8
     assert trace_file_name(3, "POST", "/shop/items/7") == "0003-POST-shop-items-7.json"
     assert trace_file_name(0, "GET", "/") == "0000-GET-root.json"
+    assert trace_file_name(4, "GET", "/static/site.min.css") == "0004-GET-static-site.min.css.json"
+
+
+@pytest.mark.parametrize(("method", "path", "name"), [
+    ("GET/x", "/p", "0001-OTHER-p.json"),
+    ("GET", "/../../etc/passwd", "0001-GET-etc-passwd.json"),
+    ("PUT", "/..\\..\\x", "0001-PUT-x.json"),
+    ("G\x1bT", "/a\x00b\nc", "0001-OTHER-a-b-c.json"),
+    ("DELETE", "/.../..../", "0001-DELETE-root.json"),
+    ("GET", "/" + "a" * 59 + ".b", "0001-GET-" + "a" * 59 + ".json"),
+    ("ÉTÉ", "/été", "0001-OTHER-t.json"),
+])
+def test_file_names_from_hostile_requests(method, path, name) -> None:
+    assert trace_file_name(1, method, path) == name
+
+
+@given(st.text(max_size=30), st.text(max_size=300))
+def test_a_file_name_never_leaves_the_record_directory(method, path) -> None:
+    name = trace_file_name(12, method, path)
+    assert re.fullmatch(r"0012-[A-Za-z]{1,16}-[A-Za-z0-9_.-]{1,60}\.json", name), name
+    assert ".." not in name and not name.startswith(".")
+
+
+def test_the_request_line_escapes_what_the_client_sent() -> None:
+    event = {"id": 3, "method": "G\x1bT", "path": "/a\x1b[2J\u202eb/é\x7f", "status": 404,
+             "outcome": "not_found", "endpoint": None, "duration_ms": 1.25, "steps": 9}
+    line = request_line(event)
+    assert line == "#3 G\\x1bT /a\\x1b[2J\\u202eb/é\\x7f → 404 not_found  1.2 ms  9 steps"
+    assert line.isprintable()
+    assert terminal_safe("plain /path é") == "plain /path é"
+
+
+def test_the_last_word_accounts_for_every_trace() -> None:
+    report = StopReport()
+    assert report.line() == " * 0 traces written"
+    report.add({"event": "stopped", "written": 1, "failed": 0, "dropped": 0, "timeout": 10})
+    assert (report.line(), report.lost) == (" * 1 trace written", False)
+    report.add({"event": "stopped", "written": 4, "failed": 2, "dropped": 3, "timeout": 0.5})
+    assert report.lost
+    assert report.line() == (" * 5 traces written; 2 could not be written (see the messages "
+                             "above); 3 dropped: still pending 0.5 s after the stop "
+                             "(--stop-timeout waits longer)")
+    assert report.line(killed=True).endswith("; the server did not stop in time and was "
+                                             "killed: traces it still held were lost")
