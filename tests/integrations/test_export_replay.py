@@ -38,6 +38,12 @@ def put_item(n):
 @app.route("/form", methods=["POST"])
 def form():
     return ("ok", 202) if request.form.get("city") == "Zürich" else ("bad", 400)
+
+
+@app.route("/raw", methods=["POST"])
+def raw():
+    # Reads the bytes, never get_json(): the replay must still send this exact body.
+    return ("ok", 203) if request.data == b'{"a": [1, 2], "b": "c d"}' else ("bad", 400)
 '''
 
 
@@ -78,8 +84,9 @@ def test_the_generated_pytest_files_run_and_pass(tmp_path, echo_app) -> None:
         RequestSpec("PUT", "/items/3?q=x+y", headers=(("X-Mode", "fast"),),
                     json={"name": "lamp", "tags": ["a", "b"]}, has_json=True),
         RequestSpec("POST", "/form", data=(("city", "Zürich"),)),
+        RequestSpec("POST", "/raw", json={"a": [1, 2], "b": "c d"}, has_json=True),
     ]).trace
-    assert [r.status for r in echo.requests] == [201, 202]
+    assert [r.status for r in echo.requests] == [201, 202, 203]
     views = recorded("seed_views", "GET /index", "POST /index",
                      RequestSpec("GET", "/index", headers=(("X-Deny", "1"),)))
     raising_app = tmp_path / "raising_app_for_replay.py"
@@ -125,12 +132,12 @@ def test_secrets_stay_redacted_and_say_so() -> None:
     redacted = recorded("seed_login", spec)
     kept = recorded("seed_login", spec, redact=False)
     text = curl_commands(redacted).text
-    assert "--data-urlencode 'pwd=***'" in text and "'Authorization: ***'" in text
-    assert "# note: form field 'pwd' was redacted when recorded" in text
+    assert "--data-binary 'user=admin&pwd=***'" in text and "'Authorization: ***'" in text
+    assert "# note: the body holds '***' where the recording hid a secret" in text
     shown = curl_commands(kept).text
-    assert "'pwd=***'" in shown and "pass --no-redact to show" in shown
+    assert "'user=admin&pwd=***'" in shown and "pass --no-redact to send" in shown
     plain = curl_commands(kept, redact=False).text
-    assert "--data-urlencode pwd=password" in plain
+    assert "--data-binary 'user=admin&pwd=password'" in plain
     assert "-H 'Authorization: Bearer abc'" in plain
     with pytest.raises(ExportError, match="recorded redacted"):
         curl_commands(redacted, redact=False)
@@ -148,19 +155,21 @@ def test_curl_commands_quote_what_was_sent(echo_app) -> None:
     first, second = [c for c in commands.split("# request ")[1:]]
     words = shlex.split(first.split("\n", 1)[1].replace("\\\n", " "))
     assert words == ["curl", "-X", "PUT", "-H", "X-Mode: fast", "-H",
-                     "Content-Type: application/json", "--data-raw",
-                     '{"name":"lamp","tags":["a","b"]}', "http://127.0.0.1:8000/items/3?q=x+y"]
+                     "Content-Type: application/json", "--data-binary",
+                     '{"name": "lamp", "tags": ["a", "b"]}',  # byte for byte as sent
+                     "http://127.0.0.1:8000/items/3?q=x+y"]
     words = shlex.split(second.split("\n", 1)[1].replace("\\\n", " "))
-    assert words == ["curl", "--data-urlencode", "city=Zürich", "http://127.0.0.1:8000/form"]
+    assert words == ["curl", "-H", "Content-Type: application/x-www-form-urlencoded",
+                     "--data-binary", "city=Z%C3%BCrich", "http://127.0.0.1:8000/form"]
     head = curl_commands(recorded("seed_views", "HEAD /index")).text
     assert "curl --head \\\n  http://127.0.0.1:5000/index" in head
 
 
-def test_a_body_the_app_never_read_is_reported() -> None:
+def test_a_body_the_app_never_read_is_replayed_all_the_same() -> None:
     trace = recorded("seed_views", RequestSpec("POST", "/index", data=(("a", "1"),)))
     replay = replay_of(trace.requests[0])
-    assert replay.form is None
-    assert any("never read" in note for note in replay.notes)
+    assert replay.body == b"a=1"
+    assert ("Content-Type", "application/x-www-form-urlencoded") in replay.headers
 
 
 def test_the_export_command_for_pytest_and_curl(tmp_path, monkeypatch) -> None:
@@ -182,3 +191,14 @@ def test_the_export_command_for_pytest_and_curl(tmp_path, monkeypatch) -> None:
     result = runner.invoke(cli, ["export", str(saved), "--format", "curl", "--no-redact"])
     assert result.exit_code == 2
     assert "recorded redacted" in result.output
+
+
+def test_a_body_the_app_read_as_bytes_is_replayed_byte_for_byte(echo_app) -> None:
+    trace = record_app(str(echo_app), [
+        RequestSpec("POST", "/raw", json={"a": [1, 2], "b": "c d"}, has_json=True)]).trace
+    (request,) = trace.requests
+    assert request.status == 203
+    assert replay_of(request).body == b'{"a": [1, 2], "b": "c d"}'
+    words = shlex.split(curl_commands(trace).text.split("\n", 1)[1].replace("\\\n", " "))
+    assert words == ["curl", "-H", "Content-Type: application/json", "--data-binary",
+                     '{"a": [1, 2], "b": "c d"}', "http://127.0.0.1:5000/raw"]

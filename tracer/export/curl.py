@@ -59,7 +59,11 @@ def curl_commands(trace: Trace, *, request_id: int | None = None, base_url: str 
     check_redaction(trace, redact)
     base = target(trace, base_url)
     replays = [replay_of(request, redact=redact) for request in select_requests(trace, request_id)]
-    notes = all_notes(replays)
+    binary = [f"request {replay.request.id}'s body is binary (not UTF-8 text, or holds a NUL "
+              "byte), which a curl argument cannot carry: the command sends none; use "
+              "--format pytest" for replay in replays
+              if replay.body is not None and _body_text(replay) is None]
+    notes = [*all_notes(replays), *binary]
     lines = [f"# note: {visible(note)}" for note in notes]
     for replay in replays:
         request = replay.request
@@ -93,21 +97,36 @@ def command(replay: Replay, base_url: str = DEFAULT_BASE_URL) -> str:
 def command_words(replay: Replay, base_url: str = DEFAULT_BASE_URL) -> list[list[str]]:
     """The arguments curl gets for one replay, unquoted, in groups of one line each."""
     words: list[list[str]] = [["curl"]]
-    has_body = replay.has_json or bool(replay.form)
+    body = _body_text(replay)
+    has_body = replay.has_json or bool(replay.form) or body is not None
     if replay.method == "HEAD":
         words[0].append("--head")
-    elif replay.method != "GET" and not (replay.method == "POST" and has_body):
+    elif (replay.method != "POST" and has_body) or (replay.method != "GET" and not has_body):
         words[0] += ["-X", replay.method]
     for name, value in replay.headers:
         # `-H 'Name:'` would remove the header; `-H 'Name;'` sends it empty.
         words.append(["-H", f"{name}: {value}" if value else f"{name};"])
-    if replay.has_json:
+    if body is not None:
+        words.append(["--data-binary", body])
+    elif replay.has_json:
         words.append(["-H", "Content-Type: application/json"])
         words.append(["--data-raw", json_text(replay.json)])
     elif replay.form:
         words += [_form_field(name, value) for name, value in replay.form]
     words.append([base_url.rstrip("/") + replay.url_path])
     return words
+
+
+def _body_text(replay: Replay) -> str | None:
+    """The recorded body as one curl argument: text without a NUL byte (an argument cannot
+    hold one); other bodies are left out, and `curl_commands` says so."""
+    if replay.body is None:
+        return None
+    try:
+        text = replay.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "\0" in text else text
 
 
 def _form_field(name: str, value: str) -> list[str]:

@@ -153,7 +153,9 @@ def _open_call(replay: Replay, base_url: str | None) -> ast.stmt:
     keywords: list[tuple[str, Any]] = []
     if replay.headers:
         keywords.append(("headers", list(replay.headers)))
-    if replay.has_json:
+    if replay.body is not None:
+        keywords.append(("data", replay.body))
+    elif replay.has_json:
         keywords.append(("json", replay.json))
     elif replay.form is not None:
         keywords.append(("data", dict(replay.form)))

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from ..errors import FlaskscopeError
 from ..model import Request, Role, Trace
 from ..saferepr import REDACTED, is_secret_name, redact_text
+from ..secret_values import Secrets, body_secrets
 
 #: Headers a client sets by itself; replaying them as given would be wrong or noisy.
 _CLIENT_HEADERS = frozenset({"host", "content-length"})
@@ -73,6 +74,9 @@ class Replay:
     json: Any = None
     has_json: bool = False
     notes: tuple[str, ...] = field(default=())
+    #: The body as the client sent it, byte for byte (traces that recorded it), with its
+    #: Content-Type among `headers`; `form` and `json` are then None.
+    body: bytes | None = None
 
     @property
     def url_path(self) -> str:
@@ -185,6 +189,12 @@ def replay_of(request: Request, *, redact: bool = True) -> Replay:
     query = _query_text(request.query, notes)
     if redact:
         query = redact_text(query)
+    raw = _sent_body(detail, headers, redact, notes)
+    if raw is not None:
+        return Replay(
+            request=request, method=request.method, path=request.path, query=query, host=host,
+            headers=tuple(headers), body=raw, notes=tuple(notes),
+        )
     form, body, has_json = _body(request, redact, notes)
     if content_length and form is None and not has_json:
         notes.append(f"request {request.id} sent a body of {content_length} bytes that the app "
@@ -195,6 +205,36 @@ def replay_of(request: Request, *, redact: bool = True) -> Replay:
         request=request, method=request.method, path=request.path, query=query, host=host,
         headers=tuple(headers), form=form, json=body, has_json=has_json, notes=tuple(notes),
     )
+
+
+def _sent_body(detail: Mapping[str, str], headers: list[tuple[str, str]], redact: bool,
+               notes: list[str]) -> bytes | None:
+    """The body the request step recorded (whatever the app read of it), read back."""
+    text = detail.get("body")
+    if not isinstance(text, str):
+        return None
+    try:
+        body = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        body = None
+    if not isinstance(body, bytes):
+        notes.append("the recorded body is not a bytes literal; the replay sends no body")
+        return None
+    if "body_cut" in detail:
+        notes.append(f"the body was {visible(detail.get('body_bytes', '?'))} bytes, of which "
+                     f"the trace keeps the first {visible(detail['body_cut'])}; the replay "
+                     "sends those")
+    if redact:
+        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        secrets = Secrets(body_secrets(body, content_type))
+        hidden = secrets.scrub(body.decode("latin-1")).encode("latin-1") if secrets else body
+        if hidden != body:
+            notes.append(f"secret fields of the body are sent as {REDACTED!r}; pass "
+                         "--no-redact to send the recorded values")
+        body = hidden
+    if REDACTED.encode() in body:
+        notes.append(f"the body holds {REDACTED!r} where the recording hid a secret")
+    return body
 
 
 def _body(request: Request, redact: bool, notes: list[str]

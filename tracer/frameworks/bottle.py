@@ -47,7 +47,13 @@ from ..model import ChainLink, Role, Route
 from ..recorder import current_request, muted
 from ..unwrap import code_of
 from .hooking import AdapterHooks, Facts, argument, arguments, chain_links, link, qualname
-from .wsgi import begin_wsgi_request, environ_detail, recording_start_response, settle_outcome
+from .wsgi import (
+    begin_wsgi_request,
+    body_detail,
+    environ_detail,
+    recording_start_response,
+    settle_outcome,
+)
 
 _SHORTCUTS = ("get", "post", "put", "delete", "patch")
 _HOOK_ROLES = {
@@ -300,7 +306,8 @@ class BottleHooks(AdapterHooks):
             with recorder.guard():
                 recorder.add_subject(app, hooks.routes_of)
                 handle, info = begin_wsgi_request(recorder, environ, framework="bottle")
-                step = recorder.call(code, environ_detail(environ, recorder),
+                step = recorder.call(code, {**environ_detail(environ, recorder),
+                                            **body_detail(handle[0].info)},
                                      role=Role.REQUEST, facts={**info, "framework": "bottle"})
             if handle is None:
                 return original(app, environ, start_response)

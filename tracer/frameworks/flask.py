@@ -63,6 +63,7 @@ from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
 from .wsgi import (
     begin_wsgi_request,
+    body_detail,
     environ_detail,
     learn_set_cookie,
     settle_outcome,
@@ -518,7 +519,8 @@ class FlaskHooks(AdapterHooks):
             with recorder.guard():
                 handle, info = begin_wsgi_request(recorder, environ)
                 recorder.add_subject(app, hooks.routes_of)
-                step = recorder.call(code, environ_detail(environ, recorder), role=Role.REQUEST,
+                step = recorder.call(code, {**environ_detail(environ, recorder),
+                                            **body_detail(handle[0].info)}, role=Role.REQUEST,
                                      facts=info)
             try:
                 if hooks.lines is None:

@@ -83,17 +83,34 @@ def begin_wsgi_request(recorder: Recorder, environ: dict,
 
     Returns the handle for `end_request` and the request's facts.
     """
-    secrets: set[str] = set()
-    gap = None
-    if recorder.redact:
-        body, gap = read_body(environ)
-        secrets = environ_secrets(environ, body)
+    body, gap = read_body(environ)
+    secrets = environ_secrets(environ, body) if recorder.redact else set()
     handle = recorder.begin_request(secrets=secrets, **extra)
     info = environ_facts(environ, recorder)
-    handle[0].info.update(info)
-    if gap:
-        handle[0].info["redaction_gap"] = gap
+    record = handle[0]
+    record.info.update(info)
+    if body is not None:
+        record.info["body"] = body
+    if gap and recorder.redact:
+        record.info["redaction_gap"] = gap
     return handle, info
+
+
+#: How much of a request body the trace keeps (for replaying it), as a bytes repr.
+KEPT_BODY = 64 * 1024
+
+
+def body_detail(info: dict[str, Any]) -> dict[str, str]:
+    """The request body as the request step's detail holds it: `body` (a bytes repr, whole
+    up to `KEPT_BODY` bytes, secrets hidden when the trace is built), its size, and
+    `body_cut` when only its start is kept."""
+    body = info.pop("body", None)  # kept no longer than the step needs it
+    if not isinstance(body, bytes):
+        return {}
+    detail = {"body": repr(body[:KEPT_BODY]), "body_bytes": str(len(body))}
+    if len(body) > KEPT_BODY:
+        detail["body_cut"] = str(KEPT_BODY)
+    return detail
 
 
 def read_body(environ: dict) -> tuple[bytes | None, str | None]:
@@ -348,7 +365,8 @@ class RecordedApp:
         handle = step = None
         with recorder.guard():
             handle, info = begin_wsgi_request(recorder, environ, framework=self.framework)
-            step = recorder.call(self._code, environ_detail(environ, recorder),
+            step = recorder.call(self._code, {**environ_detail(environ, recorder),
+                                              **body_detail(handle[0].info)},
                                  name=None if self._code else qualname(self.app),
                                  role=Role.REQUEST, facts={**info, "framework": self.framework})
         if handle is None:
