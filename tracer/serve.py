@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .errors import FlaskscopeError
+from .textsafe import visible
 
 if TYPE_CHECKING:
     from .model import Trace
@@ -295,7 +296,7 @@ class Spool:
         )
 
     def _problem(self, message: str) -> None:
-        self.events.send("problem", message=terminal_safe(message))
+        self.events.send("problem", message=visible(message))
 
 
 def save_atomically(trace: Trace, path: Path, save: Callable[[Trace, Path], Any]) -> None:
@@ -578,22 +579,13 @@ def banner(app: str, host: str, port: int, spool: str | None, reload: bool) -> l
     return lines
 
 
-def terminal_safe(text: str) -> str:
-    """`text` with control characters (and other unprintable ones: bidi overrides, line
-    separators) escaped as Python would, so what a client sent cannot drive the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode()
-                   for char in text)
-
-
 def request_line(event: dict[str, Any]) -> str:
     """One printed line per finished request (method and path as the client sent them,
     escaped)."""
     status = "-" if event.get("status") is None else event["status"]
-    endpoint = f"  {terminal_safe(str(event['endpoint']))}" if event.get("endpoint") else ""
-    method, path = terminal_safe(str(event["method"])), terminal_safe(str(event["path"]))
-    return (f"#{event['id']} {method} {path} → {status} {terminal_safe(str(event['outcome']))}"
+    endpoint = f"  {visible(str(event['endpoint']))}" if event.get("endpoint") else ""
+    method, path = visible(str(event["method"])), visible(str(event["path"]))
+    return (f"#{event['id']} {method} {path} → {status} {visible(str(event['outcome']))}"
             f"{endpoint}  {event['duration_ms']:.1f} ms  {event['steps']} steps")
 
 
@@ -679,7 +671,7 @@ class LiveFeed:
             try:
                 trace = load(event["file"])
             except FlaskscopeError as exc:
-                self.app.call_from_thread(self.app.notify, terminal_safe(str(exc)),
+                self.app.call_from_thread(self.app.notify, visible(str(exc)),
                                           severity="warning", markup=False)
                 return
             self.app.call_from_thread(self.app.add_requests, trace)

@@ -39,7 +39,6 @@ from tracer.serve import (
     listen,
     next_free_id,
     request_line,
-    terminal_safe,
     trace_file_name,
 )
 
@@ -392,7 +391,6 @@ def test_the_request_line_escapes_what_the_client_sent() -> None:
     line = request_line(event)
     assert line == "#3 G\\x1bT /a\\x1b[2J\\u202eb/é\\x7f → 404 not_found  1.2 ms  9 steps"
     assert line.isprintable()
-    assert terminal_safe("plain /path é") == "plain /path é"
 
 
 def test_the_last_word_accounts_for_every_trace() -> None:
