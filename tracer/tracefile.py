@@ -36,7 +36,9 @@ from .schemacheck import shown
 from .steptable import KIND_CODES, Extra, StepTable
 
 FORMAT = "flaskscope.trace"
-VERSION = 3
+#: Version 4 is version 3's layout with more request outcomes (`http_error`,
+#: `error_status`); a version-3 file is read by the same code, checked by its own schema.
+VERSION = 4
 #: Steps per extras line: the unit a lazy reader decodes at once.
 CHUNK = 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -732,7 +734,7 @@ def _check_envelope(document: dict, version: int) -> None:
 
 
 def _check_header(header: dict) -> None:
-    _report(_checked_schema(VERSION, "header"), header)
+    _report(_checked_schema(_version(header), "header"), header)
 
 
 def _report(checked: dict[str, Any], document: Any) -> None:

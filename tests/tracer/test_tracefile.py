@@ -18,7 +18,16 @@ from jsonschema import Draft202012Validator
 import tracer
 from tracer import Role, TraceFileError
 from tracer.steptable import StepTable
-from tracer.tracefile import CHUNK, VERSION, documents, dumps, from_documents, loads, schema
+from tracer.tracefile import (
+    CHUNK,
+    VERSION,
+    _checked_schema,
+    documents,
+    dumps,
+    from_documents,
+    loads,
+    schema,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -129,7 +138,7 @@ def test_version_2_files_still_load() -> None:
         if len(row) <= 5:
             parent = request.steps[row[0]]
             assert (step.name, step.file) == (parent.name, parent.file)
-    assert loads(dumps(trace)) == trace, "saving writes version 3, which reads back the same"
+    assert loads(dumps(trace)) == trace, "saving writes the current version, which reads back"
 
 
 def test_version_1_files_still_load() -> None:
@@ -251,3 +260,24 @@ def test_mutated_documents_load_or_fail_cleanly(mutations) -> None:
     assert isinstance(loaded, tracer.Trace)
     for request in loaded.requests:
         assert all(step.id == index for index, step in enumerate(request.steps))
+
+
+def test_version_3_files_still_load() -> None:
+    """Version 4 added request outcomes; a version-3 file (written before) is checked by its
+    own schema and reads as it did."""
+    path = DATA / "trace-v3.json"
+    header = json.loads(path.read_text("utf-8").splitlines()[0])
+    assert header["version"] == 3
+    Draft202012Validator(_checked_schema(3, "header")).validate(header)
+    for lazy in (False, True):
+        request = tracer.load(path, lazy=lazy).requests[0]
+        assert (request.method, request.status, request.outcome) == ("HEAD", 200, "ok")
+        lookup = one([s for s in request.steps if s.role == Role.HANDLER_LOOKUP])
+        assert lookup.facts["fallback"] == "get"
+
+
+def test_the_outcomes_of_version_4_are_not_version_3s() -> None:
+    outcomes = schema()["$defs"]["request"]["properties"]["outcome"]["enum"]
+    assert {"http_error", "error_status"} <= set(outcomes)
+    assert not {"http_error", "error_status"} & set(
+        schema(3)["$defs"]["request"]["properties"]["outcome"]["enum"])
