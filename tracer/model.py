@@ -64,6 +64,13 @@ class Role(StrEnum):
     FINALIZE = "finalize"
     TEARDOWN = "teardown"  # the phase running teardown functions
     TEARDOWN_FUNCTION = "teardown_function"
+    URL_VALUE_PREPROCESSOR = "url_value_preprocessor"  # a function pulling values from a URL
+    URL_BUILD = "url_build"  # a URL built for an endpoint (url_for)
+    URL_DEFAULTS = "url_defaults"  # a function filling in values for a URL being built
+    TEMPLATE_RENDER = "template_render"  # a template rendered (render_template)
+    CONTEXT_PROCESSOR = "context_processor"  # a function adding names to a template's context
+    APPCONTEXT_TEARDOWN = "appcontext_teardown"  # the phase tearing down the app context
+    APPCONTEXT_TEARDOWN_FUNCTION = "appcontext_teardown_function"
     # Below and beside Flask (plain WSGI, Werkzeug, Bottle)
     WSGI_APP = "wsgi_app"  # a function made into a whole WSGI app (Request.application)
     WRAP_CALLBACK = "wrap_callback"  # a route's callback wrapped in the app's plugins

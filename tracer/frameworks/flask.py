@@ -48,6 +48,7 @@ import flask.sansio.app
 import flask.sansio.blueprints
 import flask.sansio.scaffold
 import flask.signals
+import flask.templating
 import flask.views
 import werkzeug
 import werkzeug.routing
@@ -114,6 +115,7 @@ _ROLE_UNDER = {
     Role.BEFORE_REQUEST: Role.BEFORE_REQUEST_FUNCTION,
     Role.AFTER_REQUEST: Role.AFTER_REQUEST_FUNCTION,
     Role.TEARDOWN: Role.TEARDOWN_FUNCTION,
+    Role.APPCONTEXT_TEARDOWN: Role.APPCONTEXT_TEARDOWN_FUNCTION,
     Role.ERROR_HANDLING: Role.ERROR_HANDLER,
     Role.DISPATCH: Role.VIEW,
 }
@@ -162,6 +164,8 @@ class FlaskHooks(AdapterHooks):
         self._automatic: dict[int, tuple[str, ...]] = {}
         self._chains: weakref.WeakKeyDictionary[Any, list[tuple[Any, ChainLink]]] = (
             weakref.WeakKeyDictionary())
+        #: How many callbacks each app had when they were last looked for.
+        self._callbacks_seen: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
     # -- install --------------------------------------------------------------------------
 
@@ -209,7 +213,13 @@ class FlaskHooks(AdapterHooks):
         self.patch(flask.ctx.RequestContext, "match_request", Role.MATCH,
                     after=self._after_match)
         self.patch(flask_cls, "full_dispatch_request", None)
-        self.patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST)
+        # `catch`: the functions these call directly (not through `ensure_sync`) are watched
+        # code, caught inside them (url_value_preprocessor, url_defaults, context_processor).
+        self.patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST, catch=True)
+        self.patch(flask_cls, "url_for", Role.URL_BUILD, catch=True, describe=_describe_url_for)
+        self.patch(flask_cls, "update_template_context", None, catch=True)
+        self.patch(flask.templating, "_render", Role.TEMPLATE_RENDER, describe=_describe_render)
+        self.patch(flask_cls, "do_teardown_appcontext", Role.APPCONTEXT_TEARDOWN)
         self.patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch,
                     on_error=self._dispatch_failed)
         self.patch(flask_cls, "make_default_options_response", Role.AUTOMATIC_OPTIONS)
@@ -413,6 +423,25 @@ class FlaskHooks(AdapterHooks):
 
         return __setitem__
 
+    def _watch_callbacks(self, app: Any) -> None:
+        """Watch the functions Flask calls directly during a request (not through
+        `ensure_sync`): URL value preprocessors, URL defaults, context processors. Looked
+        for again only when their number changed."""
+        registries = ((app.url_value_preprocessors, Role.URL_VALUE_PREPROCESSOR),
+                      (app.url_default_functions, Role.URL_DEFAULTS),
+                      (app.template_context_processors, Role.CONTEXT_PROCESSOR))
+        count = sum(len(functions) for registry, _ in registries
+                    for functions in registry.values())
+        if self._callbacks_seen.get(app) == count:
+            return
+        self._callbacks_seen[app] = count
+        for registry, role in registries:
+            for functions in list(registry.values()):
+                for function in functions:
+                    code = code_of(function)
+                    if code is not None and not code.co_filename.startswith(_FLASK_DIR):
+                        self.watcher.watch(code, role)
+
     def _watch_chain(self, view: Any) -> None:
         """Catch the calls of every layer of a registered view during requests."""
         for obj, chain_link in self._chain_objects(view):
@@ -519,6 +548,7 @@ class FlaskHooks(AdapterHooks):
             with recorder.guard():
                 handle, info = begin_wsgi_request(recorder, environ)
                 recorder.add_subject(app, hooks.routes_of)
+                hooks._watch_callbacks(app)
                 step = recorder.call(code, {**environ_detail(environ, recorder),
                                             **body_detail(handle[0].info)}, role=Role.REQUEST,
                                      facts=info)
@@ -829,6 +859,15 @@ class FlaskHooks(AdapterHooks):
             return hooks.run_then_leave(step, original, *args, **kwargs)
 
         return send
+
+
+def _describe_url_for(args: tuple, kwargs: dict) -> Facts:
+    return {"endpoint": str(argument(args, kwargs, 1, "endpoint"))}
+
+
+def _describe_render(args: tuple, kwargs: dict) -> Facts:
+    template = argument(args, kwargs, 1, "template")
+    return {"template": str(getattr(template, "name", None) or "<string>")}
 
 
 def _left_the_app(info: dict[str, Any], error: str) -> None:

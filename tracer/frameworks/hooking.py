@@ -173,14 +173,16 @@ class AdapterHooks:
         when: When | None = None,
         enter: Enter | None = None,
         returns: Callable[[Any], Any] | None = None,
+        catch: bool = False,
     ) -> None:
         """Record every call of `owner.attr` (only those for which `when(args, kwargs)`
-        holds)."""
+        holds); with `catch`, watched code it calls is caught (3.11 switches catching on
+        for the call)."""
         self.patches.replace(
             owner, attr,
             lambda original: self.traced(original, role, describe=describe, after=after,
                                          on_error=on_error, when=when, enter=enter,
-                                         returns=returns),
+                                         returns=returns, catch=catch),
         )
 
     def traced(
@@ -194,6 +196,7 @@ class AdapterHooks:
         when: When | None = None,
         enter: Enter | None = None,
         returns: Callable[[Any], Any] | None = None,
+        catch: bool = False,
     ) -> Callable:
         """A stand-in for `original` that records a call step around it.
 
@@ -257,12 +260,17 @@ class AdapterHooks:
                 return original(*args, **kwargs)
             step = open_step(args, kwargs)
             try:
-                result = original(*args, **kwargs)
+                if catching is None:
+                    result = original(*args, **kwargs)
+                else:
+                    with catching():
+                        result = original(*args, **kwargs)
             except BaseException as error:
                 close_step(step, args, kwargs, None, error)
                 raise
             return close_step(step, args, kwargs, result, None)
 
+        catching = self.watcher.catching if catch else None
         return traced
 
     def run_then_leave(self, step: int | None, function: Callable, *args: Any,
