@@ -100,7 +100,10 @@ def build_onion(
     if route is None:
         reason = {
             "not_found": f"no rule matches {request.path}: no view ran",
-            "method_not_allowed": f"{request.method} is not allowed here: no view ran",
+            "method_not_allowed": (
+                f"{request.method} {request.path} → {request.status}: the route exists, but "
+                f"{request.method} is not allowed (allowed: "
+                f"{', '.join(request.allowed_methods)}), so its view did not run"),
             "redirect": "the router redirected: no view ran",
         }.get(request.outcome, "no endpoint was dispatched")
         return Onion(None, (), reason, False)

@@ -6,9 +6,13 @@ choosing a request by id. Recording is real: nothing here is a hand-written trac
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from flaskscope_testing import record_fixture
 
+from tracer import record_app
 from tracer.frameworks.flask_app import RequestSpec
 from tracer.model import Trace
 
@@ -70,3 +74,24 @@ def seed_routes() -> Trace:
 @pytest.fixture
 def adversarial() -> Trace:
     return recorded("adversarial_labels")
+
+
+MANY_ROUTES_APP = Path(__file__).with_name("many_routes_app.py")
+#: Requests to many_routes_app.py: 0 matches /a (the second rule of endpoint "a"), 1 is a
+#: 405 on /a/<int:x>, 2 matches nothing, 3 is a 405 on /page3.
+MANY_ROUTES_REQUESTS = ["GET /a", "POST /a/5", "GET /nowhere", "POST /page3"]
+
+
+@pytest.fixture(scope="session")
+def many_routes() -> tuple[Trace, list[str]]:
+    """The 56-route app's trace and its endpoints in registration order (its ENDPOINTS)."""
+    name = MANY_ROUTES_APP.stem
+    sys.modules.pop(name, None)
+    try:
+        specs = [RequestSpec(*line.split(" ", 1)) for line in MANY_ROUTES_REQUESTS]
+        recording = record_app(str(MANY_ROUTES_APP), specs)
+        endpoints = sys.modules[name].ENDPOINTS
+    finally:
+        sys.modules.pop(name, None)
+    assert recording.app_error is None, recording.app_error
+    return recording.trace, endpoints

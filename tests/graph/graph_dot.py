@@ -4,7 +4,7 @@
 decodes an escString, strictly: an escape other than `\\\\`, `\\"`, `\\n`, `\\l`, `\\r`
 fails the test, because Graphviz would have replaced it with something else (`\\N` with
 the node name, ...). `svg_texts` renders with the real `dot` and returns the text lines
-it drew.
+it drew; `layout` returns where `dot` put each node.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def decode_label(value: str | None) -> str | None:
 
 @dataclass
 class Parsed:
-    """A parsed digraph: attributes unquoted, labels decoded, cluster nesting known."""
+    """A parsed digraph: attributes unquoted, labels decoded, cluster nesting known; the nodes
+    of each subgraph that is not a cluster (`rank=same` groups) are in `ranks`, and edges
+    drawn `style=invis` (layout constraints) in `invisible`, not in `edges`."""
 
     attrs: dict[str, str]
     nodes: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -76,6 +78,8 @@ class Parsed:
     clusters: dict[str, dict[str, str]] = field(default_factory=dict)
     cluster_parent: dict[str, str | None] = field(default_factory=dict)
     edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    ranks: list[list[str]] = field(default_factory=list)
+    invisible: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -134,7 +138,10 @@ def parse(source: str) -> Parsed:
     root = graphs[0]
     parsed = Parsed(attrs=_attributes(root))
 
-    def walk(graph, cluster: str | None) -> None:
+    def walk(graph, cluster: str | None, inherited: dict[str, str] | None = None) -> None:
+        edge_defaults = dict(inherited or {})
+        for defaults in graph.get_edge_defaults():
+            edge_defaults.update({key: unquote(value) for key, value in defaults.items()})
         for node in graph.get_nodes():
             name = unquote(node.get_name())
             if name in ("graph", "node", "edge"):
@@ -144,15 +151,26 @@ def parse(source: str) -> Parsed:
                 parsed.node_cluster[name] = cluster
         for edge in graph.get_edges():
             tail, head = unquote(edge.get_source()), unquote(edge.get_destination())
-            parsed.edges.append((tail, head, _attributes(edge)))
+            attrs = {**edge_defaults, **_attributes(edge)}
+            if attrs.get("style") == "invis":  # layout only: not drawn, so not an edge here
+                parsed.invisible.append((tail, head))
+                continue
+            parsed.edges.append((tail, head, attrs))
             for end in (tail, head):
                 parsed.nodes.setdefault(end, {})
                 parsed.node_cluster.setdefault(end, None)
         for sub in graph.get_subgraphs():
             name = unquote(sub.get_name())
+            if not name.startswith("cluster"):  # e.g. a `rank=same` group: no box drawn
+                members = [unquote(n.get_name()) for n in sub.get_nodes()]
+                members = [m for m in members if m not in ("graph", "node", "edge")]
+                if members:
+                    parsed.ranks.append(members)
+                walk(sub, cluster, edge_defaults)
+                continue
             parsed.clusters[name] = _attributes(sub)
             parsed.cluster_parent[name] = cluster
-            walk(sub, name)
+            walk(sub, name, edge_defaults)
 
     walk(root, None)
     return parsed
@@ -167,3 +185,15 @@ def svg_texts(source: str) -> list[str]:
     for element in root.iter("{http://www.w3.org/2000/svg}text"):
         texts.append("".join(element.itertext()).replace("\xa0", " "))
     return texts
+
+
+def layout(source: str) -> dict[str, tuple[float, float]]:
+    """Each node's centre as `dot` lays it out (`-Tplain`: inches, y growing upwards)."""
+    plain = subprocess.run(["dot", "-Tplain"], input=source.encode("utf-8"),
+                           capture_output=True, check=True).stdout.decode("utf-8")
+    centres = {}
+    for line in plain.splitlines():
+        if line.startswith("node "):
+            _, name, x, y, _ = line.split(" ", 4)
+            centres[unquote(name)] = (float(x), float(y))
+    return centres

@@ -2,7 +2,8 @@
 
 The output format follows the name given to `-o`: `.dot`/`.gv` is the DOT text and needs
 nothing else; `.svg`, `.png` and `.pdf` are rendered by Graphviz's `dot` program. Without
-`-o` the DOT text goes to stdout, ready for `| dot -Tsvg`.
+`-o` the DOT text goes to stdout, ready for `| dot -Tsvg`. A `.png` or `.pdf` with Chinese,
+Japanese or Korean labels on a machine without a CJK font is still written, with a warning.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 import graphviz
 
 from ..source import line_options, request_options, resolve_source
+from .fonts import missing_font_warning
 from .kinds import KINDS, build
 from .select import GraphError
 
@@ -125,3 +127,6 @@ def graph(
         raise GraphError(f"cannot write {output!r}: {exc.strerror}; choose another path") \
             from None
     click.echo(f"{kind} graph written to {output}")
+    warning = missing_font_warning(digraph.source, fmt)
+    if warning is not None:
+        click.echo(f"flaskscope: warning: {warning}", err=True)

@@ -6,7 +6,9 @@ holds everything it wraps, so the drawing nests like the code runs: outermost de
 on: the generated view → the view class → `dispatch_request` → the handler methods.
 
 With a request for one of the endpoints, each layer is styled as entered (filled) or never
-entered (dashed): a decorator that answers early leaves everything inside it dashed.
+entered (dashed): a decorator that answers early leaves everything inside it dashed. A 405
+reached a route but no view: the endpoints of the rules its URL matched are drawn with
+every layer dashed, and the caption says which rules matched and which methods they allow.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..model import ChainLink, Request, Role, Route, Trace
 from ..render import request_title
 from . import style
 from .labels import app_name, plain_label, source_excerpt, where
+from .rematch import refused_routes
 from .steps import StepIndex, readable
 
 _CLASS_DECORATORS = "class_decorators"
@@ -47,15 +50,18 @@ def decorators_graph(
     for route in routes:
         endpoints.setdefault((route.app, route.endpoint), []).append(route)
     several_apps = len({app for app, _ in endpoints}) > 1
+    refused = [routes[i] for i in refused_routes(routes, request)] if request else []
 
     graph = graphviz.Digraph(name="decorators", graph_attr=style.GRAPH, node_attr=style.NODE,
                              edge_attr=style.EDGE)
-    graph.attr(label=plain_label(_caption(trace, request, endpoints), align="left"))
+    graph.attr(label=plain_label(_caption(trace, request, endpoints, refused), align="left"))
     for number, ((app, endpoint), members) in enumerate(endpoints.items()):
         chain = members[0].chain
         entered = None
         if request is not None and request.endpoint == endpoint:
             entered = entered_links(chain, request)
+        elif any((route.app, route.endpoint) == (app, endpoint) for route in refused):
+            entered = [False] * len(chain)  # the route exists, but a 405 runs none of it
         prefix = f"e{number}"
         with graph.subgraph(name=f"cluster_{prefix}") as cluster:
             rules = ", ".join(route.rule for route in members)
@@ -227,16 +233,37 @@ def _cluster_label(link: ChainLink, chain: Sequence[ChainLink]) -> str:
 
 
 def _caption(
-    trace: Trace, request: Request | None, endpoints: dict[tuple[str | None, str], list[Route]]
+    trace: Trace,
+    request: Request | None,
+    endpoints: dict[tuple[str | None, str], list[Route]],
+    refused: Sequence[Route],
 ) -> str:
     app = app_name(trace.meta)
     lines = [f"decorator layers, outermost first{f' ({app})' if app else ''}"]
     if request is not None:
         lines.append(request_title(request))
-        if request.endpoint is None:
+        if request.outcome == "method_not_allowed":
+            lines += _not_allowed_lines(request, refused)
+        elif request.endpoint is None:
             lines.append("the request reached no endpoint, so no layer ran")
         elif request.endpoint not in {endpoint for _, endpoint in endpoints}:
             lines.append(f"its endpoint {request.endpoint} is not drawn")
         else:
             lines.append("filled: entered by this request; dashed: never entered")
     return "\n".join(lines)
+
+
+def _not_allowed_lines(request: Request, refused: Sequence[Route]) -> list[str]:
+    """What a 405 means for the onion: the URL matched a route, the method did not, so the
+    view and its layers never ran (a 405 has no endpoint, which is not "no route")."""
+    rules = list(dict.fromkeys(route.rule for route in refused))
+    if rules:
+        matched = ("rule " if len(rules) == 1 else "rules ") + ", ".join(rules)
+    else:
+        matched = "a rule"
+    allowed = ", ".join(request.allowed_methods) or "none recorded"
+    return [
+        f"the route exists: {request.path} matched {matched}, but {request.method} is not "
+        f"allowed there (allowed: {allowed})",
+        "so no view ran: every layer is dashed, never entered",
+    ]

@@ -2,17 +2,21 @@
 
 The calls graph needs a request (the first one unless `--request` names another). The
 decorators graph shows the request's endpoint when there is a request and nothing else
-narrows it, else every endpoint; the routes graph shows every rule with the request's
-resolution on top. `--endpoint`/`--blueprint` narrow the last two.
+narrows it (for a 405, the endpoints of the rules its URL matched), else every endpoint;
+the routes graph shows every rule with the request's resolution on top.
+`--endpoint`/`--blueprint` narrow the last two.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import graphviz
 
-from ..model import Trace
+from ..model import Request, Route, Trace
 from .calls import calls_graph
 from .decorators import decorators_graph
+from .rematch import refused_routes
 from .routes import routes_graph
 from .select import GraphError, filter_routes, pick_request
 
@@ -61,7 +65,16 @@ def build(
     routes = filter_routes(trace.routes, endpoint, blueprint)
     if kind == "decorators":
         narrowed = endpoint is not None or blueprint is not None
-        if not narrowed and request is not None and request.endpoint is not None:
-            routes = [r for r in routes if r.endpoint == request.endpoint] or routes
+        if not narrowed and request is not None:
+            routes = _request_routes(routes, request) or routes
         return decorators_graph(trace, routes, request)
     return routes_graph(trace, routes, request)
+
+
+def _request_routes(routes: Sequence[Route], request: Request) -> list[Route]:
+    """The routes of the endpoint a request reached: the one it was dispatched to, or for a
+    405 those of the rules its URL matched (the route exists, the method did not fit)."""
+    if request.endpoint is not None:
+        return [route for route in routes if route.endpoint == request.endpoint]
+    refused = {(routes[i].app, routes[i].endpoint) for i in refused_routes(routes, request)}
+    return [route for route in routes if (route.app, route.endpoint) in refused]

@@ -18,9 +18,24 @@ from urllib.parse import unquote, urlsplit
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from ..model import Route
+from ..model import Request, Route
+from .steps import match_facts
 
 _SLASHES = re.compile("/{2,}")
+
+
+def refused_routes(routes: Sequence[Route], request: Request) -> list[int]:
+    """Positions in `routes` of the rules a 405's path matched, none of them for its method.
+
+    The match step's `matched_rules` names them; a trace recorded before that fact existed
+    is matched again here with the allowed methods. Empty for any other outcome.
+    """
+    if request.outcome != "method_not_allowed":
+        return []
+    rules = match_facts(request).get("matched_rules")
+    if isinstance(rules, list):
+        return [position for position, route in enumerate(routes) if route.rule in rules]
+    return routes_for_path(routes, request.path, request.allowed_methods)
 
 
 def routes_for_path(

@@ -6,8 +6,9 @@ when walking up to a caller.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..model import Request, Role, Step
 
@@ -96,3 +97,11 @@ def readable(request: Request) -> Request:
     except UnicodeError:
         return request
     return request if decoded == request.path else replace(request, path=decoded)
+
+
+def match_facts(request: Request) -> Mapping[str, Any]:
+    """The facts of the request's URL-matching step ({} when it was not recorded)."""
+    for step in request.steps:
+        if step.kind == "call" and step.role == Role.MATCH:
+            return step.facts
+    return {}

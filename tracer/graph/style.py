@@ -7,7 +7,11 @@ which names what the style means: `path`, `entered`, `not-entered`, `matched`, `
 
 from __future__ import annotations
 
-FONT = "Helvetica,Arial,sans-serif"
+#: Latin text in Helvetica or its look-alikes; Chinese, Japanese and Korean characters in a
+#: Simplified Chinese face when one is installed (fontconfig otherwise falls back to any CJK
+#: font, often a Japanese one, or to none: see `fonts`). SVG passes the list on as CSS.
+FONT = ("Helvetica,Arial,Noto Sans CJK SC,Source Han Sans SC,PingFang SC,Microsoft YaHei,"
+        "sans-serif")
 
 GRAPH = {"fontname": FONT, "fontsize": "12", "labelloc": "t", "labeljust": "l"}
 NODE = {"fontname": FONT, "fontsize": "10", "shape": "box", "style": "rounded"}
