@@ -16,6 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from .model import Request, Route, Step
+from .routes_output import APP_HEADER, app_label, several_apps
 from .textsafe import visible, visible_markup
 
 _SITE_DIRS = tuple(
@@ -143,8 +144,13 @@ def request_title(request: Request) -> str:
 
 
 def route_table(routes: Iterable[Route]) -> Table:
-    """Rule, methods, endpoint and the view chain outermost → innermost."""
+    """Rule, methods, endpoint and the view chain outermost → innermost; first the app of
+    each route when they are of several apps (a helper module's own `Flask(__name__)`)."""
+    routes = list(routes)
+    with_app = several_apps(routes)
     table = Table(show_lines=False)
+    if with_app:
+        table.add_column(APP_HEADER, style="magenta", overflow="fold")
     table.add_column("Rule", style="bold")
     table.add_column("Methods")
     table.add_column("Endpoint", style="cyan")
@@ -159,5 +165,8 @@ def route_table(routes: Iterable[Route]) -> Table:
                            else f"class {link.qualname}")
             for link in route.chain
         )
-        table.add_row(visible_markup(route.rule), methods, visible_markup(route.endpoint), chain)
+        cells = [visible_markup(route.rule), methods, visible_markup(route.endpoint), chain]
+        if with_app:
+            cells.insert(0, visible_markup(app_label(route)))
+        table.add_row(*cells)
     return table

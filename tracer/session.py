@@ -51,9 +51,12 @@ def record_app(
     says how it is found); `wsgi` loads it as a plain WSGI callable, skipping Flask and
     Bottle discovery (None: as the command line's `--wsgi` says). With `lines`, every line
     run in Flask, Werkzeug and the app's directory (adjusted by the `include`/`exclude`
-    globs) is recorded too, during import and inside each request.
+    globs) is recorded too, during import and inside each request. A Flask app's trace
+    names the app discovery returned (`meta["app_name"]`) and lists its routes first
+    (`tracer.frameworks.flask_app.label_apps`).
     """
     from .api import default_scope, record, registering
+    from .frameworks.flask_app import label_apps
     from .frameworks.wsgi_app import load, send
 
     plain = _wsgi_requested() if wsgi is None else wsgi
@@ -68,7 +71,10 @@ def record_app(
         recorder.meta["framework"] = loaded.framework
         for spec in requests:
             send(loaded, spec)
-        return Recording(recorder.trace(app=app_ref))
+        trace = recorder.trace(app=app_ref)
+        if loaded.framework == "flask":
+            trace = label_apps(trace, loaded.app)
+        return Recording(trace)
 
 
 def _wsgi_requested() -> bool:

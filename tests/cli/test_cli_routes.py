@@ -100,7 +100,7 @@ def test_json_lists_every_route_with_its_chain_outer_to_inner(monkeypatch) -> No
     assert [r["rule"] for r in routes][:3] == ["/static/<path:filename>", "/shop/products",
                                                "/shop/products/<int:product_id>"]
     stacked = next(r for r in routes if r["rule"] == "/stacked")
-    assert set(stacked) == {"rule", "methods", "automatic_methods", "endpoint", "blueprint",
+    assert set(stacked) == {"app", "rule", "methods", "automatic_methods", "endpoint", "blueprint",
                             "chain"}
     assert stacked["methods"] == ["GET", "HEAD", "OPTIONS"]
     assert stacked["automatic_methods"] == ["HEAD", "OPTIONS"]

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..explain.items import Message
-from ..model import Route
+from ..explain.apps import AppOwners
+from ..explain.items import N_, Message
+from ..model import Route, Step
 from ..unwrap import code_of
 
 _TRACER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,6 +41,15 @@ class Finding:
     problem: tuple[Message, ...]
     fix: Message
     steps: tuple[int, ...] = ()
+
+
+def elsewhere(owners: AppOwners | None, step: Step) -> Message | None:
+    """The sentence naming the other app a step belongs to, if it is not the one checked."""
+    if owners is None or not owners.is_other(step):
+        return None
+    return Message(N_("This is in another app, {other}, made while loading {app}, the app "
+                      "checked."),
+                   {"other": f"`{owners.owner(step)}`", "app": f"`{owners.asked}`"})
 
 
 def definition(obj: Any) -> tuple[str | None, int | None]:

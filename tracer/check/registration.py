@@ -1,23 +1,26 @@
 """Mistakes read from the recorded registration: endpoint collisions and nameless wrappers.
 
 Both work on the trace alone, so they report even when the app failed to import (which
-is what an endpoint collision does).
+is what an endpoint collision does). The trace holds every app the import made: a finding
+read from another app's steps says which app (`tracer.explain.apps`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..explain.apps import AppOwners
 from ..explain.items import N_, Message
 from ..explain.steps import leaf, maker, where
 from ..model import Role, Step, Trace
-from .findings import Finding, user_frame
+from .findings import Finding, elsewhere, user_frame
 
 #: `as_view` names its function itself: its endpoint is never the wrapper's own name.
 _AS_VIEW = "View.as_view"
 
 
-def endpoint_collisions(trace: Trace, error: BaseException | None) -> list[Finding]:
+def endpoint_collisions(trace: Trace, error: BaseException | None,
+                        owners: AppOwners | None = None) -> list[Finding]:
     """One finding per VIEW_COLLISION step, placed at the registration call that failed."""
     findings = []
     for step in trace.registration.steps:
@@ -50,6 +53,9 @@ def endpoint_collisions(trace: Trace, error: BaseException | None) -> list[Findi
         else:
             fix = Message(N_("Give one of the two another endpoint: `endpoint=\"...\"` in "
                              "`route`/`add_url_rule`, or another name in `as_view(\"...\")`."))
+        other = elsewhere(owners, step)
+        if other is not None:
+            problem.append(other)
         file, line = user_frame(error)
         if file is None:
             file, line = new.get("file"), new.get("line")
@@ -58,33 +64,38 @@ def endpoint_collisions(trace: Trace, error: BaseException | None) -> list[Findi
     return findings
 
 
-def wrappers_without_wraps(trace: Trace) -> list[Finding]:
-    """Endpoints named after a decorator's inner function, one finding per wrapper."""
+def wrappers_without_wraps(trace: Trace, owners: AppOwners | None = None) -> list[Finding]:
+    """Endpoints named after a decorator's inner function, one finding per wrapper (and per
+    other app using it)."""
     steps = trace.registration.steps
-    by_wrapper: dict[str, list[Step]] = {}
+    by_wrapper: dict[tuple[str, str | None], list[Step]] = {}
     for step in steps:
         if step.role != Role.ENDPOINT_INFERRED or step.kind != "call":
             continue
         view = step.facts.get("view")
         made_by = maker(view)
         if made_by and made_by != _AS_VIEW and leaf(view) == step.facts.get("endpoint"):
-            by_wrapper.setdefault(str(view), []).append(step)
+            other = owners.owner(step) if owners is not None and owners.is_other(step) else None
+            by_wrapper.setdefault((str(view), other), []).append(step)
     findings = []
-    for wrapper, inferred in by_wrapper.items():
+    for (wrapper, _), inferred in by_wrapper.items():
         rules = [_rule_of(steps, step) for step in inferred]
         file, line = _wrapper_location(trace, wrapper)
         params = {"wrapper": wrapper, "maker": maker(wrapper), "name": leaf(wrapper),
                   "endpoint": repr(leaf(wrapper)),
                   "rules": [repr(rule) for rule in rules if rule]}
-        problem = (Message(N_("`{maker}` returns its inner function `{wrapper}` without "
+        problem = [Message(N_("`{maker}` returns its inner function `{wrapper}` without "
                               "`functools.wraps`, so `_endpoint_from_view_func` named the "
                               "endpoint of {rules} after the wrapper: {endpoint}. Every view "
                               "it wraps gets that endpoint, and `url_for` cannot tell them "
-                              "apart."), params),)
+                              "apart."), params)]
+        named = elsewhere(owners, inferred[0])
+        if named is not None:
+            problem.append(named)
         fix = Message(N_("Put `@functools.wraps(...)` on `def {name}` inside `{maker}`, passing "
                          "the function it wraps, so the wrapper keeps the view's `__name__`; "
                          "or pass `endpoint=` to the route."), params)
-        findings.append(Finding("wrapper_without_wraps", file, line, problem, fix,
+        findings.append(Finding("wrapper_without_wraps", file, line, tuple(problem), fix,
                                 tuple(step.id for step in inferred)))
     return findings
 

@@ -8,6 +8,9 @@ from flask import Flask
 
 from ..api import record
 from ..errors import AppLoadError
+from ..explain.apps import AppOwners
+from ..explain.steps import Steps
+from ..frameworks.flask_app import label_apps
 from ..frameworks.wsgi_app import LoadedApp, load
 from ..model import Trace
 from .findings import Finding
@@ -27,11 +30,16 @@ class CheckResult:
 
 def run_checks(app: Flask | None, trace: Trace, error: BaseException | None = None
                ) -> list[Finding]:
-    """Every check that can run: trace-only ones always, the rest when `app` loaded."""
-    findings = [*endpoint_collisions(trace, error), *wrappers_without_wraps(trace)]
+    """Every check that can run: trace-only ones always, the rest when `app` loaded.
+
+    The live checks look at `app` alone; the trace holds every app the import made, and a
+    finding read from another app's steps names that app.
+    """
+    owners = AppOwners(trace, Steps(trace.registration.steps))
+    findings = [*endpoint_collisions(trace, error, owners), *wrappers_without_wraps(trace, owners)]
     if app is not None:
-        findings += decorators_above_route(app, trace)
-        findings += method_view_methods(app, trace)
+        findings += decorators_above_route(app, trace, owners)
+        findings += method_view_methods(app, trace, owners)
         findings += shadowed_rules(app)
         findings += strict_slash_redirects(app)
     return sorted(findings, key=lambda f: (f.file or "", f.line or 0, f.check))
@@ -55,6 +63,7 @@ def check_app(app_ref: str) -> CheckResult:
         trace = recorder.trace(app=app_ref)
         if loaded.framework != "flask":
             return CheckResult(trace, (), not_flask(app_ref, loaded))
+        trace = label_apps(trace, loaded.app)
         return CheckResult(trace, tuple(run_checks(loaded.app, trace)))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask
 from flask.views import MethodView, http_method_funcs
 
+from ..explain.apps import AppOwners
 from ..explain.items import N_, Message
 from ..explain.steps import maker
 from ..frameworks.hooking import qualname
@@ -25,7 +26,8 @@ from .findings import Finding, definition
 _METHODS_LINE = re.compile(r"^\s*methods\s*[:=]")
 
 
-def decorators_above_route(app: Flask, trace: Trace) -> list[Finding]:
+def decorators_above_route(app: Flask, trace: Trace, owners: AppOwners | None = None
+                           ) -> list[Finding]:
     """Module names bound to a wrapper around a registered view that is not registered.
 
     `@decorator` above `@app.route` wraps what `route` returned, the function it already
@@ -43,7 +45,7 @@ def decorators_above_route(app: Flask, trace: Trace) -> list[Finding]:
                 if endpoint is None or id(inner) in seen:
                     continue
                 seen.add(id(inner))
-                findings.append(_above_route(app, trace, name, obj, inner, endpoint))
+                findings.append(_above_route(app, trace, owners, name, obj, inner, endpoint))
                 break
     return findings
 
@@ -59,8 +61,8 @@ def _view_modules(app: Flask) -> list[ModuleType]:
     return modules
 
 
-def _above_route(app: Flask, trace: Trace, name: str, outer: Any, inner: Any,
-                 endpoint: str) -> Finding:
+def _above_route(app: Flask, trace: Trace, owners: AppOwners | None, name: str, outer: Any,
+                 inner: Any, endpoint: str) -> Finding:
     decorator = maker(qualname(outer)) or qualname(outer)
     rules = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
     params = {"decorator": decorator, "view": name, "rules": [repr(r) for r in rules]}
@@ -71,12 +73,12 @@ def _above_route(app: Flask, trace: Trace, name: str, outer: Any, inner: Any,
     fix = Message(N_("Move `@{decorator}` below `@app.route(...)`, directly above "
                      "`def {view}`: the route decorator must be the top one."), params)
     file, line = definition(inner)
-    steps = tuple(step.id for step in trace.registration.steps
-                  if step.role == Role.VIEW_REGISTERED and step.facts.get("endpoint") == endpoint)
+    steps = _own_steps(trace, owners, Role.VIEW_REGISTERED, "endpoint", endpoint)
     return Finding("decorator_above_route", file, line, problem, fix, steps)
 
 
-def method_view_methods(app: Flask, trace: Trace) -> list[Finding]:
+def method_view_methods(app: Flask, trace: Trace, owners: AppOwners | None = None
+                        ) -> list[Finding]:
     """MethodView classes whose `methods` hide handlers, or list methods without one."""
     findings = []
     for endpoint, view in app.view_functions.items():
@@ -89,8 +91,7 @@ def method_view_methods(app: Flask, trace: Trace) -> list[Finding]:
         routed = set().union(*(rule.methods or () for rule in rules))
         automatic = any(getattr(rule, "provide_automatic_options", False) for rule in rules)
         handlers = sorted(m for m in http_method_funcs if callable(getattr(cls, m, None)))
-        steps = tuple(step.id for step in trace.registration.steps
-                      if step.role == Role.CLASS_VIEW and step.facts.get("name") == endpoint)
+        steps = _own_steps(trace, owners, Role.CLASS_VIEW, "name", endpoint)
         file, line = _methods_line(cls)
         listed = sorted(m.upper() for m in (cls.methods or ()))
         params: dict[str, Any] = {"cls": cls.__qualname__, "methods": repr(listed),
@@ -124,6 +125,15 @@ def method_view_methods(app: Flask, trace: Trace) -> list[Finding]:
             findings.append(Finding("method_view_missing_handler", file, line, problem, fix,
                                     steps))
     return findings
+
+
+def _own_steps(trace: Trace, owners: AppOwners | None, role: str, fact: str, value: str
+               ) -> tuple[int, ...]:
+    """Ids of the steps with `role` whose `fact` is `value`, but not those of another app
+    that has an endpoint of the same name."""
+    return tuple(step.id for step in trace.registration.steps
+                 if step.role == role and step.facts.get(fact) == value
+                 and not (owners is not None and owners.is_other(step)))
 
 
 def _methods_line(cls: type) -> tuple[str | None, int | None]:

@@ -13,6 +13,7 @@ from typing import Any
 from ..model import Role, Step, Trace
 from ..render import short_path
 from . import flask_lines as lines
+from .apps import AppOwners
 from .items import N_, Item, Message, item, q
 from .steps import Steps, body_lines, code_list, def_lines, leaf, maker, route_for, where
 
@@ -22,7 +23,9 @@ _STATIC_VIEW = "Flask.__init__."
 def narrate_registration(trace: Trace, endpoints: Iterable[str] | None = None) -> list[Item]:
     """Items for the registration; only what concerns `endpoints` when they are given.
 
-    Configuration is told whenever the app loaded some (it may explain any request).
+    Configuration is told whenever the app loaded some (it may explain any request). When
+    the import made other apps than the one asked for, their steps are left out and one
+    item names them (`tracer.explain.apps` says how steps are told apart).
     """
     return _Registration(trace, None if endpoints is None else set(endpoints)).build()
 
@@ -55,6 +58,10 @@ class _Registration:
         self.steps = Steps(trace.registration.steps)
         self.sources = trace.sources
         self.endpoints = endpoints
+        self.apps = AppOwners(trace, self.steps)
+        #: The routes of the app asked for (all of them when only one app is known).
+        self.routes = tuple(route for route in trace.routes
+                            if not self.apps.others or route.app == self.apps.asked)
         self.items: list[Item] = []
         #: qualname of the function an `as_view` call returned → how the code wrote it.
         self.as_view_calls: dict[str, str] = {}
@@ -62,7 +69,8 @@ class _Registration:
     # -- walking ------------------------------------------------------------------------
 
     def build(self) -> list[Item]:
-        top = self.steps.top()
+        top = [step for step in self.steps.top() if not self.apps.is_other(step)]
+        self._other_apps([step for step in self.steps.top() if self.apps.is_other(step)])
         has_config = any(step.role == Role.CONFIG for step in top)
         index = 0
         while index < len(top):
@@ -90,6 +98,21 @@ class _Registration:
                 self._blueprint(step)
             index += 1
         return self.items
+
+    def _other_apps(self, steps: list[Step]) -> None:
+        """One item naming the other apps whose steps are left out."""
+        owners = {self.apps.owner(step) for step in steps}
+        names = [label for label in self.apps.others if label in owners]
+        if not names:
+            return
+        params = {"apps": code_list(names), "app": f"`{self.apps.asked}`"}
+        if len(names) == 1:
+            message = Message(N_("Loading {app}, the app asked for, also made another app, "
+                                 "{apps}: its registration steps are left out."), params)
+        else:
+            message = Message(N_("Loading {app}, the app asked for, also made other apps, "
+                                 "{apps}: their registration steps are left out."), params)
+        self._add(steps, message)
 
     def _endpoints_of(self, step: Step) -> set[str]:
         found: set[str] = set()
@@ -306,7 +329,7 @@ class _Registration:
         messages = [Message(N_("`app.view_functions[{endpoint}] = {view}`: a request matched to "
                                "this endpoint will call `{view}`."),
                             {"endpoint": q(endpoint), "view": view})]
-        route = route_for(self.trace.routes, endpoint)
+        route = route_for(self.routes, endpoint)
         if route is not None:
             inside = [link.qualname for link in route.chain[1:]
                       if link.kind in ("decorator", "view")]
@@ -411,7 +434,7 @@ class _Registration:
                                     "has no `methods`, so `add_url_rule` will default to "
                                     "GET."), params)
         messages = [attributes]
-        route = route_for(self.trace.routes, name)
+        route = route_for(self.routes, name)
         if route is not None and facts.get("methods"):
             routed = set(route.methods)
             handlers = [link.name for link in route.chain
@@ -482,7 +505,7 @@ class _Registration:
                 message = Message(N_("`app.config.from_pyfile({filename})` joined the name to "
                                      "`config.root_path` (`{root}`) and looked for "
                                      "`{resolved}`, but that file does not exist."), params)
-            elif self._instance_relative():
+            elif self._instance_relative(step):
                 message = Message(N_("`app.config.from_pyfile({filename})` joined the name to "
                                      "`config.root_path`, the instance folder (because "
                                      "`instance_relative_config=True`), and read `{resolved}`: "
@@ -517,10 +540,14 @@ class _Registration:
             return ["—"]
         return [f"`{key}` = {values[key]}" if key in values else f"`{key}`" for key in keys]
 
-    def _instance_relative(self) -> bool:
-        for step in self.steps.top():
-            if step.role == Role.CONFIG_ROOT:
-                return bool(step.facts.get("instance_relative"))
+    def _instance_relative(self, config: Step) -> bool:
+        """Whether the app whose config `config` loads into made it instance-relative."""
+        made = [step for step in self.steps.top()
+                if step.role == Role.CONFIG_ROOT and not self.apps.is_other(step)]
+        same = [step for step in made
+                if step.facts.get("config_root") == config.facts.get("config_root")]
+        for step in same or made:
+            return bool(step.facts.get("instance_relative"))
         return False
 
     # -- blueprints ----------------------------------------------------------------------
