@@ -128,9 +128,6 @@ def module_dir(tmp_path: Path) -> Iterator[Path]:
             del sys.modules[name]
 
 
-@pytest.mark.xfail(strict=True, reason="a config key set with `config[...] = ...` is placed "
-                   "only once the recorder names the app of each registration step "
-                   "(an `app` fact, see tracer/explain/apps.py)")
 def test_a_key_set_on_another_apps_config_with_the_same_root_is_left_out(
         module_dir: Path) -> None:
     (module_dir / "shared_root_helper.py").write_text(SHARED_ROOT_HELPER, "utf-8")

@@ -164,6 +164,10 @@ class FlaskHooks(AdapterHooks):
         self._automatic: dict[int, tuple[str, ...]] = {}
         self._chains: weakref.WeakKeyDictionary[Any, list[tuple[Any, ChainLink]]] = (
             weakref.WeakKeyDictionary())
+        self._app_labels: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self._app_names: dict[int, str] = {}  # id(app) -> name, while the app lives
+        #: id(config) -> (its app, weakly; the app's label)
+        self._config_apps: dict[int, tuple[weakref.ref, str]] = {}
         #: How many callbacks each app had when they were last looked for.
         self._callbacks_seen: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
@@ -181,28 +185,34 @@ class FlaskHooks(AdapterHooks):
         app = flask.sansio.app.App
         blueprint = flask.sansio.blueprints.Blueprint
         setup_state = flask.sansio.blueprints.BlueprintSetupState
-        self.patch(scaffold, "route", Role.ROUTE_DECORATOR, describe=_describe_route,
+        on_app = self._with_app
+        self.patch(scaffold, "route", Role.ROUTE_DECORATOR, describe=on_app(_describe_route),
                    after=self._note_returned,
                    returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
         for shortcut in ("get", "post", "put", "delete", "patch"):
-            self.patch(scaffold, shortcut, Role.ROUTE_DECORATOR, describe=_describe_route)
-        self.patch(scaffold, "endpoint", Role.ENDPOINT_DECORATOR, after=self._note_returned,
+            self.patch(scaffold, shortcut, Role.ROUTE_DECORATOR,
+                       describe=on_app(_describe_route))
+        self.patch(scaffold, "endpoint", Role.ENDPOINT_DECORATOR, describe=on_app(None),
+                   after=self._note_returned,
                    returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
         for module in (flask.sansio.scaffold, flask.sansio.app, flask.sansio.blueprints):
             self.patch(module, "_endpoint_from_view_func", Role.ENDPOINT_INFERRED,
                         after=self._after_endpoint_inferred)
-        self.patch(app, "add_url_rule", Role.ADD_URL_RULE, describe=_describe_add_url_rule,
+        self.patch(app, "add_url_rule", Role.ADD_URL_RULE,
+                   describe=on_app(_describe_add_url_rule),
                     after=self._after_add_url_rule, on_error=self._add_url_rule_failed)
         self.patch(blueprint, "add_url_rule", Role.ADD_URL_RULE,
                     describe=_describe_blueprint_deferred)
         self.patch(setup_state, "add_url_rule", Role.BLUEPRINT_RULE,
-                    describe=_describe_setup_state_rule)
-        self.patch(app, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
+                   describe=on_app(_describe_setup_state_rule, lambda state: state.app))
+        self.patch(app, "register_blueprint", Role.BLUEPRINT,
+                   describe=on_app(_describe_blueprint))
         self.patch(blueprint, "register_blueprint", Role.BLUEPRINT, describe=_describe_blueprint)
         self.patch(blueprint, "register", Role.BLUEPRINT, describe=_describe_blueprint_register)
         self.patch(flask.views.View, "as_view", Role.CLASS_VIEW, describe=_describe_as_view,
                     after=self._after_as_view)
-        self.patch(app, "make_config", Role.CONFIG_ROOT, after=self._after_make_config)
+        self.patch(app, "make_config", Role.CONFIG_ROOT, describe=on_app(None),
+                   after=self._after_make_config)
         for loader in _CONFIG_LOADERS:
             self._patch_config_loader(loader)
         self.patches.replace(flask.Config, "__setitem__", self._config_setitem)
@@ -368,12 +378,57 @@ class FlaskHooks(AdapterHooks):
             "instance_path": app.instance_path,
             "config_root": result.root_path,
         })
+        self._config_apps[id(result)] = (weakref.ref(app), self.app_label(app))
+
+    # -- telling apps apart ----------------------------------------------------------------
+
+    def app_label(self, app: Any) -> str:
+        """A name for `app` that tells it from every other app: its `name`, numbered when an
+        app made earlier has the same (`name #2`): two `Flask(__name__)` in one module."""
+        try:
+            label = self._app_labels.get(app)
+        except TypeError:  # not weakly referenceable
+            return str(getattr(app, "name", "?"))
+        if label is None:
+            name = str(getattr(app, "name", "?"))
+            taken = sum(1 for known in list(self._app_names.values()) if known == name)
+            label = name if not taken else f"{name} #{taken + 1}"
+            self._app_labels[app] = label
+            self._app_names[id(app)] = name
+            weakref.finalize(app, self._app_names.pop, id(app), None)
+        return label
+
+    def _config_app(self, config: Any) -> str | None:
+        """The label of the app a `Config` object belongs to."""
+        known = self._config_apps.get(id(config))
+        if known is None:
+            return None
+        app = known[0]()
+        return None if app is None or app.config is not config else known[1]
+
+    def _with_app(self, describe: Any, app_of: Callable[[Any], Any] = lambda app: app
+                  ) -> Callable[[tuple, dict], Facts]:
+        """`describe` plus an `app` fact: the label of the app the call is made on (through
+        `app_of(first argument)`), when the first argument leads to an app."""
+        app_type = flask.sansio.app.App
+
+        def described(args: tuple, kwargs: dict) -> Facts:
+            facts = dict(describe(args, kwargs)) if describe is not None else {}
+            app = app_of(args[0]) if args else None
+            if isinstance(app, app_type):
+                facts["app"] = self.app_label(app)
+            return facts
+
+        return described
 
     def _patch_config_loader(self, loader: str) -> None:
         def describe(args: tuple, kwargs: dict) -> Facts:
             config = args[0]
             facts: Facts = {"style": loader, "config_root": config.root_path,
                             "called_from": called_from()}
+            label = self._config_app(config)
+            if label is not None:
+                facts["app"] = label
             if loader == "from_pyfile":
                 filename = argument(args, kwargs, 1, "filename")
                 resolved = os.path.join(config.root_path, filename)
@@ -415,9 +470,10 @@ class FlaskHooks(AdapterHooks):
             if not hooks.active or hooks.recorder.open_role() == Role.CONFIG:
                 return
             with hooks.recorder.guard():
+                label = hooks._config_app(config)
                 hooks.recorder.note(
                     Role.CONFIG, "Config.__setitem__",
-                    {"style": "item", "key": str(key)},
+                    {"style": "item", "key": str(key), **({"app": label} if label else {})},
                     hooks.recorder.named({str(key): value}),
                 )
 
@@ -487,7 +543,7 @@ class FlaskHooks(AdapterHooks):
                 blueprint=blueprint or None,
                 chain=chain,
                 automatic_methods=automatic,
-                app=app.name,
+                app=self.app_label(app),
                 strict_slashes=bool(rule.strict_slashes),
                 redirect_to=redirect,
             ))
@@ -551,7 +607,7 @@ class FlaskHooks(AdapterHooks):
                 hooks._watch_callbacks(app)
                 step = recorder.call(code, {**environ_detail(environ, recorder),
                                             **body_detail(handle[0].info)}, role=Role.REQUEST,
-                                     facts=info)
+                                     facts={**info, "app": hooks.app_label(app)})
             try:
                 if hooks.lines is None:
                     result = original(app, environ, start_response)

@@ -123,7 +123,7 @@ def _find_run(routes: Sequence[Route], name: str, own: Sequence[tuple[str, str]]
         return None
     for start in range(len(routes) - len(own) + 1):
         window = routes[start:start + len(own)]
-        if all(route.app == name and (route.rule, route.endpoint) == rule
+        if all(_of_app_named(route.app, name) and (route.rule, route.endpoint) == rule
                for route, rule in zip(window, own, strict=True)):
             return start
     return None
@@ -146,8 +146,19 @@ def _made_by_flask_init(route: Route) -> bool:
         link.qualname.startswith("Flask.__init__.") for link in route.chain)
 
 
+def _of_app_named(label: str | None, name: str) -> bool:
+    """Whether a route's app label is of an app called `name` (`name`, or `name #2`...,
+    as the recorder numbers apps of one name)."""
+    return label == name or (label is not None and label.startswith(f"{name} #")
+                             and label[len(name) + 2:].isdigit())
+
+
 def _number(runs: Sequence[Sequence[Route]]) -> list[str | None]:
-    """One label per run: its app's name, numbered from the second app of that name on."""
+    """One label per run: its app's name, numbered from the second app of that name on
+    (kept as recorded when the recorder already told every app apart)."""
+    recorded = [run[0].app for run in runs]
+    if None not in recorded and len(set(recorded)) == len(recorded):
+        return list(recorded)
     seen: dict[str | None, int] = {}
     labels: list[str | None] = []
     for run in runs:
