@@ -59,7 +59,7 @@ from ..model import ChainLink, Role, Route
 from ..recorder import Recorder, current_request
 from ..unwrap import code_of, layers
 from ..watch import CodeWatcher
-from .hooking import AdapterHooks, argument, link, qualname
+from .hooking import AdapterHooks, argument, hide_own_frames, link, qualname
 from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
 from .wsgi import (
@@ -619,6 +619,7 @@ class FlaskHooks(AdapterHooks):
                     recorder.leave(step, error=error)
                     if handle is not None:
                         _left_the_app(handle[0].info, recorder.repr(error))
+                    hide_own_frames(error)  # what the server prints
                 raise
             else:
                 with recorder.guard():
@@ -730,6 +731,8 @@ class FlaskHooks(AdapterHooks):
 
     def _describe_error(self, args: tuple, kwargs: dict) -> Facts:
         error = argument(args, kwargs, 1, "e")
+        if isinstance(error, BaseException):
+            hide_own_frames(error)  # Flask logs this traceback (`log_exception`)
         record = current_request()
         if record is not None and not isinstance(error, HTTPException):
             record.info.setdefault("error", self.recorder.repr(error))

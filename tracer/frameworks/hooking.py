@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable, Iterable
 from types import CodeType
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,34 @@ OnError = Callable[[int | None, tuple, dict, BaseException], None]
 RoleOf = str | None | Callable[[tuple, dict], str | None]
 When = Callable[[tuple, dict], bool]
 Enter = Callable[[int | None, tuple, dict], None]
+
+
+#: flaskscope's own code: the frames its wrappers add to a traceback.
+_OWN_FILES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+
+
+def hide_own_frames(error: BaseException) -> None:
+    """Take flaskscope's wrapper frames out of `error`'s traceback (in place), so that a
+    traceback the app logs or a server prints is the one it would show without recording.
+
+    A wrapper cannot remove its own frame while it is running: this is called where a
+    traceback is about to be read (Flask's error handling, an exception leaving the app),
+    and removes every frame of ours below that point.
+    """
+    head = error.__traceback__
+    while head is not None and head.tb_frame.f_code.co_filename.startswith(_OWN_FILES):
+        head = head.tb_next
+    if head is not error.__traceback__:
+        error.__traceback__ = head
+    entry = head
+    while entry is not None:
+        following = entry.tb_next
+        while following is not None and following.tb_frame.f_code.co_filename.startswith(
+                _OWN_FILES):
+            following = following.tb_next
+        if following is not entry.tb_next:
+            entry.tb_next = following
+        entry = following
 
 
 def qualname(obj: Any) -> str:
