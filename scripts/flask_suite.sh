@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Run Flask's own test suite (from the sdist of the installed Flask) three times: plain,
 # with flaskscope's hooks installed process-wide, and in line mode. The outcome of every
-# test must be identical. Usage: scripts/flask_suite.sh [PYTHON]   (default .venv/bin/python)
+# test must be identical. In both recorded runs the oracle (tests/oracle) watches every
+# request and checks every recorded one: its disagreements must be the known ones
+# (tests/oracle/flask_suite_known.tsv). Usage: scripts/flask_suite.sh [PYTHON]
+# (default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${1:-.venv/bin/python}
@@ -25,9 +28,15 @@ fi
 status=0
 for mode in hooks lines; do
     lines=""; [ "$mode" = lines ] && lines=1
-    FLASKSCOPE_LINES=$lines PYTHONPATH="$root/scripts" outcomes -p flaskscope_everywhere \
-        > "$work/$mode.txt"
+    FLASKSCOPE_LINES=$lines FLASKSCOPE_ORACLE=1 PYTHONPATH="$root/scripts" \
+        outcomes -p flaskscope_everywhere > "$work/$mode.txt"
     recorded=$(grep -o 'flaskscope recorded.*' "$work/last.txt" || echo "flaskscope did not run")
+    oracle=$(grep '^oracle: ' "$work/last.txt" || echo "oracle: did not run")
+    echo "Flask $version suite, flaskscope $mode, $oracle"
+    if grep -q '^oracle: .* 0 new, 0 known that now agree)$' "$work/last.txt"; then :; else
+        grep '^oracle new: \|^oracle agrees now' "$work/last.txt" || true
+        status=1
+    fi
     if diff -u "$work/plain.txt" "$work/$mode.txt" > "$work/diff.txt"; then
         echo "Flask $version suite, flaskscope $mode: $(wc -l < "$work/plain.txt") tests, identical outcomes ($recorded)"
     else

@@ -1,0 +1,1 @@
+"""Real Flask apps built on PyPI extensions, recorded and held to the oracle."""
