@@ -71,6 +71,11 @@ class Role(StrEnum):
     CONTEXT_PROCESSOR = "context_processor"  # a function adding names to a template's context
     APPCONTEXT_TEARDOWN = "appcontext_teardown"  # the phase tearing down the app context
     APPCONTEXT_TEARDOWN_FUNCTION = "appcontext_teardown_function"
+    SIGNAL_RECEIVER = "signal_receiver"  # a function connected to a signal, receiving it
+    SESSION = "session"  # a method of the app's own session interface
+    CONVERTER = "converter"  # an app's URL converter turning a path part into a value
+    VIEW_INIT = "view_init"  # a view class's __init__, making the instance for a request
+    APP_METHOD = "app_method"  # a method the app's class (or the app itself) puts over Flask's
     # Below and beside Flask (plain WSGI, Werkzeug, Bottle)
     WSGI_APP = "wsgi_app"  # a function made into a whole WSGI app (Request.application)
     WRAP_CALLBACK = "wrap_callback"  # a route's callback wrapped in the app's plugins

@@ -24,22 +24,24 @@ _MAX_DEPTH = 12
 class PlainValues:
     """Converts recorded values to plain JSON values, hiding secrets with `scrub`."""
 
-    __slots__ = ("_scrub", "_names")
+    __slots__ = ("_scrub", "_code_names")
 
-    def __init__(self, scrub: Callable[[str], str] | None = None) -> None:
+    def __init__(self, scrub: Callable[[str], str] | None = None,
+                 code_names: frozenset[str] = frozenset()) -> None:
         self._scrub = scrub
-        self._names: dict[str, str] = {}
+        #: Names of the code steps ran (`view_a`, `Index.get`): the app's source, which the
+        #: trace embeds as written, not values; kept as they are wherever they appear.
+        self._code_names = code_names
 
     def scrub(self, text: str) -> str:
-        """`text` with the known secrets hidden."""
-        return text if self._scrub is None else self._scrub(text)
+        """`text` with the known secrets hidden (a name of code kept as it is)."""
+        if self._scrub is None or text in self._code_names:
+            return text
+        return self._scrub(text)
 
     def name(self, name: str) -> str:
-        """A step's name (repeated across steps, so converted once)."""
-        known = self._names.get(name)
-        if known is None:
-            known = self._names[name] = self.value(name)
-        return known
+        """A step's name: the qualified name of its code (or a fixed label), kept."""
+        return name if type(name) is str else self._text(name)
 
     def detail(self, detail: Mapping[str, Any]) -> dict[str, str]:
         """A step's detail: every key and value a string."""

@@ -575,13 +575,15 @@ def _freeze(record: StepRecord, redact: bool = True,
     """The steps of a record as model objects, every value a plain JSON value, with every
     secret known by value hidden (raw values are rendered with them hidden, before they are
     cut short)."""
-    plain = PlainValues(secrets.scrub if secrets else None)
+    rows = record.rows()
+    plain = PlainValues(secrets.scrub if secrets else None,
+                        frozenset(row[3] for row in rows if row[2] == "call"))
     token = scrubbing(plain.scrub)
     try:
         return tuple(Step(*row[:3], plain.name(row[3]), *row[4:8],
                           plain.detail(rendered_detail(row[8], row[11], redact)), row[9],
                           plain.facts(row[10]))
-                     for row in record.rows())
+                     for row in rows)
     finally:
         stop_scrubbing(token)
 

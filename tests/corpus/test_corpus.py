@@ -14,35 +14,9 @@ from oracle.observe import Call
 
 from .harness import APPS, MODES, Ask, corpus_module, run_app
 
-# Known gaps, each a flaskscope bug the oracle reports (by app, mode and ask index).
-ERROR_ROUTER = ("an extension's replacement of Flask's error handling on the app instance "
-                "(Api.error_router of Flask-RESTful and flask-restx, flask-cors' wrapper of "
-                "handle_user_exception/handle_exception) has no call step in hook mode")
-OWN_ERRORS = ("an error the extension handles itself (it sends got_request_exception) leaves "
-              "the request's error unset and its outcome error_status, not http_error/error")
-VIEW_CLASS_INIT = ("the __init__ of a view class, called by as_view's view to make the "
-                   "instance, has no call step")
-
-KNOWN: dict[tuple[str, str], dict[int, tuple[str, ...]]] = {
-    ("restful", "hooks"): {
-        2: (ERROR_ROUTER, OWN_ERRORS), 4: (ERROR_ROUTER, OWN_ERRORS), 6: (ERROR_ROUTER,),
-        9: (ERROR_ROUTER, OWN_ERRORS), 11: (ERROR_ROUTER, OWN_ERRORS), 13: (ERROR_ROUTER,),
-    },
-    ("restful", "lines"): {2: (OWN_ERRORS,), 4: (OWN_ERRORS,), 9: (OWN_ERRORS,),
-                           11: (OWN_ERRORS,)},
-    ("restx", "hooks"): {
-        0: (VIEW_CLASS_INIT,), 1: (VIEW_CLASS_INIT,),
-        2: (VIEW_CLASS_INIT, ERROR_ROUTER, OWN_ERRORS), 3: (VIEW_CLASS_INIT, ERROR_ROUTER),
-        4: (VIEW_CLASS_INIT, ERROR_ROUTER, OWN_ERRORS), 5: (VIEW_CLASS_INIT,),
-        6: (VIEW_CLASS_INIT, ERROR_ROUTER, OWN_ERRORS), 7: (ERROR_ROUTER,),
-        8: (VIEW_CLASS_INIT,), 10: (VIEW_CLASS_INIT,), 12: (ERROR_ROUTER,),
-        13: (ERROR_ROUTER,),
-    },
-    ("restx", "lines"): {2: (OWN_ERRORS,), 4: (OWN_ERRORS,), 6: (OWN_ERRORS,)},
-    ("cors", "hooks"): {5: (ERROR_ROUTER,), 6: (ERROR_ROUTER,), 7: (ERROR_ROUTER,),
-                        9: (ERROR_ROUTER,)},
-    ("httpbin", "hooks"): {27: (VIEW_CLASS_INIT,), 28: (VIEW_CLASS_INIT,)},
-}
+# Known gaps, each a flaskscope bug the oracle reports (by app, mode and ask index):
+# none today. A gap found later is listed here as (app, mode) -> {index: (reason, ...)}.
+KNOWN: dict[tuple[str, str], dict[int, tuple[str, ...]]] = {}
 
 
 def _asks(app: str) -> list[Ask]:

@@ -178,3 +178,25 @@ def test_a_body_too_long_to_search_makes_the_trace_say_it_is_not_fully_redacted(
     (gap,) = trace.meta["redaction_gaps"]
     assert gap.startswith("request 0: its body (of ") and gap.endswith(
         "bytes) was not searched for secrets (limit: 64 bytes)")
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["hooks", "lines"])
+def test_names_of_code_are_not_taken_for_secrets(fresh_import, lines: bool) -> None:
+    """A function whose name holds a secret's text is the app's source, not a value."""
+    with tracer.record(lines=lines) as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+        app.config["SECRET_KEY"] = "reports_2024"
+
+        @app.get("/monthly")
+        def monthly_reports_2024_view() -> str:
+            return "reports_2024"
+
+        app.test_client().get("/monthly")
+        trace = recorder.trace()
+    request = trace.requests[0]
+    (dispatch,) = [s for s in request.steps if s.role == "dispatch" and s.kind == "call"]
+    assert dispatch.facts["view"].endswith("monthly_reports_2024_view")
+    assert any(name.endswith("monthly_reports_2024_view") for name in dispatch.facts["entered"])
+    (returned,) = [s for s in request.steps if s.kind == "return"
+                   and s.name.endswith("monthly_reports_2024_view")]
+    assert returned.detail["result"] == "'***'"

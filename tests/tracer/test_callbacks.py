@@ -43,4 +43,4 @@ def test_each_callback_is_a_step_under_the_call_that_ran_it(fresh_import, lines:
     assert url_for.facts == {"endpoint": ".item"}
     (render,) = [s for s in request.steps if s.role == Role.TEMPLATE_RENDER and s.kind == "call"]
     assert render.facts == {"template": "<string>"}
-    assert "item" in callers(Role.TEMPLATE_RENDER, "_render")
+    assert "item" in callers(Role.TEMPLATE_RENDER, "render_template_string")

@@ -58,7 +58,7 @@ from werkzeug.routing import RequestRedirect
 from ..model import ChainLink, Role, Route
 from ..recorder import Recorder, current_request
 from ..unwrap import code_of, layers
-from ..watch import CodeWatcher
+from ..watch import CodeWatcher, argument_values
 from .hooking import AdapterHooks, argument, hide_own_frames, link, qualname
 from .werkzeug import rule_added
 from .werkzeug_nomatch import near_misses
@@ -170,6 +170,9 @@ class FlaskHooks(AdapterHooks):
         self._config_apps: dict[int, tuple[weakref.ref, str]] = {}
         #: How many callbacks each app had when they were last looked for.
         self._callbacks_seen: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        #: Per app: what its extras were looked for in, and whether it has any.
+        self._extras_seen: weakref.WeakKeyDictionary[Any, tuple[Any, bool]] = (
+            weakref.WeakKeyDictionary())
 
     # -- install --------------------------------------------------------------------------
 
@@ -228,7 +231,12 @@ class FlaskHooks(AdapterHooks):
         self.patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST, catch=True)
         self.patch(flask_cls, "url_for", Role.URL_BUILD, catch=True, describe=_describe_url_for)
         self.patch(flask_cls, "update_template_context", None, catch=True)
-        self.patch(flask.templating, "_render", Role.TEMPLATE_RENDER, describe=_describe_render)
+        for module in (flask, flask.templating):  # as apps call them: `flask.render_template`
+            self.patch(module, "render_template", Role.TEMPLATE_RENDER,
+                       describe=_describe_template_name)
+            self.patch(module, "render_template_string", Role.TEMPLATE_RENDER,
+                       describe=lambda args, kwargs: {"template": "<string>"})
+        self.patch(flask.templating, "_render", None, describe=_describe_render)
         self.patch(flask_cls, "do_teardown_appcontext", Role.APPCONTEXT_TEARDOWN)
         self.patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch,
                     on_error=self._dispatch_failed)
@@ -498,12 +506,86 @@ class FlaskHooks(AdapterHooks):
                     if code is not None and not code.co_filename.startswith(_FLASK_DIR):
                         self.watcher.watch(code, role)
 
+    def _request_exception(self, error: Any) -> None:
+        """`got_request_exception` says the request had this exception (Flask sends it for
+        an unhandled one, extensions for those their own handling caught)."""
+        record = current_request()
+        if record is not None and isinstance(error, BaseException) and not isinstance(
+                error, HTTPException):
+            with self.recorder.guard():
+                record.info.setdefault("error", self.recorder.repr(error))
+
+    def _watch_receivers(self, signal: Any) -> None:
+        """Watch the functions connected to a signal (held weakly or not by blinker)."""
+        for receiver in list(signal.receivers.values()):
+            function = receiver() if isinstance(receiver, weakref.ref) else receiver
+            code = code_of(function)
+            if code is not None:
+                self.watcher.watch(code, Role.SIGNAL_RECEIVER)
+
+    def _watch_app_extras(self, app: Any) -> bool:
+        """Watch the app's own code Flask calls by other ways than the patched ones: methods
+        its class (or the instance itself, as Flask-RESTful's `error_router`) puts over
+        Flask's, its session interface's, its URL converters'. Whether it has any (then 3.11
+        catches for the whole request)."""
+        marks = (type(app), type(app.session_interface), tuple(app.url_map.converters.values()),
+                 tuple(name for name in _OVERRIDABLE if name in vars(app)))
+        known = self._extras_seen.get(app)
+        if known is not None and known[0] == marks:
+            return known[1]
+        found = 0
+        for name in marks[3]:
+            found += self._watch_code(inspect.unwrap(vars(app)[name]), Role.APP_METHOD,
+                                      self._error_seen if name.startswith("handle_") else None)
+        for klass in type(app).__mro__:
+            if klass.__module__.split(".")[0] in ("flask", "builtins"):
+                continue
+            for attribute in vars(klass).values():
+                found += self._watch_code(attribute, Role.APP_METHOD)
+        for klass in type(app.session_interface).__mro__:
+            if klass.__module__.split(".")[0] not in ("flask", "builtins"):
+                for attribute in vars(klass).values():
+                    found += self._watch_code(attribute, Role.SESSION)
+        for converter in marks[2]:
+            if converter.__module__.split(".")[0] != "werkzeug":
+                for name in ("to_python", "to_url"):
+                    found += self._watch_code(vars(converter).get(name), Role.CONVERTER)
+        self._extras_seen[app] = (marks, bool(found))
+        return bool(found)
+
+    def _watch_code(self, obj: Any, role: str,
+                    before: Callable[[FrameType], None] | None = None) -> bool:
+        """Watch a function defined outside Flask and Werkzeug (or a `functools.partial` of
+        one, as Flask-RESTful sets `app.handle_exception`); whether it was one."""
+        while isinstance(obj, functools.partial):
+            obj = obj.func
+        code = code_of(obj) if callable(obj) else None
+        if code is None or code.co_filename.startswith(_FRAMEWORK_DIRS):
+            return False
+        self.watcher.watch(code, role, before)
+        return True
+
+    def _error_seen(self, frame: FrameType) -> None:
+        """An extension's own error handling (in place of Flask's) receives an exception:
+        an HTTP error makes the outcome `http_error`, as Flask's would. Any other exception
+        counts as the request's error when Flask's handling sees it, or when the extension
+        sends `got_request_exception` (as Flask-RESTful does): see `_signal_send`."""
+        error = next((value for value in argument_values(frame).values()
+                      if isinstance(value, HTTPException)), None)
+        record = current_request()
+        if error is not None and record is not None and not _routed(error):
+            record.info.setdefault("http_exception", type(error).__qualname__)
+
     def _watch_chain(self, view: Any) -> None:
         """Catch the calls of every layer of a registered view during requests."""
         for obj, chain_link in self._chain_objects(view):
             if chain_link.kind == "view_class":
                 for layer_code in _method_decorator_codes(obj):
                     self.watcher.watch(layer_code, Role.LAYER)
+                for klass in obj.__mro__:  # the __init__ the class runs, if not object's
+                    if "__init__" in vars(klass):
+                        self._watch_code(vars(klass)["__init__"], Role.VIEW_INIT)
+                        break
             code = code_of(obj)
             if code is None:
                 continue
@@ -601,19 +683,24 @@ class FlaskHooks(AdapterHooks):
             if not hooks.active:
                 return original(app, environ, start_response)
             handle = step = None
+            extras = False
             with recorder.guard():
                 handle, info = begin_wsgi_request(recorder, environ)
                 recorder.add_subject(app, hooks.routes_of)
                 hooks._watch_callbacks(app)
+                extras = hooks._watch_app_extras(app)
                 step = recorder.call(code, {**environ_detail(environ, recorder),
                                             **body_detail(handle[0].info)}, role=Role.REQUEST,
                                      facts={**info, "app": hooks.app_label(app)})
             try:
-                if hooks.lines is None:
-                    result = original(app, environ, start_response)
-                else:
+                if hooks.lines is not None:
                     with hooks.lines.tracing():
                         result = original(app, environ, start_response)
+                elif extras:  # the app's own methods run anywhere in the request (3.11)
+                    with hooks.watcher.catching():
+                        result = original(app, environ, start_response)
+                else:
+                    result = original(app, environ, start_response)
             except BaseException as error:
                 with recorder.guard():
                     recorder.leave(step, error=error)
@@ -652,6 +739,8 @@ class FlaskHooks(AdapterHooks):
         else:
             facts["matched"] = False
             info = {"outcome": "error"}
+            if isinstance(error, HTTPException):  # e.g. SecurityError: a host not trusted
+                info = {"http_exception": type(error).__qualname__}
             if isinstance(error, RequestRedirect):
                 reason = "strict_slashes" if error.new_url.split("?")[0].endswith(
                     request.path.rstrip("/") + "/") else "redirect"
@@ -736,7 +825,7 @@ class FlaskHooks(AdapterHooks):
         record = current_request()
         if record is not None and not isinstance(error, HTTPException):
             record.info.setdefault("error", self.recorder.repr(error))
-        elif record is not None and error is not _flask_request().routing_exception:
+        elif record is not None and not _routed(error):
             record.info.setdefault("http_exception", type(error).__qualname__)  # an abort()
         return {
             "exception": type(error).__qualname__,
@@ -814,7 +903,7 @@ class FlaskHooks(AdapterHooks):
         # a class whose own dispatch calls them without `ensure_sync`.
         outer_layer = watched_role == Role.LAYER or (
             role == Role.CLASS_DISPATCH and code is not None
-            and not code.co_filename.startswith(_FLASK_DIR))
+            and not code.co_filename.startswith(_FLASK_DIR)) or _has_own_init(func)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active:
@@ -907,21 +996,30 @@ class FlaskHooks(AdapterHooks):
 
         @functools.wraps(original)
         def send(*args: Any, **kwargs: Any) -> Any:
+            if name == "got_request_exception" and hooks.active:
+                hooks._request_exception(kwargs.get("exception"))
             if not hooks.active or not signal.receivers:  # a signal nobody listens to: no step
                 return original(*args, **kwargs)
             step = None
             with recorder.guard():
                 receivers = len(signal.receivers)
+                hooks._watch_receivers(signal)
                 step = recorder.call(code_of(original), None, name=f"signals.{name}.send",
                                      role=Role.SIGNAL,
                                      facts={"signal": name, "receivers": receivers})
-            return hooks.run_then_leave(step, original, *args, **kwargs)
+            with hooks.watcher.catching():
+                return hooks.run_then_leave(step, original, *args, **kwargs)
 
         return send
 
 
 def _describe_url_for(args: tuple, kwargs: dict) -> Facts:
     return {"endpoint": str(argument(args, kwargs, 1, "endpoint"))}
+
+
+def _describe_template_name(args: tuple, kwargs: dict) -> Facts:
+    name = argument(args, kwargs, 0, "template_name_or_list")
+    return {"template": name if isinstance(name, str) else repr(name)}
 
 
 def _describe_render(args: tuple, kwargs: dict) -> Facts:
@@ -949,6 +1047,31 @@ def _flask_request() -> Any:
 
 
 _FLASK_DIR = os.path.join(os.path.dirname(flask.__file__), "")
+_FRAMEWORK_DIRS = (_FLASK_DIR, os.path.join(os.path.dirname(werkzeug.__file__), ""))
+#: Methods Flask calls on the app that an extension may replace on the instance.
+_OVERRIDABLE = ("handle_user_exception", "handle_exception", "handle_http_exception",
+                "dispatch_request", "full_dispatch_request", "make_response",
+                "log_exception", "finalize_request", "preprocess_request", "process_response")
+
+
+def _routed(error: BaseException) -> bool:
+    """Whether `error` is how the URL failed to route (404, 405, a redirect: the outcome
+    says so); any other HTTP error, even one raised while the URL was being bound (an
+    untrusted host), counts as an HTTP error."""
+    return (error is _flask_request().routing_exception
+            and isinstance(error, NotFound | MethodNotAllowed | RequestRedirect))
+
+
+def _has_own_init(view: Any) -> bool:
+    """Whether `view` is made by `as_view` from a class with an `__init__` of its own (run
+    by the generated `view` at each request, and watched)."""
+    view_class = getattr(view, "view_class", None)
+    if not isinstance(view_class, type):
+        return False
+    init = next((vars(klass)["__init__"] for klass in view_class.__mro__
+                 if "__init__" in vars(klass)), None)
+    code = code_of(init)
+    return code is not None and not code.co_filename.startswith(_FRAMEWORK_DIRS)
 
 
 def _lookup_line(view_class: type) -> tuple[str | None, int | None]:
