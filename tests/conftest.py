@@ -6,6 +6,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,19 @@ def _no_hooks_left_behind() -> Iterator[None]:
     assert sys.gettrace() is None, "the test left a trace function set"
     assert sys.getprofile() is None, "the test left a profile function set"
 
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """`run("trace", "fixtures/seed_views.py", ...)`: the `flaskscope` command line in this
+    process, from the repository's root (where the fixtures' paths start)."""
+    from click.testing import CliRunner
+    from flaskscope_testing import REPO_ROOT
+
+    from tracer.cli import cli
+
+    monkeypatch.chdir(REPO_ROOT)
+
+    def invoke(*args: str) -> Any:
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke

@@ -34,6 +34,7 @@ from rich.cells import cell_len
 
 from .model import ChainLink, Route
 from .textsafe import visible, visible_json
+from .tracefile import link_document
 
 #: Column titles of the plain table, in order.
 HEADERS = ("Rule", "Methods", "Endpoint", "View chain (outer → inner)")
@@ -102,18 +103,5 @@ def _route_object(route: Route) -> dict[str, Any]:
         "automatic_methods": list(route.automatic_methods),
         "endpoint": route.endpoint,
         "blueprint": route.blueprint,
-        "chain": [_link_object(link) for link in route.chain],
-    }
-
-
-def _link_object(link: ChainLink) -> dict[str, Any]:
-    return {
-        "kind": link.kind,
-        "name": link.name,
-        "qualname": link.qualname,
-        "file": link.file,
-        "line": link.line,
-        "wraps": link.wraps,
-        "origin": link.origin,
-        "decorator": link.decorator,
+        "chain": [link_document(link) for link in route.chain],
     }

@@ -169,25 +169,27 @@ def _phase_documents(number: int, steps: Sequence[Step], start_ns: int, thread: 
     ]
 
 
+def link_document(link: ChainLink) -> dict[str, Any]:
+    """One link of a route's chain as the trace file (and `routes --format json`) has it."""
+    return {
+        "kind": link.kind,
+        "name": link.name,
+        "qualname": link.qualname,
+        "file": link.file,
+        "line": link.line,
+        "wraps": link.wraps,
+        "origin": link.origin,
+        "decorator": link.decorator,
+    }
+
+
 def _route_json(route: Route) -> dict[str, Any]:
     return {
         "rule": route.rule,
         "endpoint": route.endpoint,
         "methods": list(route.methods),
         "blueprint": route.blueprint,
-        "chain": [
-            {
-                "kind": link.kind,
-                "name": link.name,
-                "qualname": link.qualname,
-                "file": link.file,
-                "line": link.line,
-                "wraps": link.wraps,
-                "origin": link.origin,
-                "decorator": link.decorator,
-            }
-            for link in route.chain
-        ],
+        "chain": [link_document(link) for link in route.chain],
         "automatic_methods": list(route.automatic_methods),
         "app": route.app,
         "strict_slashes": route.strict_slashes,

@@ -7,23 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 
 import tracer
-from tracer.cli import cli
 from tracer.errors import RequestSpecError
 from tracer.source import parse_request
-
-
-@pytest.fixture
-def run(monkeypatch):
-    monkeypatch.chdir(REPO_ROOT)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def _one_error_line(result) -> str:

@@ -13,16 +13,6 @@ import tracer
 from tracer.cli import cli
 
 
-@pytest.fixture
-def run(monkeypatch):
-    monkeypatch.chdir(REPO_ROOT)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
-
-
 def test_trace_prints_the_step_tree_and_writes_the_file(run, tmp_path) -> None:
     out = tmp_path / "t.json"
     result = run("trace", "fixtures/seed_views.py", "GET", "/index", "-o", str(out))

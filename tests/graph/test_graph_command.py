@@ -7,22 +7,10 @@ import sys
 
 import graphviz
 import pytest
-from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 from graph_dot import needs_dot, parse
 
 import tracer
-from tracer.cli import cli
-
-
-@pytest.fixture
-def run(monkeypatch):
-    monkeypatch.chdir(REPO_ROOT)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

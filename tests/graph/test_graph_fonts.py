@@ -7,12 +7,9 @@ import shutil
 import subprocess
 
 import pytest
-from click.testing import CliRunner
-from flaskscope_testing import REPO_ROOT
 from graph_dot import needs_dot
 
 import tracer
-from tracer.cli import cli
 from tracer.graph import build, style
 from tracer.graph.fonts import CJK_FONT_PACKAGE, has_cjk, missing_font_warning
 
@@ -45,16 +42,6 @@ def adversarial_file(adversarial, tmp_path) -> str:
 @pytest.fixture
 def views_file(seed_views, tmp_path) -> str:
     return str(tracer.save(seed_views, tmp_path / "views.json"))
-
-
-@pytest.fixture
-def run(monkeypatch):
-    monkeypatch.chdir(REPO_ROOT)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def _path_with(tmp_path, monkeypatch, *, fc_list: str | None) -> None:
