@@ -2,43 +2,69 @@
 
 Each entry is text that appears in a Flask 3.1 function whose body the trace embeds.
 They are looked up in the trace's own sources, never in the installed files, so a quote is
-always what ran; a statement that a later Flask rewrote is simply not quoted.
+always the code that was there; a statement that a later Flask rewrote is simply not quoted.
+A statement is quoted only where the recorded steps show it ran: a branch is split into
+its own entry, quoted when the facts say it was taken. `process_response` calls its
+after-request functions from two identical lines (`after_this_request` ones, then the
+registered ones) and the steps do not say which: neither is quoted.
 """
 
 from __future__ import annotations
 
 #: `decorator` inside `Scaffold.route`.
-ROUTE_DECORATOR = ('options.pop("endpoint", None)', "self.add_url_rule(rule, endpoint, f",
-                   "return f")
+ROUTE_DECORATOR = ('options.pop("endpoint", None)', "self.add_url_rule(rule, endpoint, f")
+ROUTE_DECORATOR_RETURN = ("return f",)
 #: `App.add_url_rule`, by the point a sentence makes.
 ENDPOINT_INFERRED = ("endpoint = _endpoint_from_view_func(view_func)",)
 ENDPOINT_FUNCTION = ("return view_func.__name__",)
 METHODS_DEFAULT = ('methods = getattr(view_func, "methods", None) or ("GET",)',)
-METHODS_AUTOMATIC = ('required_methods.add("OPTIONS")', "methods |= required_methods")
+METHODS_OPTIONS = ('required_methods.add("OPTIONS")',)
+METHODS_REQUIRED = ("methods |= required_methods",)
 RULE_ADDED = ("rule_obj = self.url_rule_class(", "self.url_map.add(rule_obj)")
 VIEW_REGISTERED = ("self.view_functions[endpoint] = view_func",)
 VIEW_COLLISION = ("old_func is not None and old_func != view_func", "raise AssertionError(")
-#: `BlueprintSetupState.add_url_rule`.
-BLUEPRINT_RULE = ('rule = "/".join((self.url_prefix',
-                  'f"{self.name_prefix}.{self.name}.{endpoint}"')
-#: `View.as_view`.
+#: `BlueprintSetupState.add_url_rule`: the join runs for a blueprint with a URL prefix.
+BLUEPRINT_RULE_JOIN = ('rule = "/".join((self.url_prefix',)
+BLUEPRINT_RULE_NAME = ('f"{self.name_prefix}.{self.name}.{endpoint}"',)
+#: `View.as_view`. The `view` it defines is written twice (by `init_every_request`): it is
+#: quoted from a request that ran it, never from the registration.
 AS_VIEW_VIEW = ("def view(", "self = view.view_class(", "ensure_sync(self.dispatch_request)")
 AS_VIEW_DECORATORS = ("for decorator in cls.decorators:", "view = decorator(view)")
-AS_VIEW_ATTRIBUTES = ("view.view_class = cls", "view.__name__ = name", "view.methods = cls.methods")
+#: `view.__name__ = name` is written twice; the second one, after `view.view_class = cls`,
+#: always runs.
+AS_VIEW_CLASS = ("view.view_class = cls",)
+AS_VIEW_ATTRIBUTES = ("view.__name__ = name", "view.methods = cls.methods")
 #: Configuration.
-MAKE_CONFIG = ("root_path = self.instance_path", "root_path = self.root_path")
+MAKE_CONFIG = ("root_path = self.root_path",)
+MAKE_CONFIG_INSTANCE = ("root_path = self.instance_path",)
 FROM_PYFILE = ("filename = os.path.join(self.root_path, filename)",)
 #: Requests.
-MATCH = ("self.url_adapter.match(return_rule=True)", "self.request.routing_exception = e")
+MATCH = ("self.url_adapter.match(return_rule=True)",)
+MATCH_FAILED = ("self.request.routing_exception = e",)
 ROUTING_EXCEPTION = ("self.raise_routing_exception(req)",)
 AUTOMATIC_OPTIONS = ("return self.make_default_options_response()",)
 DISPATCH = ("self.view_functions[rule.endpoint]",)
-BEFORE_REQUEST = ("rv = self.ensure_sync(before_func)()", "return rv")
-AFTER_REQUEST = ("response = self.ensure_sync(func)(response)",)
+#: `Flask.preprocess_request`: URL value preprocessors first, then before-request functions;
+#: `return rv` runs only when one of those returned something.
+URL_VALUE_PREPROCESSOR = ("url_func(request.endpoint, request.view_args)",)
+BEFORE_REQUEST = ("rv = self.ensure_sync(before_func)()",)
+BEFORE_REQUEST_STOPPED = ("return rv",)
 TEARDOWN = ("self.ensure_sync(func)(exc)",)
 HANDLER_LOOKUP = ("meth = getattr(self, request.method.lower(), None)",)
 HANDLER_HEAD = ('if meth is None and request.method == "HEAD":',
                 'meth = getattr(self, "get", None)')
 HANDLER_ASSERT = ("assert meth is not None",)
-ERROR_HANDLER = ("handler = self._find_error_handler(", "self.ensure_sync(handler)(")
+#: In the error handling method that looked the handler up (`handle_http_exception` when
+#: `handle_user_exception` passed an HTTP error on); the call runs only for a handler found.
+ERROR_HANDLER = ("handler = self._find_error_handler(",)
+ERROR_HANDLER_CALL = ("self.ensure_sync(handler)(",)
 HTTP_ROUTING = ("if isinstance(e, RoutingException):",)
+#: `Flask.url_for`: the URL defaults functions (through `inject_url_defaults`), then the build.
+URL_DEFAULTS = ("self.inject_url_defaults(endpoint, values)",)
+URL_BUILT = ("rv = url_adapter.build(",)
+#: `flask.templating._render` and the `update_template_context` it calls.
+TEMPLATE_RENDER = ("app.update_template_context(context)",)
+TEMPLATE_RENDERED = ("rv = template.render(context)",)
+CONTEXT_PROCESSOR = ("context.update(self.ensure_sync(func)())",)
+#: `Flask.do_teardown_appcontext`.
+APPCONTEXT_TEARDOWN = ("self.ensure_sync(func)(exc)",)

@@ -14,7 +14,7 @@ from ..model import Role, Step, Trace
 from ..render import short_path
 from . import flask_lines as lines
 from .apps import AppOwners
-from .items import N_, Item, Message, item, q
+from .items import N_, Item, Message, clip, item, q
 from .steps import Steps, body_lines, code_list, def_lines, leaf, maker, route_for, where
 
 _STATIC_VIEW = "Flask.__init__."
@@ -63,14 +63,16 @@ class _Registration:
         self.routes = tuple(route for route in trace.routes
                             if not self.apps.others or route.app == self.apps.asked)
         self.items: list[Item] = []
+        self.replayed = _replayed(self.steps)
         #: qualname of the function an `as_view` call returned → how the code wrote it.
         self.as_view_calls: dict[str, str] = {}
 
     # -- walking ------------------------------------------------------------------------
 
     def build(self) -> list[Item]:
-        top = [step for step in self.steps.top() if not self.apps.is_other(step)]
-        self._other_apps([step for step in self.steps.top() if self.apps.is_other(step)])
+        outermost = self.steps.outermost()
+        top = [step for step in outermost if not self.apps.is_other(step)]
+        self._other_apps([step for step in outermost if self.apps.is_other(step)])
         has_config = any(step.role == Role.CONFIG for step in top)
         index = 0
         while index < len(top):
@@ -115,12 +117,14 @@ class _Registration:
         self._add(steps, message)
 
     def _endpoints_of(self, step: Step) -> set[str]:
+        """The endpoints a step made, as Flask named them (read from the steps that did it)."""
         found: set[str] = set()
+        if step.role == Role.BLUEPRINT and self._records_only(step):
+            found |= self.replayed.blueprints.get(step.facts.get("blueprint"), set())
         for each in (step, *self.steps.descendants(step)):
             facts = each.facts
             if each.role == Role.ADD_URL_RULE and facts.get("deferred"):
-                name = facts.get("endpoint_argument") or leaf(facts.get("view"))
-                found.add(f"{facts.get('blueprint')}.{name}")
+                found |= self.replayed.rules.get(_rule_key(facts), set())
             elif each.role in (Role.ADD_URL_RULE, Role.VIEW_COLLISION) and facts.get("endpoint"):
                 found.add(facts["endpoint"])
             elif each.role == Role.CLASS_VIEW and facts.get("name"):
@@ -139,7 +143,7 @@ class _Registration:
     # -- route() and its decorator -----------------------------------------------------
 
     def _route(self, step: Step, call: Step | None) -> None:
-        inner = self.steps.with_role(step, Role.ROUTE_DECORATOR, kinds=("call",))
+        inner = self.steps.calls_within(step, (Role.ROUTE_DECORATOR,), (Role.ROUTE_DECORATOR,))
         owner = self._owner(call)
         method = step.name.rsplit(".", 1)[-1]
         text = _call(f"{owner}.{method}", dict(step.detail))
@@ -165,35 +169,20 @@ class _Registration:
 
     def _owner(self, call: Step | None) -> str:
         if call is not None:
-            for child in self.steps.with_role(call, Role.ADD_URL_RULE, kinds=("call",)):
+            for child in self._adds(call):
                 if child.facts.get("blueprint"):
                     return str(child.facts["blueprint"])
         return "app"
 
     def _decorator_call(self, call: Step, route_facts: Any) -> None:
         view = call.facts.get("view")
-        children = self.steps.with_role(call, Role.ADD_URL_RULE, kinds=("call",))
+        children = self._adds(call)
         add = children[0] if children else None
-        sources = body_lines(self.sources, call.file, call.line, lines.ROUTE_DECORATOR)
+        raised = self.steps.raised(call)
+        sources = body_lines(self.sources, call.file, call.line, lines.ROUTE_DECORATOR
+                             + (() if raised else lines.ROUTE_DECORATOR_RETURN))
         if add is not None:
-            endpoint = (route_facts or {}).get("endpoint")
-            given = endpoint is not None
-            detail = dict(add.detail)
-            replace = {"view_func": str(view), "endpoint": q(endpoint)}
-            detail.setdefault("endpoint", q(endpoint))
-            text = _call("self.add_url_rule", detail, ("rule", "endpoint", "view_func"), replace)
-            if given:
-                message = Message(N_("Python then applied it: `decorator({view})` ran "
-                                     "`endpoint = options.pop(\"endpoint\", None)`, which took "
-                                     "out {endpoint}, called `{call}` and returned `{view}` "
-                                     "unchanged (`return f`)."),
-                                  {"view": view, "endpoint": q(endpoint), "call": text})
-            else:
-                message = Message(N_("Python then applied it: `decorator({view})` ran "
-                                     "`endpoint = options.pop(\"endpoint\", None)`; no endpoint "
-                                     "was passed, so it is `None`. It called `{call}` and "
-                                     "returned `{view}` unchanged (`return f`)."),
-                                  {"view": view, "call": text})
+            message = self._decorator_message(call, add, route_facts, raised)
         else:
             message = Message(N_("Python then applied `decorator` to `{view}`."),
                               {"view": view})
@@ -209,6 +198,38 @@ class _Registration:
                 sources=def_lines(self.sources, add.file, add.line))
         else:
             self._add_url_rule(add, context="route")
+
+    def _decorator_message(self, call: Step, add: Step, route_facts: Any, raised: str | None
+                           ) -> Message:
+        """What `decorator` did: pop the endpoint, call `add_url_rule`, and `return f` unless
+        that raised."""
+        view = call.facts.get("view")
+        endpoint = (route_facts or {}).get("endpoint")
+        detail = dict(add.detail)
+        detail.setdefault("endpoint", q(endpoint))
+        text = _call("self.add_url_rule", detail, ("rule", "endpoint", "view_func"),
+                     {"view_func": str(view), "endpoint": q(endpoint)})
+        params = {"view": view, "endpoint": q(endpoint), "call": text,
+                  "exception": clip(raised)}
+        if endpoint is not None and raised:
+            return Message(N_("Python then applied it: `decorator({view})` ran "
+                              "`endpoint = options.pop(\"endpoint\", None)`, which took out "
+                              "{endpoint}, and called `{call}`, which raised {exception}."),
+                           params)
+        if raised:
+            return Message(N_("Python then applied it: `decorator({view})` ran "
+                              "`endpoint = options.pop(\"endpoint\", None)`; no endpoint was "
+                              "passed, so it is `None`. It called `{call}`, which raised "
+                              "{exception}."), params)
+        if endpoint is not None:
+            return Message(N_("Python then applied it: `decorator({view})` ran "
+                              "`endpoint = options.pop(\"endpoint\", None)`, which took "
+                              "out {endpoint}, called `{call}` and returned `{view}` "
+                              "unchanged (`return f`)."), params)
+        return Message(N_("Python then applied it: `decorator({view})` ran "
+                          "`endpoint = options.pop(\"endpoint\", None)`; no endpoint "
+                          "was passed, so it is `None`. It called `{call}` and "
+                          "returned `{view}` unchanged (`return f`)."), params)
 
     # -- add_url_rule ------------------------------------------------------------------
 
@@ -299,7 +320,9 @@ class _Registration:
         elif "OPTIONS" in automatic:
             messages.append(Message(N_("OPTIONS was added automatically: Flask answers it "
                                        "itself because `provide_automatic_options` is on.")))
-        needles = lines.METHODS_DEFAULT + (lines.METHODS_AUTOMATIC if automatic else ())
+        needles = ((lines.METHODS_DEFAULT if source != "argument" else ())
+                   + (lines.METHODS_OPTIONS if "OPTIONS" in automatic else ())
+                   + (lines.METHODS_REQUIRED if automatic else ()))
         self._add([step], *messages,
                   sources=body_lines(self.sources, step.file, step.line, needles))
 
@@ -409,9 +432,7 @@ class _Registration:
             N_("`{cls}.as_view(name={name})` turned the class into a function: it defined "
                "`view`, which on every request creates an instance of `{cls}` "
                "(`view.view_class(...)`) and returns its `dispatch_request(**kwargs)`."),
-            params), sources=[*def_lines(self.sources, step.file, step.line),
-                              *body_lines(self.sources, step.file, step.line,
-                                          lines.AS_VIEW_VIEW)])
+            params), sources=def_lines(self.sources, step.file, step.line))
         if notes:
             children = [self._class_decorator(note) for note in notes]
             outermost = next((n.facts.get("decorator") for n in notes
@@ -445,9 +466,11 @@ class _Registration:
                     N_("`{cls}` also defines {excluded}, which `{cls}.methods` leaves out: "
                        "requests with those methods get 405 and never reach the class."),
                     {"cls": cls, "excluded": code_list(excluded)}))
-        self._add([step], *messages,
-                  sources=body_lines(self.sources, step.file, step.line,
-                                     lines.AS_VIEW_ATTRIBUTES))
+        assigned = body_lines(self.sources, step.file, step.line, lines.AS_VIEW_CLASS)
+        if assigned:
+            assigned += body_lines(self.sources, step.file, step.line, lines.AS_VIEW_ATTRIBUTES,
+                                   after=assigned[0][1])
+        self._add([step], *messages, sources=assigned)
 
     def _class_decorator(self, note: Step) -> Item:
         facts = note.facts
@@ -483,8 +506,10 @@ class _Registration:
                                  "`instance_relative_config` is False, so relative config file "
                                  "names are looked up in the app's `root_path` `{root_path}` "
                                  "(not in the instance folder `{instance_path}`)."), params)
+        needles = lines.MAKE_CONFIG + (
+            lines.MAKE_CONFIG_INSTANCE if facts.get("instance_relative") else ())
         self._add([step], message,
-                  sources=body_lines(self.sources, step.file, step.line, lines.MAKE_CONFIG))
+                  sources=body_lines(self.sources, step.file, step.line, needles))
 
     def _config(self, step: Step) -> None:
         facts = step.facts
@@ -542,7 +567,7 @@ class _Registration:
 
     def _instance_relative(self, config: Step) -> bool:
         """Whether the app whose config `config` loads into made it instance-relative."""
-        made = [step for step in self.steps.top()
+        made = [step for step in self.steps.outermost()
                 if step.role == Role.CONFIG_ROOT and not self.apps.is_other(step)]
         same = [step for step in made
                 if step.facts.get("config_root") == config.facts.get("config_root")]
@@ -552,38 +577,137 @@ class _Registration:
 
     # -- blueprints ----------------------------------------------------------------------
 
+    def _records_only(self, step: Step) -> bool:
+        """A `register_blueprint` that registered nothing yet: one blueprint put in another."""
+        return not self.steps.raised(step) and not self.steps.calls_within(step, (Role.BLUEPRINT,))
+
+    def _adds(self, step: Step) -> list[Step]:
+        """The `add_url_rule` calls `step` made (Flask's own calls between them looked through,
+        as `--lines` records them)."""
+        return self.steps.calls_within(step, (Role.ADD_URL_RULE,), (Role.ADD_URL_RULE,))
+
     def _blueprint(self, step: Step) -> None:
         facts = step.facts
-        self._add([step], Message(
+        raised = self.steps.raised(step)
+        params = {"blueprint": facts.get("blueprint"), "url_prefix": q(facts.get("url_prefix")),
+                  "exception": clip(raised)}
+        sources = def_lines(self.sources, step.file, step.line)
+        replays = bool(self.steps.calls_within(step, (Role.BLUEPRINT,)))
+        if raised and not replays:
+            self._add([step], Message(N_("`register_blueprint({blueprint})` (url_prefix "
+                                         "{url_prefix}) raised {exception}."), params),
+                      sources=sources)
+            return
+        if self._records_only(step):
+            self._add([step], Message(
+                N_("`register_blueprint({blueprint})` (url_prefix {url_prefix}) was called on "
+                   "a blueprint: it only records `{blueprint}` inside it. Its rules reach the "
+                   "app when that blueprint is registered, behind its URL prefix and name."),
+                params), sources=sources)
+            return
+        messages = [Message(
             N_("`app.register_blueprint({blueprint})` (url_prefix {url_prefix}) called "
                "`Blueprint.register`, which replays what the blueprint recorded, rule by "
-               "rule."),
-            {"blueprint": facts.get("blueprint"), "url_prefix": q(facts.get("url_prefix"))}),
+               "rule."), params)]
+        if raised:
+            messages.append(Message(N_("It raised {exception}."), params))
+        self._add([step], *messages, sources=sources)
+        for inner in self.steps.find(step, Role.BLUEPRINT, Role.BLUEPRINT_RULE):
+            if inner.kind != "call" or not self._wanted(inner):
+                continue
+            if inner.role == Role.BLUEPRINT_RULE:
+                self._blueprint_rule(inner)
+            elif (parent := _registering(self.steps, inner)) is not None and parent is not step:
+                self._nested_blueprint(parent, inner)
+
+    def _nested_blueprint(self, parent: Step, step: Step) -> None:
+        """A blueprint registered by the registration of the blueprint it was put in."""
+        self._add([step], Message(
+            N_("Registering `{parent}` registered the blueprint nested in it, `{blueprint}`, "
+               "under the URL prefix {url_prefix}."),
+            {"parent": parent.facts.get("blueprint"), "blueprint": step.facts.get("blueprint"),
+             "url_prefix": q(step.facts.get("url_prefix"))}),
             sources=def_lines(self.sources, step.file, step.line))
-        for rule_step in self.steps.find(step, Role.BLUEPRINT_RULE):
-            if self._wanted(rule_step):
-                self._blueprint_rule(rule_step)
 
     def _blueprint_rule(self, step: Step) -> None:
         facts = step.facts
-        adds = self.steps.with_role(step, Role.ADD_URL_RULE, kinds=("call",))
+        adds = self._adds(step)
         add = adds[0] if adds else None
-        inferred = self.steps.with_role(step, Role.ENDPOINT_INFERRED, kinds=("call",))
+        inferred = self.steps.calls_within(step, (Role.ENDPOINT_INFERRED,), (Role.ADD_URL_RULE,))
+        endpoint = add.facts.get("endpoint") if add is not None else None
         params = {"rule": q(facts.get("rule")), "url_prefix": q(facts.get("url_prefix")),
-                  "blueprint": facts.get("blueprint"),
+                  "blueprint": facts.get("blueprint"), "name_prefix": facts.get("name_prefix"),
                   "full_rule": q(add.facts.get("rule")) if add else "?",
-                  "endpoint": q(add.facts.get("endpoint")) if add else "?",
-                  "view": leaf(facts.get("view"))}
+                  "endpoint": q(endpoint), "view": leaf(facts.get("view")),
+                  "prefix": str(endpoint).rpartition(".")[0]}
         messages = []
         if inferred:
             messages.append(Message(N_("No endpoint was given, so `_endpoint_from_view_func` "
                                        "took {name} from the function's `__name__`."),
                                     {"name": q(inferred[0].facts.get("endpoint"))}))
-        messages.append(Message(N_("`BlueprintSetupState.add_url_rule` joined {url_prefix} and "
-                                   "{rule}, prefixed the endpoint with `{blueprint}.`, and "
-                                   "called `app.add_url_rule({full_rule}, {endpoint}, "
-                                   "{view})`."), params))
+        if endpoint and facts.get("url_prefix"):
+            messages.append(Message(N_("`BlueprintSetupState.add_url_rule` joined {url_prefix} "
+                                       "and {rule}, prefixed the endpoint with `{prefix}.`, and "
+                                       "called `app.add_url_rule({full_rule}, {endpoint}, "
+                                       "{view})`."), params))
+        elif endpoint:
+            messages.append(Message(N_("`BlueprintSetupState.add_url_rule` kept the rule {rule} "
+                                       "(the blueprint has no URL prefix), prefixed the endpoint "
+                                       "with `{prefix}.`, and called "
+                                       "`app.add_url_rule({full_rule}, {endpoint}, {view})`."),
+                                    params))
+        else:
+            messages.append(Message(N_("`BlueprintSetupState.add_url_rule` ran for the rule "
+                                       "{rule} of the blueprint `{blueprint}`."), params))
+        if endpoint and facts.get("name_prefix"):
+            messages.append(Message(N_("`{blueprint}` is registered inside another blueprint, "
+                                       "so Flask put its `name_prefix` `{name_prefix}` in front "
+                                       "of its name: the endpoint is {endpoint}."), params))
+        needles = ((lines.BLUEPRINT_RULE_JOIN if facts.get("url_prefix") and facts.get("rule")
+                    else ()) + (lines.BLUEPRINT_RULE_NAME if add is not None else ()))
         self._add([step, *inferred], *messages,
-                  sources=body_lines(self.sources, step.file, step.line, lines.BLUEPRINT_RULE))
+                  sources=body_lines(self.sources, step.file, step.line, needles))
         if add is not None:
             self._add_url_rule(add, context="blueprint")
+
+
+class _Replayed:
+    """What the registration of blueprints made of what they recorded, read from its steps."""
+
+    def __init__(self) -> None:
+        #: (rule, view, endpoint argument) of a deferred `add_url_rule` → endpoints made of it.
+        self.rules: dict[tuple[Any, Any, Any], set[str]] = {}
+        #: blueprint name → endpoints its registrations made.
+        self.blueprints: dict[Any, set[str]] = {}
+
+
+def _rule_key(facts: Any) -> tuple[Any, Any, Any]:
+    return (facts.get("rule"), facts.get("view"), facts.get("endpoint_argument"))
+
+
+def _replayed(steps: Steps) -> _Replayed:
+    """Each endpoint a `BlueprintSetupState.add_url_rule` made, by what it replayed.
+
+    A deferred `Blueprint.add_url_rule` does not know the endpoint it will give: nesting
+    and `name=` decide it when the blueprint is registered. Flask's own call says it.
+    """
+    replayed = _Replayed()
+    for step in steps.steps:
+        if step.role != Role.BLUEPRINT_RULE or step.kind != "call":
+            continue
+        made = {add.facts["endpoint"]
+                for add in steps.calls_within(step, (Role.ADD_URL_RULE,), (Role.ADD_URL_RULE,))
+                if add.facts.get("endpoint")}
+        replayed.rules.setdefault(_rule_key(step.facts), set()).update(made)
+        register = _registering(steps, step)
+        if register is not None:
+            replayed.blueprints.setdefault(register.facts.get("blueprint"), set()).update(made)
+    return replayed
+
+
+def _registering(steps: Steps, step: Step) -> Step | None:
+    """The blueprint registration a step happened in (the nearest `Blueprint.register`)."""
+    parent = steps.parent(step)
+    while parent is not None and parent.role != Role.BLUEPRINT:
+        parent = steps.parent(parent)
+    return parent

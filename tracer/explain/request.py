@@ -13,7 +13,17 @@ from typing import Any
 from ..model import ChainLink, Request, Role, Step, Trace
 from . import flask_lines as lines
 from .items import N_, Item, Message, clip, item, q
-from .steps import Steps, body_lines, code_list, leaf, maker, route_for, step_lines, where
+from .steps import (
+    Steps,
+    body_lines,
+    code_list,
+    def_lines,
+    leaf,
+    maker,
+    route_for,
+    step_lines,
+    where,
+)
 
 _INNER_ROLES = (Role.LAYER, Role.VIEW, Role.CLASS_DISPATCH, Role.HANDLER, Role.ASYNC_BRIDGE)
 
@@ -48,6 +58,9 @@ class _Request:
             Role.MAKE_RESPONSE: self._make_response,
             Role.AFTER_REQUEST: self._after,
             Role.TEARDOWN: self._teardown,
+            Role.URL_BUILD: self._url_build,
+            Role.TEMPLATE_RENDER: self._template,
+            Role.APPCONTEXT_TEARDOWN: self._appcontext_teardown,
         }
 
     def build(self) -> list[Item]:
@@ -86,8 +99,9 @@ class _Request:
     def _match(self, step: Step) -> bool:
         facts = step.facts
         path = q(facts.get("path", self.request.path))
-        sources = self._lines(step, lines.MATCH)
         outcome = facts.get("outcome")
+        failed = not facts.get("matched") and outcome is not None
+        sources = self._lines(step, lines.MATCH + (lines.MATCH_FAILED if failed else ()))
         if facts.get("matched"):
             self._add([step], Message(
                 N_("`match_request` asked werkzeug (`url_adapter.match(return_rule=True)`): "
@@ -156,16 +170,47 @@ class _Request:
     # -- before the view -------------------------------------------------------------------
 
     def _before(self, step: Step) -> bool:
+        preprocessors = self.steps.with_role(step, Role.URL_VALUE_PREPROCESSOR, kinds=("call",))
         functions = self.steps.with_role(step, Role.BEFORE_REQUEST_FUNCTION, kinds=("call",))
-        sources = self._lines(step, lines.BEFORE_REQUEST if functions else ())
-        if not functions:
+        if preprocessors:
+            self._url_values(step, preprocessors)
+            self._inside(preprocessors)
+        if functions:
+            self._before_functions(step, functions, quote_def=not preprocessors)
+            self._inside(functions)
+        elif not preprocessors:
             self._add([step], Message(N_("`preprocess_request` found no before-request "
-                                         "functions to run.")), sources=sources)
-            return True
+                                         "functions to run.")), sources=self._lines(step))
+        return True
+
+    def _url_values(self, step: Step, preprocessors: list[Step]) -> None:
+        """The URL value preprocessors, which Flask calls before any before-request function."""
+        names = code_list(leaf(f.name) for f in preprocessors)
+        failed = next((f for f in preprocessors if self.steps.raised(f)), None)
+        if failed is not None:
+            message = Message(N_("`preprocess_request` ran the URL value preprocessors "
+                                 "{functions}; `{function}` raised {exception}, so no "
+                                 "before-request function ran, and neither did the view."),
+                              {"functions": names, "function": leaf(failed.name),
+                               "exception": clip(self.steps.raised(failed))})
+        else:
+            message = Message(N_("`preprocess_request` first ran the URL value preprocessors "
+                                 "{functions}, before any before-request function, calling "
+                                 "each as `url_func(request.endpoint, request.view_args)`: a "
+                                 "value one of them pops from `view_args` is not passed to the "
+                                 "view."),
+                              {"functions": names})
+        sources = self._lines(step, lines.URL_VALUE_PREPROCESSOR)
+        for function in preprocessors:
+            sources.extend(self._lines(function))
+        self._add([step, *preprocessors], message, sources=sources)
+
+    def _before_functions(self, step: Step, functions: list[Step], quote_def: bool) -> None:
         names = code_list(leaf(f.name) for f in functions)
         stopper = next((f for f in functions if self.steps.result(f) not in (None, "None")),
                        None)
         failed = next((f for f in functions if self.steps.raised(f)), None)
+        needles = lines.BEFORE_REQUEST
         if failed is not None:
             message = Message(N_("`preprocess_request` ran the before-request functions "
                                  "{functions}; `{function}` raised {exception}, so the view "
@@ -178,17 +223,28 @@ class _Request:
                                  "that as the response and skipped the view."),
                               {"functions": names, "function": leaf(stopper.name),
                                "result": clip(self.steps.result(stopper))})
+            needles += lines.BEFORE_REQUEST_STOPPED
         else:
             message = Message(N_("`preprocess_request` ran the before-request functions "
                                  "{functions}; each returned `None`, so the request went on."),
                               {"functions": names})
+        sources = (self._lines(step) if quote_def else []) + body_lines(
+            self.sources, step.file, step.line, needles)
         for function in functions:
             sources.extend(self._lines(function))
         self._add([step, *functions], message, sources=sources)
-        return True
+
+    def _inside(self, functions: Iterable[Step]) -> None:
+        """Tell what the functions a phase ran did in turn (`url_for`, templates)."""
+        for function in functions:
+            for child in self.steps.children(function, "call"):
+                self._visit(child)
 
     def _dispatch(self, step: Step) -> bool:
-        calls = self.steps.children(step, "call")
+        # Recorded with `--lines`, Flask's own calls (`raise_routing_exception`) are steps too:
+        # what tells that the view was reached is a call with a role.
+        calls = self.steps.calls_within(step, (*_INNER_ROLES, Role.AUTOMATIC_OPTIONS),
+                                        _INNER_ROLES)
         raised = self.steps.raised(step)
         if raised and not calls:
             self._add([step], Message(
@@ -200,13 +256,24 @@ class _Request:
             return False
         endpoint = step.facts.get("endpoint", self.request.endpoint)
         view = step.facts.get("view") or (self.chain[0].qualname if self.chain else "?")
-        self._add([step], Message(
-            N_("`dispatch_request` called `self.view_functions[{endpoint}](**view_args)`, "
-               "that is `{view}`, with `view_args = {view_args}`."),
-            {"endpoint": q(endpoint), "view": view,
-             "view_args": _view_args(self.request.view_args)}),
-            sources=self._lines(step, lines.DISPATCH))
+        params = {"endpoint": q(endpoint), "view": view,
+                  "view_args": _view_args(self.request.view_args)}
+        if self._url_values_ran():
+            message = Message(N_("`dispatch_request` called "
+                                 "`self.view_functions[{endpoint}](**view_args)`, that is "
+                                 "`{view}`, with `view_args` as the URL value preprocessors "
+                                 "left it (the match gave {view_args})."), params)
+        else:
+            message = Message(N_("`dispatch_request` called "
+                                 "`self.view_functions[{endpoint}](**view_args)`, that is "
+                                 "`{view}`, with `view_args = {view_args}`."), params)
+        self._add([step], message, sources=self._lines(step, lines.DISPATCH))
         return False
+
+    def _url_values_ran(self) -> bool:
+        """Whether a URL value preprocessor returned: it may have changed `view_args`."""
+        return any(s.role == Role.URL_VALUE_PREPROCESSOR and s.kind == "return"
+                   for s in self.steps.steps)
 
     def _options(self, step: Step) -> bool:
         self._add([step], Message(
@@ -343,6 +410,83 @@ class _Request:
             sources=self._lines(step))
         return False
 
+    # -- what a view (or any function Flask called) asked Flask for -----------------------
+
+    def _url_build(self, step: Step) -> bool:
+        """`url_for` and the URL defaults functions it ran before building."""
+        functions = self.steps.calls_within(step, (Role.URL_DEFAULTS,), (Role.URL_BUILD,))
+        raised = self.steps.raised(step)
+        params = {"caller": self._caller(step), "endpoint": q(step.facts.get("endpoint")),
+                  "functions": code_list(leaf(f.name) for f in functions),
+                  "url": clip(self.steps.result(step)), "exception": clip(raised)}
+        if functions and raised:
+            message = Message(N_("`{caller}` called `url_for({endpoint})`: it ran the URL "
+                                 "defaults functions {functions}, then raised {exception}."),
+                              params)
+        elif functions:
+            message = Message(N_("`{caller}` called `url_for({endpoint})`: it ran the URL "
+                                 "defaults functions {functions}, each given the endpoint and "
+                                 "the values to fill in, then built {url}."), params)
+        elif raised:
+            message = Message(N_("`{caller}` called `url_for({endpoint})`, which raised "
+                                 "{exception}."), params)
+        else:
+            message = Message(N_("`{caller}` called `url_for({endpoint})`, which built {url}."),
+                              params)
+        needles = (lines.URL_DEFAULTS if functions else ()) + (() if raised else lines.URL_BUILT)
+        sources = self._lines(step, needles)
+        for function in functions:
+            sources.extend(self._lines(function))
+        self._add([step, *functions], message, sources=sources)
+        self._inside(functions)
+        return True
+
+    def _template(self, step: Step) -> bool:
+        """A template rendered, and the context processors that filled its context."""
+        functions = self.steps.calls_within(step, (Role.CONTEXT_PROCESSOR,),
+                                            (Role.TEMPLATE_RENDER,))
+        raised = self.steps.raised(step)
+        params = {"caller": self._caller(step), "template": step.facts.get("template", "?"),
+                  "functions": code_list(leaf(f.name) for f in functions),
+                  "exception": clip(raised)}
+        if functions and raised:
+            message = Message(N_("`{caller}` rendered the template `{template}`: "
+                                 "`update_template_context` ran the context processors "
+                                 "{functions}, then rendering raised {exception}."), params)
+        elif functions:
+            message = Message(N_("`{caller}` rendered the template `{template}`: "
+                                 "`update_template_context` first ran the context processors "
+                                 "{functions}, and the names they returned went into the "
+                                 "template's context."), params)
+        elif raised:
+            message = Message(N_("`{caller}` rendered the template `{template}`, which raised "
+                                 "{exception}."), params)
+        else:
+            message = Message(N_("`{caller}` rendered the template `{template}`."), params)
+        sources = self._lines(step)
+        for call in (step, *self.steps.plain_calls(step)):  # `_render`, wherever it is
+            found = body_lines(self.sources, call.file, call.line, lines.TEMPLATE_RENDER
+                               + (() if self.steps.raised(call) else lines.TEMPLATE_RENDERED))
+            if found and call is not step:
+                sources.extend(def_lines(self.sources, call.file, call.line))
+            sources.extend(found)
+        for function in functions:
+            parent = self.steps.parent(function)
+            if parent is not None and parent is not step:
+                sources.extend(body_lines(self.sources, parent.file, parent.line,
+                                          lines.CONTEXT_PROCESSOR))
+            sources.extend(self._lines(function))
+        self._add([step, *functions], message, sources=sources)
+        return False
+
+    def _caller(self, step: Step) -> str:
+        """The nearest call above `step` the narrative knows (the view, a hook function):
+        with `--lines` the Flask helpers between them are steps too (`flask.url_for`)."""
+        parent = self.steps.parent(step)
+        while parent is not None and parent.role is None and parent.parent is not None:
+            parent = self.steps.parent(parent)
+        return parent.name if parent is not None else "?"
+
     # -- errors ----------------------------------------------------------------------------
 
     def _error(self, step: Step) -> bool:
@@ -357,7 +501,7 @@ class _Request:
         method = leaf(step.name)
         params: dict[str, Any] = {"method": method, "exception": facts.get("exception"),
                                   "code": facts.get("code")}
-        sources = self._lines(step, lines.ERROR_HANDLER)
+        sources = self._lines(step) + self._lookup_lines(chosen, ran)
         if handler_note is not None:
             found = handler_note.facts
             place = found.get("where") or {}
@@ -384,7 +528,9 @@ class _Request:
             message = Message(N_("`{method}` got `{exception}`: a routing exception is returned "
                                  "as the response itself, without looking for a handler ({code} "
                                  "to the client)."), params)
-            sources.extend(body_lines(self.sources, step.file, step.line, lines.HTTP_ROUTING))
+            deepest = ([step, *self.steps.find(step, Role.ERROR_HANDLING)])[-1]
+            sources.extend(body_lines(self.sources, deepest.file, deepest.line,
+                                      lines.HTTP_ROUTING))
         elif facts.get("http"):
             message = Message(N_("`{method}` got `{exception}` ({code}); `_find_error_handler` "
                                  "found no handler for it, so the exception itself is the "
@@ -393,7 +539,22 @@ class _Request:
             message = Message(N_("`{method}` got `{exception}`; `_find_error_handler` found no "
                                  "handler for it, so it was raised again."), params)
         self._add([step, *notes], message, sources=sources)
+        self._inside(ran)
         return True
+
+    def _lookup_lines(self, chosen: list[Step], ran: list[Step]) -> list[tuple[str, int]]:
+        """`_find_error_handler` in the method that called it, and the handler's call when
+        one was found and called."""
+        found: list[tuple[str, int]] = []
+        for note in chosen:
+            lookup = self.steps.parent(note)
+            method = self.steps.parent(lookup) if lookup is not None else None
+            if method is None or method.role != Role.ERROR_HANDLING:
+                continue
+            needles = lines.ERROR_HANDLER + (
+                lines.ERROR_HANDLER_CALL if any(c.parent == method.id for c in ran) else ())
+            found.extend(body_lines(self.sources, method.file, method.line, needles))
+        return found
 
     # -- the response ----------------------------------------------------------------------
 
@@ -415,7 +576,7 @@ class _Request:
 
     def _after(self, step: Step) -> bool:
         functions = self.steps.with_role(step, Role.AFTER_REQUEST_FUNCTION, kinds=("call",))
-        sources = self._lines(step, lines.AFTER_REQUEST if functions else ())
+        sources = self._lines(step)
         if functions:
             message = Message(N_("`process_response` passed the response through the "
                                  "after-request functions {functions}."),
@@ -425,6 +586,7 @@ class _Request:
         else:
             message = Message(N_("`process_response` found no after-request functions."))
         self._add([step, *functions], message, sources=sources)
+        self._inside(functions)
         return True
 
     def _teardown(self, step: Step) -> bool:
@@ -438,8 +600,36 @@ class _Request:
             for function in functions:
                 sources.extend(self._lines(function))
         else:
-            message = Message(N_("`do_teardown_request` found no teardown functions."))
+            message = Message(N_("`do_teardown_request` found no `teardown_request` "
+                                 "functions."))
         self._add([step, *functions], message, sources=sources)
+        self._inside(functions)
+        return True
+
+    def _appcontext_teardown(self, step: Step) -> bool:
+        """The app context's teardown functions; nothing is said when none ran."""
+        functions = self.steps.with_role(step, Role.APPCONTEXT_TEARDOWN_FUNCTION,
+                                         kinds=("call",))
+        if not functions:
+            return True
+        names = code_list(leaf(f.name) for f in functions)
+        failed = next((f for f in functions if self.steps.raised(f)), None)
+        if failed is not None:
+            message = Message(N_("`do_teardown_appcontext` ran the app context teardown "
+                                 "functions {functions}; `{function}` raised {exception}."),
+                              {"functions": names, "function": leaf(failed.name),
+                               "exception": clip(self.steps.raised(failed))})
+        else:
+            message = Message(N_("`do_teardown_appcontext` ran the app context teardown "
+                                 "functions {functions} (registered with "
+                                 "`teardown_appcontext`) as the application context was "
+                                 "popped."),
+                              {"functions": names})
+        sources = self._lines(step, lines.APPCONTEXT_TEARDOWN)
+        for function in functions:
+            sources.extend(self._lines(function))
+        self._add([step, *functions], message, sources=sources)
+        self._inside(functions)
         return True
 
     def _answer(self) -> None:

@@ -36,6 +36,20 @@ class Steps:
         """The steps without a parent, in order."""
         return self.children(None)
 
+    def outermost(self, step: Step | None = None) -> list[Step]:
+        """The first steps with a role on each path down, looking through calls without one.
+
+        Recorded with `--lines`, the registration's steps sit inside the app module's own
+        `<module>` call (and whatever it called): the roles are what the narrative reads.
+        """
+        found: list[Step] = []
+        for child in self.children(step):
+            if child.role is not None and child.kind in ("call", "note"):
+                found.append(child)
+            elif child.kind == "call":
+                found.extend(self.outermost(child))
+        return found
+
     def end(self, step: Step) -> Step | None:
         """The `return` or `exception` step closing a call."""
         kids = self._children.get(step.id, [])
@@ -69,6 +83,32 @@ class Steps:
         """Call and note steps with one of `roles` anywhere under `step`."""
         return [s for s in self.descendants(step)
                 if s.role in roles and s.kind in ("call", "note")]
+
+    def calls_within(self, step: Step, roles: Iterable[str], stop: Iterable[str] = ()
+                     ) -> list[Step]:
+        """Calls with one of `roles` under `step`, not looking inside a call with a `stop` role.
+
+        The functions a call ran belong to it, not to a call of the same kind nested in one of
+        them (a template rendered while another renders has context processors of its own).
+        """
+        wanted, stopped = set(roles), set(stop)
+        found: list[Step] = []
+        for child in self.children(step, "call"):
+            if child.role in wanted:
+                found.append(child)
+            if child.role not in stopped:
+                found.extend(self.calls_within(child, wanted, stopped))
+        return found
+
+    def plain_calls(self, step: Step) -> list[Step]:
+        """Calls without a role under `step`, not looking inside a call with one: the helper
+        functions a recorded call went through (`render_template` → `_render`)."""
+        found: list[Step] = []
+        for child in self.children(step, "call"):
+            if child.role is None:
+                found.append(child)
+                found.extend(self.plain_calls(child))
+        return found
 
     def parent(self, step: Step) -> Step | None:
         return self.steps[step.parent] if step.parent is not None else None
@@ -128,34 +168,43 @@ def def_lines(sources: Mapping[str, SourceFile], file: str | None, line: int | N
 
 
 def body_lines(sources: Mapping[str, SourceFile], file: str | None, line: int | None,
-               needles: Iterable[str]) -> list[tuple[str, int]]:
+               needles: Iterable[str], *, after: int | None = None) -> list[tuple[str, int]]:
     """The first line containing each of `needles` in the function starting at `file:line`.
 
     The trace embeds whole bodies of the functions it watched; a body is the run of
-    consecutive embedded lines from the first line on. A needle that is not there (another
-    Flask version) is simply not quoted.
+    consecutive embedded lines from the first line on, up to the first line indented no
+    deeper than its `def` (a nested function ends there, not at the end of the one holding
+    it). `after` skips the lines up to that number, for a statement written twice in one
+    function. A needle that is not there (another Flask version) is simply not quoted.
     """
     if not file or not line or file not in sources:
         return []
     lines = sources[file].lines
     found = []
     wanted = list(needles)
-    indent = _indent(lines[line]) if line in lines else 0
-    seen_def = False
-    number = line
-    while number in lines:
-        text = lines[number]
-        stripped = text.lstrip()
-        opens = stripped.startswith(("def ", "async def ", "class ", "@"))
-        if seen_def and opens and _indent(text) <= indent:
-            break  # the next function of the same file
-        seen_def = seen_def or stripped.startswith(("def ", "async def "))
+    for number, text in _function(lines, line):
         hits = [needle for needle in wanted if needle in text]
-        if hits:
+        if hits and (after is None or number > after):
             found.append((file, number))
             wanted = [needle for needle in wanted if needle not in hits]
-        number += 1
     return found
+
+
+def _function(lines: Mapping[int, str], first: int) -> Iterator[tuple[int, str]]:
+    """The embedded lines of the function starting at `first` (decorators included)."""
+    indent: int | None = None  # the `def` line's, once seen
+    in_body = False
+    number = first
+    while number in lines:
+        text = lines[number]
+        code = text.split("#", 1)[0].rstrip()
+        if in_body and code.strip() and _indent(text) <= (indent or 0):
+            return
+        yield number, text
+        if indent is None and text.lstrip().startswith(("def ", "async def ")):
+            indent = _indent(text)
+        in_body = in_body or (indent is not None and code.endswith(":"))
+        number += 1
 
 
 def _indent(text: str) -> int:
