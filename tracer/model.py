@@ -76,6 +76,8 @@ class Role(StrEnum):
     CONVERTER = "converter"  # an app's URL converter turning a path part into a value
     VIEW_INIT = "view_init"  # a view class's __init__, making the instance for a request
     APP_METHOD = "app_method"  # a method the app's class (or the app itself) puts over Flask's
+    STREAM_WITH_CONTEXT = "stream_with_context"  # a response body made to run in the request
+    RESPONSE_ITERABLE = "response_iterable"  # the app's own iterable's __iter__, asked by Flask
     # Below and beside Flask (plain WSGI, Werkzeug, Bottle)
     WSGI_APP = "wsgi_app"  # a function made into a whole WSGI app (Request.application)
     WRAP_CALLBACK = "wrap_callback"  # a route's callback wrapped in the app's plugins

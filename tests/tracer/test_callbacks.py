@@ -4,8 +4,11 @@ that called it, also the ones it calls directly rather than through `ensure_sync
 from __future__ import annotations
 
 import pytest
+from flaskscope_testing import REPO_ROOT
+from oracle import Observer, check_requests
 
 import tracer
+from tracer.api import default_scope
 from tracer.model import Role
 
 
@@ -44,3 +47,30 @@ def test_each_callback_is_a_step_under_the_call_that_ran_it(fresh_import, lines:
     (render,) = [s for s in request.steps if s.role == Role.TEMPLATE_RENDER and s.kind == "call"]
     assert render.facts == {"template": "<string>"}
     assert "item" in callers(Role.TEMPLATE_RENDER, "render_template_string")
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["hooks", "lines"])
+def test_an_iterable_stream_with_context_iterates_is_a_step_under_it(fresh_import,
+                                                                     lines: bool) -> None:
+    fixture = str(REPO_ROOT / "fixtures" / "streamed.py")
+    scope = default_scope([fixture]) if lines else None
+    with Observer([fixture]) as observer:
+        with tracer.record(lines=lines, redact=False, scope=scope) as recorder:
+            client = fresh_import("fixtures.streamed").app.test_client()
+            body = client.get("/countdown/2?end=now").get_data(as_text=True)
+            decorated = client.get("/lines").get_data(as_text=True)
+            trace = recorder.trace()
+    assert (body, decorated) == ("2\n1\nnow", "one\ntwo\n")
+    first, second = sorted(trace.requests, key=lambda r: r.id)
+    steps = {s.id: s for s in first.steps}
+    (iterated,) = [s for s in first.steps if s.kind == "call"
+                   and s.name == "Countdown.__iter__"]
+    if not lines:
+        assert iterated.role == Role.RESPONSE_ITERABLE
+        wrapper = steps[iterated.parent]
+        assert (wrapper.name, wrapper.role) == ("stream_with_context", Role.STREAM_WITH_CONTEXT)
+        assert wrapper.facts == {"wraps": "Countdown", "given": "iterable"}
+        assert [s.facts.get("given") for s in second.steps
+                if s.role == Role.STREAM_WITH_CONTEXT and s.kind == "call"] == ["function", "iterable"]
+    report = check_requests(trace.requests, observer.take())
+    assert [str(d) for d in report.disagreements] == []

@@ -34,6 +34,7 @@ import functools
 import inspect
 import linecache
 import os
+import re
 import sys
 import weakref
 from collections.abc import Callable
@@ -173,6 +174,9 @@ class FlaskHooks(AdapterHooks):
         #: Per app: what its extras were looked for in, and whether it has any.
         self._extras_seen: weakref.WeakKeyDictionary[Any, tuple[Any, bool]] = (
             weakref.WeakKeyDictionary())
+        #: (request record, id of the view instance) whose handler lookup was last noted
+        self._lookup_noted: ContextVar[tuple[Any, int] | None] = ContextVar(
+            "flaskscope_lookup_noted", default=None)
 
     # -- install --------------------------------------------------------------------------
 
@@ -237,6 +241,9 @@ class FlaskHooks(AdapterHooks):
             self.patch(module, "render_template_string", Role.TEMPLATE_RENDER,
                        describe=lambda args, kwargs: {"template": "<string>"})
         self.patch(flask.templating, "_render", None, describe=_describe_render)
+        for module in (flask, flask.helpers):
+            self.patch(module, "stream_with_context", Role.STREAM_WITH_CONTEXT, catch=True,
+                       describe=_describe_streamed, enter=self._watch_own_iterable)
         self.patch(flask_cls, "do_teardown_appcontext", Role.APPCONTEXT_TEARDOWN)
         self.patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch,
                     on_error=self._dispatch_failed)
@@ -565,6 +572,13 @@ class FlaskHooks(AdapterHooks):
         self.watcher.watch(code, role, before)
         return True
 
+    def _watch_own_iterable(self, step: int | None, args: tuple, kwargs: dict) -> None:
+        """`stream_with_context` calls `iter()` on what it is given: an iterable of the app's
+        own class runs its `__iter__` there, a call to catch as a step."""
+        given = argument(args, kwargs, 0, "generator_or_function")
+        if not callable(given):
+            self._watch_code(getattr(type(given), "__iter__", None), Role.RESPONSE_ITERABLE)
+
     def _error_seen(self, frame: FrameType) -> None:
         """An extension's own error handling (in place of Flask's) receives an exception:
         an HTTP error makes the outcome `http_error`, as Flask's would. Any other exception
@@ -578,8 +592,10 @@ class FlaskHooks(AdapterHooks):
 
     def _watch_chain(self, view: Any) -> None:
         """Catch the calls of every layer of a registered view during requests."""
+        view_class = None
         for obj, chain_link in self._chain_objects(view):
             if chain_link.kind == "view_class":
+                view_class = obj
                 for layer_code in _method_decorator_codes(obj):
                     self.watcher.watch(layer_code, Role.LAYER)
                 for klass in obj.__mro__:  # the __init__ the class runs, if not object's
@@ -597,6 +613,7 @@ class FlaskHooks(AdapterHooks):
                 # Caught however the class's dispatch calls it (MethodView through
                 # `ensure_sync`, Flask-RESTful's Resource directly).
                 self.watcher.watch(code, Role.HANDLER, before=self._note_handler_reached)
+                self._note_lookup_in_line_mode(view_class)
             else:
                 self.recorder.remember_code(code)
 
@@ -951,6 +968,32 @@ class FlaskHooks(AdapterHooks):
                 })
         return step
 
+    def _note_lookup_in_line_mode(self, view_class: type | None) -> None:
+        """In line mode the lookup is noted when the dispatch's `getattr` line has run, from
+        the value it gave (the handler's start would place it after `ensure_sync`)."""
+        if self.lines is None or view_class is None:
+            return
+        dispatch = code_of(getattr(view_class, "dispatch_request", None))
+        _, line, target = _lookup_line(view_class)
+        if dispatch is not None and line is not None and target is not None:
+            self.lines.after_line(dispatch, line,
+                                  functools.partial(self._note_looked_up, target))
+
+    def _note_looked_up(self, target: str, frame: FrameType) -> None:
+        """The dispatch's `getattr` line has run: note what it gave (`target` holds it)."""
+        code = frame.f_code
+        instance = frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
+        if not isinstance(instance, flask.views.View) or current_request() is None:
+            return
+        found = frame.f_locals.get(target)
+        if found is None and _flask_request().method == "HEAD":
+            found = getattr(instance, "get", None)
+        handler = getattr(found, "__func__", None)
+        if handler is None:
+            return  # nothing to call: `_note_unimplemented` tells the failure
+        self._note_handler_lookup(instance, handler.__name__, qualname(handler),
+                                  self.recorder.repr(found))
+
     def _note_handler_reached(self, frame: FrameType) -> None:
         """A view class's handler method is about to run: note how its dispatch found it."""
         code = frame.f_code
@@ -963,11 +1006,16 @@ class FlaskHooks(AdapterHooks):
     def _note_handler_lookup(self, instance: Any, name: str | None, handler: str,
                              shown: str) -> None:
         """The note of `getattr(self, request.method.lower())` in the class's dispatch,
-        at the line of that `getattr`."""
+        at the line of that `getattr`: once per view instance, whoever sees it first (the
+        dispatch's line in line mode, the `ensure_sync` proxy, the handler's start)."""
+        noted = (current_request(), id(instance))
+        if self._lookup_noted.get() == noted:
+            return
+        self._lookup_noted.set(noted)
         method = _flask_request().method
         tried = method.lower()
         found = _defined_on(type(instance), tried)
-        file, line = _lookup_line(type(instance))
+        file, line, _ = _lookup_line(type(instance))
         self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
             "method": method,
             "tried": tried,
@@ -1022,6 +1070,12 @@ def _describe_template_name(args: tuple, kwargs: dict) -> Facts:
     return {"template": name if isinstance(name, str) else repr(name)}
 
 
+def _describe_streamed(args: tuple, kwargs: dict) -> Facts:
+    given = argument(args, kwargs, 0, "generator_or_function")
+    return {"wraps": qualname(given if callable(given) else type(given)),
+            "given": "function" if callable(given) else "iterable"}
+
+
 def _describe_render(args: tuple, kwargs: dict) -> Facts:
     template = argument(args, kwargs, 1, "template")
     return {"template": str(getattr(template, "name", None) or "<string>")}
@@ -1074,25 +1128,30 @@ def _has_own_init(view: Any) -> bool:
     return code is not None and not code.co_filename.startswith(_FRAMEWORK_DIRS)
 
 
-def _lookup_line(view_class: type) -> tuple[str | None, int | None]:
+def _lookup_line(view_class: type) -> tuple[str | None, int | None, str | None]:
     """Where the `dispatch_request` a view class runs looks its handler up by name: the
-    first line of it calling `getattr` (None when it has no such line)."""
+    first line of it calling `getattr`, and the name that line assigns the result to, if
+    it is a plain `name = getattr(...)` (Nones when it has no such line)."""
     dispatch = getattr(view_class, "dispatch_request", None)
     code = code_of(dispatch)
     if code is None:
-        return None, None
+        return None, None, None
     known = _lookup_lines.get(code)
     if known is None:
         numbers = sorted({n for _, _, n in code.co_lines() if n is not None})
         lines = linecache.getlines(code.co_filename)
         found = next((n for n in numbers if 0 < n <= len(lines) and "getattr(" in lines[n - 1]),
                      None)
-        known = _lookup_lines[code] = (code.co_filename, found) if found else (None, None)
+        assigned = _ASSIGNED_GETATTR.match(lines[found - 1]) if found else None
+        known = _lookup_lines[code] = ((code.co_filename, found,
+                                        assigned.group(1) if assigned else None)
+                                       if found else (None, None, None))
     return known
 
 
-_lookup_lines: weakref.WeakKeyDictionary[CodeType, tuple[str | None, int | None]] = (
+_lookup_lines: weakref.WeakKeyDictionary[CodeType, tuple[str | None, int | None, str | None]] = (
     weakref.WeakKeyDictionary())
+_ASSIGNED_GETATTR = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=\s*getattr\(")
 
 
 def _method_decorator_codes(view_class: Any) -> list[CodeType]:
