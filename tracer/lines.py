@@ -22,7 +22,7 @@ import fnmatch
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -56,6 +56,8 @@ _MISSING = object()
 #: Line -> (names it may rebind, plain locals it only reads).
 LineNames = dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
 _NO_NAMES: LineNames = {}
+#: (line, callback, code): `callback(frame)` runs once `line` of `code` has run in a frame.
+AfterLine = tuple[int, Callable[[FrameType], None], CodeType]
 
 #: True while registration (app import) is being recorded in this context.
 registration_window: ContextVar[bool] = ContextVar("flaskscope_registration", default=False)
@@ -101,7 +103,7 @@ class _FrameState:
     """What the engine remembers about one traced frame."""
 
     __slots__ = ("record", "step_id", "owned", "traced", "touched", "seen", "containers",
-                 "last_line", "last_step", "pending")
+                 "last_line", "last_step", "pending", "after_line")
 
     def __init__(self, record: StepRecord, step_id: int | None, owned: bool, info: _CodeInfo
                  ) -> None:
@@ -117,6 +119,7 @@ class _FrameState:
         self.last_line: int | None = None  # None also when its step was dropped (cap)
         self.last_step: int | None = None
         self.pending: BaseException | None = None  # 3.11: the exception being raised
+        self.after_line: AfterLine | None = None  # what to note once a given line has run
 
 
 def _fingerprint(value: Any) -> Any:
@@ -145,6 +148,7 @@ class LineEngine:
         self.scope = scope
         self.transparent = set(transparent)
         self._codes: dict[int, _CodeInfo] = {}
+        self._after_lines: dict[int, AfterLine] = {}  # id(code) -> (line, callback, code)
         self._frames: dict[int, _FrameState] = {}
         self._tool: int | None = None
         self.unavailable: str | None = None
@@ -154,6 +158,13 @@ class LineEngine:
         """Fall back to hook steps only, and say why in the trace."""
         self.unavailable = reason
         self.recorder.meta["lines_unavailable"] = reason
+
+    def after_line(self, code: CodeType, line: int,
+                   callback: Callable[[FrameType], None]) -> None:
+        """Run `callback(frame)` when `line` of `code` has just run (before the next line's
+        step): an adapter notes a decision that line made in its time order, from the
+        frame's locals (the first callback given for a code object wins)."""
+        self._after_lines.setdefault(id(code), (line, callback, code))
 
     # -- scope ----------------------------------------------------------------------------
 
@@ -220,6 +231,7 @@ class LineEngine:
         if info.traced and info.touched is None:
             info.touched = self._touched_by_line(code)
         state = _FrameState(record, step_id, owned, info)
+        state.after_line = self._after_lines.get(id(code))
         state.seen = seen
         state.containers = containers
         self._frames[id(frame)] = state
@@ -231,6 +243,9 @@ class LineEngine:
         if names is not None and (names[0] or state.containers):
             self._settle(frame, state)
         state.pending = None
+        after = state.after_line
+        if after is not None and state.last_line == after[0]:
+            after[1](frame)
         step = state.last_step = state.record.add_line(state.step_id, line)
         state.last_line = None if step is None else line
 

@@ -68,6 +68,25 @@ def test_head_lookup_shows_meth_none_then_get(views) -> None:
     assert _changes(views, get_request.steps, dispatch, "meth")[0][0].startswith("<bound method")
 
 
+def test_the_handler_lookup_is_noted_once_when_its_getattr_line_has_run(views) -> None:
+    """In time order: after the first `getattr` line of the dispatch (and what it called),
+    before the dispatch's next line; not again at the handler's start."""
+    for request in views.requests:
+        dispatch = one(calls(request.steps, name="MethodView.dispatch_request"))
+        (note,) = [s for s in request.steps if s.role == "handler_lookup"]
+        assert note.parent == dispatch.id
+        own = [s for s in request.steps if s.parent == dispatch.id]
+        before = [s for s in own if s.id < note.id and s.kind == "line"]
+        after = [s for s in own if s.id > note.id and s.kind == "line"]
+        assert before[-1].line == note.line
+        assert _source(views, before[-1]).strip().startswith("meth = getattr(self, request")
+        assert after and after[0].line > note.line
+        assert note.facts["handler"] == "IndexView.get"
+        head = request.method == "HEAD"
+        assert (note.facts["tried"], note.facts["found"], note.facts["fallback"]) == (
+            ("head", False, "get") if head else ("get", True, None))
+
+
 def test_hooked_functions_are_not_recorded_twice(views) -> None:
     """Hooks, the watcher and line tracing each see these calls; each is one step (on
     3.12+ line tracing's callbacks run before the watcher's)."""
