@@ -3,8 +3,9 @@
 A module can make more apps than the one a command loads (a helper module's own
 `Flask(__name__)`), and the recorder records them all. `meta["app_name"]` names the app
 that was asked for, `Route.app` the app of each route, and `meta["apps"]` the apps in the
-order they were made (`tracer.frameworks.flask_app.label_apps`). A top-level registration
-step belongs to:
+order they were made (`tracer.frameworks.flask_app.label_apps`). The steps placed are the
+outermost ones with a role (`Steps.outermost`): recorded with `--lines`, the top steps are
+the modules' own `<module>` calls, which hold every app's steps. Such a step belongs to:
 
 1. the app its `app` fact names, on the step or on a step under it;
 2. the one app whose routes hold every rule and endpoint it added (when two apps share a
@@ -29,7 +30,7 @@ _ROUTE_DECORATORS = (Role.ROUTE_DECORATOR, Role.ENDPOINT_DECORATOR)
 
 
 class AppOwners:
-    """The app of each top-level registration step of a trace (see the module docstring)."""
+    """The app of each outermost registration step of a trace (see the module docstring)."""
 
     def __init__(self, trace: Trace, steps: Steps) -> None:
         self.asked: str | None = trace.meta.get("app_name")
@@ -43,7 +44,7 @@ class AppOwners:
                 self._routes.setdefault((route.rule, route.endpoint), []).append(route)
                 if route.app:
                     self._endpoints.setdefault(route.endpoint, set()).add(route.app)
-            self._place(steps.top(), trace.meta.get("apps") or [])
+            self._place(steps.outermost(), trace.meta.get("apps") or [])
 
     @property
     def others(self) -> list[str]:
@@ -54,8 +55,9 @@ class AppOwners:
         return [label for label in self.labels if label != self.asked]
 
     def owner(self, step: Step) -> str | None:
-        """The app `step` (or the top-level step it is under) belongs to, if known."""
-        while step.parent is not None:
+        """The app `step` (or the outermost step with a role it is under) belongs to, if
+        known."""
+        while step.id not in self._owners and step.parent is not None:
             step = self._steps[step.parent]
         return self._owners.get(step.id)
 
@@ -67,6 +69,8 @@ class AppOwners:
     # -- placing steps -------------------------------------------------------------------
 
     def _place(self, top: list[Step], made: list[str]) -> None:
+        """Give each of the outermost steps `top` its app, by the rules of the module
+        docstring, in order."""
         configs = [step for step in top if step.role == Role.CONFIG_ROOT]
         if made and len(configs) == len(made):
             self._owners.update((step.id, label) for step, label in zip(configs, made,

@@ -68,3 +68,14 @@ TEMPLATE_RENDERED = ("rv = template.render(context)",)
 CONTEXT_PROCESSOR = ("context.update(self.ensure_sync(func)())",)
 #: `Flask.do_teardown_appcontext`.
 APPCONTEXT_TEARDOWN = ("self.ensure_sync(func)(exc)",)
+#: The `send` of a signal, in the function that sent it (`{signal}` is its name).
+SIGNAL_SEND = "{signal}.send("
+#: The session: opened as the request context is pushed (`ctx.push()` in `wsgi_app`, the
+#: call in `RequestContext.push` when a `--lines` trace has that step), a null session when
+#: `open_session` returned None, saved by `process_response` when it is not a null one.
+REQUEST_CONTEXT_PUSH = ("ctx.push()",)
+SESSION_OPEN = ("self._session = session_interface.open_session(",)
+SESSION_NULL = ("self._session = session_interface.make_null_session(",)
+SESSION_SAVE = ("self.session_interface.save_session(self, ctx._session, response)",)
+#: The `view` `as_view` made, creating the instance of the view class.
+VIEW_INSTANCE = ("self = view.view_class(",)

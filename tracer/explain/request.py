@@ -2,7 +2,10 @@
 
 The walk follows the recorded call tree. Each role that means something to a reader gets
 a sentence built from its facts and from what its call returned or raised; a role with
-nothing to say (signals nobody listens to, bookkeeping calls) is passed through.
+nothing to say (signals nobody listens to, bookkeeping calls) is passed through. A phase
+told in one item (the match, the error handling, the after-request functions) is then
+looked into for the signals and the app's own code (`own_code`) under it that no item has
+told yet, so each is told where it ran.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 from ..model import ChainLink, Request, Role, Step, Trace
 from . import flask_lines as lines
+from . import own_code
 from .items import N_, Item, Message, clip, item, q
 from .steps import (
     Steps,
@@ -26,6 +30,8 @@ from .steps import (
 )
 
 _INNER_ROLES = (Role.LAYER, Role.VIEW, Role.CLASS_DISPATCH, Role.HANDLER, Role.ASYNC_BRIDGE)
+#: What is looked for under a phase told in one item, when no item has told it.
+_LOOKED_FOR = (Role.SIGNAL, *own_code.OWN_CODE_ROLES)
 
 
 def narrate_request(trace: Trace, request: Request) -> list[Item]:
@@ -40,6 +46,8 @@ class _Request:
         self.steps = Steps(request.steps)
         self.sources = trace.sources
         self.items: list[Item] = []
+        #: ids of the steps some item tells about
+        self.told: set[int] = set()
         route = route_for(trace.routes, request.endpoint)
         self.chain: tuple[ChainLink, ...] = route.chain if route is not None else ()
         self.handlers: dict[str, Callable[[Step], bool]] = {
@@ -61,6 +69,7 @@ class _Request:
             Role.URL_BUILD: self._url_build,
             Role.TEMPLATE_RENDER: self._template,
             Role.APPCONTEXT_TEARDOWN: self._appcontext_teardown,
+            **dict.fromkeys(own_code.OWN_CODE_ROLES, self._own_code),
         }
 
     def build(self) -> list[Item]:
@@ -72,13 +81,22 @@ class _Request:
     def _visit(self, step: Step) -> None:
         handler = self.handlers.get(step.role or "")
         if handler is not None and handler(step):
+            self._untold_within(step)
             return
         for child in self.steps.children(step, "call"):
             self._visit(child)
 
+    def _untold_within(self, step: Step) -> None:
+        """Tell the signals and the app's own code under a phase that its item did not."""
+        for call in self.steps.calls_within(step, _LOOKED_FOR, _LOOKED_FOR):
+            if call.id not in self.told:
+                self._visit(call)
+
     def _add(self, steps: Iterable[Step], *messages: Message,
              sources: Iterable[tuple[str, int]] = (), children: Sequence[Item] = ()) -> None:
-        self.items.append(item(steps, messages, sources, children))
+        added = item(steps, messages, sources, children)
+        self.told.update(added.steps)
+        self.items.append(added)
 
     def _lines(self, step: Step, needles: Sequence[str] = ()) -> list[tuple[str, int]]:
         found = step_lines(self.sources, self.steps, step)
@@ -136,7 +154,23 @@ class _Request:
         else:
             self._add([step], Message(N_("`match_request` asked werkzeug to match {path}."),
                                       {"path": path}), sources=sources)
+        strays = own_code.stray_converter_calls(self.steps, step)
+        stray_ids = {call.id for call in strays}
+        for call in self.steps.calls_within(step, _LOOKED_FOR, _LOOKED_FOR):
+            if call.id not in stray_ids:  # werkzeug's own calls first, as they ran
+                self._visit(call)
+        if strays:
+            self._stray_converters(strays)
         return True
+
+    def _stray_converters(self, calls: list[Step]) -> None:
+        """The app's converters run again while the closest rules were tried alone: not by
+        the request, but the app's code all the same."""
+        functions = dict.fromkeys(f"`{c.name}` ({where(c.file, c.line)})" for c in calls)
+        self._add(calls, Message(
+            N_("Trying the rules closest to the path alone called the app's URL converters "
+               "again, {count} time(s): {functions}. Those calls were flaskscope's, not the "
+               "request's."), {"count": len(calls), "functions": list(functions)}))
 
     def _not_found(self, step: Step, path: str, sources: list[tuple[str, int]]) -> None:
         messages = [Message(
@@ -159,13 +193,34 @@ class _Request:
         self._add([step], *messages, sources=sources, children=children)
 
     def _signal(self, step: Step) -> bool:
+        """A signal with receivers; who sent it, when the line that did is in the trace.
+
+        `receivers` counts what is connected to the signal for any sender: the receivers
+        that ran are told after it, each from its own step.
+        """
         receivers = step.facts.get("receivers") or 0
-        if receivers:
-            self._add([step], Message(N_("The signal `{signal}` was sent to its receivers "
-                                         "({receivers})."),
-                                      {"signal": step.facts.get("signal"),
-                                       "receivers": receivers}))
+        if not receivers:
+            return True
+        caller = self.steps.parent(step)
+        params = {"signal": step.facts.get("signal"), "receivers": receivers,
+                  "caller": caller.name if caller is not None else "?"}
+        sent = own_code.signal_sent(self.sources, step, caller)
+        if sent:
+            message = Message(N_("`{caller}` sent the signal `{signal}` ({receivers} "
+                                 "receiver(s) connected to it)."), params)
+        else:
+            message = Message(N_("While `{caller}` ran, the signal `{signal}` was sent "
+                                 "({receivers} receiver(s) connected to it)."), params)
+        self._add([step], message, sources=sent)
         return True
+
+    def _own_code(self, step: Step) -> bool:
+        """A receiver, session method, URL converter, view `__init__` or app method."""
+        if step.kind != "call":
+            return True
+        messages, sources = own_code.tell(self.steps, self.sources, step)
+        self._add([step], *messages, sources=sources)
+        return False
 
     # -- before the view -------------------------------------------------------------------
 
