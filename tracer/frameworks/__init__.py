@@ -2,10 +2,11 @@
 
 Each adapter knows one framework's internals and nothing else: `flask` (Flask's
 registration and request machinery), `werkzeug` (the URL map, `Request.application`,
-requests and responses beneath any framework), `bottle` (an optional extra) and `wsgi`
-(the bare WSGI exchange, recorded around any callable). This registry says which are
-available, installs them together on one recorder and watcher, and tells which adapter
-owns a loaded app object.
+requests and responses beneath any framework), `bottle` (the optional extra, and any copy
+of Bottle an app ships under another name) and `wsgi` (the bare WSGI exchange, recorded
+around any callable). This registry says which are available, installs them together on
+one recorder and watcher, and tells which adapter owns a loaded app object, by what the
+object is (a vendored Bottle's app is Bottle's).
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ class Adapter:
     name: str
     module: str
     hooks_class: str
-    requirement: str  # the distribution that must be importable
+    requirement: str | None  # the module that must be importable; None: always installed
 
     def available(self) -> bool:
-        """Whether the framework is installed (Bottle is an optional extra)."""
+        """Whether the framework can be there: installed, or (Bottle, which apps also ship
+        copies of under other names) possibly imported by the app under any name."""
+        if self.requirement is None:
+            return True
         return self.requirement in sys.modules or (
             importlib.util.find_spec(self.requirement) is not None)
 
@@ -66,7 +70,7 @@ class Adapter:
 ADAPTERS = (
     Adapter("werkzeug", "werkzeug", "WerkzeugHooks", "werkzeug"),
     Adapter("flask", "flask", "FlaskHooks", "flask"),
-    Adapter("bottle", "bottle", "BottleHooks", "bottle"),
+    Adapter("bottle", "bottle", "BottleHooks", None),
     Adapter("wsgi", "wsgi", "WsgiHooks", "wsgiref"),
 )
 

@@ -1,5 +1,15 @@
 """Everything flaskscope knows about Bottle's internals (Bottle 0.12 and 0.13).
 
+Bottle is a single module, and apps ship copies of it under other names (pypiserver's
+`pypiserver.bottle_wrapper.bottle`). A copy is recognised by what it holds, not by its
+name (`copy_version`): it defines the classes `Bottle`, `Router` and `Route` itself (their
+`__init__` runs in its globals) with every method patched below, `HTTPError` and
+`response`, and its `__version__` is 0.12 or 0.13. Each copy gets its own patches: the
+installed `bottle` and every copy already imported when recording starts, and a copy
+imported later the moment its module has run (the file loaders' `exec_module`, so before
+the app registers a route on it). The trace's `meta` names the installed Bottle's version
+as `bottle` and each other copy's as `vendored_bottle[module name]`.
+
 Registration:
 
 - `Bottle.route` (`Role.ROUTE_DECORATOR`; `get/post/put/delete/patch` too) and the
@@ -36,11 +46,17 @@ Requests (`Bottle.wsgi` begins the request record, `Role.REQUEST`):
 from __future__ import annotations
 
 import functools
+import importlib.machinery
 import importlib.util
+import inspect
+import re
 import sys
+import threading
 import weakref
+import zipimport
 from collections.abc import Callable
 from contextvars import ContextVar
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from ..model import ChainLink, Role, Route
@@ -67,15 +83,19 @@ def available() -> bool:
     return "bottle" in sys.modules or importlib.util.find_spec("bottle") is not None
 
 
-def _bottle() -> Any:
+def _installed_bottle() -> ModuleType | None:
+    """The installed `bottle` module, imported, if there is one."""
+    if not available():
+        return None
     import bottle
 
     return bottle
 
 
 def versions() -> dict[str, str]:
-    """The version the trace's `meta` names."""
-    return {"bottle": str(_bottle().__version__)}
+    """The version of the installed Bottle, for the trace's `meta`."""
+    bottle = _installed_bottle()
+    return {"bottle": str(bottle.__version__)} if bottle is not None else {}
 
 
 def scope_roots() -> tuple[str, ...]:
@@ -83,10 +103,79 @@ def scope_roots() -> tuple[str, ...]:
     return ()
 
 
+#: What a copy of Bottle defines, with the methods this adapter patches on each class.
+_COPY_CLASSES = {
+    "Bottle": ("route", "get", "post", "put", "delete", "add_route", "add_hook", "wsgi",
+               "_handle", "trigger_hook", "_cast", "default_error_handler"),
+    "Router": ("add", "match"),
+    "Route": ("_make_callback", "all_plugins"),
+}
+_SUPPORTED_VERSION = re.compile(r"0\.1[23](?!\d)")
+
+#: The loaders that run a module's code from a file, a `.pyc` or a zip archive: a copy of
+#: Bottle is adopted as soon as one of them has run it.
+_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader,
+            zipimport.zipimporter)
+
+
+def copy_version(module: Any) -> str | None:
+    """The version of Bottle that `module` is a copy of (see the module docstring), else
+    None; asks only the module's own namespace, so a module's `__getattr__` never runs."""
+    namespace = _copy_namespace(module)
+    return str(namespace["__version__"]) if namespace is not None else None
+
+
 def owns(app: Any) -> bool:
-    """A Bottle application object."""
-    bottle = sys.modules.get("bottle")
-    return bottle is not None and isinstance(app, bottle.Bottle)
+    """A Bottle application object, from the installed Bottle or any copy of it."""
+    return _app_namespace(app) is not None
+
+
+def _copy_namespace(module: Any) -> dict[str, Any] | None:
+    """The globals of `module` when it is a copy of Bottle."""
+    if not isinstance(module, ModuleType):
+        return None
+    namespace = vars(module)
+    return namespace if _is_copy(namespace) else None
+
+
+def _app_namespace(app: Any) -> dict[str, Any] | None:
+    """The globals of the Bottle copy whose `Bottle` class `app` is an instance of."""
+    for cls in type(app).__mro__:
+        namespace = _defining_globals(cls)
+        if namespace is not None and namespace.get("Bottle") is cls and _is_copy(namespace):
+            return namespace
+    return None
+
+
+def _is_copy(namespace: dict[str, Any]) -> bool:
+    if "Bottle" not in namespace or "Route" not in namespace:
+        return False  # the cheap refusal every other module gets
+    try:
+        version = namespace.get("__version__")
+        if not isinstance(version, str) or not _SUPPORTED_VERSION.match(version):
+            return False
+        if not isinstance(namespace.get("HTTPError"), type) or "response" not in namespace:
+            return False
+        return all(_defines(namespace, name, methods) for name, methods in _COPY_CLASSES.items())
+    except Exception:  # a namespace too strange to ask is no copy of Bottle
+        return False
+
+
+def _defines(namespace: dict[str, Any], name: str, methods: tuple[str, ...]) -> bool:
+    """Whether the module made class `name` itself (not imported it) with `methods`."""
+    cls = namespace.get(name)
+    return (isinstance(cls, type) and _defining_globals(cls) is namespace
+            and all(callable(getattr(cls, method, None)) for method in methods))
+
+
+def _defining_globals(cls: type) -> dict[str, Any] | None:
+    """The globals of the module whose code made `cls` (its own `__init__`'s)."""
+    init = vars(cls).get("__init__")
+    try:
+        init = inspect.unwrap(init) if callable(init) else init
+    except ValueError:  # a `__wrapped__` cycle
+        return None
+    return init.__globals__ if isinstance(init, FunctionType) else None
 
 
 def plugin_name(plugin: Any) -> str:
@@ -110,7 +199,7 @@ def _innermost(callback: Any) -> Any:
 
 
 class BottleHooks(AdapterHooks):
-    """Installs and removes every Bottle patch for one recorder."""
+    """Installs and removes every Bottle patch for one recorder, on every copy of Bottle."""
 
     name = "bottle"
 
@@ -120,19 +209,84 @@ class BottleHooks(AdapterHooks):
             weakref.WeakKeyDictionary())
         self._wrapping: ContextVar[list | None] = ContextVar("flaskscope_bottle_wrapping",
                                                              default=None)
-        self._make_callback_code: Any = None
+        self._make_callback_codes: set[CodeType] = set()
+        self._copies: list[dict[str, Any]] = []
+        self._adopting = threading.RLock()  # an import while patching adopts again
 
     def versions(self) -> dict[str, str]:
         return versions()
 
     def _install(self) -> None:
-        bottle = _bottle()
-        app, router, route = bottle.Bottle, bottle.Router, bottle.Route
+        _installed_bottle()  # imported now, so that it is patched below like any copy
+        for module in list(sys.modules.values()):
+            self.adopt(module)
+        for loader in _LOADERS:
+            self.patches.replace(loader, "exec_module", self._adopting_exec_module)
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        with self._adopting:
+            self._copies.clear()
+            self._make_callback_codes.clear()
+
+    # -- copies of Bottle -----------------------------------------------------------------
+
+    def adopt(self, module: Any) -> bool:
+        """Patch `module` if it is a copy of Bottle not patched yet; whether it is a copy."""
+        namespace = _copy_namespace(module)
+        if namespace is None:
+            return False
+        self._adopt_namespace(namespace)
+        return True
+
+    def adopt_app(self, app: Any) -> None:
+        """Record a loaded Bottle app: patch its copy of Bottle (one loaded before recording
+        began and never imported again) and list its routes even if it gets no request."""
+        namespace = _app_namespace(app)
+        if namespace is not None:
+            self._adopt_namespace(namespace)
+            self.recorder.add_subject(app, self.routes_of)
+
+    def _adopt_namespace(self, namespace: dict[str, Any]) -> None:
+        with self._adopting:
+            if not self.active or any(known is namespace for known in self._copies):
+                return
+            self._copies.append(namespace)
+            self._patch_copy(namespace)
+        self._note_version(namespace)
+
+    def _note_version(self, namespace: dict[str, Any]) -> None:
+        """`meta`: the installed Bottle's version as `bottle`, a copy's by its module name."""
+        name, version = str(namespace.get("__name__")), str(namespace["__version__"])
+        meta = self.recorder.meta
+        if name == "bottle":
+            meta["bottle"] = version
+        else:
+            meta["vendored_bottle"] = {**meta.get("vendored_bottle", {}), name: version}
+
+    def _adopting_exec_module(self, original: Callable) -> Callable:
+        """A loader's `exec_module` that patches the module it ran if it is a Bottle copy."""
+        hooks = self
+
+        @functools.wraps(original)
+        def exec_module(loader: Any, module: Any) -> Any:
+            result = original(loader, module)
+            if hooks.active:
+                with hooks.recorder.guard():
+                    hooks.adopt(module)
+            return result
+
+        return exec_module
+
+    def _patch_copy(self, bottle: dict[str, Any]) -> None:
+        """Every patch, on one copy's classes (`bottle` is the copy's globals)."""
+        app, router, route = bottle["Bottle"], bottle["Router"], bottle["Route"]
         in_request = _in_request
         self.patch(app, "route", Role.ROUTE_DECORATOR, describe=_describe_route,
                    returns=self._proxy_decorator)
         for shortcut in _SHORTCUTS:
-            self.patch(app, shortcut, Role.ROUTE_DECORATOR, describe=_describe_route)
+            if hasattr(app, shortcut):  # `patch` is new in 0.13
+                self.patch(app, shortcut, Role.ROUTE_DECORATOR, describe=_describe_route)
         self.patch(app, "add_route", Role.ADD_URL_RULE, describe=_describe_add_route,
                    after=self._after_add_route)
         self.patch(router, "add", Role.RULE_ADDED, describe=_describe_router_add,
@@ -147,7 +301,8 @@ class BottleHooks(AdapterHooks):
                    after=self._after_match, on_error=self._match_failed)
         self.patch(app, "trigger_hook", _hook_role, when=_request_hook)
         self.patch(app, "_cast", Role.MAKE_RESPONSE, when=in_request,
-                   describe=_describe_cast, enter=self._enter_cast, after=self._after_cast)
+                   describe=_describe_cast, enter=functools.partial(self._enter_cast, bottle),
+                   after=functools.partial(self._after_cast, bottle))
         self.patch(app, "default_error_handler", Role.ERROR_HANDLER, when=in_request)
 
     # -- registration ---------------------------------------------------------------------
@@ -231,7 +386,7 @@ class BottleHooks(AdapterHooks):
             plugins = original(route)
             if not hooks.active or applied is None or muted():
                 return plugins
-            if sys._getframe(1).f_code is not hooks._make_callback_code:
+            if sys._getframe(1).f_code not in hooks._make_callback_codes:
                 return plugins
             return hooks._recording_plugins(list(plugins), applied)
 
@@ -250,7 +405,8 @@ class BottleHooks(AdapterHooks):
         hooks = self
         recorder = self.recorder
         code = code_of(original)
-        self._make_callback_code = code
+        if code is not None:
+            self._make_callback_codes.add(code)
 
         @functools.wraps(original)
         def _make_callback(route: Any) -> Any:
@@ -395,10 +551,11 @@ class BottleHooks(AdapterHooks):
         if record is not None:
             record.info.update(info)
 
-    def _enter_cast(self, step: int | None, args: tuple, kwargs: dict) -> None:
+    def _enter_cast(self, bottle: dict[str, Any], step: int | None, args: tuple,
+                    kwargs: dict) -> None:
         """An HTTP error is about to meet its handler: say which one, catch its call."""
         app, out = args[0], argument(args, kwargs, 1, "out")
-        if isinstance(out, _bottle().HTTPError):
+        if isinstance(out, bottle["HTTPError"]):
             handler = app.error_handler.get(out.status_code)
             if handler is not None and code_of(handler) is not None:
                 self.watcher.watch(code_of(handler), Role.ERROR_HANDLER)
@@ -410,8 +567,9 @@ class BottleHooks(AdapterHooks):
                 "registered": handler is not None,
             })
 
-    def _after_cast(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
-        self.recorder.annotate(step, {"status": _bottle().response.status_code})
+    def _after_cast(self, bottle: dict[str, Any], step: int | None, args: tuple, kwargs: dict,
+                    result: Any) -> None:
+        self.recorder.annotate(step, {"status": bottle["response"].status_code})
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -448,8 +606,10 @@ class BottleHooks(AdapterHooks):
 class _RecordingPlugin:
     """One plugin as `_make_callback` sees it while recorded: its application is a step.
 
-    Only `_make_callback` gets these (see `BottleHooks._all_plugins`); it uses nothing but
-    `apply` or the call, which the two subclasses mirror exactly.
+    Only `_make_callback` gets these (see `BottleHooks._all_plugins`); it uses `apply` or
+    the call, which the two subclasses mirror exactly, and Bottle 0.12 also reads the
+    plugin's `api` (2: `apply` gets the route, else its config), which every other
+    attribute passes through to.
     """
 
     def __init__(self, hooks: BottleHooks, plugin: Any, position: int, count: int,
@@ -459,6 +619,9 @@ class _RecordingPlugin:
         self._position = position
         self._count = count
         self._applied = applied
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "_plugin"), name)
 
 
 class _ApplyingPlugin(_RecordingPlugin):

@@ -77,6 +77,9 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
             "name the WSGI app (a callable taking environ and start_response) instead"
         )
     if framework == "bottle":
+        bottle_hooks = active_hooks("bottle")
+        if bottle_hooks is not None:
+            bottle_hooks.adopt_app(obj)
         if not plain:
             return LoadedApp(obj, framework, name)
         framework = "wsgi"
