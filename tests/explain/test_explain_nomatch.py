@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 from explain_helpers import item_with, recorded
-from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 
 from tracer.explain.narrative import explain
 from tracer.explain.render import plain
-from tracer.frameworks.werkzeug_nomatch import near_misses
+from tracer.frameworks.werkzeug_nomatch import near_misses, rule_reached
 from tracer.model import Role
 
 
@@ -41,8 +43,41 @@ def test_custom_converter_of_the_original_map_is_used() -> None:
     url_map = _map(Rule("/color/<hex:value>", endpoint="color"), converters={"hex": HexConverter})
     [miss] = near_misses(url_map, "/color/zz", "GET")
     assert miss["reason"] == "converter_rejected"
-    assert miss["detail"]["converter"] == "hex" and miss["detail"]["segment"] == "zz"
-    assert near_misses(url_map, "/color/ff", "GET") == []  # it matches: not a miss
+    assert miss["detail"] == {"argument": "value", "converter": "hex", "segment": "zz"}
+
+
+def test_the_apps_own_converters_are_never_run_again() -> None:
+    """A converter that looks a segment up (a database, say) must not run a second time:
+    its pattern alone is asked, and a segment it passes was refused by its `to_python`."""
+    calls: list[str] = []
+
+    class UserConverter(BaseConverter):
+        regex = "[a-z]+"
+
+        def __init__(self, url_map: Map, *args: object) -> None:
+            calls.append("__init__")
+            super().__init__(url_map, *args)
+
+        def to_python(self, value: str) -> str:
+            calls.append(f"to_python({value})")
+            if value != "ann":
+                raise ValidationError()
+            return value
+
+    url_map = _map(Rule("/users/<user:name>", endpoint="user"),
+                   converters={"user": UserConverter})
+    calls.clear()  # the real map made its converter: that is the app's own doing
+    with pytest.raises(NotFound):
+        url_map.bind("localhost").match("/users/bob")
+    assert calls == ["to_python(bob)"]  # the real match, which the recorder does not redo
+    calls.clear()
+    [refused] = near_misses(url_map, "/users/bob", "GET")
+    [by_pattern] = near_misses(url_map, "/users/BOB", "GET")
+    assert calls == []
+    assert refused["reason"] == "converter_rejected"
+    assert refused["detail"] == {"argument": "name", "converter": "user", "segment": "bob",
+                                 "own": True}
+    assert by_pattern["detail"] == {"argument": "name", "converter": "user", "segment": "BOB"}
 
 
 def test_static_part_differs() -> None:
@@ -150,3 +185,20 @@ def test_nothing_close() -> None:
     trace, _ = recorded("real_app", "GET", "/nowhere")
     text = plain(explain(trace), "en")
     assert "No rule comes close to '/nowhere'" in text
+
+
+def test_a_redirects_target_rule_is_found_without_running_the_apps_converters() -> None:
+    calls: list[str] = []
+
+    class SlugConverter(BaseConverter):
+        def to_python(self, value: str) -> str:
+            calls.append(value)
+            return value
+
+    url_map = _map(Rule("/posts/<slug:name>/", endpoint="post"), Rule("/about", endpoint="a"),
+                   converters={"slug": SlugConverter})
+    adapter = url_map.bind("example.com", script_name="/app")
+    assert rule_reached(adapter, "/posts/hello/", "GET") == "/posts/<slug:name>/"
+    assert rule_reached(adapter, "/about", "GET") == "/about"
+    assert rule_reached(adapter, "/nowhere", "GET") is None
+    assert calls == []

@@ -70,7 +70,8 @@ def test_an_iterable_stream_with_context_iterates_is_a_step_under_it(fresh_impor
         wrapper = steps[iterated.parent]
         assert (wrapper.name, wrapper.role) == ("stream_with_context", Role.STREAM_WITH_CONTEXT)
         assert wrapper.facts == {"wraps": "Countdown", "given": "iterable"}
-        assert [s.facts.get("given") for s in second.steps
-                if s.role == Role.STREAM_WITH_CONTEXT and s.kind == "call"] == ["function", "iterable"]
+        given = [s.facts.get("given") for s in second.steps
+                 if s.role == Role.STREAM_WITH_CONTEXT and s.kind == "call"]
+        assert given == ["function", "iterable"]
     report = check_requests(trace.requests, observer.take())
     assert [str(d) for d in report.disagreements] == []

@@ -79,3 +79,7 @@ SESSION_NULL = ("self._session = session_interface.make_null_session(",)
 SESSION_SAVE = ("self.session_interface.save_session(self, ctx._session, response)",)
 #: The `view` `as_view` made, creating the instance of the view class.
 VIEW_INSTANCE = ("self = view.view_class(",)
+#: `stream_with_context`: `iter()` decides between an iterable and a generator function.
+STREAM_ITER = ("gen = iter(generator_or_function)",)
+STREAM_DECORATOR = ("return update_wrapper(decorator, generator_or_function)",)
+STREAM_GENERATOR = ("wrapped_g = generator()", "next(wrapped_g)")

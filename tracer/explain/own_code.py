@@ -1,8 +1,8 @@
 """The app's own code that Flask reaches by other ways than its hooks, told where it ran.
 
 A signal receiver, a method of the app's own session interface, one of its URL converters,
-a view class's own `__init__` and a method the app's class (or the app itself) defines in
-place of Flask's are steps under whatever ran them. Each is told as one item: where it ran
+a view class's own `__init__`, a method the app's class (or the app itself) defines in
+place of Flask's and the `__iter__` of an iterable the app streams are steps under whatever ran them. Each is told as one item: where it ran
 (the step with a role above it says which part of the request that was), the function
 (its qualified name and where it is defined) and what it returned or raised. Nothing the
 steps do not show is said: the arguments are the recorded ones, and a sentence that
@@ -21,7 +21,7 @@ from .steps import Steps, body_lines, leaf, step_lines, where
 
 #: The roles of the app's own code (`tracer.model.Role`), told by `tell`.
 OWN_CODE_ROLES = (Role.SIGNAL_RECEIVER, Role.SESSION, Role.CONVERTER, Role.VIEW_INIT,
-                  Role.APP_METHOD)
+                  Role.APP_METHOD, Role.RESPONSE_ITERABLE)
 
 #: An argument value shown in a rebuilt call is cut to this many characters.
 _MAX_ARGUMENT = 40
@@ -55,13 +55,6 @@ def signal_sent(sources: Mapping[str, SourceFile], step: Step, caller: Step | No
         return []
     needle = lines.SIGNAL_SEND.format(signal=step.facts["signal"])
     return body_lines(sources, caller.file, caller.line, (needle,))
-
-
-def stray_converter_calls(steps: Steps, match: Step) -> list[Step]:
-    """Converter calls right under the match step, outside werkzeug's `MapAdapter.match`:
-    `match_request` itself only calls `url_adapter.match`, so they are the ones made while
-    the rules closest to a path that matched nothing were tried alone."""
-    return steps.with_role(match, Role.CONVERTER, kinds=("call",))
 
 
 # -- one sentence per role ----------------------------------------------------------------
@@ -131,12 +124,23 @@ def _app_method(steps: Steps, step: Step, context: Step | None, params: dict[str
                       "class (or the app object itself) defines, not Flask."), params), ()
 
 
+def _response_iterable(steps: Steps, step: Step, context: Step | None,
+                       params: dict[str, Any]) -> _Told:
+    if context is not None and context.role == Role.STREAM_WITH_CONTEXT:
+        return Message(N_("`stream_with_context` called `iter()` on the app's iterable at "
+                          "once, so its own `__iter__`, `{function}` ({at}), ran there, inside "
+                          "the request."), params), lines.STREAM_ITER
+    return Message(N_("While `{caller}` ran, the `__iter__` of the app's own iterable ran: "
+                      "`{function}` ({at})."), params), ()
+
+
 _TELLERS: dict[str, Callable[[Steps, Step, Step | None, dict[str, Any]], _Told]] = {
     Role.SIGNAL_RECEIVER: _receiver,
     Role.SESSION: _session,
     Role.CONVERTER: _converter,
     Role.VIEW_INIT: _view_init,
     Role.APP_METHOD: _app_method,
+    Role.RESPONSE_ITERABLE: _response_iterable,
 }
 
 

@@ -68,6 +68,7 @@ class _Request:
             Role.TEARDOWN: self._teardown,
             Role.URL_BUILD: self._url_build,
             Role.TEMPLATE_RENDER: self._template,
+            Role.STREAM_WITH_CONTEXT: self._stream,
             Role.APPCONTEXT_TEARDOWN: self._appcontext_teardown,
             **dict.fromkeys(own_code.OWN_CODE_ROLES, self._own_code),
         }
@@ -154,23 +155,9 @@ class _Request:
         else:
             self._add([step], Message(N_("`match_request` asked werkzeug to match {path}."),
                                       {"path": path}), sources=sources)
-        strays = own_code.stray_converter_calls(self.steps, step)
-        stray_ids = {call.id for call in strays}
         for call in self.steps.calls_within(step, _LOOKED_FOR, _LOOKED_FOR):
-            if call.id not in stray_ids:  # werkzeug's own calls first, as they ran
-                self._visit(call)
-        if strays:
-            self._stray_converters(strays)
+            self._visit(call)
         return True
-
-    def _stray_converters(self, calls: list[Step]) -> None:
-        """The app's converters run again while the closest rules were tried alone: not by
-        the request, but the app's code all the same."""
-        functions = dict.fromkeys(f"`{c.name}` ({where(c.file, c.line)})" for c in calls)
-        self._add(calls, Message(
-            N_("Trying the rules closest to the path alone called the app's URL converters "
-               "again, {count} time(s): {functions}. Those calls were flaskscope's, not the "
-               "request's."), {"count": len(calls), "functions": list(functions)}))
 
     def _not_found(self, step: Step, path: str, sources: list[tuple[str, int]]) -> None:
         messages = [Message(
@@ -411,6 +398,27 @@ class _Request:
             params["result"] = clip(self.steps.result(step))
             message = Message(N_("Your view `{view}` ({at}) ran and returned {result}."), params)
         self._add([step], message, sources=self._lines(step))
+        return False
+
+    def _stream(self, step: Step) -> bool:
+        """`stream_with_context`: what it was given decides what it did (`iter()` tells)."""
+        params = {"wraps": step.facts.get("wraps", "?"), "at": where(step.file, step.line),
+                  "caller": getattr(self.steps.parent(step), "name", "?")}
+        if step.facts.get("given") == "function":
+            self._add([step], Message(
+                N_("While `{caller}` ran, `stream_with_context` ({at}) was given the function "
+                   "`{wraps}`. `iter()` refused it, so it returned `decorator`, wrapped to look "
+                   "like `{wraps}`: calling it makes the generator and passes that to "
+                   "`stream_with_context` again."), params),
+                sources=self._lines(step, lines.STREAM_ITER + lines.STREAM_DECORATOR))
+            return False
+        self._add([step], Message(
+            N_("While `{caller}` ran, `stream_with_context` ({at}) was given an iterable "
+               "(`{wraps}`). It made `generator()` and ran it to its first `yield` "
+               "(`next(wrapped_g)`), keeping the request and app contexts: when the server "
+               "sends the body, that generator pushes them again and takes the items from "
+               "the iterable inside them."), params),
+            sources=self._lines(step, lines.STREAM_ITER + lines.STREAM_GENERATOR))
         return False
 
     def _class_dispatch(self, step: Step) -> bool:
@@ -711,6 +719,12 @@ def _near_miss(miss: dict[str, Any]) -> Message:
     if reason == "converter_rejected":
         params["converter"] = detail.get("converter")
         params["argument"] = detail.get("argument")
+        if detail.get("own"):
+            return Message(N_("{rule} (endpoint {endpoint}): {segment} has the form of the "
+                              "app's own `{converter}` converter, which refused it for "
+                              "`{argument}` when werkzeug matched the path (its `to_python` "
+                              "raised `ValidationError`, or a pattern it set itself did not "
+                              "match)."), params)
         return Message(N_("{rule} (endpoint {endpoint}): the `{converter}` converter refused "
                           "{segment} for `{argument}`."), params)
     if reason == "static_differs" and "rule_part" in detail:

@@ -39,7 +39,7 @@ import sys
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import CodeType, FrameType
+from types import CodeType, FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -62,7 +62,7 @@ from ..unwrap import code_of, layers
 from ..watch import CodeWatcher, argument_values
 from .hooking import AdapterHooks, argument, hide_own_frames, link, qualname
 from .werkzeug import rule_added
-from .werkzeug_nomatch import near_misses
+from .werkzeug_nomatch import near_misses, rule_reached
 from .wsgi import (
     begin_wsgi_request,
     body_detail,
@@ -576,7 +576,7 @@ class FlaskHooks(AdapterHooks):
         """`stream_with_context` calls `iter()` on what it is given: an iterable of the app's
         own class runs its `__iter__` there, a call to catch as a step."""
         given = argument(args, kwargs, 0, "generator_or_function")
-        if not callable(given):
+        if _iterated(given):
             self._watch_code(getattr(type(given), "__iter__", None), Role.RESPONSE_ITERABLE)
 
     def _error_seen(self, frame: FrameType) -> None:
@@ -1072,8 +1072,19 @@ def _describe_template_name(args: tuple, kwargs: dict) -> Facts:
 
 def _describe_streamed(args: tuple, kwargs: dict) -> Facts:
     given = argument(args, kwargs, 0, "generator_or_function")
-    return {"wraps": qualname(given if callable(given) else type(given)),
-            "given": "function" if callable(given) else "iterable"}
+    if isinstance(given, GeneratorType):  # named after the function that made it
+        return {"wraps": str(given.__qualname__), "given": "iterable"}
+    if _iterated(given):
+        return {"wraps": qualname(type(given)), "given": "iterable"}
+    return {"wraps": qualname(given), "given": "function"}
+
+
+def _iterated(given: Any) -> bool:
+    """Whether `stream_with_context` iterates `given` (`iter()` succeeds) rather than
+    decorating it: asked of its class, so none of the app's code runs."""
+    cls = type(given)
+    return (getattr(cls, "__iter__", None) is not None
+            or getattr(cls, "__getitem__", None) is not None)
 
 
 def _describe_render(args: tuple, kwargs: dict) -> Facts:
@@ -1330,12 +1341,7 @@ def _target_rule(context: Any, url: str, method: str) -> str | None:
     adapter = context.url_adapter
     if adapter is None:
         return None
-    path = urlsplit(url).path
-    try:
-        rule, _ = adapter.match(path, method=method, return_rule=True)
-    except HTTPException:
-        return None
-    return rule.rule
+    return rule_reached(adapter, urlsplit(url).path, method)
 
 
 def _near_misses(context: Any, request: Any) -> list[dict[str, Any]]:

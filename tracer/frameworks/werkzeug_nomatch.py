@@ -19,17 +19,26 @@ Reasons (`reason` of each dict):
 - ``method_not_allowed``: the path matches but not for this method; `detail` lists the
   methods the rule accepts.
 - ``host_differs``: the path matches on the rule's own host or subdomain.
+
+The app's own converters (classes not from werkzeug) are never run here: a converter that
+looks a segment up (in a database, say) would run again, outside its request. Every attempt
+uses a stand-in for each of them instead (`_pattern_only`): the class's `regex`, `weight`
+and `part_isolating`, with werkzeug's own `__init__` and `to_python`. A rule that matches
+with the stand-ins did not match for real only because one of the app's converters refused
+the segment in `to_python` (or by a pattern it set in `__init__`): ``converter_rejected``
+with ``own: True``.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
 
 #: The rule syntax werkzeug documents: ``<converter(arguments):variable>``.
 _VARIABLE = re.compile(
@@ -87,8 +96,26 @@ def matches_alone(url_map: Map, rule: Rule, path: str, method: str) -> bool:
     """Whether `path` matches `rule` in a fresh map holding only a copy of it."""
     host = rule.host if url_map.host_matching and rule.host and "<" not in rule.host else None
     subdomain = rule.subdomain if rule.subdomain and "<" not in rule.subdomain else None
-    error, _ = _try(url_map, _variant(rule), path, method, host=host, subdomain=subdomain)
+    error, _ = _try(url_map, _variant(rule), path, method, host=host, subdomain=subdomain,
+                    own_converters=True)
     return error is None
+
+
+def rule_reached(adapter: MapAdapter, path: str, method: str) -> str | None:
+    """The rule `path` reaches through the bound `adapter` (a redirect's target, say).
+    When the app has converters of its own, a copy of the map with stand-ins answers, so
+    that none of them runs again (see the module doc)."""
+    url_map = adapter.map
+    if _own_converters(url_map):
+        copy = _single_map(url_map, [_variant(rule) for rule in url_map.iter_rules()],
+                           own_converters=False)
+        adapter = copy.bind(adapter.server_name, script_name=adapter.script_name,
+                            subdomain=adapter.subdomain, url_scheme=adapter.url_scheme)
+    try:
+        rule, _ = adapter.match(path, method=method, return_rule=True)
+    except HTTPException:
+        return None
+    return rule.rule
 
 
 # -- choosing candidates -------------------------------------------------------------------
@@ -120,15 +147,20 @@ def _closeness(rule: Rule, path: str) -> tuple[int, int, float] | None:
 # -- asking werkzeug ----------------------------------------------------------------------
 
 
-def _single_map(url_map: Map, rules: Iterable[Rule]) -> Map:
-    """A fresh map like `url_map` (converters, slashes, hosts) holding only `rules`."""
+def _single_map(url_map: Map, rules: Iterable[Rule], own_converters: bool = True) -> Map:
+    """A fresh map like `url_map` (converters, slashes, hosts) holding only `rules`;
+    without `own_converters`, the app's converters are stand-ins (see the module doc)."""
+    converters = dict(url_map.converters)
+    if not own_converters:
+        converters.update((name, _pattern_only(cls))
+                          for name, cls in _own_converters(url_map).items())
     return Map(
         list(rules),
         default_subdomain=url_map.default_subdomain,
         strict_slashes=url_map.strict_slashes,
         merge_slashes=url_map.merge_slashes,
         redirect_defaults=url_map.redirect_defaults,
-        converters=dict(url_map.converters),
+        converters=converters,
         host_matching=url_map.host_matching,
     )
 
@@ -146,9 +178,11 @@ def _try(
     *,
     host: str | None,
     subdomain: str | None,
+    own_converters: bool = False,
 ) -> tuple[HTTPException | None, dict[str, Any]]:
-    """Match `path` against a map holding only `rule`: (the exception or None, the values)."""
-    single = _single_map(url_map, [rule])
+    """Match `path` against a map holding only `rule`: (the exception or None, the values).
+    The app's own converters are left out unless `own_converters` (see the module doc)."""
+    single = _single_map(url_map, [rule], own_converters)
     adapter = single.bind(host or "localhost", subdomain=subdomain)
     try:
         _, values = adapter.match(path, method, return_rule=True)
@@ -174,9 +208,15 @@ def _diagnose(
         return _try(url_map, candidate, path_, method_, host=where.get("host", host),
                     subdomain=where.get("subdomain", subdomain))
 
-    error, _ = attempt(_variant(rule), path)
+    error, values = attempt(_variant(rule), path)
     if error is None:
-        return None
+        own = _own_variables(rule.rule, _own_converters(url_map))
+        if not own:
+            return None  # it matches on its own: not why the path missed
+        # Only the app's converters' patterns were asked; the real match ran them.
+        name, converter = own[0]
+        return result("converter_rejected", argument=name, converter=converter,
+                      segment=values.get(name), own=True)
     if isinstance(error, RequestRedirect):
         new_path = _path_of(error.new_url)
         if new_path.rstrip("/") == path.rstrip("/"):
@@ -222,6 +262,32 @@ def _host_miss(rule, url_map, path, method, host, subdomain, attempt) -> dict[st
         if attempt(_variant(rule), path, method, subdomain=own)[0] is None:
             return {"rule_subdomain": own, "subdomain": current or ""}
     return None
+
+
+def _own_converters(url_map: Map) -> dict[str, Any]:
+    """The converters the app registered itself (any class not from werkzeug), by name."""
+    return {name: cls for name, cls in url_map.converters.items()
+            if not getattr(cls, "__module__", "").startswith("werkzeug.")}
+
+
+def _own_variables(text: str, own: dict[str, Any]) -> list[tuple[str, str]]:
+    """(variable, converter) of each variable of a rule that uses one of `own`."""
+    return [(match.group("variable"), match.group("converter") or "default")
+            for match in _VARIABLE.finditer(text)
+            if (match.group("converter") or "default") in own]
+
+
+def _pattern_only(cls: Any) -> type[BaseConverter]:
+    """A stand-in for the app's converter class `cls` that runs none of its code: the
+    pattern, weight and part isolation the class declares, werkzeug's `__init__` and
+    `to_python`. Read with `getattr_static`, so not even a metaclass runs."""
+    declared: dict[str, Any] = {}
+    for name, kind in (("regex", str), ("weight", int), ("part_isolating", bool)):
+        value = inspect.getattr_static(cls, name, None)
+        if isinstance(value, kind):
+            declared[name] = value
+    name = inspect.getattr_static(cls, "__name__", "Converter")
+    return type(f"PatternOf{name}", (BaseConverter,), declared)
 
 
 def _relax(text: str, keep: str | None) -> str:
