@@ -233,6 +233,35 @@ def test_final_status_and_signals_with_receivers(real_trace, fresh_import) -> No
     assert request.steps[signal.parent].name == "Flask.full_dispatch_request"
 
 
+def test_a_signal_counts_only_the_receivers_it_calls_for_its_sender(fresh_import) -> None:
+    """A receiver connected for another app is not called, so not counted; when the
+    signal calls nobody for this sender it is no step at all."""
+    import flask
+
+    heard: list = []
+
+    def for_any(sender, **extra) -> None:
+        heard.append("any")
+
+    def for_other(sender, **extra) -> None:
+        heard.append("other")
+
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.seed_views").app
+        other = flask.Flask("other")
+        with flask.request_started.connected_to(for_other, other):
+            app.test_client().get("/index")
+            with flask.request_started.connected_to(for_any):
+                app.test_client().get("/index")
+        alone, with_any = recorder.trace().requests
+    assert heard == ["any"]
+    assert calls(alone.steps, Role.SIGNAL) == []
+    signal = one(calls(with_any.steps, Role.SIGNAL))
+    assert signal.facts == {"signal": "request_started", "receivers": 1}
+    receivers = calls(with_any.steps, Role.SIGNAL_RECEIVER)
+    assert [step.name for step in receivers] == [for_any.__qualname__]
+
+
 def test_unimplemented_method_assertion(tmp_path) -> None:
     app_file = tmp_path / "unimplemented_app.py"
     app_file.write_text(

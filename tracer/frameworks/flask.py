@@ -522,10 +522,9 @@ class FlaskHooks(AdapterHooks):
             with self.recorder.guard():
                 record.info.setdefault("error", self.recorder.repr(error))
 
-    def _watch_receivers(self, signal: Any) -> None:
-        """Watch the functions connected to a signal (held weakly or not by blinker)."""
-        for receiver in list(signal.receivers.values()):
-            function = receiver() if isinstance(receiver, weakref.ref) else receiver
+    def _watch_receivers(self, receivers: list[Any]) -> None:
+        """Watch the functions a signal is about to call (`receivers_for` its sender)."""
+        for function in receivers:
             code = code_of(function)
             if code is not None:
                 self.watcher.watch(code, Role.SIGNAL_RECEIVER)
@@ -1046,15 +1045,18 @@ class FlaskHooks(AdapterHooks):
         def send(*args: Any, **kwargs: Any) -> Any:
             if name == "got_request_exception" and hooks.active:
                 hooks._request_exception(kwargs.get("exception"))
-            if not hooks.active or not signal.receivers:  # a signal nobody listens to: no step
-                return original(*args, **kwargs)
+            if not hooks.active or not signal.receivers or getattr(signal, "is_muted", False):
+                return original(*args, **kwargs)  # a signal nobody listens to: no step
             step = None
             with recorder.guard():
-                receivers = len(signal.receivers)
-                hooks._watch_receivers(signal)
+                receivers = list(signal.receivers_for(args[0] if args else None))
+            if not receivers:  # listeners, but for other senders (another app)
+                return original(*args, **kwargs)
+            with recorder.guard():
+                hooks._watch_receivers(receivers)
                 step = recorder.call(code_of(original), None, name=f"signals.{name}.send",
                                      role=Role.SIGNAL,
-                                     facts={"signal": name, "receivers": receivers})
+                                     facts={"signal": name, "receivers": len(receivers)})
             with hooks.watcher.catching():
                 return hooks.run_then_leave(step, original, *args, **kwargs)
 
