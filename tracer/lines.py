@@ -53,8 +53,9 @@ _FINGERPRINT_LIMIT = 64
 #: Types whose values can change in place: compared by fingerprint, copied when kept.
 _MUTABLE = frozenset({list, dict, set, bytearray})
 _MISSING = object()
-#: Line -> (names it may rebind, plain locals it only reads).
-LineNames = dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
+#: Line -> (names it may rebind, plain locals it only reads). Looked up with a frame's
+#: `last_line`, None when it has no line step yet: never a key.
+LineNames = dict[int | None, tuple[tuple[str, ...], tuple[str, ...]]]
 _NO_NAMES: LineNames = {}
 #: (line, callback, code): `callback(frame)` runs once `line` of `code` has run in a frame.
 AfterLine = tuple[int, Callable[[FrameType], None], CodeType]
@@ -262,6 +263,7 @@ class LineEngine:
         line).
         """
         rebound, only_read = state.touched[state.last_line]
+        assert state.last_step is not None  # set with `last_line`, which callers checked
         changed = None
         seen = state.seen
         for name in only_read:
@@ -448,6 +450,7 @@ class LineEngine:
         mask = events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
         if lines:
             mask |= events.LINE
+        assert self._tool is not None  # only monitoring callbacks, registered by `start`, call this
         sys.monitoring.set_local_events(self._tool, code, mask)
 
     def _on_start(self, code: CodeType, offset: int) -> Any:

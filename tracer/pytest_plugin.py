@@ -21,7 +21,7 @@ import re
 import shlex
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -158,8 +158,8 @@ class _Recording:
     @staticmethod
     def _add_line(report: pytest.TestReport, line: str) -> None:
         longrepr = report.longrepr
-        if hasattr(longrepr, "addsection"):
-            longrepr.addsection("flaskscope", line)
+        if hasattr(longrepr, "addsection"):  # pytest's ExceptionRepr, or a plugin's own
+            cast(Any, longrepr).addsection("flaskscope", line)
         else:
             report.sections.append(("flaskscope", line))
 

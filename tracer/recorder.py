@@ -76,9 +76,10 @@ class StepRecord:
         #: Secret values this request carries (`tracer.secret_values`), hidden everywhere.
         self.secrets = Secrets()
 
-    def add_line(self, parent: int, line: int) -> int | None:
+    def add_line(self, parent: int | None, line: int) -> int | None:
         """`add` for a line step of the frame whose call step is `parent` (the hot path of
-        line tracing): a short row, with no detail, role or facts yet."""
+        line tracing): a short row, with no detail, role or facts yet. `parent` is None when
+        the call step was dropped past the cap, and then so is the line step."""
         step_id = next(self.ids)
         if step_id >= self.max_steps:
             self.drop()
@@ -352,6 +353,8 @@ class Recorder:
         """Open a call step for `code` (or a named callable without code) and nest under it."""
         record = _record.get() or self.registration
         stack = _stack.get()
+        file: str | None
+        line: int | None
         if code is not None:
             self._codes[id(code)] = code
             name = name or code.co_qualname
@@ -580,9 +583,9 @@ def _freeze(record: StepRecord, redact: bool = True,
                         frozenset(row[3] for row in rows if row[2] == "call"))
     token = scrubbing(plain.scrub)
     try:
-        return tuple(Step(*row[:3], plain.name(row[3]), *row[4:8],
-                          plain.detail(rendered_detail(row[8], row[11], redact)), row[9],
-                          plain.facts(row[10]))
+        return tuple(Step(row[0], row[1], row[2], plain.name(row[3]), row[4], row[5], row[6],
+                          row[7], plain.detail(rendered_detail(row[8], row[11], redact)),
+                          row[9], plain.facts(row[10]))
                      for row in rows)
     finally:
         stop_scrubbing(token)

@@ -265,7 +265,7 @@ def _multipart_secrets(body: bytes, content_type: str) -> set[str]:
 
 def config_secrets(config: Mapping[str, Any]) -> set[str]:
     """`SECRET_KEY` and every string (or bytes) config value under a secret-looking name."""
-    found = set()
+    found: set[str] = set()
     try:
         items = list(config.items())
     except Exception:

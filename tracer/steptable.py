@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, overload
 
-from .model import Step
+from .model import Step, StepKind
 
 #: One letter per step kind, as stored in the `kinds` column.
-KIND_CODES = {"call": "c", "return": "r", "exception": "x", "note": "n", "line": "l"}
-KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+KIND_CODES: dict[StepKind, str] = {
+    "call": "c", "return": "r", "exception": "x", "note": "n", "line": "l",
+}
+KINDS_BY_CODE: dict[str, StepKind] = {code: kind for kind, code in KIND_CODES.items()}
 
 _EMPTY: Mapping[str, Any] = {}
 

@@ -338,7 +338,8 @@ class _Lines:
     more bytes than the caps allow: in one line, or in all."""
 
     def __init__(self, raw: BinaryIO, compressed: bool, caps: Limits) -> None:
-        self.stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        self.stream: BinaryIO | gzip.GzipFile = (
+            gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw)
         self.compressed = compressed
         self.caps = caps
         self.total = 0

@@ -64,7 +64,7 @@ def from_v1(document: dict) -> Trace:
 def _rows(rows: list, files: list, names: list, values: list, start_ns: int, thread: int,
           where: str) -> tuple[Step, ...]:
     """Version-2 step arrays → steps; every rule of the schema is enforced here."""
-    steps = []
+    steps: list[Step] = []
     make = Step
     kinds = KINDS_BY_CODE
     time_ns = start_ns

@@ -110,7 +110,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     AUTO_FOCUS = "StepTree"
 
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (34, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
 
     def __init__(self, state: ViewState) -> None:
         super().__init__()
@@ -141,7 +141,7 @@ class ViewerApp(App[None]):
 
     TITLE = "flaskscope"
     CSS_PATH = str(Path(__file__).with_name("viewer.tcss"))  # absolute: subclasses live elsewhere
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
 
     position: var[Position] = var(Position(0, None))

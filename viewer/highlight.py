@@ -22,7 +22,7 @@ from pygments.lexers import PythonLexer, get_lexer_for_filename
 from pygments.token import Token
 from pygments.util import ClassNotFound
 from rich.style import Style
-from rich.syntax import PygmentsSyntaxTheme
+from rich.syntax import PygmentsSyntaxTheme, TokenType
 from rich.text import Text
 
 from tracer.model import SourceFile
@@ -160,7 +160,7 @@ def _lexer(language: str) -> Lexer:
 
 
 @lru_cache(maxsize=256)
-def _style(token_type: type[Token]) -> Style | None:
+def _style(token_type: TokenType) -> Style | None:
     style = _THEME.get_style_for_token(token_type)
     if style.color is None or style.color == _PLAIN.color:
         return None  # plain text takes the pane's own colour, on dark and light themes

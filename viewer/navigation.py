@@ -19,10 +19,10 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-from tracer.model import Step
+from tracer.model import Step, StepKind
 from tracer.steptable import KIND_CODES, StepTable, as_table
 
-ENDS = ("return", "exception")
+ENDS: tuple[StepKind, ...] = ("return", "exception")
 _END_CODES = frozenset(KIND_CODES[kind] for kind in ENDS)
 _LINE = KIND_CODES["line"]
 _CALL = KIND_CODES["call"]

@@ -70,16 +70,16 @@ class FrameValues:
             values = tuple(Value(k, v, k in changed) for k, v in merged.items())
             return StepValues(f"locals of {frame_name} at line {step.line}", values, facts)
         if step.kind == "return":
-            values = [Value("return value", step.detail.get("result", "?"), True)]
+            items = [Value("return value", step.detail.get("result", "?"), True)]
             heading = f"{frame_name} returned"
         else:
-            values = [Value("raised", step.detail.get("exception", "?"), True)]
+            items = [Value("raised", step.detail.get("exception", "?"), True)]
             heading = f"{frame_name} raised"
-        values += [Value(k, v, True) for k, v in step.detail.items()
-                   if k not in ("result", "exception")]
+        items += [Value(k, v, True) for k, v in step.detail.items()
+                  if k not in ("result", "exception")]
         before = self._locals_before(frame, step_id)  # what the frame held, under the result
-        values += [Value(k, v) for k, v in before.items()]
-        return StepValues(heading, tuple(values), facts)
+        items += [Value(k, v) for k, v in before.items()]
+        return StepValues(heading, tuple(items), facts)
 
     def _locals_before(self, frame: int, step_id: int) -> dict[str, str]:
         """The frame's arguments overlaid with its line steps before `step_id`."""

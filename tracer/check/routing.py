@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask
@@ -43,7 +44,11 @@ def sample_paths(rule: Rule, limit: int = _MAX_SAMPLES) -> list[str]:
     paths = []
     for combination in itertools.islice(itertools.product(*choices), limit):
         values = iter(combination)
-        paths.append(_VARIABLE.sub(lambda _, values=values: next(values), rule.rule))
+
+        def fill(_: re.Match[str], values: Iterator[str] = values) -> str:
+            return next(values)
+
+        paths.append(_VARIABLE.sub(fill, rule.rule))
     return paths
 
 

@@ -252,7 +252,7 @@ class _Request:
         stopper = next((f for f in functions if self.steps.result(f) not in (None, "None")),
                        None)
         failed = next((f for f in functions if self.steps.raised(f)), None)
-        needles = lines.BEFORE_REQUEST
+        needles: tuple[str, ...] = lines.BEFORE_REQUEST
         if failed is not None:
             message = Message(N_("`preprocess_request` ran the before-request functions "
                                  "{functions}; `{function}` raised {exception}, so the view "
@@ -388,7 +388,7 @@ class _Request:
                    "(`view.view_class(...)`) and called its `dispatch_request`."),
                 {"cls": cls}), sources=self._lines(step, lines.AS_VIEW_VIEW))
             return False
-        params = {"view": step.name, "at": where(step.file, step.line)}
+        params: dict[str, Any] = {"view": step.name, "at": where(step.file, step.line)}
         if raised:
             end = self.steps.end(step)
             params.update(exception=clip(raised), line=end.line if end and end.line else "?")
@@ -439,7 +439,7 @@ class _Request:
                                  "nothing, so `assert meth is not None` failed: "
                                  "`AssertionError: {error}`. {method} is in the view's "
                                  "`methods`, but `{cls}` has no `{tried_name}` method."), params)
-            needles = lines.HANDLER_LOOKUP + lines.HANDLER_ASSERT
+            needles: tuple[str, ...] = lines.HANDLER_LOOKUP + lines.HANDLER_ASSERT
         elif facts.get("fallback"):
             message = Message(N_("`{dispatch}` looked up `getattr(self, {tried}, None)` and found "
                                  "nothing; because the method is HEAD it retried "
@@ -713,7 +713,7 @@ def _view_args(values: Any) -> str:
 
 def _near_miss(miss: dict[str, Any]) -> Message:
     detail = miss.get("detail") or {}
-    params = {"rule": q(miss.get("rule")), "endpoint": q(miss.get("endpoint"))}
+    params: dict[str, Any] = {"rule": q(miss.get("rule")), "endpoint": q(miss.get("endpoint"))}
     params.update({k: q(v) if isinstance(v, str) else v for k, v in detail.items()})
     reason = miss.get("reason")
     if reason == "converter_rejected":

@@ -218,7 +218,7 @@ def step_lines(sources: Mapping[str, SourceFile], steps: Steps, step: Step
     if step.kind == "call":
         found.extend(def_lines(sources, step.file, step.line))
         end = steps.end(step)
-        if end is not None and end.line and end.file in sources:
+        if end is not None and end.line and end.file is not None and end.file in sources:
             if end.line in sources[end.file].lines and (end.file, end.line) not in found:
                 found.append((end.file, end.line))
     elif step.file and step.line and step.file in sources:

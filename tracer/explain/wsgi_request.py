@@ -251,7 +251,7 @@ class _WsgiRequest:
         return True
 
     def _view(self, step: Step) -> bool:
-        params = {"view": step.name, "at": where(step.file, step.line)}
+        params: dict[str, Any] = {"view": step.name, "at": where(step.file, step.line)}
         raised = self.steps.raised(step)
         if raised:
             end = self.steps.end(step)

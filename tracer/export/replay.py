@@ -57,7 +57,7 @@ class Exported:
     """An export's text plus what the reader must know about it (one sentence each)."""
 
     text: str
-    notes: tuple[str, ...] = ()
+    notes: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

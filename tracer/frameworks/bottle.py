@@ -557,8 +557,8 @@ class BottleHooks(AdapterHooks):
         app, out = args[0], argument(args, kwargs, 1, "out")
         if isinstance(out, bottle["HTTPError"]):
             handler = app.error_handler.get(out.status_code)
-            if handler is not None and code_of(handler) is not None:
-                self.watcher.watch(code_of(handler), Role.ERROR_HANDLER)
+            if handler is not None and (code := code_of(handler)) is not None:
+                self.watcher.watch(code, Role.ERROR_HANDLER)
             self.recorder.note(Role.ERROR_HANDLER, "error handler", {
                 "exception": type(out).__qualname__,
                 "code": out.status_code,

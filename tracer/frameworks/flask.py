@@ -39,8 +39,8 @@ import sys
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import CodeType, FrameType, GeneratorType
-from typing import TYPE_CHECKING, Any
+from types import CodeType, FrameType, GeneratorType, MethodType
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import flask
@@ -73,13 +73,15 @@ from .wsgi import (
 )
 
 if TYPE_CHECKING:
+    from werkzeug.local import LocalProxy
+
     from ..lines import LineEngine
 
 #: ids of the code of the `view` function `View.as_view` generates (the code objects are
 #: constants of `as_view`, alive as long as Flask is; ids: hashing code objects is slow).
 _VIEW_CODE_IDS = frozenset(
     id(const)
-    for const in flask.views.View.as_view.__func__.__code__.co_consts
+    for const in cast(MethodType, flask.views.View.as_view).__func__.__code__.co_consts
     if hasattr(const, "co_qualname") and const.co_name == "view"
 )
 
@@ -112,7 +114,7 @@ _CONFIG_LOADERS = (
     "from_file",
 )
 #: What a function passed through `ensure_sync` is, by the phase it is called in.
-_ROLE_UNDER = {
+_ROLE_UNDER: dict[str | None, Role] = {
     Role.BEFORE_REQUEST: Role.BEFORE_REQUEST_FUNCTION,
     Role.AFTER_REQUEST: Role.AFTER_REQUEST_FUNCTION,
     Role.TEARDOWN: Role.TEARDOWN_FUNCTION,
@@ -727,7 +729,7 @@ class FlaskHooks(AdapterHooks):
             else:
                 with recorder.guard():
                     record = handle[0] if handle is not None else None
-                    recorder.leave(step, result=result, facts=record and {
+                    recorder.leave(step, result=result, facts=None if record is None else {
                         "status": record.info.get("status")
                     })
                     if record is not None and step is not None:
@@ -826,7 +828,7 @@ class FlaskHooks(AdapterHooks):
             if location and 300 <= (status or 0) < 400:
                 record.info.setdefault("redirect_to", location)
             request = _flask_request()
-            read = {}
+            read: dict[str, Any] = {}
             if "form" in vars(request):
                 read["form"] = self.recorder.named(request.form.to_dict())
             if getattr(request, "_cached_json", (Ellipsis, Ellipsis))[0] is not Ellipsis:
@@ -1109,7 +1111,7 @@ def _flask_request() -> Any:
     engine has to look at and drop."""
     context = getattr(flask.globals, "_cv_request", None)
     if context is None:  # a Flask without it: the proxy
-        return flask.request._get_current_object()
+        return cast("LocalProxy[Any]", flask.request)._get_current_object()
     return context.get().request
 
 
@@ -1176,7 +1178,7 @@ def _method_decorator_codes(view_class: Any) -> list[CodeType]:
         decorators = [d for group in decorators.values() for d in group]
     if not isinstance(decorators, list | tuple):
         return []
-    codes = []
+    codes: list[CodeType] = []
     for decorator in decorators:
         code = code_of(decorator)
         if code is None:
@@ -1301,7 +1303,7 @@ _LIBRARY_DIRS = (
 def called_from() -> dict[str, Any] | None:
     """Where the user's code made the current registration call: the first frame outside
     Flask, Werkzeug, flaskscope and the standard library."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith(_LIBRARY_DIRS) and not filename.startswith("<frozen"):

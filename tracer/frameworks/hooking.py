@@ -238,7 +238,7 @@ class AdapterHooks:
         hooks = self
         recorder = self.recorder
         role_of = role if callable(role) else None
-        fixed_role = None if role_of is not None else role
+        fixed_role = None if callable(role) else role
 
         # Opening and closing a step are one call each, guarded inline: this runs at every
         # step of every request, and a `with` block costs two more calls.

@@ -40,8 +40,8 @@ import sys
 import weakref
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from types import FrameType
-from typing import Any
+from types import FrameType, MethodType
+from typing import Any, cast
 
 import werkzeug
 import werkzeug.routing
@@ -61,7 +61,7 @@ rule_added: ContextVar[Rule | None] = ContextVar("flaskscope_rule_added", defaul
 _WERKZEUG_DIR = os.path.dirname(werkzeug.__file__) + os.sep
 _TRACER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _APPLICATION_CODES = frozenset(
-    const for const in Request.application.__func__.__code__.co_consts
+    const for const in cast(MethodType, Request.application).__func__.__code__.co_consts
     if hasattr(const, "co_qualname") and const.co_name == "application"
 )
 
@@ -111,7 +111,7 @@ def _endpoint_name(endpoint: Any) -> Any:
 
 def _app_frame() -> FrameType | None:
     """The innermost frame of the app's own code (neither Werkzeug's nor flaskscope's)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith((_WERKZEUG_DIR, _TRACER_DIR)):

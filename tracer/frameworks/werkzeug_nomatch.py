@@ -34,7 +34,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -179,7 +179,7 @@ def _try(
     host: str | None,
     subdomain: str | None,
     own_converters: bool = False,
-) -> tuple[HTTPException | None, dict[str, Any]]:
+) -> tuple[HTTPException | None, Mapping[str, Any]]:
     """Match `path` against a map holding only `rule`: (the exception or None, the values).
     The app's own converters are left out unless `own_converters` (see the module doc)."""
     single = _single_map(url_map, [rule], own_converters)
@@ -204,7 +204,7 @@ def _diagnose(
 
     def attempt(
         candidate: Rule, path_: str, method_: str = method, **where: Any
-    ) -> tuple[HTTPException | None, dict[str, Any]]:
+    ) -> tuple[HTTPException | None, Mapping[str, Any]]:
         return _try(url_map, candidate, path_, method_, host=where.get("host", host),
                     subdomain=where.get("subdomain", subdomain))
 

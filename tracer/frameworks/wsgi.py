@@ -25,7 +25,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..model import Role
 from ..recorder import current_request, muted
@@ -36,7 +36,8 @@ from .hooking import AdapterHooks, qualname
 if TYPE_CHECKING:
     from ..recorder import Recorder, RequestHandle, StepRecord
 
-Handle = tuple[Any, Any, Any]
+#: A request's handle: what `Recorder.begin_request` returns and `end_request` takes back.
+Handle: TypeAlias = "RequestHandle"
 
 _serving: ContextVar[str | None] = ContextVar("flaskscope_wsgi_serving", default=None)
 

@@ -56,7 +56,9 @@ def build(
                              "graphs; a call graph shows one request, chosen with --request")
         if not use_request:
             raise GraphError("a call graph is made of one request's calls; drop --no-request")
-        return calls_graph(trace, pick_request(trace, request_id, required=True))
+        request = pick_request(trace, request_id, required=True)
+        assert request is not None  # required=True raises GraphError instead of giving None
+        return calls_graph(trace, request)
     if not trace.routes:
         raise GraphError(f"this trace holds no routes, so there is no {kind} graph to draw "
                          "(the app registered none, or it is not a Flask app); "

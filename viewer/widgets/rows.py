@@ -124,10 +124,11 @@ class RowsView(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh_line(row)
 
     _base_style: Style | None = None
+    _strips: dict[tuple[int, bool, int, int], Strip]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._strips: dict[tuple[int, bool, int, int], Strip] = {}
+        self._strips = {}
 
     def notify_style_update(self) -> None:
         self._base_style = None
