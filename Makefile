@@ -58,8 +58,9 @@ flask-suite: $(STAMP)
 	scripts/flask_suite.sh $(BIN)/python
 
 lint: $(STAMP)
-	$(BIN)/python -m pip install -q ruff
+	$(BIN)/python -m pip install -q ruff mypy
 	$(BIN)/ruff check tracer viewer fixtures tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf .venv .venv-* .pytest_cache

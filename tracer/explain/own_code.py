@@ -2,7 +2,8 @@
 
 A signal receiver, a method of the app's own session interface, one of its URL converters,
 a view class's own `__init__`, a method the app's class (or the app itself) defines in
-place of Flask's and the `__iter__` of an iterable the app streams are steps under whatever ran them. Each is told as one item: where it ran
+place of Flask's and the `__iter__` of an iterable the app streams are steps under whatever
+ran them. Each is told as one item: where it ran
 (the step with a role above it says which part of the request that was), the function
 (its qualified name and where it is defined) and what it returned or raised. Nothing the
 steps do not show is said: the arguments are the recorded ones, and a sentence that
