@@ -352,7 +352,8 @@ class LineEngine:
             if info.traced:
                 self._enter(frame, info, resumed=self._is_resume(frame))
                 return self._local_trace
-            if self._called_from_scope(frame) or self.watcher.role_of(code) is not None:
+            if self.watcher.role_of(code) is not None or (
+                    self._called_from_scope(frame) and not self._is_resume(frame)):
                 self._enter(frame, info)
                 frame.f_trace_lines = False
                 return self._local_trace
@@ -477,8 +478,11 @@ class LineEngine:
             return None
         try:
             frame = sys._getframe(1)
-            if id(frame) not in self._frames:
-                self._enter(frame, self._info(code), resumed=True)
+            info = self._codes.get(id(code)) or self._info(code)
+            # Out of scope, a call is one collapsed step: its first entry, not each resumption.
+            if id(frame) not in self._frames and (
+                    info.traced or self.watcher.role_of(code) is not None):
+                self._enter(frame, info, resumed=True)
         except Exception as exc:
             self.recorder.failed(exc)
         return None

@@ -170,6 +170,7 @@ class _RequestCheck:
         # The observed tree in preorder: index, end of subtree, positions by key.
         self.order: list[Call] = []
         self.ends: list[int] = []
+        self.continuations: dict[int, list[int]] = {}
         self.index: dict[int, int] = {}
         self.positions: dict[tuple[str, int], list[int]] = {}
         self.memo: dict[tuple[int, int], tuple[int, list]] = {}
@@ -188,6 +189,7 @@ class _RequestCheck:
         self._outcome()
         if observation.blind is None:
             self._flatten(observation.root)
+            self._link_resumptions()
             roots = self._recorded_tree()
             self._embed_roots(roots)
             self._completeness()
@@ -291,6 +293,14 @@ class _RequestCheck:
             stack.append((node, True))
             stack.extend((child, False) for child in reversed(node.children))
 
+    def _link_resumptions(self) -> None:
+        """Where each observed call carried on after a yield or await (a recorder may tell
+        a call and its resumptions as one step)."""
+        self.continuations = {}
+        for position, node in enumerate(self.order):
+            if node.origin is not None and id(node.origin) in self.index:
+                self.continuations.setdefault(self.index[id(node.origin)], []).append(position)
+
     def _recorded_tree(self) -> list[_Recorded]:
         parents = {step.id: step.parent for step in self.steps}
         nodes: dict[int, _Recorded] = {}
@@ -314,14 +324,21 @@ class _RequestCheck:
             return known
         start = position + 1
         end = self.ends[position] if position >= 0 else len(self.order)
+        spans = [(start, end)] + [(later + 1, self.ends[later])
+                                  for later in self.continuations.get(position, ())]
+        end = max(stop for _, stop in spans)
         failed = 0
         choices: list[tuple[_Recorded, int | None]] = []
         for child in node.children:
             best: tuple[int, int] | None = None
             candidates = self.positions.get(child.key, [])  # type: ignore[arg-type]
-            for index in candidates[bisect.bisect_left(candidates, start):]:
+            for index in candidates[bisect.bisect_left(candidates, position + 1):]:
                 if index >= end:
                     break
+                if index < start and not self._concurrent(index):
+                    continue
+                if not any(low <= index < high for low, high in spans):
+                    continue
                 misses = self._embed(child, index)[0]
                 if best is None or misses < best[1]:
                     best = (index, misses)
@@ -333,9 +350,15 @@ class _RequestCheck:
             else:
                 failed += best[1]
                 choices.append((child, best[0]))
-                start = self.ends[best[0]]
+                if not self._concurrent(best[0]):
+                    start = self.ends[best[0]]
         self.memo[(id(node), position)] = (failed, choices)
         return failed, choices
+
+    def _concurrent(self, index: int) -> bool:
+        """Whether observed call `index` ran on a thread the request started (or inside
+        such a call): not ordered with the calls of the request's own thread."""
+        return any(call.concurrent for call in _lineage(self.order[index]))
 
     def _embed_roots(self, roots: list[_Recorded]) -> None:
         top = _Recorded(Step(-1, None, "call", "<request>", None, None, 0, 0), None)
@@ -438,3 +461,11 @@ def _size(node: _Recorded) -> int:
 
 def _where(file: str | None, line: int | None) -> str:
     return f"{os.path.basename(file or '?')}:{line}"
+
+
+def _lineage(call: Call) -> Iterable[Call]:
+    """`call` and the calls above it."""
+    node: Call | None = call
+    while node is not None:
+        yield node
+        node = node.parent

@@ -92,7 +92,7 @@ class Call:
     """One function call the oracle saw (a frame), with the calls it made."""
 
     __slots__ = ("file", "line", "name", "area", "children", "parent", "required", "caller",
-                 "resumed")
+                 "resumed", "concurrent", "origin")
 
     def __init__(self, code: CodeType, area: int, parent: Call | None) -> None:
         self.file = code.co_filename
@@ -104,6 +104,10 @@ class Call:
         self.required = False
         self.caller: str | None = None  # the Flask or Werkzeug function that called it
         self.resumed = False  # a generator or coroutine going on after a yield or await
+        #: made on a thread the request started: its calls are not ordered with its
+        #: siblings' (the request's thread runs on while it does)
+        self.concurrent = False
+        self.origin: Call | None = None  # a resumption's first call (same frame)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -119,7 +123,8 @@ class _Root(Call):
     def __init__(self) -> None:  # noqa: D107 - nothing to say
         self.file, self.line, self.name, self.area = "", 0, "<request>", OTHER
         self.children, self.parent, self.required, self.caller = [], None, False, None
-        self.resumed = False
+        self.resumed = self.concurrent = False
+        self.origin = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,9 @@ class Observer:
         self._original_call: Any = None
         self._active = False
         self._windows: list[_Watch] = []  # open, on any thread
+        #: generator and coroutine frames that left by a yield or await (or ended), by id:
+        #: the call a resumption carries on
+        self._suspended: dict[int, Call] = {}
         self._recorder_dir = (os.path.join(os.path.abspath(recorder_dir), "")
                               if recorder_dir else _directory(tracer.model))
         self._oracle_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
@@ -209,6 +217,7 @@ class Observer:
         self._werkzeug_dir = _directory(werkzeug)
         stdlib = sysconfig.get_paths()["stdlib"]
         plumbing = [os.path.join(stdlib, name) for name in _STDLIB_PLUMBING]
+        self._stdlib = tuple(plumbing)
         plumbing += [d for d in map(_optional_directory, ("blinker", "asgiref")) if d]
         self._plumbing = tuple(plumbing)
         self._match = inspect.unwrap(MapAdapter.match)  # as Werkzeug defines it
@@ -384,15 +393,19 @@ class Observer:
 
     def _spawned(self, frame: FrameType, event: str, arg: Any) -> None:
         """The first event of a thread started during a request: its calls hang under the
-        call that was running in the request's thread (which waits for it, as asgiref's
-        `async_to_sync` does); a thread outliving the request is no longer watched."""
+        nearest call running in the request's thread outside the standard library's plumbing
+        (`Thread.start` and a pool's `submit` only start the thread; the call above them
+        waits for it, as asgiref's `AsyncToSync.__call__` does); a thread outliving the
+        request is no longer watched."""
         with self._lock:
             owner = self._windows[-1] if self._windows else None
         if owner is None or owner.closed:
             sys.setprofile(None)
             return
         watch = _Watch(owner.observation, owner)
-        top = owner.entries[-1] if owner.entries else None
+        top = next((entry for entry in reversed(owner.entries)
+                    if entry[_NODE] is None or not entry[_NODE].file.startswith(self._stdlib)),
+                   owner.entries[-1] if owner.entries else None)
         if top is not None:
             watch.entries.append((None, None, top[_NODE], PLUMBING, top[_HIDDEN],
                                   top[_EFFECTIVE], top[_CALLER], top[_USER_ABOVE],
@@ -464,8 +477,11 @@ class Observer:
                             inside))
             return
         node = Call(code, area, attach)
+        node.concurrent = watch.owner is not None and top is not None and top[_FID] is None
         attach.children.append(node)
         node.resumed = _is_resume(frame)
+        if node.resumed:
+            node.origin = self._suspended.pop(fid, None)
         if inside and not node.resumed:  # a call is required, not each of its resumptions
             if area == USER:
                 node.required = effective == FLASK or (effective == WERKZEUG and not user_above)
@@ -494,6 +510,9 @@ class Observer:
         fid = id(frame)
         for index in range(len(entries) - 1, -1, -1):
             if entries[index][_FID] == fid:
+                node = entries[index][_NODE]
+                if node is not None and frame.f_code.co_flags & _GENERATOR_FLAGS:
+                    self._suspended[fid] = node.origin or node  # it may carry on later
                 del entries[index:]
                 return
 

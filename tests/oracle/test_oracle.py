@@ -203,6 +203,44 @@ def test_flask_never_matching_is_told_apart(tmp_app: Path) -> None:
     assert expected_outcome(observation) == "error"
 
 
+@pytest.mark.parametrize("mode", ["hooks", "lines"])
+def test_an_async_view_class_that_awaits_is_one_call_where_the_loop_ran_it(
+        tmp_app: Path, mode: str) -> None:
+    """asgiref runs the coroutine on a thread of its own while `AsyncToSync.__call__` waits.
+    The recorder tells the coroutine as one step (across its `await`) inside the call that
+    waited, its first entry only for code out of scope; the oracle agrees, and still
+    catches the step under the wrong parent."""
+    _write(tmp_app / "oracle_app.py", """
+        import asyncio
+        from flask import Flask, request
+        from flask.views import View
+
+        class Slow(View):
+            methods = ["GET"]
+
+            async def dispatch_request(self):
+                await asyncio.sleep(0)
+                return request.method
+
+        app = Flask(__name__)
+        app.add_url_rule("/slow", view_func=Slow.as_view("slow"))
+    """)
+    scope = default_scope([str(tmp_app)]) if mode == "lines" else None
+    with Observer([str(tmp_app / "oracle_app.py")]) as observer:
+        with tracer.record(lines=mode == "lines", scope=scope) as recorder:
+            app = importlib.import_module("oracle_app").app
+            assert app.test_client().get("/slow").get_data() == b"GET"
+            [request] = recorder.trace().requests
+    [observation] = observer.take()
+    assert [str(d) for d in check_requests([request], [observation]).disagreements] == []
+    [dispatch] = [s for s in request.steps if s.kind == "call"
+                  and s.name == "Slow.dispatch_request"]
+    names = [s.name for s in request.steps if s.kind == "call"]
+    assert names.count("sleep") <= 1  # asyncio's, out of scope: not once per resumption
+    match = call(request, "RequestContext.match_request")  # ran before it, not around it
+    assert "call" in kinds(replaced(request, dispatch, parent=match.id), observation)
+
+
 def test_the_request_is_what_flask_received_after_middleware(tmp_app: Path) -> None:
     _write(tmp_app / "oracle_app.py", """
         from flask import Flask

@@ -888,54 +888,81 @@ class FlaskHooks(AdapterHooks):
                     code_of(original), hooks.recorder.named({"func": func}),
                     role=Role.ASYNC_BRIDGE, facts={"function": qualname(func), "coroutine": True},
                 )
-            result = hooks.run_then_leave(step, original, app, hooks._catching_coroutine(func))
-            return hooks._proxy_call(result, func, role, caught_in_loop=True)
+            return hooks.run_then_leave(step, original, app,
+                                        hooks._recorded_coroutine(func, role))
 
         return ensure_sync
 
-    def _catching_coroutine(self, func: Callable) -> Callable:
-        """Run an async view with watched-code catching on in its event loop's thread."""
-        watcher = self.watcher
+    def _recorded_coroutine(self, func: Callable, role: str | None) -> Callable:
+        """An async function Flask runs, recorded where its coroutine runs: in the event
+        loop's thread, with watched-code catching on. The step is the coroutine's own, inside
+        whatever ran the loop (with `--lines` on 3.12+ those calls are steps too), never
+        around `async_to_sync`'s machinery."""
+        hooks = self
+        code, watched_role, _ = self._proxied(func, role)
 
         @functools.wraps(func)
         async def run(*args: Any, **kwargs: Any) -> Any:
-            with watcher.catching():
+            if not hooks.active:
                 return await func(*args, **kwargs)
+            with hooks.watcher.catching():
+                step = hooks._open_proxy_step(func, code, role, watched_role, True, args,
+                                              kwargs)
+                return await hooks._leaving(step, func, role, func(*args, **kwargs))
 
         return run
 
-    def _proxy_call(self, callable_: Callable, func: Callable, role: str | None,
-                    caught_in_loop: bool = False) -> Callable:
+    async def _leaving(self, step: int | None, func: Callable, role: str | None,
+                       awaitable: Any) -> Any:
+        try:
+            result = await awaitable
+        except BaseException as error:
+            self._left_with(step, func, role, error)
+            raise
+        with self.recorder.guard():
+            self.recorder.leave(step, result=result)
+        return result
+
+    def _proxied(self, func: Callable, role: str | None
+                 ) -> tuple[CodeType | None, str | None, bool]:
+        """The code of a function Flask runs, the role the watcher knows it by, and whether
+        watched code lies inside it: layers, or the handlers (and their method decorators)
+        of a class whose own dispatch calls them without `ensure_sync`."""
+        code = code_of(func)
+        watched_role = self.watcher.role_of(code) if code is not None else None
+        outer_layer = watched_role == Role.LAYER or (
+            role == Role.CLASS_DISPATCH and code is not None
+            and not code.co_filename.startswith(_FLASK_DIR)) or _has_own_init(func)
+        return code, watched_role, outer_layer
+
+    def _left_with(self, step: int | None, func: Callable, role: str | None,
+                   error: BaseException) -> None:
+        with self.recorder.guard():
+            if role == Role.CLASS_DISPATCH and isinstance(error, AssertionError):
+                self._note_unimplemented(func, error)
+            self.recorder.leave(step, error=error)
+
+    def _proxy_call(self, callable_: Callable, func: Callable, role: str | None) -> Callable:
         """Record one call of a function Flask runs (before/after functions, views, handlers).
 
         A function whose code is watched is recorded by the watcher instead, so it is never
         recorded twice; the proxy then only switches catching on. When catching is not
-        possible (another trace function is set on 3.11) the proxy records it itself. An
-        async view is caught in the event loop's thread (`caught_in_loop`).
+        possible (another trace function is set on 3.11) the proxy records it itself.
         """
         hooks = self
         recorder = self.recorder
-        code = code_of(func)
-        watched_role = hooks.watcher.role_of(code) if code is not None else None
-        # Watched code lies inside: layers, or the handlers (and their method decorators) of
-        # a class whose own dispatch calls them without `ensure_sync`.
-        outer_layer = watched_role == Role.LAYER or (
-            role == Role.CLASS_DISPATCH and code is not None
-            and not code.co_filename.startswith(_FLASK_DIR)) or _has_own_init(func)
+        code, watched_role, outer_layer = self._proxied(func, role)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active:
                 return callable_(*args, **kwargs)
             with hooks.watcher.catching(start=outer_layer) as catching:
-                step = hooks._open_proxy_step(func, code, role, watched_role,
-                                              catching or caught_in_loop, args, kwargs)
+                step = hooks._open_proxy_step(func, code, role, watched_role, catching, args,
+                                              kwargs)
                 try:
                     result = callable_(*args, **kwargs)
                 except BaseException as error:
-                    with recorder.guard():
-                        if role == Role.CLASS_DISPATCH and isinstance(error, AssertionError):
-                            hooks._note_unimplemented(func, error)
-                        recorder.leave(step, error=error)
+                    hooks._left_with(step, func, role, error)
                     raise
             with recorder.guard():
                 recorder.leave(step, result=result)
