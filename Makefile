@@ -59,7 +59,7 @@ flask-suite: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy
-	$(BIN)/ruff check tracer viewer fixtures tests
+	$(BIN)/ruff check tracer viewer flaskscope fixtures tests
 	$(BIN)/mypy
 
 clean:

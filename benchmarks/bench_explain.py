@@ -15,12 +15,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tracer.check.runner import check_app  # noqa: E402
-from tracer.explain.command import record_with_app  # noqa: E402
-from tracer.explain.narrative import explain  # noqa: E402
-from tracer.explain.render import plain  # noqa: E402
-from tracer.frameworks.flask_app import RequestSpec, load_app  # noqa: E402
-from tracer.frameworks.werkzeug_nomatch import near_misses  # noqa: E402
+from flaskscope.explain_command import record_with_app  # noqa: E402
+from tracer.frameworks.flask.checks.runner import check_app  # noqa: E402
+from tracer.frameworks.flask.loading import RequestSpec, load_app  # noqa: E402
+from tracer.frameworks.narration.narrative import explain  # noqa: E402
+from tracer.frameworks.werkzeug.nomatch import near_misses  # noqa: E402
+from viewer.explain.render import plain  # noqa: E402
 
 ROUNDS = 15
 

@@ -26,7 +26,7 @@ sys.path.insert(0, ROOT)
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 import tracer  # noqa: E402
-from tracer.frameworks.wsgi_app import load  # noqa: E402
+from tracer.frameworks.loading import load  # noqa: E402
 
 CASES = [
     ("seed_login", "GET", "/login"),  # Flask, for reference

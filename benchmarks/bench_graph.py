@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tracer import record_app  # noqa: E402
-from tracer.frameworks.flask_app import RequestSpec  # noqa: E402
-from tracer.graph import build  # noqa: E402
+from tracer.frameworks.flask.loading import RequestSpec  # noqa: E402
 from tracer.model import Trace  # noqa: E402
+from viewer.graph import build  # noqa: E402
 
 BUDGET_ROUTES = 1.0
 PER_BLUEPRINT = 100

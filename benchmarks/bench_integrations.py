@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tracer import record_app  # noqa: E402
-from tracer.export import curl_commands, pytest_file, trace_events  # noqa: E402
-from tracer.frameworks.flask_app import RequestSpec  # noqa: E402
+from tracer.frameworks.flask.loading import RequestSpec  # noqa: E402
+from viewer.export import curl_commands, pytest_file, trace_events  # noqa: E402
 
 APP = '''
 from flask import Flask
@@ -93,7 +93,7 @@ def bench_serve(folder: Path, requests: int) -> list[tuple[str, str, str]]:
 
     from werkzeug.serving import make_server
 
-    from tracer.serve import ServeConfig, Server, listen
+    from flaskscope.serve import ServeConfig, Server, listen
 
     app_file = folder / "bench_app.py"
     sys.path.insert(0, str(folder))

@@ -240,8 +240,8 @@ def import_cost(rounds: int) -> dict[str, float]:
     what `flaskscope` (every command of the CLI) imports on top of it."""
     cases = {
         "python -c pass": "pass",
-        "import tracer.tracefile, viewer.app": "import tracer.tracefile, viewer.app",
-        "import tracer.cli (flaskscope)": "import tracer.cli, viewer.app",
+        "import tracer.tracefile, viewer.tui.app": "import tracer.tracefile, viewer.tui.app",
+        "import flaskscope.cli (flaskscope)": "import flaskscope.cli, viewer.tui.app",
     }
     out = {}
     for label, code in cases.items():
@@ -275,7 +275,7 @@ def first_screen(path: Path, rounds: int) -> dict[str, float]:
 
 async def stepping(trace: Trace, samples: int) -> dict[str, list[float]]:
     """Time next/previous at `samples` positions spread over the request."""
-    from viewer.app import ViewerApp
+    from viewer.tui.app import ViewerApp
 
     app = ViewerApp(trace, freeze_gc=True)  # as `flaskscope view` runs it
     times: dict[str, list[float]] = {"work": [], "frame": []}

@@ -38,10 +38,10 @@ def _stop_at_first_frame(app_class: type, marks: dict[str, float]) -> None:
 
 
 def cli(path: str, marks: dict[str, float]) -> None:
-    from viewer.app import ViewerApp
+    from viewer.tui.app import ViewerApp
 
     _stop_at_first_frame(ViewerApp, marks)
-    from tracer.cli import main
+    from flaskscope.cli import main
 
     sys.argv = ["flaskscope", "view", path]
     try:
@@ -55,7 +55,7 @@ def api(path: str, marks: dict[str, float]) -> None:
 
     gc.disable()  # as `flaskscope view` loads (ViewerApp(freeze_gc=True) turns it back on)
     from tracer.tracefile import load
-    from viewer.app import ViewerApp
+    from viewer.tui.app import ViewerApp
 
     marks["imported"] = time.monotonic()
     trace = load(path, lazy=True)

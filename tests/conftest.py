@@ -61,7 +61,7 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     from click.testing import CliRunner
     from flaskscope_testing import REPO_ROOT
 
-    from tracer.cli import cli
+    from flaskscope.cli import cli
 
     monkeypatch.chdir(REPO_ROOT)
 

@@ -21,7 +21,7 @@ def record_fixture(name: str, *requests: str | tuple, redact: bool = True, **opt
     The fixture's modules are forgotten first, so registration is recorded afresh.
     """
     from tracer import record_app
-    from tracer.frameworks.flask_app import RequestSpec
+    from tracer.frameworks.flask.loading import RequestSpec
 
     forget_fixtures()
     specs = []

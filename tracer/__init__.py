@@ -10,12 +10,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api import install, installed, record, uninstall
-    from .errors import AppLoadError, FlaskscopeError, RequestSpecError, TraceFileError
-    from .model import ChainLink, Registration, Request, Role, Route, SourceFile, Step, Trace
-    from .recorder import Recorder
-    from .session import Recording, record_app
-    from .tracefile import load, loads, save, schema
+    from tracer.api import install, installed, record, uninstall
+    from tracer.errors import AppLoadError, FlaskscopeError, RequestSpecError, TraceFileError
+    from tracer.model import ChainLink, Registration, Request, Role, Route, SourceFile, Step, Trace
+    from tracer.recorder import Recorder
+    from tracer.session import Recording, record_app
+    from tracer.tracefile import load, loads, save, schema
 
 #: Where each public name lives. Loaded on first use (PEP 562), so reading a trace
 #: (`tracer.model`, `tracer.tracefile`) never imports Flask or the hooks.

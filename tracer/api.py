@@ -7,11 +7,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from .frameworks import Hooks, install_adapters, uninstall_adapters
-from .frameworks.flask import scope_roots, transparent_codes
-from .lines import LineEngine, Scope, registration_window
-from .recorder import DEFAULT_MAX_STEPS, Recorder, mute_collections
-from .watch import CodeWatcher
+from tracer.frameworks import (
+    Hooks,
+    install_adapters,
+    scope_roots,
+    transparent_codes,
+    uninstall_adapters,
+)
+from tracer.lines import LineEngine, Scope, registration_window
+from tracer.recorder import DEFAULT_MAX_STEPS, Recorder, mute_collections
+from tracer.watch import CodeWatcher
 
 _lock = threading.Lock()
 _installed: tuple[Recorder, CodeWatcher, list[Hooks], LineEngine | None] | None = None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dis
 import fnmatch
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -29,15 +28,15 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from .recorder import StepRecord, bookkeeping, current_request
-from .values import DELETED, kept
-from .watch import HAS_MONITORING, argument_names
+from tracer.paths import OWN_DIRS
+from tracer.recorder import StepRecord, bookkeeping, current_request
+from tracer.values import DELETED, kept
+from tracer.watch import HAS_MONITORING, argument_names
 
 if TYPE_CHECKING:
-    from .recorder import Recorder
-    from .watch import CodeWatcher
+    from tracer.recorder import Recorder
+    from tracer.watch import CodeWatcher
 
-_TRACER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: Instructions after which a local may hold another object (a cell or free variable may
 #: be rebound by another frame: reading one counts too).
 _REBINDING_OPS = frozenset({
@@ -73,7 +72,7 @@ class Scope:
     exclude: tuple[str, ...] = ()
 
     def contains(self, filename: str) -> bool:
-        if filename.startswith(_TRACER_DIR):
+        if filename.startswith(OWN_DIRS):
             return False
         if any(fnmatch.fnmatch(filename, pattern) for pattern in self.exclude):
             return False
@@ -173,7 +172,7 @@ class LineEngine:
         info = self._codes.get(id(code))
         if info is None:
             transparent = code in self.transparent
-            ignored = transparent or code.co_filename.startswith(_TRACER_DIR)
+            ignored = transparent or code.co_filename.startswith(OWN_DIRS)
             traced = not ignored and self.scope.contains(code.co_filename)
             info = self._codes[id(code)] = _CodeInfo(code, traced, transparent, ignored)
         return info

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .saferepr import safe_repr
+from tracer.saferepr import safe_repr
 
 #: Deeper structures are stored as their repr.
 _MAX_DEPTH = 12

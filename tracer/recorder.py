@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
-from .model import Registration, Request, Role, Route, SourceFile, Step, Trace
-from .plain import PlainValues
-from .saferepr import is_secret_name, safe_repr, safe_value, scrubbing, stop_scrubbing
-from .secret_values import Secrets, config_secrets
-from .values import kept, rendered_detail
+from tracer.model import Registration, Request, Role, Route, SourceFile, Step, Trace
+from tracer.plain import PlainValues
+from tracer.saferepr import is_secret_name, safe_repr, safe_value, scrubbing, stop_scrubbing
+from tracer.secret_values import Secrets, config_secrets
+from tracer.values import kept, rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
 _MAX_ERROR_SAMPLES = 5

@@ -28,7 +28,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus
 
-from .saferepr import REDACTED, is_secret_name
+from tracer.saferepr import REDACTED, is_secret_name
 
 #: Shorter values are too common to hide everywhere ("1", "on", "GET").
 MIN_LENGTH = 3

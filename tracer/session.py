@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import AppLoadError
-from .model import Trace
+from tracer.errors import AppLoadError
+from tracer.model import Trace
 
 if TYPE_CHECKING:
-    from .frameworks.flask_app import RequestSpec
+    from tracer.frameworks.flask.loading import RequestSpec
 
-#: Where the command line's `--wsgi` flag is kept (`click.Context.meta`, see `tracer.source`).
+#: Where the command line's `--wsgi` flag is kept (`click.Context.meta`, see `flaskscope.source`).
 WSGI_META = "flaskscope.wsgi"
 
 
@@ -47,17 +47,17 @@ def record_app(
 ) -> Recording:
     """Import `app_ref` under the recorder, send `requests`, and return the trace.
 
-    APP may be a Flask app, a Bottle app, or any WSGI callable (`tracer.frameworks.wsgi_app`
+    APP may be a Flask app, a Bottle app, or any WSGI callable (`tracer.frameworks.loading`
     says how it is found); `wsgi` loads it as a plain WSGI callable, skipping Flask and
     Bottle discovery (None: as the command line's `--wsgi` says). With `lines`, every line
     run in Flask, Werkzeug and the app's directory (adjusted by the `include`/`exclude`
     globs) is recorded too, during import and inside each request. A Flask app's trace
     names the app discovery returned (`meta["app_name"]`) and lists its routes first
-    (`tracer.frameworks.flask_app.label_apps`).
+    (`tracer.frameworks.flask.loading.label_apps`).
     """
-    from .api import default_scope, record, registering
-    from .frameworks.flask_app import label_apps
-    from .frameworks.wsgi_app import load, send
+    from tracer.api import default_scope, record, registering
+    from tracer.frameworks.flask.loading import label_apps
+    from tracer.frameworks.loading import load, send
 
     plain = _wsgi_requested() if wsgi is None else wsgi
     scope = default_scope([app_root(app_ref)], include, exclude) if lines else None

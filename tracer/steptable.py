@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, overload
 
-from .model import Step, StepKind
+from tracer.model import Step, StepKind
 
 #: One letter per step kind, as stored in the `kinds` column.
 KIND_CODES: dict[StepKind, str] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .saferepr import safe_value
+from tracer.saferepr import safe_value
 
 
 class _Deleted:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from .recorder import current_request
+from tracer.recorder import current_request
 
 if TYPE_CHECKING:
-    from .recorder import Recorder
+    from tracer.recorder import Recorder
 
 HAS_MONITORING = sys.version_info >= (3, 12)
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]

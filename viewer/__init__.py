@@ -2,9 +2,9 @@
 
 The rule of this package: it reads a `tracer.model.Trace` that is already loaded and
 imports nothing of the tracer but the model and `tracer.steptable` (plus
-`tracer.render.short_path` and `tracer.textsafe.visible`, through which every value it
+`viewer.render.short_path` and `viewer.textsafe.visible`, through which every value it
 shows goes); it never imports Flask or the hooks, and its widgets do
-no I/O. `viewer.command` is the one
+no I/O. `flaskscope.view_command` is the one
 place that loads or records a trace, for the `flaskscope view` command.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import ViewerApp
+    from viewer.tui.app import ViewerApp
 
 __all__ = ["ViewerApp"]
 
@@ -21,7 +21,7 @@ __all__ = ["ViewerApp"]
 def __getattr__(name: str) -> Any:
     """Import the app (and so textual) only when it is asked for."""
     if name == "ViewerApp":
-        from .app import ViewerApp
+        from viewer.tui.app import ViewerApp
 
         return ViewerApp
     raise AttributeError(f"module 'viewer' has no attribute {name!r}")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tracer.check.runner import check_app
-from tracer.cli import cli
+from flaskscope.cli import cli
+from tracer.frameworks.flask.checks.runner import check_app
 
 REPO = Path(__file__).resolve().parents[2]
 

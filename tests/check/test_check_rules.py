@@ -9,9 +9,13 @@ from flask import Flask
 from flask.views import MethodView
 
 import tracer
-from tracer.check.registration import wrappers_without_wraps
-from tracer.check.routing import sample_path, shadowed_rules, strict_slash_redirects
-from tracer.check.views import decorators_above_route, method_view_methods
+from tracer.frameworks.flask.checks.registration import wrappers_without_wraps
+from tracer.frameworks.flask.checks.routing import (
+    sample_path,
+    shadowed_rules,
+    strict_slash_redirects,
+)
+from tracer.frameworks.flask.checks.views import decorators_above_route, method_view_methods
 
 
 def test_sample_paths_satisfy_each_converter() -> None:

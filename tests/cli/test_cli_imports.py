@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT, record_fixture
 
 import tracer
-from tracer.cli import cli
+from flaskscope.cli import cli
 
 #: Every command `flaskscope --help` lists, in its order.
 COMMANDS = ["check", "compare", "explain", "export", "graph", "routes", "serve", "trace", "view"]
@@ -20,9 +20,9 @@ COMMANDS = ["check", "compare", "explain", "export", "graph", "routes", "serve",
 #: What reading a trace must leave unimported: the recorder's dependencies and the other
 #: commands' modules.
 HEAVY = [
-    "flask", "werkzeug", "jinja2", "graphviz", "tracer.frameworks.flask",
-    "tracer.explain", "tracer.check", "tracer.graph", "tracer.export", "tracer.compare",
-    "tracer.serve",
+    "flask", "werkzeug", "jinja2", "graphviz", "tracer.frameworks.flask.hooks",
+    "tracer.explain", "tracer.check", "viewer.graph", "viewer.export", "viewer.compare",
+    "flaskscope.serve",
 ]
 
 _PROBE = """
@@ -34,18 +34,18 @@ heavy = json.loads(sys.argv[1])
 loaded = lambda: sorted(name for name in heavy if name in sys.modules)
 seen = {}
 
-import tracer.cli
+import flaskscope.cli
 
 seen["import"] = loaded()
-seen["view_module_early"] = "viewer.command" in sys.modules
-context = click.Context(tracer.cli.cli, info_name="flaskscope")
-view = tracer.cli.cli.get_command(context, "view")
+seen["view_module_early"] = "flaskscope.view_command" in sys.modules
+context = click.Context(flaskscope.cli.cli, info_name="flaskscope")
+view = flaskscope.cli.cli.get_command(context, "view")
 seen["view"] = view.name if view is not None else None
 seen["get_command"] = loaded()
 
-import tracer.source
+import flaskscope.source
 
-trace = tracer.source.resolve_source([sys.argv[2]])
+trace = flaskscope.source.resolve_source([sys.argv[2]])
 seen["requests"] = len(trace.requests)
 seen["resolve_source"] = loaded()
 print(json.dumps(seen))

@@ -10,8 +10,8 @@ import pytest
 from flaskscope_testing import REPO_ROOT
 
 import tracer
+from flaskscope.source import parse_request
 from tracer.errors import RequestSpecError
-from tracer.source import parse_request
 
 
 def _one_error_line(result) -> str:
@@ -90,7 +90,7 @@ def test_parse_request_keeps_values_and_only_trims_spaces_and_tabs() -> None:
 
 def test_the_header_from_the_issue_in_a_real_process(tmp_path) -> None:
     script = REPO_ROOT / ".venv" / "bin" / "flaskscope"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tracer.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "flaskscope.cli"]
     done = subprocess.run(
         [*command, "trace", str(REPO_ROOT / "fixtures" / "seed_views.py"), "GET", "/index",
          "-H", "X-Evil: a\nb"],

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 
-import tracer.trace_command
-from tracer.cli import cli
+import flaskscope.trace_command
+from flaskscope.cli import cli
 
 LONG_DECORATOR = "require_an_exceptionally_long_permission_name_for_the_admin_area"
 
@@ -46,7 +46,7 @@ app.add_url_rule("/odd", endpoint="odd\\nname\\x1b[31m", view_func=lambda: "")
 def _piped(*args: str, cwd: Path) -> str:
     """Run `flaskscope routes` in a real process, its stdout a pipe and no COLUMNS set."""
     script = REPO_ROOT / ".venv" / "bin" / "flaskscope"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tracer.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "flaskscope.cli"]
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR",
                                                              "TTY_COMPATIBLE")}
     done = subprocess.run([*command, "routes", *args], capture_output=True, text=True, cwd=cwd,
@@ -128,7 +128,7 @@ def test_json_of_a_long_named_decorator_is_whole(tmp_path) -> None:
 
 def test_a_terminal_still_gets_the_table(monkeypatch) -> None:
     monkeypatch.chdir(REPO_ROOT)
-    monkeypatch.setattr(tracer.trace_command, "stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(flaskscope.trace_command, "stdout_is_terminal", lambda: True)
     result = CliRunner().invoke(cli, ["routes", "fixtures/real_app.py"], env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output
     assert "┃ Rule" in result.output and "login_required.<locals>.guarded" in result.output

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT, fixture_path
 
 import tracer
-from tracer.cli import cli
+from flaskscope.cli import cli
 
 
 def test_trace_prints_the_step_tree_and_writes_the_file(run, tmp_path) -> None:
@@ -95,7 +95,7 @@ def test_form_data_and_headers_reach_the_app(run, tmp_path) -> None:
 def test_console_script_runs_in_a_fresh_process(tmp_path) -> None:
     out = tmp_path / "sub.json"
     script = REPO_ROOT / ".venv" / "bin" / "flaskscope"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "tracer.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "flaskscope.cli"]
     done = subprocess.run(
         [*command, "trace", fixture_path("seed_views"), "HEAD", "/index", "-o", str(out)],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 
-import tracer.trace_command
-from tracer.cli import cli
+import flaskscope.trace_command
+from flaskscope.cli import cli
 
 MAIN = "fixtures.two_apps"
 HELPER = "fixtures.two_apps_helper"
@@ -25,7 +25,7 @@ HELPER = "fixtures.two_apps_helper"
 def _routes(*args: str, terminal: bool = False,
             monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(REPO_ROOT)
-    monkeypatch.setattr(tracer.trace_command, "stdout_is_terminal", lambda: terminal)
+    monkeypatch.setattr(flaskscope.trace_command, "stdout_is_terminal", lambda: terminal)
     result = CliRunner().invoke(cli, ["routes", *args], env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output
     return result.stdout

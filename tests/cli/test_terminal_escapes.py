@@ -23,14 +23,14 @@ from click.testing import CliRunner
 from rich.console import Console
 
 import tracer
-from tracer.cli import cli
-from tracer.compare import compare, to_table
-from tracer.explain.narrative import explain
-from tracer.explain.render import rich as explain_rich
-from tracer.frameworks.flask_app import RequestSpec
+from flaskscope.cli import cli
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import SourceFile, Step, Trace
-from tracer.render import request_title, route_table, step_tree
-from tracer.textsafe import visible, visible_json, visible_markup
+from viewer.compare import compare, to_table
+from viewer.explain.render import rich as explain_rich
+from viewer.render import request_title, route_table, step_tree
+from viewer.textsafe import visible, visible_json, visible_markup
 
 EVIL = "\x1b]0;pwned\x07|\x1b[2J|\r|\x9b31m|[bold red]x[/]|\u202e|\n"
 #: What must show instead, each whole.
@@ -260,8 +260,8 @@ def test_compare_table_cells_are_text_not_markup(hostile: Trace) -> None:
 
 def _pane_texts(app: Any) -> str:
     """Every row of every pane as rendered (before cropping), and the source header."""
-    from viewer.widgets.lines_pane import LinesPane
-    from viewer.widgets.rows import RowsView
+    from viewer.tui.widgets.lines_pane import LinesPane
+    from viewer.tui.widgets.rows import RowsView
 
     texts = [str(app.query_one("#source-header").render())]
     for pane in app.query(RowsView):
@@ -273,8 +273,8 @@ def _pane_texts(app: Any) -> str:
 
 
 async def test_the_viewer_shows_every_value_escaped(hostile: Trace) -> None:
-    from viewer.app import ViewerApp
-    from viewer.widgets.source_view import SourceView
+    from viewer.tui.app import ViewerApp
+    from viewer.tui.widgets.source_view import SourceView
 
     app = ViewerApp(hostile)
     view = next(s.id for s in hostile.requests[0].steps
@@ -298,7 +298,7 @@ async def test_the_viewer_shows_every_value_escaped(hostile: Trace) -> None:
 
 
 def test_a_source_line_holding_a_newline_stays_one_line(hostile: Trace) -> None:
-    from viewer.highlight import HighlightedFile
+    from viewer.tui.highlight import HighlightedFile
 
     file = next(f for f in hostile.sources if f.endswith(f"{_MODULE}.py"))
     lines = hostile.sources[file].lines

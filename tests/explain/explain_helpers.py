@@ -6,11 +6,11 @@ import functools
 import sys
 from pathlib import Path
 
-from tracer.explain.command import record_with_app
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain
-from tracer.frameworks.flask_app import RequestSpec
+from flaskscope.explain_command import record_with_app
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Trace
+from viewer.explain.render import plain
 
 REPO = Path(__file__).resolve().parents[2]
 

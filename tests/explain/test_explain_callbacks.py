@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from explain_helpers import recorded
 
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain, to_json
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Role, Step, Trace
 from tracer.session import record_app
+from viewer.explain.render import plain, to_json
 
 PATH = "/shop/fr/items/3"
 

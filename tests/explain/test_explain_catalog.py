@@ -12,13 +12,13 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from tracer.explain import i18n
-from tracer.explain.items import Message
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain
+from tracer.frameworks.narration.items import Message
+from tracer.frameworks.narration.narrative import explain
+from viewer.explain import i18n
+from viewer.explain.render import plain
 
 REPO = Path(__file__).resolve().parents[2]
-LOCALE = REPO / "tracer" / "explain" / "locale"
+LOCALE = REPO / "viewer" / "explain" / "locale"
 PO = LOCALE / "zh" / "LC_MESSAGES" / "flaskscope.po"
 MO = LOCALE / "zh" / "LC_MESSAGES" / "flaskscope.mo"
 

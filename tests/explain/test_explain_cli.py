@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from explain_helpers import fixture, item_with, recorded
 from rich.console import Console
 
-from tracer.cli import cli
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain, rich
+from flaskscope.cli import cli
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Role
 from tracer.tracefile import load, save
+from viewer.explain.render import plain, rich
 
 
 def _run(*args: str) -> tuple[int, str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from explain_helpers import item_with, recorded, told
 
-from tracer.explain.narrative import explain
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Role
 
 pytest.importorskip("bottle")

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 import pytest
 from explain_helpers import fixture, forget_fixtures
 
-from tracer.explain.items import Item, Section
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain
-from tracer.explain.steps import Steps, body_lines, def_lines
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.items import Item, Section
+from tracer.frameworks.narration.narrative import explain
+from tracer.frameworks.narration.steps import Steps, body_lines, def_lines
 from tracer.model import SourceFile, Trace
 from tracer.session import record_app
+from viewer.explain.render import plain
 
 
 def _record(name: str, method: str, path: str) -> Trace:

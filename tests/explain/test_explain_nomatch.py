@@ -10,10 +10,10 @@ from explain_helpers import item_with, recorded
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain
-from tracer.frameworks.werkzeug_nomatch import near_misses, rule_reached
+from tracer.frameworks.narration.narrative import explain
+from tracer.frameworks.werkzeug.nomatch import near_misses, rule_reached
 from tracer.model import Role
+from viewer.explain.render import plain
 
 
 def _map(*rules: Rule, **options: object) -> Map:

@@ -21,11 +21,11 @@ from blinker import Signal
 from explain_helpers import fixture, forget_fixtures, recorded
 from test_explain_lines import _not_run
 
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain, to_json
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Role, Step, Trace
 from tracer.session import record_app
+from viewer.explain.render import plain, to_json
 
 PATHS = ("/items/ab-12", "/greet", "/items/bad", "/crash")
 OWN_CODE = (Role.SIGNAL_RECEIVER, Role.SESSION, Role.CONVERTER, Role.VIEW_INIT,

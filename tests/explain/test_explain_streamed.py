@@ -9,12 +9,12 @@ import functools
 import pytest
 from explain_helpers import fixture, forget_fixtures, item_with
 
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain
-from tracer.frameworks.flask import _describe_streamed
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.hooks import _describe_streamed
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Role, Trace
 from tracer.session import record_app
+from viewer.explain.render import plain
 
 
 @functools.cache

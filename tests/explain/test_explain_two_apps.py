@@ -15,11 +15,11 @@ import pytest
 from explain_helpers import item_with, recorded, told
 
 import tracer
-from tracer.explain.apps import AppOwners
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain, to_json
-from tracer.explain.steps import Steps
+from tracer.frameworks.narration.apps import AppOwners
+from tracer.frameworks.narration.narrative import explain
+from tracer.frameworks.narration.steps import Steps
 from tracer.model import Role
+from viewer.explain.render import plain, to_json
 
 LEFT_OUT = {
     "en": "Loading `fixtures.two_apps`, the app asked for, also made another app, "

@@ -12,13 +12,13 @@ import functools
 import pytest
 from explain_helpers import fixture, forget_fixtures, item_with
 
-from tracer.explain.apps import AppOwners
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain
-from tracer.explain.steps import Steps
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.apps import AppOwners
+from tracer.frameworks.narration.narrative import explain
+from tracer.frameworks.narration.steps import Steps
 from tracer.model import Role, Trace
 from tracer.session import record_app
+from viewer.explain.render import plain
 
 LEFT_OUT = ("Loading `fixtures.two_apps`, the app asked for, also made another app, "
             "`fixtures.two_apps_helper`: its registration steps are left out.")

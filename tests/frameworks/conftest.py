@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flaskscope_testing import record_fixture
 
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.model import Trace
 
 CREDENTIALS = (("user", "admin"), ("pwd", "password"))

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from flaskscope_testing import forget_fixtures, record_fixture
 
-from tracer.cli import cli
-from tracer.compare import CONCEPTS, compare, to_json, to_text
+from flaskscope.cli import cli
 from tracer.model import Trace
 from tracer.tracefile import save
+from viewer.compare import CONCEPTS, compare, to_json, to_text
 
 pytest.importorskip("bottle")
 

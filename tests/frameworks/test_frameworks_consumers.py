@@ -6,14 +6,14 @@ import pytest
 from flaskscope_testing import calls, one
 
 from tracer import Role
-from tracer.explain.narrative import explain
-from tracer.explain.render import plain
-from tracer.graph import build, calls_graph, decorators_graph, entered_links, routes_graph
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Trace
-from viewer.app import ViewerApp
-from viewer.widgets.onion_pane import OnionPane
-from viewer.widgets.resolution_pane import ResolutionPane
-from viewer.widgets.source_view import SourceView
+from viewer.explain.render import plain
+from viewer.graph import build, calls_graph, decorators_graph, entered_links, routes_graph
+from viewer.tui.app import ViewerApp
+from viewer.tui.widgets.onion_pane import OnionPane
+from viewer.tui.widgets.resolution_pane import ResolutionPane
+from viewer.tui.widgets.source_view import SourceView
 
 LOGIN_LAYERS = ["JSONPlugin.apply.<locals>.wrapper", "view.<locals>.decorator.<locals>.wrapper",
                 "no_store.<locals>.wrapper", "index"]

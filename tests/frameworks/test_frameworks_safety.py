@@ -14,8 +14,8 @@ from werkzeug.test import Client
 
 import tracer
 from tracer import Role
-from tracer.frameworks.flask_app import RequestSpec
-from tracer.frameworks.wsgi_app import LoadedApp, load
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.loading import LoadedApp, load
 
 bottle = pytest.importorskip("bottle")
 

@@ -24,9 +24,9 @@ from werkzeug.test import Client
 import tracer
 from tracer import Role, record_app
 from tracer.frameworks import framework_of
-from tracer.frameworks.bottle import copy_version
-from tracer.frameworks.flask_app import RequestSpec
-from tracer.frameworks.wsgi_app import load
+from tracer.frameworks.bottle.hooks import copy_version
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.loading import load
 
 bottle = pytest.importorskip("bottle")
 
@@ -145,7 +145,7 @@ def test_a_request_to_a_vendored_copy_has_bottles_steps(vendored) -> None:
 
 def test_a_copy_is_recorded_where_bottle_itself_is_not_installed(
         vendored, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tracer.frameworks.bottle.available", lambda: False)
+    monkeypatch.setattr("tracer.frameworks.bottle.hooks.available", lambda: False)
     path = vendored("package")
     monkeypatch.delitem(sys.modules, "bottle")
     recording = record_app(path, [RequestSpec("POST", "/items")])

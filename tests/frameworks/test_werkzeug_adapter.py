@@ -127,7 +127,7 @@ PLAIN_WSGI_WITH_A_MAP = """
 
 def test_on_endpoint_functions_are_found_and_caught_on_the_first_request(module_file) -> None:
     from tracer import record_app
-    from tracer.frameworks.flask_app import RequestSpec
+    from tracer.frameworks.flask.loading import RequestSpec
 
     path = module_file("plain_wsgi_with_a_map", PLAIN_WSGI_WITH_A_MAP)
     trace = record_app(path, [RequestSpec("GET", "/users/7")]).trace

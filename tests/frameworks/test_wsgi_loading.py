@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from flaskscope_testing import calls, fixture_path, forget_fixtures, one
 
 import tracer
+from flaskscope.cli import cli
 from tracer import AppLoadError, Role, record_app
-from tracer.cli import cli
 from tracer.frameworks import framework_of
-from tracer.frameworks.flask_app import RequestSpec
-from tracer.frameworks.wsgi_app import load
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.loading import load
 
 BOTTLE_AND_MIDDLEWARE = """
     from bottle import Bottle

@@ -13,7 +13,7 @@ import pytest
 from flaskscope_testing import record_fixture
 
 from tracer import record_app
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.model import Trace
 
 #: Requests recorded per fixture app; a request's id is its position here.

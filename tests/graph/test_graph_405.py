@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 from graph_dot import parse
 
-from tracer.cli import cli
-from tracer.graph import build
-from viewer.onion import build_onion, entered_calls
+from flaskscope.cli import cli
+from viewer.graph import build
+from viewer.tui.onion import build_onion, entered_calls
 
 
 def _without_matched_rules(request):

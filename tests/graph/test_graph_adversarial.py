@@ -14,8 +14,8 @@ import pytest
 from flaskscope_testing import fixture_path
 from graph_dot import needs_dot, parse, svg_texts
 
-from tracer.graph import build
-from tracer.graph.labels import clip
+from viewer.graph import build
+from viewer.graph.labels import clip
 
 
 @pytest.fixture(scope="module")

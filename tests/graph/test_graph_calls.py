@@ -10,9 +10,9 @@ import pytest
 from graph_dot import parse
 
 from tracer import record_app
-from tracer.frameworks.flask_app import RequestSpec
-from tracer.graph import GraphError, build, calls_graph
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.model import Step
+from viewer.graph import GraphError, build, calls_graph
 
 #: The way a GET /index goes from the WSGI call to the MethodView handler (seed_views).
 INDEX_PATH = [

@@ -35,7 +35,7 @@ def test_dot_goes_to_stdout_without_output(run, trace_file) -> None:
 
 
 def test_a_dot_file_needs_no_graphviz(run, trace_file, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("tracer.graph.command.shutil.which", lambda name: None)
+    monkeypatch.setattr("flaskscope.graph_command.shutil.which", lambda name: None)
     out = tmp_path / "routes.dot"
     result = run("graph", trace_file, "--kind", "routes", "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -71,7 +71,7 @@ def test_rendered_formats_follow_the_suffix(run, trace_file, tmp_path, suffix, m
 
 def test_missing_dot_is_one_line_with_the_install_hint(run, trace_file, tmp_path,
                                                        monkeypatch) -> None:
-    monkeypatch.setattr("tracer.graph.command.shutil.which", lambda name: None)
+    monkeypatch.setattr("flaskscope.graph_command.shutil.which", lambda name: None)
     out = tmp_path / "g.svg"
     result = run("graph", trace_file, "--kind", "routes", "-o", str(out))
     _one_line_error(result, "writing .svg needs Graphviz's `dot` program",
@@ -81,7 +81,7 @@ def test_missing_dot_is_one_line_with_the_install_hint(run, trace_file, tmp_path
 
 def test_dot_vanishing_after_the_check_is_one_line_too(run, trace_file, tmp_path,
                                                        monkeypatch) -> None:
-    monkeypatch.setattr("tracer.graph.command.shutil.which", lambda name: "/usr/bin/dot")
+    monkeypatch.setattr("flaskscope.graph_command.shutil.which", lambda name: "/usr/bin/dot")
 
     def pipe(self, *args, **kwargs):
         raise graphviz.ExecutableNotFound(["dot"])
@@ -114,7 +114,7 @@ def test_an_app_without_a_request_is_refused(run) -> None:
 
 def test_the_installed_command_pipes_dot(tmp_path) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "from tracer.cli import main; main()", "graph",
+        [sys.executable, "-c", "from flaskscope.cli import main; main()", "graph",
          "fixtures/seed_routes.py", "POST", "/about", "--kind", "routes"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graph_dot import parse
 
-from tracer.graph import GraphError, build, decorators_graph, entered_links
+from viewer.graph import GraphError, build, decorators_graph, entered_links
 
 INDEX_NESTING = [
     "dispatch_request (MethodView)",

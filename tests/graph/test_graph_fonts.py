@@ -10,8 +10,8 @@ import pytest
 from graph_dot import needs_dot
 
 import tracer
-from tracer.graph import build, style
-from tracer.graph.fonts import CJK_FONT_PACKAGE, has_cjk, missing_font_warning
+from viewer.graph import build, style
+from viewer.graph.fonts import CJK_FONT_PACKAGE, has_cjk, missing_font_warning
 
 
 def _installed_cjk_families() -> set[str]:

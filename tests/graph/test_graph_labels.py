@@ -8,9 +8,9 @@ from graph_dot import decode_label, needs_dot, parse, svg_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracer.graph import package_of, plain_label
-from tracer.graph.labels import clip, short_file, source_excerpt
 from tracer.model import SourceFile
+from viewer.graph import package_of, plain_label
+from viewer.graph.labels import clip, short_file, source_excerpt
 
 HOSTILE = [
     'say "hi"',

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 from graph_dot import parse
 
-from tracer.cli import cli
+from flaskscope.cli import cli
 
 SCRIPT = REPO_ROOT / "scripts" / "render_readme_graphs.sh"
 _LIBRARY_LINE = re.compile(r"^((?:flask|werkzeug|blinker)/[\w/]+\.py):\d+$")

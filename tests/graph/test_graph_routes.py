@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from graph_dot import parse
 
-from tracer.graph import build, routes_graph
 from tracer.model import ChainLink, Route
+from viewer.graph import build, routes_graph
 
 
 def _endpoint_of(parsed, rule_node: str) -> str:
@@ -183,7 +183,7 @@ def test_a_matched_rule_filtered_out_draws_the_request_alone(real_app) -> None:
 
 @pytest.mark.parametrize("kind", ["routes", "decorators"])
 def test_a_trace_without_routes_says_so(seed_views, kind: str) -> None:
-    from tracer.graph import GraphError
+    from viewer.graph import GraphError
 
     with pytest.raises(GraphError, match="holds no routes"):
         build(dataclasses.replace(seed_views, routes=()), kind)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from graph_dot import layout, needs_dot, parse
 
-from tracer.graph import build, routes_graph
 from tracer.model import Trace
+from viewer.graph import build, routes_graph
 
 
 def _rows(trace: Trace) -> list[tuple[str, str, str | None]]:

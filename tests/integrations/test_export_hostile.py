@@ -23,14 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracer
-from tracer.cli import cli
-from tracer.export import curl_commands, pytest_file, replay_of, trace_events
-from tracer.export.curl import DEFAULT_BASE_URL, command_words
-from tracer.export.pytest_export import _FIXTURE
-from tracer.export.replay import ExportError, json_dumps, visible
-from tracer.frameworks.flask_app import RequestSpec
+from flaskscope.cli import cli
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.model import Registration, Request, Role, Step, Trace
 from tracer.session import record_app
+from viewer.export import curl_commands, pytest_file, replay_of, trace_events
+from viewer.export.curl import DEFAULT_BASE_URL, command_words
+from viewer.export.pytest_export import _FIXTURE
+from viewer.export.replay import ExportError, json_dumps, visible
 
 #: Text that ends a comment, a string or a docstring, or runs a command in a shell.
 #: The commands use shell built-ins only (`: > pwned` creates a file), so that they would

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT
 from integration_helpers import check_trace_events, recorded
 
-from tracer.cli import cli
-from tracer.export import trace_events
+from flaskscope.cli import cli
 from tracer.model import Request, Step, Trace
+from viewer.export import trace_events
 
 
 def _nearest_call_on_thread(steps: tuple[Step, ...], step: Step) -> int | None:

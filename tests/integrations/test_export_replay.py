@@ -14,11 +14,11 @@ from flaskscope_testing import REPO_ROOT, fixture_path
 from integration_helpers import recorded
 
 import tracer
-from tracer.cli import cli
-from tracer.export import curl_commands, pytest_file, replay_of
-from tracer.export.replay import ExportError
-from tracer.frameworks.flask_app import RequestSpec
+from flaskscope.cli import cli
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.session import record_app
+from viewer.export import curl_commands, pytest_file, replay_of
+from viewer.export.replay import ExportError
 
 ECHO_APP = '''
 from flask import Flask, request

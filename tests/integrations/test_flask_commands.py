@@ -14,7 +14,7 @@ from flask.cli import cli as flask_cli
 from flaskscope_testing import REPO_ROOT, forget_fixtures
 
 import tracer
-from tracer.cli import cli as flaskscope_cli
+from flaskscope.cli import cli as flaskscope_cli
 
 FLASK = str(Path(sys.executable).with_name("flask"))
 
@@ -129,7 +129,7 @@ def test_flask_explain_has_the_options_and_the_words_of_flaskscope_explain(in_re
         theirs.output[theirs.output.index(request_part):]
     assert "`app.config['DEBUG'] = False`" in ours.output
     assert "`app.config['DEBUG'] = False`" not in theirs.output
-    from tracer.explain.command import explain
+    from flaskscope.explain_command import explain
 
     flask_explain = flask_cli.get_command(None, "explain").real()  # type: ignore[arg-type]
     assert {p.name for p in flask_explain.params} == {p.name for p in explain.params}
@@ -137,10 +137,10 @@ def test_flask_explain_has_the_options_and_the_words_of_flaskscope_explain(in_re
 
 def test_flask_view_opens_the_viewer_on_the_recorded_request(in_repo, monkeypatch,
                                                             tmp_path) -> None:
-    from viewer.app import ViewerApp
+    from viewer.tui.app import ViewerApp
 
     shown: list[tracer.Trace] = []
-    monkeypatch.setattr("viewer.command.has_terminal", lambda: True)
+    monkeypatch.setattr("flaskscope.view_command.has_terminal", lambda: True)
     monkeypatch.setattr(ViewerApp, "run", lambda self, **options: shown.append(self.trace))
     result = flask("--app", "fixtures/real_app.py", "view", "GET", "/boom")
     assert result.exit_code == 0, result.output

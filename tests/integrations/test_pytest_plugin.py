@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import tracer
-from tracer.pytest_plugin import trace_file_name
+from flaskscope.pytest_plugin import trace_file_name
 
 APP = '''
 import functools

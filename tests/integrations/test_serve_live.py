@@ -28,8 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tracer
-from tracer.export import curl_commands
-from tracer.serve import (
+from flaskscope.serve import (
     LiveFeed,
     ServeConfig,
     ServeError,
@@ -41,6 +40,7 @@ from tracer.serve import (
     request_line,
     trace_file_name,
 )
+from viewer.export import curl_commands
 
 TIMEOUT = 15.0
 FLASKSCOPE = str(Path(sys.executable).with_name("flaskscope"))
@@ -184,8 +184,8 @@ def test_a_saved_trace_replays_with_curl_against_the_server(serving, tmp_path) -
 
 
 async def test_the_viewer_requests_pane_fills_as_requests_arrive(serving, tmp_path) -> None:
-    from viewer.app import ViewerApp
-    from viewer.widgets.request_list import RequestList
+    from viewer.tui.app import ViewerApp
+    from viewer.tui.widgets.request_list import RequestList
 
     app_file = tmp_path / "live_app.py"
     write_app(app_file, "v1")

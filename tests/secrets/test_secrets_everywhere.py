@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 import tracer
-from tracer.cli import cli
+from flaskscope.cli import cli
 
 SECRETS = {
     "bearer": "tok-AUTH-MARK-7f3a9c",
@@ -124,7 +124,7 @@ def test_no_command_shows_a_secret(recorded, arguments, tmp_path: Path) -> None:
     if arguments == ["trace-file"]:  # the tree `flaskscope trace` prints
         from rich.console import Console
 
-        from tracer.render import request_title, step_tree
+        from viewer.render import request_title, step_tree
 
         console = Console(record=True, width=300, file=io.StringIO())
         console.print(step_tree(trace.registration.steps, "registration"))
@@ -169,7 +169,7 @@ def test_a_body_too_long_to_search_makes_the_trace_say_it_is_not_fully_redacted(
     from tracer import secret_values
 
     monkeypatch.setattr(secret_values, "MAX_BODY", 64)
-    monkeypatch.setattr("tracer.frameworks.wsgi.MAX_BODY", 64)
+    monkeypatch.setattr("tracer.frameworks.wsgi.hooks.MAX_BODY", 64)
     with tracer.record() as recorder:
         app = fresh_import("fixtures.secrets_app").app
         app.test_client().post("/login", data={"user": "a" * 100, "pwd": SECRETS["form"]})

@@ -9,7 +9,7 @@ import re
 import pytest
 from test_secrets_everywhere import _markers, _record
 
-from viewer.app import ViewerApp
+from viewer.tui.app import ViewerApp
 
 
 def _screen_text(app: ViewerApp) -> str:

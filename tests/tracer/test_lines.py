@@ -11,7 +11,7 @@ from flaskscope_testing import ancestors, calls, one, record_fixture
 
 import tracer
 from tracer import recorder
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.watch import HAS_MONITORING
 
 

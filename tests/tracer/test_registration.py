@@ -120,7 +120,7 @@ def test_class_decorators_order_last_is_outermost(tmp_path) -> None:
         "app.add_url_rule('/v', view_func=V.as_view('v'))\n"
     )
     from tracer import record_app
-    from tracer.frameworks.flask_app import RequestSpec
+    from tracer.frameworks.flask.loading import RequestSpec
 
     recording = record_app(str(app_file), [RequestSpec("GET", "/v")])
     steps = recording.trace.registration.steps
@@ -228,7 +228,7 @@ def test_other_config_styles_and_the_endpoint_decorator(tmp_path, monkeypatch) -
     import sys
 
     from tracer import record_app
-    from tracer.frameworks.flask_app import RequestSpec
+    from tracer.frameworks.flask.loading import RequestSpec
 
     recording = record_app(str(app_file), [RequestSpec("GET", "/ex")])
     sys.modules.pop("styles_app", None)
@@ -256,7 +256,7 @@ def test_called_from_names_the_registering_line_in_a_long_module() -> None:
     import types
 
     import tracer
-    from tracer.frameworks.flask import _LONG_CODE
+    from tracer.frameworks.flask.hooks import _LONG_CODE
 
     routes = 400
     source = "from flask import Flask\napp = Flask(__name__)\n" + "".join(
@@ -282,7 +282,7 @@ def test_called_from_names_the_registering_line_in_a_long_module() -> None:
 def test_current_line_agrees_with_f_lineno(monkeypatch) -> None:
     import sys
 
-    import tracer.frameworks.flask as flask_adapter
+    import tracer.frameworks.flask.hooks as flask_adapter
 
     monkeypatch.setattr(flask_adapter, "_LONG_CODE", 0)  # the table for every code object
     source = "".join(

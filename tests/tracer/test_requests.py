@@ -7,7 +7,7 @@ from flaskscope_testing import ancestors, calls, end_of, notes, one, record_fixt
 
 import tracer
 from tracer import Role
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import tracer
 from tracer import Role, saferepr
-from tracer.frameworks.flask_app import RequestSpec
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.saferepr import safe_repr
 
 
@@ -56,7 +56,7 @@ def test_uninstall_restores_identical_originals() -> None:
 def _responses(name: str, requests: list[RequestSpec]) -> list[tuple]:
     forget_fixtures()
     try:
-        from tracer.frameworks.flask_app import load_app
+        from tracer.frameworks.flask.loading import load_app
 
         app = load_app(f"fixtures/{name}.py")
         client = app.test_client()

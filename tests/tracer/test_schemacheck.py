@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from tracer import schemacheck
-from tracer.tracefile import documents, schema
+from tracer.tracefile import documents, schema, schemacheck
 
 VERSIONS = (1, 2, 3)
 

@@ -83,7 +83,7 @@ def peak():
 
 atexit.register(peak)
 sys.argv = ["flaskscope", *sys.argv[2:]]
-from tracer.cli import main
+from flaskscope.cli import main
 main()
 """
 

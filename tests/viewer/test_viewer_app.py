@@ -8,17 +8,17 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tracer.model import Role, Trace
-from viewer.app import ACTIONS, ViewerApp
-from viewer.navigation import search_text
-from viewer.screens.help import HelpScreen
-from viewer.screens.search import SearchScreen
-from viewer.widgets.locals_pane import LocalsPane
-from viewer.widgets.onion_pane import OnionPane
-from viewer.widgets.request_list import RequestList
-from viewer.widgets.resolution_pane import ResolutionPane
-from viewer.widgets.source_view import SourceView
-from viewer.widgets.stack_pane import StackPane
-from viewer.widgets.step_tree import StepTree
+from viewer.tui.app import ACTIONS, ViewerApp
+from viewer.tui.navigation import search_text
+from viewer.tui.screens.help import HelpScreen
+from viewer.tui.screens.search import SearchScreen
+from viewer.tui.widgets.locals_pane import LocalsPane
+from viewer.tui.widgets.onion_pane import OnionPane
+from viewer.tui.widgets.request_list import RequestList
+from viewer.tui.widgets.resolution_pane import ResolutionPane
+from viewer.tui.widgets.source_view import SourceView
+from viewer.tui.widgets.stack_pane import StackPane
+from viewer.tui.widgets.step_tree import StepTree
 
 SIZE = (120, 40)
 

@@ -8,11 +8,11 @@ import dataclasses
 from viewer_traces import LINE_FILE, line_trace, record
 
 from tracer.model import SourceFile, Trace
-from viewer.app import ViewerApp
-from viewer.highlight import HighlightedFile
-from viewer.resolution import resolve_request
-from viewer.widgets.resolution_pane import ResolutionPane
-from viewer.widgets.source_view import SourceView
+from viewer.tui.app import ViewerApp
+from viewer.tui.highlight import HighlightedFile
+from viewer.tui.resolution import resolve_request
+from viewer.tui.widgets.resolution_pane import ResolutionPane
+from viewer.tui.widgets.source_view import SourceView
 
 SIZE = (120, 40)
 

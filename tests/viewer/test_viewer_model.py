@@ -8,12 +8,12 @@ import dataclasses
 from viewer_traces import LINE_FILE, line_steps
 
 from tracer.model import Role, Step, Trace
-from viewer.highlight import CHUNK, HighlightedFile, SourceCache
-from viewer.navigation import StepIndex
-from viewer.onion import build_onion, entered_calls
-from viewer.resolution import resolve_registration, resolve_request
-from viewer.state import ViewState
-from viewer.values import FrameValues
+from viewer.tui.highlight import CHUNK, HighlightedFile, SourceCache
+from viewer.tui.navigation import StepIndex
+from viewer.tui.onion import build_onion, entered_calls
+from viewer.tui.resolution import resolve_registration, resolve_request
+from viewer.tui.state import ViewState
+from viewer.tui.values import FrameValues
 
 
 def _shown(values) -> dict[str, tuple[str, bool]]:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from viewer_traces import line_steps
 
 from tracer.model import Step
-from viewer.navigation import Navigator, StepIndex
+from viewer.tui.navigation import Navigator, StepIndex
 
 # line_steps(): 0 call total · 1 line · 2 line · 3 line · 4 call price · 5 line
 # · 6 return price · 7 line · 8 line · 9 call price · 10 line · 11 return price

@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tracer.model import Role, Trace
-from viewer.app import ViewerApp
+from viewer.tui.app import ViewerApp
 
 SIZE = (120, 40)
 

@@ -16,13 +16,13 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..lines import LineEngine
-    from ..recorder import Recorder
-    from ..watch import CodeWatcher
+    from tracer.lines import LineEngine
+    from tracer.recorder import Recorder
+    from tracer.watch import CodeWatcher
 
 
 class Hooks(Protocol):
@@ -43,6 +43,9 @@ class Adapter:
     module: str
     hooks_class: str
     requirement: str | None  # the module that must be importable; None: always installed
+    #: "module:function" (under this package) of its registration's and a request's
+    #: narrators: `(trace, endpoints=None) -> items` and `(trace, request) -> items`.
+    narration: tuple[str, str]
 
     def available(self) -> bool:
         """Whether the framework can be there: installed, or (Bottle, which apps also ship
@@ -56,6 +59,14 @@ class Adapter:
         """The adapter module (imports the framework)."""
         return importlib.import_module(f"{__name__}.{self.module}")
 
+    def narrators(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """Its registration's and a request's narrators (imports no framework)."""
+        found = []
+        for reference in self.narration:
+            module, _, function = reference.partition(":")
+            found.append(getattr(importlib.import_module(f"{__name__}.{module}"), function))
+        return found[0], found[1]
+
     def versions(self) -> dict[str, str]:
         """Versions for the trace's `meta`."""
         return dict(self.load().versions())
@@ -68,10 +79,18 @@ class Adapter:
 
 #: In install order: Werkzeug's patches first (Flask reads what `Map.add` saw).
 ADAPTERS = (
-    Adapter("werkzeug", "werkzeug", "WerkzeugHooks", "werkzeug"),
-    Adapter("flask", "flask", "FlaskHooks", "flask"),
-    Adapter("bottle", "bottle", "BottleHooks", None),
-    Adapter("wsgi", "wsgi", "WsgiHooks", "wsgiref"),
+    Adapter("werkzeug", "werkzeug.hooks", "WerkzeugHooks", "werkzeug",
+            ("wsgi.narrate_registration:narrate_wsgi_registration",
+              "wsgi.narrate_request:narrate_wsgi_request")),
+    Adapter("flask", "flask.hooks", "FlaskHooks", "flask",
+            ("flask.narrate_registration:narrate_registration",
+             "flask.narrate_request:narrate_request")),
+    Adapter("bottle", "bottle.hooks", "BottleHooks", None,
+            ("wsgi.narrate_registration:narrate_wsgi_registration",
+              "wsgi.narrate_request:narrate_wsgi_request")),
+    Adapter("wsgi", "wsgi.hooks", "WsgiHooks", "wsgiref",
+            ("wsgi.narrate_registration:narrate_wsgi_registration",
+              "wsgi.narrate_request:narrate_wsgi_request")),
 )
 
 _active: dict[str, Hooks] = {}
@@ -137,6 +156,19 @@ def framework_of(app: Any) -> str:
     except Exception:
         return "wsgi"
     return "wsgi"
+
+
+def narrators(framework: str | None) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The narrators of the adapter that recorded a trace (`meta["framework"]`); Flask's
+    for a trace that does not say (every trace before other frameworks were recorded)."""
+    names = {each.name for each in ADAPTERS}
+    return adapter(framework if framework in names else "flask").narrators()
+
+
+def transparent_codes() -> tuple[CodeType, ...]:
+    """The thin wrappers every available adapter wants line tracing to pass through."""
+    return tuple(code for each in available()
+                 for code in getattr(each.load(), "transparent_codes", tuple)())
 
 
 def scope_roots() -> tuple[str, ...]:

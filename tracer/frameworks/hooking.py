@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from collections.abc import Callable, Iterable
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-from ..model import ChainLink
-from ..patching import PatchSet
-from ..recorder import bookkeeping
-from ..saferepr import safe_value
-from ..unwrap import code_of, layers
+from tracer.model import ChainLink
+from tracer.patching import PatchSet
+from tracer.paths import OWN_DIRS
+from tracer.recorder import bookkeeping
+from tracer.saferepr import safe_value
+from tracer.unwrap import code_of, layers
 
 if TYPE_CHECKING:
-    from ..lines import LineEngine
-    from ..recorder import Recorder
-    from ..watch import CodeWatcher
+    from tracer.lines import LineEngine
+    from tracer.recorder import Recorder
+    from tracer.watch import CodeWatcher
 
 Facts = dict[str, Any]
 Describe = Callable[[tuple, dict], Facts | None]
@@ -38,7 +38,7 @@ Enter = Callable[[int | None, tuple, dict], None]
 
 
 #: flaskscope's own code: the frames its wrappers add to a traceback.
-_OWN_FILES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+_OWN_FILES = OWN_DIRS
 
 
 def hide_own_frames(error: BaseException) -> None:

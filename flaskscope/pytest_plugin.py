@@ -1,0 +1,199 @@
+"""pytest plugin: record what Flask does in a test run, off unless asked.
+
+``pytest --flaskscope`` installs the recorder before conftest files and test modules
+are imported, so registration is recorded too, and every request any Flask app handles
+during the run is recorded. ``--flaskscope-dir DIR`` (which implies ``--flaskscope``)
+keeps the trace of each failing test in DIR, one file named after the test id, and the
+failure report gets a line ``flaskscope view DIR/<file>``. The ``flaskscope_trace``
+fixture returns the trace of the requests the current test has made so far.
+
+Recording never changes a test's outcome: the recorder swallows its own errors, and any
+error in this plugin's bookkeeping becomes a line in the report, never a failure. The
+requests of a finished test are dropped, so a long run does not grow in memory. Nothing
+of flaskscope is imported unless the plugin is switched on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shlex
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    from tracer.model import Trace
+    from tracer.recorder import Recorder
+
+PLUGIN_NAME = "flaskscope-recording"
+_MAX_NAME = 120
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flaskscope", "flaskscope: record what Flask does")
+    group.addoption("--flaskscope", action="store_true", default=False,
+                    help="Record registration and every request Flask apps handle in this run.")
+    group.addoption("--flaskscope-dir", metavar="DIR", default=None,
+                    help="Keep the trace of each failing test in DIR (implies --flaskscope).")
+
+
+def _enabled(options: Any) -> bool:
+    return bool(getattr(options, "flaskscope", False) or getattr(options, "flaskscope_dir", None))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """Install before conftest files import the app, so its registration is recorded."""
+    _start(early_config)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _start(config)  # when loaded with -p or plugins=[...], after the initial conftests
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    recording = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if recording is not None:
+        config.pluginmanager.unregister(recording, PLUGIN_NAME)
+        recording.stop()
+
+
+def _start(config: pytest.Config) -> None:
+    options = config.known_args_namespace
+    if not _enabled(options) or config.pluginmanager.get_plugin(PLUGIN_NAME) is not None:
+        return
+    directory = getattr(options, "flaskscope_dir", None)
+    if directory:
+        directory = str(Path(config.invocation_params.dir, directory))
+    config.pluginmanager.register(_Recording(directory), PLUGIN_NAME)
+
+
+@pytest.fixture
+def flaskscope_trace(request: pytest.FixtureRequest) -> Callable[[], Trace]:
+    """`flaskscope_trace()` is the trace of the requests this test has made so far.
+
+    Needs ``pytest --flaskscope``: recording has to start before the app is imported.
+    """
+    recording = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if recording is None:
+        pytest.fail("the flaskscope_trace fixture needs recording switched on: run pytest "
+                    "with --flaskscope (or add it to addopts), so that flaskscope is installed "
+                    "before your app is imported", pytrace=False)
+    return recording.test_trace
+
+
+class _Recording:
+    """The recorder of one pytest run and what it saved."""
+
+    def __init__(self, directory: str | None) -> None:
+        import tracer
+
+        self._installed_here = tracer.installed() is None
+        self.recorder: Recorder = tracer.install()
+        self.directory = directory
+        self.saved: list[str] = []
+        self._registration_steps = 0
+
+    def stop(self) -> None:
+        if self._installed_here:
+            import tracer
+
+            tracer.uninstall()
+
+    # -- per test ---------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None
+                                ) -> Generator[None, object, object]:
+        # Each test starts with no finished request: what is recorded from here on is its own.
+        self.recorder.requests.clear()
+        self._registration_steps = len(self.recorder.registration.steps)
+        try:
+            return (yield)
+        finally:
+            self.recorder.requests.clear()
+
+    def test_trace(self) -> Trace:
+        """The registration so far plus the requests the current test has made."""
+        return self.recorder.trace()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if self.directory and report.failed:
+            try:
+                self._keep(item, report)
+            except Exception as exc:  # never let bookkeeping change the outcome
+                self._add_line(report, f"flaskscope could not save this test's trace: "
+                                       f"{type(exc).__name__}: {exc}")
+        return report
+
+    def _keep(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        grew = len(self.recorder.registration.steps) > self._registration_steps
+        if not self.recorder.requests and not grew:
+            self._add_line(report, "flaskscope: this test made no request to a Flask app and "
+                                   "registered no route, so no trace was kept")
+            return
+        from tracer.tracefile import save
+
+        assert self.directory is not None
+        path = Path(self.directory, trace_file_name(item.nodeid))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        trace = self.recorder.trace()
+        save(trace, path)
+        shown = _shown_path(path)
+        if shown not in self.saved:
+            self.saved.append(shown)
+        count = len(trace.requests)
+        what = "1 request recorded; step through it" if count == 1 else \
+            f"{count} requests recorded; step through them"
+        self._add_line(report, f"{what} with: flaskscope view {shlex.quote(shown)}")
+
+    @staticmethod
+    def _add_line(report: pytest.TestReport, line: str) -> None:
+        longrepr = report.longrepr
+        if hasattr(longrepr, "addsection"):  # pytest's ExceptionRepr, or a plugin's own
+            cast(Any, longrepr).addsection("flaskscope", line)
+        else:
+            report.sections.append(("flaskscope", line))
+
+    # -- end of run -------------------------------------------------------------------------
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        recorder = self.recorder
+        if not self.saved and not recorder.errors:
+            return
+        terminalreporter.write_sep("-", "flaskscope")
+        if self.saved:
+            where = _shown_path(Path(self.directory or "."))
+            terminalreporter.write_line(
+                f"{len(self.saved)} failing test{'s' if len(self.saved) != 1 else ''} left "
+                f"a trace in {where}; open one with: flaskscope view {shlex.quote(self.saved[0])}")
+        if recorder.errors:
+            terminalreporter.write_line(
+                f"the recorder met {recorder.errors} error(s) of its own (the tests were not "
+                f"affected): {'; '.join(recorder.error_samples)}")
+
+
+def trace_file_name(nodeid: str) -> str:
+    """A file name for a test id: readable, safe in any shell and file system, unique."""
+    name = nodeid.replace("::", "__").replace("/", ".").replace("\\", ".")
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", name).strip("-.") or "test"
+    if len(name) > _MAX_NAME or name != nodeid.replace("::", "__").replace("/", "."):
+        digest = hashlib.sha1(nodeid.encode("utf-8")).hexdigest()[:8]
+        name = f"{name[:_MAX_NAME]}-{digest}"
+    return f"{name}.json"
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative

@@ -1,0 +1,148 @@
+"""Terminal renderings of a trace with rich: the step tree and the route table.
+
+Pure functions from model objects to rich renderables; the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from tracer.model import Request, Route, Step
+from tracer.paths import short_path
+from viewer.routes_output import APP_HEADER, app_label, several_apps
+from viewer.textsafe import visible, visible_markup
+
+_MAX_FACTS = 5
+_MAX_VALUE = 60
+
+
+def location(step: Step) -> str:
+    """`file:line` of a step, short."""
+    if step.file is None:
+        return ""
+    return f"{short_path(step.file)}:{step.line}" if step.line else short_path(step.file)
+
+
+def step_tree(steps: Sequence[Step], title: str) -> Tree:
+    """The nested call tree: one node per call or note; returns fold into their call.
+
+    Every value from the trace (the title too) is shown with its control characters
+    escaped, and as a `Text`, so that rich markup in it prints as written.
+    """
+    tree = Tree(Text(visible(title), style="bold"))
+    nodes: dict[int, Tree] = {}
+    ends = {step.parent: step for step in steps if step.kind in ("return", "exception")}
+    for step in steps:
+        if step.kind in ("return", "exception"):
+            continue
+        parent = nodes.get(step.parent, tree) if step.parent is not None else tree
+        if step.kind == "line":
+            parent.add(_line_label(step))
+        else:
+            nodes[step.id] = parent.add(_label(step, ends.get(step.id)))
+    return tree
+
+
+def _line_label(step: Step) -> Text:
+    text = Text(f"{step.line}", style="dim")
+    for name, value in step.detail.items():
+        text.append(f"  {visible(name)} = ", style="blue")
+        text.append(_clip(visible(value)))
+    return text
+
+
+def _label(step: Step, end: Step | None) -> Text:
+    text = Text()
+    if step.kind == "note":
+        text.append("• ", style="magenta")
+        text.append(visible(step.name), style="magenta")
+    else:
+        text.append(visible(step.name), style="bold cyan" if step.role else "cyan")
+    if step.role:
+        text.append(f" [{visible(step.role)}]", style="green")
+    facts = _summary(step.facts)
+    if facts:
+        text.append(" " + facts, style="yellow")
+    if end is not None:
+        if end.kind == "exception":
+            text.append(" raised " + visible(end.detail.get("exception", "?")),
+                        style="bold red")
+        elif step.kind == "call":
+            result = end.detail.get("result", "")
+            if result and result != "None":
+                text.append(" → " + _clip(visible(result)), style="white")
+    where = location(step)
+    if where:
+        text.append(f"  {visible(where)}", style="dim")
+    return text
+
+
+def _summary(facts: Mapping[str, Any]) -> str:
+    shown = []
+    for key, value in facts.items():
+        if value is None or value in ("", [], {}) or key in ("returns",):
+            continue
+        shown.append(f"{visible(key)}={_clip(visible(_plain(value)))}")
+        if len(shown) == _MAX_FACTS:
+            break
+    return " ".join(shown)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def request_title(request: Request) -> str:
+    """One line naming a request and how it ended."""
+    status = request.status if request.status is not None else "-"
+    parts = [f"request {request.id}: {request.method} {request.path}", f"→ {status}",
+             request.outcome]
+    if request.endpoint:
+        parts.append(f"endpoint={request.endpoint}")
+    if request.allowed_methods:
+        parts.append("allowed=" + ",".join(request.allowed_methods))
+    if request.redirect_to:
+        parts.append(f"redirect={request.redirect_to}")
+    if request.dropped_steps:
+        parts.append(f"({request.dropped_steps} steps dropped)")
+    return "  ".join(parts)
+
+
+def route_table(routes: Iterable[Route]) -> Table:
+    """Rule, methods, endpoint and the view chain outermost → innermost; first the app of
+    each route when they are of several apps (a helper module's own `Flask(__name__)`)."""
+    routes = list(routes)
+    with_app = several_apps(routes)
+    table = Table(show_lines=False)
+    if with_app:
+        table.add_column(APP_HEADER, style="magenta", overflow="fold")
+    table.add_column("Rule", style="bold")
+    table.add_column("Methods")
+    table.add_column("Endpoint", style="cyan")
+    table.add_column("View chain (outer → inner)")
+    for route in routes:
+        methods = ", ".join(
+            visible_markup(f"({m})" if m in route.automatic_methods else m)
+            for m in route.methods
+        )
+        chain = " → ".join(
+            visible_markup(link.qualname if link.kind != "view_class"
+                           else f"class {link.qualname}")
+            for link in route.chain
+        )
+        cells = [visible_markup(route.rule), methods, visible_markup(route.endpoint), chain]
+        if with_app:
+            cells.insert(0, visible_markup(app_label(route)))
+        table.add_row(*cells)
+    return table
