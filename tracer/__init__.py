@@ -1,7 +1,9 @@
-"""flaskscope's tracer: record what Flask does while it registers routes and serves
-requests, and read and write the trace files every other part consumes.
+"""flaskscope's tracer: record what Flask (and Werkzeug, Bottle, any WSGI app) does while
+it registers routes and serves requests, and read and write the trace files every other
+part consumes. What each framework is lies in `tracer.frameworks.<name>`.
 
-The rule of this package: it never imports the viewer or any UI toolkit.
+The rule of this package: it presents nothing; it never imports `viewer`, `flaskscope` or
+any UI toolkit, and its core (outside `tracer.frameworks`) imports no framework.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
-"""flaskscope's terminal viewer: step through a recorded trace on the real Flask source.
+"""flaskscope's presentation: every way of showing a trace (see README.md).
 
-The rule of this package: it reads a `tracer.model.Trace` that is already loaded and
-imports nothing of the tracer but the model and `tracer.steptable` (plus
-`viewer.render.short_path` and `viewer.textsafe.visible`, through which every value it
-shows goes); it never imports Flask or the hooks, and its widgets do
-no I/O. `flaskscope.view_command` is the one
-place that loads or records a trace, for the `flaskscope view` command.
+The terminal UI (`viewer.tui`), the step tree and route table, graphs, explain's rendering
+and translations, check's findings, `compare` and the exports. The rule of this package:
+it reads the model, the trace file and the narration items the frameworks produce, and
+never imports Flask, Bottle, hooks, capture code or the command line (`flaskscope`). The
+terminal UI reads a trace that is already loaded; its widgets do no I/O.
 """
 
 from __future__ import annotations
