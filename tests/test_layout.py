@@ -27,14 +27,11 @@ from pathlib import Path
 import pytest
 from flaskscope_testing import REPO_ROOT
 
+from tracer.frameworks import ADAPTERS
+
 FRAMEWORK_LIBRARIES = ("flask", "werkzeug", "bottle", "jinja2", "blinker", "asgiref")
-#: Each framework package and the ones it is built on.
-BUILT_ON = {
-    "wsgi": set(),
-    "werkzeug": {"wsgi"},
-    "bottle": {"wsgi"},
-    "flask": {"werkzeug", "wsgi"},
-}
+#: Each framework package and the ones it is built on, as the registry declares them.
+BUILT_ON = {each.name: set(each.built_on) for each in ADAPTERS}
 #: Modules of `tracer` that capture: never needed to show a trace.
 CAPTURE = ("tracer.api", "tracer.session", "tracer.recorder", "tracer.lines", "tracer.watch",
            "tracer.patching", "tracer.unwrap", "tracer.values", "tracer.frameworks.hooking",
@@ -102,6 +99,10 @@ def test_the_core_imports_no_framework() -> None:
     assert core, "the core moved: update this test"
     assert _broken(core, lambda _, name: not _within(
         name, "tracer.frameworks", *FRAMEWORK_LIBRARIES)) == []
+
+
+def test_the_registry_says_what_each_framework_is_built_on() -> None:
+    assert BUILT_ON["flask"] == {"werkzeug", "wsgi"} and BUILT_ON["wsgi"] == set()
 
 
 @pytest.mark.parametrize("framework", sorted(BUILT_ON))

@@ -30,6 +30,17 @@ from tracer.frameworks.loading import load
 
 bottle = pytest.importorskip("bottle")
 
+#: The routes both apps below register on their copy of Bottle.
+ROUTES = """
+    @app.route("/hello/<name>")
+    def hello(name):
+        return "hello " + name
+
+    @app.post("/items", name="add_item")
+    def add_item():
+        return {{"added": True}}
+"""
+
 #: An app that loads its own copy of Bottle while it is imported, then registers on it.
 LOADED_BY_SPEC = """
     import importlib.util
@@ -43,30 +54,14 @@ LOADED_BY_SPEC = """
     spec.loader.exec_module(vendored)
 
     app = vendored.Bottle()
-
-    @app.route("/hello/<name>")
-    def hello(name):
-        return "hello " + name
-
-    @app.post("/items", name="add_item")
-    def add_item():
-        return {{"added": True}}
-"""
+""" + ROUTES
 
 #: The same app importing Bottle from a package it ships, as pypiserver does.
 VENDORED_PACKAGE = """
     from {package}._vendor import bottle
 
     app = bottle.Bottle()
-
-    @app.route("/hello/<name>")
-    def hello(name):
-        return "hello " + name
-
-    @app.post("/items", name="add_item")
-    def add_item():
-        return {{"added": True}}
-"""
+""" + ROUTES
 
 
 def _attribute_table(*modules: Any) -> dict[tuple[int, str], object]:

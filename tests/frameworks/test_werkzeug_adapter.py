@@ -5,7 +5,9 @@ from __future__ import annotations
 from flaskscope_testing import ancestors, calls, end_of, one
 
 from tracer import Role
+from tracer.frameworks.narration.narrative import explain
 from tracer.model import Trace
+from viewer.explain.render import plain
 
 
 def test_request_application_is_registration_and_its_function_the_view(seed_werkzeug) -> None:
@@ -141,3 +143,7 @@ def test_on_endpoint_functions_are_found_and_caught_on_the_first_request(module_
     view = one(calls(request.steps, Role.VIEW))
     assert view.name == "on_user" and view.detail["user_id"] == "7"
     assert one(calls(request.steps, Role.MATCH)).facts["view"] == "on_user"
+    # A plain WSGI app that routes with Werkzeug's parts is told in Werkzeug's words.
+    text = plain(explain(trace), "en")
+    assert "`MapAdapter.match` matched GET '/users/7' to the rule '/users/<int:user_id>'" in text
+    assert "`Map.add` put the werkzeug `Rule('/users/<int:user_id>'" in text

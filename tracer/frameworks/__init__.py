@@ -1,12 +1,15 @@
-"""Framework adapters: one module per framework, all feeding the same recorder and model.
+"""The registry of framework adapters: one package per framework (`flask`, `werkzeug`,
+`bottle`, `wsgi`), all feeding the same recorder and model (see README.md).
 
-Each adapter knows one framework's internals and nothing else: `flask` (Flask's
-registration and request machinery), `werkzeug` (the URL map, `Request.application`,
-requests and responses beneath any framework), `bottle` (the optional extra, and any copy
-of Bottle an app ships under another name) and `wsgi` (the bare WSGI exchange, recorded
-around any callable). This registry says which are available, installs them together on
-one recorder and watcher, and tells which adapter owns a loaded app object, by what the
-object is (a vendored Bottle's app is Bottle's).
+Each package knows one framework and nothing else; `ADAPTERS` has one line per package:
+its hooks class, what must be importable, its narrators and what it is built on. This
+registry says which are available, installs them together on one recorder and watcher,
+tells which adapter owns a loaded app object, by what the object is (a vendored Bottle's
+app is Bottle's), and gives `explain` the narrators of the framework that recorded a
+trace. Adding a framework is a new package plus its line here.
+
+Import rule: this module imports no framework's package at import time; it loads one when
+asked (`Adapter.load`, `Adapter.narrators`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tracer.lines import LineEngine
+    from tracer.model import Trace
     from tracer.recorder import Recorder
     from tracer.watch import CodeWatcher
 
@@ -46,6 +50,8 @@ class Adapter:
     #: "module:function" (under this package) of its registration's and a request's
     #: narrators: `(trace, endpoints=None) -> items` and `(trace, request) -> items`.
     narration: tuple[str, str]
+    #: the frameworks it is built on, whose packages its own may import (Flask: Werkzeug, WSGI)
+    built_on: tuple[str, ...] = ()
 
     def available(self) -> bool:
         """Whether the framework can be there: installed, or (Bottle, which apps also ship
@@ -80,14 +86,14 @@ class Adapter:
 #: In install order: Werkzeug's patches first (Flask reads what `Map.add` saw).
 ADAPTERS = (
     Adapter("werkzeug", "werkzeug.hooks", "WerkzeugHooks", "werkzeug",
-            ("wsgi.narrate_registration:narrate_wsgi_registration",
-              "wsgi.narrate_request:narrate_wsgi_request")),
+            ("werkzeug.narrate_registration:narrate_registration",
+             "werkzeug.narrate_request:narrate_request"), ("wsgi",)),
     Adapter("flask", "flask.hooks", "FlaskHooks", "flask",
             ("flask.narrate_registration:narrate_registration",
-             "flask.narrate_request:narrate_request")),
+             "flask.narrate_request:narrate_request"), ("werkzeug", "wsgi")),
     Adapter("bottle", "bottle.hooks", "BottleHooks", None,
-            ("wsgi.narrate_registration:narrate_wsgi_registration",
-              "wsgi.narrate_request:narrate_wsgi_request")),
+            ("bottle.narrate_registration:narrate_registration",
+             "bottle.narrate_request:narrate_request"), ("wsgi",)),
     Adapter("wsgi", "wsgi.hooks", "WsgiHooks", "wsgiref",
             ("wsgi.narrate_registration:narrate_wsgi_registration",
               "wsgi.narrate_request:narrate_wsgi_request")),
@@ -140,7 +146,8 @@ def active_hooks(name: str) -> Any | None:
 
 
 def framework_of(app: Any) -> str:
-    """The adapter that owns a loaded app object: flask, bottle, werkzeug, else wsgi.
+    """The adapter that owns a loaded app object (its module's `owns(app)`): Flask's first,
+    as a Flask app is a WSGI app too, plain WSGI last, for any other callable.
 
     Never fails: an object that cannot even be inspected (a context-bound proxy such as
     `flask.request` outside a request) belongs to no framework.
@@ -149,20 +156,33 @@ def framework_of(app: Any) -> str:
         flask = sys.modules.get("flask")
         if flask is not None and isinstance(app, flask.Flask):
             return "flask"
-        for name in ("bottle", "werkzeug"):
-            each = adapter(name)
-            if each.available() and each.load().owns(app):
-                return name
+        for each in ADAPTERS:
+            if each.name not in ("flask", "wsgi") and each.available() and (
+                    each.load().owns(app)):
+                return each.name
     except Exception:
         return "wsgi"
     return "wsgi"
 
 
-def narrators(framework: str | None) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def narrators(trace: Trace) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The narrators of the adapter that recorded a trace (`meta["framework"]`); Flask's
-    for a trace that does not say (every trace before other frameworks were recorded)."""
+    for a trace that does not say (every trace before other frameworks were recorded).
+
+    A plain WSGI app may use a framework built on WSGI by hand (a Werkzeug `Map`, a Bottle
+    app behind other WSGI code): its trace is told by the first such framework whose
+    narration finds its steps there (`uses_parts(trace)` of its request narrator's module).
+    """
+    framework = trace.meta.get("framework")
     names = {each.name for each in ADAPTERS}
-    return adapter(framework if framework in names else "flask").narrators()
+    chosen = adapter(framework if framework in names else "flask")
+    if chosen.name == "wsgi":
+        for each in ADAPTERS:
+            module = importlib.import_module(f"{__name__}.{each.narration[1].partition(':')[0]}")
+            if "wsgi" in each.built_on and getattr(module, "uses_parts", None) is not None \
+                    and module.uses_parts(trace):
+                return each.narrators()
+    return chosen.narrators()
 
 
 def transparent_codes() -> tuple[CodeType, ...]:

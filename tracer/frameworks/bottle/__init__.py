@@ -1,6 +1,6 @@
 """Everything flaskscope knows about Bottle 0.12/0.13 (and copies of it an app ships):
-`hooks` records registration and requests. Its requests are told by
-`tracer.frameworks.wsgi`'s narration, in Bottle's words.
+`hooks` records registration and requests; `narrate_registration` and `narrate_request`
+tell them in Bottle's words, on the walk of `tracer.frameworks.wsgi`'s narration.
 
 Import rule: Bottle apps are WSGI apps, so this package imports `tracer.frameworks.wsgi`
 and no other framework's package, besides the shared modules of `tracer.frameworks` and

@@ -22,9 +22,7 @@ def explain(
         KeyError: `request_id` is not in the trace (the message names the ids there are).
     """
     app = str(trace.meta.get("app") or "?")
-    framework = trace.meta.get("framework")
-    narrate_registration, narrate_request = narrators(
-        framework if isinstance(framework, str) else None)
+    narrate_registration, narrate_request = narrators(trace)
     if registration_only or not trace.requests:
         items = numbered(narrate_registration(trace))
         return (Section("registration", Message(N_("Registration of {app}"), {"app": app}),
