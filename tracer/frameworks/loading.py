@@ -35,7 +35,7 @@ from typing import Any
 from werkzeug.test import Client
 
 from tracer.errors import AppLoadError
-from tracer.frameworks import active_hooks, framework_of
+from tracer.frameworks import active_hooks, adapter, framework_of
 from tracer.frameworks.flask.loading import RequestSpec, open_request
 
 _FACTORY_NAMES = ("create_app", "make_app")
@@ -71,6 +71,8 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
     framework = framework_of(obj)
     if framework == "flask":
         return _flask(app_ref)  # Flask's adapter records it, --wsgi or not
+    # A framework's app object that is not itself the WSGI callable (web.py's) says which is.
+    obj = getattr(adapter(framework).load(), "wsgi_callable", lambda app: app)(obj)
     if not callable(obj):
         raise AppLoadError(
             f"{app_ref!r} names {type(obj).__name__} {name!r}, which is not callable; "
@@ -213,7 +215,8 @@ def _candidates_named(module: ModuleType, name: str) -> list[str]:
     """`[name]` when the module's `name` is callable (and not a class or module)."""
     value = vars(module).get(name)
     try:
-        ok = value is not None and callable(value) and not isinstance(value, type | ModuleType)
+        ok = value is not None and (callable(value) or framework_of(value) != "wsgi") and (
+            not isinstance(value, type | ModuleType))
     except Exception:
         ok = False
     return [name] if ok else []
@@ -235,7 +238,7 @@ def _candidates(module: ModuleType) -> list[str]:
         try:
             if name.startswith("_") or isinstance(value, type | ModuleType):
                 continue
-            if framework_of(value) in ("flask", "bottle") or _wsgi_shaped(value, module):
+            if framework_of(value) != "wsgi" or _wsgi_shaped(value, module):
                 names.append(name)
         except Exception:  # a proxy bound to a context that is not there
             continue
