@@ -23,21 +23,16 @@ class WebpyRequest(WsgiRequest):
     def __init__(self, trace: Trace, request: Request) -> None:
         super().__init__(trace, request)
         self.handlers.update({
-            Role.REQUEST: self._request,
             Role.MATCH: self._match,
             Role.DISPATCH: self._delegate,
             Role.HANDLER: self._handler_method,
         })
 
-    def _request(self, step: Step) -> bool:
-        self._add([step], Message(
+    def _called(self, step: Step) -> Message:
+        return Message(
             N_("The WSGI server called `{app}(environ, start_response)` ({at}), the WSGI "
                "function web.py's `application.wsgifunc()` made, for {method} {path}."),
-            self._request_params(step)), sources=self._lines(step))
-        for child in self.steps.children(step, "call"):
-            self._visit(child)
-        self._returned(step)
-        return True
+            self._request_params(step))
 
     def _match(self, step: Step) -> bool:
         facts = step.facts

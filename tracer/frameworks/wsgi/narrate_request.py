@@ -99,14 +99,18 @@ class WsgiRequest:
                 "method": self.request.method, "path": self.request.path}
 
     def _request(self, step: Step) -> bool:
-        self._add([step], Message(
-            N_("The WSGI server called your app `{app}(environ, start_response)` ({at}) for "
-               "{method} {path}: a plain WSGI callable, with no framework in between."),
-            self._request_params(step)), sources=self._lines(step))
+        self._add([step], self._called(step), sources=self._lines(step))
         for child in self.steps.children(step, "call"):
             self._visit(child)
         self._returned(step)
         return True
+
+    def _called(self, step: Step) -> Message:
+        """What the server called, in the words of the framework that made it."""
+        return Message(
+            N_("The WSGI server called your app `{app}(environ, start_response)` ({at}) for "
+               "{method} {path}: a plain WSGI callable, with no framework in between."),
+            self._request_params(step))
 
     def _returned(self, step: Step) -> None:
         raised = self.steps.raised(step)
