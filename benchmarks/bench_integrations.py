@@ -93,7 +93,9 @@ def bench_serve(folder: Path, requests: int) -> list[tuple[str, str, str]]:
 
     from werkzeug.serving import make_server
 
-    from flaskscope.serve import ServeConfig, Server, listen
+    from tracer.frameworks.werkzeug.serving import listen
+    from tracer.live.config import ServeConfig
+    from tracer.live.server import Server
 
     app_file = folder / "bench_app.py"
     sys.path.insert(0, str(folder))

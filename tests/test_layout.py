@@ -35,7 +35,7 @@ BUILT_ON = {each.name: set(each.built_on) for each in ADAPTERS}
 #: Modules of `tracer` that capture: never needed to show a trace.
 CAPTURE = ("tracer.api", "tracer.session", "tracer.recorder", "tracer.lines", "tracer.watch",
            "tracer.patching", "tracer.unwrap", "tracer.values", "tracer.frameworks.hooking",
-           "tracer.frameworks.loading")
+           "tracer.frameworks.loading", "tracer.live.spool", "tracer.live.server")
 #: What the terminal UI may import of `tracer`.
 TUI_ALLOWED = ("tracer.model", "tracer.steptable", "tracer.tracefile", "tracer.errors",
                "tracer.paths")

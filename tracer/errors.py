@@ -21,3 +21,7 @@ class AppLoadError(FlaskscopeError):
 
 class RequestSpecError(FlaskscopeError):
     """A request given on the command line is malformed (method, header, data)."""
+
+
+class ServeError(FlaskscopeError):
+    """The server could not be started (port taken, app not importable)."""

@@ -28,19 +28,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tracer
-from flaskscope.serve import (
-    LiveFeed,
-    ServeConfig,
-    ServeError,
-    Server,
-    StopReport,
-    banner,
-    listen,
-    next_free_id,
-    request_line,
-    trace_file_name,
-)
+from tracer.errors import ServeError
+from tracer.frameworks.werkzeug.serving import listen
+from tracer.live.config import ServeConfig
+from tracer.live.server import Server
+from tracer.live.spool import next_free_id, trace_file_name
 from viewer.export import curl_commands
+from viewer.live import LiveFeed, StopReport, banner, request_line
 
 TIMEOUT = 15.0
 FLASKSCOPE = str(Path(sys.executable).with_name("flaskscope"))

@@ -43,7 +43,7 @@ def load_app(app_ref: str) -> Flask:
     try:
         return info.load_app()
     except NoAppException as exc:
-        raise AppLoadError(_one_line(str(exc))) from None
+        raise AppLoadError(one_line(str(exc))) from None
     except SyntaxError as exc:
         raise AppLoadError(
             f"could not import app {app_ref!r}: SyntaxError in {exc.filename} line {exc.lineno}: "
@@ -51,7 +51,7 @@ def load_app(app_ref: str) -> Flask:
         ) from None
     except Exception as exc:
         raise AppLoadError(
-            f"could not import app {app_ref!r}: {type(exc).__name__}: {_one_line(str(exc))}"
+            f"could not import app {app_ref!r}: {type(exc).__name__}: {one_line(str(exc))}"
         ) from None
 
 
@@ -178,7 +178,7 @@ def _free_label(name: str, labels: Sequence[str | None]) -> str:
     return label
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Flask's discovery errors can span lines (an import traceback); keep what matters."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if len(lines) <= 1:
