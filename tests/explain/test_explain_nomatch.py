@@ -80,6 +80,16 @@ def test_the_apps_own_converters_are_never_run_again() -> None:
     assert by_pattern["detail"] == {"argument": "name", "converter": "user", "segment": "BOB"}
 
 
+def test_an_empty_value_is_what_the_converter_refused() -> None:
+    """`/anything/` has all the static text of `/anything/<path:anything>`: the `path`
+    converter refused the empty value; the segment count is not the reason."""
+    url_map = _map(Rule("/anything/<path:anything>", endpoint="anything"))
+    [miss] = near_misses(url_map, "/anything/", "GET")
+    assert miss["reason"] == "converter_rejected"
+    assert miss["detail"] == {"argument": "anything", "converter": "path", "segment": "",
+                              "empty": True}
+
+
 def test_static_part_differs() -> None:
     url_map = _map(Rule("/shop/products", endpoint="list"), Rule("/dashboard", endpoint="dash"))
     [miss] = near_misses(url_map, "/shop/product", "GET")
@@ -179,6 +189,21 @@ def test_not_found_without_near_misses_says_so() -> None:
     text = plain(explain(bare), "en")
     assert "This trace does not record which rules came close" in text
     assert "converter refused" not in text
+
+
+def test_an_empty_value_is_told_as_the_reason() -> None:
+    trace, _ = recorded("real_app", "GET", "/items/abc")
+    request = trace.requests[0]
+    miss = {"rule": "/anything/<path:anything>", "endpoint": "anything",
+            "reason": "converter_rejected",
+            "detail": {"argument": "anything", "converter": "path", "segment": "", "empty": True}}
+    steps = tuple(dataclasses.replace(s, facts={**s.facts, "near_misses": [miss]})
+                  if s.role == Role.MATCH else s for s in request.steps)
+    told = dataclasses.replace(trace, requests=(dataclasses.replace(request, steps=steps),))
+    assert "'/anything/<path:anything>' (endpoint 'anything'): the path leaves `anything` " \
+           "empty, and the `path` converter refused the empty value." in plain(explain(told), "en")
+    assert "路径让 `anything` 为空，而 `path` 转换器拒绝了这个空值。" in plain(explain(told), "zh")
+    assert "segment(s)" not in plain(explain(told), "en")
 
 
 def test_nothing_close() -> None:

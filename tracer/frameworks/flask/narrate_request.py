@@ -719,6 +719,10 @@ def _near_miss(miss: dict[str, Any]) -> Message:
     if reason == "converter_rejected":
         params["converter"] = detail.get("converter")
         params["argument"] = detail.get("argument")
+        if detail.get("empty"):
+            return Message(N_("{rule} (endpoint {endpoint}): the path leaves `{argument}` "
+                              "empty, and the `{converter}` converter refused the empty "
+                              "value."), params)
         if detail.get("own"):
             return Message(N_("{rule} (endpoint {endpoint}): {segment} has the form of the "
                               "app's own `{converter}` converter, which refused it for "

@@ -246,6 +246,11 @@ def _diagnose(
                 name, converter = rejected
                 return result("converter_rejected", argument=name, converter=converter,
                               segment=values.get(name))
+    empty = _empty_argument(rule.rule, path)
+    if empty is not None:
+        name, converter = empty
+        return result("converter_rejected", argument=name, converter=converter, segment="",
+                      empty=True)
     return result("static_differs", **_static_difference(rule.rule, path))
 
 
@@ -313,6 +318,24 @@ def _rejecting_argument(rule, path, method, attempt) -> tuple[str, str] | None:
         if attempt(_variant(rule, _relax(rule.rule, keep=name)), path, method)[0] is not None:
             return name, converter
     return None
+
+
+def _empty_argument(text: str, path: str) -> tuple[str, str] | None:
+    """The variable a path leaves empty where all of the rule's static text is there
+    (`/anything/` for `/anything/<path:anything>`): its converter refused the empty value,
+    which is why the rule missed, not the number of segments."""
+    pattern, variables, position = "", [], 0
+    for match in _VARIABLE.finditer(text):
+        converter = match.group("converter") or "default"
+        pattern += re.escape(text[position:match.start()])
+        pattern += "(.*)" if converter in _SPANNING else "([^/]*)"
+        variables.append((match.group("variable"), converter))
+        position = match.end()
+    found = re.fullmatch(pattern + re.escape(text[position:]), path)
+    if found is None:
+        return None
+    return next(((name, converter) for (name, converter), value
+                 in zip(variables, found.groups(), strict=True) if value == ""), None)
 
 
 def _static_difference(rule_text: str, path: str) -> dict[str, Any]:
