@@ -172,6 +172,10 @@ def test_not_found_narrative_with_near_misses() -> None:
     assert "2.1. '/items/<int:item_id>' (endpoint 'item'): the `int` converter refused 'abc' " \
            "for `item_id`." in text
     assert "`_find_error_handler` chose `handle_not_found`" in text
+    # A 404 goes through `handle_http_exception`, which looks the handler up.
+    assert "`handle_user_exception` got `NotFound`, an HTTP exception, and passed it on: " \
+           "`return self.handle_http_exception(e)`. `handle_http_exception` got `NotFound`; " \
+           "`_find_error_handler` chose `handle_not_found`" in text
     zh = plain(explain(trace), "zh")
     assert "`int` 转换器拒绝把 'abc' 作为 `item_id`" in zh
     assert "没有规则能匹配 '/items/abc'" in zh

@@ -564,7 +564,11 @@ class _Request:
         method = leaf(step.name)
         params: dict[str, Any] = {"method": method, "exception": facts.get("exception"),
                                   "code": facts.get("code")}
-        sources = self._lines(step) + self._lookup_lines(chosen, ran)
+        sources = self._lines(step)
+        passed_on = self._passed_on(step, params)
+        if passed_on:
+            sources.extend(body_lines(self.sources, step.file, step.line, lines.HTTP_DELEGATE))
+        sources.extend(self._lookup_lines(chosen, ran))
         if handler_note is not None:
             found = handler_note.facts
             place = found.get("where") or {}
@@ -601,9 +605,21 @@ class _Request:
         else:
             message = Message(N_("`{method}` got `{exception}`; `_find_error_handler` found no "
                                  "handler for it, so it was raised again."), params)
-        self._add([step, *notes], message, sources=sources)
+        self._add([step, *notes], *passed_on, message, sources=sources)
         self._inside(ran)
         return True
+
+    def _passed_on(self, step: Step, params: dict[str, Any]) -> list[Message]:
+        """`handle_user_exception` handing an HTTP exception to `handle_http_exception`
+        (the recorded step inside it says it did): the sentence, and `params["method"]`
+        becomes the method that looked for the handler."""
+        inner = next((s for s in self.steps.find(step, Role.ERROR_HANDLING)
+                      if s.kind == "call"), None)
+        if inner is None or leaf(step.name) != "handle_user_exception":
+            return []
+        params["method"] = leaf(inner.name)
+        return [Message(N_("`handle_user_exception` got `{exception}`, an HTTP exception, and "
+                           "passed it on: `return self.{method}(e)`."), params)]
 
     def _lookup_lines(self, chosen: list[Step], ran: list[Step]) -> list[tuple[str, int]]:
         """`_find_error_handler` in the method that called it, and the handler's call when

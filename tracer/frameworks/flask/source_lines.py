@@ -59,6 +59,8 @@ HANDLER_ASSERT = ("assert meth is not None",)
 ERROR_HANDLER = ("handler = self._find_error_handler(",)
 ERROR_HANDLER_CALL = ("self.ensure_sync(handler)(",)
 HTTP_ROUTING = ("if isinstance(e, RoutingException):",)
+#: `handle_user_exception` hands an HTTP exception on (unless `trap_http_exception`).
+HTTP_DELEGATE = ("return self.handle_http_exception(e)",)
 #: `Flask.url_for`: the URL defaults functions (through `inject_url_defaults`), then the build.
 URL_DEFAULTS = ("self.inject_url_defaults(endpoint, values)",)
 URL_BUILT = ("rv = url_adapter.build(",)
