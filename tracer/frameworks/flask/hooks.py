@@ -865,6 +865,7 @@ class FlaskHooks(AdapterHooks):
                 "code": getattr(error, "code", None),
                 "handler": qualname(result) if result is not None else None,
                 "where": _where(result) if result is not None else None,
+                **_found_under(args[0], error, argument(args, kwargs, 2, "blueprints"), result),
             })
 
     def _ensure_sync(self, original: Callable) -> Callable:
@@ -1090,6 +1091,27 @@ class FlaskHooks(AdapterHooks):
                 return hooks.run_then_leave(step, original, *args, **kwargs)
 
         return send
+
+
+def _found_under(app: Any, error: BaseException, blueprints: Any, handler: Any) -> Facts:
+    """Where `_find_error_handler` found `handler`: the code or class key, the blueprint, and
+    the class of the exception's MRO it was registered for. The same walk as Flask's, over
+    `error_handler_spec` only (dict look-ups; no code of the app runs)."""
+    if handler is None:
+        return {}
+    try:
+        # Flask's own (an app's override is not run again; then nothing is found).
+        exc_class, code = flask.sansio.app.App._get_exc_class_and_code(type(error))
+        for by_code in (code, None) if code is not None else (None,):
+            for name in (*(blueprints or ()), None):
+                handlers = app.error_handler_spec.get(name, {}).get(by_code) or {}
+                for position, cls in enumerate(exc_class.__mro__):
+                    if handlers.get(cls) is handler:
+                        return {"registered_for": qualname(cls), "by_code": by_code,
+                                "blueprint": name, "mro_position": position}
+    except Exception:  # an app too strange to ask: the note says less, nothing false
+        return {}
+    return {}
 
 
 def _describe_url_for(args: tuple, kwargs: dict) -> Facts:

@@ -10,7 +10,7 @@ told yet, so each is told where it ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tracer.frameworks.flask import narrate_own_code as own_code
@@ -587,6 +587,10 @@ class _Request:
                                      "Flask called it: it returned {result}."), params)
             if call is not None:
                 sources.extend(self._lines(call))
+            through = self._through_hierarchy(found, params)
+            if through is not None:
+                passed_on.append(message)
+                message = through
         elif method == "handle_exception":
             message = Message(N_("`handle_exception` got the unhandled `{exception}`: no handler "
                                  "took it, so Flask logs it and answers 500 Internal Server "
@@ -608,6 +612,20 @@ class _Request:
         self._add([step, *notes], *passed_on, message, sources=sources)
         self._inside(ran)
         return True
+
+    @staticmethod
+    def _through_hierarchy(found: Mapping[str, Any], params: dict[str, Any]
+                           ) -> Message | None:
+        """A handler registered for a base class of the exception, found by walking its MRO
+        (`for cls in exc_class.__mro__`), as the error handler note recorded it."""
+        registered = found.get("registered_for")
+        if not registered or not found.get("mro_position"):
+            return None
+        params["registered_for"] = registered
+        return Message(N_("It was registered for `{registered_for}`, not for `{exception}`: "
+                          "`_find_error_handler` walked `{exception}`'s classes "
+                          "(`exc_class.__mro__`) and the first with a handler was "
+                          "`{registered_for}`."), params)
 
     def _passed_on(self, step: Step, params: dict[str, Any]) -> list[Message]:
         """`handle_user_exception` handing an HTTP exception to `handle_http_exception`
