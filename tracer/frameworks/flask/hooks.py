@@ -1097,7 +1097,7 @@ def _found_under(app: Any, error: BaseException, blueprints: Any, handler: Any) 
     """Where `_find_error_handler` found `handler`: the code or class key, the blueprint, and
     the class of the exception's MRO it was registered for. The same walk as Flask's, over
     `error_handler_spec` only (dict look-ups; no code of the app runs)."""
-    if handler is None:
+    if handler is None or not isinstance(error, Exception):
         return {}
     try:
         # Flask's own (an app's override is not run again; then nothing is found).
