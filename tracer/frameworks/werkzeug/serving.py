@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -50,19 +51,39 @@ def listen(host: str, port: int) -> socket.socket:
 def recording_app(app: Callable[..., Any], done: Callable[[], None],
                   started: Callable[[], None] = lambda: None) -> Callable[..., Any]:
     """`app` with `started()` called as a request comes in and `done()` once its response
-    is closed (or it raised)."""
+    is closed (or it raised), exactly once. Also when the response is dropped unclosed:
+    Werkzeug's dev server skips `close()` when the client resets the connection while the
+    server reads what is left of the request, and a request never done would hold its
+    trace back until the server stops, and the stop for its whole timeout."""
     from werkzeug.wsgi import ClosingIterator
 
     def serve(environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         started()
+        once = _Once(done)
         try:
             result = app(environ, start_response)
         except BaseException:
-            done()
+            once()
             raise
-        return ClosingIterator(result, [done])
+        response = ClosingIterator(result, [once])
+        weakref.finalize(response, once)
+        return response
 
     return serve
+
+
+class _Once:
+    """`callback`, run the first time this is called and never again (thread-safe)."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self._callback: Callable[[], None] | None = callback
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
 
 
 def _error_app(message: str) -> Callable[..., Any]:
