@@ -256,10 +256,20 @@ class _Registration:
         inferred = self.steps.with_role(step, Role.ENDPOINT_INFERRED, kinds=("call",))
         if context == "direct":
             shown = self.as_view_calls.get(str(view), str(view))
-            text = _call("app.add_url_rule", dict(step.detail),
+            blueprint = facts.get("blueprint") if facts.get("deferred") else None
+            text = _call(f"{blueprint or 'app'}.add_url_rule", dict(step.detail),
                          ("rule", "endpoint", "view_func"), {"view_func": shown})
-            message = Message(N_("`{call}` was called directly, without `@app.route`: that is "
-                                 "all the decorator does too."), {"call": text})
+            if blueprint:
+                message = Message(N_("`{call}` was called directly on the blueprint "
+                                     "`{blueprint}`, without `@{blueprint}.route`. On a "
+                                     "blueprint, `add_url_rule` only records what to do: the "
+                                     "rule {rule} reaches the app when `{blueprint}` is "
+                                     "registered with `register_blueprint`."),
+                                  {"call": text, "blueprint": blueprint,
+                                   "rule": q(facts.get("rule"))})
+            else:
+                message = Message(N_("`{call}` was called directly, without `@app.route`: "
+                                     "that is all the decorator does too."), {"call": text})
             self._add([step], message, sources=def_lines(self.sources, *body))
         if inferred:
             self._inferred(step, inferred[0])
