@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import sys
+import textwrap
 from pathlib import Path
 
 from flaskscope.explain_command import record_with_app
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.frameworks.narration.narrative import explain
 from tracer.model import Trace
+from tracer.session import record_app
 from viewer.explain.render import plain
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +34,19 @@ def recorded(name: str, method: str = "GET", path: str = "/",
     forget_fixtures()
     try:
         return record_with_app(fixture(name), RequestSpec(method, path, data, headers))
+    finally:
+        forget_fixtures()
+
+
+def recorded_source(directory: Path, module: str, source: str, *requests: RequestSpec
+                    ) -> Trace:
+    """The trace of `requests` to an app written out as `directory/module.py` from `source`
+    (indented as a test writes it)."""
+    path = directory / f"{module}.py"
+    path.write_text(textwrap.dedent(source), "utf-8")
+    forget_fixtures()
+    try:
+        return record_app(str(path), list(requests)).trace
     finally:
         forget_fixtures()
 

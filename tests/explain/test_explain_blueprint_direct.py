@@ -3,16 +3,12 @@ record, not as the app's own call."""
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
-from explain_helpers import forget_fixtures
+from explain_helpers import recorded_source
 
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.frameworks.narration.narrative import explain
 from tracer.model import Trace
-from tracer.session import record_app
 from viewer.explain.render import plain
 
 APP = """
@@ -33,13 +29,8 @@ APP = """
 
 @pytest.fixture(scope="module")
 def trace(tmp_path_factory: pytest.TempPathFactory) -> Trace:
-    path = Path(tmp_path_factory.mktemp("bp")) / "bp_direct_app.py"
-    path.write_text(textwrap.dedent(APP), "utf-8")
-    forget_fixtures()
-    try:
-        return record_app(str(path), [RequestSpec("GET", "/api/ping")]).trace
-    finally:
-        forget_fixtures()
+    return recorded_source(tmp_path_factory.mktemp("bp"), "bp_direct_app", APP,
+                           RequestSpec("GET", "/api/ping"))
 
 
 @pytest.mark.parametrize(("lang", "told"), [

@@ -3,16 +3,12 @@ error handler note says which class of the MRO it was registered for."""
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
-from explain_helpers import forget_fixtures, recorded
+from explain_helpers import recorded, recorded_source
 
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.frameworks.narration.narrative import explain
 from tracer.model import Role, Trace
-from tracer.session import record_app
 from viewer.explain.render import plain
 
 APP = """
@@ -32,13 +28,8 @@ APP = """
 
 @pytest.fixture(scope="module")
 def key_error_trace(tmp_path_factory: pytest.TempPathFactory) -> Trace:
-    path = Path(tmp_path_factory.mktemp("mro")) / "mro_app.py"
-    path.write_text(textwrap.dedent(APP), "utf-8")
-    forget_fixtures()
-    try:
-        return record_app(str(path), [RequestSpec("POST", "/form")]).trace
-    finally:
-        forget_fixtures()
+    return recorded_source(tmp_path_factory.mktemp("mro"), "mro_app", APP,
+                           RequestSpec("POST", "/form"))
 
 
 def test_the_note_says_which_class_of_the_mro_the_handler_was_registered_for(
