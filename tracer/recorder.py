@@ -390,6 +390,22 @@ class Recorder:
             kind, detail = "exception", {"exception": self.repr(error)}
         record.add(step_id, kind, call[3], call[4], line, detail, call[8], facts)
 
+    def ran_line(self, code: CodeType, line: int) -> None:
+        """Record that `line` of `code` ran, as a line step of the call step open for `code`.
+
+        Only when the innermost open step is `code`'s own: a call a hook passed through
+        (not recorded, or flaskscope's bookkeeping) has none, and its lines are not told.
+        """
+        stack = _stack.get()
+        if not stack or bookkeeping.muted:
+            return
+        record = _record.get() or self.registration
+        top = record.steps.get(stack[-1])
+        if (top is None or len(top) < 9 or top[5] != code.co_firstlineno
+                or top[4] != code.co_filename or top[3] != code.co_qualname):
+            return
+        record.add_line(stack[-1], line)
+
     def open_frame(self, code: CodeType, arguments: dict[str, Any], role: str | None,
                    facts: Mapping[str, Any] | None) -> tuple[StepRecord, int | None, bool]:
         """The call step of a frame line tracing entered: (record, step id, owned).

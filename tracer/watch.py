@@ -7,6 +7,11 @@ happen. On Python 3.12+ `sys.monitoring` reports starts and returns of exactly t
 objects (local events), costing nothing elsewhere. On 3.11 a `sys.settrace` function is
 switched on only while a view runs, on that thread, and traces only those frames. A
 trace function that was already set (a debugger, coverage) is never replaced.
+
+The watcher also records which lines of chosen framework functions ran (`watch_lines`),
+as line steps under the call step a hook opened for them: what the narrative quotes must
+have run. Only the lines worth quoting are reported again; on 3.12+ every other line of
+those functions is disabled at its first event, on 3.11 it costs one check.
 """
 
 from __future__ import annotations
@@ -68,6 +73,9 @@ class CodeWatcher:
         # Line tracing on 3.12+ opens a step for every watched call itself (its callbacks
         # run first); the watcher then stands aside rather than open a second one.
         self.lines_record_calls = False
+        #: id(code) -> the lines of it worth recording as they run (`watch_lines`).
+        self._lines_wanted: dict[int, frozenset[int]] = {}
+        self._line_codes: list[CodeType] = []  # keeps the ids above valid
         if HAS_MONITORING:
             self._tool = _claim_tool()
 
@@ -87,22 +95,41 @@ class CodeWatcher:
                 self._tool, code, events.PY_START | events.PY_RETURN
             )
 
+    def watch_lines(self, code: CodeType, lines: frozenset[int]) -> None:
+        """Record `lines` of `code` as line steps whenever they run inside a call step opened
+        for `code` (a hooked framework function); other lines and other calls cost nothing
+        more on 3.12+ (disabled at their first event)."""
+        if not lines or id(code) in self._lines_wanted:
+            return
+        self._lines_wanted[id(code)] = lines
+        self._line_codes.append(code)
+        if self._tool is not None:
+            events = sys.monitoring.get_local_events(self._tool, code)
+            sys.monitoring.set_local_events(self._tool, code, events | sys.monitoring.events.LINE)
+
+    def watches_lines(self, code: CodeType | None) -> bool:
+        """Whether lines of `code` are recorded (3.11 must then trace its calls)."""
+        return code is not None and id(code) in self._lines_wanted
+
     def close(self) -> None:
         """Stop watching everything and give the monitoring tool id back."""
         if self._tool is not None:
             sys.monitoring.set_events(self._tool, 0)
-            for code in self.watched:
+            for code in (*self.watched, *self._line_codes):
                 sys.monitoring.set_local_events(self._tool, code, 0)
             for event in (
                 sys.monitoring.events.PY_START,
                 sys.monitoring.events.PY_RETURN,
                 sys.monitoring.events.PY_UNWIND,
+                sys.monitoring.events.LINE,
             ):
                 sys.monitoring.register_callback(self._tool, event, None)
             sys.monitoring.free_tool_id(self._tool)
             self._tool = None
         self.watched.clear()
         self._by_id.clear()
+        self._lines_wanted.clear()
+        self._line_codes.clear()
 
     def start(self) -> None:
         """Register the monitoring callbacks (3.12+); a no-op on 3.11."""
@@ -112,6 +139,7 @@ class CodeWatcher:
         sys.monitoring.register_callback(self._tool, events.PY_START, self._on_start)
         sys.monitoring.register_callback(self._tool, events.PY_RETURN, self._on_return)
         sys.monitoring.register_callback(self._tool, events.PY_UNWIND, self._on_unwind)
+        sys.monitoring.register_callback(self._tool, events.LINE, self._on_line)
         sys.monitoring.set_events(self._tool, events.PY_UNWIND)
 
     def role_of(self, code: CodeType) -> str | None:
@@ -146,8 +174,9 @@ class CodeWatcher:
         if resumed is not None:  # a coroutine or generator carrying on after a yield
             return resumed
         watched = self._by_id.get(id(frame.f_code))
+        wanted = self._lines_wanted.get(id(frame.f_code))
         if watched is None or current_request() is None:
-            return None
+            return None if wanted is None else self._trace_lines
         try:
             if watched.before is not None:
                 watched.before(frame)
@@ -157,8 +186,21 @@ class CodeWatcher:
         except Exception as exc:
             self.recorder.failed(exc)
             return None
-        frame.f_trace_lines = False
+        frame.f_trace_lines = wanted is not None
         return _FrameTracer(self, step_id)
+
+    def _trace_lines(self, frame: FrameType, event: str, arg: Any) -> Any:
+        """Local trace function of a frame whose lines are watched (3.11)."""
+        if event == "line":
+            self._ran(frame.f_code, frame.f_lineno)
+        return self._trace_lines
+
+    def _ran(self, code: CodeType, line: int) -> None:
+        if line in self._lines_wanted.get(id(code), ()):
+            try:
+                self.recorder.ran_line(code, line)
+            except Exception as exc:
+                self.recorder.failed(exc)
 
     # -- catching on 3.12+ ----------------------------------------------------------------
 
@@ -174,6 +216,16 @@ class CodeWatcher:
                 code, self.recorder.named(argument_values(frame)), role=watched.role
             )
             self._open.setdefault(id(frame), []).append(step_id)
+        except Exception as exc:
+            self.recorder.failed(exc)
+        return None
+
+    def _on_line(self, code: CodeType, line: int) -> Any:
+        wanted = self._lines_wanted.get(id(code))
+        if wanted is None or line not in wanted:
+            return sys.monitoring.DISABLE
+        try:
+            self.recorder.ran_line(code, line)
         except Exception as exc:
             self.recorder.failed(exc)
         return None
@@ -252,7 +304,9 @@ class _FrameTracer:
         self.pending: BaseException | None = None
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "exception":
+        if event == "line":
+            self.watcher._ran(frame.f_code, frame.f_lineno)
+        elif event == "exception":
             self.pending = arg[1]
         elif event == "return":
             opcode = frame.f_code.co_code[frame.f_lasti]

@@ -8,7 +8,7 @@ return or exception left from.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from explain_helpers import fixture, forget_fixtures
@@ -17,7 +17,7 @@ from tracer.frameworks.flask.loading import RequestSpec
 from tracer.frameworks.narration.items import Item, Section
 from tracer.frameworks.narration.narrative import explain
 from tracer.frameworks.narration.steps import Steps, body_lines, def_lines
-from tracer.model import SourceFile, Trace
+from tracer.model import SourceFile, Step, Trace
 from tracer.session import record_app
 from viewer.explain.render import plain
 
@@ -126,17 +126,35 @@ _AS_VIEW_LIKE = {
 }
 
 
+def _call_running(first: int, lines: Iterable[int]) -> tuple[Steps, Step]:
+    """A call of the function starting at `first` in views.py, in which `lines` ran."""
+    call = Step(0, None, "call", "view", "views.py", first, 0, 0)
+    ran = [Step(index, 0, "line", "view", "views.py", line, 0, 0)
+           for index, line in enumerate(lines, start=1)]
+    return Steps([call, *ran]), call
+
+
 def test_a_nested_function_ends_where_the_code_goes_back_out() -> None:
     """Quoting from the `view` that ran never reaches the lines of the function holding it."""
     sources = {"views.py": SourceFile("0", _AS_VIEW_LIKE)}
     needles = ("return shared(", "view.__name__ = name")
-    assert body_lines(sources, "views.py", 15, needles) == [("views.py", 19)]
-    assert body_lines(sources, "views.py", 11, ("return fresh(", "return shared(")) == [
-        ("views.py", 12)]
+    assert body_lines(sources, *_call_running(15, range(15, 23)), needles) == [("views.py", 19)]
+    either = ("return fresh(", "return shared(")
+    assert body_lines(sources, *_call_running(11, range(11, 23)), either) == [("views.py", 12)]
 
 
 def test_after_skips_a_statement_written_earlier_in_the_function() -> None:
     sources = {"views.py": SourceFile("0", {9: "def as_view(cls, name):", **_AS_VIEW_LIKE})}
-    first = body_lines(sources, "views.py", 9, ("view.__name__ = name",))
-    later = body_lines(sources, "views.py", 9, ("view.__name__ = name",), after=21)
+    steps, call = _call_running(9, range(9, 23))
+    first = body_lines(sources, steps, call, ("view.__name__ = name",))
+    later = body_lines(sources, steps, call, ("view.__name__ = name",), after=21)
     assert first == [("views.py", 20)] and later == [("views.py", 22)]
+
+
+def test_only_lines_that_ran_in_the_call_are_quoted() -> None:
+    """A statement of a branch not taken is never quoted, though its text is there."""
+    sources = {"views.py": SourceFile("0", {9: "def as_view(cls, name):", **_AS_VIEW_LIKE})}
+    needles = ("return fresh(", "view.__name__ = name", "view.view_class = cls")
+    assert body_lines(sources, *_call_running(9, [10, 14, 20, 21]), needles) == [
+        ("views.py", 20), ("views.py", 21)]
+    assert body_lines(sources, *_call_running(9, []), needles) == []

@@ -299,7 +299,8 @@ class AdapterHooks:
                 raise
             return close_step(step, args, kwargs, result, None)
 
-        catching = self.watcher.catching if catch else None
+        # 3.11 traces the call to see watched code, or the lines of it worth recording.
+        catching = self.watcher.catching if catch or self.watcher.watches_lines(code) else None
         return traced
 
     def run_then_leave(self, step: int | None, function: Callable, *args: Any,

@@ -56,6 +56,7 @@ import werkzeug.routing
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from tracer.frameworks.flask.quotable import quotable_lines
 from tracer.frameworks.hooking import AdapterHooks, argument, hide_own_frames, link, qualname
 from tracer.frameworks.werkzeug.hooks import rule_added
 from tracer.frameworks.werkzeug.nomatch import near_misses, rule_reached
@@ -186,6 +187,9 @@ class FlaskHooks(AdapterHooks):
         return versions()
 
     def _install(self) -> None:
+        if self.lines is None:  # line tracing records every line already
+            for code, lines in quotable_lines().items():
+                self.watcher.watch_lines(code, lines)
         self._install_registration()
         self._install_request()
 
@@ -288,7 +292,8 @@ class FlaskHooks(AdapterHooks):
                     code, hooks.recorder.named({"f": f}), role=role,
                     facts={"view": qualname(f), "called_from": called_from()},
                 )
-            return hooks.run_then_leave(step, decorator, f)
+            with hooks.watcher.catching(start=hooks.watcher.watches_lines(code)):
+                return hooks.run_then_leave(step, decorator, f)
 
         return applied
 
@@ -695,6 +700,7 @@ class FlaskHooks(AdapterHooks):
         hooks = self
         recorder = self.recorder
         code = code_of(original)
+        watch_lines = self.watcher.watches_lines(code)
 
         @functools.wraps(original)
         def wsgi_app(app: Any, environ: dict, start_response: Callable) -> Any:
@@ -714,7 +720,7 @@ class FlaskHooks(AdapterHooks):
                 if hooks.lines is not None:
                     with hooks.lines.tracing():
                         result = original(app, environ, start_response)
-                elif extras:  # the app's own methods run anywhere in the request (3.11)
+                elif extras or watch_lines:  # the app's own methods, Flask's lines (3.11)
                     with hooks.watcher.catching():
                         result = original(app, environ, start_response)
                 else:

@@ -45,17 +45,17 @@ def tell(steps: Steps, sources: Mapping[str, SourceFile], step: Step
     found = step_lines(sources, steps, step)
     first, needles = _TELLERS[step.role or ""](steps, step, context, params)
     if parent is not None and needles:
-        found.extend(body_lines(sources, parent.file, parent.line, needles))
+        found.extend(body_lines(sources, steps, parent, needles))
     return [first, _outcome(steps, step)], found
 
 
-def signal_sent(sources: Mapping[str, SourceFile], step: Step, caller: Step | None
-                ) -> Sources:
+def signal_sent(sources: Mapping[str, SourceFile], steps: Steps, step: Step,
+                caller: Step | None) -> Sources:
     """The line of `caller` that sent the signal `step` stands for, when its body holds one."""
     if caller is None or not step.facts.get("signal"):
         return []
     needle = lines.SIGNAL_SEND.format(signal=step.facts["signal"])
-    return body_lines(sources, caller.file, caller.line, (needle,))
+    return body_lines(sources, steps, caller, (needle,))
 
 
 # -- one sentence per role ----------------------------------------------------------------

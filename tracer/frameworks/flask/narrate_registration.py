@@ -188,7 +188,7 @@ class _Registration:
         children = self._adds(call)
         add = children[0] if children else None
         raised = self.steps.raised(call)
-        sources = body_lines(self.sources, call.file, call.line, lines.ROUTE_DECORATOR
+        sources = body_lines(self.sources, self.steps, call, lines.ROUTE_DECORATOR
                              + (() if raised else lines.ROUTE_DECORATOR_RETURN))
         if add is not None:
             message = self._decorator_message(call, add, route_facts, raised)
@@ -305,8 +305,8 @@ class _Registration:
             message = Message(N_("No endpoint was given, so `add_url_rule` called "
                                  "`_endpoint_from_view_func({view})`, which returns "
                                  "`view_func.__name__`: the endpoint is {endpoint}."), params)
-        sources = [*body_lines(self.sources, add.file, add.line, lines.ENDPOINT_INFERRED),
-                   *body_lines(self.sources, step.file, step.line, lines.ENDPOINT_FUNCTION)]
+        sources = [*body_lines(self.sources, self.steps, add, lines.ENDPOINT_INFERRED),
+                   *body_lines(self.sources, self.steps, step, lines.ENDPOINT_FUNCTION)]
         self._add([step], message, sources=sources)
 
     def _methods(self, step: Step) -> None:
@@ -343,7 +343,7 @@ class _Registration:
                    + (lines.METHODS_OPTIONS if "OPTIONS" in automatic else ())
                    + (lines.METHODS_REQUIRED if automatic else ()))
         self._add([step], *messages,
-                  sources=body_lines(self.sources, step.file, step.line, needles))
+                  sources=body_lines(self.sources, self.steps, step, needles))
 
     def _rule_added(self, add: Step, step: Step) -> None:
         facts = step.facts
@@ -363,7 +363,7 @@ class _Registration:
                                        "so a request for {bare} is redirected (308) to {rule}."),
                                     {"bare": q(rule.rstrip("/")), "rule": q(rule)}))
         self._add([step], *messages,
-                  sources=body_lines(self.sources, add.file, add.line, lines.RULE_ADDED))
+                  sources=body_lines(self.sources, self.steps, add, lines.RULE_ADDED))
 
     def _view_registered(self, add: Step, note: Step) -> None:
         endpoint = note.facts.get("endpoint")
@@ -379,7 +379,7 @@ class _Registration:
                 messages.append(Message(N_("That is the outermost layer; inside it: {inside}."),
                                         {"inside": code_list(inside)}))
         self._add([note], *messages,
-                  sources=body_lines(self.sources, add.file, add.line, lines.VIEW_REGISTERED))
+                  sources=body_lines(self.sources, self.steps, add, lines.VIEW_REGISTERED))
 
     def _collision(self, add: Step, note: Step) -> None:
         facts = note.facts
@@ -427,7 +427,7 @@ class _Registration:
                                        "`route`/`add_url_rule`, or another name in "
                                        "`as_view(...)`.")))
         self._add([note, add], *messages,
-                  sources=body_lines(self.sources, add.file, add.line, lines.VIEW_COLLISION))
+                  sources=body_lines(self.sources, self.steps, add, lines.VIEW_COLLISION))
 
     def _first_registration(self, endpoint: Any, before: int) -> Step | None:
         for step in self.steps.steps[:before]:
@@ -462,7 +462,7 @@ class _Registration:
                    "`{outermost}`, is the outermost layer: it runs first on every request."),
                 {"cls": cls, "decorators": code_list(facts.get("decorators") or []),
                  "outermost": outermost}),
-                sources=body_lines(self.sources, step.file, step.line, lines.AS_VIEW_DECORATORS),
+                sources=body_lines(self.sources, self.steps, step, lines.AS_VIEW_DECORATORS),
                 children=children)
         if facts.get("methods"):
             attributes = Message(N_("`as_view` then set `view.view_class = {cls}`, "
@@ -485,9 +485,9 @@ class _Registration:
                     N_("`{cls}` also defines {excluded}, which `{cls}.methods` leaves out: "
                        "requests with those methods get 405 and never reach the class."),
                     {"cls": cls, "excluded": code_list(excluded)}))
-        assigned = body_lines(self.sources, step.file, step.line, lines.AS_VIEW_CLASS)
+        assigned = body_lines(self.sources, self.steps, step, lines.AS_VIEW_CLASS)
         if assigned:
-            assigned += body_lines(self.sources, step.file, step.line, lines.AS_VIEW_ATTRIBUTES,
+            assigned += body_lines(self.sources, self.steps, step, lines.AS_VIEW_ATTRIBUTES,
                                    after=assigned[0][1])
         self._add([step], *messages, sources=assigned)
 
@@ -528,7 +528,7 @@ class _Registration:
         needles = lines.MAKE_CONFIG + (
             lines.MAKE_CONFIG_INSTANCE if facts.get("instance_relative") else ())
         self._add([step], message,
-                  sources=body_lines(self.sources, step.file, step.line, needles))
+                  sources=body_lines(self.sources, self.steps, step, needles))
 
     def _config(self, step: Step) -> None:
         facts = step.facts
@@ -544,7 +544,7 @@ class _Registration:
             params.update(filename=q(facts.get("filename")),
                           resolved=short_path(facts.get("resolved")),
                           root=short_path(facts.get("config_root")))
-            sources = body_lines(self.sources, step.file, step.line, lines.FROM_PYFILE)
+            sources = body_lines(self.sources, self.steps, step, lines.FROM_PYFILE)
             if not facts.get("exists", True):
                 message = Message(N_("`app.config.from_pyfile({filename})` joined the name to "
                                      "`config.root_path` (`{root}`) and looked for "
@@ -685,7 +685,7 @@ class _Registration:
         needles = ((lines.BLUEPRINT_RULE_JOIN if facts.get("url_prefix") and facts.get("rule")
                     else ()) + (lines.BLUEPRINT_RULE_NAME if add is not None else ()))
         self._add([step, *inferred], *messages,
-                  sources=body_lines(self.sources, step.file, step.line, needles))
+                  sources=body_lines(self.sources, self.steps, step, needles))
         if add is not None:
             self._add_url_rule(add, context="blueprint")
 

@@ -102,7 +102,7 @@ class _Request:
     def _lines(self, step: Step, needles: Sequence[str] = ()) -> list[tuple[str, int]]:
         found = step_lines(self.sources, self.steps, step)
         if needles:
-            found.extend(body_lines(self.sources, step.file, step.line, needles))
+            found.extend(body_lines(self.sources, self.steps, step, needles))
         return found
 
     # -- entering and matching -------------------------------------------------------------
@@ -191,7 +191,7 @@ class _Request:
         caller = self.steps.parent(step)
         params = {"signal": step.facts.get("signal"), "receivers": receivers,
                   "caller": caller.name if caller is not None else "?"}
-        sent = own_code.signal_sent(self.sources, step, caller)
+        sent = own_code.signal_sent(self.sources, self.steps, step, caller)
         if sent:
             message = Message(N_("`{caller}` sent the signal `{signal}` ({receivers} "
                                  "receiver(s) connected to it)."), params)
@@ -271,7 +271,7 @@ class _Request:
                                  "{functions}; each returned `None`, so the request went on."),
                               {"functions": names})
         sources = (self._lines(step) if quote_def else []) + body_lines(
-            self.sources, step.file, step.line, needles)
+            self.sources, self.steps, step, needles)
         for function in functions:
             sources.extend(self._lines(function))
         self._add([step, *functions], message, sources=sources)
@@ -323,8 +323,8 @@ class _Request:
                "`dispatch_request` did not call the view: `make_default_options_response` "
                "answered with the allowed methods {allowed}."),
             {"allowed": list(self._rule_methods())}),
-            sources=[*self._lines(step), *body_lines(self.sources, *self._parent_at(step),
-                                                      lines.AUTOMATIC_OPTIONS)])
+            sources=[*self._lines(step), *body_lines(
+                self.sources, self.steps, self.steps.parent(step), lines.AUTOMATIC_OPTIONS)])
         return True
 
     def _rule_methods(self) -> tuple[str, ...]:
@@ -332,10 +332,6 @@ class _Request:
             if route.endpoint == self.request.endpoint:
                 return route.methods
         return ()
-
-    def _parent_at(self, step: Step) -> tuple[str | None, int | None]:
-        parent = self.steps.parent(step)
-        return (parent.file, parent.line) if parent is not None else (None, None)
 
     # -- the view and what wraps it --------------------------------------------------------
 
@@ -528,7 +524,7 @@ class _Request:
             message = Message(N_("`{caller}` rendered the template `{template}`."), params)
         sources = self._lines(step)
         for call in (step, *self.steps.plain_calls(step)):  # `_render`, wherever it is
-            found = body_lines(self.sources, call.file, call.line, lines.TEMPLATE_RENDER
+            found = body_lines(self.sources, self.steps, call, lines.TEMPLATE_RENDER
                                + (() if self.steps.raised(call) else lines.TEMPLATE_RENDERED))
             if found and call is not step:
                 sources.extend(def_lines(self.sources, call.file, call.line))
@@ -536,7 +532,7 @@ class _Request:
         for function in functions:
             parent = self.steps.parent(function)
             if parent is not None and parent is not step:
-                sources.extend(body_lines(self.sources, parent.file, parent.line,
+                sources.extend(body_lines(self.sources, self.steps, parent,
                                           lines.CONTEXT_PROCESSOR))
             sources.extend(self._lines(function))
         self._add([step, *functions], message, sources=sources)
@@ -567,7 +563,7 @@ class _Request:
         sources = self._lines(step)
         passed_on = self._passed_on(step, params)
         if passed_on:
-            sources.extend(body_lines(self.sources, step.file, step.line, lines.HTTP_DELEGATE))
+            sources.extend(body_lines(self.sources, self.steps, step, lines.HTTP_DELEGATE))
         sources.extend(self._lookup_lines(chosen, ran))
         if handler_note is not None:
             found = handler_note.facts
@@ -600,7 +596,7 @@ class _Request:
                                  "as the response itself, without looking for a handler ({code} "
                                  "to the client)."), params)
             deepest = ([step, *self.steps.find(step, Role.ERROR_HANDLING)])[-1]
-            sources.extend(body_lines(self.sources, deepest.file, deepest.line,
+            sources.extend(body_lines(self.sources, self.steps, deepest,
                                       lines.HTTP_ROUTING))
         elif facts.get("http"):
             message = Message(N_("`{method}` got `{exception}` ({code}); `_find_error_handler` "
@@ -650,7 +646,7 @@ class _Request:
                 continue
             needles = lines.ERROR_HANDLER + (
                 lines.ERROR_HANDLER_CALL if any(c.parent == method.id for c in ran) else ())
-            found.extend(body_lines(self.sources, method.file, method.line, needles))
+            found.extend(body_lines(self.sources, self.steps, method, needles))
         return found
 
     # -- the response ----------------------------------------------------------------------

@@ -110,6 +110,11 @@ class Steps:
                 found.extend(self.plain_calls(child))
         return found
 
+    def ran(self, step: Step) -> frozenset[int]:
+        """The lines the trace shows ran in the call `step` (its own frame only)."""
+        return frozenset(line.line for line in self.children(step, "line")
+                         if line.line is not None)
+
     def parent(self, step: Step) -> Step | None:
         return self.steps[step.parent] if step.parent is not None else None
 
@@ -167,25 +172,31 @@ def def_lines(sources: Mapping[str, SourceFile], file: str | None, line: int | N
     return found
 
 
-def body_lines(sources: Mapping[str, SourceFile], file: str | None, line: int | None,
+def body_lines(sources: Mapping[str, SourceFile], steps: Steps, call: Step | None,
                needles: Iterable[str], *, after: int | None = None) -> list[tuple[str, int]]:
-    """The first line containing each of `needles` in the function starting at `file:line`.
+    """The first line containing each of `needles` that ran in the function `call` entered.
 
-    The trace embeds whole bodies of the functions it watched; a body is the run of
-    consecutive embedded lines from the first line on, up to the first line indented no
-    deeper than its `def` (a nested function ends there, not at the end of the one holding
-    it). `after` skips the lines up to that number, for a statement written twice in one
-    function. A needle that is not there (another Flask version) is simply not quoted.
+    Only the lines the trace shows ran in that call (its line steps: every line with
+    `--lines`, the lines worth quoting in hook mode) are candidates, so a branch not taken
+    is never quoted. The trace embeds whole bodies of the functions it watched; a body is
+    the run of consecutive embedded lines from the first line on, up to the first line
+    indented no deeper than its `def` (a nested function ends there, not at the end of the
+    one holding it). `after` skips the lines up to that number, for a statement written
+    twice in one function. A needle that is not there (another Flask version) is simply
+    not quoted.
     """
-    if not file or not line or file not in sources:
+    if call is None or not call.file or not call.line or call.file not in sources:
         return []
-    lines = sources[file].lines
+    ran = steps.ran(call)
+    lines = sources[call.file].lines
     found = []
     wanted = list(needles)
-    for number, text in _function(lines, line):
+    for number, text in _function(lines, call.line):
+        if number not in ran:
+            continue
         hits = [needle for needle in wanted if needle in text]
         if hits and (after is None or number > after):
-            found.append((file, number))
+            found.append((call.file, number))
             wanted = [needle for needle in wanted if needle not in hits]
     return found
 
