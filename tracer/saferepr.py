@@ -7,9 +7,11 @@ app or bloat the trace, and a password never reaches the file.
 
 from __future__ import annotations
 
+import functools
 import re
 import reprlib
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any
@@ -159,7 +161,7 @@ class _BoundedRepr(reprlib.Repr):
 def _is_plain_mapping(x: Any) -> bool:
     """Mapping-like values whose items we may read without side effects."""
     kind = type(x)
-    if (_routes.get(kind) or _route_of(kind)) in (_OWN_REPR, _NAMES_ONLY):
+    if _route(kind) in (_OWN_REPR, _NAMES_ONLY):
         return False
     return isinstance(x, Mapping) and kind.__module__.split(".")[0] in {
         "werkzeug",
@@ -228,7 +230,7 @@ def safe_repr(value: Any, *, redact: bool = True) -> str:
         elif (kind is list or kind is tuple) and _short_and_flat(value):
             text = repr(value)  # what the bounded walk would give, without walking
         else:
-            route = _routes.get(kind) or _route_of(kind)
+            route = _route(kind)
             if route is _PRETENDS:  # a proxy: its __class__ says what it stands for
                 route = _WALK if isinstance(value, _WALKED) else _OWN_REPR
             if route is _WALK or kind is str:
@@ -259,7 +261,17 @@ _OWN_REPR = "own"  # anything else: its own __repr__, then searched for secrets
 _PRETENDS = "pretends"  # defines __class__ (a proxy): decided per value
 _WALKED = (list, tuple, set, frozenset, dict, Mapping)
 _NAME_REPRS = frozenset({types.FunctionType, types.BuiltinFunctionType, type})
-_routes: dict[type, str] = {}
+#: id(type) -> (the type, weakly; its route). Weakly: a strong key would keep every class
+#: of a traced app alive, its module and all it holds (signal receivers connected at
+#: import among them), after the app is gone or reloaded.
+_routes: dict[int, tuple[weakref.ref[type], str]] = {}
+
+
+def _route(kind: type) -> str:
+    known = _routes.get(id(kind))
+    if known is not None and known[0]() is kind:
+        return known[1]
+    return _route_of(kind)
 
 
 def _route_of(kind: type) -> str:
@@ -272,8 +284,16 @@ def _route_of(kind: type) -> str:
     else:
         route = _OWN_REPR
     if len(_routes) < 4096:  # types made on the fly must not grow this forever
-        _routes[kind] = route
+        try:
+            _routes[id(kind)] = (weakref.ref(kind, functools.partial(_forget_route, id(kind))),
+                                 route)
+        except TypeError:  # a type that cannot be referenced weakly: decided each time
+            pass
     return route
+
+
+def _forget_route(key: int, _: object) -> None:
+    _routes.pop(key, None)
 
 
 def safe_value(name: str, value: Any, *, redact: bool = True) -> str:
