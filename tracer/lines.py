@@ -224,10 +224,12 @@ class LineEngine:
                 arguments[name] = value
         arguments.pop("self", None)
         code = info.code
+        facts = None
         if not resumed:
             self.watcher.before_call(frame)
+            facts = self.watcher.call_facts(frame)
         record, step_id, owned = self.recorder.open_frame(
-            code, arguments, self.watcher.role_of(code), {"resumed": True} if resumed else None)
+            code, arguments, self.watcher.role_of(code), {"resumed": True} if resumed else facts)
         if info.traced and info.touched is None:
             info.touched = self._touched_by_line(code)
         state = _FrameState(record, step_id, owned, info)

@@ -121,6 +121,24 @@ class ChainLink:
     wraps: bool | None = None  # a decorator layer made with functools.wraps
     origin: str | None = None  # "class_decorators" when from a view class's list
     decorator: str | None = None  # the decorator that produced this layer, when known
+    #: The source text of the expression that made this layer (`tag("first")`), read from
+    #: the registering source when it can be tied to this layer; None otherwise.
+    expression: str | None = None
+    #: Which of the layers written with the same `expression` this is (1 = the first in
+    #: the source), set only when the text repeats (`[tag("x"), tag("x")]`).
+    occurrence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecoratorAboveRoute:
+    """A decorator written above the route decorator: it wrapped the function the route
+    had already registered, so no request to the endpoint runs it (a `login_required`
+    that protects nothing). Found on the live app when the trace is taken."""
+
+    decorator: str  # the function that made the wrapper: `login_required`
+    qualname: str  # the wrapper it made: `login_required.<locals>.guarded`
+    file: str | None  # where `@decorator` is written
+    line: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +154,8 @@ class Route:
     app: str | None = None
     strict_slashes: bool = True
     redirect_to: str | None = None
+    #: Decorators written above the route decorator of the endpoint's function, top first.
+    decorators_above_route: tuple[DecoratorAboveRoute, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ tuples; frozen model objects are built only when a `Trace` is asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import itertools
@@ -59,7 +60,7 @@ class StepRecord:
     """
 
     __slots__ = ("steps", "details", "raw", "facts", "ids", "dropped", "max_steps", "info",
-                 "lock", "start_ns", "thread", "secrets")
+                 "lock", "start_ns", "thread", "secrets", "last_ran")
 
     def __init__(self, max_steps: int) -> None:
         self.steps: dict[int, tuple] = {}
@@ -75,6 +76,8 @@ class StepRecord:
         self.thread = threading.get_ident()
         #: Secret values this request carries (`tracer.secret_values`), hidden everywhere.
         self.secrets = Secrets()
+        #: (parent, line, number of steps) of the last line `Recorder.ran_line` added.
+        self.last_ran: tuple[int, int, int] | None = None
 
     def add_line(self, parent: int | None, line: int) -> int | None:
         """`add` for a line step of the frame whose call step is `parent` (the hot path of
@@ -395,16 +398,22 @@ class Recorder:
 
         Only when the innermost open step is `code`'s own: a call a hook passed through
         (not recorded, or flaskscope's bookkeeping) has none, and its lines are not told.
+        The same line again with nothing recorded since is one statement written over
+        several lines (Python reports its first line again after the others): one step.
         """
         stack = _stack.get()
         if not stack or bookkeeping.muted:
             return
+        parent = stack[-1]
         record = _record.get() or self.registration
-        top = record.steps.get(stack[-1])
+        top = record.steps.get(parent)
         if (top is None or len(top) < 9 or top[5] != code.co_firstlineno
                 or top[4] != code.co_filename or top[3] != code.co_qualname):
             return
-        record.add_line(stack[-1], line)
+        if record.last_ran == (parent, line, len(record.steps)):
+            return
+        record.add_line(parent, line)
+        record.last_ran = (parent, line, len(record.steps))
 
     def open_frame(self, code: CodeType, arguments: dict[str, Any], role: str | None,
                    facts: Mapping[str, Any] | None) -> tuple[StepRecord, int | None, bool]:
@@ -412,13 +421,16 @@ class Recorder:
 
         A hook that has just opened a call step for the same code owns it (not owned): the
         frame's arguments are added to its detail (`self`/`cls` left out). Otherwise a call
-        step is opened with `arguments` (kept raw, rendered when the trace is built). One
-        method for the whole path: it runs at every traced call.
+        step is opened with `arguments` (kept raw, rendered when the trace is built). A step
+        some frame has already taken (it has raw arguments, if only `{}`) is never taken
+        again: the same code called inside it (two layers one decorator factory made, a
+        recursion) is a call of its own. One method for the whole path: it runs at every
+        traced call.
         """
         record = _record.get() or self.registration
         stack = _stack.get()
         parent = stack[-1] if stack else None
-        if parent is not None:
+        if parent is not None and parent not in record.raw:
             top = record.steps.get(parent)
             if (top is not None and top[5] == code.co_firstlineno and top[3] == code.co_qualname
                     and top[4] == code.co_filename):
@@ -429,6 +441,8 @@ class Recorder:
         step_id = record.add(parent, "call", code.co_qualname, code.co_filename,
                              code.co_firstlineno, None, role, facts, arguments)
         if step_id is not None:
+            if not arguments:  # taken by this frame all the same
+                record.raw[step_id] = arguments
             _stack.set((*stack, step_id))
         return record, step_id, True
 
@@ -545,6 +559,7 @@ class Recorder:
                 self._learn_config(subject)
                 routes.extend(routes_of(subject))
         app_secrets = self.app_secrets if self.redact else None
+        routes = _expressions_scrubbed(routes, app_secrets)
         registration = Registration(
             steps=_freeze(self.registration, self.redact, app_secrets),
             dropped_steps=self.registration.dropped,
@@ -632,6 +647,16 @@ def _freeze_request(record: StepRecord, redact: bool, app_secrets: Secrets | Non
     )
 
 
+def _expressions_scrubbed(routes: list[Route], secrets: Secrets | None) -> list[Route]:
+    """The routes with the app's secret values hidden in their decorator expressions: source
+    text, read from the app's files, redacted by value like every recorded value."""
+    if not secrets:
+        return routes
+    return [dataclasses.replace(route, chain=tuple(
+        dataclasses.replace(link, expression=secrets.scrub(link.expression))
+        if link.expression else link for link in route.chain)) for route in routes]
+
+
 def collect_sources(
     steps: Iterable[Step], routes: Iterable[Route], codes: Iterable[CodeType]
 ) -> dict[str, SourceFile]:
@@ -644,6 +669,9 @@ def collect_sources(
         for link in route.chain:
             if link.file and link.line:
                 wanted.setdefault(link.file, set()).add(link.line)
+        for above in route.decorators_above_route:  # the `@decorator` lines no request ran
+            if above.file and above.line:
+                wanted.setdefault(above.file, set()).add(above.line)
     for code in list(codes):
         numbers = {line for _, _, line in code.co_lines() if line is not None}
         numbers.add(code.co_firstlineno)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dis
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
@@ -36,11 +36,13 @@ _TOOL_NAME = "flaskscope"
 
 @dataclass(frozen=True, slots=True)
 class Watched:
-    """What a watched code object is, in the `Role` vocabulary, and what to record just
-    before its call step (`before(frame)`: a note about how it was reached)."""
+    """What a watched code object is, in the `Role` vocabulary, what to record just
+    before its call step (`before(frame)`: a note about how it was reached) and the facts
+    of that step (`facts(frame)`: which of the functions sharing the code it is)."""
 
     role: str
     before: Callable[[FrameType], None] | None = None
+    facts: Callable[[FrameType], Mapping[str, Any] | None] | None = None
 
 
 def argument_names(code: CodeType) -> tuple[str, ...]:
@@ -82,12 +84,14 @@ class CodeWatcher:
     # -- registration ---------------------------------------------------------------------
 
     def watch(self, code: CodeType, role: str,
-              before: Callable[[FrameType], None] | None = None) -> None:
+              before: Callable[[FrameType], None] | None = None,
+              facts: Callable[[FrameType], Mapping[str, Any] | None] | None = None) -> None:
         """Catch calls of `code` from now on (the first role given to a code object wins);
-        `before(frame)` runs inside the request's record just before each call step."""
+        `before(frame)` runs inside the request's record just before each call step,
+        `facts(frame)` gives that step's facts."""
         if id(code) in self._by_id:
             return
-        self.watched[code] = self._by_id[id(code)] = Watched(role, before)
+        self.watched[code] = self._by_id[id(code)] = Watched(role, before, facts)
         self.recorder.remember_code(code)
         if self._tool is not None:
             events = sys.monitoring.events
@@ -154,6 +158,13 @@ class CodeWatcher:
         if watched is not None and watched.before is not None:
             watched.before(frame)
 
+    def call_facts(self, frame: FrameType) -> Mapping[str, Any] | None:
+        """The facts of a watched code object's call step (whoever opens it)."""
+        watched = self._by_id.get(id(frame.f_code))
+        if watched is None or watched.facts is None:
+            return None
+        return watched.facts(frame)
+
     # -- catching on 3.11 -----------------------------------------------------------------
 
     def catching(self, start: bool = True) -> _Catching:
@@ -181,7 +192,8 @@ class CodeWatcher:
             if watched.before is not None:
                 watched.before(frame)
             step_id = self.recorder.call(
-                frame.f_code, self.recorder.named(argument_values(frame)), role=watched.role
+                frame.f_code, self.recorder.named(argument_values(frame)), role=watched.role,
+                facts=watched.facts(frame) if watched.facts is not None else None,
             )
         except Exception as exc:
             self.recorder.failed(exc)
@@ -213,7 +225,8 @@ class CodeWatcher:
             if watched.before is not None:
                 watched.before(frame)
             step_id = self.recorder.call(
-                code, self.recorder.named(argument_values(frame)), role=watched.role
+                code, self.recorder.named(argument_values(frame)), role=watched.role,
+                facts=watched.facts(frame) if watched.facts is not None else None,
             )
             self._open.setdefault(id(frame), []).append(step_id)
         except Exception as exc:

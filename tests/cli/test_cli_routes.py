@@ -113,7 +113,8 @@ def test_json_lists_every_route_with_its_chain_outer_to_inner(monkeypatch) -> No
     ]
     first = stacked["chain"][0]
     assert set(first) == {"kind", "name", "qualname", "file", "line", "wraps", "origin",
-                          "decorator"}
+                          "decorator", "expression", "occurrence"}
+    assert (first["expression"], first["occurrence"]) == ("log_calls", None)
     assert first["file"].endswith("real_app.py") and isinstance(first["line"], int)
     product = next(r for r in routes if r["endpoint"] == "shop.product_detail")
     assert product["blueprint"] == "shop"

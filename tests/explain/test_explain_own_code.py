@@ -396,8 +396,9 @@ def test_finding_why_a_path_missed_runs_no_converter_again() -> None:
     assert calls[0].parent != match.id  # under `MapAdapter.match`, not beside it
     items = _items("/items/bad")
     assert "again" not in _one(items, "Matching the path, werkzeug called")["text"]
-    assert "'bad' has the form of the app's own `sku` converter, which refused it for " \
-           "`code` when werkzeug matched the path" in plain(explain(trace), "en")
+    assert "'bad' matches the pattern `[^/]+` of the app's own `sku` converter, so it was the " \
+           "converter's own `to_python` that refused it for `code` when werkzeug matched the " \
+           "path" in plain(explain(trace), "en")
 
 
 def test_a_call_without_its_end_says_so() -> None:

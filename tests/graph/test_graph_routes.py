@@ -126,7 +126,8 @@ def test_a_404_points_at_the_near_misses_the_adapter_found(real_app) -> None:
     edge = parsed.edge(lost, rule)
     assert edge["class"] == "near-miss" and edge["style"] == "dotted"
     assert edge["label"] == ("near miss: converter rejected\n"
-                             "argument: item_id, converter: int, segment: abc")
+                             "argument: item_id, converter: int, segment: abc\n"
+                             "refused by pattern \\d+")
     assert [h for t, h, _ in parsed.edges if t == lost] == [rule]
 
 

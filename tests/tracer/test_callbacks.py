@@ -43,7 +43,8 @@ def test_each_callback_is_a_step_under_the_call_that_ran_it(fresh_import, lines:
         assert callers(Role.URL_DEFAULTS, "add_lang")[0] == "Flask.url_for"
         assert callers(Role.CONTEXT_PROCESSOR, "site_name")[0] == "Flask.update_template_context"
     (url_for,) = [s for s in request.steps if s.role == Role.URL_BUILD and s.kind == "call"]
-    assert url_for.facts == {"endpoint": ".item"}
+    assert url_for.facts["endpoint"] == ".item"
+    assert url_for.facts["caller"]["function"] == "item"  # the view, through flask.url_for
     (render,) = [s for s in request.steps if s.role == Role.TEMPLATE_RENDER and s.kind == "call"]
     assert render.facts == {"template": "<string>"}
     assert "item" in callers(Role.TEMPLATE_RENDER, "render_template_string")

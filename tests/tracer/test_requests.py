@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from flaskscope_testing import ancestors, calls, end_of, notes, one, record_fixture
 
@@ -172,7 +174,8 @@ def test_converter_view_args_and_rejection(real_trace) -> None:
     match = one(calls(rejected.steps, Role.MATCH))
     assert match.facts["near_misses"][0] == {
         "rule": "/items/<int:item_id>", "endpoint": "item", "reason": "converter_rejected",
-        "detail": {"argument": "item_id", "converter": "int", "segment": "abc"}}
+        "detail": {"argument": "item_id", "converter": "int", "segment": "abc",
+                   "pattern": r"\d+", "refused_by": "pattern"}}
     assert not [s for s in rejected.steps if s.name == "Map.add"], "the diagnosis is not traced"
 
 
@@ -221,6 +224,7 @@ def test_final_status_and_signals_with_receivers(real_trace, fresh_import) -> No
     def receiver(sender, **extra) -> None:
         heard.append(sender)
 
+    gc.collect()  # receivers of apps earlier tests imported and dropped (weakly connected)
     with tracer.record() as recorder:
         app = fresh_import("fixtures.seed_views").app
         with flask.request_started.connected_to(receiver, app):

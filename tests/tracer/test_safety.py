@@ -292,3 +292,44 @@ def test_the_plain_repr_shortcut_gives_what_the_bounded_walk_gives(items, as_tup
     shortcut = safe_repr(value)
     with mock.patch.object(saferepr, "_short_and_flat", lambda _: False):
         assert shortcut == safe_repr(value)
+
+
+def test_a_class_once_shown_is_not_kept_alive() -> None:
+    """How a type is shown is remembered weakly: a traced app's classes (and their module,
+    and the signal receivers it connected) go when the app goes."""
+    import gc
+    import weakref
+
+    class Shown:
+        def __repr__(self) -> str:
+            return "<shown>"
+
+    assert safe_repr(Shown()) == "<shown>"
+    gone = weakref.ref(Shown)
+    del Shown
+    gc.collect()
+    assert gone() is None
+
+
+@pytest.mark.parametrize("lines", [False, True])
+def test_a_recorded_app_is_not_kept_alive_after_its_requests(lines: bool) -> None:
+    """Nothing of a request stays in the thread's context once it is over: in line mode its
+    record holds the request's values (the view instance, the app), which would keep a
+    reloaded app, its module and its signal receivers alive."""
+    import gc
+    import importlib
+    import sys
+    import weakref
+
+    def recorded() -> weakref.ref:
+        with tracer.record(lines=lines) as recorder:
+            app = importlib.import_module("fixtures.seed_views").app
+            app.test_client().get("/index").close()
+            recorder.trace()
+        return weakref.ref(app)
+
+    gone = recorded()
+    for name in [n for n in sys.modules if n == "fixtures" or n.startswith("fixtures.")]:
+        del sys.modules[name]
+    gc.collect()
+    assert gone() is None

@@ -181,11 +181,13 @@ def link_document(link: ChainLink) -> dict[str, Any]:
         "wraps": link.wraps,
         "origin": link.origin,
         "decorator": link.decorator,
+        "expression": link.expression,
+        "occurrence": link.occurrence,
     }
 
 
 def _route_json(route: Route) -> dict[str, Any]:
-    return {
+    document = {
         "rule": route.rule,
         "endpoint": route.endpoint,
         "methods": list(route.methods),
@@ -196,6 +198,13 @@ def _route_json(route: Route) -> dict[str, Any]:
         "strict_slashes": route.strict_slashes,
         "redirect_to": route.redirect_to,
     }
+    if route.decorators_above_route:  # written only when there are: most routes have none
+        document["decorators_above_route"] = [
+            {"decorator": above.decorator, "qualname": above.qualname, "file": above.file,
+             "line": above.line}
+            for above in route.decorators_above_route
+        ]
+    return document
 
 
 def _request_json(request: Request) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tracer.model import ChainLink, Request, Route, SourceFile, Step
+from tracer.model import ChainLink, DecoratorAboveRoute, Request, Route, SourceFile, Step
 from tracer.tracefile.schemacheck import shown
 
 
@@ -49,6 +49,8 @@ def route_from(data: Mapping[str, Any]) -> Route:
                 wraps=link.get("wraps"),
                 origin=link.get("origin"),
                 decorator=link.get("decorator"),
+                expression=link.get("expression"),
+                occurrence=link.get("occurrence"),
             )
             for link in data["chain"]
         ),
@@ -56,6 +58,11 @@ def route_from(data: Mapping[str, Any]) -> Route:
         app=data.get("app"),
         strict_slashes=data.get("strict_slashes", True),
         redirect_to=data.get("redirect_to"),
+        decorators_above_route=tuple(
+            DecoratorAboveRoute(decorator=above["decorator"], qualname=above["qualname"],
+                                file=above["file"], line=above["line"])
+            for above in data.get("decorators_above_route", ())
+        ),
     )
 
 

@@ -46,9 +46,7 @@ def translator(lang: str) -> gettext.NullTranslations:
 
 def sentence(message: Message, lang: str) -> str:
     """One message written in `lang`."""
-    tr = translator(lang)
-    values = {key: _value(value, tr) for key, value in message.params.items()}
-    return tr.gettext(message.msgid).format(**values)
+    return _written(message, translator(lang))
 
 
 def text(item: Item, lang: str) -> str:
@@ -64,7 +62,15 @@ def text(item: Item, lang: str) -> str:
     return joined
 
 
+def _written(message: Message, tr: gettext.NullTranslations) -> str:
+    values = {key: _value(value, tr) for key, value in message.params.items()}
+    return tr.gettext(message.msgid).format(**values)
+
+
 def _value(value: Any, tr: gettext.NullTranslations) -> str:
+    """A parameter as text: a list joined, a phrase (a `Message`) written in the language."""
     if isinstance(value, list | tuple):
-        return tr.gettext(N_(", ")).join(str(v) for v in value)
+        return tr.gettext(N_(", ")).join(_value(v, tr) for v in value)
+    if isinstance(value, Message):
+        return _written(value, tr)
     return str(value)

@@ -15,7 +15,7 @@ from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.text import Text
 
-from tracer.frameworks.narration.items import Item, Section
+from tracer.frameworks.narration.items import Item, Message, Section
 from tracer.model import SourceFile
 from tracer.paths import short_path
 from viewer.explain.i18n import sentence, text
@@ -86,6 +86,20 @@ def highlight(written: str) -> Text:
     return result
 
 
+def message_json(message: Message) -> dict[str, Any]:
+    """A message id and its parameters, a phrase among them (a `Message`) as one too."""
+    return {"msgid": message.msgid,
+            "params": {key: _param_json(value) for key, value in message.params.items()}}
+
+
+def _param_json(value: Any) -> Any:
+    if isinstance(value, Message):
+        return message_json(value)
+    if isinstance(value, list | tuple):
+        return [_param_json(each) for each in value]
+    return value
+
+
 def to_json(sections: Sequence[Section], lang: str,
             sources: Mapping[str, SourceFile]) -> dict[str, Any]:
     """Sections, items (numbers, step ids, message ids, parameters, sentences) and quotes."""
@@ -95,7 +109,7 @@ def to_json(sections: Sequence[Section], lang: str,
             "number": item.number,
             "steps": list(item.steps),
             "text": text(item, lang),
-            "messages": [{"msgid": m.msgid, "params": dict(m.params)} for m in item.messages],
+            "messages": [message_json(m) for m in item.messages],
             "sources": [{"at": at, "code": code} for at, code in _quotes(item, sources)],
             "children": [item_json(child) for child in item.children],
         }

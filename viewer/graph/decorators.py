@@ -23,6 +23,7 @@ from viewer.graph import style
 from viewer.graph.labels import app_name, plain_label, source_excerpt, where
 from viewer.graph.rematch import refused_routes
 from viewer.graph.steps import StepIndex, readable
+from viewer.layer_names import made_by
 from viewer.render import request_title
 
 _CLASS_DECORATORS = "class_decorators"
@@ -164,7 +165,7 @@ def _nest(
             if entered is not None:
                 cluster_style = (style.ENTERED_CLUSTER if entered[level[0]]
                                  else style.NOT_ENTERED_CLUSTER)
-            cluster.attr(label=plain_label(_cluster_label(link, chain)),
+            cluster.attr(label=plain_label(_cluster_label(chain, level[0])),
                          **style.merge({"class": f"layer {link.kind}"}, cluster_style))
             _level_nodes(trace, cluster, level, prefix, chain, entered)
             _nest(trace, cluster, edges, levels, depth + 1, prefix, chain, entered)
@@ -201,16 +202,18 @@ def _level_nodes(
                      if part and part != "rounded"]
             attrs.update(shape="box3d", style=",".join(shape) or "solid")
         tooltip = source_excerpt(trace.sources, link.file, link.line) or link.qualname
-        parent.node(f"{prefix}_{position}", label=plain_label(_node_label(link)),
+        parent.node(f"{prefix}_{position}", label=plain_label(_node_label(chain, position)),
                     tooltip=plain_label(tooltip), **attrs)
 
 
-def _node_label(link: ChainLink) -> str:
+def _node_label(chain: Sequence[ChainLink], position: int) -> str:
+    link = chain[position]
     name = f"class {link.qualname}" if link.kind == "view_class" else link.qualname
     lines = [name, where(link.file, link.line)]
     if link.kind == "decorator":
-        if link.decorator:
-            lines.append(f"made by @{link.decorator}")
+        maker = made_by(chain, position)
+        if maker:
+            lines.append(f"made by {maker}")
         if link.origin == _CLASS_DECORATORS:
             lines.append("from the view class's decorators")
         if link.wraps is False:
@@ -218,12 +221,13 @@ def _node_label(link: ChainLink) -> str:
     return "\n".join(lines)
 
 
-def _cluster_label(link: ChainLink, chain: Sequence[ChainLink]) -> str:
+def _cluster_label(chain: Sequence[ChainLink], position: int) -> str:
+    link = chain[position]
     if link.kind == "decorator":
-        made_by = f"@{link.decorator}" if link.decorator else f"layer {link.name}"
+        maker = made_by(chain, position) or f"layer {link.name}"
         if link.origin == _CLASS_DECORATORS:
-            return f"{made_by} (view class decorators)"
-        return made_by
+            return f"{maker} (view class decorators)"
+        return maker
     if link.kind == "view":
         has_class = any(other.kind == "view_class" for other in chain)
         return f"view {link.name!r} made by as_view" if has_class else f"view {link.name}"

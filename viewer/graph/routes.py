@@ -314,16 +314,33 @@ def _overlay(routes: Sequence[Route], request: Request) -> _Overlay:
     return overlay
 
 
+#: The keys of a near miss's detail that say why a converter refused: a line of their own.
+_REFUSAL_KEYS = frozenset({"pattern", "refused_by", "arguments"})
+
+
 def _miss_label(miss: Mapping[str, Any]) -> str:
     """Why a rule did not match: the reason, then its details, from the MATCH facts."""
     reason = str(miss.get("reason") or "no match").replace("_", " ")
     detail = miss.get("detail")
     if isinstance(detail, Mapping) and detail:
-        shown = ", ".join(f"{key}: {_plain(value)}" for key, value in detail.items())
-        return f"near miss: {reason}\n{clip(shown, _VALUE_LIMIT)}"
+        shown = ", ".join(f"{key}: {_plain(value)}" for key, value in detail.items()
+                          if key not in _REFUSAL_KEYS)
+        label = f"near miss: {reason}\n{clip(shown, _VALUE_LIMIT)}"
+        refusal = _refusal(detail)
+        return f"{label}\n{clip(refusal, _VALUE_LIMIT)}" if refusal else label
     if detail:
         return f"near miss: {reason}\n{clip(_plain(detail), _VALUE_LIMIT)}"
     return f"near miss: {reason}"
+
+
+def _refusal(detail: Mapping[str, Any]) -> str | None:
+    """`refused by pattern \\d+`, or `refused by to_python (pattern \\d+)`."""
+    by, pattern = detail.get("refused_by"), detail.get("pattern")
+    if by == "pattern":
+        return f"refused by pattern {_plain(pattern)}"
+    if by == "to_python":
+        return f"refused by to_python (pattern {_plain(pattern)})"
+    return None
 
 
 def _plain(value: Any) -> str:

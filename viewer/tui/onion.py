@@ -3,19 +3,25 @@
 `Route.chain` lists what stands behind an endpoint, outermost first: function decorator
 layers, the registered view, for class-based views the class, its `dispatch_request` and
 its handler methods. Call steps and chain links both carry a function's first line, so
-a link was entered in a request iff one of its call steps has the same (file, line). A
-view class counts as entered when its `dispatch_request` was.
+a link was entered in a request iff one of its call steps has the same (file, line). Layers
+made by one factory share that place: a layer's call step names its link (`layer`, told by
+its closure when it was recorded), and in a trace without that the k-th call at the place
+is the k-th layer there (each layer is called by the one around it). A view class counts as
+entered when its `dispatch_request` was.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from tracer.model import ChainLink, Request, Route, Step, Trace
+from tracer.model import ChainLink, Request, Role, Route, Step, Trace
 from tracer.steptable import KIND_CODES, as_table
+from viewer.layer_names import made_by
 
 _CALL = KIND_CODES["call"]
+Place = tuple[str | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Layer:
     entered: bool
     step: int | None  # the first call step that entered it
     here: bool = False  # the current step is inside this layer (innermost one only)
+    made_by: str | None = None  # what made a decorator layer (`@tag("first")`), if known
 
 
 @dataclass(frozen=True)
@@ -64,11 +71,51 @@ class EnteredCalls:
     def __init__(self, steps: Sequence[Step]) -> None:
         self.table = as_table(steps)
         self._found: dict[tuple[str | None, int | None], int | None] = {}
+        self._tied: tuple[dict[int, int], set[Place]] | None = None
 
     def get(self, place: tuple[str | None, int | None]) -> int | None:
         if place not in self._found:
             self._found[place] = self._first_call(*place)
         return self._found[place]
+
+    def layer(self, position: int, place: Place, earlier: int) -> int | None:
+        """The first call of the decorator layer at chain `position`: the call the recording
+        tied to it, else the call at `place` after those of the `earlier` layers there."""
+        tied, tied_places = self._tied_layers()
+        if place in tied_places:
+            return tied.get(position)
+        calls = self._calls_at(place)
+        return calls[earlier] if earlier < len(calls) else None
+
+    def _tied_layers(self) -> tuple[dict[int, int], set[Place]]:
+        """(chain position → its first call, the places of those calls) from the `layer`
+        facts of the request's layer calls (a handful of steps: built on first use)."""
+        if self._tied is None:
+            table = self.table
+            tied: dict[int, int] = {}
+            places: set[Place] = set()
+            for step_id, role in table.roles.items():
+                if role != Role.LAYER or table.kinds[step_id] != _CALL:
+                    continue
+                position = table[step_id].facts.get("layer")
+                if type(position) is int:
+                    tied.setdefault(position, step_id)
+                    places.add((table.files[step_id], table.lines[step_id]))
+            self._tied = (tied, places)
+        return self._tied
+
+    def _calls_at(self, place: Place) -> list[int]:
+        table = self.table
+        lines, files, kinds = table.lines, table.files, table.kinds
+        found: list[int] = []
+        position = -1
+        while True:
+            try:
+                position = lines.index(place[1], position + 1)
+            except ValueError:
+                return found
+            if kinds[position] == _CALL and files[position] == place[0]:
+                found.append(position)
 
     def _first_call(self, file: str | None, line: int | None) -> int | None:
         table = self.table
@@ -110,6 +157,7 @@ def build_onion(
     layers: list[Layer] = []
     depth = 0
     dispatch_depth: int | None = None
+    layers_at: Counter[Place] = Counter()  # decorator layers seen so far at each place
     for position, link in enumerate(route.chain):
         if link.kind == "method" and link.name != "dispatch_request" and dispatch_depth is not None:
             link_depth = dispatch_depth + 1  # handler methods are alternatives, side by side
@@ -118,15 +166,20 @@ def build_onion(
             depth += 1
             if link.kind == "method" and link.name == "dispatch_request":
                 dispatch_depth = link_depth
-        step = entered.get((link.file, link.line)) if dispatched else None
+        place = (link.file, link.line)
+        step = entered.get(place) if dispatched else None
+        if link.kind == "decorator":
+            step = entered.layer(position, place, layers_at[place]) if dispatched else None
+            layers_at[place] += 1
         if link.kind == "view_class":
             step = _class_entry(route.chain[position + 1 :], entered) if dispatched else None
-        layers.append(Layer(link, link_depth, step is not None, step))
+        layers.append(Layer(link, link_depth, step is not None, step,
+                            made_by=made_by(route.chain, position)))
     inside = set(ancestry)
     for position in range(len(layers) - 1, -1, -1):
         layer = layers[position]
         if layer.step is not None and layer.step in inside:
-            layers[position] = Layer(layer.link, layer.depth, True, layer.step, here=True)
+            layers[position] = replace(layer, entered=True, here=True)
             break
     reason = "" if dispatched else (
         f"{request.method} {request.path} → {request.status}: the route exists but its view "

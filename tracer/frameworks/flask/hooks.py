@@ -30,6 +30,7 @@ received from its `rule_added` context variable.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import linecache
@@ -56,6 +57,12 @@ import werkzeug.routing
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from tracer.frameworks.flask.above_route import decorators_above_route
+from tracer.frameworks.flask.decorator_expressions import (
+    MadeWith,
+    class_decorators,
+    function_decorators,
+)
 from tracer.frameworks.flask.quotable import quotable_lines
 from tracer.frameworks.hooking import AdapterHooks, argument, hide_own_frames, link, qualname
 from tracer.frameworks.werkzeug.hooks import rule_added
@@ -68,7 +75,8 @@ from tracer.frameworks.wsgi.hooks import (
     settle_outcome,
     watched_body,
 )
-from tracer.model import ChainLink, Role, Route
+from tracer.model import ChainLink, DecoratorAboveRoute, Role, Route
+from tracer.paths import OWN_DIRS
 from tracer.recorder import Recorder, current_request
 from tracer.unwrap import code_of, layers
 from tracer.watch import CodeWatcher, argument_values
@@ -177,9 +185,14 @@ class FlaskHooks(AdapterHooks):
         #: Per app: what its extras were looked for in, and whether it has any.
         self._extras_seen: weakref.WeakKeyDictionary[Any, tuple[Any, bool]] = (
             weakref.WeakKeyDictionary())
-        #: (request record, id of the view instance) whose handler lookup was last noted
-        self._lookup_noted: ContextVar[tuple[Any, int] | None] = ContextVar(
+        #: (id and start of the request record, id of the view instance) whose handler
+        #: lookup was last noted: ids, not the record, which holds the request's values and
+        #: would stay alive in the thread's context after the request.
+        self._lookup_noted: ContextVar[tuple[int, int, int] | None] = ContextVar(
             "flaskscope_lookup_noted", default=None)
+        #: The layer a view class's decorator made → the expression it was written as.
+        self._made_with: weakref.WeakKeyDictionary[Any, MadeWith] = (
+            weakref.WeakKeyDictionary())
 
     # -- install --------------------------------------------------------------------------
 
@@ -254,7 +267,8 @@ class FlaskHooks(AdapterHooks):
         self.patch(flask_cls, "dispatch_request", Role.DISPATCH, after=self._after_dispatch,
                     on_error=self._dispatch_failed)
         self.patch(flask_cls, "make_default_options_response", Role.AUTOMATIC_OPTIONS)
-        self.patch(flask_cls, "make_response", Role.MAKE_RESPONSE, after=self._after_response)
+        self.patch(flask_cls, "make_response", Role.MAKE_RESPONSE, after=self._after_response,
+                   describe=_describe_make_response)
         self.patch(flask_cls, "process_response", Role.AFTER_REQUEST)
         self.patch(flask_cls, "finalize_request", Role.FINALIZE, after=self._after_finalize)
         self.patch(flask_cls, "handle_user_exception", Role.ERROR_HANDLING,
@@ -378,8 +392,12 @@ class FlaskHooks(AdapterHooks):
         # first decorator the innermost layer: layer i from the inside came from decorators[i].
         wrappers = chain[:-1] if generated is not None else []
         from_inside = list(reversed(wrappers))
+        made_with = class_decorators(cls, decorators) if decorators else None
         for position, decorator in enumerate(decorators):
             produced = from_inside[position] if position < len(from_inside) else None
+            expression = made_with[position] if made_with is not None else None
+            if expression is not None and produced is not None:
+                self._remember_made_with(produced, expression)
             self.recorder.note(Role.CLASS_DECORATOR, qualname(decorator), {
                 "decorator": qualname(decorator),
                 "position": position,
@@ -387,7 +405,16 @@ class FlaskHooks(AdapterHooks):
                 "outermost": position == len(decorators) - 1,
                 "produced": qualname(produced) if produced is not None else None,
                 "wraps": produced is not None and hasattr(produced, "__wrapped__"),
+                "expression": expression.expression if expression is not None else None,
+                "occurrence": expression.occurrence if expression is not None else None,
             })
+
+    def _remember_made_with(self, layer: Any, made_with: MadeWith) -> None:
+        """Keep what made a class decorator's layer until its chain is worked out."""
+        try:
+            self._made_with[layer] = made_with
+        except TypeError:  # not weakly referenceable: its chain link goes without
+            pass
 
     def _after_make_config(
         self, step: int | None, args: tuple, kwargs: dict, result: Any
@@ -612,7 +639,7 @@ class FlaskHooks(AdapterHooks):
             if code is None:
                 continue
             if chain_link.kind == "decorator":
-                self.watcher.watch(code, Role.LAYER)
+                self.watcher.watch(code, Role.LAYER, facts=self._layer_facts)
             elif chain_link.kind == "view":
                 self.watcher.watch(code, Role.VIEW)
             elif chain_link.kind == "method" and chain_link.name in _HTTP_HANDLER_NAMES:
@@ -628,6 +655,7 @@ class FlaskHooks(AdapterHooks):
     def routes_of(self, app: Any) -> list[Route]:
         """The final URL map of `app` with the unwrapped chain behind each endpoint."""
         routes = []
+        above_route = self._decorators_above_route(app)
         for rule in app.url_map.iter_rules():
             view = app.view_functions.get(rule.endpoint)
             chain = tuple(link for _, link in self._chain_objects(view)) if view else ()
@@ -651,8 +679,18 @@ class FlaskHooks(AdapterHooks):
                 app=self.app_label(app),
                 strict_slashes=bool(rule.strict_slashes),
                 redirect_to=redirect,
+                decorators_above_route=above_route.get(rule.endpoint, ()),
             ))
         return routes
+
+    def _decorators_above_route(self, app: Any) -> dict[str, tuple[DecoratorAboveRoute, ...]]:
+        """What `flaskscope check` finds written above a route, for the trace: the request
+        narrative reads only the trace, and must say that no request ran it."""
+        try:
+            return decorators_above_route(app)
+        except Exception as exc:  # a module too strange to read: the routes say less
+            self.recorder.failed(exc)
+            return {}
 
     def _chain_objects(self, view: Any) -> list[tuple[Any, ChainLink]]:
         """(callable, link) pairs outermost first: decorators, view, class, methods.
@@ -675,15 +713,21 @@ class FlaskHooks(AdapterHooks):
         view_class = getattr(view, "view_class", None)
         in_class_decorators = False
         pairs: list[tuple[Any, ChainLink]] = []
+        made_with = self._layers_made_with(objects)
         for index, obj in enumerate(objects):
             if getattr(obj, "view_class", None) is not None:
                 in_class_decorators = True
             innermost = index == len(objects) - 1
             kind = "view" if innermost else "decorator"
-            pairs.append((obj, link(
+            chain_link = link(
                 obj, kind,
                 origin="class_decorators" if in_class_decorators and not innermost else None,
-            )))
+            )
+            made = made_with[index]
+            if made is not None:
+                chain_link = dataclasses.replace(chain_link, expression=made.expression,
+                                                 occurrence=made.occurrence)
+            pairs.append((obj, chain_link))
         if view_class is not None:
             pairs.append((view_class, _class_link(view_class)))
             for name in ("dispatch_request", *_HTTP_HANDLER_NAMES):
@@ -693,6 +737,42 @@ class FlaskHooks(AdapterHooks):
                 if callable(method):
                     pairs.append((method, link(method, "method")))
         return pairs
+
+    def _layers_made_with(self, objects: list[Any]) -> list[MadeWith | None]:
+        """What made each of a view's unwrapped `objects` (outermost first), where the source
+        says: a view class's decorators as `as_view` applied them, or the `@...` lines above
+        the function at the centre. The centre itself was made by nothing."""
+        if not objects:
+            return []
+        *wrappers, centre = objects
+        made: list[MadeWith | None] = [
+            self._made_with.get(obj) if _weakly_referenceable(obj) else None for obj in wrappers]
+        if not any(made) and not _is_generated_view(centre):
+            made = list(function_decorators(centre, [qualname(obj) for obj in wrappers])
+                        or made)
+        return [*made, None]
+
+    def _layer_facts(self, frame: FrameType) -> Facts | None:
+        """Which link of the dispatched view's chain a decorator layer's call is: layers made
+        by one factory share their code, so the call is told by its closure (`None` when the
+        chain has no such layer, or several that only their place could tell apart)."""
+        view = _dispatched_view()
+        if view is None:
+            return None
+        pairs = self._chain_objects(view)
+        found = [position for position, (obj, chain_link) in enumerate(pairs)
+                 if chain_link.kind == "decorator" and code_of(obj) is frame.f_code
+                 and _same_closure(obj, frame)]
+        return {"layer": found[0]} if len(found) == 1 else None
+
+    def _layer_facts_of(self, func: Any) -> Facts | None:
+        """`_layer_facts` for a layer called through a proxy, which holds the function."""
+        view = _dispatched_view()
+        if view is None:
+            return None
+        found = [position for position, (obj, chain_link) in enumerate(self._chain_objects(view))
+                 if chain_link.kind == "decorator" and obj is func]
+        return {"layer": found[0]} if len(found) == 1 else None
 
     # -- requests -------------------------------------------------------------------------
 
@@ -994,7 +1074,9 @@ class FlaskHooks(AdapterHooks):
             values.update(kwargs)
             step = recorder.call(code, recorder.named({str(k): v for k, v in values.items()}),
                                  name=None if code else qualname(func),
-                                 role=watched_role or role)
+                                 role=watched_role or role,
+                                 facts=self._layer_facts_of(func)
+                                 if watched_role == Role.LAYER else None)
             if role == Role.CLASS_DISPATCH:
                 instance = getattr(func, "__self__", None)
                 recorder.note(Role.VIEW_INSTANCE, qualname(type(instance)), {
@@ -1043,7 +1125,8 @@ class FlaskHooks(AdapterHooks):
         """The note of `getattr(self, request.method.lower())` in the class's dispatch,
         at the line of that `getattr`: once per view instance, whoever sees it first (the
         dispatch's line in line mode, the `ensure_sync` proxy, the handler's start)."""
-        noted = (current_request(), id(instance))
+        record = current_request()
+        noted = (id(record), getattr(record, "start_ns", 0), id(instance))
         if self._lookup_noted.get() == noted:
             return
         self._lookup_noted.set(noted)
@@ -1121,7 +1204,28 @@ def _found_under(app: Any, error: BaseException, blueprints: Any, handler: Any) 
 
 
 def _describe_url_for(args: tuple, kwargs: dict) -> Facts:
-    return {"endpoint": str(argument(args, kwargs, 1, "endpoint"))}
+    return {"endpoint": str(argument(args, kwargs, 1, "endpoint")),
+            "caller": app_caller("url_for")}
+
+
+def _describe_make_response(args: tuple, kwargs: dict) -> Facts:
+    return {"caller": app_caller("make_response")}
+
+
+def app_caller(name: str) -> dict[str, Any] | None:
+    """The function of the app or an extension that called Flask's method `name` (maybe
+    through Flask's helper of that name, `flask.url_for`): the narrative names who called,
+    which need not be the step above it. None when Flask or Werkzeug made the call, also
+    through an app's override of `name` handing it on with `super()`."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and (frame.f_code.co_filename.startswith(OWN_DIRS)
+                                 or frame.f_code.co_filename == _FLASK_HELPERS
+                                 or frame.f_code.co_name == name):
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        return None
+    return {"function": frame.f_code.co_qualname, "file": frame.f_code.co_filename,
+            "line": current_line(frame)}
 
 
 def _describe_template_name(args: tuple, kwargs: dict) -> Facts:
@@ -1168,6 +1272,51 @@ def _flask_request() -> Any:
     if context is None:  # a Flask without it: the proxy
         return cast("LocalProxy[Any]", flask.request)._get_current_object()
     return context.get().request
+
+
+def _dispatched_view() -> Any:
+    """The registered view of the endpoint the current request matched (None outside a
+    request, or before it matched)."""
+    context = getattr(flask.globals, "_cv_request", None)
+    if context is not None:
+        request_context = context.get(None)
+        if request_context is None:
+            return None
+        request, app = request_context.request, request_context.app
+    elif flask.has_request_context():  # a Flask without it: the proxies
+        request, app = _flask_request(), cast(Any, flask.current_app)._get_current_object()
+    else:
+        return None
+    rule = request.url_rule
+    return None if rule is None else app.view_functions.get(rule.endpoint)
+
+
+_MISSING = object()
+
+
+def _same_closure(func: Any, frame: FrameType) -> bool:
+    """Whether `frame` runs `func`: each of the frame's free variables holds what `func`'s
+    closure does (two functions made by one factory share their code, not their cells)."""
+    closure = getattr(getattr(func, "__func__", func), "__closure__", None) or ()
+    values = frame.f_locals
+    for name, cell in zip(frame.f_code.co_freevars, closure, strict=False):
+        try:
+            held = cell.cell_contents
+        except ValueError:  # an empty cell: the frame has no value for it either
+            if name in values:
+                return False
+            continue
+        if values.get(name, _MISSING) is not held:
+            return False
+    return True
+
+
+def _weakly_referenceable(obj: Any) -> bool:
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True
 
 
 _FLASK_DIR = os.path.join(os.path.dirname(flask.__file__), "")
@@ -1347,6 +1496,7 @@ def _describe_as_view(args: tuple, kwargs: dict) -> Facts:
     }
 
 
+_FLASK_HELPERS = flask.helpers.__file__
 _LIBRARY_DIRS = (
     os.path.dirname(flask.__file__) + os.sep,
     os.path.dirname(werkzeug.__file__) + os.sep,

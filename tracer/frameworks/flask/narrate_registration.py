@@ -13,6 +13,7 @@ from typing import Any
 from tracer.frameworks.flask import source_lines as lines
 from tracer.frameworks.narration.apps import AppOwners
 from tracer.frameworks.narration.items import N_, Item, Message, clip, item, q
+from tracer.frameworks.narration.layers import is_told_apart, layer_name
 from tracer.frameworks.narration.steps import (
     Steps,
     body_lines,
@@ -23,7 +24,7 @@ from tracer.frameworks.narration.steps import (
     route_for,
     where,
 )
-from tracer.model import Role, Step, Trace
+from tracer.model import ChainLink, Role, Step, Trace
 from tracer.paths import short_path
 
 _STATIC_VIEW = "Flask.__init__."
@@ -373,11 +374,7 @@ class _Registration:
                             {"endpoint": q(endpoint), "view": view})]
         route = route_for(self.routes, endpoint)
         if route is not None:
-            inside = [link.qualname for link in route.chain[1:]
-                      if link.kind in ("decorator", "view")]
-            if inside:
-                messages.append(Message(N_("That is the outermost layer; inside it: {inside}."),
-                                        {"inside": code_list(inside)}))
+            messages.extend(_layers_inside(route.chain))
         self._add([note], *messages,
                   sources=body_lines(self.sources, self.steps, add, lines.VIEW_REGISTERED))
 
@@ -454,14 +451,16 @@ class _Registration:
             params), sources=def_lines(self.sources, step.file, step.line))
         if notes:
             children = [self._class_decorator(note) for note in notes]
-            outermost = next((n.facts.get("decorator") for n in notes
-                              if n.facts.get("outermost")), notes[-1].facts.get("decorator"))
+            outermost = next((_written_as(n.facts) for n in notes
+                              if n.facts.get("outermost")), _written_as(notes[-1].facts))
+            written = [_written_as(n.facts) for n in notes]
+            listed = (written if all(n.facts.get("expression") for n in notes)
+                      else facts.get("decorators") or [])
             self._add([step, *notes], Message(
                 N_("`{cls}.decorators` lists {decorators}. `for decorator in cls.decorators: "
                    "view = decorator(view)` wrapped `view` in that order, so the last one, "
                    "`{outermost}`, is the outermost layer: it runs first on every request."),
-                {"cls": cls, "decorators": code_list(facts.get("decorators") or []),
-                 "outermost": outermost}),
+                {"cls": cls, "decorators": code_list(listed), "outermost": outermost}),
                 sources=body_lines(self.sources, self.steps, step, lines.AS_VIEW_DECORATORS),
                 children=children)
         if facts.get("methods"):
@@ -494,7 +493,7 @@ class _Registration:
     def _class_decorator(self, note: Step) -> Item:
         facts = note.facts
         params = {"position": int(facts.get("position", 0)) + 1, "count": facts.get("count"),
-                  "decorator": facts.get("decorator"), "produced": facts.get("produced")}
+                  "decorator": _written_as(facts), "produced": facts.get("produced")}
         if facts.get("produced") is None:
             message = Message(N_("Decorator {position} of {count}: `{decorator}` was applied, "
                                  "but what it returned could not be unwrapped."), params)
@@ -648,6 +647,13 @@ class _Registration:
              "url_prefix": q(step.facts.get("url_prefix"))}),
             sources=def_lines(self.sources, step.file, step.line))
 
+    def _took(self, step: Step, branch: tuple[str, ...], otherwise: bool) -> bool:
+        """Whether the call `step` ran the statement of `branch`: read from the lines it
+        recorded; a trace without them (an older file) says it by `otherwise`."""
+        if not self.steps.ran(step):
+            return otherwise
+        return bool(body_lines(self.sources, self.steps, step, branch))
+
     def _blueprint_rule(self, step: Step) -> None:
         facts = step.facts
         adds = self._adds(step)
@@ -664,7 +670,15 @@ class _Registration:
             messages.append(Message(N_("No endpoint was given, so `_endpoint_from_view_func` "
                                        "took {name} from the function's `__name__`."),
                                     {"name": q(inferred[0].facts.get("endpoint"))}))
-        if endpoint and facts.get("url_prefix"):
+        prefix_only = self._took(step, lines.BLUEPRINT_RULE_PREFIX,
+                                 bool(facts.get("url_prefix")) and not facts.get("rule"))
+        if endpoint and prefix_only:
+            messages.append(Message(N_("`BlueprintSetupState.add_url_rule` took the URL prefix "
+                                       "{url_prefix} as the rule, {rule} being empty, prefixed "
+                                       "the endpoint with `{prefix}.`, and called "
+                                       "`app.add_url_rule({full_rule}, {endpoint}, {view})`."),
+                                    params))
+        elif endpoint and facts.get("url_prefix"):
             messages.append(Message(N_("`BlueprintSetupState.add_url_rule` joined {url_prefix} "
                                        "and {rule}, prefixed the endpoint with `{prefix}.`, and "
                                        "called `app.add_url_rule({full_rule}, {endpoint}, "
@@ -682,8 +696,8 @@ class _Registration:
             messages.append(Message(N_("`{blueprint}` is registered inside another blueprint, "
                                        "so Flask put its `name_prefix` `{name_prefix}` in front "
                                        "of its name: the endpoint is {endpoint}."), params))
-        needles = ((lines.BLUEPRINT_RULE_JOIN if facts.get("url_prefix") and facts.get("rule")
-                    else ()) + (lines.BLUEPRINT_RULE_NAME if add is not None else ()))
+        needles = (lines.BLUEPRINT_RULE_JOIN + lines.BLUEPRINT_RULE_PREFIX
+                   + (lines.BLUEPRINT_RULE_NAME if add is not None else ()))
         self._add([step, *inferred], *messages,
                   sources=body_lines(self.sources, self.steps, step, needles))
         if add is not None:
@@ -730,3 +744,24 @@ def _registering(steps: Steps, step: Step) -> Step | None:
     while parent is not None and parent.role != Role.BLUEPRINT:
         parent = steps.parent(parent)
     return parent
+
+
+def _written_as(facts: Any) -> str:
+    """A view class's decorator as its `decorators` list writes it (`tag("first")`), else
+    by the name of what it is (`tag.<locals>.deco`)."""
+    expression = facts.get("expression")
+    return clip(str(expression)) if expression else str(facts.get("decorator"))
+
+
+def _layers_inside(chain: Sequence[ChainLink]) -> list[Message]:
+    """What the registered view wraps, outermost first, each layer told apart from the
+    layers with the same name (made by the same factory) by what made it."""
+    inside = [layer_name(chain, index) for index, link in enumerate(chain)
+              if index and link.kind in ("decorator", "view")]
+    if not inside:
+        return []
+    outer = layer_name(chain, 0)
+    if is_told_apart(outer) or any(is_told_apart(name) for name in inside):
+        return [Message(N_("That is the outermost layer, {outer}; inside it: {inside}."),
+                        {"outer": outer, "inside": inside})]
+    return [Message(N_("That is the outermost layer; inside it: {inside}."), {"inside": inside})]

@@ -16,6 +16,7 @@ from typing import Any
 from tracer.frameworks.flask import narrate_own_code as own_code
 from tracer.frameworks.flask import source_lines as lines
 from tracer.frameworks.narration.items import N_, Item, Message, clip, item, q
+from tracer.frameworks.narration.layers import is_told_apart, layer_name, made_by
 from tracer.frameworks.narration.steps import (
     Steps,
     body_lines,
@@ -27,7 +28,7 @@ from tracer.frameworks.narration.steps import (
     step_lines,
     where,
 )
-from tracer.model import ChainLink, Request, Role, Step, Trace
+from tracer.model import ChainLink, DecoratorAboveRoute, Request, Role, Step, Trace
 
 _INNER_ROLES = (Role.LAYER, Role.VIEW, Role.CLASS_DISPATCH, Role.HANDLER, Role.ASYNC_BRIDGE)
 #: What is looked for under a phase told in one item, when no item has told it.
@@ -50,6 +51,11 @@ class _Request:
         self.told: set[int] = set()
         route = route_for(trace.routes, request.endpoint)
         self.chain: tuple[ChainLink, ...] = route.chain if route is not None else ()
+        #: Decorators written above the endpoint's route decorator: no request runs them.
+        self.above_route: tuple[DecoratorAboveRoute, ...] = (
+            route.decorators_above_route if route is not None else ())
+        #: id of a decorator layer's call step → the link of `chain` it ran
+        self.layer_links: dict[int, int | None] = {}
         self.handlers: dict[str, Callable[[Step], bool]] = {
             Role.REQUEST: self._request,
             Role.MATCH: self._match,
@@ -309,8 +315,20 @@ class _Request:
             message = Message(N_("`dispatch_request` called "
                                  "`self.view_functions[{endpoint}](**view_args)`, that is "
                                  "`{view}`, with `view_args = {view_args}`."), params)
-        self._add([step], message, sources=self._lines(step, lines.DISPATCH))
+        self._add([step], message, *self._not_run_above_route(),
+                  sources=[*self._lines(step, lines.DISPATCH),
+                           *((above.file, above.line) for above in self.above_route
+                             if above.file and above.line)])
         return False
+
+    def _not_run_above_route(self) -> list[Message]:
+        """A sentence for each decorator written above the route: `check` finds them, and a
+        request to the endpoint is where one (a `login_required`, say) is missed."""
+        return [Message(N_("`@{decorator}` ({at}) is written above the route decorator, so it "
+                           "did not run for this request: decorators apply from the bottom "
+                           "up, and `route` had already registered the function beneath it."),
+                        {"decorator": above.decorator, "at": where(above.file, above.line)})
+                for above in self.above_route]
 
     def _url_values_ran(self) -> bool:
         """Whether a URL value preprocessor returned: it may have changed `view_args`."""
@@ -336,20 +354,65 @@ class _Request:
     # -- the view and what wraps it --------------------------------------------------------
 
     def _link_index(self, step: Step) -> int | None:
-        for index, link in enumerate(self.chain):
-            if (link.file, link.line) == (step.file, step.line):
+        """The link of the chain a layer's call step ran, worked out from the outermost
+        enclosing layer inwards (each once)."""
+        pending = []
+        current: Step | None = step
+        while current is not None and current.id not in self.layer_links:
+            pending.append(current)
+            current = self._enclosing_layer(current)
+        outer = self.layer_links[current.id] if current is not None else None
+        for layer in reversed(pending):
+            outer = self.layer_links[layer.id] = self._link_inside(layer, outer)
+        return self.layer_links[step.id]
+
+    def _link_inside(self, step: Step, outer: int | None) -> int | None:
+        """The link a layer's call ran: the one the recording tied it to (`layer`, told by
+        its closure), else the first at its place inside the link of the layer around it
+        (which called it)."""
+        recorded = step.facts.get("layer")
+        if (type(recorded) is int and 0 <= recorded < len(self.chain)
+                and self._ran_at(self.chain[recorded], step)):
+            return recorded
+        for index in range(0 if outer is None else outer + 1, len(self.chain)):
+            if self._ran_at(self.chain[index], step):
                 return index
+        return None
+
+    @staticmethod
+    def _ran_at(link: ChainLink, step: Step) -> bool:
+        return (link.file, link.line) == (step.file, step.line)
+
+    def _enclosing_layer(self, step: Step) -> Step | None:
+        """The decorator layer whose call this one ran in, if it ran in one."""
+        parent = self.steps.parent(step)
+        while parent is not None and parent.role != Role.DISPATCH:
+            if parent.role == Role.LAYER and parent.kind == "call":
+                return parent
+            if parent.role in _INNER_ROLES:
+                return None
+            parent = self.steps.parent(parent)
         return None
 
     def _layer(self, step: Step) -> bool:
         index = self._link_index(step)
         link = self.chain[index] if index is not None else None
-        following = self._next_link(index)
-        made_by = (link.decorator if link is not None else None) or maker(step.name) or "?"
-        params = {"layer": step.name, "maker": made_by, "at": where(step.file, step.line),
-                  "next": following or "?"}
-        entered = [c for c in self.steps.children(step, "call") if c.role in _INNER_ROLES]
+        # What the layer called may sit under the app's own helpers (`--lines` steps).
+        entered = [c for c in self.steps.outermost(step)
+                   if c.kind == "call" and c.role in _INNER_ROLES]
         raised = self.steps.raised(step)
+        named = layer_name(self.chain, index) if index is not None else None
+        following = self._next_name(index) or (f"`{entered[0].name}`" if entered else None)
+        if named is not None and (is_told_apart(named) or is_told_apart(following)):
+            message = self._layer_told_apart(step, named, following, entered, raised)
+            self._add([step], message, sources=self._lines(step))
+            return False
+        # The next layer is the call this one made, as recorded: it may be one the chain
+        # does not list (a method decorator a view class applies, a wrapper an extension
+        # makes at each request); with no call, the chain names what it did not call.
+        following_name = entered[0].name if entered else self._next_link(index)
+        params = {"layer": step.name, "maker": made_by(link, maker(step.name)),
+                  "at": where(step.file, step.line), "next": following_name}
         if raised:
             params["exception"] = clip(raised)
             message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) raised "
@@ -359,13 +422,39 @@ class _Request:
             message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) ran and "
                                  "called the next layer, `{next}`; it returned {result}."),
                               params)
-        else:
+        elif following_name is not None:
             params["result"] = clip(self.steps.result(step))
             message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) returned "
                                  "{result} early, without calling `{next}`: what is inside it, "
                                  "the view included, never ran."), params)
+        else:
+            params["result"] = clip(self.steps.result(step))
+            message = Message(N_("Decorator layer `{layer}` (made by `{maker}`, {at}) returned "
+                                 "{result} early, without calling the function it wraps: what "
+                                 "is inside it, the view included, never ran."), params)
         self._add([step], message, sources=self._lines(step))
         return False
+
+    def _layer_told_apart(self, step: Step, named: str | Message, following: str | Message | None,
+                          entered: list[Step], raised: str | None) -> Message:
+        """A layer's sentence where its chain has namesakes: each named with what made it."""
+        params: dict[str, Any] = {"layer": named, "at": where(step.file, step.line),
+                                  "next": following or "`?`"}
+        if raised:
+            params["exception"] = clip(raised)
+            return Message(N_("Decorator layer {layer}, at {at}, raised {exception}."), params)
+        params["result"] = clip(self.steps.result(step))
+        if entered:
+            return Message(N_("Decorator layer {layer}, at {at}, ran and called the next layer, "
+                              "{next}; it returned {result}."), params)
+        return Message(N_("Decorator layer {layer}, at {at}, returned {result} early, without "
+                          "calling {next}: what is inside it, the view included, never ran."),
+                       params)
+
+    def _next_name(self, index: int | None) -> str | Message | None:
+        if index is None or index + 1 >= len(self.chain):
+            return None
+        return layer_name(self.chain, index + 1)
 
     def _next_link(self, index: int | None) -> str | None:
         if index is None or index + 1 >= len(self.chain):
@@ -539,8 +628,13 @@ class _Request:
         return False
 
     def _caller(self, step: Step) -> str:
-        """The nearest call above `step` the narrative knows (the view, a hook function):
-        with `--lines` the Flask helpers between them are steps too (`flask.url_for`)."""
+        """Who made the call `step` stands for: the app's or an extension's function the
+        hook saw call it (an extension's helper, maybe, not the step above); else the
+        nearest call above `step` the narrative knows (the view, a hook function): with
+        `--lines` the Flask helpers between them are steps too (`flask.url_for`)."""
+        caller = step.facts.get("caller")
+        if isinstance(caller, dict) and isinstance(caller.get("function"), str):
+            return caller["function"]
         parent = self.steps.parent(step)
         while parent is not None and parent.role is None and parent.parent is not None:
             parent = self.steps.parent(parent)
@@ -655,9 +749,8 @@ class _Request:
         facts = step.facts
         parent = self.steps.parent(step)
         params = {"from_type": facts.get("from_type"), "status": facts.get("status"),
-                  "mimetype": facts.get("mimetype"),
-                  "caller": parent.name if parent is not None else "?"}
-        if parent is not None and parent.role in _INNER_ROLES:
+                  "mimetype": facts.get("mimetype"), "caller": self._caller(step)}
+        if facts.get("caller") or (parent is not None and parent.role in _INNER_ROLES):
             message = Message(N_("`{caller}` called `make_response` itself: it turned "
                                  "`{from_type}` into a response ({status}, `{mimetype}`)."),
                               params)
@@ -744,11 +837,15 @@ def _view_args(values: Any) -> str:
 def _near_miss(miss: dict[str, Any]) -> Message:
     detail = miss.get("detail") or {}
     params: dict[str, Any] = {"rule": q(miss.get("rule")), "endpoint": q(miss.get("endpoint"))}
-    params.update({k: q(v) if isinstance(v, str) else v for k, v in detail.items()})
+    params.update({k: clip(q(v)) if isinstance(v, str) else v for k, v in detail.items()})
     reason = miss.get("reason")
     if reason == "converter_rejected":
-        params["converter"] = detail.get("converter")
-        params["argument"] = detail.get("argument")
+        params["converter"] = clip(str(detail.get("converter")))
+        params["argument"] = clip(str(detail.get("argument")))
+        if detail.get("refused_by") in ("pattern", "to_python") and isinstance(
+                detail.get("pattern"), str):
+            params["pattern"] = clip(detail["pattern"])
+            return _converter_refusal(detail, params)
         if detail.get("empty"):
             return Message(N_("{rule} (endpoint {endpoint}): the path leaves `{argument}` "
                               "empty, and the `{converter}` converter refused the empty "
@@ -784,3 +881,54 @@ def _near_miss(miss: dict[str, Any]) -> Message:
         return Message(N_("{rule} (endpoint {endpoint}): the path matches on the subdomain "
                           "{rule_subdomain}, not on {subdomain}."), params)
     return Message(N_("{rule} (endpoint {endpoint}): {reason}."), {**params, "reason": reason})
+
+
+def _converter_refusal(detail: Mapping[str, Any], params: dict[str, Any]) -> Message:
+    """Why the converter refused the segment: its pattern, or its `to_python` (asked of
+    werkzeug's own converters; for the app's own, the one left when its pattern matched)."""
+    by_pattern = detail.get("refused_by") == "pattern"
+    if detail.get("empty") and by_pattern:
+        return Message(N_("{rule} (endpoint {endpoint}): the path leaves `{argument}` empty, "
+                          "and the `{converter}` converter refused the empty value: its "
+                          "pattern `{pattern}` does not match an empty string."), params)
+    if detail.get("own") and by_pattern:
+        return Message(N_("{rule} (endpoint {endpoint}): the app's own `{converter}` converter "
+                          "refused {segment} for `{argument}`: its pattern `{pattern}` does "
+                          "not match it."), params)
+    if detail.get("own"):
+        return Message(N_("{rule} (endpoint {endpoint}): {segment} matches the pattern "
+                          "`{pattern}` of the app's own `{converter}` converter, so it was "
+                          "the converter's own `to_python` that refused it for `{argument}` "
+                          "when werkzeug matched the path (flaskscope does not run the app's "
+                          "converters again)."), params)
+    if by_pattern and "/" in str(detail.get("segment")):
+        return Message(N_("{rule} (endpoint {endpoint}): the `{converter}` converter refused "
+                          "{segment} for `{argument}`: its pattern `{pattern}` takes one "
+                          "segment, without a slash (`<path:{argument}>` takes slashes)."),
+                       params)
+    if by_pattern:
+        return Message(N_("{rule} (endpoint {endpoint}): the `{converter}` converter refused "
+                          "{segment} for `{argument}`: its pattern `{pattern}` does not match "
+                          "it."), params)
+    arguments = _converter_arguments(detail.get("arguments"))
+    if arguments:
+        return Message(N_("{rule} (endpoint {endpoint}): the `{converter}` converter refused "
+                          "{segment} for `{argument}`: its pattern `{pattern}` matches it, but "
+                          "its `to_python`, with {arguments}, raised `ValidationError`."),
+                       {**params, "arguments": arguments})
+    return Message(N_("{rule} (endpoint {endpoint}): the `{converter}` converter refused "
+                      "{segment} for `{argument}`: its pattern `{pattern}` matches it, but its "
+                      "`to_python` raised `ValidationError`."), params)
+
+
+def _converter_arguments(arguments: Any) -> list[str]:
+    """The arguments a rule gave its converter, as code: `min=1`."""
+    if not isinstance(arguments, Mapping):
+        return []
+    return [f"`{clip(f'{name}={_literal(value)}')}`" for name, value in arguments.items()]
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, list):
+        return "(" + ", ".join(_literal(item) for item in value) + ")"
+    return q(value)

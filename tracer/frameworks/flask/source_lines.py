@@ -23,8 +23,10 @@ METHODS_REQUIRED = ("methods |= required_methods",)
 RULE_ADDED = ("rule_obj = self.url_rule_class(", "self.url_map.add(rule_obj)")
 VIEW_REGISTERED = ("self.view_functions[endpoint] = view_func",)
 VIEW_COLLISION = ("old_func is not None and old_func != view_func", "raise AssertionError(")
-#: `BlueprintSetupState.add_url_rule`: the join runs for a blueprint with a URL prefix.
+#: `BlueprintSetupState.add_url_rule`: with a URL prefix, the join runs for a rule; an
+#: empty rule is replaced by the prefix.
 BLUEPRINT_RULE_JOIN = ('rule = "/".join((self.url_prefix',)
+BLUEPRINT_RULE_PREFIX = ("rule = self.url_prefix",)
 BLUEPRINT_RULE_NAME = ('f"{self.name_prefix}.{self.name}.{endpoint}"',)
 #: `View.as_view`. The `view` it defines is written twice (by `init_every_request`): it is
 #: quoted from a request that ran it, never from the registration.

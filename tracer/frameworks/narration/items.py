@@ -25,7 +25,8 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker
 class Message:
     """A message id (its English text with ``{field}`` placeholders) and the field values.
 
-    Values are strings, numbers or lists of strings; lists are joined by the language's
+    Values are strings, numbers, lists of strings, or messages of their own (a phrase the
+    language writes its own way, such as an ordinal); lists are joined by the language's
     own separator when the sentence is written.
     """
 

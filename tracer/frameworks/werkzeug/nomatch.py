@@ -6,12 +6,19 @@ for each, binds a fresh `Map` holding one copy of that rule (with the original m
 converters and settings) and calls `match` on it. The exception werkzeug raises there —
 or the variant of the rule or path that makes it match — names the reason. Nothing here
 re-implements werkzeug's matcher: the only string work is rewriting a rule's converters
-to werkzeug's default one and comparing static segments to say which part differs.
+to werkzeug's default one (or one of them to `path`), comparing static segments to say
+which part differs, and matching a converter's own pattern against the segment it refused.
 
 Reasons (`reason` of each dict):
 
 - ``converter_rejected``: with the converters relaxed the path matches; `detail` names the
-  argument, its converter and the segment it refused (``int`` refused ``'abc'``).
+  argument, its converter and the segment it refused (``int`` refused ``'abc'``), and why:
+  the converter the rule made is asked (`_refusal`): ``refused_by`` is ``"pattern"`` when
+  its ``pattern`` does not match the segment in full, ``"to_python"`` when it does and its
+  `to_python` raised `ValidationError` (``int(min=1)`` refused ``'0'``); ``arguments``
+  holds those the rule wrote for it, by werkzeug's names (``{"min": 1}``). A segment with
+  a slash that the default converter refused (``/wiki/a/b`` for ``/wiki/<title>``) is one
+  too: werkzeug gives that converter one segment at a time.
 - ``static_differs``: even relaxed, the path does not match; `detail` names the differing
   static part, or the segment counts.
 - ``trailing_slash``: only the trailing slash differs (the rule would redirect, or the
@@ -25,20 +32,34 @@ looks a segment up (in a database, say) would run again, outside its request. Ev
 uses a stand-in for each of them instead (`_pattern_only`): the class's `regex`, `weight`
 and `part_isolating`, with werkzeug's own `__init__` and `to_python`. A rule that matches
 with the stand-ins did not match for real only because one of the app's converters refused
-the segment in `to_python` (or by a pattern it set in `__init__`): ``converter_rejected``
-with ``own: True``.
+the segment in `to_python` (or by a pattern it set in `__init__`): ``converter_rejected``.
+Which of the two is read, not run: the pattern of the converter the rule made (``regex``,
+read with `getattr_static`, as `__init__` left it) either refuses the segment, or it
+accepts it and so the converter's own `to_python` refused it. ``own: True`` marks every
+refusal by one of the app's converters.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import BaseConverter, Map, MapAdapter, RequestRedirect, Rule
+from werkzeug.routing import (
+    BaseConverter,
+    Map,
+    MapAdapter,
+    PathConverter,
+    RequestRedirect,
+    Rule,
+    UnicodeConverter,
+    ValidationError,
+    parse_converter_args,
+)
 
 #: The rule syntax werkzeug documents: ``<converter(arguments):variable>``.
 _VARIABLE = re.compile(
@@ -48,6 +69,9 @@ _VARIABLE = re.compile(
 #: Converters that may span slashes keep their nature when relaxed.
 _SPANNING = frozenset({"path"})
 DEFAULT_LIMIT = 5
+#: A segment or pattern kept in a near miss is cut to this many characters: the path
+#: comes from the request, and five near misses would otherwise copy all of it five times.
+MAX_TEXT = 200
 
 
 def near_misses(
@@ -214,9 +238,9 @@ def _diagnose(
         if not own:
             return None  # it matches on its own: not why the path missed
         # Only the app's converters' patterns were asked; the real match ran them.
-        name, converter = own[0]
-        return result("converter_rejected", argument=name, converter=converter,
-                      segment=values.get(name), own=True)
+        name, converter = _own_refuser(rule, own, values)
+        return result("converter_rejected", **_rejected(rule, name, converter,
+                                                        values.get(name)))
     if isinstance(error, RequestRedirect):
         new_path = _path_of(error.new_url)
         if new_path.rstrip("/") == path.rstrip("/"):
@@ -244,13 +268,17 @@ def _diagnose(
             rejected = _rejecting_argument(rule, path, accepted, attempt)
             if rejected is not None:
                 name, converter = rejected
-                return result("converter_rejected", argument=name, converter=converter,
-                              segment=values.get(name))
+                return result("converter_rejected", **_rejected(rule, name, converter,
+                                                                values.get(name)))
     empty = _empty_argument(rule.rule, path)
     if empty is not None:
         name, converter = empty
-        return result("converter_rejected", argument=name, converter=converter, segment="",
-                      empty=True)
+        return result("converter_rejected", **_rejected(rule, name, converter, "",
+                                                        empty=True))
+    slashed = _slashed_argument(url_map, rule, path, accepted, attempt)
+    if slashed is not None:
+        name, converter, segment = slashed
+        return result("converter_rejected", **_rejected(rule, name, converter, segment))
     return result("static_differs", **_static_difference(rule.rule, path))
 
 
@@ -320,6 +348,25 @@ def _rejecting_argument(rule, path, method, attempt) -> tuple[str, str] | None:
     return None
 
 
+def _slashed_argument(url_map, rule, path, method, attempt) -> tuple[str, str, str] | None:
+    """(variable, converter, value) of a variable of the default converter that, were it
+    `path`, would take a value with a slash and make the rule match (``/wiki/a/b`` for
+    ``/wiki/<title>``): its one-segment pattern is why the rule missed."""
+    if url_map.converters.get("path") is not PathConverter:
+        return None
+    for match in _VARIABLE.finditer(rule.rule):
+        name = match.group("variable")
+        converter = match.group("converter") or "default"
+        if url_map.converters.get(converter) is not UnicodeConverter:
+            continue
+        widened = _relax(rule.rule, keep=None).replace(f"<{name}>", f"<path:{name}>", 1)
+        error, values = attempt(_variant(rule, widened), path, method)
+        value = values.get(name)
+        if error is None and isinstance(value, str) and "/" in value:
+            return name, converter, value
+    return None
+
+
 def _empty_argument(text: str, path: str) -> tuple[str, str] | None:
     """The variable a path leaves empty where all of the rule's static text is there
     (`/anything/` for `/anything/<path:anything>`): its converter refused the empty value,
@@ -336,6 +383,133 @@ def _empty_argument(text: str, path: str) -> tuple[str, str] | None:
         return None
     return next(((name, converter) for (name, converter), value
                  in zip(variables, found.groups(), strict=True) if value == ""), None)
+
+
+# -- why a converter refused ----------------------------------------------------------------
+
+
+def _rejected(rule: Rule, name: str, converter: str, segment: Any, **flags: Any
+              ) -> dict[str, Any]:
+    """The detail of ``converter_rejected``: which argument, which converter, the segment
+    (bounded: it comes from the request) and why the converter refused it."""
+    detail: dict[str, Any] = {"argument": name, "converter": converter,
+                              "segment": _bounded(segment), **flags}
+    made = _converter_made(rule, name)
+    if made is None:
+        return detail
+    if _is_own(made):
+        detail["own"] = True
+    if isinstance(segment, str):
+        detail.update(_refusal(rule, name, made, segment))
+    return detail
+
+
+def _converter_made(rule: Rule, name: str) -> Any | None:
+    """The converter `rule` made for the variable `name` when its map bound it (werkzeug
+    keeps them in `Rule._converters`); None for a rule that was never bound."""
+    converters = inspect.getattr_static(rule, "_converters", None)
+    return converters.get(name) if isinstance(converters, dict) else None
+
+
+def _is_own(converter: Any) -> bool:
+    """Whether a converter is the app's own (its class is not werkzeug's)."""
+    module = inspect.getattr_static(type(converter), "__module__", "")
+    return not (isinstance(module, str) and module.startswith("werkzeug."))
+
+
+def _own_refuser(rule: Rule, own: list[tuple[str, str]], values: Mapping[str, Any]
+                 ) -> tuple[str, str]:
+    """Of the app's converters a rule uses, the one whose own pattern refused its value,
+    else the first: the stand-ins matched with the patterns the classes declare."""
+    for name, converter in own:
+        made = _converter_made(rule, name)
+        value = values.get(name)
+        if made is not None and isinstance(value, str):
+            if _refusal(rule, name, made, value).get("refused_by") == "pattern":
+                return name, converter
+    return own[0]
+
+
+def _refusal(rule: Rule, name: str, converter: Any, segment: str) -> dict[str, Any]:
+    """Why `converter` refused `segment`: its pattern, or its `to_python`.
+
+    werkzeug's own converters are asked (`to_python` is theirs: nothing of the app runs);
+    the app's are only read: a pattern that accepts the segment leaves their own
+    `to_python`, which is not run again, as what refused it.
+    """
+    pattern = inspect.getattr_static(converter, "regex", None)
+    if not isinstance(pattern, str):
+        return {}
+    found: dict[str, Any] = {"pattern": _bounded(pattern)}
+    own = _is_own(converter)
+    if not own:
+        arguments = _arguments(rule, name, type(converter))
+        if arguments:
+            found["arguments"] = arguments
+    if not _matches(pattern, segment):
+        return {**found, "refused_by": "pattern"}
+    if own or _to_python_refuses(converter, segment):
+        return {**found, "refused_by": "to_python"}
+    return found  # it accepts the segment alone: the rule's other parts are why
+
+
+def _matches(pattern: str, segment: str) -> bool:
+    try:
+        return re.fullmatch(pattern, segment) is not None
+    except re.error:
+        return True  # werkzeug compiled it inside a larger pattern: not ours to judge
+
+
+def _to_python_refuses(converter: Any, segment: str) -> bool:
+    """Whether werkzeug's own converter raises `ValidationError` for `segment`, as it
+    does when the matcher hands it over. Only werkzeug's own `to_python` is called, looked
+    up on the class: one the app put in its place is not run."""
+    method = inspect.getattr_static(type(converter), "to_python", None)
+    module = getattr(method, "__module__", None)
+    if not (callable(method) and isinstance(module, str) and module.startswith("werkzeug.")):
+        return False
+    try:
+        method(converter, segment)
+    except ValidationError:
+        return True
+    except Exception:  # not how a converter refuses: werkzeug would not have caught it
+        return False
+    return False
+
+
+def _arguments(rule: Rule, name: str, cls: type) -> dict[str, Any]:
+    """The arguments the rule wrote for the converter of `name`, named as werkzeug's
+    `__init__` names them (``any(a, b)`` → ``{"items": ["a", "b"]}``), JSON-safe."""
+    written = next((match.group("arguments") for match in _VARIABLE.finditer(rule.rule)
+                    if match.group("variable") == name), None)
+    if not written:
+        return {}
+    try:
+        args, kwargs = parse_converter_args(written)
+        bound = inspect.signature(cls).bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return {}
+    named = dict(list(bound.arguments.items())[1:])  # the map werkzeug passes first
+    return {key: _plain(value) for key, value in named.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return _bounded(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # `int(max=inf)`: JSON has no infinity
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _bounded(repr(value))
+
+
+def _bounded(text: Any) -> Any:
+    """A text cut to `MAX_TEXT` characters (other values as they are)."""
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        return text[: MAX_TEXT - 1] + "…"
+    return text
 
 
 def _static_difference(rule_text: str, path: str) -> dict[str, Any]:

@@ -88,7 +88,7 @@ def _layer_line(layer: Layer) -> Text:
     text.append(visible(name), "bold" if layer.entered else "dim")
     notes = []
     if link.kind == "decorator":
-        notes.append(f"@{link.decorator}" if link.decorator else "decorator")
+        notes.append(layer.made_by or "decorator")
         if link.wraps is False:
             notes.append("no functools.wraps")
         if link.origin == "class_decorators":

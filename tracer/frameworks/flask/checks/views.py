@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
-from types import ModuleType
 from typing import Any
 
 from flask import Flask
 from flask.views import MethodView, http_method_funcs
 
-from tracer.frameworks.hooking import qualname
+from tracer.frameworks.flask.above_route import (
+    WrappedAboveRoute,
+    decorator_name,
+    wrapped_above_route,
+)
 from tracer.frameworks.narration.apps import AppOwners
 from tracer.frameworks.narration.findings import Finding, definition
 from tracer.frameworks.narration.items import N_, Message
-from tracer.frameworks.narration.steps import maker
 from tracer.model import Role, Trace
-from tracer.unwrap import layers
 
 _METHODS_LINE = re.compile(r"^\s*methods\s*[:=]")
 
@@ -31,39 +31,16 @@ def decorators_above_route(app: Flask, trace: Trace, owners: AppOwners | None = 
     """Module names bound to a wrapper around a registered view that is not registered.
 
     `@decorator` above `@app.route` wraps what `route` returned, the function it already
-    registered: the module ends up with the wrapper, `view_functions` with the bare view.
+    registered: the module ends up with the wrapper, `view_functions` with the bare view
+    (`tracer.frameworks.flask.above_route` finds them).
     """
-    registered = {id(view): endpoint for endpoint, view in app.view_functions.items()}
-    findings = []
-    seen: set[int] = set()
-    for module in _view_modules(app):
-        for name, obj in list(vars(module).items()):
-            if id(obj) in registered or isinstance(obj, type) or not callable(obj):
-                continue
-            for inner in list(layers(obj))[1:]:
-                endpoint = registered.get(id(inner))
-                if endpoint is None or id(inner) in seen:
-                    continue
-                seen.add(id(inner))
-                findings.append(_above_route(app, trace, owners, name, obj, inner, endpoint))
-                break
-    return findings
+    return [_above_route(app, trace, owners, found) for found in wrapped_above_route(app)]
 
 
-def _view_modules(app: Flask) -> list[ModuleType]:
-    names = {app.import_name}
-    names.update(getattr(view, "__module__", None) or "" for view in app.view_functions.values())
-    modules = []
-    for name in sorted(n for n in names if n):
-        module = sys.modules.get(name)
-        if module is not None and name.partition(".")[0] not in ("flask", "werkzeug"):
-            modules.append(module)
-    return modules
-
-
-def _above_route(app: Flask, trace: Trace, owners: AppOwners | None, name: str, outer: Any,
-                 inner: Any, endpoint: str) -> Finding:
-    decorator = maker(qualname(outer)) or qualname(outer)
+def _above_route(app: Flask, trace: Trace, owners: AppOwners | None,
+                 found: WrappedAboveRoute) -> Finding:
+    name, endpoint = found.name, found.endpoint
+    decorator = decorator_name(found.wrappers[0])
     rules = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
     params = {"decorator": decorator, "view": name, "rules": [repr(r) for r in rules]}
     problem = (Message(N_("`@{decorator}` is written above the route decorator on `{view}`: "
@@ -72,7 +49,7 @@ def _above_route(app: Flask, trace: Trace, owners: AppOwners | None, name: str, 
                           "name `{view}`. Requests never run `{decorator}`."), params),)
     fix = Message(N_("Move `@{decorator}` below `@app.route(...)`, directly above "
                      "`def {view}`: the route decorator must be the top one."), params)
-    file, line = definition(inner)
+    file, line = definition(found.view)
     steps = _own_steps(trace, owners, Role.VIEW_REGISTERED, "endpoint", endpoint)
     return Finding("decorator_above_route", file, line, problem, fix, steps)
 
