@@ -149,6 +149,10 @@ def test_location_of_calls_lines_returns_and_notes(line_trace: Trace) -> None:
     request = dataclasses.replace(line_trace.requests[0], steps=steps)
     state = ViewState(dataclasses.replace(line_trace, requests=(request,)))
     assert state.location(14).line == 5  # a return without a line: its frame's last line
+    # Hook mode records only the quotable lines: the latest is not where the frame was.
+    hooks = dataclasses.replace(line_trace, meta={**line_trace.meta, "lines": False},
+                                requests=(request,))
+    assert ViewState(hooks).location(14).line == 1 and ViewState(hooks).location(12).line == 1
 
 
 def test_highlighting_keeps_every_line_and_blanks_the_missing_ones() -> None:

@@ -130,7 +130,7 @@ def line_trace() -> Trace:
     route = Route("/total", "total", ("GET", "HEAD", "OPTIONS"), None,
                   (ChainLink("view", "total", "total", LINE_FILE, 1),), ("HEAD", "OPTIONS"))
     return Trace(
-        meta={"python": "3.11", "created": "2026-01-01T00:00:00+00:00"},
+        meta={"python": "3.11", "created": "2026-01-01T00:00:00+00:00", "lines": True},
         routes=(route,),
         registration=Registration(),
         requests=(request,),

@@ -148,7 +148,10 @@ class ViewState:
         """The file and line the Source pane shows for a step (default: the current one).
 
         Calls point at their `def` line, lines and returns at their own line; a return
-        without a line and a note without a place borrow the latest line of their frame.
+        without a line and a note without a place borrow the latest line of their frame
+        when every line was recorded (`--lines`). Hook mode records only the lines the
+        narrative may quote: the latest of those is not where the frame was, so they point
+        at the `def` line.
         """
         if step_id is None:
             step_id = self.navigator.current
@@ -164,6 +167,8 @@ class ViewState:
             return Location(step.file, step.line, step.name)
         call = steps[frame]
         line = call.line
+        if not self.trace.meta.get("lines"):
+            return Location(call.file, line, call.name)
         children = index.children(frame)
         for position in range(bisect_left(children, step_id) - 1, -1, -1):
             if steps[children[position]].kind == "line":
