@@ -69,3 +69,13 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
     return invoke
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The explain oracle's counts, when it ran: the numbers a closing note quotes."""
+    explained = sys.modules.get("oracle.explained")
+    totals = getattr(explained, "TOTALS", None)
+    if totals and totals["recordings"]:
+        terminalreporter.section("explain held to the line oracle")
+        terminalreporter.write_line(", ".join(f"{name}: {count}"
+                                              for name, count in totals.items()))

@@ -7,6 +7,7 @@ in order, through one test client (cookies carry over), each with the response i
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from oracle import Observation, Observer, Report, check_requests
+from oracle.ran import Phase, Ran
 
 import tracer
 from tracer.api import default_scope
@@ -132,6 +134,26 @@ def run_app(name: str, mode: str) -> AppRun:
     run = RUNS[name, mode] = AppRun(name, mode, labels, list(module.ASKS), responses, trace,
                                     observations, check_requests(trace.requests, observations))
     return run
+
+
+@cache
+def replayed(name: str) -> dict[str, Phase]:
+    """Corpus app `name` imported afresh and sent its asks with flaskscope NOT installed,
+    under the line oracle (`oracle.ran`): what ran in registration and in each request."""
+    module_name = corpus_module(name)
+    app_packages = APPS[name][1]
+    _forget((module_name, *app_packages))
+    try:
+        with Ran() as ran:
+            module: ModuleType = importlib.import_module(module_name)
+            client = module.app.test_client()
+            for index, ask in enumerate(module.ASKS):
+                ran.label = f"request {index}"
+                ask.send(client).close()
+    finally:
+        _forget((module_name, *app_packages))
+        gc.collect()  # the app's signal receivers go with it (weakly connected, in cycles)
+    return ran.phases
 
 
 def closing_note() -> list[str]:

@@ -8,11 +8,13 @@ so a fix shows up as an unexpected pass.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
+from oracle.explained import explain_disagreements
 from oracle.observe import Call
 
-from .harness import APPS, MODES, Ask, corpus_module, run_app
+from .harness import APPS, MODES, Ask, corpus_module, replayed, run_app
 
 # Known gaps, each a flaskscope bug the oracle reports (by app, mode and ask index):
 # none today. A gap found later is listed here as (app, mode) -> {index: (reason, ...)}.
@@ -86,3 +88,13 @@ def test_asks_reach_every_kind_of_request(app: str) -> None:
 def _ran(call: Call, name: str) -> bool:
     """Whether the oracle saw a call of `name` (a qualname) under `call`."""
     return any(child.name == name or _ran(child, name) for child in call.children)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("app", APPS)
+def test_explain_tells_only_what_ran(app: str, mode: str, tmp_path: Path) -> None:
+    """Every Flask or Werkzeug line `explain --source` quotes ran, and every "called"
+    sentence is a call that happened, in English and Chinese: held to the app replayed
+    without flaskscope under the line oracle."""
+    wrong = explain_disagreements(run_app(app, mode).trace, replayed(app), tmp_path)
+    assert not wrong, "\n".join(wrong)
