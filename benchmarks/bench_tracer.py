@@ -92,6 +92,21 @@ def hook_mode(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
 
 
 @contextmanager
+def hook_mode_without_ran_lines(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+    """Hook mode as it would be without recording which quotable lines of Flask's functions
+    ran (the lines `explain --source` may quote): what that recording costs."""
+    import tracer.frameworks.flask.hooks as flask_hooks
+
+    original = flask_hooks.quotable_lines
+    flask_hooks.quotable_lines = dict
+    try:
+        with tracer.record():
+            yield call
+    finally:
+        flask_hooks.quotable_lines = original
+
+
+@contextmanager
 def line_mode(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
     with tracer.record(lines=True, scope=default_scope([os.path.join(ROOT, "fixtures"), APPS])):
         yield call
@@ -277,9 +292,10 @@ def main() -> None:
     print(f"Python {platform.python_version()}, {rounds} interleaved rounds, "
           f"{requests} requests per configuration per round (peers: fewer, as noted)")
     configs = {"untraced": untraced, "flaskscope hooks": hook_mode,
+               "hooks without ran lines": hook_mode_without_ran_lines,
                "flaskscope lines": line_mode, **peers()}
-    slow = {name: max(5, requests // 20) for name in configs
-            if name not in ("untraced", "flaskscope hooks", "flaskscope lines")}
+    ours = ("untraced", "flaskscope hooks", "hooks without ran lines", "flaskscope lines")
+    slow = {name: max(5, requests // 20) for name in configs if name not in ours}
     for label, load_app, path in (("GET /index (IndexView, 1 decorator)", load_seed_app,
                                    "/index"),
                                   ("GET / (hello world)", load_hello_app, "/")):
@@ -292,6 +308,8 @@ def main() -> None:
         for name, (seconds, ratio) in results.items():
             note = f"  ({slow[name]} req/round)" if name in slow else ""
             print(f"  {name:<26}{seconds * 1e6:>11.1f} µs{ratio:>9.2f}×{note}")
+        print(f"  recording the quotable lines that ran costs hook mode "
+              f"{results['flaskscope hooks'][1] / results['hooks without ran lines'][1]:.2f}×")
         hunter_ratio = results.get("hunter VarsSnooper", (0, 0))[1]
         if hunter_ratio:
             print(f"  hunter / flaskscope lines: "
