@@ -11,7 +11,9 @@ trace function that was already set (a debugger, coverage) is never replaced.
 The watcher also records which lines of chosen framework functions ran (`watch_lines`),
 as line steps under the call step a hook opened for them: what the narrative quotes must
 have run. Only the lines worth quoting are reported again; on 3.12+ every other line of
-those functions is disabled at its first event, on 3.11 it costs one check.
+those functions is disabled at its first event. On 3.11 a line can only be seen by
+tracing every call made meanwhile (about 0.15 µs each, and a request makes thousands):
+there the lines are recorded during registration only (`LINES_IN_REQUESTS`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from tracer.recorder import Recorder
 
 HAS_MONITORING = sys.version_info >= (3, 12)
+#: Whether `watch_lines` records inside requests too (cheaply only with `sys.monitoring`).
+LINES_IN_REQUESTS = HAS_MONITORING
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 _RETURN_VALUE = dis.opmap["RETURN_VALUE"]
 _TOOL_NAME = "flaskscope"
@@ -115,6 +119,14 @@ class CodeWatcher:
         """Whether lines of `code` are recorded (3.11 must then trace its calls)."""
         return code is not None and id(code) in self._lines_wanted
 
+    def catching_lines(self) -> _Catching:
+        """`catching()` for a call whose lines are watched: on 3.11 it traces the call only
+        outside requests (`LINES_IN_REQUESTS`); 3.12+ needs no tracing for lines."""
+        return _Catching(self, not HAS_MONITORING and current_request() is None)
+
+    def _lines_now(self) -> bool:
+        return LINES_IN_REQUESTS or current_request() is None
+
     def close(self) -> None:
         """Stop watching everything and give the monitoring tool id back."""
         if self._tool is not None:
@@ -187,7 +199,7 @@ class CodeWatcher:
         watched = self._by_id.get(id(frame.f_code))
         wanted = self._lines_wanted.get(id(frame.f_code))
         if watched is None or current_request() is None:
-            return None if wanted is None else self._trace_lines
+            return None if wanted is None or not self._lines_now() else self._trace_lines
         try:
             if watched.before is not None:
                 watched.before(frame)
@@ -198,7 +210,7 @@ class CodeWatcher:
         except Exception as exc:
             self.recorder.failed(exc)
             return None
-        frame.f_trace_lines = wanted is not None
+        frame.f_trace_lines = wanted is not None and LINES_IN_REQUESTS
         return _FrameTracer(self, step_id)
 
     def _trace_lines(self, frame: FrameType, event: str, arg: Any) -> Any:

@@ -14,6 +14,7 @@ from explain_helpers import recorded_source
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.frameworks.narration.narrative import explain
 from tracer.model import Trace
+from tracer.watch import LINES_IN_REQUESTS
 from viewer.explain.render import plain
 
 _APP = """
@@ -116,3 +117,19 @@ def test_an_empty_blueprint_rule_is_told_as_the_prefix_taken_not_a_join(
     assert "rule = self.url_prefix" in text and 'rule = "/".join((self.url_prefix' in text
     zh = plain(explain(trace), "zh")
     assert "就直接把 URL 前缀 '/api' 当作规则" in zh
+
+
+def test_hook_mode_records_the_quotable_lines_that_ran(tmp_path: Path) -> None:
+    """The line steps hook mode adds: in registration always, in requests where
+    `sys.monitoring` makes them cheap (3.12+); the trace says which."""
+    trace = _trace(tmp_path, "GET /both")
+    assert trace.meta["ran_lines"] == ("all" if LINES_IN_REQUESTS else "registration")
+    steps = trace.registration.steps
+    both = next(s for s in steps if s.kind == "call" and s.name == "App.add_url_rule"
+                and s.detail.get("rule") == "'/both'")
+    ran = {trace.sources[s.file].lines[s.line].strip() for s in steps
+           if s.kind == "line" and s.parent == both.id}
+    assert "methods |= required_methods" in ran
+    assert not any(text.startswith("methods = getattr(view_func") for text in ran)
+    request_lines = [s for s in trace.requests[0].steps if s.kind == "line"]
+    assert bool(request_lines) == LINES_IN_REQUESTS

@@ -300,7 +300,9 @@ class AdapterHooks:
             return close_step(step, args, kwargs, result, None)
 
         # 3.11 traces the call to see watched code, or the lines of it worth recording.
-        catching = self.watcher.catching if catch or self.watcher.watches_lines(code) else None
+        catching = (self.watcher.catching if catch
+                    else self.watcher.catching_lines if self.watcher.watches_lines(code)
+                    else None)
         return traced
 
     def run_then_leave(self, step: int | None, function: Callable, *args: Any,

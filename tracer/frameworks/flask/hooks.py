@@ -79,7 +79,7 @@ from tracer.model import ChainLink, DecoratorAboveRoute, Role, Route
 from tracer.paths import OWN_DIRS
 from tracer.recorder import Recorder, current_request
 from tracer.unwrap import code_of, layers
-from tracer.watch import CodeWatcher, argument_values
+from tracer.watch import LINES_IN_REQUESTS, CodeWatcher, argument_values
 
 if TYPE_CHECKING:
     from werkzeug.local import LocalProxy
@@ -203,6 +203,7 @@ class FlaskHooks(AdapterHooks):
         if self.lines is None:  # line tracing records every line already
             for code, lines in quotable_lines().items():
                 self.watcher.watch_lines(code, lines)
+            self.recorder.meta["ran_lines"] = "all" if LINES_IN_REQUESTS else "registration"
         self._install_registration()
         self._install_request()
 
@@ -306,7 +307,7 @@ class FlaskHooks(AdapterHooks):
                     code, hooks.recorder.named({"f": f}), role=role,
                     facts={"view": qualname(f), "called_from": called_from()},
                 )
-            with hooks.watcher.catching(start=hooks.watcher.watches_lines(code)):
+            with hooks.watcher.catching_lines():
                 return hooks.run_then_leave(step, decorator, f)
 
         return applied
@@ -780,7 +781,6 @@ class FlaskHooks(AdapterHooks):
         hooks = self
         recorder = self.recorder
         code = code_of(original)
-        watch_lines = self.watcher.watches_lines(code)
 
         @functools.wraps(original)
         def wsgi_app(app: Any, environ: dict, start_response: Callable) -> Any:
@@ -800,7 +800,7 @@ class FlaskHooks(AdapterHooks):
                 if hooks.lines is not None:
                     with hooks.lines.tracing():
                         result = original(app, environ, start_response)
-                elif extras or watch_lines:  # the app's own methods, Flask's lines (3.11)
+                elif extras:  # the app's own methods run anywhere in the request (3.11)
                     with hooks.watcher.catching():
                         result = original(app, environ, start_response)
                 else:

@@ -20,6 +20,7 @@ from tracer.frameworks.narration.steps import (
     code_list,
     def_lines,
     leaf,
+    lines_recorded,
     maker,
     route_for,
     where,
@@ -65,7 +66,8 @@ def _call(name: str, detail: dict[str, str], positional: Sequence[str] = ("rule"
 class _Registration:
     def __init__(self, trace: Trace, endpoints: set[str] | None) -> None:
         self.trace = trace
-        self.steps = Steps(trace.registration.steps)
+        self.steps = Steps(trace.registration.steps,
+                           lines_recorded(trace.meta, registration=True))
         self.sources = trace.sources
         self.endpoints = endpoints
         self.apps = AppOwners(trace, self.steps)
@@ -650,7 +652,7 @@ class _Registration:
     def _took(self, step: Step, branch: tuple[str, ...], otherwise: bool) -> bool:
         """Whether the call `step` ran the statement of `branch`: read from the lines it
         recorded; a trace without them (an older file) says it by `otherwise`."""
-        if not self.steps.ran(step):
+        if not self.steps.lines_recorded:
             return otherwise
         return bool(body_lines(self.sources, self.steps, step, branch))
 
@@ -696,8 +698,9 @@ class _Registration:
             messages.append(Message(N_("`{blueprint}` is registered inside another blueprint, "
                                        "so Flask put its `name_prefix` `{name_prefix}` in front "
                                        "of its name: the endpoint is {endpoint}."), params))
-        needles = (lines.BLUEPRINT_RULE_JOIN + lines.BLUEPRINT_RULE_PREFIX
-                   + (lines.BLUEPRINT_RULE_NAME if add is not None else ()))
+        branch = (lines.BLUEPRINT_RULE_PREFIX if prefix_only
+                  else lines.BLUEPRINT_RULE_JOIN if facts.get("url_prefix") else ())
+        needles = branch + (lines.BLUEPRINT_RULE_NAME if add is not None else ())
         self._add([step, *inferred], *messages,
                   sources=body_lines(self.sources, self.steps, step, needles))
         if add is not None:

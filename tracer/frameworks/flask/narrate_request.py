@@ -23,6 +23,7 @@ from tracer.frameworks.narration.steps import (
     code_list,
     def_lines,
     leaf,
+    lines_recorded,
     maker,
     route_for,
     step_lines,
@@ -44,7 +45,7 @@ class _Request:
     def __init__(self, trace: Trace, request: Request) -> None:
         self.trace = trace
         self.request = request
-        self.steps = Steps(request.steps)
+        self.steps = Steps(request.steps, lines_recorded(trace.meta, registration=False))
         self.sources = trace.sources
         self.items: list[Item] = []
         #: ids of the steps some item tells about

@@ -10,6 +10,7 @@ per hooked call.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import linecache
@@ -33,9 +34,10 @@ def needles() -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+@functools.cache
 def quotable_lines() -> dict[CodeType, frozenset[int]]:
     """Code object -> its lines that contain a quoted statement, for every Flask function
-    that has one."""
+    that has one (read once: Flask's functions do not change while it is imported)."""
     wanted = needles()
     found: dict[CodeType, frozenset[int]] = {}
     for code in _codes():

@@ -15,11 +15,25 @@ from tracer.paths import short_path
 _MAX_DEF_LINES = 4
 
 
-class Steps:
-    """One section's steps, indexed by id and by parent."""
+def lines_recorded(meta: Mapping[str, Any], registration: bool) -> bool:
+    """Whether the trace recorded the lines worth quoting that ran in a phase's framework
+    calls (every line with `--lines`; in hook mode the quotable ones, during registration
+    only on 3.11). Without them (that phase on 3.11, older trace files) a quote is chosen
+    from the facts alone."""
+    ran = meta.get("ran_lines")
+    return bool(meta.get("lines")) or ran == "all" or (registration and ran == "registration")
 
-    def __init__(self, steps: Sequence[Step]) -> None:
+
+class Steps:
+    """One section's steps, indexed by id and by parent.
+
+    `lines_recorded`: whether a call's line steps are all the quotable lines it ran
+    (`lines_recorded()`), so that a line without one did not run.
+    """
+
+    def __init__(self, steps: Sequence[Step], lines_recorded: bool = True) -> None:
         self.steps = tuple(steps)
+        self.lines_recorded = lines_recorded
         self._children: dict[int | None, list[Step]] = {}
         for step in self.steps:
             self._children.setdefault(step.parent, []).append(step)
@@ -178,21 +192,23 @@ def body_lines(sources: Mapping[str, SourceFile], steps: Steps, call: Step | Non
 
     Only the lines the trace shows ran in that call (its line steps: every line with
     `--lines`, the lines worth quoting in hook mode) are candidates, so a branch not taken
-    is never quoted. The trace embeds whole bodies of the functions it watched; a body is
-    the run of consecutive embedded lines from the first line on, up to the first line
-    indented no deeper than its `def` (a nested function ends there, not at the end of the
-    one holding it). `after` skips the lines up to that number, for a statement written
-    twice in one function. A needle that is not there (another Flask version) is simply
-    not quoted.
+    is never quoted. Where the phase has no line steps (`Steps.lines_recorded` False) the
+    caller's choice of `needles`, made from the facts, is all there is.
+
+    The trace embeds whole bodies of the functions it watched; a body is the run of
+    consecutive embedded lines from the first line on, up to the first line indented no
+    deeper than its `def` (a nested function ends there, not at the end of the one holding
+    it). `after` skips the lines up to that number, for a statement written twice in one
+    function. A needle that is not there (another Flask version) is simply not quoted.
     """
     if call is None or not call.file or not call.line or call.file not in sources:
         return []
-    ran = steps.ran(call)
+    ran = steps.ran(call) if steps.lines_recorded else None
     lines = sources[call.file].lines
     found = []
     wanted = list(needles)
     for number, text in _function(lines, call.line):
-        if number not in ran:
+        if ran is not None and number not in ran:
             continue
         hits = [needle for needle in wanted if needle in text]
         if hits and (after is None or number > after):
