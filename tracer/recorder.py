@@ -423,14 +423,15 @@ class Recorder:
         frame's arguments are added to its detail (`self`/`cls` left out). Otherwise a call
         step is opened with `arguments` (kept raw, rendered when the trace is built). A step
         some frame has already taken (it has raw arguments, if only `{}`) is never taken
-        again: the same code called inside it (two layers one decorator factory made, a
-        recursion) is a call of its own. One method for the whole path: it runs at every
-        traced call.
+        again, but by a coroutine or generator frame resuming in it: the same code called
+        inside it (two layers one decorator factory made, a recursion) is a call of its
+        own. One method for the whole path: it runs at every traced call.
         """
         record = _record.get() or self.registration
         stack = _stack.get()
         parent = stack[-1] if stack else None
-        if parent is not None and parent not in record.raw:
+        resumed = bool(facts and facts.get("resumed"))  # the frame that took it, going on
+        if parent is not None and (parent not in record.raw or resumed):
             top = record.steps.get(parent)
             if (top is not None and top[5] == code.co_firstlineno and top[3] == code.co_qualname
                     and top[4] == code.co_filename):

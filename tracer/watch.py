@@ -97,10 +97,11 @@ class CodeWatcher:
             return
         self.watched[code] = self._by_id[id(code)] = Watched(role, before, facts)
         self.recorder.remember_code(code)
-        if self._tool is not None:
+        if self._tool is not None:  # added to the line events `watch_lines` may have set
             events = sys.monitoring.events
             sys.monitoring.set_local_events(
-                self._tool, code, events.PY_START | events.PY_RETURN
+                self._tool, code, sys.monitoring.get_local_events(self._tool, code)
+                | events.PY_START | events.PY_RETURN
             )
 
     def watch_lines(self, code: CodeType, lines: frozenset[int]) -> None:

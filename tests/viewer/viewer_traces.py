@@ -60,11 +60,33 @@ def steady(trace: Trace) -> Trace:
     return dataclasses.replace(trace, meta=meta, registration=registration, requests=requests)
 
 
+def _without_lines(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The steps without line steps, renumbered (a step's id is its position)."""
+    kept = [step for step in steps if step.kind != "line"]
+    new_id = {step.id: index for index, step in enumerate(kept)}
+    return tuple(dataclasses.replace(step, id=new_id[step.id],
+                                     parent=None if step.parent is None else new_id[step.parent])
+                 for step in kept)
+
+
+def same_on_every_python(trace: Trace) -> Trace:
+    """A hook-mode trace as 3.11 records it: 3.12+ also records the quotable lines that ran
+    inside requests (`tracer.watch.LINES_IN_REQUESTS`); pinned screens must not depend on
+    the Python running them."""
+    if trace.meta.get("ran_lines") != "all":
+        return trace
+    requests = tuple(dataclasses.replace(request, steps=_without_lines(tuple(request.steps)))
+                     for request in trace.requests)
+    return dataclasses.replace(trace, requests=requests,
+                               meta={**trace.meta, "ran_lines": "registration"})
+
+
 def record(name: str, *requests: str) -> Trace:
-    """Record fixture app `name` serving "METHOD /path" requests, made steady."""
+    """Record fixture app `name` serving "METHOD /path" requests, made steady and the same
+    on every Python."""
     recording = record_fixture(name, *requests)
     assert recording.app_error is None, recording.app_error
-    return steady(recording.trace)
+    return steady(same_on_every_python(recording.trace))
 
 
 # -- a hand-built trace with line steps ----------------------------------------------------
