@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all bench flask-suite lint clean
+.PHONY: demo test test-all bench explain-oracle flask-suite lint clean
 
 
 $(STAMP): pyproject.toml
@@ -52,6 +52,18 @@ bench:
 	$(MAKE) --no-print-directory $*/.installed VENV=$* PYTHON=$(PYTHON)
 	$*/bin/python -m pip install -q -e '.[test,bench]'
 	touch $@
+
+# The explain line oracle where hook mode records the lines that ran inside requests too
+# (3.12+, sys.monitoring): `make test` on 3.11 holds quotes chosen from the facts.
+explain-oracle:
+	@set -e; for v in 3.12 3.13; do \
+	  py=$$(scripts/find_python.sh $$v); \
+	  if [ -z "$$py" ]; then echo "python$$v: not found, skipped"; continue; fi; \
+	  $(MAKE) --no-print-directory .venv-$$v/.installed PYTHON=$$py VENV=.venv-$$v; \
+	  echo "== explain line oracle, Python $$v"; \
+	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider tests/oracle/test_explain_ran.py \
+	    tests/explain "tests/corpus/test_corpus.py::test_explain_tells_only_what_ran"; \
+	done
 
 # Flask's own test suite, plain and with recording installed process-wide: same outcomes.
 flask-suite: $(STAMP)

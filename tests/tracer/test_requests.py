@@ -230,7 +230,9 @@ def test_final_status_and_signals_with_receivers(real_trace, fresh_import) -> No
         with flask.request_started.connected_to(receiver, app):
             app.test_client().get("/index")
         request = recorder.trace().requests[0]
-    assert not flask.request_started.receivers
+    # Ours is disconnected (another app's may linger: Python 3.12's `inspect.getattr_static`
+    # keeps up to 128 classes it was asked about, an app's converter among them).
+    assert all(ref() is not receiver for ref in flask.request_started.receivers.values())
     assert len(heard) == 1
     signal = one(calls(request.steps, Role.SIGNAL))
     assert signal.facts == {"signal": "request_started", "receivers": 1}
