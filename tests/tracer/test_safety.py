@@ -9,9 +9,6 @@ from unittest import mock
 
 import flask
 import flask.ctx
-import flask.sansio.app
-import flask.sansio.blueprints
-import flask.sansio.scaffold
 import flask.signals
 import flask.views
 import pytest
@@ -22,6 +19,7 @@ from hypothesis import strategies as st
 
 import tracer
 from tracer import Role, saferepr
+from tracer.frameworks.flask import anatomy
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.saferepr import safe_repr
 
@@ -29,11 +27,11 @@ from tracer.saferepr import safe_repr
 def _attribute_table() -> dict[tuple[int, str], object]:
     """Every attribute flaskscope may patch, as the raw objects stored on their owners."""
     owners = [
-        flask.Flask, flask.sansio.app.App, flask.sansio.scaffold.Scaffold,
-        flask.sansio.blueprints.Blueprint, flask.sansio.blueprints.BlueprintSetupState,
-        flask.views.View, flask.views.MethodView, flask.Config, flask.ctx.RequestContext,
-        werkzeug.routing.Map, werkzeug.routing.MapAdapter, flask.sansio.scaffold,
-        flask.sansio.app, flask.sansio.blueprints,
+        flask.Flask, anatomy.App, anatomy.Scaffold, anatomy.Blueprint,
+        anatomy.BlueprintSetupState, flask.views.View, flask.views.MethodView, flask.Config,
+        flask.ctx.RequestContext, werkzeug.routing.Map, werkzeug.routing.MapAdapter,
+        anatomy.SCAFFOLD_MODULE, anatomy.APP_MODULE, anatomy.BLUEPRINTS_MODULE, flask.helpers,
+        flask,
         *(getattr(flask.signals, n) for n in dir(flask.signals)
           if isinstance(getattr(flask.signals, n), type(flask.signals.request_started))),
     ]
@@ -99,7 +97,7 @@ def test_views_keep_names_wrappers_and_signatures(fresh_import) -> None:
         traced_views = {e: (f.__name__, getattr(f, "__wrapped__", None) is not None,
                             str(inspect.signature(f))) for e, f in traced.view_functions.items()}
         assert str(inspect.signature(flask.Flask.add_url_rule)) == str(
-            inspect.signature(flask.sansio.app.App.add_url_rule.__wrapped__))
+            inspect.signature(anatomy.App.add_url_rule.__wrapped__))
         decorator = traced.route("/probe")
         assert decorator.__name__ == "decorator"
     assert traced_views == plain_views

@@ -46,9 +46,6 @@ from urllib.parse import urlsplit
 
 import flask
 import flask.ctx
-import flask.sansio.app
-import flask.sansio.blueprints
-import flask.sansio.scaffold
 import flask.signals
 import flask.templating
 import flask.views
@@ -57,6 +54,7 @@ import werkzeug.routing
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from tracer.frameworks.flask import anatomy
 from tracer.frameworks.flask.above_route import decorators_above_route
 from tracer.frameworks.flask.decorator_expressions import (
     MadeWith,
@@ -114,14 +112,6 @@ _SIGNALS = (
     "before_render_template",
     "message_flashed",
 )
-_CONFIG_LOADERS = (
-    "from_pyfile",
-    "from_object",
-    "from_mapping",
-    "from_envvar",
-    "from_prefixed_env",
-    "from_file",
-)
 #: What a function passed through `ensure_sync` is, by the phase it is called in.
 _ROLE_UNDER: dict[str | None, Role] = {
     Role.BEFORE_REQUEST: Role.BEFORE_REQUEST_FUNCTION,
@@ -143,7 +133,7 @@ def scope_roots() -> tuple[str, ...]:
 def transparent_codes() -> tuple[CodeType, ...]:
     """Flask's own thin wrappers, skipped by line tracing (`setupmethod`'s wrapper)."""
     return tuple(
-        const for const in flask.sansio.scaffold.setupmethod.__code__.co_consts
+        const for const in anatomy.setupmethod.__code__.co_consts
         if isinstance(const, CodeType)
     )
 
@@ -208,10 +198,10 @@ class FlaskHooks(AdapterHooks):
         self._install_request()
 
     def _install_registration(self) -> None:
-        scaffold = flask.sansio.scaffold.Scaffold
-        app = flask.sansio.app.App
-        blueprint = flask.sansio.blueprints.Blueprint
-        setup_state = flask.sansio.blueprints.BlueprintSetupState
+        scaffold = anatomy.Scaffold
+        app = anatomy.App
+        blueprint = anatomy.Blueprint
+        setup_state = anatomy.BlueprintSetupState
         on_app = self._with_app
         self.patch(scaffold, "route", Role.ROUTE_DECORATOR, describe=on_app(_describe_route),
                    after=self._note_returned,
@@ -222,7 +212,7 @@ class FlaskHooks(AdapterHooks):
         self.patch(scaffold, "endpoint", Role.ENDPOINT_DECORATOR, describe=on_app(None),
                    after=self._note_returned,
                    returns=lambda d: self._proxy_decorator(d, Role.ROUTE_DECORATOR_CALL))
-        for module in (flask.sansio.scaffold, flask.sansio.app, flask.sansio.blueprints):
+        for module in anatomy.ENDPOINT_MODULES:
             self.patch(module, "_endpoint_from_view_func", Role.ENDPOINT_INFERRED,
                         after=self._after_endpoint_inferred)
         self.patch(app, "add_url_rule", Role.ADD_URL_RULE,
@@ -240,7 +230,7 @@ class FlaskHooks(AdapterHooks):
                     after=self._after_as_view)
         self.patch(app, "make_config", Role.CONFIG_ROOT, describe=on_app(None),
                    after=self._after_make_config)
-        for loader in _CONFIG_LOADERS:
+        for loader in anatomy.CONFIG_LOADERS:
             self._patch_config_loader(loader)
         self.patches.replace(flask.Config, "__setitem__", self._config_setitem)
 
@@ -253,7 +243,9 @@ class FlaskHooks(AdapterHooks):
         # `catch`: the functions these call directly (not through `ensure_sync`) are watched
         # code, caught inside them (url_value_preprocessor, url_defaults, context_processor).
         self.patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST, catch=True)
-        self.patch(flask_cls, "url_for", Role.URL_BUILD, catch=True, describe=_describe_url_for)
+        for owner, name, endpoint_at in anatomy.URL_FOR:
+            self.patch(owner, name, Role.URL_BUILD, catch=True,
+                       describe=functools.partial(_describe_url_for, endpoint_at))
         self.patch(flask_cls, "update_template_context", None, catch=True)
         for module in (flask, flask.templating):  # as apps call them: `flask.render_template`
             self.patch(module, "render_template", Role.TEMPLATE_RENDER,
@@ -278,7 +270,7 @@ class FlaskHooks(AdapterHooks):
                     describe=self._describe_error)
         self.patch(flask_cls, "handle_exception", Role.ERROR_HANDLING,
                     describe=self._describe_error)
-        self.patch(flask.sansio.app.App, "_find_error_handler", None,
+        self.patch(anatomy.App, "_find_error_handler", None,
                     after=self._after_find_error_handler)
         self.patch(flask_cls, "do_teardown_request", Role.TEARDOWN)
         self.patches.replace(flask_cls, "ensure_sync", self._ensure_sync)
@@ -460,7 +452,7 @@ class FlaskHooks(AdapterHooks):
                   ) -> Callable[[tuple, dict], Facts]:
         """`describe` plus an `app` fact: the label of the app the call is made on (through
         `app_of(first argument)`), when the first argument leads to an app."""
-        app_type = flask.sansio.app.App
+        app_type = anatomy.App
 
         def described(args: tuple, kwargs: dict) -> Facts:
             facts = dict(describe(args, kwargs)) if describe is not None else {}
@@ -1190,7 +1182,7 @@ def _found_under(app: Any, error: BaseException, blueprints: Any, handler: Any) 
         return {}
     try:
         # Flask's own (an app's override is not run again; then nothing is found).
-        exc_class, code = flask.sansio.app.App._get_exc_class_and_code(type(error))
+        exc_class, code = anatomy.App._get_exc_class_and_code(type(error))
         for by_code in (code, None) if code is not None else (None,):
             for name in (*(blueprints or ()), None):
                 handlers = app.error_handler_spec.get(name, {}).get(by_code) or {}
@@ -1203,8 +1195,8 @@ def _found_under(app: Any, error: BaseException, blueprints: Any, handler: Any) 
     return {}
 
 
-def _describe_url_for(args: tuple, kwargs: dict) -> Facts:
-    return {"endpoint": str(argument(args, kwargs, 1, "endpoint")),
+def _describe_url_for(endpoint_at: int, args: tuple, kwargs: dict) -> Facts:
+    return {"endpoint": str(argument(args, kwargs, endpoint_at, "endpoint")),
             "caller": app_caller("url_for")}
 
 
@@ -1425,7 +1417,7 @@ def _bound(code: Any, func: Callable, args: tuple) -> dict[Any, Any]:
 def _describe_route(args: tuple, kwargs: dict) -> Facts:
     options = {k: v for k, v in kwargs.items() if k != "rule"}
     owner = args[0]
-    is_blueprint = isinstance(owner, flask.sansio.blueprints.Blueprint)
+    is_blueprint = isinstance(owner, anatomy.Blueprint)
     return {
         "rule": argument(args, kwargs, 1, "rule"),
         "endpoint": options.get("endpoint"),

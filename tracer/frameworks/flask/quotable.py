@@ -17,11 +17,7 @@ import linecache
 from collections.abc import Iterator
 from types import CodeType, FunctionType, ModuleType
 
-from tracer.frameworks.flask import source_lines
-
-#: The modules whose functions the narrative quotes.
-_MODULES = ("flask.app", "flask.sansio.app", "flask.sansio.scaffold", "flask.sansio.blueprints",
-            "flask.views", "flask.ctx", "flask.templating", "flask.helpers", "flask.config")
+from tracer.frameworks.flask import anatomy, source_lines
 
 
 def needles() -> tuple[str, ...]:
@@ -51,10 +47,10 @@ def quotable_lines() -> dict[CodeType, frozenset[int]]:
 
 def _codes() -> Iterator[CodeType]:
     seen: set[int] = set()
-    for name in _MODULES:
+    for name in anatomy.QUOTED_MODULES:
         try:
             module = importlib.import_module(name)
-        except ImportError:  # an older Flask without `flask.sansio`
+        except ImportError:
             continue
         for function in _functions(module):
             for code in _nested(function.__code__):
