@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tracer.frameworks.flask import anatomy
 from tracer.model import Step
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The class whose methods register rules (`App` from Flask 3.0, `Flask` before): the name
+#: its registration steps carry (`App.add_url_rule`).
+APP_CLASS = anatomy.App.__name__
 
 
 def fixture_path(name: str) -> str:

@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 from explain_helpers import recorded
+from flaskscope_testing import APP_CLASS
 
+from tracer.frameworks.flask import source_lines as lines
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.frameworks.narration.narrative import explain
 from tracer.model import Role, Step, Trace
@@ -182,7 +184,8 @@ def test_every_function_flask_called_is_in_an_item(name: str, path: str) -> None
 def test_a_url_for_inside_a_before_request_function_is_told() -> None:
     """Functions a phase ran are looked into: `url_for` there is a step like in a view."""
     trace, _ = recorded("real_app", "GET", "/dashboard")
-    text = plain(explain(trace), "en")
+    # Werkzeug before 2.3 quotes the slash of a query value (`next=%2Fdashboard`).
+    text = plain(explain(trace), "en").replace("%2F", "/")
     assert "`login_required.<locals>.guarded` called `url_for('login')`, which built " \
            "'/login?next=/dashboard'." in text
 
@@ -205,7 +208,7 @@ def test_source_quotes_the_lines_that_called_each_function() -> None:
     assert any(q.startswith("fixtures/callbacks.py:25  def add_lang(") for q in url)
     template = _quoted(_one(items, "`{caller}` rendered the template `{template}`"))
     assert any("app.update_template_context(context)" in q for q in template)
-    assert any("context.update(self.ensure_sync(func)())" in q for q in template)
+    assert any(needle in q for q in template for needle in lines.CONTEXT_PROCESSOR)
     teardown = _quoted(_one(items, "`do_teardown_appcontext` ran"))
     assert any("self.ensure_sync(func)(exc)" in q for q in teardown)
     assert any(q.startswith("fixtures/callbacks.py:35  def close_connection(") for q in teardown)
@@ -258,7 +261,7 @@ def test_nesting_a_blueprint_is_told_where_it_happened(lang: str, recorded_only:
                and s.facts.get("blueprint") == "catalog"]
     assert replayed["steps"] == [inner.id] and replayed["text"] == registered
     app_register = _one(items, "`app.register_blueprint({blueprint})`")
-    [on_app] = [s for s in blueprints if s.name == "App.register_blueprint"]
+    [on_app] = [s for s in blueprints if s.name == f"{APP_CLASS}.register_blueprint"]
     assert app_register["steps"] == [on_app.id]
     assert "`app.register_blueprint(shop)`" in app_register["text"]
 
@@ -347,7 +350,7 @@ def test_a_blueprint_registration_that_raised_says_so(tmp_path: Path, lang: str,
     finally:
         sys.modules.pop("explain_dup_blueprints", None)
     registered = _calls(trace.registration.steps, Role.BLUEPRINT)
-    on_app = [s for s in registered if s.name == "App.register_blueprint"]
+    on_app = [s for s in registered if s.name == f"{APP_CLASS}.register_blueprint"]
     items = _section(_document(lang, trace, registration_only=True), "registration")
     first, second = (next(i for i in items if i["steps"] == [s.id]) for s in on_app)
     assert told not in first["text"] and told in second["text"]

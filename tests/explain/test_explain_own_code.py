@@ -340,12 +340,12 @@ def test_source_quotes_the_calls_flask_made(lines: bool) -> None:
 
     opened = quoted("As the request context was pushed")
     assert any(q.startswith("fixtures/app_extras.py:43  def open_session(") for q in opened)
-    assert any(q.endswith("ctx.push()" if not lines else
-                          "self._session = session_interface.open_session(self.app, "
+    assert any(q.endswith("ctx.push()" if not lines else  # `_session` from Flask 3.0
+                          "session = session_interface.open_session(self.app, "
                           "self.request)") for q in opened)
     assert not any("make_null_session" in q or "app_ctx.push()" in q for q in opened)
     saved = quoted("The session is not a null session")
-    assert any("self.session_interface.save_session(self, ctx._session, response)" in q
+    assert any("self.session_interface.save_session(self, ctx." in q  # `ctx._session` in 3.x
                for q in saved)
     signal = [f"{s['at']}  {s['code']}" for s in _signal(items, "request_started")["sources"]]
     assert any("request_started.send(self" in q for q in signal)

@@ -187,6 +187,12 @@ def _one_of(*names: str) -> Callable[[Code], bool]:
     return lambda code: code[0] in names
 
 
+def _ON_APP(method: str) -> tuple[str, ...]:  # noqa: N802 - reads as a constant
+    """The qualnames of an app's registration method: `App.x` from Flask 3.0, `Flask.x`
+    before (`Scaffold.x` for what both apps and blueprints have)."""
+    return (f"App.{method}", f"Flask.{method}", f"Scaffold.{method}")
+
+
 #: msgid (a part of it that no other has) -> the claim its params make.
 CLAIMS: dict[str, Callable[[Mapping[str, Any]], Claim]] = {
     # A layer calls the next through whatever it wraps the call in (flask-caching's
@@ -219,15 +225,15 @@ CLAIMS: dict[str, Callable[[Mapping[str, Any]], Claim]] = {
     "As the request context was pushed, Flask called":
         lambda p: (_one_of("RequestContext.push"), _named(p["function"]), True, False),
     "No endpoint was given, so `add_url_rule` called":
-        lambda p: (_one_of("App.add_url_rule"), _one_of("_endpoint_from_view_func"), True,
+        lambda p: (_one_of(*_ON_APP("add_url_rule")), _one_of("_endpoint_from_view_func"), True,
                    False),
     "`app.register_blueprint({blueprint})` (url_prefix {url_prefix}) called":
-        lambda p: (_one_of("App.register_blueprint"), _one_of("Blueprint.register"), True,
+        lambda p: (_one_of(*_ON_APP("register_blueprint")), _one_of("Blueprint.register"), True,
                    False),
     # `app.add_url_rule` is whatever the app has under that name (flasgger wraps it).
     "prefixed the endpoint with `{prefix}.`, and called":
-        lambda p: (_one_of("BlueprintSetupState.add_url_rule"), _one_of("App.add_url_rule"),
-                   True, True),
+        lambda p: (_one_of("BlueprintSetupState.add_url_rule"),
+                   _one_of(*_ON_APP("add_url_rule")), True, True),
 }
 
 #: Sentences with "called" in them that claim no call edge of one phase, and why.

@@ -19,7 +19,7 @@ from typing import Any
 import flask
 import flask.signals
 import pytest
-from flaskscope_testing import REPO_ROOT, forget_fixtures
+from flaskscope_testing import APP_CLASS, REPO_ROOT, forget_fixtures
 
 import tracer
 from oracle import Observation, Observer, check_requests
@@ -457,7 +457,7 @@ def test_callbacks_flask_makes_are_required_helpers_the_app_calls_are_not(
     assert required == {
         "pull": [(True, "Flask.preprocess_request")],
         "page": [(True, "Flask.dispatch_request")],
-        "push": [(True, "App.inject_url_defaults")],
+        "push": [(True, f"{APP_CLASS}.inject_url_defaults")],
         "url_for": [(True, "page")],
         "helper": [(False, "page")],
         "load": [(False, "LocalProxy.__init__.<locals>._get_current_object")],

@@ -7,7 +7,7 @@ import sys
 
 import flask
 import pytest
-from flaskscope_testing import ancestors, calls, one, record_fixture
+from flaskscope_testing import APP_CLASS, ancestors, calls, one, record_fixture
 
 import tracer
 from tracer import recorder
@@ -35,7 +35,7 @@ def _changes(trace, steps, call, name):
 
 def test_endpoint_local_goes_from_none_to_the_inferred_name(views) -> None:
     steps = views.registration.steps
-    add = one([s for s in calls(steps, name="App.add_url_rule")
+    add = one([s for s in calls(steps, name=f"{APP_CLASS}.add_url_rule")
                if s.facts.get("endpoint") == "index"])
     assert add.detail["endpoint"] == "None"
     changes = _changes(views, steps, add, "endpoint")
@@ -45,7 +45,7 @@ def test_endpoint_local_goes_from_none_to_the_inferred_name(views) -> None:
 
 def test_in_place_changes_are_seen(views) -> None:
     steps = views.registration.steps
-    add = one([s for s in calls(steps, name="App.add_url_rule")
+    add = one([s for s in calls(steps, name=f"{APP_CLASS}.add_url_rule")
                if s.facts.get("endpoint") == "index"])
     methods = _changes(views, steps, add, "methods")
     assert ("{'GET'}", "methods = {item.upper() for item in methods}") in methods

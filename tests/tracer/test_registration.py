@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flaskscope_testing import REPO_ROOT, calls, end_of, notes, one, record_fixture
+from flaskscope_testing import APP_CLASS, REPO_ROOT, calls, end_of, notes, one, record_fixture
 
 from tracer import Role
 
@@ -16,7 +16,7 @@ def _registration(name: str):
 
 
 def _add_url_rule_for(steps, endpoint):
-    return one([s for s in calls(steps, Role.ADD_URL_RULE, "App.add_url_rule")
+    return one([s for s in calls(steps, Role.ADD_URL_RULE, f"{APP_CLASS}.add_url_rule")
                 if s.facts.get("endpoint") == endpoint])
 
 
@@ -178,14 +178,14 @@ def test_endpoint_collision_is_recorded_with_both_views() -> None:
     assert collision.facts["existing"]["file"].endswith("seed_collision.py")
     assert collision.facts["new"]["qualname"] == "auth.<locals>.inner"
     add = steps[collision.parent]
-    assert add.name == "App.add_url_rule"
+    assert add.name == f"{APP_CLASS}.add_url_rule"
     assert "overwriting" in end_of(steps, add).detail["exception"]
 
 
 def test_blueprint_prefix_and_explicit_endpoint() -> None:
     trace = _registration("real_app")
     steps = trace.registration.steps
-    register = one(calls(steps, Role.BLUEPRINT, "App.register_blueprint"))
+    register = one(calls(steps, Role.BLUEPRINT, f"{APP_CLASS}.register_blueprint"))
     assert register.facts["blueprint"] == "shop"
     setup = [s for s in calls(steps, Role.BLUEPRINT_RULE) if s.facts["rule"] == "/products"]
     assert one(setup).facts["url_prefix"] == "/shop"

@@ -112,7 +112,8 @@ def test_layer_returning_early_never_enters_the_view(views_trace) -> None:
 def test_login_required_redirect_returns_early(real_trace) -> None:
     request = _request(real_trace, "GET", "/dashboard")
     assert (request.status, request.outcome) == (302, "redirect")
-    assert request.redirect_to == "/login?next=/dashboard"  # the Location the view set
+    # the Location the view set (Werkzeug before 2.3 quotes the slash: `next=%2Fdashboard`)
+    assert request.redirect_to.replace("%2F", "/") == "/login?next=/dashboard"
     assert _entered(request) == [("layer", "login_required.<locals>.guarded")]
 
 

@@ -1,5 +1,8 @@
 """The statements of Flask's source that the narrative quotes with ``--source``.
 
+An entry may hold one statement as each supported Flask version writes it (Flask 3.1's
+`ctx._session`, 2.x's `ctx.session`): a version has one of them, the others are not found.
+
 Each entry is text that appears in a Flask 3.1 function whose body the trace embeds.
 They are looked up in the trace's own sources, never in the installed files, so a quote is
 always the code that was there; a statement that a later Flask rewrote is simply not quoted.
@@ -69,7 +72,7 @@ URL_BUILT = ("rv = url_adapter.build(",)
 #: `flask.templating._render` and the `update_template_context` it calls.
 TEMPLATE_RENDER = ("app.update_template_context(context)",)
 TEMPLATE_RENDERED = ("rv = template.render(context)",)
-CONTEXT_PROCESSOR = ("context.update(self.ensure_sync(func)())",)
+CONTEXT_PROCESSOR = ("context.update(self.ensure_sync(func)())", "context.update(func())")
 #: `Flask.do_teardown_appcontext`.
 APPCONTEXT_TEARDOWN = ("self.ensure_sync(func)(exc)",)
 #: The `send` of a signal, in the function that sent it (`{signal}` is its name).
@@ -78,9 +81,12 @@ SIGNAL_SEND = "{signal}.send("
 #: call in `RequestContext.push` when a `--lines` trace has that step), a null session when
 #: `open_session` returned None, saved by `process_response` when it is not a null one.
 REQUEST_CONTEXT_PUSH = ("ctx.push()",)
-SESSION_OPEN = ("self._session = session_interface.open_session(",)
-SESSION_NULL = ("self._session = session_interface.make_null_session(",)
-SESSION_SAVE = ("self.session_interface.save_session(self, ctx._session, response)",)
+SESSION_OPEN = ("self._session = session_interface.open_session(",
+                "self.session = session_interface.open_session(")
+SESSION_NULL = ("self._session = session_interface.make_null_session(",
+                "self.session = session_interface.make_null_session(")
+SESSION_SAVE = ("self.session_interface.save_session(self, ctx._session, response)",
+                "self.session_interface.save_session(self, ctx.session, response)")
 #: The `view` `as_view` made, creating the instance of the view class.
 VIEW_INSTANCE = ("self = view.view_class(",)
 #: `stream_with_context`: `iter()` decides between an iterable and a generator function.
