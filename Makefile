@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all bench explain-oracle flask-suite lint clean
+.PHONY: demo test test-all test-versions bench explain-oracle flask-suite lint clean
 
 
 $(STAMP): pyproject.toml
@@ -64,6 +64,11 @@ explain-oracle:
 	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider tests/oracle/test_explain_ran.py \
 	    tests/explain "tests/corpus/test_corpus.py::test_explain_tells_only_what_ran"; \
 	done
+
+# Every other Flask version flaskscope supports (scripts/flask_versions.txt): an environment
+# each, the fixture/explain/check/oracle/tracer/graph/CLI tests and Flask's own suite.
+test-versions:
+	scripts/test_versions.sh $(PYTHON)
 
 # Flask's own test suite, plain and with recording installed process-wide: same outcomes.
 flask-suite: $(STAMP)

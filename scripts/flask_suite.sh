@@ -14,8 +14,10 @@ version=$("$python" -c 'from importlib.metadata import version; print(version("f
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$python" -m pip download -q --no-deps --no-binary :all: "flask==$version" -d "$work" 2>/dev/null
-tar xzf "$work"/flask-"$version".tar.gz -C "$work"
-cd "$work/flask-$version"
+# Sdists before Flask 2.3 are named `Flask-VERSION.tar.gz`.
+sdist=$(ls "$work"/[Ff]lask-"$version".tar.gz)
+tar xzf "$sdist" -C "$work"
+cd "$(basename "$sdist" .tar.gz | sed "s|^|$work/|")"
 outcomes() {  # the sorted outcome line of every test
     "$python" -m pytest tests -q -rA -p no:cacheprovider -o addopts="" \
         -W "ignore::DeprecationWarning" "$@" 2>&1 | tee "$work/last.txt" |

@@ -331,3 +331,21 @@ def test_a_recorded_app_is_not_kept_alive_after_its_requests(lines: bool) -> Non
         del sys.modules[name]
     gc.collect()
     assert gone() is None
+
+
+def test_signals_without_blinker_pass_through(monkeypatch) -> None:
+    """Flask before 2.3 runs without blinker: its signals are stand-ins whose `send` does
+    nothing and that have no receivers. Recording must not break on them."""
+    import flask.app
+
+    class StandIn:
+        def send(self, *args, **kwargs) -> None:
+            return None
+
+    stand_in = StandIn()
+    monkeypatch.setattr(flask.signals, "request_started", stand_in)
+    monkeypatch.setattr(flask.app, "request_started", stand_in)
+    recording = record_fixture("seed_views", "GET /index")
+    request = recording.trace.requests[0]
+    assert request.status == 200 and request.error is None
+    assert recording.trace.meta["recorder_errors"] == 0

@@ -52,6 +52,9 @@ class Adapter:
     narration: tuple[str, str]
     #: the frameworks it is built on, whose packages its own may import (Flask: Werkzeug, WSGI)
     built_on: tuple[str, ...] = ()
+    #: "module:function" (under this package) asked before the framework is imported: it
+    #: raises for a version that cannot be hooked, returns a notice for an untested one
+    check: str | None = None
 
     def available(self) -> bool:
         """Whether the framework can be there: installed, or (Bottle, which apps also ship
@@ -90,7 +93,8 @@ ADAPTERS = (
              "werkzeug.narrate_request:narrate_request"), ("wsgi",)),
     Adapter("flask", "flask.hooks", "FlaskHooks", "flask",
             ("flask.narrate_registration:narrate_registration",
-             "flask.narrate_request:narrate_request"), ("werkzeug", "wsgi")),
+             "flask.narrate_request:narrate_request"), ("werkzeug", "wsgi"),
+            "flask.support:check_versions"),
     Adapter("bottle", "bottle.hooks", "BottleHooks", None,
             ("bottle.narrate_registration:narrate_registration",
              "bottle.narrate_request:narrate_request"), ("wsgi",)),
@@ -124,6 +128,7 @@ def install_adapters(recorder: Recorder, watcher: CodeWatcher,
     installed: list[Hooks] = []
     try:
         for each in available():
+            _check(each, recorder)
             hooks = each.make_hooks(recorder, watcher, lines)
             hooks.install()
             installed.append(hooks)
@@ -132,6 +137,25 @@ def install_adapters(recorder: Recorder, watcher: CodeWatcher,
         uninstall_adapters(installed)
         raise
     return installed
+
+
+#: The notices already printed in this process (one line each, once).
+_noticed: set[str] = set()
+
+
+def _check(adapter: Adapter, recorder: Recorder) -> None:
+    """Ask the adapter whether its framework's version can be hooked: an older one raises
+    (before anything is patched); a newer, untested one is said once, on stderr, and in
+    the trace's `meta`."""
+    if adapter.check is None:
+        return
+    module, _, function = adapter.check.partition(":")
+    notice = getattr(importlib.import_module(f"{__name__}.{module}"), function)()
+    if notice:
+        recorder.meta.setdefault("untested", []).append(notice)
+        if notice not in _noticed:
+            _noticed.add(notice)
+            print(f"flaskscope: warning: {notice}", file=sys.stderr)
 
 
 def uninstall_adapters(installed: list[Hooks]) -> None:

@@ -1156,7 +1156,9 @@ class FlaskHooks(AdapterHooks):
         def send(*args: Any, **kwargs: Any) -> Any:
             if name == "got_request_exception" and hooks.active:
                 hooks._request_exception(kwargs.get("exception"))
-            if not hooks.active or not signal.receivers or getattr(signal, "is_muted", False):
+            # Flask before 2.3 without blinker has stand-ins with no receivers at all.
+            if (not hooks.active or not getattr(signal, "receivers", None)
+                    or getattr(signal, "is_muted", False)):
                 return original(*args, **kwargs)  # a signal nobody listens to: no step
             step = None
             with recorder.guard():
