@@ -276,6 +276,31 @@ def test_version_3_files_still_load() -> None:
         assert lookup.facts["fallback"] == "get"
 
 
+def test_version_4_files_still_load() -> None:
+    """Version 5 added optional fields (layer expressions, decorators above the route, the
+    phases with recorded lines); a version-4 file is checked by its own schema and reads
+    without them."""
+    path = DATA / "trace-v4.json"
+    header = json.loads(path.read_text("utf-8").splitlines()[0])
+    assert header["version"] == 4
+    Draft202012Validator(_checked_schema(4, "header")).validate(header)
+    for lazy in (False, True):
+        trace = tracer.load(path, lazy=lazy)
+        request = trace.requests[0]
+        assert (request.method, request.status, request.outcome) == ("HEAD", 200, "ok")
+        links = [link for route in trace.routes for link in route.chain]
+        assert links and all(link.expression is None for link in links)
+        assert all(route.decorators_above_route == () for route in trace.routes)
+
+
+def test_the_fields_of_version_5_are_not_version_4s() -> None:
+    link = set(schema()["$defs"]["chain_link"]["properties"])
+    old = set(schema(4)["$defs"]["chain_link"]["properties"])
+    assert {"expression", "occurrence"} <= link and not {"expression", "occurrence"} & old
+    route = set(schema()["$defs"]["route"]["properties"])
+    assert "decorators_above_route" in route - set(schema(4)["$defs"]["route"]["properties"])
+
+
 def test_the_outcomes_of_version_4_are_not_version_3s() -> None:
     outcomes = schema()["$defs"]["request"]["properties"]["outcome"]["enum"]
     assert {"http_error", "error_status"} <= set(outcomes)

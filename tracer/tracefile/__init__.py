@@ -38,8 +38,10 @@ from tracer.tracefile.schemacheck import shown
 
 FORMAT = "flaskscope.trace"
 #: Version 4 is version 3's layout with more request outcomes (`http_error`,
-#: `error_status`); a version-3 file is read by the same code, checked by its own schema.
-VERSION = 4
+#: `error_status`). Version 5 adds optional fields: a chain link's `expression` and
+#: `occurrence`, a route's `decorators_above_route`, meta's `ran_lines` and `untested`.
+#: Version-3 and 4 files are read by the same code, each checked by its own schema.
+VERSION = 5
 #: Steps per extras line: the unit a lazy reader decodes at once.
 CHUNK = 1024
 _GZIP_MAGIC = b"\x1f\x8b"
