@@ -72,10 +72,12 @@ def print_steps(trace_: Trace, app_label: str, *, no_registration: bool = False)
     if trace_.meta.get("lines_unavailable"):
         click.echo(f"flaskscope: line tracing is off: {trace_.meta['lines_unavailable']}; "
                    "recording hook steps only", err=True)
+    lines = bool(trace_.meta.get("lines"))
     if trace_.registration.steps and not no_registration:
-        console.print(step_tree(trace_.registration.steps, f"registration of {app_label}"))
+        console.print(step_tree(trace_.registration.steps, f"registration of {app_label}",
+                                lines=lines))
     for request in trace_.requests:
-        console.print(step_tree(request.steps, request_title(request)))
+        console.print(step_tree(request.steps, request_title(request), lines=lines))
     return console
 
 

@@ -28,8 +28,12 @@ def location(step: Step) -> str:
     return f"{short_path(step.file)}:{step.line}" if step.line else short_path(step.file)
 
 
-def step_tree(steps: Sequence[Step], title: str) -> Tree:
+def step_tree(steps: Sequence[Step], title: str, *, lines: bool = True) -> Tree:
     """The nested call tree: one node per call or note; returns fold into their call.
+
+    `lines`: show line steps. A `--lines` trace has one per line run, with the locals it
+    changed; a hook-mode trace has only the lines explain may quote, which say nothing
+    here, so the command leaves them out for it.
 
     Every value from the trace (the title too) is shown with its control characters
     escaped, and as a `Text`, so that rich markup in it prints as written.
@@ -42,7 +46,8 @@ def step_tree(steps: Sequence[Step], title: str) -> Tree:
             continue
         parent = nodes.get(step.parent, tree) if step.parent is not None else tree
         if step.kind == "line":
-            parent.add(_line_label(step))
+            if lines:
+                parent.add(_line_label(step))
         else:
             nodes[step.id] = parent.add(_label(step, ends.get(step.id)))
     return tree

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
 from flaskscope_testing import REPO_ROOT, fixture_path
+from rich.console import Console
 
 import tracer
 from flaskscope.cli import cli
@@ -24,6 +26,23 @@ def test_trace_prints_the_step_tree_and_writes_the_file(run, tmp_path) -> None:
     trace = tracer.load(out)
     assert trace.requests[0].status == 200
     assert trace.meta["app"] == "fixtures/seed_views.py"
+
+
+def test_the_tree_of_a_hook_mode_trace_has_no_bare_line_numbers() -> None:
+    """Hook mode records the lines explain may quote (inside requests on 3.12+, in
+    registration everywhere): the printed tree leaves them out; `--lines` shows its own."""
+    from viewer.render import step_tree
+
+    trace = tracer.load(REPO_ROOT / "tests/tracer/data/trace-v4.json")
+    call = trace.requests[0].steps[0]
+    line = dataclasses.replace(call, id=len(trace.requests[0].steps), parent=call.id,
+                               kind="line", line=1510, detail={})
+    steps = (*trace.requests[0].steps, line)
+    console = Console(width=200, record=True)
+    console.print(step_tree(steps, "hooks", lines=False))
+    assert "1510" not in console.export_text()
+    console.print(step_tree(steps, "lines"))
+    assert "1510" in console.export_text()
 
 
 @pytest.mark.parametrize("app_ref", ["fixtures.seed_views", "fixtures.seed_views:app",
