@@ -187,7 +187,7 @@ def _one_of(*names: str) -> Callable[[Code], bool]:
     return lambda code: code[0] in names
 
 
-def _ON_APP(method: str) -> tuple[str, ...]:  # noqa: N802 - reads as a constant
+def _on_app(method: str) -> tuple[str, ...]:
     """The qualnames of an app's registration method: `App.x` from Flask 3.0, `Flask.x`
     before (`Scaffold.x` for what both apps and blueprints have)."""
     return (f"App.{method}", f"Flask.{method}", f"Scaffold.{method}")
@@ -225,15 +225,15 @@ CLAIMS: dict[str, Callable[[Mapping[str, Any]], Claim]] = {
     "As the request context was pushed, Flask called":
         lambda p: (_one_of("RequestContext.push"), _named(p["function"]), True, False),
     "No endpoint was given, so `add_url_rule` called":
-        lambda p: (_one_of(*_ON_APP("add_url_rule")), _one_of("_endpoint_from_view_func"), True,
+        lambda p: (_one_of(*_on_app("add_url_rule")), _one_of("_endpoint_from_view_func"), True,
                    False),
     "`app.register_blueprint({blueprint})` (url_prefix {url_prefix}) called":
-        lambda p: (_one_of(*_ON_APP("register_blueprint")), _one_of("Blueprint.register"), True,
+        lambda p: (_one_of(*_on_app("register_blueprint")), _one_of("Blueprint.register"), True,
                    False),
     # `app.add_url_rule` is whatever the app has under that name (flasgger wraps it).
     "prefixed the endpoint with `{prefix}.`, and called":
         lambda p: (_one_of("BlueprintSetupState.add_url_rule"),
-                   _one_of(*_ON_APP("add_url_rule")), True, True),
+                   _one_of(*_on_app("add_url_rule")), True, True),
 }
 
 #: Sentences with "called" in them that claim no call edge of one phase, and why.
