@@ -62,3 +62,12 @@ def test_the_command_line_records_a_newer_flask_and_says_so_once(
     assert trace.requests[0].status == 200
     assert trace.meta["untested"] == [support.check_versions()]
     assert capsys.readouterr().err.count("flaskscope: warning: Flask 3.9.0") == 1
+
+
+def test_a_version_string_is_shown_without_its_control_characters(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Distribution metadata is text anyone can write: the notice keeps it printable."""
+    _installed(monkeypatch, "3.9.0\x1b[2J\u202e", "3.1.0")
+    notice = support.check_versions()
+    assert notice is not None and "\x1b" not in notice and "\u202e" not in notice
+    assert "Flask 3.9.0?" in notice

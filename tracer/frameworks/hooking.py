@@ -22,6 +22,7 @@ from tracer.paths import OWN_DIRS
 from tracer.recorder import bookkeeping
 from tracer.saferepr import safe_value
 from tracer.unwrap import code_of, layers
+from tracer.watch import HAS_MONITORING
 
 if TYPE_CHECKING:
     from tracer.lines import LineEngine
@@ -299,9 +300,11 @@ class AdapterHooks:
                 raise
             return close_step(step, args, kwargs, result, None)
 
-        # 3.11 traces the call to see watched code, or the lines of it worth recording.
+        # 3.11 traces the call to see watched code, or the lines of it worth recording
+        # (`sys.monitoring` sees those lines with no tracing at all).
         catching = (self.watcher.catching if catch
-                    else self.watcher.catching_lines if self.watcher.watches_lines(code)
+                    else self.watcher.catching_lines
+                    if not HAS_MONITORING and self.watcher.watches_lines(code)
                     else None)
         return traced
 

@@ -1198,12 +1198,16 @@ def _found_under(app: Any, error: BaseException, blueprints: Any, handler: Any) 
 
 
 def _describe_url_for(endpoint_at: int, args: tuple, kwargs: dict) -> Facts:
-    return {"endpoint": str(argument(args, kwargs, endpoint_at, "endpoint")),
-            "caller": app_caller("url_for")}
+    facts: Facts = {"endpoint": str(argument(args, kwargs, endpoint_at, "endpoint"))}
+    caller = app_caller("url_for")
+    if caller is not None:
+        facts["caller"] = caller
+    return facts
 
 
 def _describe_make_response(args: tuple, kwargs: dict) -> Facts:
-    return {"caller": app_caller("make_response")}
+    caller = app_caller("make_response")  # None when Flask made the response itself
+    return {} if caller is None else {"caller": caller}
 
 
 def app_caller(name: str) -> dict[str, Any] | None:
