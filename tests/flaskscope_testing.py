@@ -12,6 +12,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The class whose methods register rules (`App` from Flask 3.0, `Flask` before): the name
 #: its registration steps carry (`App.add_url_rule`).
 APP_CLASS = anatomy.App.__name__
+#: The name of the step `url_for` records: the app's method (Flask 2.2+), else the helper.
+URL_FOR_STEP = ("Flask.url_for" if isinstance(anatomy.URL_FOR[0][0], type) else "url_for")
 
 
 def fixture_path(name: str) -> str:

@@ -69,11 +69,15 @@ def test_slash_redirect_only_for_body_methods_and_strict_rules() -> None:
     assert finding.problem[0].params["bare"] == "'/upload/1'"
 
 
-def test_slash_rule_with_its_own_bare_twin_is_fine() -> None:
+def test_slash_rule_with_its_own_bare_twin_is_told_as_werkzeug_routes_it() -> None:
+    """Werkzeug 2.2+ gives `/items` its own rule; before 2.2 the slash rule matched first and
+    redirected: the finding follows what a real request gets."""
     app = Flask(__name__)
     app.add_url_rule("/items/", "create", lambda: "", methods=["POST"])
     app.add_url_rule("/items", "create_bare", lambda: "", methods=["POST"])
-    assert strict_slash_redirects(app) == []
+    redirected = app.test_client().post("/items").status_code == 308
+    findings = strict_slash_redirects(app)
+    assert len(findings) == (1 if redirected else 0)
 
 
 def _guard(func):

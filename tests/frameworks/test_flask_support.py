@@ -16,7 +16,7 @@ def _installed(monkeypatch: pytest.MonkeyPatch, flask: str, werkzeug: str = "3.1
     monkeypatch.setattr(support, "version", lambda name: versions[name])
 
 
-@pytest.mark.parametrize("flask", ["2.2.5", "2.3.3", "3.0.3", "3.1.3"])
+@pytest.mark.parametrize("flask", ["2.0.3", "2.1.3", "2.2.5", "2.3.3", "3.0.3", "3.1.3"])
 def test_a_tested_version_says_nothing(monkeypatch: pytest.MonkeyPatch, flask: str) -> None:
     _installed(monkeypatch, flask)
     assert support.check_versions() is None
@@ -26,12 +26,12 @@ def test_a_newer_version_is_a_one_line_notice(monkeypatch: pytest.MonkeyPatch) -
     _installed(monkeypatch, "3.2.0", "3.2.1")
     notice = support.check_versions()
     assert notice is not None and "\n" not in notice
-    assert "Flask 3.2.0" in notice and "Werkzeug 3.2.1" in notice and "2.2 to 3.1" in notice
+    assert "Flask 3.2.0" in notice and "Werkzeug 3.2.1" in notice and "2.0 to 3.1" in notice
 
 
 def test_an_older_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(monkeypatch, "2.1.3")
-    with pytest.raises(support.UnsupportedVersionError, match="Flask 2.1.3 is older"):
+    _installed(monkeypatch, "1.1.4", "2.0.3")
+    with pytest.raises(support.UnsupportedVersionError, match="Flask 1.1.4 is older"):
         support.check_versions()
 
 

@@ -35,8 +35,8 @@ REQUESTS = {
     ],
     "seed_routes": ["GET /", "POST /about"],
     "adversarial_labels": [
-        'GET /引号/"quoted"/{braces}|pipe>gt',
-        'POST /引号/"quoted"/{braces}|pipe>gt',
+        'GET /引号/"quoted"/{braces}|pipe&gt',
+        'POST /引号/"quoted"/{braces}|pipe&gt',
         "GET /类/视图",
         'GET /dir"q',
         "GET /nothing|here",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 import xml.etree.ElementTree as ET
+from importlib.metadata import version
 
 import pytest
 from click.testing import CliRunner
@@ -64,6 +65,16 @@ def test_the_script_draws_one_picture_of_each_kind() -> None:
         assert words[words.index("-o") + 1].startswith("docs/img/")
 
 
+def _minor_versions(svg: bytes) -> dict[str, str]:
+    """The Flask and Werkzeug versions (major.minor) a picture names, if it names them."""
+    found = re.findall(rb"\b(flask|werkzeug) (\d+\.\d+)", svg)
+    return {name.decode(): minor.decode() for name, minor in found}
+
+
+def _installed_minor_versions() -> dict[str, str]:
+    return {name: ".".join(version(name).split(".")[:2]) for name in ("flask", "werkzeug")}
+
+
 @pytest.mark.parametrize("words", _commands(), ids=lambda words: words[words.index("--kind") + 1])
 def test_the_committed_picture_is_current(words, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(REPO_ROOT)
@@ -75,5 +86,9 @@ def test_the_committed_picture_is_current(words, tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(cli, ["graph", *words], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     drawn = _drawn_lines(parse(fresh.read_text(encoding="utf-8")))
-    committed = _svg_lines(picture.read_bytes())
+    svg = picture.read_bytes()
+    drawn_with = _minor_versions(svg)
+    if drawn_with.items() - _installed_minor_versions().items():
+        pytest.skip(f"{picture.name} shows the code of {drawn_with}, not of the installed versions")
+    committed = _svg_lines(svg)
     assert drawn == committed, f"{picture.name} is stale: run scripts/{SCRIPT.name}"

@@ -20,6 +20,7 @@ import flask
 import flask.signals
 import pytest
 from flaskscope_testing import APP_CLASS, REPO_ROOT, forget_fixtures
+from werkzeug.local import LocalProxy
 
 import tracer
 from oracle import Observation, Observer, check_requests
@@ -460,8 +461,8 @@ def test_callbacks_flask_makes_are_required_helpers_the_app_calls_are_not(
         "push": [(True, f"{APP_CLASS}.inject_url_defaults")],
         "url_for": [(True, "page")],
         "helper": [(False, "page")],
-        "load": [(False, "LocalProxy.__init__.<locals>._get_current_object")],
-    }
+        "load": [(False, LocalProxy(lambda: None)._get_current_object.__qualname__)],
+    }  # a function made per proxy in Werkzeug 2.2+, a method before
 
 
 def test_a_profile_function_already_set_leaves_the_oracle_blind(tmp_app: Path) -> None:

@@ -4,7 +4,7 @@ that called it, also the ones it calls directly rather than through `ensure_sync
 from __future__ import annotations
 
 import pytest
-from flaskscope_testing import REPO_ROOT
+from flaskscope_testing import REPO_ROOT, URL_FOR_STEP
 from oracle import Observer, check_requests
 
 import tracer
@@ -35,12 +35,12 @@ def test_each_callback_is_a_step_under_the_call_that_ran_it(fresh_import, lines:
         return names
 
     assert "Flask.preprocess_request" in callers(Role.URL_VALUE_PREPROCESSOR, "pull_lang")
-    assert "Flask.url_for" in callers(Role.URL_DEFAULTS, "add_lang")
+    assert URL_FOR_STEP in callers(Role.URL_DEFAULTS, "add_lang")
     assert "Flask.update_template_context" in callers(Role.CONTEXT_PROCESSOR, "site_name")
     assert "Flask.do_teardown_appcontext" in callers(Role.APPCONTEXT_TEARDOWN_FUNCTION,
                                                      "close_connection")
     if not lines:  # directly under them
-        assert callers(Role.URL_DEFAULTS, "add_lang")[0] == "Flask.url_for"
+        assert callers(Role.URL_DEFAULTS, "add_lang")[0] == URL_FOR_STEP
         assert callers(Role.CONTEXT_PROCESSOR, "site_name")[0] == "Flask.update_template_context"
     (url_for,) = [s for s in request.steps if s.role == Role.URL_BUILD and s.kind == "call"]
     assert url_for.facts["endpoint"] == ".item"

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import Client
 
 from tracer.errors import AppLoadError
+from tracer.frameworks.werkzeug.rule_order import rules_by_endpoint
 from tracer.model import Route, Trace
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
@@ -94,7 +95,7 @@ def label_apps(trace: Trace, app: Flask) -> Trace:
     starts with that static rule, the apps added their first rules in the order they were
     made, and `meta["apps"]` lists their labels in that order.
     """
-    own = [(rule.rule, rule.endpoint) for rule in app.url_map.iter_rules()]
+    own = [(rule.rule, rule.endpoint) for rule in rules_by_endpoint(app.url_map)]
     routes = list(trace.routes)
     start = _find_run(routes, app.name, own)
     if start is None:

@@ -16,8 +16,8 @@ from tracer.errors import FlaskscopeError
 
 #: (oldest, newest) minor version tested, per distribution: `make test-versions` runs them.
 TESTED: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
-    "flask": ((2, 2), (3, 1)),
-    "werkzeug": ((2, 2), (3, 1)),
+    "flask": ((2, 0), (3, 1)),
+    "werkzeug": ((2, 0), (3, 1)),
 }
 
 

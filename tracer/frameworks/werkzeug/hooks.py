@@ -57,6 +57,7 @@ from tracer.frameworks.hooking import (
     chain_links,
     qualname,
 )
+from tracer.frameworks.werkzeug.rule_order import rules_by_endpoint
 from tracer.frameworks.wsgi.hooks import serving
 from tracer.model import Role, Route
 from tracer.paths import OWN_DIRS
@@ -412,7 +413,7 @@ class WerkzeugHooks(AdapterHooks):
         """The rules of a map the app built itself, each with its endpoint's function."""
         home = self._homes.get(url_map)
         routes = []
-        for rule in url_map.iter_rules():
+        for rule in rules_by_endpoint(url_map):
             view = home.function_for(rule.endpoint) if home is not None else None
             methods = tuple(sorted(rule.methods or ()))
             automatic = ("HEAD",) if "HEAD" in methods and "GET" in methods else ()

@@ -61,8 +61,10 @@ from werkzeug.routing import (
     parse_converter_args,
 )
 
+from tracer.frameworks.werkzeug.rule_order import rules_by_endpoint
+
 #: The rule syntax werkzeug documents: ``<converter(arguments):variable>``.
-_VARIABLE = re.compile(
+RULE_VARIABLE = re.compile(
     r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<arguments>.*?)\))?:)?"
     r"(?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>"
 )
@@ -101,7 +103,7 @@ def near_misses(
     ranked = sorted(
         (
             (score, order, rule)
-            for order, rule in enumerate(url_map.iter_rules())
+            for order, rule in enumerate(rules_by_endpoint(url_map))
             if (score := _closeness(rule, path)) is not None
         ),
         key=lambda item: (item[0], item[1]),
@@ -131,7 +133,7 @@ def rule_reached(adapter: MapAdapter, path: str, method: str) -> str | None:
     that none of them runs again (see the module doc)."""
     url_map = adapter.map
     if _own_converters(url_map):
-        copy = _single_map(url_map, [_variant(rule) for rule in url_map.iter_rules()],
+        copy = _single_map(url_map, [_variant(rule) for rule in rules_by_endpoint(url_map)],
                            own_converters=False)
         adapter = copy.bind(adapter.server_name, script_name=adapter.script_name,
                             subdomain=adapter.subdomain, url_scheme=adapter.url_scheme)
@@ -160,7 +162,7 @@ def _closeness(rule: Rule, path: str) -> tuple[int, int, float] | None:
             break
         prefix += 1
     same_count = len(rule_parts) == len(path_parts)
-    static_text = _VARIABLE.sub("", rule.rule)
+    static_text = RULE_VARIABLE.sub("", rule.rule)
     similarity = difflib.SequenceMatcher(None, static_text, path).ratio()
     slash_only = rule.rule.rstrip("/") == path.rstrip("/")
     if not (prefix or slash_only or (same_count and similarity >= 0.6)):
@@ -306,7 +308,7 @@ def _own_converters(url_map: Map) -> dict[str, Any]:
 def _own_variables(text: str, own: dict[str, Any]) -> list[tuple[str, str]]:
     """(variable, converter) of each variable of a rule that uses one of `own`."""
     return [(match.group("variable"), match.group("converter") or "default")
-            for match in _VARIABLE.finditer(text)
+            for match in RULE_VARIABLE.finditer(text)
             if (match.group("converter") or "default") in own]
 
 
@@ -333,12 +335,12 @@ def _relax(text: str, keep: str | None) -> str:
             return match.group(0)
         return f"<{variable}>"
 
-    return _VARIABLE.sub(replace, text)
+    return RULE_VARIABLE.sub(replace, text)
 
 
 def _rejecting_argument(rule, path, method, attempt) -> tuple[str, str] | None:
     """The first argument whose own converter, alone kept, makes the match fail."""
-    for match in _VARIABLE.finditer(rule.rule):
+    for match in RULE_VARIABLE.finditer(rule.rule):
         name = match.group("variable")
         converter = match.group("converter") or "default"
         if converter in _SPANNING:
@@ -354,7 +356,7 @@ def _slashed_argument(url_map, rule, path, method, attempt) -> tuple[str, str, s
     ``/wiki/<title>``): its one-segment pattern is why the rule missed."""
     if url_map.converters.get("path") is not PathConverter:
         return None
-    for match in _VARIABLE.finditer(rule.rule):
+    for match in RULE_VARIABLE.finditer(rule.rule):
         name = match.group("variable")
         converter = match.group("converter") or "default"
         if url_map.converters.get(converter) is not UnicodeConverter:
@@ -372,7 +374,7 @@ def _empty_argument(text: str, path: str) -> tuple[str, str] | None:
     (`/anything/` for `/anything/<path:anything>`): its converter refused the empty value,
     which is why the rule missed, not the number of segments."""
     pattern, variables, position = "", [], 0
-    for match in _VARIABLE.finditer(text):
+    for match in RULE_VARIABLE.finditer(text):
         converter = match.group("converter") or "default"
         pattern += re.escape(text[position:match.start()])
         pattern += "(.*)" if converter in _SPANNING else "([^/]*)"
@@ -443,7 +445,7 @@ def _refusal(rule: Rule, name: str, converter: Any, segment: str) -> dict[str, A
     found: dict[str, Any] = {"pattern": _bounded(pattern)}
     own = _is_own(converter)
     if not own:
-        arguments = _arguments(rule, name, type(converter))
+        arguments = converter_arguments(rule, name, type(converter))
         if arguments:
             found["arguments"] = arguments
     if not _matches(pattern, segment):
@@ -477,10 +479,10 @@ def _to_python_refuses(converter: Any, segment: str) -> bool:
     return False
 
 
-def _arguments(rule: Rule, name: str, cls: type) -> dict[str, Any]:
+def converter_arguments(rule: Rule, name: str, cls: type) -> dict[str, Any]:
     """The arguments the rule wrote for the converter of `name`, named as werkzeug's
     `__init__` names them (``any(a, b)`` → ``{"items": ["a", "b"]}``), JSON-safe."""
-    written = next((match.group("arguments") for match in _VARIABLE.finditer(rule.rule)
+    written = next((match.group("arguments") for match in RULE_VARIABLE.finditer(rule.rule)
                     if match.group("variable") == name), None)
     if not written:
         return {}
@@ -518,7 +520,7 @@ def _static_difference(rule_text: str, path: str) -> dict[str, Any]:
     path_parts = _segments(path)
     for position, (rule_part, path_part) in enumerate(zip(rule_parts, path_parts, strict=False)):
         if "<" in rule_part:
-            if _VARIABLE.fullmatch(rule_part):
+            if RULE_VARIABLE.fullmatch(rule_part):
                 continue
         if rule_part != path_part:
             return {"rule_part": rule_part, "path_part": path_part, "position": position}

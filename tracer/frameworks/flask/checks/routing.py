@@ -17,12 +17,9 @@ from werkzeug.routing import Map, RequestRedirect, Rule, ValidationError
 
 from tracer.frameworks.narration.findings import Finding, definition
 from tracer.frameworks.narration.items import N_, Message
-from tracer.frameworks.werkzeug.nomatch import matches_alone
+from tracer.frameworks.werkzeug.nomatch import RULE_VARIABLE, converter_arguments, matches_alone
+from tracer.frameworks.werkzeug.rule_order import rules_by_endpoint
 
-_VARIABLE = re.compile(
-    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<arguments>.*?)\))?:)?"
-    r"(?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>"
-)
 #: Values tried, in order, until a rule's converter accepts one.
 _SAMPLES = ("1", "x", "12345678-1234-5678-1234-567812345678", "1.5", "a/b", "abc", "2024")
 _MAX_SAMPLES = 64
@@ -37,8 +34,9 @@ def sample_paths(rule: Rule, limit: int = _MAX_SAMPLES) -> list[str]:
     accepts, by its regex and `to_python`, are combined. Empty when a converter takes none.
     """
     converters = getattr(rule, "_converters", {})
-    names = [m.group("variable") for m in _VARIABLE.finditer(rule.rule)]
-    choices = [_accepted(converters.get(name)) for name in names]
+    names = [m.group("variable") for m in RULE_VARIABLE.finditer(rule.rule)]
+    choices = [_accepted(converters.get(name), _items(rule, name, converters.get(name)))
+               for name in names]
     if any(not values for values in choices):
         return []
     paths = []
@@ -48,7 +46,7 @@ def sample_paths(rule: Rule, limit: int = _MAX_SAMPLES) -> list[str]:
         def fill(_: re.Match[str], values: Iterator[str] = values) -> str:
             return next(values)
 
-        paths.append(_VARIABLE.sub(fill, rule.rule))
+        paths.append(RULE_VARIABLE.sub(fill, rule.rule))
     return paths
 
 
@@ -58,10 +56,21 @@ def sample_path(rule: Rule) -> str | None:
     return paths[0] if paths else None
 
 
-def _accepted(converter: Any) -> list[str]:
+def _items(rule: Rule, name: str, converter: Any) -> list[str]:
+    """The values an `any` converter lists: its `items` (Werkzeug 2.2+), else the ones the
+    rule wrote for it (before 2.2 the converter keeps only its regex)."""
+    if converter is None:
+        return []
+    items = getattr(converter, "items", None)
+    if items is None:
+        items = converter_arguments(rule, name, type(converter)).get("items")
+    return sorted(item for item in items or () if isinstance(item, str))
+
+
+def _accepted(converter: Any, items: list[str]) -> list[str]:
     if converter is None:
         return list(_SAMPLES)
-    candidates = [*sorted(getattr(converter, "items", None) or ()), *_SAMPLES]
+    candidates = [*items, *_SAMPLES]
     accepted = []
     for candidate in candidates:
         if re.fullmatch(converter.regex, candidate) is None:
@@ -83,9 +92,9 @@ def _adapter(url_map: Map, rule: Rule) -> Any:
 def shadowed_rules(app: Flask) -> list[Finding]:
     """Rules the whole map never gives their own URLs to: every sample goes to another rule."""
     url_map = app.url_map
-    order = {id(rule): index for index, rule in enumerate(url_map.iter_rules())}
+    order = {id(rule): index for index, rule in enumerate(rules_by_endpoint(url_map))}
     findings = []
-    for rule in url_map.iter_rules():
+    for rule in rules_by_endpoint(url_map):
         for method in sorted(set(rule.methods or ("GET",)) - set(_AUTOMATIC)):
             taken = _taken_by(url_map, rule, method)
             if taken is not None:
@@ -140,7 +149,7 @@ def strict_slash_redirects(app: Flask) -> list[Finding]:
     """Rules ending in '/' that take a body: the slash-less URL redirects instead of serving."""
     url_map = app.url_map
     findings = []
-    for rule in url_map.iter_rules():
+    for rule in rules_by_endpoint(url_map):
         methods = sorted(set(rule.methods or ()) & set(_BODY_METHODS))
         if not methods or not rule.rule.endswith("/") or rule.rule == "/":
             continue

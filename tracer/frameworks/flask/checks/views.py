@@ -21,6 +21,7 @@ from tracer.frameworks.flask.above_route import (
 from tracer.frameworks.narration.apps import AppOwners
 from tracer.frameworks.narration.findings import Finding, definition
 from tracer.frameworks.narration.items import N_, Message
+from tracer.frameworks.werkzeug.rule_order import rules_by_endpoint
 from tracer.model import Role, Trace
 
 _METHODS_LINE = re.compile(r"^\s*methods\s*[:=]")
@@ -41,7 +42,7 @@ def _above_route(app: Flask, trace: Trace, owners: AppOwners | None,
                  found: WrappedAboveRoute) -> Finding:
     name, endpoint = found.name, found.endpoint
     decorator = decorator_name(found.wrappers[0])
-    rules = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
+    rules = [rule.rule for rule in rules_by_endpoint(app.url_map) if rule.endpoint == endpoint]
     params = {"decorator": decorator, "view": name, "rules": [repr(r) for r in rules]}
     problem = (Message(N_("`@{decorator}` is written above the route decorator on `{view}`: "
                           "decorators apply from the bottom up, so `route` registered the bare "
@@ -62,7 +63,7 @@ def method_view_methods(app: Flask, trace: Trace, owners: AppOwners | None = Non
         cls = getattr(view, "view_class", None)
         if not (isinstance(cls, type) and issubclass(cls, MethodView)):
             continue
-        rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
+        rules = [rule for rule in rules_by_endpoint(app.url_map) if rule.endpoint == endpoint]
         if not rules:
             continue
         routed = set().union(*(rule.methods or () for rule in rules))
