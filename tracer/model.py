@@ -45,6 +45,8 @@ class Role(StrEnum):
     REQUEST = "request"  # the WSGI call
     MATCH = "match"  # URL matched to a rule (or not)
     SIGNAL = "signal"
+    BEFORE_FIRST_REQUEST = "before_first_request"  # Flask 2.0/2.1 running them, first request
+    BEFORE_FIRST_REQUEST_FUNCTION = "before_first_request_function"  # Flask 2.0 to 2.2
     BEFORE_REQUEST = "before_request"  # the phase running before-request functions
     BEFORE_REQUEST_FUNCTION = "before_request_function"
     DISPATCH = "dispatch"  # the framework picks the view for the endpoint

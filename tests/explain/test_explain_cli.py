@@ -37,8 +37,16 @@ def test_source_quotes_flask_lines_beneath_each_step() -> None:
     assert any('meth = getattr(self, "get", None)' in q for q in quoted)
     inferred = next(i for i, line in enumerate(lines)
                     if "_endpoint_from_view_func(view_func)`" in line)
-    assert "endpoint = _endpoint_from_view_func(view_func)" in lines[inferred + 1]
-    assert "return view_func.__name__" in lines[inferred + 2]
+    told = []
+    for line in lines[inferred + 1:]:
+        if not line.lstrip().startswith("|"):
+            break
+        told.append(line)
+    assert "if endpoint is None:" in told[0]
+    assert "endpoint = _endpoint_from_view_func(view_func)" in told[1]
+    assert 'options["endpoint"] = endpoint' in told[2]
+    assert "def _endpoint_from_view_func(" in told[3]
+    assert "return view_func.__name__" in told[-1]
     layer = next(i for i, line in enumerate(lines)
                  if "Decorator layer `auth.<locals>.inner`" in line)
     assert "fixtures/seed_views.py:33" in lines[layer + 1]

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
+import textwrap
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import flask.signals
@@ -151,11 +154,77 @@ def test_to_python_is_told_while_the_url_was_matched(lang: str, told: str, lines
     trace = _trace("/items/ab-12", lines)
     items = _items("/items/ab-12", lang, lines)
     item = _one(items, "Matching the path, werkzeug called the app's URL converter")
-    [converted] = _calls(trace, Role.CONVERTER)
+    [converted] = _calls(trace, Role.CONVERTER, "SkuConverter.to_python")
     assert item["steps"] == [converted.id]
     assert item["text"] == told
     match = _one(items, "`match_request` asked werkzeug")
     assert _at(items, item) == _at(items, match) + 1
+
+
+def _to_url_calls(app: Any, path: str) -> int:
+    """How often a plain request (nothing recording) calls the app's `to_url` of `sku`."""
+    converter = app.url_map.converters["sku"]
+    original, count = converter.to_url, [0]
+
+    def counting(self: Any, value: Any) -> Any:
+        count[0] += 1
+        return original(self, value)
+
+    converter.to_url = counting
+    try:
+        app.test_client().get(path)
+    finally:
+        converter.to_url = original
+    return count[0]
+
+
+@both_modes
+def test_a_match_that_builds_the_path_back_says_why(lines: bool) -> None:
+    """Werkzeug before 2.2 builds the matched path back to merge slashes: the converter's
+    `to_url` runs inside the match, as many times as a plain request runs it."""
+    forget_fixtures()
+    try:
+        from fixtures.app_extras import app
+        expected = _to_url_calls(app, "/items/ab-12")
+    finally:
+        forget_fixtures()
+    items = _items("/items/ab-12", "en", lines)
+    told = [item for item in items
+            if item["messages"][0]["msgid"].startswith("Matching the path, werkzeug built it "
+                                                       "back from the converted values")]
+    assert len(told) == expected
+    for item in told:
+        assert item["text"].endswith("`SkuConverter.to_url(value='AB-12')` "
+                                     "(fixtures/app_extras.py:63). It returned 'ab-12'.")
+
+
+def test_a_redirect_to_the_rule_with_defaults_says_why(tmp_path: Path) -> None:
+    app_file = tmp_path / "defaults_app.py"
+    app_file.write_text(textwrap.dedent("""
+        from flask import Flask
+        from werkzeug.routing import BaseConverter
+
+        class Upper(BaseConverter):
+            def to_python(self, value):
+                return value.upper()
+
+            def to_url(self, value):
+                return value.lower()
+
+        app = Flask(__name__)
+        app.url_map.converters["up"] = Upper
+
+        @app.route("/shop/<up:code>/", defaults={"page": 1})
+        @app.route("/shop/<up:code>/page/<int:page>")
+        def shop(code, page):
+            return f"{code} {page}"
+    """), encoding="utf-8")
+    trace = record_app(str(app_file), [RequestSpec("GET", "/shop/ab/page/1")]).trace
+    sys.modules.pop("defaults_app", None)
+    assert trace.requests[0].status == 308
+    items = _items("", "en", trace=trace)
+    item = _one(items, "Matching the path, werkzeug built the URL of an earlier rule")
+    assert "`Upper.to_url(value='AB')`" in item["text"]
 
 
 @both_modes

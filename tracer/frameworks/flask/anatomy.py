@@ -57,6 +57,17 @@ CONFIG_LOADERS: tuple[str, ...] = tuple(
                       "from_prefixed_env", "from_file")
     if hasattr(flask.Config, name))
 
+#: `before_first_request` functions exist (Flask 2.0 to 2.2; 2.3 removed them). 2.0 and 2.1
+#: run them in their own method, named here; 2.2 runs them inline in `full_dispatch_request`.
+FIRST_REQUEST_FUNCTIONS: bool = hasattr(flask.Flask, "before_first_request")
+FIRST_REQUEST_TRIGGER: str | None = (
+    "try_trigger_before_first_request_functions"
+    if hasattr(flask.Flask, "try_trigger_before_first_request_functions") else None)
+
+#: A returned dict or list becomes JSON through the app's JSON provider, `app.json` (Flask
+#: 2.2+); before, through `jsonify` and the app's `json_encoder` class.
+JSON_PROVIDERS: bool = hasattr(flask.Flask, "json_provider_class")
+
 #: Where `url_for` builds a URL, and the position of its `endpoint` argument: the app's
 #: method (Flask 2.2+, which `flask.url_for` calls), else the helper itself, patched in
 #: `flask` too as apps import it from there.

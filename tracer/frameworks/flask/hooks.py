@@ -64,7 +64,9 @@ from tracer.frameworks.flask.decorator_expressions import (
 from tracer.frameworks.flask.quotable import quotable_lines
 from tracer.frameworks.hooking import AdapterHooks, argument, hide_own_frames, link, qualname
 from tracer.frameworks.werkzeug.hooks import rule_added
+from tracer.frameworks.werkzeug.matching_builds import build_reason
 from tracer.frameworks.werkzeug.nomatch import near_misses, rule_reached
+from tracer.frameworks.werkzeug.rule_order import rules_by_endpoint
 from tracer.frameworks.wsgi.hooks import (
     begin_wsgi_request,
     body_detail,
@@ -114,6 +116,7 @@ _SIGNALS = (
 )
 #: What a function passed through `ensure_sync` is, by the phase it is called in.
 _ROLE_UNDER: dict[str | None, Role] = {
+    Role.BEFORE_FIRST_REQUEST: Role.BEFORE_FIRST_REQUEST_FUNCTION,
     Role.BEFORE_REQUEST: Role.BEFORE_REQUEST_FUNCTION,
     Role.AFTER_REQUEST: Role.AFTER_REQUEST_FUNCTION,
     Role.TEARDOWN: Role.TEARDOWN_FUNCTION,
@@ -239,7 +242,11 @@ class FlaskHooks(AdapterHooks):
         self.patches.replace(flask_cls, "wsgi_app", self._wsgi_app)
         self.patch(flask.ctx.RequestContext, "match_request", Role.MATCH,
                     after=self._after_match)
-        self.patch(flask_cls, "full_dispatch_request", None)
+        self.patch(flask_cls, "full_dispatch_request", None,
+                   describe=_describe_first_request if anatomy.FIRST_REQUEST_FUNCTIONS else None)
+        if anatomy.FIRST_REQUEST_TRIGGER is not None:
+            self.patch(flask_cls, anatomy.FIRST_REQUEST_TRIGGER, Role.BEFORE_FIRST_REQUEST,
+                       when=_runs_first_request_functions)
         # `catch`: the functions these call directly (not through `ensure_sync`) are watched
         # code, caught inside them (url_value_preprocessor, url_defaults, context_processor).
         self.patch(flask_cls, "preprocess_request", Role.BEFORE_REQUEST, catch=True)
@@ -581,13 +588,15 @@ class FlaskHooks(AdapterHooks):
                     found += self._watch_code(attribute, Role.SESSION)
         for converter in marks[2]:
             if converter.__module__.split(".")[0] != "werkzeug":
-                for name in ("to_python", "to_url"):
-                    found += self._watch_code(vars(converter).get(name), Role.CONVERTER)
+                found += self._watch_code(vars(converter).get("to_python"), Role.CONVERTER)
+                found += self._watch_code(vars(converter).get("to_url"), Role.CONVERTER,
+                                          facts=_matching_build_facts)
         self._extras_seen[app] = (marks, bool(found))
         return bool(found)
 
     def _watch_code(self, obj: Any, role: str,
-                    before: Callable[[FrameType], None] | None = None) -> bool:
+                    before: Callable[[FrameType], None] | None = None,
+                    facts: Callable[[FrameType], Facts | None] | None = None) -> bool:
         """Watch a function defined outside Flask and Werkzeug (or a `functools.partial` of
         one, as Flask-RESTful sets `app.handle_exception`); whether it was one."""
         while isinstance(obj, functools.partial):
@@ -595,7 +604,7 @@ class FlaskHooks(AdapterHooks):
         code = code_of(obj) if callable(obj) else None
         if code is None or code.co_filename.startswith(_FRAMEWORK_DIRS):
             return False
-        self.watcher.watch(code, role, before)
+        self.watcher.watch(code, role, before, facts=facts)
         return True
 
     def _watch_own_iterable(self, step: int | None, args: tuple, kwargs: dict) -> None:
@@ -649,7 +658,7 @@ class FlaskHooks(AdapterHooks):
         """The final URL map of `app` with the unwrapped chain behind each endpoint."""
         routes = []
         above_route = self._decorators_above_route(app)
-        for rule in app.url_map.iter_rules():
+        for rule in rules_by_endpoint(app.url_map):
             view = app.view_functions.get(rule.endpoint)
             chain = tuple(link for _, link in self._chain_objects(view)) if view else ()
             methods = tuple(sorted(rule.methods or ()))
@@ -887,11 +896,15 @@ class FlaskHooks(AdapterHooks):
 
     def _after_response(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
         value = argument(args, kwargs, 1, "rv")
-        self.recorder.annotate(step, {
+        facts: Facts = {
             "from_type": type(value).__name__,
             "status": getattr(result, "status_code", None),
             "mimetype": getattr(result, "mimetype", None),
-        })
+        }
+        body = value[0] if isinstance(value, tuple) and value else value
+        if isinstance(body, dict | list) and facts["mimetype"] == "application/json":
+            facts["json"] = _json_serializer(args[0] if args else None)
+        self.recorder.annotate(step, facts)
 
     def _after_finalize(self, step: int | None, args: tuple, kwargs: dict, result: Any) -> None:
         record = current_request()
@@ -902,7 +915,7 @@ class FlaskHooks(AdapterHooks):
             headers = getattr(result, "headers", None)
             if headers is not None:
                 learn_set_cookie(self.recorder, headers.items())
-            location = getattr(result, "location", None)
+            location = _location_sent(result, getattr(_flask_request(), "environ", None))
             if location and 300 <= (status or 0) < 400:
                 record.info.setdefault("redirect_to", location)
             request = _flask_request()
@@ -954,7 +967,7 @@ class FlaskHooks(AdapterHooks):
             if not hooks.active or current_request() is None:
                 return original(app, func)
             try:
-                role = _role_of_synced(func, hooks.recorder.open_role())
+                role = _role_of_synced(func, hooks.recorder.open_role(), app)
                 is_async = inspect.iscoroutinefunction(func)
             except Exception as exc:
                 hooks.recorder.failed(exc)
@@ -1205,6 +1218,14 @@ def _describe_url_for(endpoint_at: int, args: tuple, kwargs: dict) -> Facts:
     return facts
 
 
+def _json_serializer(app: Any) -> Facts:
+    """What turned a returned dict or list into JSON: the app's JSON provider (Flask 2.2+,
+    `app.json`) or, before, `jsonify` with the app's `json_encoder` class."""
+    if anatomy.JSON_PROVIDERS:
+        return {"provider": qualname(type(getattr(app, "json", None)))}
+    return {"encoder": qualname(getattr(app, "json_encoder", None))}
+
+
 def _describe_make_response(args: tuple, kwargs: dict) -> Facts:
     caller = app_caller("make_response")  # None when Flask made the response itself
     return {} if caller is None else {"caller": caller}
@@ -1270,6 +1291,28 @@ def _flask_request() -> Any:
     if context is None:  # a Flask without it: the proxy
         return cast("LocalProxy[Any]", flask.request)._get_current_object()
     return context.get().request
+
+
+def _location_sent(response: Any, environ: Any) -> str | None:
+    """The Location header as the response will send it. With `autocorrect_location_header`
+    (on by default before Werkzeug 2.1) `get_wsgi_headers` makes a relative one absolute
+    when the server calls the response; asked here, it answers the same (it reads the
+    response and the environ, and changes neither)."""
+    location = getattr(response, "location", None)
+    if not (isinstance(location, str) and getattr(response, "autocorrect_location_header", False)
+            and isinstance(environ, dict)):
+        return location
+    try:
+        sent = response.get_wsgi_headers(environ).get("Location")
+    except Exception:  # a response class of the app's own making: keep what it holds
+        return location
+    return sent if isinstance(sent, str) else location
+
+
+def _matching_build_facts(frame: FrameType) -> Facts | None:
+    """A converter's `to_url` run while werkzeug matches: which part of matching built."""
+    reason = build_reason(frame)
+    return {"built_for": reason} if reason else None
 
 
 def _dispatched_view() -> Any:
@@ -1399,15 +1442,37 @@ def _defined_on(cls: type, name: str) -> bool:
     return False
 
 
-def _role_of_synced(func: Callable, phase: str | None) -> str | None:
+def _role_of_synced(func: Callable, phase: str | None, app: Any) -> str | None:
     """What a function passed to `ensure_sync` is: a view class's dispatch or handler by
-    what it is bound to, anything else by the phase it runs in."""
+    what it is bound to, a `before_first_request` function Flask 2.2 runs inline in
+    `full_dispatch_request` (no phase of its own) by the app's list, anything else by the
+    phase it runs in."""
     instance = getattr(func, "__self__", None)
     if isinstance(instance, flask.views.View):
         if getattr(func, "__name__", None) == "dispatch_request":
             return Role.CLASS_DISPATCH
         return Role.HANDLER
+    if phase is None and any(f is func for f in getattr(app, "before_first_request_funcs", ())):
+        return Role.BEFORE_FIRST_REQUEST_FUNCTION
     return _ROLE_UNDER.get(phase)
+
+
+def _runs_first_request_functions(args: tuple, kwargs: dict) -> bool:
+    """Whether Flask 2.0/2.1's trigger will run `before_first_request` functions now."""
+    app = args[0] if args else None
+    return bool(getattr(app, "before_first_request_funcs", None)) and not getattr(
+        app, "_got_first_request", True)
+
+
+def _describe_first_request(args: tuple, kwargs: dict) -> Facts | None:
+    """`full_dispatch_request` of an app with `before_first_request` functions: their names,
+    and whether this request is the one to run them (it is until one request ran them all)."""
+    app = args[0] if args else None
+    functions = getattr(app, "before_first_request_funcs", None)
+    if not functions:
+        return None
+    return {"before_first_request": [qualname(f) for f in functions],
+            "first_request": not getattr(app, "_got_first_request", True)}
 
 
 # -- describing arguments ---------------------------------------------------------------

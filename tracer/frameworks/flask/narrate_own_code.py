@@ -98,6 +98,17 @@ def _converter(steps: Steps, step: Step, context: Step | None, params: dict[str,
                ) -> _Told:
     role = context.role if context is not None else None
     params["call"] = _call(step)
+    built_for = step.facts.get("built_for")
+    if role == Role.MATCH and built_for == "merge_slashes":
+        return Message(N_("Matching the path, werkzeug built it back from the converted values "
+                          "to look for repeated slashes to merge (`merge_slashes`; Werkzeug "
+                          "before 2.2 does this for every match), and so called the app's URL "
+                          "converter: `{call}` ({at})."), params), ()
+    if role == Role.MATCH and built_for == "redirect_defaults":
+        return Message(N_("Matching the path, werkzeug built the URL of an earlier rule of the "
+                          "endpoint whose defaults the values fill, to redirect there "
+                          "(`redirect_defaults`), and so called the app's URL converter: "
+                          "`{call}` ({at})."), params), ()
     if role == Role.MATCH:
         return Message(N_("Matching the path, werkzeug called the app's URL converter: "
                           "`{call}` ({at})."), params), ()

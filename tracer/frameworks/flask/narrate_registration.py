@@ -174,7 +174,9 @@ class _Registration:
             message = Message(N_("`@{call}` ran first. `route()` registers nothing by itself: "
                                  "it returns its inner function `decorator`, and Python "
                                  "applies that to the function below it."), {"call": text})
-        self._add([step], message, sources=def_lines(self.sources, step.file, step.line))
+        self._add([step], message, sources=[
+            *def_lines(self.sources, step.file, step.line),
+            *body_lines(self.sources, self.steps, step, lines.ROUTE_RETURNS_DECORATOR)])
         if call is not None:
             route_facts = (inner[0] if inner else step).facts
             self._decorator_call(call, route_facts)
@@ -191,8 +193,9 @@ class _Registration:
         children = self._adds(call)
         add = children[0] if children else None
         raised = self.steps.raised(call)
-        sources = body_lines(self.sources, self.steps, call, lines.ROUTE_DECORATOR
-                             + (() if raised else lines.ROUTE_DECORATOR_RETURN))
+        sources = [*def_lines(self.sources, call.file, call.line),
+                   *body_lines(self.sources, self.steps, call, lines.ROUTE_DECORATOR
+                               + (() if raised else lines.ROUTE_DECORATOR_RETURN))]
         if add is not None:
             message = self._decorator_message(call, add, route_facts, raised)
         else:
@@ -309,6 +312,7 @@ class _Registration:
                                  "`_endpoint_from_view_func({view})`, which returns "
                                  "`view_func.__name__`: the endpoint is {endpoint}."), params)
         sources = [*body_lines(self.sources, self.steps, add, lines.ENDPOINT_INFERRED),
+                   *def_lines(self.sources, step.file, step.line),
                    *body_lines(self.sources, self.steps, step, lines.ENDPOINT_FUNCTION)]
         self._add([step], message, sources=sources)
 
@@ -342,7 +346,7 @@ class _Registration:
         elif "OPTIONS" in automatic:
             messages.append(Message(N_("OPTIONS was added automatically: Flask answers it "
                                        "itself because `provide_automatic_options` is on.")))
-        needles = ((lines.METHODS_DEFAULT if source != "argument" else ())
+        needles = (lines.METHODS_POPPED + (lines.METHODS_DEFAULT if source != "argument" else ())
                    + (lines.METHODS_OPTIONS if "OPTIONS" in automatic else ())
                    + (lines.METHODS_REQUIRED if automatic else ()))
         self._add([step], *messages,

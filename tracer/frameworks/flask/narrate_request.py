@@ -61,6 +61,8 @@ class _Request:
             Role.REQUEST: self._request,
             Role.MATCH: self._match,
             Role.SIGNAL: self._signal,
+            Role.BEFORE_FIRST_REQUEST: self._first_request,
+            Role.BEFORE_FIRST_REQUEST_FUNCTION: self._first_request_function,
             Role.BEFORE_REQUEST: self._before,
             Role.DISPATCH: self._dispatch,
             Role.AUTOMATIC_OPTIONS: self._options,
@@ -107,10 +109,13 @@ class _Request:
         self.items.append(added)
 
     def _lines(self, step: Step, needles: Sequence[str] = ()) -> list[tuple[str, int]]:
+        """The call's def line, the lines of `needles` that ran in it and the line it left
+        from, in the order they stand in the source (a return may come before a quote)."""
         found = step_lines(self.sources, self.steps, step)
         if needles:
             found.extend(body_lines(self.sources, self.steps, step, needles))
-        return found
+        files = {file: order for order, (file, _) in reversed(list(enumerate(found)))}
+        return sorted(set(found), key=lambda place: (files[place[0]], place[1]))
 
     # -- entering and matching -------------------------------------------------------------
 
@@ -218,7 +223,67 @@ class _Request:
 
     # -- before the view -------------------------------------------------------------------
 
+    def _first_request(self, step: Step) -> bool:
+        """Flask 2.0/2.1's `try_trigger_before_first_request_functions`, on the first request."""
+        functions = self.steps.with_role(step, Role.BEFORE_FIRST_REQUEST_FUNCTION,
+                                         kinds=("call",))
+        if functions:
+            self._first_request_functions(step, functions)
+            self._inside(functions)
+        return True
+
+    def _first_request_function(self, step: Step) -> bool:
+        """Flask 2.2 runs `before_first_request` functions inline: told from the first one,
+        together with the others `full_dispatch_request` ran."""
+        if step.id in self.told:
+            return True
+        parent = self.steps.parent(step)
+        functions = ([f for f in self.steps.children(parent, "call")
+                      if f.role == Role.BEFORE_FIRST_REQUEST_FUNCTION]
+                     if parent is not None else [step])
+        self._first_request_functions(parent, functions)
+        self._inside(functions)
+        return True
+
+    def _first_request_functions(self, phase: Step | None, functions: list[Step]) -> None:
+        params: dict[str, Any] = {"functions": code_list(leaf(f.name) for f in functions)}
+        failed = next((f for f in functions if self.steps.raised(f)), None)
+        if failed is not None:
+            params.update(function=leaf(failed.name), exception=clip(self.steps.raised(failed)))
+            message = Message(N_("This was the app's first request, so `full_dispatch_request` "
+                                 "first ran the app's `before_first_request` functions "
+                                 "{functions}; `{function}` raised {exception}, so "
+                                 "`_got_first_request` stays False and the next request runs "
+                                 "them again (Flask 2.0 to 2.2 have these functions; 2.3 "
+                                 "removed them)."), params)
+        else:
+            message = Message(N_("This was the app's first request, so `full_dispatch_request` "
+                                 "first ran the app's `before_first_request` functions "
+                                 "{functions}, then set `_got_first_request = True`: no later "
+                                 "request runs them (Flask 2.0 to 2.2 have these functions; "
+                                 "2.3 removed them)."), params)
+        sources = body_lines(self.sources, self.steps, phase, lines.FIRST_REQUEST)
+        for function in functions:
+            sources.extend(self._lines(function))
+        self._add([*([phase] if phase is not None else []), *functions], message,
+                  sources=sources)
+
+    def _first_request_done(self, step: Step) -> None:
+        """Before `preprocess_request`: the app's `before_first_request` functions, which an
+        earlier request ran, do not run again."""
+        parent = self.steps.parent(step)
+        if parent is None:
+            return
+        names = parent.facts.get("before_first_request")
+        if not names or parent.facts.get("first_request") is not False:
+            return
+        self._add([parent], Message(N_("The app's `before_first_request` functions {functions} "
+                                       "did not run: an earlier request was the app's first, "
+                                       "and they run only once (`_got_first_request` is True)."),
+                                    {"functions": code_list(leaf(str(n)) for n in names)}))
+
     def _before(self, step: Step) -> bool:
+        self._first_request_done(step)
         preprocessors = self.steps.with_role(step, Role.URL_VALUE_PREPROCESSOR, kinds=("call",))
         functions = self.steps.with_role(step, Role.BEFORE_REQUEST_FUNCTION, kinds=("call",))
         if preprocessors:
@@ -531,12 +596,13 @@ class _Request:
                                  "nothing; because the method is HEAD it retried "
                                  "`getattr(self, \"get\", None)` and got `{handler}`: HEAD is "
                                  "answered by `get`, and the body is dropped."), params)
-            needles = lines.HANDLER_LOOKUP + lines.HANDLER_HEAD
+            needles = (lines.HANDLER_LOOKUP + lines.HANDLER_HEAD + lines.HANDLER_ASSERT
+                       + lines.HANDLER_CALL)
         else:
             message = Message(N_("`{dispatch}` looked up the handler with "
                                  "`getattr(self, request.method.lower(), None)`: "
                                  "`getattr(self, {tried})` found `{handler}`."), params)
-            needles = lines.HANDLER_LOOKUP
+            needles = lines.HANDLER_LOOKUP + lines.HANDLER_ASSERT + lines.HANDLER_CALL
         self._add([step, *lookups], message, sources=self._lines(step, needles))
         return False
 
@@ -758,7 +824,19 @@ class _Request:
         else:
             message = Message(N_("`make_response` turned the returned `{from_type}` into a "
                                  "response: {status}, `{mimetype}`."), params)
-        self._add([step], message, sources=self._lines(step))
+        json = facts.get("json")
+        messages = [message]
+        if isinstance(json, dict) and json.get("provider"):
+            messages.append(Message(N_("A dict or list becomes JSON through the app's JSON "
+                                       "provider, `self.json.response(rv)`: `app.json` is a "
+                                       "`{provider}`."), {"provider": json["provider"]}))
+        elif isinstance(json, dict) and json.get("encoder"):
+            messages.append(Message(N_("A dict becomes JSON through `jsonify(rv)`, which "
+                                       "serializes it with the app's `json_encoder` class "
+                                       "`{encoder}` (Flask before 2.2 has no JSON providers "
+                                       "and no `app.json`)."), {"encoder": json["encoder"]}))
+        self._add([step], *messages,
+                  sources=self._lines(step, lines.JSON_RESPONSE if json else ()))
         return True
 
     def _after(self, step: Step) -> bool:

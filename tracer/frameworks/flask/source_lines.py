@@ -14,16 +14,23 @@ registered ones) and the steps do not say which: neither is quoted.
 
 from __future__ import annotations
 
+#: `Scaffold.route` (and `endpoint`) hand back their inner function.
+ROUTE_RETURNS_DECORATOR = ("return decorator",)
 #: `decorator` inside `Scaffold.route`.
 ROUTE_DECORATOR = ('options.pop("endpoint", None)', "self.add_url_rule(rule, endpoint, f")
 ROUTE_DECORATOR_RETURN = ("return f",)
 #: `App.add_url_rule`, by the point a sentence makes.
-ENDPOINT_INFERRED = ("endpoint = _endpoint_from_view_func(view_func)",)
-ENDPOINT_FUNCTION = ("return view_func.__name__",)
+ENDPOINT_INFERRED = ("if endpoint is None:", "endpoint = _endpoint_from_view_func(view_func)",
+                     'options["endpoint"] = endpoint')
+#: `_endpoint_from_view_func`; Flask 2.0 and 2.1 assert first that there is a function.
+ENDPOINT_FUNCTION = ("assert view_func is not None", "return view_func.__name__")
+METHODS_POPPED = ('methods = options.pop("methods", None)',)
 METHODS_DEFAULT = ('methods = getattr(view_func, "methods", None) or ("GET",)',)
 METHODS_OPTIONS = ('required_methods.add("OPTIONS")',)
 METHODS_REQUIRED = ("methods |= required_methods",)
-RULE_ADDED = ("rule_obj = self.url_rule_class(", "self.url_map.add(rule_obj)")
+RULE_ADDED = ("rule_obj = self.url_rule_class(", "self.url_map.add(rule_obj)",
+              "rule = self.url_rule_class(rule, methods=methods, **options)",
+              "self.url_map.add(rule)")
 VIEW_REGISTERED = ("self.view_functions[endpoint] = view_func",)
 VIEW_COLLISION = ("old_func is not None and old_func != view_func", "raise AssertionError(")
 #: `BlueprintSetupState.add_url_rule`: with a URL prefix, the join runs for a rule; an
@@ -34,11 +41,16 @@ BLUEPRINT_RULE_NAME = ('f"{self.name_prefix}.{self.name}.{endpoint}"',)
 #: `View.as_view`. The `view` it defines is written twice (by `init_every_request`): it is
 #: quoted from a request that ran it, never from the registration.
 AS_VIEW_VIEW = ("def view(", "self = view.view_class(", "ensure_sync(self.dispatch_request)")
-AS_VIEW_DECORATORS = ("for decorator in cls.decorators:", "view = decorator(view)")
+#: Flask 2.0 and 2.1 name and place `view` before decorating it (`if cls.decorators:`).
+AS_VIEW_DECORATORS = ("if cls.decorators:", "view.__name__ = name",
+                      "view.__module__ = cls.__module__", "for decorator in cls.decorators:",
+                      "view = decorator(view)")
 #: `view.__name__ = name` is written twice; the second one, after `view.view_class = cls`,
 #: always runs.
 AS_VIEW_CLASS = ("view.view_class = cls",)
-AS_VIEW_ATTRIBUTES = ("view.__name__ = name", "view.methods = cls.methods")
+AS_VIEW_ATTRIBUTES = ("view.__name__ = name", "view.__doc__ = cls.__doc__",
+                      "view.__module__ = cls.__module__", "view.methods = cls.methods",
+                      "return view")
 #: Configuration.
 MAKE_CONFIG = ("root_path = self.root_path",)
 MAKE_CONFIG_INSTANCE = ("root_path = self.instance_path",)
@@ -55,10 +67,17 @@ URL_VALUE_PREPROCESSOR = ("url_func(request.endpoint, request.view_args)",)
 BEFORE_REQUEST = ("rv = self.ensure_sync(before_func)()",)
 BEFORE_REQUEST_STOPPED = ("return rv",)
 TEARDOWN = ("self.ensure_sync(func)(exc)",)
+#: `make_response` with a dict (or, from 2.2, a list): the JSON provider, or `jsonify` before.
+JSON_RESPONSE = ("rv = self.json.response(rv)", "rv = jsonify(rv)")
+#: `before_first_request` functions: Flask 2.0/2.1's trigger method, 2.2's
+#: `full_dispatch_request`.
+FIRST_REQUEST = ("for func in self.before_first_request_funcs:", "self.ensure_sync(func)()",
+                 "self._got_first_request = True")
 HANDLER_LOOKUP = ("meth = getattr(self, request.method.lower(), None)",)
 HANDLER_HEAD = ('if meth is None and request.method == "HEAD":',
                 'meth = getattr(self, "get", None)')
 HANDLER_ASSERT = ("assert meth is not None",)
+HANDLER_CALL = ("ensure_sync(meth)(",)
 #: In the error handling method that looked the handler up (`handle_http_exception` when
 #: `handle_user_exception` passed an HTTP error on); the call runs only for a handler found.
 ERROR_HANDLER = ("handler = self._find_error_handler(",)
@@ -67,7 +86,8 @@ HTTP_ROUTING = ("if isinstance(e, RoutingException):",)
 #: `handle_user_exception` hands an HTTP exception on (unless `trap_http_exception`).
 HTTP_DELEGATE = ("return self.handle_http_exception(e)",)
 #: `Flask.url_for`: the URL defaults functions (through `inject_url_defaults`), then the build.
-URL_DEFAULTS = ("self.inject_url_defaults(endpoint, values)",)
+URL_DEFAULTS = ("self.inject_url_defaults(endpoint, values)",
+                "appctx.app.inject_url_defaults(endpoint, values)")
 URL_BUILT = ("rv = url_adapter.build(",)
 #: `flask.templating._render` and the `update_template_context` it calls.
 TEMPLATE_RENDER = ("app.update_template_context(context)",)
