@@ -16,6 +16,15 @@ APP_CLASS = anatomy.App.__name__
 URL_FOR_STEP = ("Flask.url_for" if isinstance(anatomy.URL_FOR[0][0], type) else "url_for")
 
 
+def location_sent(location: str, host: str = "http://localhost") -> str:
+    """The Location header a response holding `location` sends: Werkzeug before 2.1 makes a
+    relative one absolute (`autocorrect_location_header`, on by default there)."""
+    from werkzeug.wrappers import Response
+
+    relative = not location.startswith(("http://", "https://"))
+    return host + location if relative and Response.autocorrect_location_header else location
+
+
 def fixture_path(name: str) -> str:
     """The path of a fixture app, as `flask --app` and `flaskscope` take it."""
     return str(REPO_ROOT / "fixtures" / f"{name}.py")

@@ -171,7 +171,8 @@ _FID, _FRAME, _NODE, _AREA, _HIDDEN, _EFFECTIVE, _CALLER, _USER_ABOVE, _INSIDE =
 class _Watch:
     """The shadow stack of one observation while its request runs."""
 
-    __slots__ = ("observation", "entries", "profiling", "spawning", "owner", "closed")
+    __slots__ = ("observation", "entries", "profiling", "spawning", "owner", "closed",
+                 "threads_before")
 
     def __init__(self, observation: Observation, owner: _Watch | None = None) -> None:
         self.observation = observation
@@ -180,6 +181,9 @@ class _Watch:
         self.spawning = False  # and the one of threads started meanwhile
         self.owner = owner  # the window of the thread that started this one's
         self.closed = False
+        #: ids of the threads already started when the request began (`threading.enumerate`
+        #: lists started ones not yet running too): none of them is the request's.
+        self.threads_before: frozenset[int] = frozenset()
 
 
 class Observer:
@@ -296,6 +300,7 @@ class Observer:
                 self._seen_apps.add(app)
                 self.apps += 1
         watch = _Watch(observation)
+        watch.threads_before = frozenset(map(id, threading.enumerate()))
         opened = self._open()
         current = sys.getprofile()
         if current is None:
@@ -399,8 +404,8 @@ class Observer:
         request is no longer watched."""
         with self._lock:
             owner = self._windows[-1] if self._windows else None
-        if owner is None or owner.closed:
-            sys.setprofile(None)
+        if owner is None or owner.closed or id(threading.current_thread()) in owner.threads_before:
+            sys.setprofile(None)  # not started by the request: a test's own thread, say
             return
         watch = _Watch(owner.observation, owner)
         top = next((entry for entry in reversed(owner.entries)
