@@ -65,10 +65,11 @@ explain-oracle:
 	    tests/explain "tests/corpus/test_corpus.py::test_explain_tells_only_what_ran"; \
 	done
 
-# Every other Flask version flaskscope supports (scripts/flask_versions.txt): an environment
-# each, the fixture/explain/check/oracle/tracer/graph/CLI tests and Flask's own suite.
+# Every other Flask version flaskscope supports (scripts/flask_versions.txt), on every
+# supported Python found: an environment each, the fixture/explain/check/oracle/tracer/
+# graph/CLI/viewer/integration tests, and (on python3) Flask's own suite, plain and recorded.
 test-versions:
-	scripts/test_versions.sh $(PYTHON)
+	scripts/test_versions.sh $(PYTHON) $$(scripts/find_python.sh 3.12) $$(scripts/find_python.sh 3.13)
 
 # Flask's own test suite, plain and with recording installed process-wide: same outcomes.
 flask-suite: $(STAMP)

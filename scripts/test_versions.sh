@@ -1,35 +1,59 @@
 #!/usr/bin/env bash
-# For every Flask version of scripts/flask_versions.txt: an environment with that Flask and
-# its Werkzeug (.venv-flask-VERSION, from python3), the fixture, explain, check, oracle,
-# tracer, graph and CLI tests, then Flask's own suite of that version plain and recorded
-# (scripts/flask_suite.sh). Prints one line per version; exits 1 if any failed.
-# Usage: scripts/test_versions.sh [PYTHON] (default python3)
+# For every Flask version of scripts/flask_versions.txt and every Python given: an
+# environment with that Flask and its Werkzeug (.venv-flask-VERSION for the first Python,
+# .venv-flask-VERSION-pyX.Y for the others), the fixture, explain, check, oracle, tracer,
+# graph, CLI, viewer and integration tests; with the first Python also Flask's own suite
+# of that version, plain and recorded (scripts/flask_suite.sh). A Python a Flask version
+# cannot be installed on is reported and skipped. Prints one line per environment; exits 1
+# if any failed.
+# Usage: scripts/test_versions.sh [PYTHON [PYTHON...]] (default python3)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-python=${1:-python3}
+pythons=("$@")
+[ "${#pythons[@]}" -eq 0 ] && pythons=(python3)
+tests=(tests/fixtures tests/explain tests/check tests/oracle tests/tracer tests/graph
+       tests/cli tests/frameworks tests/viewer tests/integrations)
 status=0
 summary=()
-while read -r flask werkzeug; do
-    [[ -z "$flask" || "$flask" == \#* ]] && continue
-    venv=".venv-flask-$flask"
-    if [ ! -f "$venv/.installed" ]; then
-        "$python" -m venv "$venv" && "$venv/bin/python" -m pip install -q --upgrade pip &&
-        "$venv/bin/python" -m pip install -q -e '.[suite]' "flask[async]==$flask" \
-            "werkzeug==$werkzeug" && touch "$venv/.installed" || {
-            summary+=("Flask $flask: environment could not be made"); status=1; continue; }
-    fi
-    echo "== Flask $flask, Werkzeug $werkzeug"
-    tests=$("$venv/bin/python" -m pytest -q -p no:cacheprovider tests/fixtures tests/explain \
-        tests/check tests/oracle tests/tracer tests/graph tests/cli tests/frameworks 2>&1 |
-        tee "$venv/tests.log" | tail -1)
-    echo "$tests"
-    grep -q ' failed\| error' <<<"$tests" && status=1
-    scripts/flask_suite.sh "$venv/bin/python" > "$venv/flask-suite.log" 2>&1 || status=1
-    cat "$venv/flask-suite.log"
-    suite=$(grep -o 'flaskscope [a-z]*: [0-9]* tests, [a-z ]*' "$venv/flask-suite.log" |
-        paste -sd ';' -)
-    summary+=("Flask $flask / Werkzeug $werkzeug: tests: $tests; Flask's suite: $suite")
-done < scripts/flask_versions.txt
+for python in "${pythons[@]}"; do
+    minor=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || {
+        summary+=("$python: not a working Python"); status=1; continue; }
+    suffix=""; [ "$python" != "${pythons[0]}" ] && suffix="-py$minor"
+    while read -r flask werkzeug; do
+        [[ -z "$flask" || "$flask" == \#* ]] && continue
+        venv=".venv-flask-$flask$suffix"
+        label="Flask $flask / Werkzeug $werkzeug / Python $minor"
+        if [ ! -f "$venv/.installed" ]; then
+            rm -rf "$venv"
+            if ! { "$python" -m venv "$venv" && "$venv/bin/python" -m pip install -q --upgrade pip &&
+                   "$venv/bin/python" -m pip install -q -e '.[suite]' "flask[async]==$flask" \
+                       "werkzeug==$werkzeug"; } > "$venv.install.log" 2>&1; then
+                if grep -q "Requires-Python\|requires a different Python" "$venv.install.log"; then
+                    summary+=("$label: not installable on this Python, skipped")
+                else
+                    summary+=("$label: environment could not be made ($venv.install.log)")
+                    status=1
+                fi
+                continue
+            fi
+            touch "$venv/.installed"
+        fi
+        echo "== $label"
+        result=$("$venv/bin/python" -m pytest -q -p no:cacheprovider "${tests[@]}" 2>&1 |
+            tee "$venv/tests.log" | tail -1)
+        echo "$result"
+        grep -q ' failed\| error' <<<"$result" && status=1
+        line="$label: tests: $result"
+        if [ -z "$suffix" ]; then
+            scripts/flask_suite.sh "$venv/bin/python" > "$venv/flask-suite.log" 2>&1 || status=1
+            cat "$venv/flask-suite.log"
+            suite=$(grep -o 'flaskscope [a-z]*: [0-9]* tests, [a-z ]*' "$venv/flask-suite.log" |
+                paste -sd ';' -)
+            line+="; Flask's suite: $suite"
+        fi
+        summary+=("$line")
+    done < scripts/flask_versions.txt
+done
 echo
 printf '%s\n' "${summary[@]}"
 exit $status

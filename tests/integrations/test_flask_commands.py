@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -41,8 +42,27 @@ def in_repo(monkeypatch) -> None:
     monkeypatch.chdir(REPO_ROOT)
 
 
+#: Whether `flask --app` exists (Flask 2.2+); before, the app is named by FLASK_APP only.
+APP_OPTION = any("--app" in getattr(param, "opts", ()) for param in flask_cli.params)
+
+
+def _app_given(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """`--app X ...` as the installed Flask takes it: the option, or FLASK_APP before 2.2."""
+    if args[:1] == ["--app"] and not APP_OPTION:
+        return args[2:], {"FLASK_APP": args[1]}
+    return args, {}
+
+
 def flask(*args: str, group: FlaskGroup = flask_cli):
-    return CliRunner().invoke(group, list(args))
+    words, env = _app_given(list(args))
+    return CliRunner().invoke(group, words, env=env)
+
+
+def run_flask(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `flask` command in a real process, from the repository."""
+    words, env = _app_given(list(args))
+    return subprocess.run([FLASK, *words], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **env})
 
 
 def registered(trace: tracer.Trace) -> set[str]:
@@ -103,14 +123,12 @@ def test_a_create_app_callback_is_found_again_in_its_reimported_module(tmp_path,
 
 
 def test_flask_trace_as_a_subprocess() -> None:
-    result = subprocess.run(
-        [FLASK, "--app", "fixtures/seed_views.py", "trace", "GET", "/index",
-         "--no-registration"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = run_flask("--app", "fixtures/seed_views.py", "trace", "GET", "/index",
+                       "--no-registration")
     assert result.returncode == 0, result.stderr
     assert "IndexView.get [handler]" in result.stdout
     assert "registration of" not in result.stdout
-    result = subprocess.run([FLASK, "--app", "fixtures/nothere.py", "trace", "GET", "/"],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = run_flask("--app", "fixtures/nothere.py", "trace", "GET", "/")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "flaskscope: error: Could not import 'fixtures.nothere'."]

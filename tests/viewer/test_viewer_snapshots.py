@@ -4,9 +4,15 @@ The traces are made steady (times, threads, addresses) and the tests run from th
 repository root, so paths read `fixtures/...` and `flask/...`. After an intended change
 of the screens, regenerate with `pytest tests/viewer --snapshot-update` and look at the
 report before committing.
+
+The screens show Flask's own source and count its steps: they were taken with the Flask
+of `make test` (SCREENS_FLASK); `make test-versions` runs the viewer's other tests on the
+other versions.
 """
 
 from __future__ import annotations
+
+from importlib.metadata import version
 
 import pytest
 from textual.pilot import Pilot
@@ -15,6 +21,12 @@ from tracer.model import Role, Trace
 from viewer.tui.app import ViewerApp
 
 SIZE = (120, 40)
+#: The Flask minor version the screens show.
+SCREENS_FLASK = "3.1"
+
+pytestmark = pytest.mark.skipif(
+    not version("flask").startswith(SCREENS_FLASK + "."),
+    reason=f"the pinned screens show Flask {SCREENS_FLASK}'s code")
 
 
 @pytest.mark.usefixtures("at_root")

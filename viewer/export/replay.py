@@ -31,7 +31,8 @@ from tracer.secret_values import Secrets, body_secrets
 
 #: Headers a client sets by itself; replaying them as given would be wrong or noisy.
 _CLIENT_HEADERS = frozenset({"host", "content-length"})
-_TEST_CLIENT_AGENT = "'Werkzeug/"
+#: The User-Agent Flask's test client sends (`werkzeug/2.0.3` before Flask 2.2), as a repr.
+_TEST_CLIENT_AGENT = "'werkzeug/"
 #: A repr at least this long holding "..." may have been cut short by the repr limits.
 _CUT_LENGTH = 150
 #: An HTTP token (RFC 9110): what a method or a header name is made of.
@@ -168,7 +169,7 @@ def replay_of(request: Request, *, redact: bool = True) -> Replay:
             continue
         name = key[len("header "):]
         lowered = name.lower()
-        if lowered == "user-agent" and text.startswith(_TEST_CLIENT_AGENT):
+        if lowered == "user-agent" and text.lower().startswith(_TEST_CLIENT_AGENT):
             continue  # the test client's own, not something the request chose
         if lowered in _CLIENT_HEADERS:
             value = _literal_text(text, f"header {name!r}", [])

@@ -10,6 +10,7 @@ the hooks and the narrative name a part, never a version.
 from __future__ import annotations
 
 import importlib
+import inspect
 from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import flask
 import flask.app
 import flask.blueprints
+import flask.cli
 import flask.helpers
 
 
@@ -67,6 +69,12 @@ FIRST_REQUEST_TRIGGER: str | None = (
 #: A returned dict or list becomes JSON through the app's JSON provider, `app.json` (Flask
 #: 2.2+); before, through `jsonify` and the app's `json_encoder` class.
 JSON_PROVIDERS: bool = hasattr(flask.Flask, "json_provider_class")
+
+#: What a `flask.cli.ScriptInfo` is made with, as its attributes are named
+#: (`load_dotenv_defaults` came in Flask 2.3).
+SCRIPT_INFO_SETTINGS: tuple[str, ...] = tuple(
+    name for name in ("app_import_path", "create_app", "set_debug_flag", "load_dotenv_defaults")
+    if name in inspect.signature(flask.cli.ScriptInfo).parameters)
 
 #: Where `url_for` builds a URL, and the position of its `endpoint` argument: the app's
 #: method (Flask 2.2+, which `flask.url_for` calls), else the helper itself, patched in

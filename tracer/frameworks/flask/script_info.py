@@ -24,6 +24,7 @@ from flask.cli import NoAppException, ScriptInfo
 
 from tracer.api import default_scope, record, registering
 from tracer.errors import AppLoadError
+from tracer.frameworks.flask import anatomy
 from tracer.frameworks.flask.loading import RequestSpec, one_line, send
 from tracer.model import Role
 from tracer.session import Recording, app_root
@@ -107,9 +108,8 @@ def forget_modules_under(root: str) -> list[str]:
 def _load_fresh(info: ScriptInfo, warn: Callable[[str], None]) -> Flask:
     """A new `ScriptInfo` with `info`'s settings loads the app (the old one caches it)."""
     create_app = _reimported(info.create_app, warn) if info.create_app is not None else None
-    fresh = ScriptInfo(app_import_path=info.app_import_path, create_app=create_app,
-                       set_debug_flag=info.set_debug_flag,
-                       load_dotenv_defaults=info.load_dotenv_defaults)
+    settings = {name: getattr(info, name) for name in anatomy.SCRIPT_INFO_SETTINGS}
+    fresh = ScriptInfo(**{**settings, "create_app": create_app})
     fresh.data.update(info.data)
     where = info.app_import_path or "the app flask found"
     try:
