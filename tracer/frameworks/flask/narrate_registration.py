@@ -253,11 +253,22 @@ class _Registration:
         view = facts.get("view")
         body = (step.file, step.line)
         if view and str(view).startswith(_STATIC_VIEW):
-            self._add([step], Message(
-                N_("Flask itself registered {rule} with the endpoint {endpoint} in "
-                   "`Flask.__init__`, to serve the files of the static folder."),
-                {"rule": q(facts.get("rule")), "endpoint": q(facts.get("endpoint"))}),
-                sources=def_lines(self.sources, *body))
+            # The endpoint fact is learnt once the call returns; the argument says it too.
+            endpoint = (q(facts["endpoint"]) if facts.get("endpoint") is not None
+                        else step.detail.get("endpoint", "?"))
+            params = {"rule": q(facts.get("rule")), "endpoint": endpoint}
+            raised = self.steps.raised(step)
+            if raised:
+                params["exception"] = clip(raised)
+                message = Message(N_("Flask itself tried to register {rule} with the endpoint "
+                                     "{endpoint} in `Flask.__init__`, to serve the files of the "
+                                     "static folder, and `add_url_rule` raised {exception}."),
+                                  params)
+            else:
+                message = Message(N_("Flask itself registered {rule} with the endpoint "
+                                     "{endpoint} in `Flask.__init__`, to serve the files of "
+                                     "the static folder."), params)
+            self._add([step], message, sources=def_lines(self.sources, *body))
             return
         inferred = self.steps.with_role(step, Role.ENDPOINT_INFERRED, kinds=("call",))
         if context == "direct":
