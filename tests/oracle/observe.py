@@ -207,7 +207,9 @@ class Observer:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._areas: dict[int, tuple[CodeType, int]] = {}
-        self._collecting = False
+        #: The thread a garbage collection runs in (its finalizers' calls are not the
+        #: request's); another thread may run meanwhile and its calls are.
+        self._collecting: int | None = None
         self._original_call: Any = None
         self._active = False
         self._windows: list[_Watch] = []  # open, on any thread
@@ -392,7 +394,7 @@ class Observer:
                 (type(exception).__qualname__, isinstance(exception, HTTPException)))
 
     def _on_collection(self, phase: str, info: dict) -> None:
-        self._collecting = phase == "start"
+        self._collecting = threading.get_ident() if phase == "start" else None
 
     # -- the profile function -------------------------------------------------------------
 
@@ -463,7 +465,8 @@ class Observer:
         entries = watch.entries
         top = entries[-1] if entries else None
         fid = id(frame)
-        if (top is not None and top[_HIDDEN]) or self._collecting:
+        if (top is not None and top[_HIDDEN]) or (
+                self._collecting is not None and self._collecting == threading.get_ident()):
             entries.append((fid, None, None, OTHER, True, None, None, False, False))
             return
         code = frame.f_code
