@@ -15,16 +15,17 @@ tests=(tests/fixtures tests/explain tests/check tests/oracle tests/tracer tests/
        tests/cli tests/frameworks tests/viewer tests/integrations)
 # Flask and Werkzeug before 2.3 call what Python 3.12+ deprecates (ast.Str, pkgutil's
 # loaders...), and the suite makes every warning an error: here DeprecationWarnings are
-# theirs to fix. flaskscope's own are errors in `make test` and `make test-all`, on every
-# Python with the Flask it installs by default.
-their_warnings=(-W "ignore::DeprecationWarning")
+# theirs to fix, as is the warning setuptools gives when Flask 2.0 imports pkg_resources.
+# flaskscope's own are errors in `make test` and `make test-all`, on every Python with
+# the Flask it installs by default.
+their_warnings=(-W "ignore::DeprecationWarning" -W "ignore:pkg_resources is deprecated:UserWarning")
 status=0
 summary=()
 for python in "${pythons[@]}"; do
     minor=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || {
         summary+=("$python: not a working Python"); status=1; continue; }
     suffix=""; [ "$python" != "${pythons[0]}" ] && suffix="-py$minor"
-    while read -r flask werkzeug; do
+    while read -r flask werkzeug extra; do
         [[ -z "$flask" || "$flask" == \#* ]] && continue
         venv=".venv-flask-$flask$suffix"
         label="Flask $flask / Werkzeug $werkzeug / Python $minor"
@@ -32,7 +33,7 @@ for python in "${pythons[@]}"; do
             rm -rf "$venv" && mkdir -p "$venv"
             if ! { "$python" -m venv "$venv" && "$venv/bin/python" -m pip install -q --upgrade pip &&
                    "$venv/bin/python" -m pip install -q -e '.[suite]' "flask[async]==$flask" \
-                       "werkzeug==$werkzeug"; } > "$venv/install.log" 2>&1; then
+                       "werkzeug==$werkzeug" $extra; } > "$venv/install.log" 2>&1; then
                 if grep -q "Requires-Python\|requires a different Python" "$venv/install.log"; then
                     summary+=("$label: not installable on this Python, skipped")
                 else

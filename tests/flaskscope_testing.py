@@ -25,6 +25,12 @@ def location_sent(location: str, host: str = "http://localhost") -> str:
     return host + location if relative and Response.autocorrect_location_header else location
 
 
+def warnings_told(config) -> list[str]:
+    """The `-W` options this pytest run was given (the version matrix ignores old Flask's
+    and Werkzeug's deprecations with them), for the processes a test starts."""
+    return list(config.getoption("pythonwarnings") or ())
+
+
 def fixture_path(name: str) -> str:
     """The path of a fixture app, as `flask --app` and `flaskscope` take it."""
     return str(REPO_ROOT / "fixtures" / f"{name}.py")

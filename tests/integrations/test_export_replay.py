@@ -6,11 +6,12 @@ import shlex
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flaskscope_testing import REPO_ROOT, fixture_path
+from flaskscope_testing import REPO_ROOT, fixture_path, warnings_told
 from integration_helpers import recorded
 
 import tracer
@@ -47,14 +48,22 @@ def raw():
 '''
 
 
-def run_pytest(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """pytest on a file or directory in its own process, as a user would run it."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", str(path), "-q", "-p", "no:cacheprovider",
-         "-W", "error", *args],
-        cwd=path if path.is_dir() else path.parent, capture_output=True, text=True,
-        timeout=120,
-    )
+@pytest.fixture
+def run_pytest(pytestconfig) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """pytest on a file or directory in its own process, as a user would run it: every
+    warning an error, but for those this run was told to ignore (`-W`, as the version
+    matrix ignores old Werkzeug's DeprecationWarnings on Python 3.12+)."""
+    told = [f"-W{option}" for option in warnings_told(pytestconfig)]
+
+    def run(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", str(path), "-q", "-p", "no:cacheprovider",
+             "-W", "error", *told, *args],
+            cwd=path if path.is_dir() else path.parent, capture_output=True, text=True,
+            timeout=120,
+        )
+
+    return run
 
 
 @pytest.fixture
@@ -77,7 +86,7 @@ def fail():
 """
 
 
-def test_the_generated_pytest_files_run_and_pass(tmp_path, echo_app) -> None:
+def test_the_generated_pytest_files_run_and_pass(tmp_path, echo_app, run_pytest) -> None:
     real = recorded("real_app", "GET /shop/products/7", "GET /nowhere", "GET /docs",
                     "GET /boom", "GET /crash", "HEAD /stacked")
     echo = record_app(str(echo_app), [
@@ -112,7 +121,7 @@ def test_the_generated_pytest_files_run_and_pass(tmp_path, echo_app) -> None:
     assert f"{total} passed" in result.stdout
 
 
-def test_the_generated_test_really_checks_status_and_endpoint(tmp_path) -> None:
+def test_the_generated_test_really_checks_status_and_endpoint(tmp_path, run_pytest) -> None:
     trace = recorded("real_app", "GET /shop/products/7", "GET /nowhere")
     text = pytest_file(trace, fixture_path("real_app")).text
     assert "assert request.url_rule.endpoint == 'shop.product_detail'" in text
@@ -172,7 +181,7 @@ def test_a_body_the_app_never_read_is_replayed_all_the_same() -> None:
     assert ("Content-Type", "application/x-www-form-urlencoded") in replay.headers
 
 
-def test_the_export_command_for_pytest_and_curl(tmp_path, monkeypatch) -> None:
+def test_the_export_command_for_pytest_and_curl(tmp_path, monkeypatch, run_pytest) -> None:
     monkeypatch.chdir(REPO_ROOT)
     runner = CliRunner()
     out = tmp_path / "test_exported.py"

@@ -61,6 +61,7 @@ from werkzeug.routing import (
     parse_converter_args,
 )
 
+from tracer.frameworks.werkzeug.rule_copies import copy_rule
 from tracer.frameworks.werkzeug.rule_order import rules_by_endpoint
 
 #: The rule syntax werkzeug documents: ``<converter(arguments):variable>``.
@@ -122,7 +123,7 @@ def matches_alone(url_map: Map, rule: Rule, path: str, method: str) -> bool:
     """Whether `path` matches `rule` in a fresh map holding only a copy of it."""
     host = rule.host if url_map.host_matching and rule.host and "<" not in rule.host else None
     subdomain = rule.subdomain if rule.subdomain and "<" not in rule.subdomain else None
-    error, _ = _try(url_map, _variant(rule), path, method, host=host, subdomain=subdomain,
+    error, _ = _try(url_map, copy_rule(rule), path, method, host=host, subdomain=subdomain,
                     own_converters=True)
     return error is None
 
@@ -133,7 +134,7 @@ def rule_reached(adapter: MapAdapter, path: str, method: str) -> str | None:
     that none of them runs again (see the module doc)."""
     url_map = adapter.map
     if _own_converters(url_map):
-        copy = _single_map(url_map, [_variant(rule) for rule in rules_by_endpoint(url_map)],
+        copy = _single_map(url_map, [copy_rule(rule) for rule in rules_by_endpoint(url_map)],
                            own_converters=False)
         adapter = copy.bind(adapter.server_name, script_name=adapter.script_name,
                             subdomain=adapter.subdomain, url_scheme=adapter.url_scheme)
@@ -191,11 +192,6 @@ def _single_map(url_map: Map, rules: Iterable[Rule], own_converters: bool = True
     )
 
 
-def _variant(rule: Rule, text: str | None = None) -> Rule:
-    """An unbound copy of `rule`, optionally with another rule string."""
-    return type(rule)(text if text is not None else rule.rule, **rule.get_empty_kwargs())
-
-
 def _try(
     url_map: Map,
     rule: Rule,
@@ -234,7 +230,7 @@ def _diagnose(
         return _try(url_map, candidate, path_, method_, host=where.get("host", host),
                     subdomain=where.get("subdomain", subdomain))
 
-    error, values = attempt(_variant(rule), path)
+    error, values = attempt(copy_rule(rule), path)
     if error is None:
         own = _own_variables(rule.rule, _own_converters(url_map))
         if not own:
@@ -257,7 +253,7 @@ def _diagnose(
     # From here on the method is one the rule accepts, so 405 cannot hide the reason.
     accepted = method if not rule.methods or method in rule.methods else sorted(rule.methods)[0]
     toggled = path[:-1] if path.endswith("/") and path != "/" else path + "/"
-    if attempt(_variant(rule), toggled, accepted)[0] is None:
+    if attempt(copy_rule(rule), toggled, accepted)[0] is None:
         return result("trailing_slash", rule_has_slash=rule.rule.endswith("/"),
                       path_has_slash=path.endswith("/"), redirect_to=None)
     host_miss = _host_miss(rule, url_map, path, accepted, host, subdomain, attempt)
@@ -265,7 +261,7 @@ def _diagnose(
         return result("host_differs", **host_miss)
     relaxed = _relax(rule.rule, keep=None)
     if relaxed != rule.rule:
-        error, values = attempt(_variant(rule, relaxed), path, accepted)
+        error, values = attempt(copy_rule(rule, relaxed), path, accepted)
         if error is None:
             rejected = _rejecting_argument(rule, path, accepted, attempt)
             if rejected is not None:
@@ -288,13 +284,13 @@ def _host_miss(rule, url_map, path, method, host, subdomain, attempt) -> dict[st
     """Match on the rule's own host or subdomain; a match means the host was the problem."""
     if url_map.host_matching:
         if rule.host and "<" not in rule.host and rule.host != host:
-            if attempt(_variant(rule), path, method, host=rule.host)[0] is None:
+            if attempt(copy_rule(rule), path, method, host=rule.host)[0] is None:
                 return {"rule_host": rule.host, "host": host}
         return None
     own = rule.subdomain
     current = subdomain if subdomain is not None else url_map.default_subdomain
     if own and "<" not in own and own != current:
-        if attempt(_variant(rule), path, method, subdomain=own)[0] is None:
+        if attempt(copy_rule(rule), path, method, subdomain=own)[0] is None:
             return {"rule_subdomain": own, "subdomain": current or ""}
     return None
 
@@ -345,7 +341,7 @@ def _rejecting_argument(rule, path, method, attempt) -> tuple[str, str] | None:
         converter = match.group("converter") or "default"
         if converter in _SPANNING:
             continue
-        if attempt(_variant(rule, _relax(rule.rule, keep=name)), path, method)[0] is not None:
+        if attempt(copy_rule(rule, _relax(rule.rule, keep=name)), path, method)[0] is not None:
             return name, converter
     return None
 
@@ -362,7 +358,7 @@ def _slashed_argument(url_map, rule, path, method, attempt) -> tuple[str, str, s
         if url_map.converters.get(converter) is not UnicodeConverter:
             continue
         widened = _relax(rule.rule, keep=None).replace(f"<{name}>", f"<path:{name}>", 1)
-        error, values = attempt(_variant(rule, widened), path, method)
+        error, values = attempt(copy_rule(rule, widened), path, method)
         value = values.get(name)
         if error is None and isinstance(value, str) and "/" in value:
             return name, converter, value
