@@ -75,7 +75,7 @@ def test_explaining_a_404_adds_no_warning_to_the_app(builders_that_warn) -> None
         misses = near_misses(url_map, "/items/abc", "GET")
         misses += near_misses(url_map, "/about", "GET")
         assert rule_reached(adapter, "/tags/a-b", "GET") == "/tags/<slug:tag>"
-        warnings.warn("the app's own", DeprecationWarning)
+        warnings.warn("the app's own", DeprecationWarning, stacklevel=1)
         assert made >= 16  # the app's own rules compile two builders each (and, on
         # Werkzeug before 2.3 on Python 3.12+, the real compiler warns as well)
     assert {miss["reason"] for miss in misses} >= {"converter_rejected", "method_not_allowed"}

@@ -33,19 +33,20 @@ def copy_rule(rule: Rule, text: str | None = None) -> Rule:
 
 def _quiet_kind(rule_type: type[Rule]) -> type[Rule]:
     """A subclass of `rule_type` whose builders compile with the router's warnings off."""
-    kind = _QUIET.get(rule_type)
-    if kind is None:
+    known = _QUIET.get(rule_type)
+    if known is not None:
+        return known
 
-        def _compile_builder(self: Rule, append_unknown: bool = True) -> Callable[..., Any]:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                        module=_BUILDER_WARNINGS_FROM)
-                return super(kind, self)._compile_builder(append_unknown)
+    def _compile_builder(self: Rule, append_unknown: bool = True) -> Callable[..., Any]:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                    module=_BUILDER_WARNINGS_FROM)
+            return rule_type._compile_builder(self, append_unknown)  # type: ignore[attr-defined]
 
-        kind = type(rule_type.__name__, (rule_type,), {
-            "_compile_builder": _compile_builder,
-            "__module__": rule_type.__module__,
-            "__qualname__": rule_type.__qualname__,
-        })
-        _QUIET[rule_type] = kind
+    kind: type[Rule] = type(rule_type.__name__, (rule_type,), {
+        "_compile_builder": _compile_builder,
+        "__module__": rule_type.__module__,
+        "__qualname__": rule_type.__qualname__,
+    })
+    _QUIET[rule_type] = kind
     return kind
