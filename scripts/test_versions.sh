@@ -49,14 +49,22 @@ for python in "${pythons[@]}"; do
             "${tests[@]}" 2>&1 |
             tee "$venv/tests.log" | tail -1)
         echo "$result"
-        grep -q ' failed\| error' <<<"$result" && status=1
+        grep -q ' failed\| error' <<<"$result" && status=1 && result+=" FAILED"
         line="$label: tests: $result"
         if [ -z "$suffix" ]; then
-            scripts/flask_suite.sh "$venv/bin/python" > "$venv/flask-suite.log" 2>&1 || status=1
+            suite_status=0
+            scripts/flask_suite.sh "$venv/bin/python" > "$venv/flask-suite.log" 2>&1 ||
+                suite_status=1
             cat "$venv/flask-suite.log"
-            suite=$(grep -o 'flaskscope [a-z]*: [0-9]* tests, [a-z ]*' "$venv/flask-suite.log" |
+            suite=$(grep -o 'flaskscope [a-z]*: [0-9]* tests, [a-zA-Z ]*' "$venv/flask-suite.log" |
                 paste -sd ';' -)
             line+="; Flask's suite: $suite"
+            if [ "$suite_status" -ne 0 ]; then
+                # The summary is what a CI log keeps: say there what failed.
+                status=1
+                line+="; FAILED: $(grep -h '^oracle new: \|^oracle agrees now\|DIFFER\|did not run' \
+                    "$venv/flask-suite.log" | head -5 | paste -sd ' ' -)"
+            fi
         fi
         summary+=("$line")
     done < scripts/flask_versions.txt
