@@ -32,6 +32,7 @@ from werkzeug.test import EnvironBuilder  # noqa: E402
 
 import tracer  # noqa: E402
 from tracer.api import default_scope  # noqa: E402
+from tracer.engine import ENVIRONMENT_VARIABLE, describe  # noqa: E402
 from tracer.tracefile import dumps  # noqa: E402
 
 #: Where the generated apps say they live: the app part of the tracing scope.
@@ -110,6 +111,21 @@ def hook_mode_without_ran_lines(call: Callable[[], None]) -> Iterator[Callable[[
 def line_mode(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
     with tracer.record(lines=True, scope=default_scope([os.path.join(ROOT, "fixtures"), APPS])):
         yield call
+
+
+@contextmanager
+def line_mode_pure(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+    """Line mode on the pure-Python engine: what the compiled core saves, side by side."""
+    before = os.environ.get(ENVIRONMENT_VARIABLE)
+    os.environ[ENVIRONMENT_VARIABLE] = "python"
+    try:
+        with line_mode(call) as timed:
+            yield timed
+    finally:
+        if before is None:
+            del os.environ[ENVIRONMENT_VARIABLE]
+        else:
+            os.environ[ENVIRONMENT_VARIABLE] = before
 
 
 def _scope_prefixes() -> tuple[str, ...]:
@@ -290,11 +306,13 @@ def main() -> None:
     rounds, requests = (3, 50) if args.quick else (args.rounds, args.requests)
 
     print(f"Python {platform.python_version()}, {rounds} interleaved rounds, "
-          f"{requests} requests per configuration per round (peers: fewer, as noted)")
+          f"{requests} requests per configuration per round (peers: fewer, as noted); "
+          f"{describe()}")
     configs = {"untraced": untraced, "flaskscope hooks": hook_mode,
                "hooks without ran lines": hook_mode_without_ran_lines,
-               "flaskscope lines": line_mode, **peers()}
-    ours = ("untraced", "flaskscope hooks", "hooks without ran lines", "flaskscope lines")
+               "flaskscope lines": line_mode, "lines, pure engine": line_mode_pure, **peers()}
+    ours = ("untraced", "flaskscope hooks", "hooks without ran lines", "flaskscope lines",
+            "lines, pure engine")
     slow = {name: max(5, requests // 20) for name in configs if name not in ours}
     for label, load_app, path in (("GET /index (IndexView, 1 decorator)", load_seed_app,
                                    "/index"),
@@ -310,6 +328,8 @@ def main() -> None:
             print(f"  {name:<26}{seconds * 1e6:>11.1f} µs{ratio:>9.2f}×{note}")
         print(f"  recording the quotable lines that ran costs hook mode "
               f"{results['flaskscope hooks'][1] / results['hooks without ran lines'][1]:.2f}×")
+        print(f"  the compiled core makes line mode "
+              f"{results['lines, pure engine'][1] / results['flaskscope lines'][1]:.2f}× faster")
         hunter_ratio = results.get("hunter VarsSnooper", (0, 0))[1]
         if hunter_ratio:
             print(f"  hunter / flaskscope lines: "

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from tracer import engine
 from tracer.errors import FlaskscopeError
 from viewer.textsafe import visible
 
@@ -75,7 +76,8 @@ class _Group(LazyGroup):
 
 @click.group(cls=_Group, lazy_commands=COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="flaskscope")
+@click.version_option(package_name="flaskscope",
+                      message=f"%(prog)s, version %(version)s\n{engine.describe()}")
 def cli() -> None:
     """Trace what Flask does with your routes and requests, step by step."""
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
+from tracer.engine import compiled_core
 from tracer.paths import OWN_DIRS
 from tracer.recorder import StepRecord, bookkeeping, current_request
 from tracer.values import DELETED, kept
@@ -142,7 +143,7 @@ class LineEngine:
     """Records lines and changed locals of in-scope code while a record is open."""
 
     def __init__(self, recorder: Recorder, watcher: CodeWatcher, scope: Scope,
-                 transparent: Iterable[CodeType] = ()) -> None:
+                 transparent: Iterable[CodeType] = (), *, compiled: bool = True) -> None:
         self.recorder = recorder
         self.watcher = watcher
         self.scope = scope
@@ -153,6 +154,17 @@ class LineEngine:
         self._tool: int | None = None
         self.unavailable: str | None = None
         self._lock = threading.Lock()
+        # The per-line work: compiled when the core is there (`tracer.engine`), else the
+        # methods below; each engine keeps its own frame states and fingerprints.
+        core = compiled_core() if compiled else None
+        self.core = core
+        self._fingerprint: Callable[[Any], Any] = _fingerprint
+        self._state: Callable[..., _FrameState] = _FrameState
+        if core is not None:
+            self._fingerprint = core.fingerprint
+            self._state = core.FrameState
+            self._line = core.line  # type: ignore[method-assign]
+            self._settle = core.settle  # type: ignore[method-assign]
 
     def _unavailable(self, reason: str) -> None:
         """Fall back to hook steps only, and say why in the trace."""
@@ -216,7 +228,7 @@ class LineEngine:
                 containers = True
                 continue
             if type(value) in _MUTABLE:
-                seen[name] = (value, _fingerprint(value))
+                seen[name] = (value, self._fingerprint(value))
                 arguments[name] = kept(value)
                 containers = True
             else:
@@ -232,7 +244,7 @@ class LineEngine:
             code, arguments, self.watcher.role_of(code), {"resumed": True} if resumed else facts)
         if info.traced and info.touched is None:
             info.touched = self._touched_by_line(code)
-        state = _FrameState(record, step_id, owned, info)
+        state = self._state(record, step_id, owned, info)
         state.after_line = self._after_lines.get(id(code))
         state.seen = seen
         state.containers = containers
@@ -424,7 +436,9 @@ class LineEngine:
         register = monitoring.register_callback
         register(self._tool, events.PY_START, self._on_start)
         register(self._tool, events.PY_RESUME, self._on_resume)
-        register(self._tool, events.LINE, self._on_line)
+        register(self._tool, events.LINE,
+                 self._on_line if self.core is None
+                 else self.core.LineEvents(self._frames, self.recorder.failed))
         register(self._tool, events.PY_RETURN, self._on_return)
         register(self._tool, events.PY_YIELD, self._on_return)
         register(self._tool, events.PY_UNWIND, self._on_unwind)

@@ -1,0 +1,143 @@
+"""The compiled core and the pure-Python engine record the same trace.
+
+Every fixture the oracle tests use, and every corpus app (real extensions from PyPI), is
+recorded in line mode by each engine, and the two traces are compared step by step: ids,
+parents, kinds, names, files, lines, roles, details (arguments, changed locals, results)
+and facts. Only what differs between two runs of the pure engine is set aside: memory
+addresses, random tokens, clock readings the apps keep. The traces are recorded after a
+first run, so that caches the first run fills (`functools.lru_cache` on `urlsplit`,
+Flask's `_split_blueprint_path`) are warm for each.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+import pytest
+from corpus.harness import APPS, CORPUS_DIR, _forget, _package_dir, corpus_module
+from flaskscope_testing import REPO_ROOT, forget_fixtures
+from oracle.cases import CASES
+
+import tracer
+from tracer.api import default_scope
+from tracer.engine import ENVIRONMENT_VARIABLE, compiled_core
+from tracer.model import Step, Trace
+from tracer.session import record_app
+
+pytestmark = pytest.mark.skipif(compiled_core() is None,
+                                reason="the compiled core is not built here")
+
+#: Memory addresses (`0x7f…`, Jinja's `memory:7f…`): they differ between any two runs, and
+#: now and then agree between two runs by chance.
+_ADDRESSES = re.compile(r"0x[0-9a-fA-F]+|memory:[0-9a-fA-F]+")
+
+
+def _unaddressed(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ADDRESSES.sub("…", value)
+    if isinstance(value, dict):
+        return {key: _unaddressed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unaddressed(item) for item in value]
+    return value
+
+
+#: Arguments that are buffers not yet written to: their bytes are whatever memory held,
+#: often zeros in both pure runs.
+_UNINITIALISED = {("LimitedStream.readinto", "b")}
+
+
+def _fields(step: Step) -> dict[str, Any]:
+    """What a step says, field by field: detail and facts entries each count as one."""
+    fields: dict[str, Any] = {"id": step.id, "parent": step.parent, "kind": step.kind,
+                              "name": step.name, "file": step.file, "line": step.line,
+                              "role": step.role}
+    fields.update({f"detail {key}": "…" if (step.name, key) in _UNINITIALISED
+                   else _unaddressed(v) for key, v in step.detail.items()})
+    fields.update({f"facts {key}": _unaddressed(v) for key, v in step.facts.items()})
+    return fields
+
+
+def _phases(trace: Trace) -> dict[str, list[dict[str, Any]]]:
+    phases = {"registration": [_fields(s) for s in trace.registration.steps]}
+    for request in trace.requests:
+        phases[f"request {request.id} {request.method} {request.path}"] = [
+            _fields(s) for s in request.steps]
+    return phases
+
+
+def assert_same(compiled: Trace, pure: Trace, pure_again: Trace) -> None:
+    """Compiled and pure agree step by step and field by field, except where the pure
+    engine itself differs from one run to the next (random tokens, gzip time stamps,
+    buffers not yet written to, clock readings)."""
+    mine, theirs, again = _phases(compiled), _phases(pure), _phases(pure_again)
+    assert mine.keys() == theirs.keys() == again.keys()
+    for phase, steps in mine.items():
+        assert len(steps) == len(theirs[phase]) == len(again[phase]), (
+            f"{phase}: {len(steps)} steps compiled, {len(theirs[phase])} and "
+            f"{len(again[phase])} pure")
+        for step, other, noise in zip(steps, theirs[phase], again[phase], strict=True):
+            assert step.keys() == other.keys(), f"{phase}: compiled {step}\n pure {other}"
+            for field, value in step.items():
+                if value != other[field] and other[field] == noise.get(field):
+                    pytest.fail(f"{phase}, step {step['id']} {step['name']}, {field}:\n"
+                                f"  compiled {value!r}\n  pure     {other[field]!r}")
+    assert compiled.meta.get("recorder_errors") == pure.meta.get("recorder_errors") == 0
+    assert sum(len(steps) for steps in mine.values()) > 0
+
+
+def _three(record: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Trace, Trace, Trace]:
+    """Compiled between two pure runs, after a first run that warms the caches: a value
+    that depends on the clock (a signed cookie's time stamp) and differs from the second
+    pure run's then differs between the two pure runs too."""
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "python")
+    record()
+    pure_before = record()
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE)
+    compiled = record()
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "python")
+    return compiled, record(), pure_before
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_fixture_is_recorded_alike_by_both_engines(name: str, monkeypatch) -> None:
+    def record() -> Trace:
+        forget_fixtures()
+        try:
+            return record_app(str(REPO_ROOT / "fixtures" / f"{name}.py"), CASES[name],
+                              lines=True, redact=False).trace
+        finally:
+            forget_fixtures()
+
+    assert_same(*_three(record, monkeypatch))
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_every_corpus_app_is_recorded_alike_by_both_engines(name: str, monkeypatch) -> None:
+    extensions, app_packages = APPS[name]
+    module_name = corpus_module(name)
+    app_dirs = [_package_dir(p) for p in app_packages]
+
+    def record() -> Trace:
+        _forget((module_name, *app_packages))
+        try:
+            scope = default_scope([str(CORPUS_DIR), *app_dirs])
+            with tracer.record(lines=True, redact=False, scope=scope) as recorder:
+                module = importlib.import_module(module_name)
+                client = module.app.test_client()
+                for ask in module.ASKS:
+                    ask.send(client).close()
+                return recorder.trace()
+        finally:
+            _forget((module_name, *app_packages))
+
+    assert_same(*_three(record, monkeypatch))
+
+
+def test_the_pure_engine_is_the_one_switched_to(monkeypatch) -> None:
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "python")
+    assert compiled_core() is None
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "compiled")
+    assert compiled_core() is not None

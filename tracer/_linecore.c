@@ -1,0 +1,771 @@
+/* The per-line work of line tracing, compiled: what `tracer.lines` does at every line
+ * event, with the same data the pure-Python engine keeps, so both record the same trace.
+ *
+ * `FrameState` holds what the engine remembers about one traced frame (the fields of
+ * `lines._FrameState`); `line(frame, state, line)` settles the locals the previous line
+ * changed and adds the line step; `settle(frame, state)` does the first half alone (a
+ * frame's exit); `LineEvents(frames, failed)` is the `sys.monitoring` LINE callback of
+ * Python 3.12+ (the frame is the one running the event's code, found without a Python
+ * frame of our own). Steps go into the `StepRecord` dicts as `StepRecord.add_line` puts
+ * them, time stamps from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC).
+ *
+ * Locals are read through `frame.f_locals`, as the pure engine reads them: the values a
+ * frame shows (hidden comprehension variables, cells) are the same in both.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <frameobject.h>
+#include <string.h>
+#include <time.h>
+
+#define FINGERPRINT_LIMIT 64
+
+static PyObject *DELETED;      /* tracer.values.DELETED */
+static PyObject *NO_NAMES;     /* {} */
+static PyObject *STR_F_LOCALS, *STR_TRACED, *STR_TOUCHED, *STR_STEPS, *STR_IDS,
+    *STR_MAX_STEPS, *STR_RAW, *STR_DROP;
+
+/* -- values ---------------------------------------------------------------------------- */
+
+static int
+is_mutable(PyObject *value)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    return kind == &PyList_Type || kind == &PyDict_Type || kind == &PySet_Type ||
+           kind == &PyByteArray_Type;
+}
+
+/* `values.kept`: containers copied (a bytearray as bytes), anything else as it is. */
+static PyObject *
+kept(PyObject *value)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    if (kind == &PyList_Type)
+        return PyList_GetSlice(value, 0, PyList_GET_SIZE(value));
+    if (kind == &PyDict_Type)
+        return PyDict_Copy(value);
+    if (kind == &PySet_Type)
+        return PySet_New(value);
+    if (kind == &PyByteArray_Type)
+        return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(value),
+                                         PyByteArray_GET_SIZE(value));
+    return Py_NewRef(value);
+}
+
+/* Something that changes when a small list, dict or set is changed in place: (len, the
+ * ids of its items as bytes), or len alone past the limit; None for other types. Compared
+ * only with fingerprints made here (an engine uses its own throughout). */
+static PyObject *
+fingerprint(PyObject *value)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    Py_ssize_t size, count = 0;
+    if (kind == &PyByteArray_Type) {
+        size = PyByteArray_GET_SIZE(value);
+        return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(value),
+                                         size < FINGERPRINT_LIMIT ? size : FINGERPRINT_LIMIT);
+    }
+    if (kind != &PyList_Type && kind != &PySet_Type && kind != &PyFrozenSet_Type &&
+        kind != &PyDict_Type)
+        Py_RETURN_NONE;
+    size = PyObject_Size(value);
+    if (size < 0)
+        return NULL;
+    if (size > FINGERPRINT_LIMIT)
+        return PyLong_FromSsize_t(size);
+    void *ids[2 * FINGERPRINT_LIMIT];
+    if (kind == &PyList_Type) {
+        for (Py_ssize_t i = 0; i < size; i++)
+            ids[count++] = PyList_GET_ITEM(value, i);
+    }
+    else if (kind == &PyDict_Type) {
+        Py_ssize_t position = 0;
+        PyObject *key, *item;
+        while (PyDict_Next(value, &position, &key, &item) && count < 2 * FINGERPRINT_LIMIT) {
+            ids[count++] = key;
+            ids[count++] = item;
+        }
+    }
+    else {  /* a set: its iteration order, as `tuple(map(id, value))` has it */
+        PyObject *items = PyObject_GetIter(value), *item;
+        if (items == NULL)
+            return NULL;
+        while (count < FINGERPRINT_LIMIT && (item = PyIter_Next(items)) != NULL) {
+            ids[count++] = item;  /* the set keeps the item alive */
+            Py_DECREF(item);
+        }
+        Py_DECREF(items);
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)ids, count * sizeof(void *));
+    if (bytes == NULL)
+        return NULL;
+    PyObject *result = Py_BuildValue("(nN)", size, bytes);
+    return result;
+}
+
+static PyObject *
+fingerprint_function(PyObject *module, PyObject *value)
+{
+    return fingerprint(value);
+}
+
+static PyObject *
+now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+}
+
+/* -- FrameState ------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *record;      /* the StepRecord the frame runs in */
+    PyObject *step_id;     /* int or None */
+    char owned;
+    char traced;
+    PyObject *touched;     /* line -> (names it may rebind, plain locals it only reads) */
+    PyObject *seen;        /* name -> (value, fingerprint) */
+    char containers;
+    PyObject *last_line;   /* int or None */
+    PyObject *last_step;   /* int or None */
+    PyObject *pending;     /* 3.11: the exception being raised, or None */
+    PyObject *after_line;  /* (line, callback, code) or None */
+    /* The record's own containers, read once. */
+    PyObject *steps;
+    PyObject *ids;
+    PyObject *raw;
+    Py_ssize_t max_steps;
+} FrameState;
+
+static int
+FrameState_traverse(FrameState *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->record);
+    Py_VISIT(self->step_id);
+    Py_VISIT(self->touched);
+    Py_VISIT(self->seen);
+    Py_VISIT(self->last_line);
+    Py_VISIT(self->last_step);
+    Py_VISIT(self->pending);
+    Py_VISIT(self->after_line);
+    Py_VISIT(self->steps);
+    Py_VISIT(self->ids);
+    Py_VISIT(self->raw);
+    return 0;
+}
+
+static int
+FrameState_clear(FrameState *self)
+{
+    Py_CLEAR(self->record);
+    Py_CLEAR(self->step_id);
+    Py_CLEAR(self->touched);
+    Py_CLEAR(self->seen);
+    Py_CLEAR(self->last_line);
+    Py_CLEAR(self->last_step);
+    Py_CLEAR(self->pending);
+    Py_CLEAR(self->after_line);
+    Py_CLEAR(self->steps);
+    Py_CLEAR(self->ids);
+    Py_CLEAR(self->raw);
+    return 0;
+}
+
+static void
+FrameState_dealloc(FrameState *self)
+{
+    PyObject_GC_UnTrack(self);
+    FrameState_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* FrameState(record, step_id, owned, info), as `lines._FrameState`. */
+static int
+FrameState_init(FrameState *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *record, *step_id, *info;
+    int owned;
+    static char *names[] = {"record", "step_id", "owned", "info", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOpO", names, &record, &step_id, &owned,
+                                     &info))
+        return -1;
+    PyObject *traced = PyObject_GetAttr(info, STR_TRACED);
+    if (traced == NULL)
+        return -1;
+    int is_traced = PyObject_IsTrue(traced);
+    Py_DECREF(traced);
+    if (is_traced < 0)
+        return -1;
+    PyObject *touched = PyObject_GetAttr(info, STR_TOUCHED);
+    if (touched == NULL)
+        return -1;
+    if (!is_traced || touched == Py_None)
+        Py_SETREF(touched, Py_NewRef(NO_NAMES));
+    PyObject *steps = PyObject_GetAttr(record, STR_STEPS);
+    PyObject *ids = steps ? PyObject_GetAttr(record, STR_IDS) : NULL;
+    PyObject *raw = ids ? PyObject_GetAttr(record, STR_RAW) : NULL;
+    PyObject *max_steps = raw ? PyObject_GetAttr(record, STR_MAX_STEPS) : NULL;
+    Py_ssize_t max = max_steps ? PyLong_AsSsize_t(max_steps) : -1;
+    Py_XDECREF(max_steps);
+    if (max_steps == NULL || (max == -1 && PyErr_Occurred()) || !PyDict_Check(steps) ||
+        !PyDict_Check(raw)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "FrameState needs a StepRecord");
+        Py_DECREF(touched);
+        Py_XDECREF(steps);
+        Py_XDECREF(ids);
+        Py_XDECREF(raw);
+        return -1;
+    }
+    FrameState_clear(self);
+    self->record = Py_NewRef(record);
+    self->step_id = Py_NewRef(step_id);
+    self->owned = (char)owned;
+    self->traced = (char)is_traced;
+    self->touched = touched;
+    self->seen = PyDict_New();
+    self->containers = 0;
+    self->last_line = Py_NewRef(Py_None);
+    self->last_step = Py_NewRef(Py_None);
+    self->pending = Py_NewRef(Py_None);
+    self->after_line = Py_NewRef(Py_None);
+    self->steps = steps;
+    self->ids = ids;
+    self->raw = raw;
+    self->max_steps = max;
+    return self->seen == NULL ? -1 : 0;
+}
+
+/* Settable object fields: None stands for "not set" (never NULL once initialised). */
+static int
+set_object(PyObject **field, PyObject *value)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete a FrameState field");
+        return -1;
+    }
+    Py_XSETREF(*field, Py_NewRef(value));
+    return 0;
+}
+
+#define OBJECT_FIELD(name)                                                              \
+    static PyObject *FrameState_get_##name(FrameState *self, void *closure)            \
+    {                                                                                   \
+        return Py_NewRef(self->name ? self->name : Py_None);                            \
+    }                                                                                   \
+    static int FrameState_set_##name(FrameState *self, PyObject *value, void *closure)  \
+    {                                                                                   \
+        return set_object(&self->name, value);                                          \
+    }
+
+OBJECT_FIELD(record)
+OBJECT_FIELD(step_id)
+OBJECT_FIELD(touched)
+OBJECT_FIELD(seen)
+OBJECT_FIELD(last_line)
+OBJECT_FIELD(last_step)
+OBJECT_FIELD(pending)
+OBJECT_FIELD(after_line)
+
+#define FLAG_FIELD(name)                                                                \
+    static PyObject *FrameState_get_##name(FrameState *self, void *closure)            \
+    {                                                                                   \
+        return PyBool_FromLong(self->name);                                             \
+    }                                                                                   \
+    static int FrameState_set_##name(FrameState *self, PyObject *value, void *closure)  \
+    {                                                                                   \
+        int truth = value ? PyObject_IsTrue(value) : -1;                                \
+        if (truth < 0) {                                                                \
+            if (!PyErr_Occurred())                                                      \
+                PyErr_SetString(PyExc_AttributeError, "cannot delete a FrameState field"); \
+            return -1;                                                                  \
+        }                                                                               \
+        self->name = (char)truth;                                                       \
+        return 0;                                                                       \
+    }
+
+FLAG_FIELD(owned)
+FLAG_FIELD(traced)
+FLAG_FIELD(containers)
+
+#define GETSET(name) {#name, (getter)FrameState_get_##name, (setter)FrameState_set_##name, NULL, NULL}
+
+static PyGetSetDef FrameState_getset[] = {
+    GETSET(record), GETSET(step_id), GETSET(owned), GETSET(traced), GETSET(touched),
+    GETSET(seen), GETSET(containers), GETSET(last_line), GETSET(last_step), GETSET(pending),
+    GETSET(after_line), {NULL}
+};
+
+static PyTypeObject FrameStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._linecore.FrameState",
+    .tp_doc = "What line tracing remembers about one traced frame (compiled).",
+    .tp_basicsize = sizeof(FrameState),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)FrameState_init,
+    .tp_dealloc = (destructor)FrameState_dealloc,
+    .tp_traverse = (traverseproc)FrameState_traverse,
+    .tp_clear = (inquiry)FrameState_clear,
+    .tp_getset = FrameState_getset,
+};
+
+/* -- settling a line --------------------------------------------------------------------- */
+
+/* changed[name] = value (stealing `value`), creating `changed` on first use. */
+static int
+note_change(PyObject **changed, PyObject *name, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    if (*changed == NULL && (*changed = PyDict_New()) == NULL) {
+        Py_DECREF(value);
+        return -1;
+    }
+    int failed = PyDict_SetItem(*changed, name, value);
+    Py_DECREF(value);
+    return failed;
+}
+
+/* `StepRecord.add_raw`: add named raw values to a step's detail. */
+static int
+add_raw(FrameState *state, PyObject *changed)
+{
+    PyObject *known = PyDict_GetItemWithError(state->raw, state->last_step);
+    if (known == NULL && PyErr_Occurred())
+        return -1;
+    if (known == NULL || PyObject_IsTrue(known) == 0)
+        return PyDict_SetItem(state->raw, state->last_step, changed);
+    PyObject *merged = PyDict_Copy(known);
+    if (merged == NULL || PyDict_Update(merged, changed) < 0) {
+        Py_XDECREF(merged);
+        return -1;
+    }
+    int failed = PyDict_SetItem(state->raw, state->last_step, merged);
+    Py_DECREF(merged);
+    return failed;
+}
+
+/* seen[name] = (value, fingerprint), stealing `fingerprint`. */
+static int
+remember(FrameState *state, PyObject *name, PyObject *value, PyObject *fp)
+{
+    if (fp == NULL)
+        return -1;
+    PyObject *pair = PyTuple_Pack(2, value, fp);
+    Py_DECREF(fp);
+    if (pair == NULL)
+        return -1;
+    int failed = PyDict_SetItem(state->seen, name, pair);
+    Py_DECREF(pair);
+    return failed;
+}
+
+/* One local the line may have rebound: compare it with what was seen. */
+static int
+settle_name(FrameState *state, PyObject *values, PyObject *name, PyObject **changed)
+{
+    /* `values.get(name, missing)`: a dict on 3.11 and 3.12, a proxy of the frame on 3.13. */
+    PyObject *value;
+    if (PyDict_CheckExact(values)) {
+        value = PyDict_GetItemWithError(values, name);
+        if (value == NULL && PyErr_Occurred())
+            return -1;
+        Py_XINCREF(value);
+    }
+    else {
+        value = PyObject_GetItem(values, name);
+        if (value == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_KeyError))
+                return -1;
+            PyErr_Clear();
+        }
+    }
+    PyObject *old = PyDict_GetItemWithError(state->seen, name);
+    if (old == NULL && PyErr_Occurred()) {
+        Py_XDECREF(value);
+        return -1;
+    }
+    int result = 0;
+    if (value == NULL) {
+        if (old != NULL) {
+            if (PyDict_DelItem(state->seen, name) < 0)
+                return -1;
+            return note_change(changed, name, Py_NewRef(DELETED));
+        }
+        return 0;
+    }
+    int mutable = is_mutable(value);
+    PyObject *fp;
+    if (old != NULL && PyTuple_GET_ITEM(old, 0) == value) {
+        if (!mutable) {
+            Py_DECREF(value);
+            return 0;
+        }
+        fp = fingerprint(value);
+        if (fp == NULL) {
+            Py_DECREF(value);
+            return -1;
+        }
+        int same = PyObject_RichCompareBool(fp, PyTuple_GET_ITEM(old, 1), Py_EQ);
+        if (same != 0) {
+            Py_DECREF(fp);
+            Py_DECREF(value);
+            return same < 0 ? -1 : 0;
+        }
+    }
+    else if (mutable) {
+        fp = fingerprint(value);
+        state->containers = 1;
+    }
+    else {
+        fp = Py_NewRef(Py_None);
+    }
+    if (remember(state, name, value, fp) < 0)
+        result = -1;
+    else
+        result = note_change(changed, name, mutable ? kept(value) : Py_NewRef(value));
+    Py_DECREF(value);
+    return result;
+}
+
+/* `LineEngine._settle`: attach to the previous line step the locals that line changed. */
+static int
+settle(PyObject *frame, FrameState *state)
+{
+    PyObject *names = PyDict_GetItemWithError(state->touched, state->last_line);
+    if (names == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_Check(names) || PyTuple_GET_SIZE(names) != 2 ||
+        state->last_step == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "settle needs a previous line step");
+        return -1;
+    }
+    PyObject *rebound = PyTuple_GET_ITEM(names, 0);
+    PyObject *only_read = PyTuple_GET_ITEM(names, 1);
+    PyObject *changed = NULL;
+    PyObject *unseen = NULL;  /* read-only names not seen yet: read with the rebound ones */
+    int result = -1;
+    Py_ssize_t count = PyTuple_GET_SIZE(only_read);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name = PyTuple_GET_ITEM(only_read, i);
+        PyObject *old = PyDict_GetItemWithError(state->seen, name);
+        if (old == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            if (unseen == NULL && (unseen = PyList_New(0)) == NULL)
+                goto done;
+            if (PyList_Append(unseen, name) < 0)
+                goto done;
+            continue;
+        }
+        PyObject *old_fp = PyTuple_GET_ITEM(old, 1);
+        if (old_fp == Py_None)
+            continue;
+        PyObject *value = PyTuple_GET_ITEM(old, 0);
+        PyObject *fp = fingerprint(value);
+        if (fp == NULL)
+            goto done;
+        int same = PyObject_RichCompareBool(fp, old_fp, Py_EQ);
+        if (same < 0) {
+            Py_DECREF(fp);
+            goto done;
+        }
+        if (same) {
+            Py_DECREF(fp);
+            continue;
+        }
+        Py_INCREF(value);  /* `remember` replaces the pair holding it */
+        if (remember(state, name, value, fp) < 0 ||
+            note_change(&changed, name, kept(value)) < 0) {
+            Py_DECREF(value);
+            goto done;
+        }
+        Py_DECREF(value);
+    }
+    if (PyTuple_GET_SIZE(rebound) > 0 || unseen != NULL) {
+        PyObject *values = PyObject_GetAttr(frame, STR_F_LOCALS);
+        if (values == NULL)
+            goto done;
+        Py_ssize_t total = PyTuple_GET_SIZE(rebound);
+        for (Py_ssize_t i = 0; i < total; i++) {
+            if (settle_name(state, values, PyTuple_GET_ITEM(rebound, i), &changed) < 0) {
+                Py_DECREF(values);
+                goto done;
+            }
+        }
+        total = unseen ? PyList_GET_SIZE(unseen) : 0;
+        for (Py_ssize_t i = 0; i < total; i++) {
+            if (settle_name(state, values, PyList_GET_ITEM(unseen, i), &changed) < 0) {
+                Py_DECREF(values);
+                goto done;
+            }
+        }
+        Py_DECREF(values);
+    }
+    result = changed != NULL && PyDict_GET_SIZE(changed) ? add_raw(state, changed) : 0;
+done:
+    Py_XDECREF(changed);
+    Py_XDECREF(unseen);
+    return result;
+}
+
+/* `StepRecord.add_line`: a short row (parent, line, time); the step's id, or None past
+ * the cap (counted by the record's own `drop`). Returns a new reference. */
+static PyObject *
+add_line(FrameState *state, PyObject *line)
+{
+    PyObject *step_id = PyIter_Next(state->ids);
+    if (step_id == NULL)
+        return NULL;
+    Py_ssize_t number = PyLong_AsSsize_t(step_id);
+    if (number == -1 && PyErr_Occurred()) {
+        Py_DECREF(step_id);
+        return NULL;
+    }
+    if (number >= state->max_steps) {
+        Py_DECREF(step_id);
+        PyObject *dropped = PyObject_CallMethodNoArgs(state->record, STR_DROP);
+        if (dropped == NULL)
+            return NULL;
+        Py_DECREF(dropped);
+        Py_RETURN_NONE;
+    }
+    PyObject *time = now_ns();
+    PyObject *row = time ? PyTuple_Pack(3, state->step_id, line, time) : NULL;
+    Py_XDECREF(time);
+    if (row == NULL || PyDict_SetItem(state->steps, step_id, row) < 0) {
+        Py_XDECREF(row);
+        Py_DECREF(step_id);
+        return NULL;
+    }
+    Py_DECREF(row);
+    return step_id;
+}
+
+/* `LineEngine._line`: a new line starts. */
+static int
+new_line(PyObject *frame, FrameState *state, PyObject *line)
+{
+    PyObject *names = PyDict_GetItemWithError(state->touched, state->last_line);
+    if (names == NULL && PyErr_Occurred())
+        return -1;
+    if (names != NULL && PyTuple_Check(names) && PyTuple_GET_SIZE(names) == 2 &&
+        (PyTuple_GET_SIZE(PyTuple_GET_ITEM(names, 0)) > 0 || state->containers)) {
+        if (settle(frame, state) < 0)
+            return -1;
+    }
+    Py_SETREF(state->pending, Py_NewRef(Py_None));
+    PyObject *after = state->after_line;
+    if (after != Py_None && PyTuple_Check(after) && PyTuple_GET_SIZE(after) >= 2) {
+        int same = PyObject_RichCompareBool(state->last_line, PyTuple_GET_ITEM(after, 0), Py_EQ);
+        if (same < 0)
+            return -1;
+        if (same) {
+            Py_INCREF(after);
+            PyObject *done = PyObject_CallOneArg(PyTuple_GET_ITEM(after, 1), frame);
+            Py_DECREF(after);
+            if (done == NULL)
+                return -1;
+            Py_DECREF(done);
+        }
+    }
+    PyObject *step = add_line(state, line);
+    if (step == NULL)
+        return -1;
+    Py_SETREF(state->last_line, step == Py_None ? Py_NewRef(Py_None) : Py_NewRef(line));
+    Py_SETREF(state->last_step, step);
+    return 0;
+}
+
+static PyObject *
+line_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyObject_TypeCheck(args[1], &FrameStateType)) {
+        PyErr_SetString(PyExc_TypeError, "line(frame, state, line)");
+        return NULL;
+    }
+    if (new_line(args[0], (FrameState *)args[1], args[2]) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+settle_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyObject_TypeCheck(args[1], &FrameStateType)) {
+        PyErr_SetString(PyExc_TypeError, "settle(frame, state)");
+        return NULL;
+    }
+    if (settle(args[0], (FrameState *)args[1]) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* -- LineEvents: the sys.monitoring LINE callback (3.12+) ------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *frames;  /* id(frame) -> FrameState, the engine's own dict */
+    PyObject *failed;  /* recorder.failed(error) */
+    vectorcallfunc vectorcall;
+} LineEvents;
+
+static int
+LineEvents_traverse(LineEvents *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->frames);
+    Py_VISIT(self->failed);
+    return 0;
+}
+
+static int
+LineEvents_clear(LineEvents *self)
+{
+    Py_CLEAR(self->frames);
+    Py_CLEAR(self->failed);
+    return 0;
+}
+
+static void
+LineEvents_dealloc(LineEvents *self)
+{
+    PyObject_GC_UnTrack(self);
+    LineEvents_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* callback(code, line): the frame running `code` is the current one (no frame of ours). */
+static PyObject *
+LineEvents_vectorcall(LineEvents *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 2) {
+        PyErr_SetString(PyExc_TypeError, "LineEvents(code, line)");
+        return NULL;
+    }
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (frame == NULL)
+        Py_RETURN_NONE;
+    PyObject *key = PyLong_FromVoidPtr(frame);
+    if (key == NULL)
+        return NULL;
+    PyObject *state = PyDict_GetItemWithError(self->frames, key);
+    Py_DECREF(key);
+    if (state == NULL) {
+        if (PyErr_Occurred())
+            goto failed;
+        Py_RETURN_NONE;
+    }
+    if (!PyObject_TypeCheck(state, &FrameStateType)) {
+        PyErr_SetString(PyExc_TypeError, "a frame state of the other engine");
+        goto failed;
+    }
+    Py_INCREF(state);
+    int error = new_line((PyObject *)frame, (FrameState *)state, args[1]);
+    Py_DECREF(state);
+    if (error == 0)
+        Py_RETURN_NONE;
+failed:
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return NULL;  /* KeyboardInterrupt and the like reach the app, as in the pure engine */
+    PyObject *kind, *exc, *traceback;
+    PyErr_Fetch(&kind, &exc, &traceback);
+    PyErr_NormalizeException(&kind, &exc, &traceback);
+    if (traceback != NULL)
+        PyException_SetTraceback(exc, traceback);
+    Py_XDECREF(kind);
+    Py_XDECREF(traceback);
+    PyObject *told = PyObject_CallOneArg(self->failed, exc);
+    Py_XDECREF(exc);
+    if (told == NULL)
+        return NULL;
+    Py_DECREF(told);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+LineEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *frames, *failed;
+    static char *names[] = {"frames", "failed", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O", names, &PyDict_Type, &frames,
+                                     &failed))
+        return NULL;
+    LineEvents *self = (LineEvents *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->frames = Py_NewRef(frames);
+    self->failed = Py_NewRef(failed);
+    self->vectorcall = (vectorcallfunc)LineEvents_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject LineEventsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._linecore.LineEvents",
+    .tp_doc = "LineEvents(frames, failed): the sys.monitoring LINE callback (compiled).",
+    .tp_basicsize = sizeof(LineEvents),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = LineEvents_new,
+    .tp_dealloc = (destructor)LineEvents_dealloc,
+    .tp_traverse = (traverseproc)LineEvents_traverse,
+    .tp_clear = (inquiry)LineEvents_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(LineEvents, vectorcall),
+};
+
+/* -- the module -------------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"line", (PyCFunction)(void (*)(void))line_function, METH_FASTCALL,
+     "line(frame, state, line): settle the previous line's locals, add this line's step."},
+    {"settle", (PyCFunction)(void (*)(void))settle_function, METH_FASTCALL,
+     "settle(frame, state): attach to the previous line step the locals it changed."},
+    {"fingerprint", fingerprint_function, METH_O,
+     "fingerprint(value): what changes when a small container changes in place."},
+    {NULL}
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "tracer._linecore",
+    "The per-line work of line tracing, compiled (see tracer/lines.py).", -1, methods,
+};
+
+static PyObject *
+intern(const char *text)
+{
+    return PyUnicode_InternFromString(text);
+}
+
+PyMODINIT_FUNC
+PyInit__linecore(void)
+{
+    if (PyType_Ready(&FrameStateType) < 0 || PyType_Ready(&LineEventsType) < 0)
+        return NULL;
+    PyObject *values = PyImport_ImportModule("tracer.values");
+    if (values == NULL)
+        return NULL;
+    DELETED = PyObject_GetAttrString(values, "DELETED");
+    Py_DECREF(values);
+    NO_NAMES = PyDict_New();
+    if (DELETED == NULL || NO_NAMES == NULL ||
+        !(STR_F_LOCALS = intern("f_locals")) || !(STR_TRACED = intern("traced")) ||
+        !(STR_TOUCHED = intern("touched")) || !(STR_STEPS = intern("steps")) ||
+        !(STR_IDS = intern("ids")) || !(STR_MAX_STEPS = intern("max_steps")) ||
+        !(STR_RAW = intern("raw")) || !(STR_DROP = intern("drop")))
+        return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(module, "FrameState", (PyObject *)&FrameStateType) < 0 ||
+        PyModule_AddObjectRef(module, "LineEvents", (PyObject *)&LineEventsType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
