@@ -4,7 +4,9 @@ untraced request and against other tracers at the same scope.
 Each request is served server side only (`app.wsgi_app(environ, start_response)` with a
 prepared environ), so only the work inside the app is timed. Configurations are measured in
 interleaved rounds and the table reports medians over rounds; ratios are to the untraced
-request of the same round.
+request of the same round. flaskscope's configurations are measured in the flow
+`flaskscope trace` has: hooks installed, then the app imported and registered under them,
+then the requests; the line mode rows show the compiled core and the pure-Python engine.
 
     python benchmarks/bench_tracer.py [--rounds 9] [--requests 200] [--quick]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import gzip
+import importlib
 import io
 import os
 import platform
@@ -31,7 +34,7 @@ sys.path.insert(0, ROOT)
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 import tracer  # noqa: E402
-from tracer.api import default_scope  # noqa: E402
+from tracer.api import default_scope, registering  # noqa: E402
 from tracer.engine import ENVIRONMENT_VARIABLE, describe  # noqa: E402
 from tracer.tracefile import dumps  # noqa: E402
 
@@ -49,9 +52,9 @@ def hello():
 
 
 def load_seed_app():
-    import fixtures.seed_views
-
-    return fixtures.seed_views.app
+    """The seed notes' app, imported afresh: its routes register under whatever records."""
+    sys.modules.pop("fixtures.seed_views", None)
+    return importlib.import_module("fixtures.seed_views").app
 
 
 def load_hello_app():
@@ -78,22 +81,32 @@ def server_call(app, path: str, headers: dict[str, str] | None = None) -> Callab
     return call
 
 
-# -- configurations: context managers taking the request call and yielding what to time ---
+# -- configurations: context managers taking `make_call` (which loads the app and returns
+# its request call) and yielding what to time. flaskscope's load the app inside the record,
+# as `flaskscope trace` does: hooks first, then the import, under `registering()`. Peers
+# load it first and trace the request only.
+
+MakeCall = Callable[[], Callable[[], None]]
 
 
 @contextmanager
-def untraced(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
-    yield call
+def untraced(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+    yield make_call()
+
+
+def _loaded(make_call: MakeCall) -> Callable[[], None]:
+    with registering():
+        return make_call()
 
 
 @contextmanager
-def hook_mode(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+def hook_mode(make_call: MakeCall) -> Iterator[Callable[[], None]]:
     with tracer.record():
-        yield call
+        yield _loaded(make_call)
 
 
 @contextmanager
-def hook_mode_without_ran_lines(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+def hook_mode_without_ran_lines(make_call: MakeCall) -> Iterator[Callable[[], None]]:
     """Hook mode as it would be without recording which quotable lines of Flask's functions
     ran (the lines `explain --source` may quote): what that recording costs."""
     import tracer.frameworks.flask.hooks as flask_hooks
@@ -102,24 +115,24 @@ def hook_mode_without_ran_lines(call: Callable[[], None]) -> Iterator[Callable[[
     flask_hooks.quotable_lines = dict
     try:
         with tracer.record():
-            yield call
+            yield _loaded(make_call)
     finally:
         flask_hooks.quotable_lines = original
 
 
 @contextmanager
-def line_mode(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+def line_mode(make_call: MakeCall) -> Iterator[Callable[[], None]]:
     with tracer.record(lines=True, scope=default_scope([os.path.join(ROOT, "fixtures"), APPS])):
-        yield call
+        yield _loaded(make_call)
 
 
 @contextmanager
-def line_mode_pure(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+def line_mode_pure(make_call: MakeCall) -> Iterator[Callable[[], None]]:
     """Line mode on the pure-Python engine: what the compiled core saves, side by side."""
     before = os.environ.get(ENVIRONMENT_VARIABLE)
     os.environ[ENVIRONMENT_VARIABLE] = "python"
     try:
-        with line_mode(call) as timed:
+        with line_mode(make_call) as timed:
             yield timed
     finally:
         if before is None:
@@ -144,7 +157,8 @@ def peers() -> dict[str, Callable[[], object]]:
         import hunter
 
         @contextmanager
-        def hunter_vars(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+        def hunter_vars(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+            call = make_call()
             with hunter.trace(filename_startswith=prefixes,
                               action=hunter.VarsSnooper(stream=io.StringIO())):
                 yield call
@@ -156,7 +170,8 @@ def peers() -> dict[str, Callable[[], object]]:
         import snoop
 
         @contextmanager
-        def snoop_deep(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+        def snoop_deep(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+            call = make_call()
             yield snoop.Config(out=io.StringIO(), columns=()).snoop(depth=30)(call)
 
         found["snoop depth=30"] = snoop_deep
@@ -166,7 +181,8 @@ def peers() -> dict[str, Callable[[], object]]:
         import pysnooper
 
         @contextmanager
-        def pysnooper_deep(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+        def pysnooper_deep(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+            call = make_call()
             yield pysnooper.snoop(io.StringIO(), depth=30)(call)
 
         found["PySnooper depth=30"] = pysnooper_deep
@@ -176,7 +192,8 @@ def peers() -> dict[str, Callable[[], object]]:
         from viztracer import VizTracer
 
         @contextmanager
-        def viztracer_args(call: Callable[[], None]) -> Iterator[Callable[[], None]]:
+        def viztracer_args(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+            call = make_call()
             viz = VizTracer(include_files=list(prefixes), log_func_args=True,
                             log_func_retval=True, verbose=0, tracer_entries=2_000_000)
             viz.start()
@@ -195,9 +212,9 @@ def peers() -> dict[str, Callable[[], object]]:
 # -- measuring -----------------------------------------------------------------------------
 
 
-def per_request(config, call: Callable[[], None], requests: int) -> float:
+def per_request(config, make_call: MakeCall, requests: int) -> float:
     """Seconds per request under `config`: the mean of `requests` calls after a warm-up."""
-    with config(call) as timed:
+    with config(make_call) as timed:
         timed()
         timed()
         start = time.perf_counter()
@@ -206,19 +223,19 @@ def per_request(config, call: Callable[[], None], requests: int) -> float:
         return (time.perf_counter() - start) / requests
 
 
-def measure(configs: dict[str, Callable], call: Callable[[], None], rounds: int,
+def measure(configs: dict[str, Callable], make_call: MakeCall, rounds: int,
             requests: int, per_config_requests: dict[str, int]) -> dict[str, tuple[float, float]]:
     """Median seconds per request and median ratio to untraced, over interleaved rounds."""
     times: dict[str, list[float]] = {name: [] for name in configs}
     ratios: dict[str, list[float]] = {name: [] for name in configs}
     for _ in range(rounds):
-        base = per_request(untraced, call, requests)
+        base = per_request(untraced, make_call, requests)
         times["untraced"].append(base)
         ratios["untraced"].append(1.0)
         for name, config in configs.items():
             if name == "untraced":
                 continue
-            value = per_request(config, call, per_config_requests.get(name, requests))
+            value = per_request(config, make_call, per_config_requests.get(name, requests))
             times[name].append(value)
             ratios[name].append(value / base)
     return {name: (statistics.median(times[name]), statistics.median(ratios[name]))
@@ -317,10 +334,10 @@ def main() -> None:
     for label, load_app, path in (("GET /index (IndexView, 1 decorator)", load_seed_app,
                                    "/index"),
                                   ("GET / (hello world)", load_hello_app, "/")):
-        with tracer.record():  # register once; requests do not depend on how
-            app = load_app()
-        call = server_call(app, path)
-        results = measure(configs, call, rounds, requests, slow)
+        def make_call(load_app=load_app, path=path) -> Callable[[], None]:
+            return server_call(load_app(), path)
+
+        results = measure(configs, make_call, rounds, requests, slow)
         print(f"\n{label}")
         print(f"  {'configuration':<26}{'per request':>14}{'ratio':>10}")
         for name, (seconds, ratio) in results.items():
