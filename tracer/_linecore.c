@@ -6,11 +6,13 @@
  * changed and adds the line step; `settle(frame, state)` does the first half alone (a
  * frame's exit); `LineEvents(frames, failed)` is the `sys.monitoring` LINE callback of
  * Python 3.12+ (the frame is the one running the event's code, found without a Python
- * frame of our own). Steps go into the `StepRecord` dicts as `StepRecord.add_line` puts
- * them, time stamps from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC).
+ * frame of our own); `Tracer(...)` is the C-level trace function of Python 3.11. Steps go
+ * into the `StepRecord` dicts as `StepRecord.add_line` puts them, time stamps from the
+ * clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC).
  *
- * Locals are read through `frame.f_locals`, as the pure engine reads them: the values a
- * frame shows (hidden comprehension variables, cells) are the same in both.
+ * Locals are read through `frame.f_locals`, as the pure engine reads them, except a
+ * function's frame on 3.12+, read one variable at a time (`PyFrame_GetVar`) instead of
+ * copying them all: the values (hidden comprehension variables, cells) are the same.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -366,12 +368,26 @@ remember(FrameState *state, PyObject *name, PyObject *value, PyObject *fp)
     return failed;
 }
 
-/* One local the line may have rebound: compare it with what was seen. */
+/* One local the line may have rebound: compare it with what was seen. `values` is the
+ * frame's `f_locals`, or NULL to read the one variable from the frame (3.12+, a function's
+ * frame: `f_locals` would copy every local into a dict first). */
 static int
-settle_name(FrameState *state, PyObject *values, PyObject *name, PyObject **changed)
+settle_name(FrameState *state, PyObject *frame, PyObject *values, PyObject *name,
+            PyObject **changed)
 {
     /* `values.get(name, missing)`: a dict on 3.11 and 3.12, a proxy of the frame on 3.13. */
     PyObject *value;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (values == NULL) {
+        value = PyFrame_GetVar((PyFrameObject *)frame, name);
+        if (value == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_NameError))
+                return -1;
+            PyErr_Clear();
+        }
+    }
+    else
+#endif
     if (PyDict_CheckExact(values)) {
         value = PyDict_GetItemWithError(values, name);
         if (value == NULL && PyErr_Occurred())
@@ -434,6 +450,23 @@ settle_name(FrameState *state, PyObject *values, PyObject *name, PyObject **chan
     return result;
 }
 
+/* Whether a frame's locals are read one by one (PyFrame_GetVar, 3.12+): a function's
+ * frame, whose locals are its fast locals. A module's or class body's frame has a real
+ * dict as `f_locals`, cheap to read. */
+static int
+reads_variables(PyObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
+    int optimized = (code->co_flags & CO_OPTIMIZED) != 0;
+    Py_DECREF(code);
+    return optimized;
+#else
+    (void)frame;
+    return 0;
+#endif
+}
+
 /* `LineEngine._settle`: attach to the previous line step the locals that line changed. */
 static int
 settle(PyObject *frame, FrameState *state)
@@ -489,24 +522,28 @@ settle(PyObject *frame, FrameState *state)
         Py_DECREF(value);
     }
     if (PyTuple_GET_SIZE(rebound) > 0 || unseen != NULL) {
-        PyObject *values = PyObject_GetAttr(frame, STR_F_LOCALS);
-        if (values == NULL)
-            goto done;
+        PyObject *values = NULL;
+        if (!reads_variables(frame)) {
+            values = PyObject_GetAttr(frame, STR_F_LOCALS);
+            if (values == NULL)
+                goto done;
+        }
         Py_ssize_t total = PyTuple_GET_SIZE(rebound);
         for (Py_ssize_t i = 0; i < total; i++) {
-            if (settle_name(state, values, PyTuple_GET_ITEM(rebound, i), &changed) < 0) {
-                Py_DECREF(values);
+            if (settle_name(state, frame, values, PyTuple_GET_ITEM(rebound, i),
+                            &changed) < 0) {
+                Py_XDECREF(values);
                 goto done;
             }
         }
         total = unseen ? PyList_GET_SIZE(unseen) : 0;
         for (Py_ssize_t i = 0; i < total; i++) {
-            if (settle_name(state, values, PyList_GET_ITEM(unseen, i), &changed) < 0) {
-                Py_DECREF(values);
+            if (settle_name(state, frame, values, PyList_GET_ITEM(unseen, i), &changed) < 0) {
+                Py_XDECREF(values);
                 goto done;
             }
         }
-        Py_DECREF(values);
+        Py_XDECREF(values);
     }
     result = changed != NULL && PyDict_GET_SIZE(changed) ? add_raw(state, changed) : 0;
 done:
@@ -607,6 +644,29 @@ settle_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* The error set now, told to the recorder (`recorder.failed`), which counts it in the
+ * trace: 0 when told. An error that is not an Exception (KeyboardInterrupt and the like)
+ * stays set and -1 is returned: it reaches the app, as in the pure engine. */
+static int
+tell_failure(PyObject *failed)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return -1;
+    PyObject *kind, *exc, *traceback;
+    PyErr_Fetch(&kind, &exc, &traceback);
+    PyErr_NormalizeException(&kind, &exc, &traceback);
+    if (traceback != NULL)
+        PyException_SetTraceback(exc, traceback);
+    Py_XDECREF(kind);
+    Py_XDECREF(traceback);
+    PyObject *told = PyObject_CallOneArg(failed, exc);
+    Py_XDECREF(exc);
+    if (told == NULL)
+        return -1;
+    Py_DECREF(told);
+    return 0;
+}
+
 /* -- LineEvents: the sys.monitoring LINE callback (3.12+) ------------------------------- */
 
 typedef struct {
@@ -671,20 +731,8 @@ LineEvents_vectorcall(LineEvents *self, PyObject *const *args, size_t nargsf, Py
     if (error == 0)
         Py_RETURN_NONE;
 failed:
-    if (!PyErr_ExceptionMatches(PyExc_Exception))
-        return NULL;  /* KeyboardInterrupt and the like reach the app, as in the pure engine */
-    PyObject *kind, *exc, *traceback;
-    PyErr_Fetch(&kind, &exc, &traceback);
-    PyErr_NormalizeException(&kind, &exc, &traceback);
-    if (traceback != NULL)
-        PyException_SetTraceback(exc, traceback);
-    Py_XDECREF(kind);
-    Py_XDECREF(traceback);
-    PyObject *told = PyObject_CallOneArg(self->failed, exc);
-    Py_XDECREF(exc);
-    if (told == NULL)
+    if (tell_failure(self->failed) < 0)
         return NULL;
-    Py_DECREF(told);
     Py_RETURN_NONE;
 }
 
@@ -719,6 +767,165 @@ static PyTypeObject LineEventsType = {
     .tp_vectorcall_offset = offsetof(LineEvents, vectorcall),
 };
 
+/* -- Tracer: a C-level trace function (3.11) ---------------------------------------------
+ *
+ * What `sys.settrace` with the engine's Python functions does, without a Python call and
+ * without copying every fast local into `f_locals` and back at each event (the
+ * trampoline Python-level trace functions run behind): a call is handed to the engine
+ * (`_global_trace`), which opens the step of a frame it traces; the lines of a traced
+ * frame, its exceptions and its return are handled here, the return handed back to the
+ * engine (`_trace_return`) to close the step. Frames without a state are ignored. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *frames;     /* id(frame) -> FrameState, the engine's own dict */
+    PyObject *on_call;    /* engine._global_trace(frame, "call", None) */
+    PyObject *on_return;  /* engine._trace_return(frame, state, value) */
+    PyObject *failed;     /* recorder.failed(error) */
+} Tracer;
+
+static PyObject *STR_CALL;
+
+static int
+Tracer_traverse(Tracer *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->frames);
+    Py_VISIT(self->on_call);
+    Py_VISIT(self->on_return);
+    Py_VISIT(self->failed);
+    return 0;
+}
+
+static int
+Tracer_clear(Tracer *self)
+{
+    Py_CLEAR(self->frames);
+    Py_CLEAR(self->on_call);
+    Py_CLEAR(self->on_return);
+    Py_CLEAR(self->failed);
+    return 0;
+}
+
+static void
+Tracer_dealloc(Tracer *self)
+{
+    PyObject_GC_UnTrack(self);
+    Tracer_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* One event of a traced frame (not a call). */
+static int
+frame_event(Tracer *self, PyFrameObject *frame, int what, PyObject *arg)
+{
+    PyObject *key = PyLong_FromVoidPtr(frame);
+    if (key == NULL)
+        return -1;
+    PyObject *found = PyDict_GetItemWithError(self->frames, key);
+    if (found == NULL) {
+        Py_DECREF(key);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyObject_TypeCheck(found, &FrameStateType)) {
+        Py_DECREF(key);
+        PyErr_SetString(PyExc_TypeError, "a frame state of the other engine");
+        return -1;
+    }
+    FrameState *state = (FrameState *)Py_NewRef(found);
+    int result = 0;
+    if (what == PyTrace_LINE) {
+        if (state->traced) {  /* a collapsed call's lines are not recorded */
+            PyObject *line = PyLong_FromLong(PyFrame_GetLineNumber(frame));
+            result = line == NULL ? -1 : new_line((PyObject *)frame, state, line);
+            Py_XDECREF(line);
+        }
+    }
+    else if (what == PyTrace_EXCEPTION) {
+        /* arg: (type, value, traceback); the value, if the frame ends by it */
+        if (PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) >= 2)
+            Py_SETREF(state->pending, Py_NewRef(PyTuple_GET_ITEM(arg, 1)));
+    }
+    else {  /* PyTrace_RETURN: arg is the value, NULL when an exception ends the frame */
+        if (PyDict_DelItem(self->frames, key) < 0)
+            result = -1;
+        else {
+            PyObject *done = PyObject_CallFunctionObjArgs(
+                self->on_return, (PyObject *)frame, (PyObject *)state,
+                arg == NULL ? Py_None : arg, NULL);
+            result = done == NULL ? -1 : 0;
+            Py_XDECREF(done);
+        }
+    }
+    Py_DECREF(state);
+    Py_DECREF(key);
+    return result;
+}
+
+static int
+Tracer_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    Tracer *self = (Tracer *)obj;
+    int result = 0;
+    Py_INCREF(self);  /* the engine may stop tracing (and drop us) from inside */
+    if (what == PyTrace_CALL) {
+        PyObject *done = PyObject_CallFunctionObjArgs(self->on_call, (PyObject *)frame,
+                                                      STR_CALL, Py_None, NULL);
+        if (done == NULL)
+            result = -1;
+        Py_XDECREF(done);
+    }
+    else if (what == PyTrace_LINE || what == PyTrace_EXCEPTION || what == PyTrace_RETURN)
+        result = frame_event(self, frame, what, arg);
+    if (result < 0)
+        result = tell_failure(self->failed);
+    Py_DECREF(self);
+    return result;
+}
+
+static PyObject *
+Tracer_start(Tracer *self, PyObject *unused)
+{
+    PyEval_SetTrace(Tracer_event, (PyObject *)self);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Tracer_methods[] = {
+    {"start", (PyCFunction)Tracer_start, METH_NOARGS,
+     "Trace this thread (sys.gettrace() is then this object; sys.settrace(None) ends it)."},
+    {NULL}
+};
+
+static PyObject *
+Tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *frames, *on_call, *on_return, *failed;
+    static char *names[] = {"frames", "on_call", "on_return", "failed", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO", names, &PyDict_Type, &frames,
+                                     &on_call, &on_return, &failed))
+        return NULL;
+    Tracer *self = (Tracer *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->frames = Py_NewRef(frames);
+    self->on_call = Py_NewRef(on_call);
+    self->on_return = Py_NewRef(on_return);
+    self->failed = Py_NewRef(failed);
+    return (PyObject *)self;
+}
+
+static PyTypeObject TracerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._linecore.Tracer",
+    .tp_doc = "Tracer(frames, on_call, on_return, failed): a C-level trace function (3.11).",
+    .tp_basicsize = sizeof(Tracer),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Tracer_new,
+    .tp_dealloc = (destructor)Tracer_dealloc,
+    .tp_traverse = (traverseproc)Tracer_traverse,
+    .tp_clear = (inquiry)Tracer_clear,
+    .tp_methods = Tracer_methods,
+};
+
 /* -- the module -------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -745,7 +952,8 @@ intern(const char *text)
 PyMODINIT_FUNC
 PyInit__linecore(void)
 {
-    if (PyType_Ready(&FrameStateType) < 0 || PyType_Ready(&LineEventsType) < 0)
+    if (PyType_Ready(&FrameStateType) < 0 || PyType_Ready(&LineEventsType) < 0 ||
+        PyType_Ready(&TracerType) < 0)
         return NULL;
     PyObject *values = PyImport_ImportModule("tracer.values");
     if (values == NULL)
@@ -757,13 +965,15 @@ PyInit__linecore(void)
         !(STR_F_LOCALS = intern("f_locals")) || !(STR_TRACED = intern("traced")) ||
         !(STR_TOUCHED = intern("touched")) || !(STR_STEPS = intern("steps")) ||
         !(STR_IDS = intern("ids")) || !(STR_MAX_STEPS = intern("max_steps")) ||
-        !(STR_RAW = intern("raw")) || !(STR_DROP = intern("drop")))
+        !(STR_RAW = intern("raw")) || !(STR_DROP = intern("drop")) ||
+        !(STR_CALL = intern("call")))
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
     if (PyModule_AddObjectRef(module, "FrameState", (PyObject *)&FrameStateType) < 0 ||
-        PyModule_AddObjectRef(module, "LineEvents", (PyObject *)&LineEventsType) < 0) {
+        PyModule_AddObjectRef(module, "LineEvents", (PyObject *)&LineEventsType) < 0 ||
+        PyModule_AddObjectRef(module, "Tracer", (PyObject *)&TracerType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

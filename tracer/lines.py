@@ -158,6 +158,7 @@ class LineEngine:
         # methods below; each engine keeps its own frame states and fingerprints.
         core = compiled_core() if compiled else None
         self.core = core
+        self._compiled_tracer: Any = None  # core.Tracer, made when first tracing (3.11)
         self._fingerprint: Callable[[Any], Any] = _fingerprint
         self._state: Callable[..., _FrameState] = _FrameState
         if core is not None:
@@ -341,14 +342,21 @@ class LineEngine:
             yield self._tool is not None
             return
         previous = sys.gettrace()
-        if previous is self._global_trace:
+        if previous is self._global_trace or (previous is not None
+                                              and previous is self._compiled_tracer):
             yield True
             return
         if previous is not None:
             self._unavailable("another trace function (a debugger or coverage) is active")
             yield False
             return
-        sys.settrace(self._global_trace)
+        if self.core is None:
+            sys.settrace(self._global_trace)
+        else:  # the same functions, called from a C-level trace function
+            if self._compiled_tracer is None:
+                self._compiled_tracer = self.core.Tracer(
+                    self._frames, self._global_trace, self._trace_return, self.recorder.failed)
+            self._compiled_tracer.start()
         try:
             yield True
         finally:
@@ -408,14 +416,18 @@ class LineEngine:
                 state.pending = arg[1]
             elif event == "return":
                 del self._frames[id(frame)]
-                opcode = frame.f_code.co_code[frame.f_lasti]
-                if opcode in (_RETURN_VALUE, _YIELD_VALUE) or state.pending is None:
-                    self._exit(frame, state, result=arg)
-                else:
-                    self._exit(frame, state, error=state.pending)
+                self._trace_return(frame, state, arg)
         except Exception as exc:
             self.recorder.failed(exc)
         return self._local_trace
+
+    def _trace_return(self, frame: FrameType, state: _FrameState, value: Any) -> None:
+        """A traced frame returns, yields, or ends by the exception it last saw (3.11)."""
+        opcode = frame.f_code.co_code[frame.f_lasti]
+        if opcode in (_RETURN_VALUE, _YIELD_VALUE) or state.pending is None:
+            self._exit(frame, state, result=value)
+        else:
+            self._exit(frame, state, error=state.pending)
 
     # -- Python 3.12+: sys.monitoring -----------------------------------------------------
 
