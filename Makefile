@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-versions bench explain-oracle flask-suite lint clean
+.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite lint clean
 
 
 $(STAMP): pyproject.toml
@@ -19,7 +19,19 @@ demo: $(STAMP)
 	else $(BIN)/flaskscope trace fixtures/seed_views.py GET /index; fi
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/tracer/test_engines_agree.py
+
+# The compiled line core and the pure-Python engine record the same trace: every fixture
+# and corpus app through both, on the default environment and on 3.12 and 3.13 if found.
+engines: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/tracer/test_engines_agree.py
+	@set -e; for v in 3.12 3.13; do \
+	  py=$$(scripts/find_python.sh $$v); \
+	  if [ -z "$$py" ]; then echo "python$$v: not found, skipped"; continue; fi; \
+	  $(MAKE) --no-print-directory .venv-$$v/.installed PYTHON=$$py VENV=.venv-$$v; \
+	  echo "== engines agree, Python $$v"; \
+	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider tests/tracer/test_engines_agree.py; \
+	done
 
 # The suite on every supported Python found on this machine.
 test-all:
