@@ -889,6 +889,15 @@ Tracer_start(Tracer *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Called as a Python trace function: what `sys.settrace(sys.gettrace())` installs when an
+ * app saves and restores the trace function. The engine's Python one answers, as it would
+ * have, had it been set in the first place. */
+static PyObject *
+Tracer_call(Tracer *self, PyObject *args, PyObject *kwargs)
+{
+    return PyObject_Call(self->on_call, args, kwargs);
+}
+
 static PyMethodDef Tracer_methods[] = {
     {"start", (PyCFunction)Tracer_start, METH_NOARGS,
      "Trace this thread (sys.gettrace() is then this object; sys.settrace(None) ends it)."},
@@ -924,6 +933,7 @@ static PyTypeObject TracerType = {
     .tp_traverse = (traverseproc)Tracer_traverse,
     .tp_clear = (inquiry)Tracer_clear,
     .tp_methods = Tracer_methods,
+    .tp_call = (ternaryfunc)Tracer_call,
 };
 
 /* -- the module -------------------------------------------------------------------------- */

@@ -346,3 +346,51 @@ def test_the_collection_bracket_stays_around_callbacks_added_while_recording() -
             gc.callbacks.remove(added_later)
     assert recorder._collection_started not in gc.callbacks
     assert recorder._collection_stopped not in gc.callbacks
+
+
+RESTORING_APP = '''
+import sys
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def quietly(work):
+    saved = sys.gettrace()
+    sys.settrace(None)
+    try:
+        return work()
+    finally:
+        sys.settrace(saved)
+
+
+def after_restore():
+    word = "after"
+    return word
+
+
+@app.route("/restore")
+def view():
+    quietly(lambda: "untraced")
+    return after_restore()
+'''
+
+
+def test_an_app_that_saves_and_restores_the_trace_function_goes_on_being_traced(
+        tmp_path, monkeypatch) -> None:
+    """`sys.settrace(sys.gettrace())`, as debuggers and test tools do around their own work:
+    what flaskscope set works as a trace function again (on 3.11 the compiled core's
+    C-level tracer is then called as a Python one), with either engine."""
+    app_file = tmp_path / "restoring_app.py"
+    app_file.write_text(RESTORING_APP)
+    for engine in ("compiled", "python"):
+        monkeypatch.setenv("FLASKSCOPE_ENGINE", engine)
+        recording = tracer.record_app(str(app_file), [RequestSpec("GET", "/restore")],
+                                      lines=True)
+        request = recording.trace.requests[0]
+        assert request.status == 200, engine
+        assert recording.trace.meta.get("recorder_errors") == 0
+        after = one(calls(request.steps, name="after_restore"))
+        assert _changes(recording.trace, request.steps, after, "word") == [
+            ("'after'", 'word = "after"')], engine
