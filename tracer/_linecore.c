@@ -26,7 +26,7 @@
 static PyObject *DELETED;      /* tracer.values.DELETED */
 static PyObject *NO_NAMES;     /* {} */
 static PyObject *STR_F_LOCALS, *STR_TRACED, *STR_TOUCHED, *STR_STEPS, *STR_IDS,
-    *STR_MAX_STEPS, *STR_RAW, *STR_DROP;
+    *STR_MAX_STEPS, *STR_RAW, *STR_DROP, *STR_RESULT;
 
 /* -- values ---------------------------------------------------------------------------- */
 
@@ -39,16 +39,29 @@ is_mutable(PyObject *value)
 }
 
 /* `values.kept`: containers copied (a bytearray as bytes), anything else as it is. */
+/* A container of the trace's own, out of the cyclic garbage collector's sight. Only the
+ * trace refers to it and it refers only to the app's values, so it is never part of a
+ * cycle; the collector would only walk it, again at every full collection, as the trace
+ * grows (a quarter of line mode's time when it was tracked). A dict tracks itself again
+ * if a tracked value is put in it later; that only costs the walk back. */
+static PyObject *
+untracked(PyObject *container)
+{
+    if (container != NULL && PyObject_GC_IsTracked(container))
+        PyObject_GC_UnTrack(container);
+    return container;
+}
+
 static PyObject *
 kept(PyObject *value)
 {
     PyTypeObject *kind = Py_TYPE(value);
     if (kind == &PyList_Type)
-        return PyList_GetSlice(value, 0, PyList_GET_SIZE(value));
+        return untracked(PyList_GetSlice(value, 0, PyList_GET_SIZE(value)));
     if (kind == &PyDict_Type)
-        return PyDict_Copy(value);
+        return untracked(PyDict_Copy(value));
     if (kind == &PySet_Type)
-        return PySet_New(value);
+        return untracked(PySet_New(value));
     if (kind == &PyByteArray_Type)
         return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(value),
                                          PyByteArray_GET_SIZE(value));
@@ -106,6 +119,35 @@ fingerprint(PyObject *value)
         return NULL;
     PyObject *result = Py_BuildValue("(nN)", size, bytes);
     return result;
+}
+
+static PyObject *
+kept_function(PyObject *module, PyObject *value)
+{
+    return kept(value);
+}
+
+/* `lines._returned`: the raw detail of a frame's return step, `{"result": kept value}`. */
+static PyObject *
+returned_function(PyObject *module, PyObject *value)
+{
+    PyObject *result = kept(value);
+    if (result == NULL)
+        return NULL;
+    PyObject *detail = PyDict_New();
+    if (detail == NULL || PyDict_SetItem(detail, STR_RESULT, result) < 0) {
+        Py_DECREF(result);
+        Py_XDECREF(detail);
+        return NULL;
+    }
+    Py_DECREF(result);
+    return untracked(detail);
+}
+
+static PyObject *
+untracked_function(PyObject *module, PyObject *container)
+{
+    return untracked(Py_NewRef(container));
 }
 
 static PyObject *
@@ -342,13 +384,13 @@ add_raw(FrameState *state, PyObject *changed)
     if (known == NULL && PyErr_Occurred())
         return -1;
     if (known == NULL || PyObject_IsTrue(known) == 0)
-        return PyDict_SetItem(state->raw, state->last_step, changed);
+        return PyDict_SetItem(state->raw, state->last_step, untracked(changed));
     PyObject *merged = PyDict_Copy(known);
     if (merged == NULL || PyDict_Update(merged, changed) < 0) {
         Py_XDECREF(merged);
         return -1;
     }
-    int failed = PyDict_SetItem(state->raw, state->last_step, merged);
+    int failed = PyDict_SetItem(state->raw, state->last_step, untracked(merged));
     Py_DECREF(merged);
     return failed;
 }
@@ -943,6 +985,12 @@ static PyMethodDef methods[] = {
      "line(frame, state, line): settle the previous line's locals, add this line's step."},
     {"settle", (PyCFunction)(void (*)(void))settle_function, METH_FASTCALL,
      "settle(frame, state): attach to the previous line step the locals it changed."},
+    {"kept", kept_function, METH_O,
+     "kept(value): `tracer.values.kept`, its copies out of the garbage collector's sight."},
+    {"returned", returned_function, METH_O,
+     "returned(value): the raw detail of a frame's return step, {'result': kept value}."},
+    {"untracked", untracked_function, METH_O,
+     "untracked(container): the trace's own container, out of the garbage collector's sight."},
     {"fingerprint", fingerprint_function, METH_O,
      "fingerprint(value): what changes when a small container changes in place."},
     {NULL}
@@ -976,7 +1024,7 @@ PyInit__linecore(void)
         !(STR_TOUCHED = intern("touched")) || !(STR_STEPS = intern("steps")) ||
         !(STR_IDS = intern("ids")) || !(STR_MAX_STEPS = intern("max_steps")) ||
         !(STR_RAW = intern("raw")) || !(STR_DROP = intern("drop")) ||
-        !(STR_CALL = intern("call")))
+        !(STR_CALL = intern("call")) || !(STR_RESULT = intern("result")))
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)

@@ -123,6 +123,11 @@ class _FrameState:
         self.after_line: AfterLine | None = None  # what to note once a given line has run
 
 
+def _returned(value: Any) -> dict[str, Any]:
+    """The raw detail of a frame's return step."""
+    return {"result": kept(value)}
+
+
 def _fingerprint(value: Any) -> Any:
     """Something that changes when a small list, dict or set is changed in place."""
     kind = type(value)
@@ -160,9 +165,16 @@ class LineEngine:
         self.core = core
         self._compiled_tracer: Any = None  # core.Tracer, made when first tracing (3.11)
         self._fingerprint: Callable[[Any], Any] = _fingerprint
+        self._kept: Callable[[Any], Any] = kept
+        self._returned: Callable[[Any], dict[str, Any]] = _returned
+        # The core keeps the trace's own containers out of the garbage collector's walk.
+        self._untracked: Callable[[Any], Any] | None = None
         self._state: Callable[..., _FrameState] = _FrameState
         if core is not None:
             self._fingerprint = core.fingerprint
+            self._kept = core.kept
+            self._returned = core.returned
+            self._untracked = core.untracked
             self._state = core.FrameState
             self._line = core.line  # type: ignore[method-assign]
             self._settle = core.settle  # type: ignore[method-assign]
@@ -230,12 +242,14 @@ class LineEngine:
                 continue
             if type(value) in _MUTABLE:
                 seen[name] = (value, self._fingerprint(value))
-                arguments[name] = kept(value)
+                arguments[name] = self._kept(value)
                 containers = True
             else:
                 seen[name] = (value, None)
                 arguments[name] = value
         arguments.pop("self", None)
+        if self._untracked is not None:
+            self._untracked(arguments)
         code = info.code
         facts = None
         if not resumed:
@@ -331,7 +345,9 @@ class LineEngine:
         if names is not None and (names[0] or state.containers):
             self._settle(frame, state)
         if state.owned:
-            self.recorder.close_frame(state.record, state.step_id, frame.f_lineno, result, error)
+            self.recorder.close_frame(state.record, state.step_id, frame.f_lineno,
+                                      None if error is not None else self._returned(result),
+                                      error)
 
     # -- Python 3.11: sys.settrace --------------------------------------------------------
 

@@ -28,7 +28,7 @@ from tracer.model import Registration, Request, Role, Route, SourceFile, Step, T
 from tracer.plain import PlainValues
 from tracer.saferepr import is_secret_name, safe_repr, safe_value, scrubbing, stop_scrubbing
 from tracer.secret_values import Secrets, config_secrets
-from tracer.values import kept, rendered_detail
+from tracer.values import rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
 _MAX_ERROR_SAMPLES = 5
@@ -448,16 +448,18 @@ class Recorder:
         return record, step_id, True
 
     def close_frame(self, record: StepRecord, step_id: int | None, line: int | None,
-                    result: Any = None, error: BaseException | None = None) -> None:
-        """Close a call step `open_frame` opened, with the frame's return value (kept raw)
-        or exception."""
+                    returned: dict[str, Any] | None = None,
+                    error: BaseException | None = None) -> None:
+        """Close a call step `open_frame` opened: with `returned`, the raw detail of the
+        frame's return value (`{"result": kept value}`, made by the line engine), or with
+        its exception."""
         if step_id is None:
             return
         _close(step_id)
         call = record.steps[step_id]
         if error is None:
             record.add(step_id, "return", call[3], call[4], line, None, call[8], None,
-                       {"result": kept(result)})
+                       returned)
         else:
             record.add(step_id, "exception", call[3], call[4], line,
                        {"exception": self.repr(error)}, call[8], None)
