@@ -242,6 +242,33 @@ def measure(configs: dict[str, Callable], make_call: MakeCall, rounds: int,
             for name in configs}
 
 
+def collection_cost(config, requests: int) -> tuple[float, float]:
+    """(seconds per request, of which in the cyclic garbage collector) for `requests`
+    requests of GET /index in one recording: the trace grows, and full collections walk
+    whatever of it the collector tracks."""
+    spent = [0.0]
+    started = [0.0]
+
+    def timing(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            spent[0] += time.perf_counter() - started[0]
+
+    with config(lambda: server_call(load_seed_app(), "/index")) as timed:
+        for _ in range(5):
+            timed()
+        gc.callbacks.append(timing)
+        try:
+            start = time.perf_counter()
+            for _ in range(requests):
+                timed()
+            total = time.perf_counter() - start
+        finally:
+            gc.callbacks.remove(timing)
+    return total / requests, spent[0] / requests
+
+
 def trace_bytes(load_app, path: str, lines: bool) -> tuple[int, int]:
     """Bytes one more request adds to a trace (plain JSON, gzip), measured 1 vs 11."""
     sizes = []
@@ -351,6 +378,13 @@ def main() -> None:
         if hunter_ratio:
             print(f"  hunter / flaskscope lines: "
                   f"{hunter_ratio / results['flaskscope lines'][1]:.1f}× slower")
+
+    count = max(50, requests)
+    print(f"\nGarbage collection in line mode ({count} requests of GET /index in one recording)")
+    for name, config in (("compiled core", line_mode), ("pure engine", line_mode_pure)):
+        total, collecting = collection_cost(config, count)
+        print(f"  {name:<16}{total * 1e6:9.1f} µs per request, {collecting * 1e6:7.1f} µs of it "
+              f"collecting ({collecting / total:.0%})")
 
     print("\nTrace size per request (GET /index, one more request in the same trace)")
     for lines in (False, True):
