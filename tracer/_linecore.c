@@ -686,6 +686,132 @@ settle_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* -- a traced frame returns ---------------------------------------------------------------
+ *
+ * `LineEngine._exit` then `Recorder.close_frame` for a frame that returned or yielded a
+ * value: the last line's locals settled, the frame's call step taken off the context's
+ * step stack (`recorder._stack`, as `recorder._close` does), and its return step added as
+ * `StepRecord.add` adds one. A frame that ends by an exception goes through Python. */
+
+static PyObject *STEP_STACK;  /* tracer.recorder._stack, the context's open call steps */
+static PyObject *STR_RETURN;
+
+/* `recorder._close(step_id)`: the step (and anything left open inside it) off the stack. */
+static int
+close_step(PyObject *step_id)
+{
+    PyObject *stack;
+    if (PyContextVar_Get(STEP_STACK, NULL, &stack) < 0)
+        return -1;
+    if (stack == NULL || !PyTuple_Check(stack)) {
+        Py_XDECREF(stack);
+        return 0;
+    }
+    Py_ssize_t size = PyTuple_GET_SIZE(stack), keep = -1;
+    if (size > 0) {
+        int last = PyObject_RichCompareBool(PyTuple_GET_ITEM(stack, size - 1), step_id, Py_EQ);
+        if (last < 0) {
+            Py_DECREF(stack);
+            return -1;
+        }
+        if (last)
+            keep = size - 1;
+        else {
+            for (Py_ssize_t i = 0; i < size - 1 && keep < 0; i++) {
+                int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(stack, i), step_id, Py_EQ);
+                if (same < 0) {
+                    Py_DECREF(stack);
+                    return -1;
+                }
+                if (same)
+                    keep = i;
+            }
+        }
+    }
+    int result = 0;
+    if (keep >= 0) {
+        PyObject *rest = PyTuple_GetSlice(stack, 0, keep);
+        PyObject *token = rest ? PyContextVar_Set(STEP_STACK, rest) : NULL;
+        result = token == NULL ? -1 : 0;
+        Py_XDECREF(token);
+        Py_XDECREF(rest);
+    }
+    Py_DECREF(stack);
+    return result;
+}
+
+/* `StepRecord.add(call, "return", …, {"result": kept value})` for the call step's frame. */
+static int
+add_return(FrameState *state, PyObject *line, PyObject *value)
+{
+    PyObject *call = PyDict_GetItemWithError(state->steps, state->step_id);
+    if (call == NULL || !PyTuple_Check(call) || PyTuple_GET_SIZE(call) < 9) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_KeyError, "the call step of a returning frame");
+        return -1;
+    }
+    Py_INCREF(call);
+    PyObject *detail = returned_function(NULL, value);
+    PyObject *step_id = detail ? PyIter_Next(state->ids) : NULL;
+    int result = -1;
+    if (step_id == NULL) {
+        if (detail != NULL && !PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the step ids ran out");
+        goto done;
+    }
+    Py_ssize_t number = PyLong_AsSsize_t(step_id);
+    if (number == -1 && PyErr_Occurred())
+        goto done;
+    if (number >= state->max_steps) {
+        PyObject *dropped = PyObject_CallMethodNoArgs(state->record, STR_DROP);
+        result = dropped == NULL ? -1 : 0;
+        Py_XDECREF(dropped);
+        goto done;
+    }
+    if (PyDict_SetItem(state->raw, step_id, detail) < 0)
+        goto done;
+    PyObject *time = now_ns();
+    PyObject *thread = time ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : NULL;
+    PyObject *row = thread ? PyTuple_Pack(9, step_id, state->step_id, STR_RETURN,
+                                          PyTuple_GET_ITEM(call, 3), PyTuple_GET_ITEM(call, 4),
+                                          line, time, thread, PyTuple_GET_ITEM(call, 8)) : NULL;
+    Py_XDECREF(time);
+    Py_XDECREF(thread);
+    if (row != NULL) {
+        result = PyDict_SetItem(state->steps, step_id, row);
+        Py_DECREF(row);
+    }
+done:
+    Py_XDECREF(step_id);
+    Py_XDECREF(detail);
+    Py_DECREF(call);
+    return result;
+}
+
+/* The frame returned (or yielded) `value`: its state is already out of the engine's dict. */
+static int
+frame_returned(PyObject *frame, FrameState *state, PyObject *value)
+{
+    PyObject *names = PyDict_GetItemWithError(state->touched, state->last_line);
+    if (names == NULL && PyErr_Occurred())
+        return -1;
+    if (names != NULL && PyTuple_Check(names) && PyTuple_GET_SIZE(names) == 2 &&
+        (PyTuple_GET_SIZE(PyTuple_GET_ITEM(names, 0)) > 0 || state->containers)) {
+        if (settle(frame, state) < 0)
+            return -1;
+    }
+    if (!state->owned || state->step_id == Py_None)
+        return 0;
+    if (close_step(state->step_id) < 0)
+        return -1;
+    PyObject *line = PyLong_FromLong(PyFrame_GetLineNumber((PyFrameObject *)frame));
+    if (line == NULL)
+        return -1;
+    int result = add_return(state, line, value);
+    Py_DECREF(line);
+    return result;
+}
+
 /* The error set now, told to the recorder (`recorder.failed`), which counts it in the
  * trace: 0 when told. An error that is not an Exception (KeyboardInterrupt and the like)
  * stays set and -1 is returned: it reaches the app, as in the pure engine. */
@@ -809,6 +935,68 @@ static PyTypeObject LineEventsType = {
     .tp_vectorcall_offset = offsetof(LineEvents, vectorcall),
 };
 
+/* -- ReturnEvents: the sys.monitoring PY_RETURN and PY_YIELD callback (3.12+) ----------- */
+
+/* callback(code, offset, value): the frame running `code` returns or yields `value`. Same
+ * layout as LineEvents. */
+static PyObject *
+ReturnEvents_vectorcall(LineEvents *self, PyObject *const *args, size_t nargsf,
+                        PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 3) {
+        PyErr_SetString(PyExc_TypeError, "ReturnEvents(code, offset, value)");
+        return NULL;
+    }
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (frame == NULL)
+        Py_RETURN_NONE;
+    PyObject *key = PyLong_FromVoidPtr(frame);
+    if (key == NULL)
+        return NULL;
+    PyObject *found = PyDict_GetItemWithError(self->frames, key);
+    int error = 0;
+    if (found == NULL)
+        error = PyErr_Occurred() ? -1 : 0;
+    else if (!PyObject_TypeCheck(found, &FrameStateType)) {
+        PyErr_SetString(PyExc_TypeError, "a frame state of the other engine");
+        error = -1;
+    }
+    else {
+        Py_INCREF(found);
+        error = PyDict_DelItem(self->frames, key);
+        if (error == 0)
+            error = frame_returned((PyObject *)frame, (FrameState *)found, args[2]);
+        Py_DECREF(found);
+    }
+    Py_DECREF(key);
+    if (error < 0 && tell_failure(self->failed) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+ReturnEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    LineEvents *self = (LineEvents *)LineEvents_new(type, args, kwargs);
+    if (self != NULL)
+        self->vectorcall = (vectorcallfunc)ReturnEvents_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject ReturnEventsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._linecore.ReturnEvents",
+    .tp_doc = "ReturnEvents(frames, failed): the sys.monitoring PY_RETURN/PY_YIELD callback.",
+    .tp_basicsize = sizeof(LineEvents),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = ReturnEvents_new,
+    .tp_dealloc = (destructor)LineEvents_dealloc,
+    .tp_traverse = (traverseproc)LineEvents_traverse,
+    .tp_clear = (inquiry)LineEvents_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(LineEvents, vectorcall),
+};
+
 /* -- Tracer: a C-level trace function (3.11) ---------------------------------------------
  *
  * What `sys.settrace` with the engine's Python functions does, without a Python call and
@@ -890,6 +1078,8 @@ frame_event(Tracer *self, PyFrameObject *frame, int what, PyObject *arg)
     else {  /* PyTrace_RETURN: arg is the value, NULL when an exception ends the frame */
         if (PyDict_DelItem(self->frames, key) < 0)
             result = -1;
+        else if (state->pending == Py_None)  /* no exception seen: `_trace_return` returns */
+            result = frame_returned((PyObject *)frame, state, arg == NULL ? Py_None : arg);
         else {
             PyObject *done = PyObject_CallFunctionObjArgs(
                 self->on_return, (PyObject *)frame, (PyObject *)state,
@@ -1011,8 +1201,19 @@ PyMODINIT_FUNC
 PyInit__linecore(void)
 {
     if (PyType_Ready(&FrameStateType) < 0 || PyType_Ready(&LineEventsType) < 0 ||
-        PyType_Ready(&TracerType) < 0)
+        PyType_Ready(&ReturnEventsType) < 0 || PyType_Ready(&TracerType) < 0)
         return NULL;
+    PyObject *recorder = PyImport_ImportModule("tracer.recorder");
+    if (recorder == NULL)
+        return NULL;
+    STEP_STACK = PyObject_GetAttrString(recorder, "_stack");
+    Py_DECREF(recorder);
+    if (STEP_STACK == NULL)
+        return NULL;
+    if (!PyContextVar_CheckExact(STEP_STACK)) {
+        PyErr_SetString(PyExc_TypeError, "tracer.recorder._stack is not a ContextVar");
+        return NULL;
+    }
     PyObject *values = PyImport_ImportModule("tracer.values");
     if (values == NULL)
         return NULL;
@@ -1024,13 +1225,15 @@ PyInit__linecore(void)
         !(STR_TOUCHED = intern("touched")) || !(STR_STEPS = intern("steps")) ||
         !(STR_IDS = intern("ids")) || !(STR_MAX_STEPS = intern("max_steps")) ||
         !(STR_RAW = intern("raw")) || !(STR_DROP = intern("drop")) ||
-        !(STR_CALL = intern("call")) || !(STR_RESULT = intern("result")))
+        !(STR_CALL = intern("call")) || !(STR_RESULT = intern("result")) ||
+        !(STR_RETURN = intern("return")))
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
     if (PyModule_AddObjectRef(module, "FrameState", (PyObject *)&FrameStateType) < 0 ||
         PyModule_AddObjectRef(module, "LineEvents", (PyObject *)&LineEventsType) < 0 ||
+        PyModule_AddObjectRef(module, "ReturnEvents", (PyObject *)&ReturnEventsType) < 0 ||
         PyModule_AddObjectRef(module, "Tracer", (PyObject *)&TracerType) < 0) {
         Py_DECREF(module);
         return NULL;

@@ -7,6 +7,7 @@ same trace; the core is used when it was built, unless ``FLASKSCOPE_ENGINE=pytho
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from types import ModuleType
 
@@ -28,7 +29,9 @@ def describe() -> str:
     """One line saying which engine records, and why (for `flaskscope --version`)."""
     if os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python":
         return f"engine: pure Python ({ENVIRONMENT_VARIABLE}=python)"
-    if compiled_core() is None:
+    # Found, not imported: loading the core loads the recorder, which a command that only
+    # reads a trace never needs (`tests/cli/test_cli_imports.py`).
+    if importlib.util.find_spec("tracer._linecore") is None:
         return ("engine: pure Python (the compiled core was not built: no C compiler or "
                 "Python headers when flaskscope was installed)")
     return "engine: compiled core (tracer._linecore)"

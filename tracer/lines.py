@@ -467,8 +467,10 @@ class LineEngine:
         register(self._tool, events.LINE,
                  self._on_line if self.core is None
                  else self.core.LineEvents(self._frames, self.recorder.failed))
-        register(self._tool, events.PY_RETURN, self._on_return)
-        register(self._tool, events.PY_YIELD, self._on_return)
+        on_return = (self._on_return if self.core is None
+                     else self.core.ReturnEvents(self._frames, self.recorder.failed))
+        register(self._tool, events.PY_RETURN, on_return)
+        register(self._tool, events.PY_YIELD, on_return)
         register(self._tool, events.PY_UNWIND, self._on_unwind)
         monitoring.set_events(self._tool, events.PY_START | events.PY_UNWIND)
         self.watcher.lines_record_calls = True
