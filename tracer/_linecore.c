@@ -38,7 +38,6 @@ is_mutable(PyObject *value)
            kind == &PyByteArray_Type;
 }
 
-/* `values.kept`: containers copied (a bytearray as bytes), anything else as it is. */
 /* A container of the trace's own, out of the cyclic garbage collector's sight. Only the
  * trace refers to it and it refers only to the app's values, so it is never part of a
  * cycle; the collector would only walk it, again at every full collection, as the trace
@@ -52,6 +51,7 @@ untracked(PyObject *container)
     return container;
 }
 
+/* `values.kept`: containers copied (a bytearray as bytes), anything else as it is. */
 static PyObject *
 kept(PyObject *value)
 {
@@ -997,6 +997,397 @@ static PyTypeObject ReturnEventsType = {
     .tp_vectorcall_offset = offsetof(LineEvents, vectorcall),
 };
 
+/* -- StartEvents: the sys.monitoring PY_START callback (3.12+) --------------------------
+ *
+ * The common calls, while a request or a registration is recorded: a code object in scope
+ * seen before (its lines switched on), or one out of scope called from code in scope (one
+ * collapsed step, its returns switched on), neither watched by the watcher. The call step
+ * is opened as `LineEngine._enter` opens it (arguments kept, the step through
+ * `Recorder.open_frame`), its frame state made here; a call while nothing is recorded is
+ * let go. Every other call goes to the engine's own `_on_start`. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *codes;        /* id(code) -> _CodeInfo, the engine's */
+    PyObject *watched;      /* id(code) -> what the watcher watches */
+    PyObject *frames;       /* id(frame) -> FrameState, the engine's */
+    PyObject *after_lines;  /* id(code) -> (line, callback, code), the engine's */
+    PyObject *fallback;     /* engine._on_start(code, offset) */
+    PyObject *open_frame;   /* recorder.open_frame(code, arguments, role, facts) */
+    PyObject *request_var;  /* recorder._record: the request recorded in this context */
+    PyObject *window_var;   /* lines.registration_window */
+    PyObject *bookkeeping;  /* recorder.bookkeeping: `muted` inside flaskscope's own work */
+    PyObject *disable;      /* sys.monitoring.DISABLE */
+    PyObject *set_events;   /* set_local_events(code, mask) for this tool */
+    PyObject *call_mask;    /* the events of a collapsed call: returns, yields, resumes */
+    PyObject *failed;
+    vectorcallfunc vectorcall;
+} StartEvents;
+
+static PyObject *STR_TRANSPARENT;
+
+static PyObject *STR_IGNORED, *STR_ARGUMENTS, *STR_MUTED, *STR_SELF;
+
+static int
+StartEvents_traverse(StartEvents *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->codes);
+    Py_VISIT(self->watched);
+    Py_VISIT(self->frames);
+    Py_VISIT(self->after_lines);
+    Py_VISIT(self->fallback);
+    Py_VISIT(self->open_frame);
+    Py_VISIT(self->request_var);
+    Py_VISIT(self->window_var);
+    Py_VISIT(self->bookkeeping);
+    Py_VISIT(self->disable);
+    Py_VISIT(self->set_events);
+    Py_VISIT(self->call_mask);
+    Py_VISIT(self->failed);
+    return 0;
+}
+
+static int
+StartEvents_clear(StartEvents *self)
+{
+    Py_CLEAR(self->codes);
+    Py_CLEAR(self->watched);
+    Py_CLEAR(self->frames);
+    Py_CLEAR(self->after_lines);
+    Py_CLEAR(self->fallback);
+    Py_CLEAR(self->open_frame);
+    Py_CLEAR(self->request_var);
+    Py_CLEAR(self->window_var);
+    Py_CLEAR(self->bookkeeping);
+    Py_CLEAR(self->disable);
+    Py_CLEAR(self->set_events);
+    Py_CLEAR(self->call_mask);
+    Py_CLEAR(self->failed);
+    return 0;
+}
+
+static void
+StartEvents_dealloc(StartEvents *self)
+{
+    PyObject_GC_UnTrack(self);
+    StartEvents_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* 1 when `info.name` is true, 0 when not, -1 on error. */
+static int
+flag(PyObject *info, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(info, name);
+    if (value == NULL)
+        return -1;
+    int truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
+}
+
+/* `LineEngine.recording()`: inside a request or a recorded registration, and not inside
+ * flaskscope's own bookkeeping. */
+static int
+recording(StartEvents *self)
+{
+    PyObject *value;
+    if (PyContextVar_Get(self->request_var, Py_None, &value) < 0)
+        return -1;
+    int inside = value != NULL && value != Py_None;
+    Py_XDECREF(value);
+    if (!inside) {
+        if (PyContextVar_Get(self->window_var, Py_False, &value) < 0)
+            return -1;
+        inside = value == NULL ? 0 : PyObject_IsTrue(value);
+        Py_XDECREF(value);
+        if (inside <= 0)
+            return inside;
+    }
+    PyObject *muted = PyObject_GetAttr(self->bookkeeping, STR_MUTED);
+    if (muted == NULL)
+        return -1;
+    int busy = PyObject_IsTrue(muted);
+    Py_DECREF(muted);
+    return busy < 0 ? -1 : !busy;
+}
+
+/* One argument of a starting frame, a new reference; NULL without an error when unbound. */
+static PyObject *
+argument(PyObject *frame, PyObject *values, PyObject *name)
+{
+    PyObject *value;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (values == NULL) {
+        value = PyFrame_GetVar((PyFrameObject *)frame, name);
+        if (value == NULL && PyErr_ExceptionMatches(PyExc_NameError))
+            PyErr_Clear();
+        return value;
+    }
+#endif
+    value = PyObject_GetItem(values, name);
+    if (value == NULL && PyErr_ExceptionMatches(PyExc_KeyError))
+        PyErr_Clear();
+    return value;
+}
+
+/* `LineEngine._enter` for a frame that starts, of a code in scope the watcher leaves be. */
+static int
+enter_frame(StartEvents *self, PyObject *frame, PyObject *code, PyObject *info,
+            PyObject *code_key)
+{
+    PyObject *names = PyObject_GetAttr(info, STR_ARGUMENTS);
+    if (names == NULL)
+        return -1;
+    if (!PyTuple_Check(names)) {
+        Py_DECREF(names);
+        PyErr_SetString(PyExc_TypeError, "_CodeInfo.arguments is not a tuple");
+        return -1;
+    }
+    PyObject *values = NULL, *arguments = PyDict_New(), *seen = PyDict_New();
+    PyObject *state = NULL, *opened = NULL;
+    int containers = 0, result = -1;
+    if (arguments == NULL || seen == NULL)
+        goto done;
+    if (!reads_variables(frame) && (values = PyObject_GetAttr(frame, STR_F_LOCALS)) == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        PyObject *value = argument(frame, values, name);
+        if (value == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            containers = 1;
+            continue;
+        }
+        int mutable = is_mutable(value);
+        PyObject *fp = mutable ? fingerprint(value) : Py_NewRef(Py_None);
+        PyObject *shown = fp == NULL ? NULL : mutable ? kept(value) : Py_NewRef(value);
+        PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, value, fp);
+        int failed = pair == NULL || PyDict_SetItem(seen, name, pair) < 0 ||
+                     PyDict_SetItem(arguments, name, shown) < 0;
+        Py_XDECREF(pair);
+        Py_XDECREF(shown);
+        Py_XDECREF(fp);
+        Py_DECREF(value);
+        if (failed)
+            goto done;
+        containers |= mutable;
+    }
+    if (PyDict_DelItem(arguments, STR_SELF) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError))
+            goto done;
+        PyErr_Clear();
+    }
+    untracked(arguments);
+    opened = PyObject_CallFunctionObjArgs(self->open_frame, code, arguments, Py_None, Py_None,
+                                          NULL);
+    if (opened == NULL)
+        goto done;
+    if (!PyTuple_Check(opened) || PyTuple_GET_SIZE(opened) != 3) {
+        PyErr_SetString(PyExc_TypeError, "open_frame gives (record, step id, owned)");
+        goto done;
+    }
+    state = PyObject_CallFunctionObjArgs((PyObject *)&FrameStateType,
+                                         PyTuple_GET_ITEM(opened, 0),
+                                         PyTuple_GET_ITEM(opened, 1),
+                                         PyTuple_GET_ITEM(opened, 2), info, NULL);
+    if (state == NULL)
+        goto done;
+    FrameState *frame_state = (FrameState *)state;
+    PyObject *after = PyDict_GetItemWithError(self->after_lines, code_key);
+    if (after == NULL && PyErr_Occurred())
+        goto done;
+    Py_SETREF(frame_state->after_line, Py_NewRef(after == NULL ? Py_None : after));
+    Py_SETREF(frame_state->seen, Py_NewRef(seen));
+    frame_state->containers = (char)containers;
+    PyObject *frame_key = PyLong_FromVoidPtr(frame);
+    if (frame_key == NULL)
+        goto done;
+    result = PyDict_SetItem(self->frames, frame_key, state);
+    Py_DECREF(frame_key);
+done:
+    Py_DECREF(names);
+    Py_XDECREF(values);
+    Py_XDECREF(arguments);
+    Py_XDECREF(seen);
+    Py_XDECREF(opened);
+    Py_XDECREF(state);
+    return result;
+}
+
+/* `LineEngine._called_from_scope`: the first caller past transparent wrappers is a frame
+ * traced line by line (a call out of scope made by code in scope: one collapsed step). */
+static int
+called_from_scope(StartEvents *self, PyFrameObject *frame)
+{
+    PyFrameObject *caller = PyFrame_GetBack(frame);
+    int result = 0;
+    while (caller != NULL) {
+        PyObject *key = PyLong_FromVoidPtr(caller);
+        PyObject *state = key ? PyDict_GetItemWithError(self->frames, key) : NULL;
+        Py_XDECREF(key);
+        if (state != NULL) {
+            result = PyObject_TypeCheck(state, &FrameStateType) ? ((FrameState *)state)->traced
+                                                                : flag(state, STR_TRACED);
+            break;
+        }
+        if (PyErr_Occurred()) {
+            result = -1;
+            break;
+        }
+        PyCodeObject *code = PyFrame_GetCode(caller);
+        key = PyLong_FromVoidPtr(code);
+        Py_DECREF(code);
+        PyObject *info = key ? PyDict_GetItemWithError(self->codes, key) : NULL;
+        Py_XDECREF(key);
+        if (info == NULL) {
+            result = PyErr_Occurred() ? -1 : 0;
+            break;
+        }
+        int transparent = flag(info, STR_TRANSPARENT);
+        if (transparent <= 0) {
+            result = transparent;
+            break;
+        }
+        PyFrameObject *next = PyFrame_GetBack(caller);
+        Py_DECREF(caller);
+        caller = next;
+    }
+    Py_XDECREF(caller);
+    return result;
+}
+
+/* callback(code, offset) */
+static PyObject *
+StartEvents_vectorcall(StartEvents *self, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 2) {
+        PyErr_SetString(PyExc_TypeError, "StartEvents(code, offset)");
+        return NULL;
+    }
+    PyObject *code = args[0];
+    PyObject *key = PyLong_FromVoidPtr(code);
+    if (key == NULL)
+        return NULL;
+    PyObject *info = PyDict_GetItemWithError(self->codes, key);
+    int common = 0, traced = 0;
+    if (info != NULL) {
+        Py_INCREF(info);
+        int ignored = flag(info, STR_IGNORED);
+        if (ignored > 0) {
+            Py_DECREF(info);
+            Py_DECREF(key);
+            return Py_NewRef(self->disable);
+        }
+        traced = ignored < 0 ? -1 : flag(info, STR_TRACED);
+        PyObject *touched = traced > 0 ? PyObject_GetAttr(info, STR_TOUCHED) : NULL;
+        /* in scope and seen before, or out of scope: both handled here, unless watched */
+        common = traced == 0 || (traced > 0 && touched != NULL && touched != Py_None);
+        Py_XDECREF(touched);
+        if (common) {
+            PyObject *watched = PyDict_GetItemWithError(self->watched, key);
+            common = watched == NULL && !PyErr_Occurred();
+        }
+    }
+    if (PyErr_Occurred())
+        goto failed;
+    if (info == NULL) {
+        Py_DECREF(key);
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    /* As `_on_start`: nothing more while nothing is recorded here (flaskscope's own
+     * bookkeeping calls out-of-scope code at every step). */
+    int inside = recording(self);
+    if (inside < 0)
+        goto failed;
+    if (inside && !common) {
+        Py_DECREF(info);
+        Py_DECREF(key);
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyFrameObject *frame = inside ? PyEval_GetFrame() : NULL;
+    if (frame != NULL && !traced) {  /* out of scope: a step only if called from scope */
+        int from_scope = called_from_scope(self, frame);
+        if (from_scope < 0)
+            goto failed;
+        if (from_scope) {  /* its return, not its lines (`_local_events_for(lines=False)`) */
+            PyObject *done = PyObject_CallFunctionObjArgs(self->set_events, code,
+                                                          self->call_mask, NULL);
+            if (done == NULL)
+                goto failed;
+            Py_DECREF(done);
+        }
+        else
+            frame = NULL;
+    }
+    if (frame != NULL && enter_frame(self, (PyObject *)frame, code, info, key) < 0)
+        goto failed;
+    Py_DECREF(info);
+    Py_DECREF(key);
+    Py_RETURN_NONE;
+failed:
+    Py_XDECREF(info);
+    Py_DECREF(key);
+    if (tell_failure(self->failed) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+StartEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *codes, *watched, *frames, *after_lines, *fallback, *open_frame, *request_var,
+        *window_var, *bookkeeping, *disable, *set_events, *call_mask, *failed;
+    static char *names[] = {"codes", "watched", "frames", "after_lines", "fallback",
+                            "open_frame", "request_var", "window_var", "bookkeeping",
+                            "disable", "set_events", "call_mask", "failed", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!OOOOOOOOO", names,
+                                     &PyDict_Type, &codes, &PyDict_Type, &watched,
+                                     &PyDict_Type, &frames, &PyDict_Type, &after_lines,
+                                     &fallback, &open_frame, &request_var, &window_var,
+                                     &bookkeeping, &disable, &set_events, &call_mask,
+                                     &failed))
+        return NULL;
+    if (!PyContextVar_CheckExact(request_var) || !PyContextVar_CheckExact(window_var)) {
+        PyErr_SetString(PyExc_TypeError, "request_var and window_var are ContextVars");
+        return NULL;
+    }
+    StartEvents *self = (StartEvents *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->codes = Py_NewRef(codes);
+    self->watched = Py_NewRef(watched);
+    self->frames = Py_NewRef(frames);
+    self->after_lines = Py_NewRef(after_lines);
+    self->fallback = Py_NewRef(fallback);
+    self->open_frame = Py_NewRef(open_frame);
+    self->request_var = Py_NewRef(request_var);
+    self->window_var = Py_NewRef(window_var);
+    self->bookkeeping = Py_NewRef(bookkeeping);
+    self->disable = Py_NewRef(disable);
+    self->set_events = Py_NewRef(set_events);
+    self->call_mask = Py_NewRef(call_mask);
+    self->failed = Py_NewRef(failed);
+    self->vectorcall = (vectorcallfunc)StartEvents_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject StartEventsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._linecore.StartEvents",
+    .tp_doc = "StartEvents(...): the sys.monitoring PY_START callback (compiled, 3.12+).",
+    .tp_basicsize = sizeof(StartEvents),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = StartEvents_new,
+    .tp_dealloc = (destructor)StartEvents_dealloc,
+    .tp_traverse = (traverseproc)StartEvents_traverse,
+    .tp_clear = (inquiry)StartEvents_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(StartEvents, vectorcall),
+};
+
 /* -- Tracer: a C-level trace function (3.11) ---------------------------------------------
  *
  * What `sys.settrace` with the engine's Python functions does, without a Python call and
@@ -1201,7 +1592,8 @@ PyMODINIT_FUNC
 PyInit__linecore(void)
 {
     if (PyType_Ready(&FrameStateType) < 0 || PyType_Ready(&LineEventsType) < 0 ||
-        PyType_Ready(&ReturnEventsType) < 0 || PyType_Ready(&TracerType) < 0)
+        PyType_Ready(&ReturnEventsType) < 0 || PyType_Ready(&StartEventsType) < 0 ||
+        PyType_Ready(&TracerType) < 0)
         return NULL;
     PyObject *recorder = PyImport_ImportModule("tracer.recorder");
     if (recorder == NULL)
@@ -1226,7 +1618,9 @@ PyInit__linecore(void)
         !(STR_IDS = intern("ids")) || !(STR_MAX_STEPS = intern("max_steps")) ||
         !(STR_RAW = intern("raw")) || !(STR_DROP = intern("drop")) ||
         !(STR_CALL = intern("call")) || !(STR_RESULT = intern("result")) ||
-        !(STR_RETURN = intern("return")))
+        !(STR_RETURN = intern("return")) || !(STR_IGNORED = intern("ignored")) ||
+        !(STR_ARGUMENTS = intern("arguments")) || !(STR_MUTED = intern("muted")) ||
+        !(STR_SELF = intern("self")) || !(STR_TRANSPARENT = intern("transparent")))
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
@@ -1234,6 +1628,7 @@ PyInit__linecore(void)
     if (PyModule_AddObjectRef(module, "FrameState", (PyObject *)&FrameStateType) < 0 ||
         PyModule_AddObjectRef(module, "LineEvents", (PyObject *)&LineEventsType) < 0 ||
         PyModule_AddObjectRef(module, "ReturnEvents", (PyObject *)&ReturnEventsType) < 0 ||
+        PyModule_AddObjectRef(module, "StartEvents", (PyObject *)&StartEventsType) < 0 ||
         PyModule_AddObjectRef(module, "Tracer", (PyObject *)&TracerType) < 0) {
         Py_DECREF(module);
         return NULL;

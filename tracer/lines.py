@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dis
 import fnmatch
+import functools
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracer.engine import compiled_core
 from tracer.paths import OWN_DIRS
-from tracer.recorder import StepRecord, bookkeeping, current_request
+from tracer.recorder import StepRecord, bookkeeping, current_request, current_request_variable
 from tracer.values import DELETED, kept
 from tracer.watch import HAS_MONITORING, argument_names
 
@@ -462,7 +463,15 @@ class LineEngine:
             return
         events = monitoring.events
         register = monitoring.register_callback
-        register(self._tool, events.PY_START, self._on_start)
+        on_start: Any = self._on_start
+        if self.core is not None:  # the common call in C, any other through `_on_start`
+            on_start = self.core.StartEvents(
+                self._codes, self.watcher.watched_by_code_id, self._frames, self._after_lines,
+                self._on_start, self.recorder.open_frame, current_request_variable,
+                registration_window, bookkeeping, monitoring.DISABLE,
+                functools.partial(monitoring.set_local_events, self._tool),
+                events.PY_RETURN | events.PY_YIELD | events.PY_RESUME, self.recorder.failed)
+        register(self._tool, events.PY_START, on_start)
         register(self._tool, events.PY_RESUME, self._on_resume)
         register(self._tool, events.LINE,
                  self._on_line if self.core is None

@@ -280,6 +280,8 @@ def _close(step_id: int) -> None:
 #: `current_request()`: the request record of this context, if a request is being
 #: recorded here (the variable's own `get`, called at every traced call: no Python frame).
 current_request: Callable[[], StepRecord | None] = _record.get
+#: The variable itself, for the line engine's compiled core.
+current_request_variable: ContextVar[StepRecord | None] = _record
 
 
 class Recorder:

@@ -159,6 +159,12 @@ class CodeWatcher:
         sys.monitoring.register_callback(self._tool, events.LINE, self._on_line)
         sys.monitoring.set_events(self._tool, events.PY_UNWIND)
 
+    @property
+    def watched_by_code_id(self) -> Mapping[int, Watched]:
+        """id(code) -> what is watched of it: the dict itself, changed in place (the line
+        engine's compiled core looks a starting code up in it)."""
+        return self._by_id
+
     def role_of(self, code: CodeType) -> str | None:
         """The role of a watched code object, None for any other."""
         watched = self._by_id.get(id(code))
