@@ -26,7 +26,7 @@
 static PyObject *DELETED;      /* tracer.values.DELETED */
 static PyObject *NO_NAMES;     /* {} */
 static PyObject *STR_F_LOCALS, *STR_TRACED, *STR_TOUCHED, *STR_STEPS, *STR_IDS,
-    *STR_MAX_STEPS, *STR_RAW, *STR_DROP, *STR_RESULT;
+    *STR_MAX_STEPS, *STR_RAW, *STR_DROP, *STR_RESULT, *STR_CALL;
 
 /* -- values ---------------------------------------------------------------------------- */
 
@@ -1014,6 +1014,8 @@ typedef struct {
     PyObject *after_lines;  /* id(code) -> (line, callback, code), the engine's */
     PyObject *fallback;     /* engine._on_start(code, offset) */
     PyObject *open_frame;   /* recorder.open_frame(code, arguments, role, facts) */
+    PyObject *registration; /* recorder.registration: the record outside requests */
+    PyObject *code_objects; /* recorder._codes: id(code) -> code, whose sources to embed */
     PyObject *request_var;  /* recorder._record: the request recorded in this context */
     PyObject *window_var;   /* lines.registration_window */
     PyObject *bookkeeping;  /* recorder.bookkeeping: `muted` inside flaskscope's own work */
@@ -1037,6 +1039,8 @@ StartEvents_traverse(StartEvents *self, visitproc visit, void *arg)
     Py_VISIT(self->after_lines);
     Py_VISIT(self->fallback);
     Py_VISIT(self->open_frame);
+    Py_VISIT(self->registration);
+    Py_VISIT(self->code_objects);
     Py_VISIT(self->request_var);
     Py_VISIT(self->window_var);
     Py_VISIT(self->bookkeeping);
@@ -1056,6 +1060,8 @@ StartEvents_clear(StartEvents *self)
     Py_CLEAR(self->after_lines);
     Py_CLEAR(self->fallback);
     Py_CLEAR(self->open_frame);
+    Py_CLEAR(self->registration);
+    Py_CLEAR(self->code_objects);
     Py_CLEAR(self->request_var);
     Py_CLEAR(self->window_var);
     Py_CLEAR(self->bookkeeping);
@@ -1131,6 +1137,111 @@ argument(PyObject *frame, PyObject *values, PyObject *name)
     return value;
 }
 
+/* `Recorder.open_frame(code, arguments, None, None)` where the step is a new one: the
+ * innermost open step is none, or one a frame has already taken (it has raw arguments).
+ * Anything else (a step a hook opened, for this frame to take) goes to Python. Returns
+ * (record, step id, owned), a new reference. */
+static PyObject *
+open_call(StartEvents *self, PyObject *code, PyObject *arguments)
+{
+    PyObject *record, *stack = NULL, *result = NULL;
+    if (PyContextVar_Get(self->request_var, Py_None, &record) < 0)
+        return NULL;
+    if (record == Py_None) {
+        Py_SETREF(record, Py_NewRef(self->registration));
+    }
+    PyObject *steps = PyObject_GetAttr(record, STR_STEPS);
+    PyObject *raw = steps ? PyObject_GetAttr(record, STR_RAW) : NULL;
+    PyObject *ids = raw ? PyObject_GetAttr(record, STR_IDS) : NULL;
+    PyObject *max_steps = ids ? PyObject_GetAttr(record, STR_MAX_STEPS) : NULL;
+    PyObject *step_id = NULL, *row = NULL;
+    if (max_steps == NULL || !PyDict_Check(steps) || !PyDict_Check(raw)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "open_call needs a StepRecord");
+        goto done;
+    }
+    if (PyContextVar_Get(STEP_STACK, NULL, &stack) < 0)
+        goto done;
+    if (stack == NULL || !PyTuple_Check(stack)) {
+        PyErr_SetString(PyExc_TypeError, "the step stack is not a tuple");
+        goto done;
+    }
+    Py_ssize_t depth = PyTuple_GET_SIZE(stack);
+    PyObject *parent = depth ? PyTuple_GET_ITEM(stack, depth - 1) : Py_None;
+    if (parent != Py_None) {
+        int taken = PyDict_Contains(raw, parent);
+        if (taken < 0)
+            goto done;
+        if (!taken) {  /* maybe a hook's step for this very frame: Python decides */
+            result = PyObject_CallFunctionObjArgs(self->open_frame, code, arguments, Py_None,
+                                                  Py_None, NULL);
+            goto done;
+        }
+    }
+    PyObject *code_key = PyLong_FromVoidPtr(code);
+    if (code_key == NULL || PyDict_SetItem(self->code_objects, code_key, code) < 0) {
+        Py_XDECREF(code_key);
+        goto done;
+    }
+    Py_DECREF(code_key);
+    step_id = PyIter_Next(ids);
+    if (step_id == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the step ids ran out");
+        goto done;
+    }
+    Py_ssize_t number = PyLong_AsSsize_t(step_id);
+    Py_ssize_t limit = PyLong_AsSsize_t(max_steps);
+    if ((number == -1 || limit == -1) && PyErr_Occurred())
+        goto done;
+    if (number >= limit) {  /* past the cap: counted, and the frame has no step */
+        PyObject *dropped = PyObject_CallMethodNoArgs(record, STR_DROP);
+        if (dropped == NULL)
+            goto done;
+        Py_DECREF(dropped);
+        result = PyTuple_Pack(3, record, Py_None, Py_True);
+        goto done;
+    }
+    /* `StepRecord.add`: raw arguments (kept even when empty: the frame took the step) */
+    if (PyDict_SetItem(raw, step_id, arguments) < 0)
+        goto done;
+    PyCodeObject *function = (PyCodeObject *)code;
+    PyObject *first_line = PyLong_FromLong(function->co_firstlineno);
+    PyObject *time = first_line ? now_ns() : NULL;
+    PyObject *thread = time ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : NULL;
+    if (thread != NULL)
+        row = PyTuple_Pack(9, step_id, parent, STR_CALL, function->co_qualname,
+                           function->co_filename, first_line, time, thread, Py_None);
+    Py_XDECREF(first_line);
+    Py_XDECREF(time);
+    Py_XDECREF(thread);
+    if (row == NULL || PyDict_SetItem(steps, step_id, row) < 0)
+        goto done;
+    /* `_stack.set((*stack, step_id))` */
+    PyObject *longer = PyTuple_New(depth + 1);
+    if (longer == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < depth; i++)
+        PyTuple_SET_ITEM(longer, i, Py_NewRef(PyTuple_GET_ITEM(stack, i)));
+    PyTuple_SET_ITEM(longer, depth, Py_NewRef(step_id));
+    PyObject *token = PyContextVar_Set(STEP_STACK, longer);
+    Py_DECREF(longer);
+    if (token == NULL)
+        goto done;
+    Py_DECREF(token);
+    result = PyTuple_Pack(3, record, step_id, Py_True);
+done:
+    Py_XDECREF(row);
+    Py_XDECREF(step_id);
+    Py_XDECREF(stack);
+    Py_XDECREF(max_steps);
+    Py_XDECREF(ids);
+    Py_XDECREF(raw);
+    Py_XDECREF(steps);
+    Py_DECREF(record);
+    return result;
+}
+
 /* `LineEngine._enter` for a frame that starts, of a code in scope the watcher leaves be. */
 static int
 enter_frame(StartEvents *self, PyObject *frame, PyObject *code, PyObject *info,
@@ -1180,8 +1291,7 @@ enter_frame(StartEvents *self, PyObject *frame, PyObject *code, PyObject *info,
         PyErr_Clear();
     }
     untracked(arguments);
-    opened = PyObject_CallFunctionObjArgs(self->open_frame, code, arguments, Py_None, Py_None,
-                                          NULL);
+    opened = open_call(self, code, arguments);
     if (opened == NULL)
         goto done;
     if (!PyTuple_Check(opened) || PyTuple_GET_SIZE(opened) != 3) {
@@ -1339,30 +1449,48 @@ static PyObject *
 StartEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *codes, *watched, *frames, *after_lines, *fallback, *open_frame, *request_var,
-        *window_var, *bookkeeping, *disable, *set_events, *call_mask, *failed;
+        *window_var, *bookkeeping, *disable, *set_events, *call_mask, *failed, *recorder;
     static char *names[] = {"codes", "watched", "frames", "after_lines", "fallback",
-                            "open_frame", "request_var", "window_var", "bookkeeping",
+                            "recorder", "request_var", "window_var", "bookkeeping",
                             "disable", "set_events", "call_mask", "failed", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!OOOOOOOOO", names,
                                      &PyDict_Type, &codes, &PyDict_Type, &watched,
                                      &PyDict_Type, &frames, &PyDict_Type, &after_lines,
-                                     &fallback, &open_frame, &request_var, &window_var,
+                                     &fallback, &recorder, &request_var, &window_var,
                                      &bookkeeping, &disable, &set_events, &call_mask,
                                      &failed))
         return NULL;
-    if (!PyContextVar_CheckExact(request_var) || !PyContextVar_CheckExact(window_var)) {
-        PyErr_SetString(PyExc_TypeError, "request_var and window_var are ContextVars");
+    open_frame = PyObject_GetAttrString(recorder, "open_frame");
+    PyObject *registration = open_frame ? PyObject_GetAttrString(recorder, "registration")
+                                        : NULL;
+    PyObject *code_objects = registration ? PyObject_GetAttrString(recorder, "_codes") : NULL;
+    if (code_objects == NULL || !PyDict_Check(code_objects)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "recorder._codes is not a dict");
+        Py_XDECREF(open_frame);
+        Py_XDECREF(registration);
+        Py_XDECREF(code_objects);
         return NULL;
     }
-    StartEvents *self = (StartEvents *)type->tp_alloc(type, 0);
-    if (self == NULL)
+    StartEvents *self = NULL;
+    if (!PyContextVar_CheckExact(request_var) || !PyContextVar_CheckExact(window_var))
+        PyErr_SetString(PyExc_TypeError, "request_var and window_var are ContextVars");
+    else
+        self = (StartEvents *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(open_frame);
+        Py_DECREF(registration);
+        Py_DECREF(code_objects);
         return NULL;
+    }
+    self->registration = registration;
+    self->code_objects = code_objects;
     self->codes = Py_NewRef(codes);
     self->watched = Py_NewRef(watched);
     self->frames = Py_NewRef(frames);
     self->after_lines = Py_NewRef(after_lines);
     self->fallback = Py_NewRef(fallback);
-    self->open_frame = Py_NewRef(open_frame);
+    self->open_frame = open_frame;
     self->request_var = Py_NewRef(request_var);
     self->window_var = Py_NewRef(window_var);
     self->bookkeeping = Py_NewRef(bookkeeping);
@@ -1405,7 +1533,7 @@ typedef struct {
     PyObject *failed;     /* recorder.failed(error) */
 } Tracer;
 
-static PyObject *STR_CALL;
+
 
 static int
 Tracer_traverse(Tracer *self, visitproc visit, void *arg)

@@ -467,7 +467,7 @@ class LineEngine:
         if self.core is not None:  # the common call in C, any other through `_on_start`
             on_start = self.core.StartEvents(
                 self._codes, self.watcher.watched_by_code_id, self._frames, self._after_lines,
-                self._on_start, self.recorder.open_frame, current_request_variable,
+                self._on_start, self.recorder, current_request_variable,
                 registration_window, bookkeeping, monitoring.DISABLE,
                 functools.partial(monitoring.set_local_events, self._tool),
                 events.PY_RETURN | events.PY_YIELD | events.PY_RESUME, self.recorder.failed)
