@@ -1368,6 +1368,81 @@ called_from_scope(StartEvents *self, PyFrameObject *frame)
     return result;
 }
 
+/* What `start_call` did with a call. */
+enum { START_PASSED = 0, START_ENTERED, START_IGNORED, START_LET_GO };
+
+/* A call starts (`frame` NULL: the current frame, 3.12+; else the frame a C-level trace
+ * function was given, 3.11). Handles the common calls; START_PASSED leaves the call to
+ * the engine's Python (`_on_start`, `_global_trace`), -1 is an error. */
+static int
+start_call(StartEvents *self, PyFrameObject *frame, PyObject *code, int settrace)
+{
+    PyObject *key = PyLong_FromVoidPtr(code);
+    if (key == NULL)
+        return -1;
+    PyObject *info = PyDict_GetItemWithError(self->codes, key);
+    if (info == NULL) {
+        Py_DECREF(key);
+        return PyErr_Occurred() ? -1 : START_PASSED;
+    }
+    Py_INCREF(info);
+    int result = -1, traced = 0, common = 0;
+    int ignored = flag(info, STR_IGNORED);
+    if (ignored != 0) {
+        result = ignored < 0 ? -1 : START_IGNORED;
+        goto done;
+    }
+    traced = flag(info, STR_TRACED);
+    PyObject *touched = traced > 0 ? PyObject_GetAttr(info, STR_TOUCHED) : NULL;
+    /* in scope and seen before, or out of scope: both handled here, unless watched; on
+     * 3.11 not a generator or coroutine (a resumption is told by its bytecode, there) */
+    common = traced == 0 || (traced > 0 && touched != NULL && touched != Py_None);
+    Py_XDECREF(touched);
+    if (common && settrace && (((PyCodeObject *)code)->co_flags &
+                               (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)))
+        common = 0;
+    if (common) {
+        PyObject *watched = PyDict_GetItemWithError(self->watched, key);
+        common = watched == NULL;
+    }
+    if (PyErr_Occurred())
+        goto done;
+    /* As the engine: nothing more while nothing is recorded here (flaskscope's own
+     * bookkeeping calls out-of-scope code at every step). */
+    int inside = recording(self);
+    if (inside <= 0) {
+        result = inside < 0 ? -1 : START_LET_GO;
+        goto done;
+    }
+    if (!common) {
+        result = START_PASSED;
+        goto done;
+    }
+    if (frame == NULL && (frame = PyEval_GetFrame()) == NULL) {
+        result = START_LET_GO;
+        goto done;
+    }
+    if (!traced) {  /* out of scope: a step only if called from scope */
+        int from_scope = called_from_scope(self, frame);
+        if (from_scope <= 0) {
+            result = from_scope < 0 ? -1 : START_LET_GO;
+            goto done;
+        }
+        if (!settrace) {  /* its returns, not its lines (`_local_events_for(lines=False)`) */
+            PyObject *switched = PyObject_CallFunctionObjArgs(self->set_events, code,
+                                                              self->call_mask, NULL);
+            if (switched == NULL)
+                goto done;
+            Py_DECREF(switched);
+        }
+    }
+    result = enter_frame(self, (PyObject *)frame, code, info, key) < 0 ? -1 : START_ENTERED;
+done:
+    Py_DECREF(info);
+    Py_DECREF(key);
+    return result;
+}
+
 /* callback(code, offset) */
 static PyObject *
 StartEvents_vectorcall(StartEvents *self, PyObject *const *args, size_t nargsf,
@@ -1377,71 +1452,15 @@ StartEvents_vectorcall(StartEvents *self, PyObject *const *args, size_t nargsf,
         PyErr_SetString(PyExc_TypeError, "StartEvents(code, offset)");
         return NULL;
     }
-    PyObject *code = args[0];
-    PyObject *key = PyLong_FromVoidPtr(code);
-    if (key == NULL)
-        return NULL;
-    PyObject *info = PyDict_GetItemWithError(self->codes, key);
-    int common = 0, traced = 0;
-    if (info != NULL) {
-        Py_INCREF(info);
-        int ignored = flag(info, STR_IGNORED);
-        if (ignored > 0) {
-            Py_DECREF(info);
-            Py_DECREF(key);
-            return Py_NewRef(self->disable);
-        }
-        traced = ignored < 0 ? -1 : flag(info, STR_TRACED);
-        PyObject *touched = traced > 0 ? PyObject_GetAttr(info, STR_TOUCHED) : NULL;
-        /* in scope and seen before, or out of scope: both handled here, unless watched */
-        common = traced == 0 || (traced > 0 && touched != NULL && touched != Py_None);
-        Py_XDECREF(touched);
-        if (common) {
-            PyObject *watched = PyDict_GetItemWithError(self->watched, key);
-            common = watched == NULL && !PyErr_Occurred();
-        }
-    }
-    if (PyErr_Occurred())
-        goto failed;
-    if (info == NULL) {
-        Py_DECREF(key);
+    switch (start_call(self, NULL, args[0], 0)) {
+    case START_PASSED:
         return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    case START_IGNORED:
+        return Py_NewRef(self->disable);
+    case -1:
+        if (tell_failure(self->failed) < 0)
+            return NULL;
     }
-    /* As `_on_start`: nothing more while nothing is recorded here (flaskscope's own
-     * bookkeeping calls out-of-scope code at every step). */
-    int inside = recording(self);
-    if (inside < 0)
-        goto failed;
-    if (inside && !common) {
-        Py_DECREF(info);
-        Py_DECREF(key);
-        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
-    }
-    PyFrameObject *frame = inside ? PyEval_GetFrame() : NULL;
-    if (frame != NULL && !traced) {  /* out of scope: a step only if called from scope */
-        int from_scope = called_from_scope(self, frame);
-        if (from_scope < 0)
-            goto failed;
-        if (from_scope) {  /* its return, not its lines (`_local_events_for(lines=False)`) */
-            PyObject *done = PyObject_CallFunctionObjArgs(self->set_events, code,
-                                                          self->call_mask, NULL);
-            if (done == NULL)
-                goto failed;
-            Py_DECREF(done);
-        }
-        else
-            frame = NULL;
-    }
-    if (frame != NULL && enter_frame(self, (PyObject *)frame, code, info, key) < 0)
-        goto failed;
-    Py_DECREF(info);
-    Py_DECREF(key);
-    Py_RETURN_NONE;
-failed:
-    Py_XDECREF(info);
-    Py_DECREF(key);
-    if (tell_failure(self->failed) < 0)
-        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1531,6 +1550,7 @@ typedef struct {
     PyObject *on_call;    /* engine._global_trace(frame, "call", None) */
     PyObject *on_return;  /* engine._trace_return(frame, state, value) */
     PyObject *failed;     /* recorder.failed(error) */
+    PyObject *starts;     /* a StartEvents for the common calls, or None */
 } Tracer;
 
 
@@ -1542,6 +1562,7 @@ Tracer_traverse(Tracer *self, visitproc visit, void *arg)
     Py_VISIT(self->on_call);
     Py_VISIT(self->on_return);
     Py_VISIT(self->failed);
+    Py_VISIT(self->starts);
     return 0;
 }
 
@@ -1552,6 +1573,7 @@ Tracer_clear(Tracer *self)
     Py_CLEAR(self->on_call);
     Py_CLEAR(self->on_return);
     Py_CLEAR(self->failed);
+    Py_CLEAR(self->starts);
     return 0;
 }
 
@@ -1619,11 +1641,21 @@ Tracer_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     int result = 0;
     Py_INCREF(self);  /* the engine may stop tracing (and drop us) from inside */
     if (what == PyTrace_CALL) {
-        PyObject *done = PyObject_CallFunctionObjArgs(self->on_call, (PyObject *)frame,
-                                                      STR_CALL, Py_None, NULL);
-        if (done == NULL)
+        int started = START_PASSED;
+        if (self->starts != Py_None) {
+            PyCodeObject *code = PyFrame_GetCode(frame);
+            started = start_call((StartEvents *)self->starts, frame, (PyObject *)code, 1);
+            Py_DECREF(code);
+        }
+        if (started == START_PASSED) {
+            PyObject *done = PyObject_CallFunctionObjArgs(self->on_call, (PyObject *)frame,
+                                                          STR_CALL, Py_None, NULL);
+            if (done == NULL)
+                result = -1;
+            Py_XDECREF(done);
+        }
+        else if (started < 0)
             result = -1;
-        Py_XDECREF(done);
     }
     else if (what == PyTrace_LINE || what == PyTrace_EXCEPTION || what == PyTrace_RETURN)
         result = frame_event(self, frame, what, arg);
@@ -1658,11 +1690,15 @@ static PyMethodDef Tracer_methods[] = {
 static PyObject *
 Tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *frames, *on_call, *on_return, *failed;
-    static char *names[] = {"frames", "on_call", "on_return", "failed", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO", names, &PyDict_Type, &frames,
-                                     &on_call, &on_return, &failed))
+    PyObject *frames, *on_call, *on_return, *failed, *starts = Py_None;
+    static char *names[] = {"frames", "on_call", "on_return", "failed", "starts", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO|O", names, &PyDict_Type, &frames,
+                                     &on_call, &on_return, &failed, &starts))
         return NULL;
+    if (starts != Py_None && !PyObject_TypeCheck(starts, &StartEventsType)) {
+        PyErr_SetString(PyExc_TypeError, "starts is a StartEvents or None");
+        return NULL;
+    }
     Tracer *self = (Tracer *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
@@ -1670,13 +1706,15 @@ Tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->on_call = Py_NewRef(on_call);
     self->on_return = Py_NewRef(on_return);
     self->failed = Py_NewRef(failed);
+    self->starts = Py_NewRef(starts);
     return (PyObject *)self;
 }
 
 static PyTypeObject TracerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "tracer._linecore.Tracer",
-    .tp_doc = "Tracer(frames, on_call, on_return, failed): a C-level trace function (3.11).",
+    .tp_doc = "Tracer(frames, on_call, on_return, failed, starts=None): a C-level trace "
+              "function (3.11).",
     .tp_basicsize = sizeof(Tracer),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = Tracer_new,

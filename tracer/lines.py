@@ -180,6 +180,17 @@ class LineEngine:
             self._line = core.line  # type: ignore[method-assign]
             self._settle = core.settle  # type: ignore[method-assign]
 
+    def _compiled_starts(self, fallback: Callable[..., Any], disable: Any,
+                         set_events: Callable[[CodeType, int], Any] | None,
+                         call_mask: int | None) -> Any:
+        """The compiled core's handler of the common calls (`core.StartEvents`), sharing
+        this engine's dicts; any other call goes to `fallback`."""
+        assert self.core is not None
+        return self.core.StartEvents(
+            self._codes, self.watcher.watched_by_code_id, self._frames, self._after_lines,
+            fallback, self.recorder, current_request_variable, registration_window,
+            bookkeeping, disable, set_events, call_mask, self.recorder.failed)
+
     def _unavailable(self, reason: str) -> None:
         """Fall back to hook steps only, and say why in the trace."""
         self.unavailable = reason
@@ -372,7 +383,8 @@ class LineEngine:
         else:  # the same functions, called from a C-level trace function
             if self._compiled_tracer is None:
                 self._compiled_tracer = self.core.Tracer(
-                    self._frames, self._global_trace, self._trace_return, self.recorder.failed)
+                    self._frames, self._global_trace, self._trace_return, self.recorder.failed,
+                    self._compiled_starts(self._global_trace, None, None, None))
             self._compiled_tracer.start()
         try:
             yield True
@@ -464,13 +476,11 @@ class LineEngine:
         events = monitoring.events
         register = monitoring.register_callback
         on_start: Any = self._on_start
-        if self.core is not None:  # the common call in C, any other through `_on_start`
-            on_start = self.core.StartEvents(
-                self._codes, self.watcher.watched_by_code_id, self._frames, self._after_lines,
-                self._on_start, self.recorder, current_request_variable,
-                registration_window, bookkeeping, monitoring.DISABLE,
+        if self.core is not None:  # the common calls in C, any other through `_on_start`
+            on_start = self._compiled_starts(
+                self._on_start, monitoring.DISABLE,
                 functools.partial(monitoring.set_local_events, self._tool),
-                events.PY_RETURN | events.PY_YIELD | events.PY_RESUME, self.recorder.failed)
+                events.PY_RETURN | events.PY_YIELD | events.PY_RESUME)
         register(self._tool, events.PY_START, on_start)
         register(self._tool, events.PY_RESUME, self._on_resume)
         register(self._tool, events.LINE,
