@@ -38,30 +38,21 @@ is_mutable(PyObject *value)
            kind == &PyByteArray_Type;
 }
 
-/* A container of the trace's own, out of the cyclic garbage collector's sight. Only the
- * trace refers to it and it refers only to the app's values, so it is never part of a
- * cycle; the collector would only walk it, again at every full collection, as the trace
- * grows (a quarter of line mode's time when it was tracked). A dict tracks itself again
- * if a tracked value is put in it later; that only costs the walk back. */
-static PyObject *
-untracked(PyObject *container)
-{
-    if (container != NULL && PyObject_GC_IsTracked(container))
-        PyObject_GC_UnTrack(container);
-    return container;
-}
-
-/* `values.kept`: containers copied (a bytearray as bytes), anything else as it is. */
+/* `values.kept`: containers copied (a bytearray as bytes), anything else as it is. The
+ * copies, like every container of the trace, stay tracked by the garbage collector: the
+ * app's values they hold may lead back to flaskscope (a view wrapped by a hook refers to
+ * the recorder), and a cycle through an untracked container is never collected
+ * (`tests/tracer/test_safety.py`, an app kept alive after its requests). */
 static PyObject *
 kept(PyObject *value)
 {
     PyTypeObject *kind = Py_TYPE(value);
     if (kind == &PyList_Type)
-        return untracked(PyList_GetSlice(value, 0, PyList_GET_SIZE(value)));
+        return PyList_GetSlice(value, 0, PyList_GET_SIZE(value));
     if (kind == &PyDict_Type)
-        return untracked(PyDict_Copy(value));
+        return PyDict_Copy(value);
     if (kind == &PySet_Type)
-        return untracked(PySet_New(value));
+        return PySet_New(value);
     if (kind == &PyByteArray_Type)
         return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(value),
                                          PyByteArray_GET_SIZE(value));
@@ -141,14 +132,9 @@ returned_function(PyObject *module, PyObject *value)
         return NULL;
     }
     Py_DECREF(result);
-    return untracked(detail);
+    return detail;
 }
 
-static PyObject *
-untracked_function(PyObject *module, PyObject *container)
-{
-    return untracked(Py_NewRef(container));
-}
 
 static PyObject *
 fingerprint_function(PyObject *module, PyObject *value)
@@ -384,13 +370,13 @@ add_raw(FrameState *state, PyObject *changed)
     if (known == NULL && PyErr_Occurred())
         return -1;
     if (known == NULL || PyObject_IsTrue(known) == 0)
-        return PyDict_SetItem(state->raw, state->last_step, untracked(changed));
+        return PyDict_SetItem(state->raw, state->last_step, changed);
     PyObject *merged = PyDict_Copy(known);
     if (merged == NULL || PyDict_Update(merged, changed) < 0) {
         Py_XDECREF(merged);
         return -1;
     }
-    int failed = PyDict_SetItem(state->raw, state->last_step, untracked(merged));
+    int failed = PyDict_SetItem(state->raw, state->last_step, merged);
     Py_DECREF(merged);
     return failed;
 }
@@ -1290,7 +1276,6 @@ enter_frame(StartEvents *self, PyObject *frame, PyObject *code, PyObject *info,
             goto done;
         PyErr_Clear();
     }
-    untracked(arguments);
     opened = open_call(self, code, arguments);
     if (opened == NULL)
         goto done;
@@ -1733,11 +1718,9 @@ static PyMethodDef methods[] = {
     {"settle", (PyCFunction)(void (*)(void))settle_function, METH_FASTCALL,
      "settle(frame, state): attach to the previous line step the locals it changed."},
     {"kept", kept_function, METH_O,
-     "kept(value): `tracer.values.kept`, its copies out of the garbage collector's sight."},
+     "kept(value): `tracer.values.kept`: lists, dicts and sets copied, a bytearray as bytes."},
     {"returned", returned_function, METH_O,
      "returned(value): the raw detail of a frame's return step, {'result': kept value}."},
-    {"untracked", untracked_function, METH_O,
-     "untracked(container): the trace's own container, out of the garbage collector's sight."},
     {"fingerprint", fingerprint_function, METH_O,
      "fingerprint(value): what changes when a small container changes in place."},
     {NULL}

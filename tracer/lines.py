@@ -168,14 +168,11 @@ class LineEngine:
         self._fingerprint: Callable[[Any], Any] = _fingerprint
         self._kept: Callable[[Any], Any] = kept
         self._returned: Callable[[Any], dict[str, Any]] = _returned
-        # The core keeps the trace's own containers out of the garbage collector's walk.
-        self._untracked: Callable[[Any], Any] | None = None
         self._state: Callable[..., _FrameState] = _FrameState
         if core is not None:
             self._fingerprint = core.fingerprint
             self._kept = core.kept
             self._returned = core.returned
-            self._untracked = core.untracked
             self._state = core.FrameState
             self._line = core.line  # type: ignore[method-assign]
             self._settle = core.settle  # type: ignore[method-assign]
@@ -260,8 +257,6 @@ class LineEngine:
                 seen[name] = (value, None)
                 arguments[name] = value
         arguments.pop("self", None)
-        if self._untracked is not None:
-            self._untracked(arguments)
         code = info.code
         facts = None
         if not resumed:

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import gc
-import importlib
 import sys
 
 import flask
 import pytest
 from flaskscope_testing import (
     APP_CLASS,
-    REPO_ROOT,
     ancestors,
     calls,
-    forget_fixtures,
     one,
     record_fixture,
 )
 
 import tracer
 from tracer import recorder
-from tracer.api import default_scope
-from tracer.engine import compiled_core
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.watch import HAS_MONITORING
 
@@ -405,26 +400,3 @@ def test_an_app_that_saves_and_restores_the_trace_function_goes_on_being_traced(
         after = one(calls(request.steps, name="after_restore"))
         assert _changes(recording.trace, request.steps, after, "word") == [
             ("'after'", 'word = "after"')], engine
-
-
-@pytest.mark.skipif(compiled_core() is None, reason="the compiled core is not built here")
-def test_the_compiled_core_keeps_the_traces_own_containers_out_of_the_collectors_walk(
-        monkeypatch) -> None:
-    """Changed locals and return values kept raw sit in dicts only the trace refers to:
-    the core untracks them, so full collections do not walk a growing trace (they were a
-    quarter of line mode's time)."""
-    monkeypatch.delenv("FLASKSCOPE_ENGINE", raising=False)
-    forget_fixtures()
-    try:
-        with tracer.record(lines=True, scope=default_scope([str(REPO_ROOT / "fixtures")])
-                           ) as recording:
-            module = importlib.import_module("fixtures.seed_views")
-            module.app.test_client().get("/index").close()
-            record = recording.requests[0]
-            kinds = {row[0]: row[2] for row in record.rows()}
-            own = {step: values for step, values in record.raw.items()
-                   if kinds.get(step) in ("line", "return")}
-            assert len(own) > 50
-            assert [step for step, values in own.items() if gc.is_tracked(values)] == []
-    finally:
-        forget_fixtures()
