@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite lint clean
 
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py tracer/_linecore.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

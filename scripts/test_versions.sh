@@ -43,6 +43,9 @@ for python in "${pythons[@]}"; do
                 continue
             fi
             touch "$venv/.installed"
+        elif [ tracer/_linecore.c -nt "$venv/.installed" ]; then  # rebuild a stale core
+            "$venv/bin/python" -m pip install -q --no-deps -e . > "$venv/install.log" 2>&1 &&
+                touch "$venv/.installed"
         fi
         echo "== $label"
         result=$("$venv/bin/python" -m pytest -q -p no:cacheprovider "${their_warnings[@]}" \

@@ -22,8 +22,12 @@
 #include <time.h>
 
 #define FINGERPRINT_LIMIT 64
+/* What `tracer/engine.py` expects of the core; a core built from older sources has another
+ * number and is not used (an editable install keeps the .so it built until reinstalled). */
+#define INTERFACE 2
 
 static PyObject *DELETED;      /* tracer.values.DELETED */
+static PyObject *STEP_STACK;   /* tracer.recorder._stack, the context's open call steps */
 static PyObject *NO_NAMES;     /* {} */
 static PyObject *STR_F_LOCALS, *STR_TRACED, *STR_TOUCHED, *STR_STEPS, *STR_IDS,
     *STR_MAX_STEPS, *STR_RAW, *STR_DROP, *STR_RESULT, *STR_CALL;
@@ -215,9 +219,37 @@ FrameState_dealloc(FrameState *self)
 }
 
 /* FrameState(record, step_id, owned, info), as `lines._FrameState`. */
+/* What the core takes from the recorder's modules, fetched when first needed (a frame
+ * state or a call handler made): importing the core stays cheap, for `flaskscope
+ * --version`, which reads its INTERFACE. 0, or -1 with an error set. */
+static int
+recorder_parts(void)
+{
+    if (DELETED != NULL && STEP_STACK != NULL)
+        return 0;
+    PyObject *values = PyImport_ImportModule("tracer.values");
+    PyObject *deleted = values ? PyObject_GetAttrString(values, "DELETED") : NULL;
+    Py_XDECREF(values);
+    PyObject *recorder = deleted ? PyImport_ImportModule("tracer.recorder") : NULL;
+    PyObject *stack = recorder ? PyObject_GetAttrString(recorder, "_stack") : NULL;
+    Py_XDECREF(recorder);
+    if (stack == NULL || !PyContextVar_CheckExact(stack)) {
+        if (stack != NULL)
+            PyErr_SetString(PyExc_TypeError, "tracer.recorder._stack is not a ContextVar");
+        Py_XDECREF(deleted);
+        Py_XDECREF(stack);
+        return -1;
+    }
+    Py_XSETREF(DELETED, deleted);
+    Py_XSETREF(STEP_STACK, stack);
+    return 0;
+}
+
 static int
 FrameState_init(FrameState *self, PyObject *args, PyObject *kwargs)
 {
+    if (recorder_parts() < 0)
+        return -1;
     PyObject *record, *step_id, *info;
     int owned;
     static char *names[] = {"record", "step_id", "owned", "info", NULL};
@@ -679,7 +711,6 @@ settle_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * step stack (`recorder._stack`, as `recorder._close` does), and its return step added as
  * `StepRecord.add` adds one. A frame that ends by an exception goes through Python. */
 
-static PyObject *STEP_STACK;  /* tracer.recorder._stack, the context's open call steps */
 static PyObject *STR_RETURN;
 
 /* `recorder._close(step_id)`: the step (and anything left open inside it) off the stack. */
@@ -1452,6 +1483,8 @@ StartEvents_vectorcall(StartEvents *self, PyObject *const *args, size_t nargsf,
 static PyObject *
 StartEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
+    if (recorder_parts() < 0)
+        return NULL;
     PyObject *codes, *watched, *frames, *after_lines, *fallback, *open_frame, *request_var,
         *window_var, *bookkeeping, *disable, *set_events, *call_mask, *failed, *recorder;
     static char *names[] = {"codes", "watched", "frames", "after_lines", "fallback",
@@ -1744,24 +1777,8 @@ PyInit__linecore(void)
         PyType_Ready(&ReturnEventsType) < 0 || PyType_Ready(&StartEventsType) < 0 ||
         PyType_Ready(&TracerType) < 0)
         return NULL;
-    PyObject *recorder = PyImport_ImportModule("tracer.recorder");
-    if (recorder == NULL)
-        return NULL;
-    STEP_STACK = PyObject_GetAttrString(recorder, "_stack");
-    Py_DECREF(recorder);
-    if (STEP_STACK == NULL)
-        return NULL;
-    if (!PyContextVar_CheckExact(STEP_STACK)) {
-        PyErr_SetString(PyExc_TypeError, "tracer.recorder._stack is not a ContextVar");
-        return NULL;
-    }
-    PyObject *values = PyImport_ImportModule("tracer.values");
-    if (values == NULL)
-        return NULL;
-    DELETED = PyObject_GetAttrString(values, "DELETED");
-    Py_DECREF(values);
     NO_NAMES = PyDict_New();
-    if (DELETED == NULL || NO_NAMES == NULL ||
+    if (NO_NAMES == NULL ||
         !(STR_F_LOCALS = intern("f_locals")) || !(STR_TRACED = intern("traced")) ||
         !(STR_TOUCHED = intern("touched")) || !(STR_STEPS = intern("steps")) ||
         !(STR_IDS = intern("ids")) || !(STR_MAX_STEPS = intern("max_steps")) ||
@@ -1778,7 +1795,8 @@ PyInit__linecore(void)
         PyModule_AddObjectRef(module, "LineEvents", (PyObject *)&LineEventsType) < 0 ||
         PyModule_AddObjectRef(module, "ReturnEvents", (PyObject *)&ReturnEventsType) < 0 ||
         PyModule_AddObjectRef(module, "StartEvents", (PyObject *)&StartEventsType) < 0 ||
-        PyModule_AddObjectRef(module, "Tracer", (PyObject *)&TracerType) < 0) {
+        PyModule_AddObjectRef(module, "Tracer", (PyObject *)&TracerType) < 0 ||
+        PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -7,17 +7,17 @@ same trace; the core is used when it was built, unless ``FLASKSCOPE_ENGINE=pytho
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from types import ModuleType
 
 ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
+#: The interface of `tracer/_linecore.c` this Python expects (its `INTERFACE`). A core
+#: built from older sources (an editable install keeps its .so until reinstalled) is not
+#: used: the pure engine records instead, and `flaskscope --version` says why.
+INTERFACE = 2
 
 
-def compiled_core() -> ModuleType | None:
-    """The compiled core, or None when it is switched off or was not built."""
-    if os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python":
-        return None
+def _built_core() -> ModuleType | None:
     try:
         from tracer import _linecore
     except ImportError:
@@ -25,13 +25,25 @@ def compiled_core() -> ModuleType | None:
     return _linecore
 
 
+def compiled_core() -> ModuleType | None:
+    """The compiled core, or None when it is switched off, not built, or out of date."""
+    if os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python":
+        return None
+    core = _built_core()
+    if core is None or getattr(core, "INTERFACE", None) != INTERFACE:
+        return None
+    return core
+
+
 def describe() -> str:
     """One line saying which engine records, and why (for `flaskscope --version`)."""
     if os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python":
         return f"engine: pure Python ({ENVIRONMENT_VARIABLE}=python)"
-    # Found, not imported: loading the core loads the recorder, which a command that only
-    # reads a trace never needs (`tests/cli/test_cli_imports.py`).
-    if importlib.util.find_spec("tracer._linecore") is None:
+    core = _built_core()
+    if core is None:
         return ("engine: pure Python (the compiled core was not built: no C compiler or "
                 "Python headers when flaskscope was installed)")
+    if getattr(core, "INTERFACE", None) != INTERFACE:
+        return ("engine: pure Python (the compiled core was built from older sources: "
+                "reinstall flaskscope, `pip install -e .`, to rebuild it)")
     return "engine: compiled core (tracer._linecore)"

@@ -22,7 +22,7 @@ COMMANDS = ["check", "compare", "explain", "export", "graph", "routes", "serve",
 HEAVY = [
     "flask", "werkzeug", "jinja2", "graphviz", "tracer.frameworks.flask.hooks",
     "tracer.explain", "tracer.check", "viewer.graph", "viewer.export", "viewer.compare",
-    "flaskscope.serve", "tracer.live", "viewer.live", "tracer.recorder", "tracer._linecore",
+    "flaskscope.serve", "tracer.live", "viewer.live", "tracer.recorder",
 ]
 
 _PROBE = """

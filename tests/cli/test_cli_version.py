@@ -48,3 +48,15 @@ def test_the_line_engine_takes_the_core_only_when_allowed(monkeypatch) -> None:
     assert engine_core() is compiled_core()
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "python")
     assert engine_core() is None
+
+
+@pytest.mark.skipif(compiled_core() is None, reason="the compiled core is not built here")
+def test_a_core_built_from_older_sources_is_not_used(monkeypatch) -> None:
+    """An editable install keeps the .so it built: after a pull that changed the C
+    sources, the Python would call what the old core lacks. It is left alone instead."""
+    from tracer import _linecore, engine
+
+    monkeypatch.setattr(_linecore, "INTERFACE", engine.INTERFACE - 1)
+    assert compiled_core() is None
+    assert engine.describe().startswith(
+        "engine: pure Python (the compiled core was built from older sources")
