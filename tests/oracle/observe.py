@@ -55,6 +55,7 @@ import tracer.model
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, async generator
 _RESUME = dis.opmap["RESUME"]
+_THREAD_START = threading.Thread.start.__code__
 
 # Where a code object lives.
 USER, FLASK, WERKZEUG, PLUMBING, OTHER, RECORDER, ORACLE = range(7)
@@ -171,8 +172,7 @@ _FID, _FRAME, _NODE, _AREA, _HIDDEN, _EFFECTIVE, _CALLER, _USER_ABOVE, _INSIDE =
 class _Watch:
     """The shadow stack of one observation while its request runs."""
 
-    __slots__ = ("observation", "entries", "profiling", "spawning", "owner", "closed",
-                 "threads_before")
+    __slots__ = ("observation", "entries", "profiling", "spawning", "owner", "closed")
 
     def __init__(self, observation: Observation, owner: _Watch | None = None) -> None:
         self.observation = observation
@@ -181,9 +181,6 @@ class _Watch:
         self.spawning = False  # and the one of threads started meanwhile
         self.owner = owner  # the window of the thread that started this one's
         self.closed = False
-        #: ids of the threads already started when the request began (`threading.enumerate`
-        #: lists started ones not yet running too): none of them is the request's.
-        self.threads_before: frozenset[int] = frozenset()
 
 
 class Observer:
@@ -216,6 +213,10 @@ class Observer:
         #: generator and coroutine frames that left by a yield or await (or ended), by id:
         #: the call a resumption carries on
         self._suspended: dict[int, Call] = {}
+        #: threads a watched call started (`Thread.start`), not yet running: the window that
+        #: started each and the entry its calls hang under
+        self._started: weakref.WeakKeyDictionary[threading.Thread, tuple[_Watch, tuple | None]] = (
+            weakref.WeakKeyDictionary())
         self._recorder_dir = (os.path.join(os.path.abspath(recorder_dir), "")
                               if recorder_dir else _directory(tracer.model))
         self._oracle_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
@@ -302,7 +303,6 @@ class Observer:
                 self._seen_apps.add(app)
                 self.apps += 1
         watch = _Watch(observation)
-        watch.threads_before = frozenset(map(id, threading.enumerate()))
         opened = self._open()
         current = sys.getprofile()
         if current is None:
@@ -399,20 +399,19 @@ class Observer:
     # -- the profile function -------------------------------------------------------------
 
     def _spawned(self, frame: FrameType, event: str, arg: Any) -> None:
-        """The first event of a thread started during a request: its calls hang under the
-        nearest call running in the request's thread outside the standard library's plumbing
-        (`Thread.start` and a pool's `submit` only start the thread; the call above them
-        waits for it, as asgiref's `AsyncToSync.__call__` does); a thread outliving the
-        request is no longer watched."""
+        """The first event of a thread: watched when a watched call started it (its calls
+        hang under the call that was running when `Thread.start` was called, outside the
+        standard library's plumbing: a pool's `submit` only starts the thread, the call
+        above it waits for it, as asgiref's `AsyncToSync.__call__` does). Asking the
+        starting thread's stack now instead would race with it: it runs on meanwhile. A
+        thread outliving the request is no longer watched."""
         with self._lock:
-            owner = self._windows[-1] if self._windows else None
-        if owner is None or owner.closed or id(threading.current_thread()) in owner.threads_before:
+            started = self._started.pop(threading.current_thread(), None)
+        if started is None or started[0].closed:
             sys.setprofile(None)  # not started by the request: a test's own thread, say
             return
+        owner, top = started
         watch = _Watch(owner.observation, owner)
-        top = next((entry for entry in reversed(owner.entries)
-                    if entry[_NODE] is None or not entry[_NODE].file.startswith(self._stdlib)),
-                   owner.entries[-1] if owner.entries else None)
         if top is not None:
             watch.entries.append((None, None, top[_NODE], PLUMBING, top[_HIDDEN],
                                   top[_EFFECTIVE], top[_CALLER], top[_USER_ABOVE],
@@ -420,6 +419,17 @@ class Observer:
         self._local.open = [watch]
         sys.setprofile(self._profile)
         self._profile(frame, event, arg)
+
+    def _note_start(self, watch: _Watch, frame: FrameType) -> None:
+        """A watched call is starting a thread (`Thread.start`, called with the thread)."""
+        thread = frame.f_locals.get("self")
+        if not isinstance(thread, threading.Thread):
+            return
+        top = next((entry for entry in reversed(watch.entries)
+                    if entry[_NODE] is None or not entry[_NODE].file.startswith(self._stdlib)),
+                   watch.entries[-1] if watch.entries else None)
+        with self._lock:
+            self._started[thread] = (watch.owner or watch, top)
 
     def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
         if event != "call" and event != "return":
@@ -471,6 +481,8 @@ class Observer:
             return
         code = frame.f_code
         area = self._area(code)
+        if code is _THREAD_START:
+            self._note_start(watch, frame)
         attach = top[_NODE] if top is not None else watch.observation.root
         effective = top[_EFFECTIVE] if top is not None else None
         caller = top[_CALLER] if top is not None else None

@@ -25,7 +25,7 @@ from werkzeug.local import LocalProxy
 import tracer
 from oracle import Observation, Observer, check_requests
 from oracle.check import expected_outcome
-from oracle.observe import Match
+from oracle.observe import PLUMBING, Match
 from tracer.api import default_scope
 from tracer.model import Request, Step, Trace
 
@@ -240,6 +240,55 @@ def test_an_async_view_class_that_awaits_is_one_call_where_the_loop_ran_it(
     assert names.count("sleep") <= 1  # asyncio's, out of scope: not once per resumption
     match = call(request, "RequestContext.match_request")  # ran before it, not around it
     assert "call" in kinds(replaced(request, dispatch, parent=match.id), observation)
+
+
+def test_a_thread_the_request_starts_hangs_under_the_call_that_started_it(
+        tmp_app: Path) -> None:
+    """Where a thread's calls hang is decided at `Thread.start`, not when the thread first
+    runs: by then the request's thread may have gone on to another call (asgiref's `submit`,
+    then `run_until_future`). Here a trace function of the new thread holds its first call
+    until the request's thread waits in another function (before the oracle sees that call
+    on 3.11, after it on 3.12+, where the order is certain anyway)."""
+    _write(tmp_app / "oracle_app.py", """
+        import sys
+        import threading
+        from flask import Flask
+
+        waiting = threading.Event()
+
+        def hold_first_call(frame, event, arg):
+            waiting.wait(5)
+            sys.settrace(None)
+
+        def work():
+            return "done"
+
+        def wait_for(thread):
+            waiting.set()
+            thread.join()
+
+        app = Flask(__name__)
+
+        @app.route("/")
+        def start_and_wait():
+            thread = threading.Thread(target=work)
+            threading.settrace(hold_first_call)
+            try:
+                thread.start()
+            finally:
+                threading.settrace(None)
+            wait_for(thread)
+            return "ok"
+    """)
+    app = importlib.import_module("oracle_app").app
+    with Observer([str(tmp_app / "oracle_app.py")]) as observer:
+        assert app.test_client().get("/").get_data() == b"ok"
+    [observation] = observer.take()
+    [work] = _calls(observation.root)["work"]
+    caller = work.parent
+    while caller is not None and caller.area == PLUMBING:  # Thread.run, Thread._bootstrap
+        caller = caller.parent
+    assert caller is not None and caller.name == "start_and_wait"
 
 
 def test_the_request_is_what_flask_received_after_middleware(tmp_app: Path) -> None:
