@@ -218,7 +218,6 @@ FrameState_dealloc(FrameState *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* FrameState(record, step_id, owned, info), as `lines._FrameState`. */
 /* What the core takes from the recorder's modules, fetched when first needed (a frame
  * state or a call handler made): importing the core stays cheap, for `flaskscope
  * --version`, which reads its INTERFACE. 0, or -1 with an error set. */
@@ -245,6 +244,7 @@ recorder_parts(void)
     return 0;
 }
 
+/* FrameState(record, step_id, owned, info), as `lines._FrameState`. */
 static int
 FrameState_init(FrameState *self, PyObject *args, PyObject *kwargs)
 {

@@ -17,6 +17,10 @@ ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
 INTERFACE = 2
 
 
+def _switched_off() -> bool:
+    return os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python"
+
+
 def _built_core() -> ModuleType | None:
     try:
         from tracer import _linecore
@@ -27,7 +31,7 @@ def _built_core() -> ModuleType | None:
 
 def compiled_core() -> ModuleType | None:
     """The compiled core, or None when it is switched off, not built, or out of date."""
-    if os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python":
+    if _switched_off():
         return None
     core = _built_core()
     if core is None or getattr(core, "INTERFACE", None) != INTERFACE:
@@ -37,7 +41,7 @@ def compiled_core() -> ModuleType | None:
 
 def describe() -> str:
     """One line saying which engine records, and why (for `flaskscope --version`)."""
-    if os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python":
+    if _switched_off():
         return f"engine: pure Python ({ENVIRONMENT_VARIABLE}=python)"
     core = _built_core()
     if core is None:
