@@ -48,6 +48,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
                     "URL map",
         "rule_stored": "`{step}` stored rule {rule} ({methods}) in `{stored_in}` ({storage}), "
                        "its target the `{target}` object",
+        "rule_stored_name": "`{step}` stored rule {rule} ({methods}) in `{stored_in}` "
+                            "({storage}), its target the name {target}, resolved when a "
+                            "request comes",
         "view_table": "`view_functions[{endpoint}] = {view}`: the endpoint's function, kept "
                       "by the framework",
         "route_list": "the route object went into `{stored_in}[{index}]`",
@@ -66,6 +69,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "no_match": "no match step was recorded: the app answers every path itself",
         "dispatch": "`{step}` called the endpoint's function `{view}`",
         "lookup": "`{step}` looked up `{tried}` for {method}: {handler}",
+        "lookup_fallback": "`{step}` found no `{tried}` for {method}, so it looked up "
+                           "`{fallback}`: {handler}",
         "ran": "the handler that ran: `{handler}` ({where})",
         "no_handler": "no handler ran",
         "chain": "layers, outermost first: {chain}",
@@ -88,6 +93,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "rule_map": "`{step}` 把规则 {rule}（{methods}，endpoint {endpoint}）放进了 URL map",
         "rule_stored": "`{step}` 把规则 {rule}（{methods}）存进 `{stored_in}`（{storage}），"
                        "目标是 `{target}` 对象本身",
+        "rule_stored_name": "`{step}` 把规则 {rule}（{methods}）存进 `{stored_in}`（{storage}），"
+                            "目标只是名字 {target}，等请求来时再解析",
         "view_table": "`view_functions[{endpoint}] = {view}`：endpoint 对应的函数由框架保存",
         "route_list": "路由对象放进了 `{stored_in}[{index}]`",
         "no_view_table": "没有记录到视图表：endpoint 到函数的对应由应用自己的代码完成",
@@ -104,6 +111,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "no_match": "没有记录到匹配步骤：应用自己处理所有路径",
         "dispatch": "`{step}` 调用了 endpoint 对应的函数 `{view}`",
         "lookup": "`{step}` 为 {method} 查找 `{tried}`：{handler}",
+        "lookup_fallback": "`{step}` 为 {method} 找不到 `{tried}`，于是改为查找 `{fallback}`："
+                           "{handler}",
         "ran": "实际运行的处理函数：`{handler}`（{where}）",
         "no_handler": "没有处理函数运行",
         "chain": "从外到内的各层：{chain}",
@@ -272,11 +281,17 @@ class _Reader:
         if self.rule is None:
             return [self._say("no_rule")]
         lines = []
-        added = self._registration_for_rule(Role.RULE_ADDED)
+        added = self._registration_for_rule(Role.RULE_ADDED, kinds=("call", "note"))
         for step in added:
             facts = step.facts
             methods = ", ".join(facts.get("methods") or []) or "*"
-            if facts.get("stored_in"):
+            if facts.get("stored_in") and facts.get("target_is_name"):
+                lines.append(self._say("rule_stored_name", step=step.name,
+                                       rule=_q(facts["rule"]), methods=methods,
+                                       stored_in=facts["stored_in"],
+                                       storage=facts.get("storage", "?"),
+                                       target=_q(facts.get("target"))))
+            elif facts.get("stored_in"):
                 lines.append(self._say("rule_stored", step=step.name, rule=_q(facts["rule"]),
                                        methods=methods, stored_in=facts["stored_in"],
                                        storage=facts.get("storage", "?"),
@@ -295,7 +310,7 @@ class _Reader:
             else:
                 lines.append(self._say("view_table", endpoint=_q(note.facts.get("endpoint")),
                                        view=note.facts.get("view")))
-        if added and not registered:
+        if added and not registered and not any(s.facts.get("target_is_name") for s in added):
             lines.append(self._say("no_view_table"))
         return lines
 
@@ -320,7 +335,7 @@ class _Reader:
             elif add.facts.get("endpoint_given"):
                 lines.append(self._say("given", endpoint=_q(add.facts.get("endpoint"))))
         if not adds:
-            for step in self._registration_for_rule(Role.RULE_ADDED)[:1]:
+            for step in self._registration_for_rule(Role.RULE_ADDED, kinds=("call", "note"))[:1]:
                 lines.append(self._say("in_rule", endpoint=_q(step.facts.get("endpoint"))))
         return lines
 
@@ -356,8 +371,9 @@ class _Reader:
             lines.append(self._say("dispatch", step=dispatch.name, view=dispatch.facts["view"]))
         for lookup in (s for s in steps if s.role == Role.HANDLER_LOOKUP and s.kind == "note"):
             facts = lookup.facts
-            lines.append(self._say("lookup", step=lookup.name, tried=facts.get("tried"),
-                                   method=facts.get("method"),
+            lines.append(self._say("lookup_fallback" if facts.get("fallback") else "lookup",
+                                   step=lookup.name, tried=facts.get("tried"),
+                                   method=facts.get("method"), fallback=facts.get("fallback"),
                                    handler=facts.get("handler") or facts.get("error") or "-"))
         handler = self._handler(steps)
         if handler is None:

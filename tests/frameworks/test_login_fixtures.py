@@ -1,4 +1,5 @@
-"""fixtures/werkzeug_login.py and bottle_login.py answer as their docstrings say."""
+"""fixtures/werkzeug_login.py, bottle_login.py and webpy_login.py answer as their docstrings
+say."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ ERROR = "用户名或密码错误"
 RIGHT = {"user": "admin", "pwd": "password"}
 
 
-@pytest.fixture(params=["werkzeug_login", "bottle_login"])
+@pytest.fixture(params=["werkzeug_login", "bottle_login", "webpy_login"])
 def client(request: pytest.FixtureRequest,
            fresh_import: Callable[[str], ModuleType]) -> tuple[str, Client]:
     if request.param.startswith("bottle"):
         pytest.importorskip("bottle")
+    if request.param.startswith("webpy"):
+        pytest.importorskip("web")
+        return request.param, Client(fresh_import(f"fixtures.{request.param}").app.wsgifunc())
     return request.param, Client(fresh_import(f"fixtures.{request.param}").app)
 
 
@@ -55,6 +59,15 @@ def test_bottle_login_is_not_cached(fresh_import) -> None:
     pytest.importorskip("bottle")
     response = Client(fresh_import("fixtures.bottle_login").app).get("/login")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_webpy_login_is_not_cached_and_serves_head_by_get(fresh_import) -> None:
+    pytest.importorskip("web")
+    c = Client(fresh_import("fixtures.webpy_login").app.wsgifunc())
+    for method in ("GET", "HEAD"):
+        response = c.open("/login", method=method)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Served-By"] == "web.py"
 
 
 def test_werkzeug_about_redirects_to_its_slash(fresh_import) -> None:

@@ -32,6 +32,13 @@ class WebpyRegistration(WsgiRegistration):
         if self.endpoints is not None and not set(names) & self.endpoints:
             return
         pairs = [f"{q(rule)} → `{name}`" for rule, name in zip(rules, names, strict=False)]
+        if step.facts.get("reloaded"):
+            self._add([step], Message(
+                N_("web.py's reloader (`reload_mapping`, on because `web.config.debug` is "
+                   "true) imported the app's module again and called `{function}` with the "
+                   "mapping it found there: {pairs}."),
+                {"function": step.name, "pairs": pairs or code_list(names)}))
+            return
         self._add([step], Message(
             N_("`{function}` kept the URL mapping as (regex, class) pairs, tried in this order "
                "for every request: {pairs}. A request to a path one regex matches in full "

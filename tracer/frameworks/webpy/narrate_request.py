@@ -7,7 +7,7 @@ with the groups the regex captured. The WSGI exchange around it is WSGI's
 from __future__ import annotations
 
 from tracer.frameworks.narration.items import N_, Item, Message, clip, q
-from tracer.frameworks.narration.steps import where
+from tracer.frameworks.narration.steps import code_list, where
 from tracer.frameworks.wsgi.narrate_request import WsgiRequest, view_args_text
 from tracer.model import Request, Role, Step, Trace
 
@@ -26,6 +26,8 @@ class WebpyRequest(WsgiRequest):
             Role.MATCH: self._match,
             Role.DISPATCH: self._delegate,
             Role.HANDLER: self._handler_method,
+            Role.LAYER: self._layer,
+            Role.ADD_URL_RULE: self._mapping_reloaded,
         })
 
     def _called(self, step: Step) -> Message:
@@ -53,35 +55,76 @@ class WebpyRequest(WsgiRequest):
         return True
 
     def _delegate(self, step: Step) -> bool:
-        handlers = self.steps.with_role(step, Role.HANDLER, kinds=("call",))
-        params = {"endpoint": step.facts.get("endpoint", "?"), "method": self.request.method}
+        facts = step.facts
+        handlers = self.steps.with_role(step, Role.HANDLER, Role.LAYER, kinds=("call",))
+        params = {"endpoint": facts.get("endpoint", "?"),
+                  "method": facts.get("method", self.request.method)}
         if handlers:
-            method = handlers[0].name.rpartition(".")[2]
-            params["looked_up"] = method
-            if self.request.method == "HEAD" and method == "GET":
-                message = N_("`_delegate` made an instance of `{endpoint}` and looked up "
-                             "`getattr(cls(), 'HEAD')`: the class has no `HEAD`, so web.py "
-                             "fell back to `GET`.")
+            params["looked_up"] = facts.get("looked_up") or params["method"]
+            params["found"] = handlers[0].name
+            if params["looked_up"] != params["method"]:
+                message = N_("`_delegate` made an instance of `{endpoint}`: the class has no "
+                             "`{method}`, so web.py looked up `GET` instead, "
+                             "`getattr(cls(), {looked_up!r})`, that is `{found}`.")
             else:
                 message = N_("`_delegate` made an instance of `{endpoint}` and looked up its "
-                             "handler by reflection: `getattr(cls(), {method!r})`, that is "
-                             "`{looked_up}`.")
+                             "handler by reflection: `getattr(cls(), {looked_up!r})`, that is "
+                             "`{found}`.")
             self._add([step], Message(message, params), sources=self._lines(step))
             for handler in handlers:
                 self._visit(handler)
             return True
         raised = self.steps.raised(step)
-        if "endpoint" not in step.facts:
+        if "endpoint" not in facts:
             return True  # nothing matched: `_match`'s item told the 404 `_delegate` raised
         if raised is not None:
-            params["exception"] = clip(raised)
-            message = (N_("`_delegate` found neither `HEAD` nor `GET` on `{endpoint}`: it "
-                          "raised {exception}, web.py's 405.")
-                       if self.request.method == "HEAD" else
-                       N_("`_delegate` found no `{method}` method on `{endpoint}`: it raised "
-                          "{exception}, web.py's 405."))
+            params.update(exception=clip(raised),
+                          allowed=code_list(facts.get("allowed_methods") or ()))
+            if facts.get("outcome") != "method_not_allowed":
+                message = N_("`_delegate` raised {exception} while looking up `{method}` on "
+                             "`{endpoint}`.")
+            elif params["method"] == "HEAD":
+                message = N_("`_delegate` found neither `HEAD` nor `GET` on `{endpoint}`: it "
+                             "raised {exception}, web.py's 405, whose `Allow` header names "
+                             "the methods the class has: {allowed}.")
+            else:
+                message = N_("`_delegate` found no `{method}` method on `{endpoint}`: it "
+                             "raised {exception}, web.py's 405, whose `Allow` header names "
+                             "the methods the class has: {allowed}.")
             self._add([step], Message(message, params), sources=self._lines(step))
             return True
+        return False
+
+    def _mapping_reloaded(self, step: Step) -> bool:
+        """`init_mapping` inside a request: the debug-mode reloader, a load hook."""
+        if step.facts.get("reloaded"):
+            self._add([step], Message(
+                N_("Before the match, web.py's reloader (`reload_mapping`, a load hook, on "
+                   "because `web.config.debug` is true) imported the app's module again and "
+                   "called `{function}` with the {count} pair(s) it found there."),
+                {"function": step.name, "count": len(step.facts.get("rules") or ())}))
+        return True
+
+    def _layer(self, step: Step) -> bool:
+        """A decorator on the handler method: it runs first, and calls what it wraps."""
+        inner = [c for c in self.steps.children(step, "call")
+                 if c.role in (Role.LAYER, Role.HANDLER)]
+        params = {"layer": step.name, "at": where(step.file, step.line),
+                  "next": inner[0].name if inner else "?"}
+        raised = self.steps.raised(step)
+        if raised is not None:
+            params["exception"] = clip(raised)
+            message = N_("The decorator layer `{layer}` ({at}) around the handler method "
+                         "raised {exception}.")
+        elif inner:
+            params["result"] = clip(self.steps.result(step))
+            message = N_("The decorator layer `{layer}` ({at}) around the handler method "
+                         "ran first and called `{next}`; it returned {result}.")
+        else:
+            params["result"] = clip(self.steps.result(step))
+            message = N_("The decorator layer `{layer}` ({at}) around the handler method "
+                         "returned {result} without calling the method it wraps.")
+        self._add([step], Message(message, params), sources=self._lines(step))
         return False
 
     def _handler_method(self, step: Step) -> bool:
