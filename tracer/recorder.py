@@ -9,6 +9,7 @@ tuples; frozen model objects are built only when a `Trace` is asked for.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import gc
 import hashlib
@@ -308,6 +309,10 @@ class Recorder:
         self._subjects: list[tuple[weakref.ref, RouteProvider]] = []
         #: Secret values of the apps (config), hidden in registration and every request.
         self.app_secrets = Secrets()
+        #: Requests to file at the next safe moment (`file_dropped`), and the ids of records
+        #: filed from another context, still current in their own (`settle_late`).
+        self._late: collections.deque[RequestHandle] = collections.deque()
+        self._filed_elsewhere: set[int] = set()
 
     def guard(self) -> _Guard:
         """`with recorder.guard():` around bookkeeping that runs inside the traced app.
@@ -525,13 +530,41 @@ class Recorder:
     def end_request(self, handle: RequestHandle) -> None:
         """File a finished request and make the previous record current again."""
         record, record_token, stack_token, scrub_token = handle
-        stop_scrubbing(scrub_token)
-        _stack.reset(stack_token)
-        _record.reset(record_token)
+        try:
+            stop_scrubbing(scrub_token)
+            _stack.reset(stack_token)
+            _record.reset(record_token)
+        except ValueError:  # filed from another context: that context lets go of it later
+            self._filed_elsewhere.add(id(record))
         record.info["duration_ns"] = time.perf_counter_ns() - record.start_ns
         with self._lock:
             record.info.setdefault("id", len(self.requests))
             self.requests.append(record)
+
+    def file_dropped(self, handle: RequestHandle) -> None:
+        """File a request whose end no one will announce (a finalizer's call: it may run
+        inside any code). Now, when its record is the current one here and the lock is
+        free; else at the next `settle_late` or trace."""
+        if _record.get() is handle[0] and not self._lock.locked():
+            self.end_request(handle)
+        else:
+            self._late.append(handle)
+
+    def settle_late(self) -> None:
+        """File what `file_dropped` left for later, and stop treating a request filed from
+        another context as current in this one. Cheap when there is nothing to do."""
+        while self._late:
+            try:
+                handle = self._late.popleft()
+            except IndexError:
+                break
+            self.end_request(handle)
+        record = _record.get()
+        if record is not None and id(record) in self._filed_elsewhere:
+            self._filed_elsewhere.discard(id(record))
+            _record.set(None)
+            _stack.set(())
+            scrubbing(None)
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -557,6 +590,7 @@ class Recorder:
 
     def trace(self, *, app: str | None = None) -> Trace:
         """A frozen snapshot of everything recorded so far."""
+        self.settle_late()
         routes: list[Route] = []
         for ref, routes_of in list(self._subjects):
             subject = ref()

@@ -93,6 +93,73 @@ def test_the_request_is_filed_only_when_the_body_is_closed() -> None:
     assert body_step.facts["exhausted"] is False and body_step.facts["chunks"] == 1
 
 
+def _listed_app(environ: dict, start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]
+
+
+def test_a_body_let_go_of_unclosed_files_its_request_and_the_next_one_records() -> None:
+    """A caller that joins the chunks and never calls close() (web.py's `app.request()`,
+    many tests): each request is filed when the body goes, and the next one records."""
+    from tracer.frameworks.narration.narrative import explain
+    from tracer.recorder import current_request
+    from viewer.explain.render import plain
+
+    with tracer.record() as recorder:
+        recorder.meta["framework"] = "wsgi"  # as a loaded app's session says
+        wrapped = active_hooks("wsgi").wrap(_listed_app)
+        for path in ("/one", "/two"):
+            assert b"".join(wrapped(_environ(path), lambda *a: None)) == b"hello"
+            assert current_request() is None, "the request is not left current"
+        trace = recorder.trace()
+    assert [(r.path, r.status) for r in trace.requests] == [("/one", 200), ("/two", 200)]
+    assert notes(trace.requests[0].steps, Role.RESPONSE_BODY) == [], "no close happened"
+    text = plain(explain(trace, request_id=1), "en")
+    assert "The server never called the body's `close()`" in text
+    closed = plain(explain(_seed_trace_closed(), request_id=0), "en")
+    assert "never called" not in closed
+
+
+def _seed_trace_closed() -> Any:
+    with tracer.record() as recorder:
+        recorder.meta["framework"] = "wsgi"
+        _send(active_hooks("wsgi").wrap(_listed_app), "/closed")
+        return recorder.trace()
+
+
+def test_a_body_let_go_of_on_another_thread_files_its_request_and_frees_the_first() -> None:
+    """The body made in a worker thread and let go of in this one: the request is filed
+    (here, at the trace), and the worker's next request is recorded, not taken for part of
+    the first one still current there."""
+    import queue
+    import threading
+
+    from tracer.recorder import current_request
+
+    with tracer.record() as recorder:
+        wrapped = active_hooks("wsgi").wrap(_listed_app)
+        bodies: queue.Queue[Any] = queue.Queue()
+        go_on = threading.Event()
+
+        def worker() -> None:
+            bodies.put(wrapped(_environ("/far"), lambda *a: None))
+            go_on.wait(5)
+            _send(wrapped, "/next")
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        body = bodies.get(timeout=5)
+        assert list(body) == [b"hello"]
+        del body
+        assert current_request() is None
+        assert [r.path for r in recorder.trace().requests] == ["/far"]
+        go_on.set()
+        thread.join(5)
+        trace = recorder.trace()
+    assert [r.path for r in trace.requests] == ["/far", "/next"]
+    assert recorder.errors == 0
+
+
 def test_an_app_that_raises_is_an_error_request_and_the_error_propagates() -> None:
     def broken(environ: dict, start_response: Any) -> list[bytes]:
         raise LookupError("no such thing")

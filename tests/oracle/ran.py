@@ -242,6 +242,7 @@ NOT_EDGES = {
                                              "made no call: it names no callee to look for",
     "The WSGI server called": "the server's call into the app: the request itself",
     "Then the server called the body's `close()`": "the server, after the app returned",
+    "The server never called the body's `close()`": "the server, after the app returned",
     "the app's URL converter": "a converter werkzeug calls, a step the oracle of calls holds",
     "answers {missing} with 405 without calling {handlers}": "a 405 no handler ran for",
     "None of them wrapped it": "a fact of registration: the view is called as it is",
@@ -258,6 +259,8 @@ NOT_EDGES = {
     "as a WSGI app": "Werkzeug's response or exception answering the server",
     "`stream_with_context` ({at}) was given the function": "told with the generator's steps",
     "`preprocess_request` first ran the URL value preprocessors": "the callbacks' own steps",
+    "web.py's reloader (`reload_mapping`": "web.py: not replayed by this oracle",
+    "around the handler method": "web.py: not replayed by this oracle",
 }
 
 

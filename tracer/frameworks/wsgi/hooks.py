@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import inspect
 import io
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from contextvars import ContextVar
@@ -361,6 +362,8 @@ class RecordedApp:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         hooks = self.hooks
         recorder = hooks.recorder
+        with recorder.guard():
+            recorder.settle_late()  # requests of bodies let go of unclosed
         if not hooks.active or muted() or current_request() is not None:
             return self.app(environ, start_response)
         handle = step = None
@@ -393,16 +396,28 @@ class RecordedApp:
 
 
 class _Body:
-    """The app's body as the server sees it: same chunks, recorded, closed once."""
+    """The app's body as the server sees it: same chunks, recorded, closed once.
+
+    A caller that never calls `close()` (web.py's own `app.request()`, a test joining the
+    chunks) would leave the request record current in its context for good, and every
+    later request there would pass through unrecorded. So the request is also filed when
+    the body is let go of unclosed (`_file_dropped`); the trace then has no close step.
+    """
 
     def __init__(self, owner: RecordedApp, iterable: Iterable[bytes], handle: Handle) -> None:
         self._owner = owner
         self._iterable = iterable
         self._iterator: Iterator[bytes] | None = None
-        self._handle: Handle | None = handle
+        #: the request's handle while it is not filed; shared with the finalizer
+        self._pending: list[Handle | None] = [handle]
         self._step: int | None = None
         self._chunks = 0
         self._bytes = 0
+        weakref.finalize(self, _file_dropped, owner.hooks.recorder, self._pending)
+
+    @property
+    def _handle(self) -> Handle | None:
+        return self._pending[0]
 
     def __iter__(self) -> _Body:
         return self
@@ -455,7 +470,7 @@ class _Body:
 
     def close(self) -> None:
         """Close the app's body (if it can be closed), then file the request."""
-        handle, self._handle = self._handle, None
+        handle, self._pending[0] = self._pending[0], None
         self._end_iteration()
         close = getattr(self._iterable, "close", None)
         hooks = self._owner.hooks
@@ -492,6 +507,14 @@ class _SizedBody(_Body):
 
     def __len__(self) -> int:
         return len(self._iterable)  # type: ignore[arg-type]
+
+
+def _file_dropped(recorder: Recorder, pending: list[Handle | None]) -> None:
+    """File the request of a body let go of without `close()` (see `_Body`)."""
+    handle, pending[0] = pending[0], None
+    if handle is not None:
+        settle_outcome(handle[0].info)
+        recorder.file_dropped(handle)
 
 
 def _finish(recorder: Recorder, handle: Handle) -> None:

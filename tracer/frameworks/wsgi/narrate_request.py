@@ -138,6 +138,11 @@ class WsgiRequest:
         if "body_type" in facts:
             message = Message(N_("The server iterated the body (a `{body_type}`): {chunks} "
                                  "chunk(s), {bytes} bytes."), params)
+            if not self._closed():
+                self._add([step], message)
+                message = Message(N_("The server never called the body's `close()`, which "
+                                     "PEP 3333 asks of it: the request ended when the server "
+                                     "let go of the body."), params)
         elif facts.get("close"):
             message = Message(N_("Then the server called the body's `close()` (`{close}`), as "
                                  "PEP 3333 requires once it is done with it."), params)
@@ -146,6 +151,12 @@ class WsgiRequest:
                                  "to close."), params)
         self._add([step], message)
         return True
+
+    def _closed(self) -> bool:
+        """Whether the server called the body's `close()` (or found none to call), as far
+        as the steps kept show (a request cut short by the step cap may have lost it)."""
+        return self.request.dropped_steps > 0 or any(
+            s.role == Role.RESPONSE_BODY and "close" in s.facts for s in self.request.steps)
 
     # -- the function a request reached, and the layers around it ----------------------------
 
