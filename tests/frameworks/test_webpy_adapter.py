@@ -202,3 +202,21 @@ def test_compare_tells_where_the_pair_went_and_the_head_fallback(webpy_login: Tr
     assert "`getattr` found no `HEAD` for HEAD, so it looked up `GET`: Login.GET" in text
     assert "`getattr` looked up `PUT` for PUT: web.nomethod(cls): 405" in text
     assert "nothing recorded a view table" not in text
+
+
+def test_recording_installed_process_wide_records_web_py_s_own_test_requests() -> None:
+    """`app.request()`, web.py's own test helper, calls `wsgifunc()` and never closes the
+    body: each request is still recorded, with its route, and answers as untraced."""
+    import tracer
+
+    forget_fixtures()
+    with tracer.record() as recorder:
+        import fixtures.webpy_login as login
+
+        answers = [login.app.request("/login", method=m) for m in ("HEAD", "PUT", "GET")]
+        trace = recorder.trace()
+    forget_fixtures()
+    assert [a.status for a in answers] == ["200 OK", "405 Method Not Allowed", "200 OK"]
+    assert [(r.method, r.status, r.endpoint) for r in trace.requests] == [
+        ("HEAD", 200, "Login"), ("PUT", 405, "Login"), ("GET", 200, "Login")]
+    assert type(login.app.wsgifunc()).__name__ == "function", "a plain function once uninstalled"

@@ -21,6 +21,7 @@ more at start-up, then before every request, as a load hook. Those calls are rec
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import os
@@ -28,6 +29,7 @@ import sys
 from types import FrameType
 from typing import Any
 
+from tracer.frameworks import active_hooks
 from tracer.frameworks.hooking import AdapterHooks, Facts, argument, link, qualname
 from tracer.frameworks.wsgi.hooks import serving
 from tracer.model import ChainKind, ChainLink, Role, Route
@@ -95,6 +97,7 @@ class WebpyHooks(AdapterHooks):
 
     def _install(self) -> None:
         application = _web().application
+        self.patches.replace(application, "wsgifunc", self._recording_wsgifunc)
         self.patch(application, "init_mapping", Role.ADD_URL_RULE,
                    describe=_describe_mapping, after=self._mapping_kept)
         self.patch(application, "add_mapping", Role.ADD_URL_RULE,
@@ -104,6 +107,23 @@ class WebpyHooks(AdapterHooks):
         self.patch(application, "_delegate", Role.DISPATCH, when=_serving,
                    describe=_describe_delegate, enter=self._note_lookup,
                    on_error=self._delegate_failed)
+
+    def _recording_wsgifunc(self, original: Any) -> Any:
+        """`wsgifunc()` handing back its WSGI function inside the plain WSGI recorder, so a
+        web.py app records wherever it is served from (its own `app.request()` in tests,
+        `app.run()`), not only when flaskscope loads it. Inside a request already recorded
+        (flaskscope's own loading wraps the same function) the recorder passes through."""
+        hooks = self
+
+        @functools.wraps(original)
+        def wsgifunc(app: Any, *middleware: Any) -> Any:
+            made = original(app, *middleware)
+            wsgi = active_hooks("wsgi")
+            if not hooks.active or wsgi is None:
+                return made
+            return wsgi.wrap(made, "webpy")
+
+        return wsgifunc
 
     # -- registration ---------------------------------------------------------------------
 
