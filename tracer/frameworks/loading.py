@@ -59,18 +59,30 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
             several candidates and no name says which.
     """
     target, name = _split(app_ref)
-    if name is not None and "(" in name and not plain:
-        return _flask(app_ref)  # a factory call: only Flask's discovery makes those
-    module = _import(target, app_ref)
-    if name is not None:
-        obj = _attribute(module, name, app_ref)
+    factory = name is not None and "(" in name and not plain
+    if factory and not _uses_flask(_import(target, app_ref)):
+        name, obj = _call_factory(_import(target, app_ref), str(name), app_ref)
+    elif factory:
+        return _flask(app_ref)  # a factory call: Flask's discovery makes those
     else:
-        if not plain and _looks_like_flask(module):
+        module = _import(target, app_ref)
+        if name is not None:
+            obj = _attribute(module, name, app_ref)
+        elif not plain and _looks_like_flask(module):
             return _flask(app_ref)
-        name, obj = _discover(module, app_ref, plain=plain)
+        elif not plain and _own_factory(module) is not None and not _uses_flask(module) and (
+                not _candidates(module)):
+            name, obj = _call_factory(module, f"{_own_factory(module)}()", app_ref)
+        else:
+            name, obj = _discover(module, app_ref, plain=plain)
     framework = framework_of(obj)
     if framework == "flask":
         return _flask(app_ref)  # Flask's adapter records it, --wsgi or not
+    if _serves_itself(framework):  # no WSGI app (Tornado's): its adapter sends requests
+        why = adapter(framework).load().unsupported()
+        if why:
+            raise AppLoadError(why)
+        return LoadedApp(obj, framework, name)
     # A framework's app object that is not itself the WSGI callable (web.py's) says which is.
     obj = getattr(adapter(framework).load(), "wsgi_callable", lambda app: app)(obj)
     if not callable(obj):
@@ -100,7 +112,14 @@ def send(loaded: LoadedApp, spec: RequestSpec) -> int | None:
         from tracer.frameworks.flask.loading import send as flask_send
 
         return flask_send(loaded.app, spec)
+    if _serves_itself(loaded.framework):
+        return adapter(loaded.framework).load().send(loaded.app, spec)
     return open_request(Client(loaded.app, use_cookies=False), spec, buffered=True)
+
+
+def _serves_itself(framework: str) -> bool:
+    """Whether the framework's adapter sends its apps requests itself (no WSGI: Tornado)."""
+    return bool(getattr(adapter(framework).load(), "SERVES_ITSELF", False))
 
 
 def _flask(app_ref: str) -> LoadedApp:
@@ -176,12 +195,45 @@ def _attribute(module: ModuleType, name: str, app_ref: str) -> Any:
 
 
 def _looks_like_flask(module: ModuleType) -> bool:
-    """A Flask app or a Flask-style factory at module level: Flask's discovery decides."""
+    """A Flask app, or a Flask-style factory in a module using Flask: Flask's discovery
+    decides."""
     values = list(vars(module).items())
     if any(framework_of(value) == "flask" for _, value in values):
         return True
-    return any(name in _FACTORY_NAMES and inspect.isfunction(value)
-               and value.__module__ == module.__name__ for name, value in values)
+    return _own_factory(module) is not None and _uses_flask(module)
+
+
+def _own_factory(module: ModuleType) -> str | None:
+    """The name of the module's own `create_app`/`make_app` function, if it has one."""
+    return next((name for name in _FACTORY_NAMES
+                 if inspect.isfunction(value := vars(module).get(name))
+                 and value.__module__ == module.__name__), None)
+
+
+def _uses_flask(module: ModuleType) -> bool:
+    """Whether the module holds Flask (the module or anything from it): a factory there
+    is Flask's to call; elsewhere (a Tornado app's `make_app`) flaskscope calls it."""
+    for value in list(vars(module).values()):
+        owner = value.__name__ if isinstance(value, ModuleType) else getattr(
+            value, "__module__", None)
+        if isinstance(owner, str) and owner.split(".")[0] == "flask":
+            return True
+    return False
+
+
+def _call_factory(module: ModuleType, call: str, app_ref: str) -> tuple[str, Any]:
+    """`name()` called with no arguments: the app a factory of a module without Flask
+    makes (Flask's own discovery calls the factories of Flask apps)."""
+    name = call.partition("(")[0].strip()
+    if call.replace(" ", "") != f"{name}()":
+        raise AppLoadError(f"{app_ref!r}: flaskscope calls a factory with no arguments "
+                           f"only; write {name}() or name the app object itself")
+    function = _attribute(module, name, app_ref)
+    try:
+        return name, function()
+    except Exception as exc:
+        raise AppLoadError(f"calling {name}() for app {app_ref!r} raised "
+                           f"{type(exc).__name__}: {exc}") from None
 
 
 def _discover(module: ModuleType, app_ref: str, *, plain: bool) -> tuple[str, Any]:
