@@ -366,7 +366,7 @@ class TornadoHooks(AdapterHooks):
 
     def _after_find_handler(self, step: int | None, args: tuple, kwargs: dict,
                             result: Any) -> None:
-        app, request = args[0], args[1]
+        app = args[0]
         exchange = _exchange.get()
         record = current_request()
         if exchange is None or record is None:
@@ -511,7 +511,8 @@ class TornadoHooks(AdapterHooks):
             if exchange is None or exchange.ended:
                 return traced(handler, *args, **kwargs)
             if exchange.executed and _exchange.get() is None:  # later, from elsewhere
-                result = hooks._within(exchange, functools.partial(traced, handler, *args, **kwargs))
+                result = hooks._within(
+                    exchange, functools.partial(traced, handler, *args, **kwargs))
             else:
                 result = traced(handler, *args, **kwargs)
             if exchange.dispatched:

@@ -1,0 +1,299 @@
+"""Tornado, added as one package (`tracer/frameworks/tornado/`) and one registry line: the
+handler list becomes the routes, a request's match, the method found by name and the
+layers on it are steps, and every consumer (tree, explain, compare, curl) reads them.
+
+The facts are checked against Tornado itself, sharing no code with the recorder: its own
+HTTP client talking to its own server on the loopback (`tornado.testing`), its
+`Application.find_handler` asked directly, `reverse_url`, and the routers' rules."""
+
+from __future__ import annotations
+
+import pytest
+from flaskscope_testing import calls, forget_fixtures, notes, one, record_fixture
+
+from tracer import Role
+from tracer.frameworks import adapter, framework_of
+from tracer.frameworks.flask.loading import RequestSpec
+from tracer.frameworks.narration.narrative import explain
+from tracer.model import Request, Trace
+from viewer.explain.render import plain
+
+tornado = pytest.importorskip("tornado")
+
+RIGHT = RequestSpec(method="POST", path="/login", data=(("user", "admin"), ("pwd", "password")))
+WRONG = RequestSpec(method="POST", path="/login", data=(("user", "admin"), ("pwd", "nope")))
+LOGGED_IN = RequestSpec(path="/secret", headers=(("Cookie", "user=admin"),))
+REQUESTS: tuple[str | RequestSpec, ...] = (
+    "GET /login", "HEAD /login", RIGHT, WRONG, "PUT /login", "TRACE /login",
+    "GET /secret", LOGGED_IN, "GET /hello/bob", "HEAD /hello/bob", "GET /about/",
+    "GET /nowhere")
+
+
+def _spec(item: str | RequestSpec) -> RequestSpec:
+    if isinstance(item, RequestSpec):
+        return item
+    method, path = item.split(" ", 1)
+    return RequestSpec(method=method, path=path)
+
+
+@pytest.fixture(scope="module")
+def login() -> Trace:
+    recording = record_fixture("tornado_login", *REQUESTS)
+    assert recording.app_error is None, recording.app_error
+    return recording.trace
+
+
+@pytest.fixture(scope="module")
+def answers() -> dict:
+    """What Tornado itself answers to the same requests, nothing recording: its own HTTP
+    client against its own server on the loopback; and which requests `on_finish` saw."""
+    from urllib.parse import urlencode
+
+    import tornado.testing
+
+    forget_fixtures()
+    import fixtures.tornado_login as module
+
+    class Oracle(tornado.testing.AsyncHTTPTestCase):
+        def get_app(self):
+            return module.app
+
+        def runTest(self) -> None:  # noqa: N802 - unittest's name
+            pass
+
+    case = Oracle()
+    case.setUp()
+    found = {}
+    try:
+        for index, item in enumerate(REQUESTS):
+            spec = _spec(item)
+            body = urlencode(spec.data) if spec.data else None
+            found[index] = case.fetch(spec.path, method=spec.method, body=body,
+                                      headers=dict(spec.headers), follow_redirects=False,
+                                      allow_nonstandard_methods=True, raise_error=False)
+    finally:
+        case.tearDown()
+    found["finished"] = list(module.FINISHED)
+    found["module"] = module
+    forget_fixtures()
+    return found
+
+
+def _request(trace: Trace, index: int) -> Request:
+    return trace.requests[index]
+
+
+def test_the_registry_knows_it_by_what_the_app_is() -> None:
+    import tornado.web
+
+    assert framework_of(tornado.web.Application([])) == "tornado"
+    assert adapter("tornado").available()
+
+
+def test_the_handler_list_becomes_the_routes(login: Trace, answers: dict) -> None:
+    app = answers["module"].app
+    assert login.meta["framework"] == "tornado" and login.meta["tornado"] == tornado.version
+    rules = [rule.matcher.regex.pattern for rule in app.wildcard_router.rules]
+    assert [route.rule for route in login.routes] == rules
+    routes = {route.rule: route for route in login.routes}
+    assert routes["/login$"].endpoint == "login" and routes["/secret$"].endpoint == "SecretHandler"
+    assert app.reverse_url(routes["/hello/(?P<name>[^/]+)$"].endpoint, "bob") == "/hello/bob"
+    assert routes["/login$"].methods == ("GET", "POST")
+    assert routes["/hello/(?P<name>[^/]+)$"].methods == ("GET", "HEAD")
+    assert [(link.kind, link.qualname) for link in routes["/secret$"].chain] == [
+        ("view_class", "SecretHandler"), ("decorator", "authenticated.<locals>.wrapper"),
+        ("decorator", "no_store.<locals>.wrapper"), ("method", "SecretHandler.get")]
+    added = notes(login.registration.steps, Role.RULE_ADDED)
+    assert [s.facts["rule"] for s in added] == rules
+    assert added[2].facts["kwargs"] == {"greeting": "'Hello'"}
+
+
+def test_statuses_and_locations_are_what_tornado_answers(login: Trace, answers: dict) -> None:
+    for index, request in enumerate(login.requests):
+        answer = answers[index]
+        assert request.status == answer.code, (REQUESTS[index], request.status, answer.code)
+        assert request.redirect_to == answer.headers.get("Location")
+    assert [r.status for r in login.requests] == [
+        200, 405, 302, 200, 405, 405, 302, 200, 200, 200, 301, 404]
+
+
+def test_the_match_is_what_find_handler_says(login: Trace, answers: dict) -> None:
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+    app = answers["module"].app
+    for index, request in enumerate(login.requests):
+        asked = app.find_handler(HTTPServerRequest(
+            start_line=RequestStartLine(request.method, request.path, "HTTP/1.1"),
+            headers=HTTPHeaders({"Host": "localhost"})))
+        match = one(calls(request.steps, Role.MATCH))
+        assert match.facts["handler"] == asked.handler_class.__qualname__
+        if match.facts["matched"]:
+            args = [a.decode() for a in asked.path_args] + [
+                v.decode() for v in asked.path_kwargs.values()]
+            assert [v.strip("'") for v in request.view_args.values()] == args
+    missing = login.requests[-1]
+    match = one(calls(missing.steps, Role.MATCH))
+    assert missing.outcome == "not_found" and match.facts["matched"] is False
+    assert match.facts["tried"] == [r.matcher.regex.pattern for r in app.wildcard_router.rules]
+    assert "Tornado's `ErrorHandler` answers with 404" in plain(explain(login, request_id=11),
+                                                                "en")
+
+
+def test_the_method_is_found_by_name_after_prepare(login: Trace) -> None:
+    get = login.requests[0]
+    dispatch = one(calls(get.steps, Role.DISPATCH))
+    prepare = one(calls(get.steps, Role.BEFORE_REQUEST_FUNCTION))
+    lookup = one(notes(get.steps, Role.HANDLER_LOOKUP))
+    handler = one(calls(get.steps, Role.HANDLER))
+    assert (dispatch.facts["method"], dispatch.facts["looked_up"]) == ("GET", "get")
+    assert prepare.name == "BaseHandler.prepare" and prepare.parent == dispatch.id
+    assert prepare.id < lookup.id < handler.id
+    assert lookup.facts["found"] and lookup.facts["handler"] == "LoginHandler.get"
+    assert handler.name == "LoginHandler.get"
+
+
+def test_head_is_no_get_in_tornado(login: Trace, answers: dict) -> None:
+    head = login.requests[1]
+    lookup = one(notes(head.steps, Role.HANDLER_LOOKUP))
+    assert (lookup.facts["tried"], lookup.facts["found"]) == ("head", False)
+    assert one(calls(head.steps, Role.HANDLER)).name == "RequestHandler._unimplemented_method"
+    assert head.status == 405 and "Allow" not in answers[1].headers
+    text = plain(explain(login, request_id=1), "en")
+    assert "Tornado has no HEAD served by GET" in text
+    served = login.requests[9]
+    assert one(notes(served.steps, Role.HANDLER_LOOKUP)).facts["found"]
+    assert served.status == 200 and answers[9].body == b""
+
+
+def test_the_405s_say_supported_methods_and_what_the_class_defines(login: Trace,
+                                                                   answers: dict) -> None:
+    put, trace_method = login.requests[4], login.requests[5]
+    assert put.outcome == "method_not_allowed" and put.allowed_methods == ("GET", "POST")
+    assert "Allow" not in answers[4].headers
+    dispatch = one(calls(trace_method.steps, Role.DISPATCH))
+    assert "TRACE" not in dispatch.facts["supported_methods"]
+    assert calls(trace_method.steps, Role.BEFORE_REQUEST_FUNCTION) == []
+    assert "is not in its `SUPPORTED_METHODS`" in plain(explain(login, request_id=5), "en")
+
+
+def test_decorator_layers_nest_outermost_first_and_may_skip_the_method(login: Trace) -> None:
+    refused, allowed = login.requests[6], login.requests[7]
+    outer = one(calls(refused.steps, Role.LAYER))
+    assert outer.name == "authenticated.<locals>.wrapper"
+    assert calls(refused.steps, Role.HANDLER) == [], "authenticated redirected instead"
+    assert "what is inside it was skipped" in plain(explain(login, request_id=6), "en")
+    layers = calls(allowed.steps, Role.LAYER)
+    handler = one(calls(allowed.steps, Role.HANDLER))
+    assert [s.name for s in layers] == ["authenticated.<locals>.wrapper",
+                                        "no_store.<locals>.wrapper"]
+    assert layers[1].parent == layers[0].id and handler.parent == layers[1].id
+
+
+def test_on_finish_runs_where_tornado_runs_it(login: Trace, answers: dict) -> None:
+    finished = [r.path for r in login.requests if calls(r.steps, Role.TEARDOWN_FUNCTION)]
+    assert finished == answers["finished"]
+    error = login.requests[11]
+    assert one(calls(error.steps, Role.BEFORE_REQUEST_FUNCTION)).name == "ErrorHandler.prepare"
+
+
+@pytest.mark.parametrize(("lang", "request_id", "told"), [
+    ("en", 0, "`_execute` looked the method up by name: `getattr(self, 'get')`, that is "
+              "`LoginHandler.get`."),
+    ("en", 8, "'/hello/bob' matched '/hello/(?P<name>[^/]+)$', so the handler class is "
+              "`HelloHandler` (the route `hello`)"),
+    ("zh", 1, "Tornado 不会用 GET 来处理 HEAD"),
+    ("zh", 0, "按名字查找处理方法"),
+])
+def test_explain_tells_it_in_tornado_words(login: Trace, lang: str, request_id: int,
+                                           told: str) -> None:
+    text = plain(explain(login, request_id=request_id), lang)
+    assert told in text
+    assert "WSGI server called" not in text and "view_functions" not in text
+
+
+def test_registration_is_told(login: Trace) -> None:
+    text = plain(explain(login), "en")
+    assert "`Application.__init__` turned the handler list into rules" in text
+    assert "'/login$' → `LoginHandler` (name 'login')" in text
+
+
+def test_the_curl_export_of_a_post_sends_its_body(login: Trace) -> None:
+    from viewer.export.curl import curl_commands
+
+    text = curl_commands(login, request_id=2).text
+    assert "--data-binary 'user=admin&pwd=***'" in text and "/login" in text
+
+
+def test_compare_reads_tornado_facts(login: Trace) -> None:
+    from viewer.compare import compare, to_text
+
+    text = to_text(compare([login, login], request_ids=[0, 1]))
+    assert "stored rule '/login$'" in text and "LoginHandler.get" in text
+
+
+def test_a_factory_is_called_when_flask_is_not_used(tmp_path, monkeypatch) -> None:
+    from tracer import record_app
+
+    path = tmp_path / "tornado_factory_app.py"
+    path.write_text("import tornado.web\nclass Main(tornado.web.RequestHandler):\n"
+                    "    def get(self):\n        self.write('hi')\n"
+                    "def make_app():\n    return tornado.web.Application([('/', Main)])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        for ref in (str(path), f"{path}:make_app()"):
+            trace = record_app(ref, [RequestSpec(path="/")]).trace
+            assert [(r.status, r.endpoint) for r in trace.requests] == [(200, "Main")]
+    finally:
+        import sys
+
+        sys.modules.pop("tornado_factory_app", None)
+
+
+def test_an_unsupported_tornado_is_one_line(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from flaskscope.cli import cli
+
+    monkeypatch.setattr(tornado, "version_info", (5, 1, 1, 0))
+    monkeypatch.setattr(tornado, "version", "5.1.1")
+    forget_fixtures()
+    try:
+        result = CliRunner().invoke(cli, ["trace", "fixtures/tornado_login.py", "GET", "/login"])
+    finally:
+        forget_fixtures()
+    assert result.exit_code != 0
+    assert "Tornado 5.1.1 is installed, but flaskscope records Tornado 6.x only" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_recording_process_wide_records_tornado_s_own_test_requests() -> None:
+    """Installed process-wide, recording sees the requests of Tornado's own test client,
+    and the app answers them as it does unrecorded."""
+    import tornado.testing
+
+    import tracer
+
+    forget_fixtures()
+    with tracer.record() as recorder:
+        import fixtures.tornado_login as module
+
+        class Client(tornado.testing.AsyncHTTPTestCase):
+            def get_app(self):
+                return module.app
+
+            def runTest(self) -> None:  # noqa: N802 - unittest's name
+                pass
+
+        case = Client()
+        case.setUp()
+        try:
+            codes = [case.fetch(path, method=method, follow_redirects=False).code
+                     for method, path in (("GET", "/login"), ("HEAD", "/login"),
+                                          ("GET", "/nowhere"))]
+        finally:
+            case.tearDown()
+        trace = recorder.trace()
+    forget_fixtures()
+    assert codes == [200, 405, 404]
+    assert [(r.method, r.status, r.endpoint) for r in trace.requests] == [
+        ("GET", 200, "login"), ("HEAD", 405, "login"), ("GET", 404, None)]
