@@ -121,7 +121,7 @@ def test_the_match_is_what_find_handler_says(login: Trace, answers: dict) -> Non
     from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 
     app = answers["module"].app
-    for index, request in enumerate(login.requests):
+    for request in login.requests:
         asked = app.find_handler(HTTPServerRequest(
             start_line=RequestStartLine(request.method, request.path, "HTTP/1.1"),
             headers=HTTPHeaders({"Host": "localhost"})))
