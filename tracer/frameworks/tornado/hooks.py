@@ -28,13 +28,16 @@ task running `_execute` starts from a copy of it, so concurrent requests never m
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import functools
 import importlib.util
 import inspect
+import linecache
 import os
 import sys
 import weakref
+from contextlib import ExitStack
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import FrameType
@@ -172,6 +175,13 @@ class TornadoHooks(AdapterHooks):
         self.patches.replace(tornado.http1connection.HTTP1Connection, "write_headers",
                              self._writing_headers)
 
+    def open_requests(self) -> int:
+        """Requests begun and not filed yet (a handler still running, or one that never
+        finished): what a process-wide run reports when it ends."""
+        exchanges = getattr(self, "_exchanges", {})
+        return sum(1 for each in list(exchanges.values())
+                   if each.handle is not None and not each.ended)
+
     # -- registration ---------------------------------------------------------------------
 
     def _application_made(self, step: int | None, args: tuple, kwargs: dict,
@@ -283,7 +293,8 @@ class TornadoHooks(AdapterHooks):
             return function(*args)
         exchange.entered = True
         try:
-            return exchange.context.run(function, *args)
+            with self._catching():
+                return exchange.context.run(function, *args)
         finally:
             exchange.entered = False
 
@@ -430,7 +441,14 @@ class TornadoHooks(AdapterHooks):
         return _execute
 
     def _catching(self) -> Any:
-        return self.watcher.catching()
+        """Line tracing (when on) and watched-code catching, for one step of the request's
+        own code."""
+        if self.lines is None:
+            return self.watcher.catching()
+        stack = ExitStack()
+        stack.enter_context(self.lines.tracing())
+        stack.enter_context(self.watcher.catching())
+        return stack
 
     def _open_dispatch(self, handler: Any) -> int | None:
         cls = type(handler)
@@ -706,10 +724,35 @@ def _source_file(cls: type) -> str | None:
 
 
 def _class_line(cls: type) -> int | None:
+    """Where the class statement is: found by qualified name in its file, parsed once per
+    file (`inspect.getsourcelines` parses the whole file again for every class)."""
+    file = _source_file(cls)
+    return _class_lines(file).get(cls.__qualname__) if file else None
+
+
+@functools.lru_cache(maxsize=64)
+def _class_lines(file: str) -> dict[str, int]:
+    """Qualified name → first line (its first decorator's) of every class in a file."""
     try:
-        return inspect.getsourcelines(cls)[1]
-    except (OSError, TypeError):
-        return None
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except (SyntaxError, ValueError):
+        return {}
+    found: dict[str, int] = {}
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                name = prefix + child.name
+                lines = [d.lineno for d in child.decorator_list] + [child.lineno]
+                found.setdefault(name, min(lines))
+                walk(child, name + ".")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                walk(child, f"{prefix}{child.name}.<locals>.")
+            else:
+                walk(child, prefix)
+
+    walk(tree, "")
+    return found
 
 
 def _text(value: Any) -> Any:
