@@ -37,8 +37,8 @@ import linecache
 import os
 import sys
 import weakref
-from contextlib import ExitStack
 from collections.abc import Callable, Coroutine
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
