@@ -1,5 +1,5 @@
-"""fixtures/werkzeug_login.py, bottle_login.py and webpy_login.py answer as their docstrings
-say."""
+"""fixtures/werkzeug_login.py, bottle_login.py, webpy_login.py and tornado_login.py answer as
+their docstrings say."""
 
 from __future__ import annotations
 
@@ -75,3 +75,45 @@ def test_werkzeug_about_redirects_to_its_slash(fresh_import) -> None:
     response = c.get("/about")
     assert response.status_code == 308 and response.location.endswith("/about/")
     assert c.get("/about/").get_data(as_text=True) == "About this app"
+
+
+def test_tornado_login_answers_as_its_docstring_says(fresh_import) -> None:
+    """Tornado is no WSGI framework: its own test client talks to its own server."""
+    pytest.importorskip("tornado")
+    from urllib.parse import urlencode
+
+    import tornado.testing
+
+    module = fresh_import("fixtures.tornado_login")
+
+    class Login(tornado.testing.AsyncHTTPTestCase):
+        def get_app(self):
+            return module.app
+
+        def runTest(self) -> None:  # noqa: N802 - unittest's name
+            pass
+
+    case = Login()
+    case.setUp()
+    try:
+        def fetch(path: str, method: str = "GET", **options):
+            return case.fetch(path, method=method, follow_redirects=False, raise_error=False,
+                              allow_nonstandard_methods=True, **options)
+
+        form = fetch("/login")
+        assert form.code == 200 and form.headers["Cache-Control"] == "no-store"
+        assert 'name="pwd"' in form.body.decode() and ERROR not in form.body.decode()
+        assert fetch("/login", "HEAD").code == 405, "no HEAD served by GET in Tornado"
+        right = fetch("/login", "POST", body=urlencode(RIGHT))
+        assert right.code == 302 and right.headers["Location"] == "http://www.xx.com"
+        wrong = fetch("/login", "POST", body=urlencode({"user": "admin", "pwd": "wrong"}))
+        assert wrong.code == 200 and ERROR in wrong.body.decode()
+        refused = fetch("/login", "PUT", body="")
+        assert refused.code == 405 and "Allow" not in refused.headers
+        assert fetch("/secret").headers["Location"] == "/login?next=%2Fsecret"
+        assert fetch("/secret", headers={"Cookie": "user=admin"}).body == b"Welcome admin"
+        assert fetch("/hello/bob").body == b"Hello bob!" and fetch("/hello/bob", "HEAD").code == 200
+        assert fetch("/about/").headers["Location"] == "/about"
+        assert fetch("/nowhere").code == 404
+    finally:
+        case.tearDown()

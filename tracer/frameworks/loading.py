@@ -18,7 +18,9 @@ inwards. A Flask app is always recorded by the Flask adapter, which begins its o
 request record: middleware around a Flask app therefore records two requests per request
 sent, the outer WSGI exchange and Flask's. Apps no framework adapter owns are wrapped by
 the plain WSGI recorder (`tracer.frameworks.wsgi.hooks`). Requests go through Werkzeug's
-test client, so nothing listens on a port.
+test client, so nothing listens on a port; an app that is no WSGI app (Tornado's) is sent
+requests by its adapter (`SERVES_ITSELF`, `send`), and a `make_app()`/`create_app()` factory
+of a module that does not use Flask is called here, with no arguments.
 """
 
 from __future__ import annotations
