@@ -224,6 +224,33 @@ def test_the_curl_export_of_a_post_sends_its_body(login: Trace) -> None:
     assert "--data-binary 'user=admin&pwd=***'" in text and "/login" in text
 
 
+def test_the_pytest_export_of_a_post_replays_it_through_tornado_s_test_case() -> None:
+    """The generated module runs: Tornado's own test case serves the app, sends the POST with
+    its body and sees the same status and Location."""
+    import io
+    import unittest
+
+    from flaskscope_testing import fixture_path
+
+    from viewer.export.pytest_export import pytest_file
+
+    trace = record_fixture("tornado_login", RIGHT, "GET /nowhere", redact=False).trace
+    text = pytest_file(trace, fixture_path("tornado_login"), redact=False).text
+    assert "body=b'user=admin&pwd=password'" in text
+    assert "assert response.headers.get('Location') == 'http://www.xx.com'" in text
+    namespace: dict = {}
+    forget_fixtures()
+    try:
+        exec(compile(text, "test_replay.py", "exec"), namespace)
+        suite = unittest.defaultTestLoader.loadTestsFromTestCase(namespace["TestReplay"])
+        result = unittest.TextTestRunner(stream=io.StringIO()).run(suite)
+    finally:
+        forget_fixtures()
+    assert result.testsRun == 2 and result.wasSuccessful(), result.failures + result.errors
+    redacted = pytest_file(record_fixture("tornado_login", RIGHT).trace, "app.py").text
+    assert "pwd=***" in redacted and "the body holds '***' where the recording hid" in redacted
+
+
 def test_compare_reads_tornado_facts(login: Trace) -> None:
     from viewer.compare import compare, to_text
 

@@ -69,6 +69,10 @@ def pytest_file(trace: Trace, app_ref: str, *, request_id: int | None = None,
             secrets asked for that the recording did not keep.
     """
     framework = trace.meta.get("framework", "flask")
+    if framework == "tornado":  # no WSGI test client: Tornado's own test case replays it
+        from viewer.export.pytest_tornado import tornado_pytest_file
+
+        return tornado_pytest_file(trace, app_ref, request_id=request_id, redact=redact)
     if framework != "flask":
         raise ExportError(
             f"--format pytest replays requests through Flask's test client, but this trace "
