@@ -114,6 +114,6 @@ def test_tornado_login_answers_as_its_docstring_says(fresh_import) -> None:
         assert fetch("/secret", headers={"Cookie": "user=admin"}).body == b"Welcome admin"
         assert fetch("/hello/bob").body == b"Hello bob!" and fetch("/hello/bob", "HEAD").code == 200
         assert fetch("/about/").headers["Location"] == "/about"
-        assert fetch("/nowhere").code == 404
+        assert fetch("/nowhere").code == 404 and fetch("/boom").code == 500
     finally:
         case.tearDown()

@@ -26,7 +26,7 @@ LOGGED_IN = RequestSpec(path="/secret", headers=(("Cookie", "user=admin"),))
 REQUESTS: tuple[str | RequestSpec, ...] = (
     "GET /login", "HEAD /login", RIGHT, WRONG, "PUT /login", "TRACE /login",
     "GET /secret", LOGGED_IN, "GET /hello/bob", "HEAD /hello/bob", "GET /about/",
-    "GET /nowhere")
+    "GET /nowhere", "GET /boom")
 
 
 def _spec(item: str | RequestSpec) -> RequestSpec:
@@ -114,7 +114,7 @@ def test_statuses_and_locations_are_what_tornado_answers(login: Trace, answers: 
         assert request.status == answer.code, (REQUESTS[index], request.status, answer.code)
         assert request.redirect_to == answer.headers.get("Location")
     assert [r.status for r in login.requests] == [
-        200, 405, 302, 200, 405, 405, 302, 200, 200, 200, 301, 404]
+        200, 405, 302, 200, 405, 405, 302, 200, 200, 200, 301, 404, 500]
 
 
 def test_the_match_is_what_find_handler_says(login: Trace, answers: dict) -> None:
@@ -131,7 +131,7 @@ def test_the_match_is_what_find_handler_says(login: Trace, answers: dict) -> Non
             args = [a.decode() for a in asked.path_args] + [
                 v.decode() for v in asked.path_kwargs.values()]
             assert [v.strip("'") for v in request.view_args.values()] == args
-    missing = login.requests[-1]
+    missing = login.requests[11]
     match = one(calls(missing.steps, Role.MATCH))
     assert missing.outcome == "not_found" and match.facts["matched"] is False
     assert match.facts["tried"] == [r.matcher.regex.pattern for r in app.wildcard_router.rules]
@@ -187,6 +187,21 @@ def test_decorator_layers_nest_outermost_first_and_may_skip_the_method(login: Tr
     assert [s.name for s in layers] == ["authenticated.<locals>.wrapper",
                                         "no_store.<locals>.wrapper"]
     assert layers[1].parent == layers[0].id and handler.parent == layers[1].id
+
+
+def test_an_exception_is_an_error_the_app_s_write_error_answers(login: Trace) -> None:
+    boom = login.requests[12]
+    assert (boom.status, boom.outcome) == (500, "error") and "boom" in boom.error
+    handling = calls(boom.steps, Role.ERROR_HANDLING)
+    assert [s.name for s in handling] == ["RequestHandler._handle_request_exception",
+                                          "RequestHandler.send_error"]
+    assert one(calls(boom.steps, Role.ERROR_HANDLER)).name == "BaseHandler.write_error"
+    put = login.requests[4]
+    send_error = one(calls(put.steps, Role.ERROR_HANDLING, "RequestHandler.send_error"))
+    assert one(calls(put.steps, Role.ERROR_HANDLER)).parent == send_error.id
+    text = plain(explain(login, request_id=12), "en")
+    assert "`_execute` caught RuntimeError; `_handle_request_exception` turned it into a 500" \
+        in text and "The class's own `BaseHandler.write_error`" in text
 
 
 def test_on_finish_runs_where_tornado_runs_it(login: Trace, answers: dict) -> None:

@@ -168,7 +168,8 @@ class TornadoHooks(AdapterHooks):
                    describe=_describe_find_handler, after=self._after_find_handler)
         self.patches.replace(web.RequestHandler, "_execute", self._executing)
         self.patch(web.RequestHandler, "_handle_request_exception", Role.ERROR_HANDLING,
-                   when=_in_request, describe=_describe_exception, catch=True)
+                   when=_in_request, describe=_describe_exception, enter=self._note_exception,
+                   catch=True)
         self.patch(web.RequestHandler, "send_error", Role.ERROR_HANDLING, when=_in_request,
                    describe=_describe_send_error, catch=True)
         self.patches.replace(web.RequestHandler, "finish", self._finishing)
@@ -440,6 +441,18 @@ class TornadoHooks(AdapterHooks):
         _execute.__wrapped__ = original  # type: ignore[attr-defined]
         return _execute
 
+    def _note_exception(self, step: int | None, args: tuple, kwargs: dict) -> None:
+        """An `HTTPError` is an answer the app chose; any other exception is an error of the
+        request (Tornado logs it and answers 500)."""
+        record = current_request()
+        error = args[1] if len(args) > 1 else kwargs.get("e")
+        if record is None or error is None:
+            return
+        if type(error).__name__ == "HTTPError":
+            record.info["http_exception"] = True
+        else:
+            record.info.setdefault("error", self.recorder.repr(error))
+
     def _catching(self) -> Any:
         """Line tracing (when on) and watched-code catching, for one step of the request's
         own code."""
@@ -456,8 +469,7 @@ class TornadoHooks(AdapterHooks):
         supported = [str(m) for m in cls.SUPPORTED_METHODS]
         looked_up = method.lower()
         facts: Facts = {"handler": _class_name(cls), "method": method,
-                        "supported_methods": supported,
-                        "allowed_methods": [m for m in _defined_methods(cls) if m in supported]}
+                        "supported_methods": supported}
         if method in supported:
             facts.update(looked_up=looked_up,
                          defines=_defines(cls, looked_up))
@@ -473,8 +485,8 @@ class TornadoHooks(AdapterHooks):
             cls = type(handler)
             facts.update(outcome="method_not_allowed")
             record.info["outcome"] = "method_not_allowed"
-            record.info["allowed_methods"] = [m for m in _defined_methods(cls)
-                                              if m in cls.SUPPORTED_METHODS]
+            allowed = [m for m in _defined_methods(cls) if m in cls.SUPPORTED_METHODS]
+            facts["allowed_methods"] = record.info["allowed_methods"] = allowed
         self.recorder.leave(step, result=None, facts=facts)
 
     def _watch_handler(self, cls: type) -> None:
@@ -632,7 +644,7 @@ def _settle_outcome(info: dict) -> None:
     if info.get("error") is not None:
         info["outcome"] = "error"
     elif status >= 400:
-        info["outcome"] = "http_error"
+        info["outcome"] = "http_error" if info.get("http_exception") else "error_status"
     elif 300 <= status < 400 and info.get("redirect_to"):
         info["outcome"] = "redirect"
     else:

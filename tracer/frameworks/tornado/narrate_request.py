@@ -19,11 +19,6 @@ def narrate_request(trace: Trace, request: Request) -> list[Item]:
     return TornadoRequest(trace, request).build()
 
 
-def uses_parts(trace: Trace) -> bool:
-    """Tornado apps are never plain WSGI apps: no WSGI trace is told in its words."""
-    return False
-
-
 def _view_args(values: Any) -> str:
     if not values:
         return "{}"
