@@ -201,7 +201,11 @@ class CodeWatcher:
         if event != "call":
             return None
         resumed = self._suspended.pop(id(frame), None)
-        if resumed is not None:  # a coroutine or generator carrying on after a yield
+        # A coroutine or generator carrying on after a yield; the same frame only if the same
+        # code in the same request (one resumed while nothing traced it, then finished, may
+        # have left its id to a new frame).
+        if resumed is not None and resumed.code is frame.f_code and (
+                resumed.record is current_request()):
             return resumed
         watched = self._by_id.get(id(frame.f_code))
         wanted = self._lines_wanted.get(id(frame.f_code))
@@ -218,7 +222,7 @@ class CodeWatcher:
             self.recorder.failed(exc)
             return None
         frame.f_trace_lines = wanted is not None and LINES_IN_REQUESTS
-        return _FrameTracer(self, step_id)
+        return _FrameTracer(self, step_id, frame.f_code)
 
     def _trace_lines(self, frame: FrameType, event: str, arg: Any) -> Any:
         """Local trace function of a frame whose lines are watched (3.11)."""
@@ -328,12 +332,14 @@ class _FrameTracer:
     event), anything else the frame being left by the exception last seen in it.
     """
 
-    __slots__ = ("watcher", "step_id", "pending")
+    __slots__ = ("watcher", "step_id", "pending", "code", "record")
 
-    def __init__(self, watcher: CodeWatcher, step_id: int | None) -> None:
+    def __init__(self, watcher: CodeWatcher, step_id: int | None, code: CodeType) -> None:
         self.watcher = watcher
         self.step_id = step_id
         self.pending: BaseException | None = None
+        self.code = code
+        self.record = current_request()
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event == "line":
