@@ -339,3 +339,14 @@ def test_recording_process_wide_records_tornado_s_own_test_requests() -> None:
     assert codes == [200, 405, 404]
     assert [(r.method, r.status, r.endpoint) for r in trace.requests] == [
         ("GET", 200, "login"), ("HEAD", 405, "login"), ("GET", 404, None)]
+
+
+def test_serve_says_in_one_line_that_a_tornado_app_is_no_wsgi_app() -> None:
+    from click.testing import CliRunner
+
+    from flaskscope.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "fixtures/tornado_login.py", "--port", "0"])
+    assert result.exit_code == 2, result.output
+    assert "is a tornado app, which is no WSGI app" in result.output
+    assert "Traceback" not in result.output

@@ -80,7 +80,7 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
     framework = framework_of(obj)
     if framework == "flask":
         return _flask(app_ref)  # Flask's adapter records it, --wsgi or not
-    if _serves_itself(framework):  # no WSGI app (Tornado's): its adapter sends requests
+    if serves_itself(framework):  # no WSGI app (Tornado's): its adapter sends requests
         why = adapter(framework).load().unsupported()
         if why:
             raise AppLoadError(why)
@@ -114,13 +114,14 @@ def send(loaded: LoadedApp, spec: RequestSpec) -> int | None:
         from tracer.frameworks.flask.loading import send as flask_send
 
         return flask_send(loaded.app, spec)
-    if _serves_itself(loaded.framework):
+    if serves_itself(loaded.framework):
         return adapter(loaded.framework).load().send(loaded.app, spec)
     return open_request(Client(loaded.app, use_cookies=False), spec, buffered=True)
 
 
-def _serves_itself(framework: str) -> bool:
-    """Whether the framework's adapter sends its apps requests itself (no WSGI: Tornado)."""
+def serves_itself(framework: str) -> bool:
+    """Whether the framework's apps are no WSGI apps (Tornado's): its adapter sends them
+    requests, and no WSGI server can serve them."""
     return bool(getattr(adapter(framework).load(), "SERVES_ITSELF", False))
 
 

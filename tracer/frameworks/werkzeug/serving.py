@@ -108,7 +108,7 @@ def run_server(config: ServeConfig) -> int:
 
     from tracer.api import default_scope, install, registering, uninstall
     from tracer.errors import AppLoadError
-    from tracer.frameworks.loading import load
+    from tracer.frameworks.loading import load, serves_itself
     from tracer.session import app_root
     from tracer.tracefile import save
 
@@ -125,6 +125,11 @@ def run_server(config: ServeConfig) -> int:
         try:
             with registering():
                 loaded = load(config.app)
+            if serves_itself(loaded.framework):
+                raise AppLoadError(
+                    f"serve runs WSGI apps on Werkzeug's dev server, and {config.app!r} is a "
+                    f"{loaded.framework} app, which is no WSGI app; record its requests with "
+                    "`flaskscope trace`, `view` or `explain` instead")
         except AppLoadError as exc:
             events.send("error", message=str(exc))
             if not config.reload:
