@@ -350,3 +350,101 @@ def test_serve_says_in_one_line_that_a_tornado_app_is_no_wsgi_app() -> None:
     assert result.exit_code == 2, result.output
     assert "is a tornado app, which is no WSGI app" in result.output
     assert "Traceback" not in result.output
+
+
+class _Lines:
+    """The oracle's own `sys.settrace`: which lines of Tornado and of the fixture ran, per
+    phase, while the same requests are replayed with nothing of flaskscope installed (a
+    function's decorator and `def` lines count as run when it is called)."""
+
+    def __init__(self, roots: tuple[str, ...]) -> None:
+        self.roots = roots
+        self.label = "registration"
+        self.ran: dict[str, set[tuple[str, int]]] = {}
+
+    def __enter__(self) -> _Lines:
+        import sys
+
+        sys.settrace(self._call)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        import sys
+
+        sys.settrace(None)
+
+    def _call(self, frame, event, arg):
+        file = frame.f_code.co_filename
+        if event != "call" or not file.startswith(self.roots):
+            return None
+        first = [frame.f_code.co_firstlineno]
+
+        def local(frame, event, arg):
+            if event == "line":
+                ran = self.ran.setdefault(self.label, set())
+                if first:
+                    ran.update((file, n) for n in range(first.pop(), frame.f_lineno))
+                ran.add((file, frame.f_lineno))
+            return local
+
+        return local
+
+
+def test_explain_quotes_only_lines_that_ran(tmp_path) -> None:
+    """Every line `explain --source` quotes, in both languages, ran in that request when
+    Tornado's own test case sends the same requests with nothing recording."""
+    import json
+    import os
+    from urllib.parse import urlencode
+
+    import tornado.testing
+    from click.testing import CliRunner
+    from flaskscope_testing import REPO_ROOT
+
+    from flaskscope.cli import cli
+    from tracer.tracefile import save
+
+    trace = record_fixture("tornado_login", *REQUESTS).trace
+    site = os.path.dirname(os.path.dirname(tornado.__file__))
+    roots = (os.path.dirname(tornado.__file__) + os.sep, str(REPO_ROOT / "fixtures") + os.sep)
+    forget_fixtures()
+    with _Lines(roots) as lines:
+        import fixtures.tornado_login as module
+
+        class Replay(tornado.testing.AsyncHTTPTestCase):
+            def get_app(self):
+                return module.app
+
+            def runTest(self) -> None:  # noqa: N802 - unittest's name
+                pass
+
+        case = Replay()
+        case.setUp()
+        try:
+            for index, item in enumerate(REQUESTS):
+                spec = _spec(item)
+                lines.label = f"request {index}"
+                case.fetch(spec.path, method=spec.method, headers=dict(spec.headers),
+                           body=urlencode(spec.data) if spec.data else None,
+                           follow_redirects=False, allow_nonstandard_methods=True)
+        finally:
+            case.tearDown()
+    forget_fixtures()
+    path = save(trace, tmp_path / "trace.jsonl")
+    quoted = 0
+    for lang in ("en", "zh"):
+        result = CliRunner().invoke(cli, ["explain", str(path), "--source", "--format", "json",
+                                          "--lang", lang])
+        assert result.exit_code == 0, result.output
+        for section in json.loads(result.output)["sections"]:
+            if section["kind"] != "request":
+                continue
+            ran = lines.ran.get(f"request {section['request']}", set())
+            for item in section["items"]:
+                for source in item.get("sources") or []:
+                    file, _, line = source["at"].rpartition(":")
+                    full = (os.path.join(site, file) if file.startswith("tornado/")
+                            else str(REPO_ROOT / file))
+                    quoted += 1
+                    assert (full, int(line)) in ran, (section["request"], source)
+    assert quoted > 100
