@@ -448,3 +448,51 @@ def test_explain_quotes_only_lines_that_ran(tmp_path) -> None:
                     quoted += 1
                     assert (full, int(line)) in ran, (section["request"], source)
     assert quoted > 100
+
+
+def test_requests_served_at_once_are_recorded_apart() -> None:
+    """Each request has a context of its own: three handlers awaiting at the same time,
+    finishing in another order than they began, each keep their own steps."""
+    import asyncio
+
+    import tornado.web
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.httpserver import HTTPServer
+    from tornado.testing import bind_unused_port
+
+    import tracer
+
+    class Slow(tornado.web.RequestHandler):
+        async def get(self, n: str) -> None:
+            await asyncio.sleep(0.02 * int(n))
+            self.write(f"slow {n}")
+
+    async def fetch_all(app: tornado.web.Application) -> list[bytes]:
+        sock, port = bind_unused_port()
+        server = HTTPServer(app)
+        server.add_sockets([sock])
+        try:
+            client = AsyncHTTPClient()
+            answers = await asyncio.gather(*[
+                client.fetch(f"http://127.0.0.1:{port}/slow/{n}") for n in (3, 1, 2)])
+        finally:
+            server.stop()
+            await server.close_all_connections()
+        return [answer.body for answer in answers]
+
+    with tracer.record() as recorder:
+        app = tornado.web.Application([(r"/slow/(\d)", Slow)])
+        loop = asyncio.new_event_loop()
+        try:
+            bodies = loop.run_until_complete(fetch_all(app))
+        finally:
+            loop.close()
+        trace = recorder.trace()
+    assert bodies == [b"slow 3", b"slow 1", b"slow 2"]
+    assert [(r.path, r.view_args) for r in trace.requests] == [
+        ("/slow/1", {"1": "'1'"}), ("/slow/2", {"1": "'2'"}), ("/slow/3", {"1": "'3'"})]
+    for request in trace.requests:
+        assert [s.name.rpartition(".<locals>.")[2] for s in calls(request.steps, Role.HANDLER)
+                ] == ["Slow.get"]
+        assert one(calls(request.steps, Role.MATCH)).facts["view_args"] == request.view_args
+    assert recorder.errors == 0
