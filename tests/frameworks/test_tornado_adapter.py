@@ -496,3 +496,24 @@ def test_requests_served_at_once_are_recorded_apart() -> None:
                 ] == ["Slow.get"]
         assert one(calls(request.steps, Role.MATCH)).facts["view_args"] == request.view_args
     assert recorder.errors == 0
+
+
+def test_a_factory_flaskscope_called_is_not_called_again(tmp_path, monkeypatch) -> None:
+    """A module importing Flask only inside its factory: flaskscope calls the factory (the
+    module shows no Flask), and keeps the Flask app it made rather than make a second."""
+    import sys
+
+    from tracer import record_app
+
+    path = tmp_path / "inner_flask_factory.py"
+    path.write_text("MADE = []\ndef create_app():\n    from flask import Flask\n"
+                    "    app = Flask(__name__)\n    MADE.append(app)\n"
+                    "    app.add_url_rule('/', 'home', lambda: 'hi')\n    return app\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        trace = record_app(str(path), [RequestSpec(path="/")]).trace
+        made = sys.modules["inner_flask_factory"].MADE
+    finally:
+        sys.modules.pop("inner_flask_factory", None)
+    assert len(made) == 1 and trace.meta["framework"] == "flask"
+    assert [(r.status, r.endpoint) for r in trace.requests] == [(200, "home")]

@@ -61,25 +61,24 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
             several candidates and no name says which.
     """
     target, name = _split(app_ref)
-    factory = name is not None and "(" in name and not plain
-    if factory and not _uses_flask(_import(target, app_ref)):
-        name, obj = _call_factory(_import(target, app_ref), str(name), app_ref)
-    elif factory:
-        return _flask(app_ref)  # a factory call: Flask's discovery makes those
-    else:
-        module = _import(target, app_ref)
-        if name is not None:
-            obj = _attribute(module, name, app_ref)
-        elif not plain and _looks_like_flask(module):
+    module = _import(target, app_ref)
+    called = False  # a factory flaskscope called (Flask's discovery calls Flask apps' own)
+    if name is not None and "(" in name and not plain:
+        if _uses_flask(module):
             return _flask(app_ref)
-        elif not plain and _own_factory(module) is not None and not _uses_flask(module) and (
-                not _candidates(module)):
-            name, obj = _call_factory(module, f"{_own_factory(module)}()", app_ref)
-        else:
-            name, obj = _discover(module, app_ref, plain=plain)
+        (name, obj), called = _call_factory(module, name, app_ref), True
+    elif name is not None:
+        obj = _attribute(module, name, app_ref)
+    elif not plain and _looks_like_flask(module):
+        return _flask(app_ref)
+    elif not plain and (factory := _own_factory(module)) and not _candidates(module):
+        (name, obj), called = _call_factory(module, f"{factory}()", app_ref), True
+    else:
+        name, obj = _discover(module, app_ref, plain=plain)
     framework = framework_of(obj)
-    if framework == "flask":
-        return _flask(app_ref)  # Flask's adapter records it, --wsgi or not
+    if framework == "flask":  # Flask's adapter records it, --wsgi or not
+        return LoadedApp(obj, "flask", getattr(obj, "name", name)) if called else (
+            _flask(app_ref))
     if serves_itself(framework):  # no WSGI app (Tornado's): its adapter sends requests
         why = adapter(framework).load().unsupported()
         if why:
