@@ -87,7 +87,8 @@ test-versions:
 flask-suite: $(STAMP)
 	scripts/flask_suite.sh $(BIN)/python
 
-# Tornado's own web tests, plain and recorded process-wide: identical outcomes and output.
+# Tornado's own web tests, plain and recorded process-wide (hook and line mode): identical
+# outcomes and output.
 tornado-suite: $(STAMP)
 	scripts/tornado_suite.sh $(BIN)/python
 

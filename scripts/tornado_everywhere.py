@@ -2,7 +2,7 @@
 process-wide, then say what it recorded.
 
 Used by scripts/tornado_suite.sh, which runs the same tests plain and compares every test's
-outcome. Usage: python scripts/tornado_everywhere.py [runtests arguments], for example
+outcome. FLASKSCOPE_LINES=1 records every line run too (line mode). Usage: python scripts/tornado_everywhere.py [runtests arguments], for example
 `--verbose tornado.test.web_test`. The closing line (on stdout, which Tornado's runner
 does not count as stray output) gives the requests recorded, the recorder's own errors
 and the requests still open when the tests ended.
@@ -11,6 +11,7 @@ and the requests still open when the tests ended.
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 
 import tracer
@@ -32,7 +33,7 @@ def _report() -> None:
 
 
 def main() -> None:
-    tracer.install()
+    tracer.install(lines=bool(os.environ.get("FLASKSCOPE_LINES")))
     atexit.register(_report)
     sys.argv = ["tornado.test.runtests", *sys.argv[1:]]
     from tornado.test.runtests import main as run_tests

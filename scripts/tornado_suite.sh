@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run Tornado's own web tests (tornado.test.web_test, shipped in the installed tornado
-# package) twice: plain, and with flaskscope's recording installed process-wide
-# (scripts/tornado_everywhere.py). Every test's outcome, and every other line the runner
+# package) three times: plain, and with flaskscope's recording installed process-wide
+# (scripts/tornado_everywhere.py) in hook mode, then in line mode. Every test's outcome, and every other line the runner
 # prints, must be identical: recording never changes what an app does, nor adds a log line.
 # Prints the counts: tests, requests recorded, recorder errors, requests left open.
 # Usage: scripts/tornado_suite.sh [PYTHON] (default .venv/bin/python)
@@ -24,24 +24,28 @@ run() {  # $1: name; the rest: the command. Keeps all output, then splits it.
         | sed -E 's/[0-9]+\.[0-9]+s/Ns/g' > "$work/$name.other" || true
 }
 run plain "$python" -m tornado.test.runtests
-run recorded env PYTHONPATH="$root:$root/scripts" "$python" "$root/scripts/tornado_everywhere.py"
 tests=$(wc -l < "$work/plain.outcomes")
 if [ "$tests" -eq 0 ]; then
     echo "Tornado $version $module did not run:"; tail -5 "$work/plain.all"; exit 1
 fi
-recorded=$(grep -o '^flaskscope recorded.*' "$work/recorded.all" || echo "flaskscope did not run")
-grep '^flaskscope recorder error: ' "$work/recorded.all" || true
 status=0
-if diff -u "$work/plain.outcomes" "$work/recorded.outcomes" > "$work/diff.txt" \
-        && diff -u "$work/plain.other" "$work/recorded.other" >> "$work/diff.txt"; then
-    echo "Tornado $version $module, flaskscope recording: $tests tests, identical outcomes and output ($recorded)"
-else
-    echo "Tornado $version $module, flaskscope recording: outcomes or output DIFFER ($recorded)"
-    cat "$work/diff.txt"
-    status=1
-fi
-case "$recorded" in
-    *"recorder errors: 0; requests left open: 0") ;;
-    *) status=1 ;;
-esac
+for mode in hooks lines; do
+    lines=""; [ "$mode" = lines ] && lines=1
+    run "$mode" env FLASKSCOPE_LINES=$lines PYTHONPATH="$root:$root/scripts" \
+        "$python" "$root/scripts/tornado_everywhere.py"
+    recorded=$(grep -o '^flaskscope recorded.*' "$work/$mode.all" || echo "flaskscope did not run")
+    grep '^flaskscope recorder error: ' "$work/$mode.all" || true
+    if diff -u "$work/plain.outcomes" "$work/$mode.outcomes" > "$work/diff.txt" \
+            && diff -u "$work/plain.other" "$work/$mode.other" >> "$work/diff.txt"; then
+        echo "Tornado $version $module, flaskscope $mode: $tests tests, identical outcomes and output ($recorded)"
+    else
+        echo "Tornado $version $module, flaskscope $mode: outcomes or output DIFFER ($recorded)"
+        cat "$work/diff.txt"
+        status=1
+    fi
+    case "$recorded" in
+        *"recorder errors: 0; requests left open: 0") ;;
+        *) status=1 ;;
+    esac
+done
 exit $status
