@@ -39,8 +39,8 @@ def compare_command(
 ) -> None:
     """Compare how several frameworks store a route, name it, find its handler and wrap it.
 
-    Each SOURCE is an app (as `trace` takes it: Flask, Werkzeug, Bottle or any WSGI
-    callable) to record the request on, or a trace file (its request with the same method
+    Each SOURCE is an app (as `trace` takes it: Flask, Werkzeug, Bottle, web.py, Tornado or
+    any WSGI callable) to record the request on, or a trace file (its request with the same method
     and path, else its first). For example:
 
         flaskscope compare fixtures/seed_login.py fixtures/werkzeug_login.py
