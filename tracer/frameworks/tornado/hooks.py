@@ -265,7 +265,7 @@ class TornadoHooks(AdapterHooks):
                 return original(delegate, *args)
             if original.__name__ == "finish":
                 with hooks.recorder.guard():
-                    exchange.context.run(hooks._body_arrived, exchange, delegate)
+                    hooks._within(exchange, hooks._body_arrived, exchange, delegate)
             return hooks._within(exchange, original, delegate, *args)
 
         within.__wrapped__ = original  # type: ignore[attr-defined]
@@ -290,6 +290,8 @@ class TornadoHooks(AdapterHooks):
         return on_connection_close
 
     def _within(self, exchange: _Exchange, function: Callable, *args: Any) -> Any:
+        """Run `function` in the request's context (already there when entered), with
+        watched code caught and, in line mode, its lines traced."""
         if exchange.entered:
             return function(*args)
         exchange.entered = True
