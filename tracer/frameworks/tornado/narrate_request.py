@@ -35,6 +35,8 @@ class TornadoRequest:
         self.steps = Steps(request.steps)
         self.sources = trace.sources
         self.items: list[Item] = []
+        #: Whether `_execute` got as far as looking the method up (`prepare()` may end it)
+        self.looked_up = any(s.role == Role.HANDLER_LOOKUP for s in request.steps)
         self.handlers: dict[str, Callable[[Step], bool]] = {
             Role.REQUEST: self._request,
             Role.MATCH: self._match,
@@ -113,12 +115,15 @@ class TornadoRequest:
         params = {"handler": facts.get("handler", "?"), "method": facts.get("method", "?"),
                   "supported": code_list(facts.get("supported_methods") or ())}
         if facts.get("method") not in (facts.get("supported_methods") or ()):
-            message = N_("`_execute` made a `{handler}` for this request; {method} is not in "
-                         "its `SUPPORTED_METHODS` ({supported}), so it raised "
-                         "`HTTPError(405)` before `prepare()`.")
+            message = N_("`_execute` made an instance of `{handler}` for this request; "
+                         "{method} is not in its `SUPPORTED_METHODS` ({supported}), so it "
+                         "raised `HTTPError(405)` before `prepare()`.")
+        elif self.looked_up:
+            message = N_("`_execute` made an instance of `{handler}` for this request and "
+                         "ran it: `prepare()` first, then the method named after {method}.")
         else:
-            message = N_("`_execute` made a `{handler}` for this request and ran it: "
-                         "`prepare()` first, then the method named after {method}.")
+            message = N_("`_execute` made an instance of `{handler}` for this request and "
+                         "ran its `prepare()`; no method was looked up after it.")
         self._told(step, message, params)
         return False
 
@@ -129,9 +134,12 @@ class TornadoRequest:
             params["exception"] = clip(raised)
             message = N_("`{name}` ({at}) raised {exception}: the method is never looked "
                          "up.")
-        else:
+        elif self.looked_up:
             message = N_("`{name}` ({at}) ran before the method, as it does for every "
                          "request to this class.")
+        else:
+            message = N_("`{name}` ({at}) ran and finished the response itself, so "
+                         "`_execute` looked no method up.")
         self._told(step, message, params)
         return True
 
