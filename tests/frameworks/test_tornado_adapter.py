@@ -209,6 +209,9 @@ def test_on_finish_runs_where_tornado_runs_it(login: Trace, answers: dict) -> No
     assert finished == answers["finished"]
     error = login.requests[11]
     assert one(calls(error.steps, Role.BEFORE_REQUEST_FUNCTION)).name == "ErrorHandler.prepare"
+    assert notes(error.steps, Role.HANDLER_LOOKUP) == []
+    assert "ran its `prepare()`; no method was looked up after it." in plain(
+        explain(login, request_id=11), "en")
 
 
 @pytest.mark.parametrize(("lang", "request_id", "told"), [
