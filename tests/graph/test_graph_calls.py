@@ -86,7 +86,7 @@ def test_edges_follow_calls_and_the_path_to_the_handler_is_bold(seed_views) -> N
     match = parsed.node("RequestContext.match_request")
     assert (parsed.node("Flask.wsgi_app"), match) in parsed.edge_pairs()
     assert (match, parsed.node("MapAdapter.match")) in parsed.edge_pairs()
-    assert "bold: the way from the WSGI call to IndexView.get" in parsed.label
+    assert "bold: the way from Flask.wsgi_app to IndexView.get" in parsed.label
 
 
 def test_an_early_return_ends_the_bold_path_at_the_decorator(seed_views) -> None:

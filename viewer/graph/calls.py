@@ -111,7 +111,7 @@ def calls_graph(trace: Trace, request: Request) -> graphviz.Digraph:
                              node_attr=style.NODE, edge_attr=style.EDGE)
     caption = request_title(request)
     if target is not None:
-        caption += f"\nbold: the way from the WSGI call to {target.name}"
+        caption += f"\nbold: the way from {path[0].name if path else '?'} to {target.name}"
     graph.attr(label=plain_label(caption, align="left"))
 
     by_package: dict[str, list[Key]] = {name: [] for name in PACKAGES}
