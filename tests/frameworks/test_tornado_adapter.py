@@ -139,6 +139,17 @@ def test_the_match_is_what_find_handler_says(login: Trace, answers: dict) -> Non
                                                                 "en")
 
 
+def test_the_rule_s_kwargs_reach_initialize_before_execute(login: Trace) -> None:
+    hello = login.requests[8]
+    init = one(calls(hello.steps, Role.VIEW_INIT))
+    dispatch = one(calls(hello.steps, Role.DISPATCH))
+    assert init.name == "HelloHandler.initialize" and init.id < dispatch.id
+    assert init.detail["greeting"] == "'Hello'"
+    assert one(calls(hello.steps, Role.MATCH)).facts["kwargs"] == {"greeting": "'Hello'"}
+    assert "keyword arguments to `HelloHandler.initialize`" in plain(
+        explain(login, request_id=8), "en")
+
+
 def test_the_method_is_found_by_name_after_prepare(login: Trace) -> None:
     get = login.requests[0]
     dispatch = one(calls(get.steps, Role.DISPATCH))
@@ -210,7 +221,7 @@ def test_on_finish_runs_where_tornado_runs_it(login: Trace, answers: dict) -> No
     error = login.requests[11]
     assert one(calls(error.steps, Role.BEFORE_REQUEST_FUNCTION)).name == "ErrorHandler.prepare"
     assert notes(error.steps, Role.HANDLER_LOOKUP) == []
-    assert "ran its `prepare()`; no method was looked up after it." in plain(
+    assert "its `prepare()`, and no method was looked up after it." in plain(
         explain(login, request_id=11), "en")
 
 

@@ -387,6 +387,8 @@ class TornadoHooks(AdapterHooks):
             return
         tried = [pattern for pattern, _ in exchange.tried]
         handler = getattr(result, "handler_class", None)
+        if inspect.isclass(handler):
+            self._watch_handler(handler)  # its instance is made before `_execute` runs
         rule = next((each for each in _rules(app) if each.target is handler
                      and _pattern(each) in [p for p, ok in exchange.tried if ok]), None)
         facts: Facts = {"path": record.info.get("path"), "tried": tried, "rules": len(tried),
@@ -492,13 +494,15 @@ class TornadoHooks(AdapterHooks):
         self.recorder.leave(step, result=None, facts=facts)
 
     def _watch_handler(self, cls: type) -> None:
-        """Catch the calls `_execute` makes into the class's own code: `prepare`, the
-        method it finds by name and each decorator layer around it, `write_error`,
+        """Catch the calls Tornado makes into the class's own code: `initialize` (given the
+        rule's keyword arguments when the instance is made), `prepare`, the method
+        `_execute` finds by name and each decorator layer around it, `write_error`,
         `on_finish`; and Tornado's `_unimplemented_method` (the 405 of a method the class
         does not define)."""
         web = _web()
         base = web.RequestHandler
-        for name, role in (("prepare", Role.BEFORE_REQUEST_FUNCTION),
+        for name, role in (("initialize", Role.VIEW_INIT),
+                           ("prepare", Role.BEFORE_REQUEST_FUNCTION),
                            ("on_finish", Role.TEARDOWN_FUNCTION),
                            ("write_error", Role.ERROR_HANDLER)):
             found = getattr(cls, name, None)

@@ -41,6 +41,7 @@ class TornadoRequest:
             Role.REQUEST: self._request,
             Role.MATCH: self._match,
             Role.DISPATCH: self._dispatch,
+            Role.VIEW_INIT: self._initialize,
             Role.BEFORE_REQUEST_FUNCTION: self._prepare,
             Role.HANDLER_LOOKUP: self._lookup,
             Role.LAYER: self._layer,
@@ -115,17 +116,25 @@ class TornadoRequest:
         params = {"handler": facts.get("handler", "?"), "method": facts.get("method", "?"),
                   "supported": code_list(facts.get("supported_methods") or ())}
         if facts.get("method") not in (facts.get("supported_methods") or ()):
-            message = N_("`_execute` made an instance of `{handler}` for this request; "
-                         "{method} is not in its `SUPPORTED_METHODS` ({supported}), so it "
-                         "raised `HTTPError(405)` before `prepare()`.")
+            message = N_("`_execute` ran the `{handler}` made for this request; {method} "
+                         "is not in its `SUPPORTED_METHODS` ({supported}), so it raised "
+                         "`HTTPError(405)` before `prepare()`.")
         elif self.looked_up:
-            message = N_("`_execute` made an instance of `{handler}` for this request and "
-                         "ran it: `prepare()` first, then the method named after {method}.")
+            message = N_("`_execute` ran the `{handler}` made for this request: "
+                         "`prepare()` first, then the method named after {method}.")
         else:
-            message = N_("`_execute` made an instance of `{handler}` for this request and "
-                         "ran its `prepare()`; no method was looked up after it.")
+            message = N_("`_execute` ran the `{handler}` made for this request: its "
+                         "`prepare()`, and no method was looked up after it.")
         self._told(step, message, params)
         return False
+
+    def _initialize(self, step: Step) -> bool:
+        arguments = {k: v for k, v in step.detail.items() if k != "self"}
+        self._told(step, N_("Making the instance for this request, Tornado passed the rule's "
+                            "keyword arguments to `{name}` ({at}): {kwargs}."),
+                   {"name": step.name, "at": where(step.file, step.line),
+                    "kwargs": ", ".join(f"{k}={v}" for k, v in arguments.items()) or "—"})
+        return True
 
     def _prepare(self, step: Step) -> bool:
         raised = self.steps.raised(step)
