@@ -34,8 +34,8 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from tracer.errors import AppLoadError
-from tracer.frameworks import active_hooks, adapter, framework_of
+from tracer.errors import AppLoadError, UnsupportedVersionError
+from tracer.frameworks import active_hooks, adapter, framework_of, refusal
 from tracer.frameworks.flask.loading import RequestSpec, open_request
 
 _FACTORY_NAMES = ("create_app", "make_app")
@@ -69,6 +69,9 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
             return _flask(app_ref)
         name, obj = _discover(module, app_ref, plain=plain)
     framework = framework_of(obj)
+    why = refusal(framework)
+    if why is not None:
+        raise UnsupportedVersionError(why)
     if framework == "flask":
         return _flask(app_ref)  # Flask's adapter records it, --wsgi or not
     # A framework's app object that is not itself the WSGI callable (web.py's) says which is.

@@ -1,4 +1,4 @@
-"""What flaskscope knows of web.py's internals (web.py 0.62+): its URL mapping and how a
+"""What flaskscope knows of web.py's internals (web.py 0.40 to 0.76): its URL mapping and how a
 request finds the class that handles it.
 
 Registration: `application(mapping, fvars)` keeps `mapping` as (regex, class name) pairs
