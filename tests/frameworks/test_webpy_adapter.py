@@ -63,6 +63,13 @@ def test_a_request_matches_then_finds_its_handler_by_reflection(webpy_hello: Tra
     while step.parent is not None and step.id != dispatch.id:
         step = request.steps[step.parent]
     assert step.id == dispatch.id, "the handler runs inside `_delegate`"
+    import web
+
+    served = one(calls(request.steps, Role.REQUEST))
+    made = web.application((), {}).wsgifunc()
+    made = getattr(made, "app", made)  # the recorder's stand-in holds what web.py made
+    assert (served.name, served.file) == (made.__qualname__, made.__code__.co_filename), (
+        "the server called web.py's WSGI function, not a recorder's")
 
 
 def test_head_falls_back_to_get(webpy_hello: Trace) -> None:

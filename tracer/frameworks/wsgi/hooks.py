@@ -337,7 +337,11 @@ class WsgiHooks(AdapterHooks):
         pass
 
     def wrap(self, app: Callable, framework: str = "wsgi") -> RecordedApp:
-        """A WSGI callable that records each request to `app` (labelled `framework`)."""
+        """A WSGI callable that records each request to `app` (labelled `framework`); `app`
+        itself when it records already (web.py's `wsgifunc()` hands back a recorded one),
+        so the request's first step is the app's WSGI function, not a recorder's."""
+        if isinstance(app, RecordedApp) and app.hooks is self:
+            return app
         return RecordedApp(self, app, framework)
 
     def tracing(self) -> ExitStack:
