@@ -37,6 +37,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracer.model import Request, Role, Route, Step, Trace
+from viewer.chain_text import handler_for
 from viewer.textsafe import visible
 
 LANGUAGES = ("en", "zh")
@@ -455,7 +456,10 @@ class _Reader:
             return [self._say("no_request")]
         lines = []
         chain = self.route.chain if self.route is not None else ()
-        layers = [link for link in chain if link.kind != "method"]
+        ran = self._handler(self.request.steps)
+        layers = [link for link in handler_for(chain, ran.name if ran else None,
+                                               self.request.method)
+                  if link.kind != "method"]
         if len(layers) > 1:
             names = " → ".join(f"class {link.qualname}" if link.kind == "view_class"
                                else link.qualname for link in layers)
