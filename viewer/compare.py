@@ -4,7 +4,8 @@ Each cell is built from one trace's recorded steps — their roles and facts, ne
 knowing which framework made them — so a framework the adapters learn later compares
 without a change here. The concepts:
 
-- `stored`: where the rule went at registration (`RULE_ADDED`, `VIEW_REGISTERED`);
+- `stored`: where the rule went at registration (`RULE_ADDED`, `VIEW_REGISTERED`; its
+  `storage`, `static`, `dynamic` or `ordered`, told in words);
 - `endpoint`: how its endpoint or name was chosen (`ENDPOINT_INFERRED`, `ADD_URL_RULE`'s
   `endpoint_given`, or the rule itself when nothing else was recorded);
 - `found`: how the request found its handler (`MATCH`, `DISPATCH`, `HANDLER_LOOKUP`, the
@@ -91,6 +92,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
                             "outermost: {decorators}",
         "answer": "{status} {outcome}",
         "headers": "`start_response` got {headers}",
+        "storage.static": "static: a table keyed by the exact path",
+        "storage.dynamic": "dynamic: regular expressions tried in turn",
+        "storage.ordered": "a list tried in order",
         "no_head": "no HEAD request for {path} in this trace",
         "head_answer": "HEAD {path}: {status} {outcome}",
         "head_rule_lists": "rule {rule} lists HEAD among its methods ({methods})",
@@ -153,6 +157,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "class_decorators": "视图类的 `decorators` 列表按顺序套上，最后一个在最外层：{decorators}",
         "answer": "{status} {outcome}",
         "headers": "`start_response` 收到 {headers}",
+        "storage.static": "静态表：按完整路径直接查找",
+        "storage.dynamic": "动态表：逐个尝试正则表达式",
+        "storage.ordered": "按顺序逐个尝试的列表",
         "no_head": "这份 trace 里没有 {path} 的 HEAD 请求",
         "head_answer": "HEAD {path}：{status} {outcome}",
         "head_rule_lists": "规则 {rule} 的方法里本来就有 HEAD（{methods}）",
@@ -273,6 +280,11 @@ class _Reader:
     def _say(self, key: str, **values: Any) -> str:
         return self.messages[key].format(**values)
 
+    def _storage(self, kind: Any) -> str:
+        """A router's kind of storage in words (`static`, `dynamic`, `ordered`), else as
+        the adapter recorded it."""
+        return self.messages.get(f"storage.{kind}", str(kind) if kind else "?")
+
     # -- what the request reached ---------------------------------------------------------
 
     def _rule(self) -> str | None:
@@ -336,12 +348,12 @@ class _Reader:
                 lines.append(self._say("rule_stored_name", step=step.name,
                                        rule=_q(facts["rule"]), methods=methods,
                                        stored_in=facts["stored_in"],
-                                       storage=facts.get("storage", "?"),
+                                       storage=self._storage(facts.get("storage")),
                                        target=_q(facts.get("target"))))
             elif facts.get("stored_in"):
                 lines.append(self._say("rule_stored", step=step.name, rule=_q(facts["rule"]),
                                        methods=methods, stored_in=facts["stored_in"],
-                                       storage=facts.get("storage", "?"),
+                                       storage=self._storage(facts.get("storage")),
                                        target=facts.get("target", "?")))
             else:
                 lines.append(self._say("rule_map", step=step.name, rule=_q(facts["rule"]),

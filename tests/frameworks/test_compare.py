@@ -48,10 +48,10 @@ def test_where_the_route_is_stored(login_traces) -> None:
     assert "(GET, HEAD, POST) with endpoint 'index'" in werkzeug[0]
     assert werkzeug[1].startswith("nothing recorded a view table")
     assert bottle[:2] == (
-        "`Router.add` stored rule '/login' (GET) in `router.static['GET']` (static), its "
-        "target the `Route` object",
-        "`Router.add` stored rule '/login' (POST) in `router.static['POST']` (static), its "
-        "target the `Route` object")
+        "`Router.add` stored rule '/login' (GET) in `router.static['GET']` (static: a table "
+        "keyed by the exact path), its target the `Route` object",
+        "`Router.add` stored rule '/login' (POST) in `router.static['POST']` (static: a table "
+        "keyed by the exact path), its target the `Route` object")
     assert bottle[2:] == ("the route object went into `app.routes[0]`",
                           "the route object went into `app.routes[1]`")
 

@@ -205,7 +205,7 @@ def test_compare_tells_where_the_pair_went_and_the_head_fallback(webpy_login: Tr
 
     text = to_text(compare([webpy_login, webpy_login], request_ids=[1, 2]))
     assert ("`application.init_mapping` stored rule '/login' (*) in `app.mapping[0]` "
-            "(a (regex, class) pair, tried in order), its target the name 'Login'") in text
+            "(a list tried in order), its target the name 'Login'") in text
     assert "`getattr` found no `HEAD` for HEAD, so it looked up `GET`: Login.GET" in text
     assert "`getattr` looked up `PUT` for PUT: web.nomethod(cls): 405" in text
     assert "nothing recorded a view table" not in text

@@ -151,7 +151,7 @@ class WebpyHooks(AdapterHooks):
         self.recorder.note(Role.RULE_ADDED, by, {
             "rule": str(pattern), "endpoint": _endpoint(what), "methods": [],
             "stored_in": f"app.mapping[{index}]", "index": index,
-            "storage": "a (regex, class) pair, tried in order",
+            "storage": "ordered",  # the pairs are tried in order
             "target": _endpoint(what), "target_is_name": isinstance(what, str)})
 
     def routes_of(self, app: Any) -> list[Route]:
