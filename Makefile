@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite tornado-suite lint clean
+.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite webpy-suite tornado-suite lint clean
 
 
 $(STAMP): pyproject.toml setup.py tracer/_linecore.c
@@ -86,6 +86,9 @@ test-versions:
 # Flask's own test suite, plain and with recording installed process-wide: same outcomes.
 flask-suite: $(STAMP)
 	scripts/flask_suite.sh $(BIN)/python
+
+webpy-suite: $(STAMP)
+	scripts/webpy_suite.sh $(BIN)/python
 
 # Tornado's own web tests, plain and recorded process-wide (hook and line mode): identical
 # outcomes and output.

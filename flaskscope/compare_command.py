@@ -11,6 +11,7 @@ from rich.console import Console
 
 from flaskscope.source import parse_request, request_options
 from tracer.errors import FlaskscopeError, RequestSpecError
+from tracer.frameworks.flask.loading import RequestSpec
 from tracer.model import Trace
 from tracer.session import record_app
 from tracer.tracefile import load
@@ -23,6 +24,9 @@ from viewer.textsafe import visible_json
 @click.option("-r", "--request", "request_text", default="GET /", show_default=True,
               metavar="'[METHOD] PATH'", help="The request to record on every APP.")
 @request_options
+@click.option("--refused-method", default="PUT", show_default=True, metavar="METHOD",
+              help="Sent on every APP beside the request and a HEAD for the same path: "
+                   "the method whose 405 'Who answers 405' tells.")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
               help="Language of the comparison.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -34,14 +38,17 @@ def compare_command(
     headers: Sequence[str],
     json_text: str | None,
     no_redact: bool,
+    refused_method: str,
     lang: str,
     fmt: str,
 ) -> None:
-    """Compare how several frameworks store a route, name it, find its handler and wrap it.
+    """Compare how several frameworks store a route, name it, find its handler, wrap it,
+    answer HEAD and refuse a method.
 
     Each SOURCE is an app (as `trace` takes it: Flask, Werkzeug, Bottle, web.py, Tornado or
-    any WSGI callable) to record the request on, or a trace file (its request with the same method
-    and path, else its first). For example:
+    any WSGI callable) to record the request on, with a HEAD and the --refused-method for the same
+    path, or a trace file (its request with the same method and path, else its first; its
+    HEAD and 405 requests for that path, if it has them). For example:
 
         flaskscope compare fixtures/seed_login.py fixtures/werkzeug_login.py
         fixtures/bottle_login.py -r 'GET /login'
@@ -55,6 +62,12 @@ def compare_command(
     if not words:
         raise RequestSpecError("--request is empty; give '[METHOD] PATH', e.g. 'GET /login'")
     spec = parse_request(words, data, headers, json_text)
+    method = refused_method.strip().upper()
+    if not method.isalpha():
+        raise RequestSpecError(f"--refused-method {refused_method!r} is not an HTTP method; "
+                               "give one like PUT or DELETE")
+    probes = [RequestSpec(method=m, path=spec.path) for m in ("HEAD", method)
+              if m != spec.method]
     traces: list[Trace] = []
     request_ids: list[int | None] = []
     for source in sources:
@@ -64,7 +77,7 @@ def compare_command(
             request_ids.append(next((r.id for r in trace.requests
                                      if (r.method, r.path) == (spec.method, spec.path)), None))
         else:
-            recording = record_app(source, [spec], redact=not no_redact)
+            recording = record_app(source, [spec, *probes], redact=not no_redact)
             if recording.app_error:
                 raise FlaskscopeError(recording.app_error)
             trace = recording.trace

@@ -49,6 +49,8 @@ def pytest_unconfigure(config: Any) -> None:
     if recorder is not None:
         print(f"\nflaskscope recorded {len(recorder.requests)} requests; "
               f"recorder errors: {recorder.errors}")
+        for sample in recorder.error_samples:
+            print(f"recorder error: {sample}")
         observer = _state.pop("observer", None)
         if observer is not None:
             observer.stop()

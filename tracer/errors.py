@@ -19,6 +19,10 @@ class AppLoadError(FlaskscopeError):
     """The application could not be found or imported."""
 
 
+class UnsupportedVersionError(FlaskscopeError):
+    """The installed framework is older than any version flaskscope can hook."""
+
+
 class RequestSpecError(FlaskscopeError):
     """A request given on the command line is malformed (method, header, data)."""
 

@@ -4,14 +4,22 @@ Each cell is built from one trace's recorded steps — their roles and facts, ne
 knowing which framework made them — so a framework the adapters learn later compares
 without a change here. The concepts:
 
-- `stored`: where the rule went at registration (`RULE_ADDED`, `VIEW_REGISTERED`);
+- `stored`: where the rule went at registration (`RULE_ADDED`, `VIEW_REGISTERED`; its
+  `storage`, `static`, `dynamic` or `ordered`, told in words);
 - `endpoint`: how its endpoint or name was chosen (`ENDPOINT_INFERRED`, `ADD_URL_RULE`'s
   `endpoint_given`, or the rule itself when nothing else was recorded);
 - `found`: how the request found its handler (`MATCH`, `DISPATCH`, `HANDLER_LOOKUP`, the
   innermost `VIEW`/`HANDLER` call);
 - `wrapped`: what wraps the handler, outermost first, and who applied it (`Route.chain`,
   `CLASS_DECORATOR` notes, `WRAP_CALLBACK`/`PLUGIN` steps);
-- `answered`: the status, outcome and response headers (`START_RESPONSE`).
+- `answered`: the status, outcome and response headers (`START_RESPONSE`);
+- `head`: what a HEAD request for the same path did: the rule it matched and whether that
+  rule lists HEAD, the handler looked up and run, the body handed to the server;
+- `refused`: who answered a 405 for the same path: the step that refused the method (while
+  matching the URL, or after it, looking for a handler), what made the response, `Allow`.
+
+`head` and `refused` read the trace's other requests for the compared path (`flaskscope
+compare` sends a HEAD and a refused method beside the request it compares).
 
 Messages exist in English and Chinese (`LANGUAGES`). Pure functions: traces in, text or
 JSON out; `flaskscope.compare_command` is the CLI around them. The sentences hold values as
@@ -30,10 +38,11 @@ from rich.table import Table
 from rich.text import Text
 
 from tracer.model import Request, Role, Route, Step, Trace
+from viewer.chain_text import handler_for
 from viewer.textsafe import visible
 
 LANGUAGES = ("en", "zh")
-CONCEPTS = ("stored", "endpoint", "found", "wrapped", "answered")
+CONCEPTS = ("stored", "endpoint", "found", "wrapped", "answered", "head", "refused")
 
 _MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -42,6 +51,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "title.found": "How the handler is found",
         "title.wrapped": "What wraps the handler",
         "title.answered": "What answers",
+        "title.head": "What HEAD does",
+        "title.refused": "Who answers 405",
         "no_request": "no request recorded",
         "no_rule": "the request matched no rule, so no stored route is involved",
         "rule_map": "`{step}` put rule {rule} ({methods}) with endpoint {endpoint} into the "
@@ -81,6 +92,29 @@ _MESSAGES: dict[str, dict[str, str]] = {
                             "outermost: {decorators}",
         "answer": "{status} {outcome}",
         "headers": "`start_response` got {headers}",
+        "storage.static": "static: a table keyed by the exact path",
+        "storage.dynamic": "dynamic: regular expressions tried in turn",
+        "storage.ordered": "a list tried in order",
+        "no_head": "no HEAD request for {path} in this trace",
+        "head_answer": "HEAD {path}: {status} {outcome}",
+        "head_rule_lists": "rule {rule} lists HEAD among its methods ({methods})",
+        "head_rule_lacks": "`{step}` matched HEAD to rule {rule}, though its route lists "
+                           "only {methods}",
+        "head_body": "the app handed the server {bytes} bytes of body for HEAD, which the "
+                     "server must not send",
+        "head_no_body": "the app handed the server no body for HEAD",
+        "no_refusal": "no request for {path} was answered 405 in this trace",
+        "refused_at_match": "`{step}` refused {method} {path} while matching the URL: the "
+                            "rule allows {allowed}",
+        "refused_after_match": "`{step}` matched the URL, then refused {method} on looking "
+                               "for a handler: {allowed} have one",
+        "refused": "`{step}` refused {method} {path}: allowed {allowed}",
+        "refusal_handler": "the 405 response was made by `{handler}`",
+        "refusal_default": "no error handler of the app's for it: the framework's own 405 "
+                           "response answered",
+        "allow_header": "`start_response` got `Allow: {allow}`",
+        "no_allow_header": "`start_response` got no `Allow` header, which HTTP requires on a "
+                           "405",
     },
     "zh": {
         "title.stored": "路由存放在哪里",
@@ -88,6 +122,8 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "title.found": "如何找到处理函数",
         "title.wrapped": "处理函数外面包了什么",
         "title.answered": "最后的响应",
+        "title.head": "HEAD 请求怎么处理",
+        "title.refused": "谁来回答 405",
         "no_request": "没有记录到请求",
         "no_rule": "请求没有匹配到任何规则，不涉及已存放的路由",
         "rule_map": "`{step}` 把规则 {rule}（{methods}，endpoint {endpoint}）放进了 URL map",
@@ -121,6 +157,24 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "class_decorators": "视图类的 `decorators` 列表按顺序套上，最后一个在最外层：{decorators}",
         "answer": "{status} {outcome}",
         "headers": "`start_response` 收到 {headers}",
+        "storage.static": "静态表：按完整路径直接查找",
+        "storage.dynamic": "动态表：逐个尝试正则表达式",
+        "storage.ordered": "按顺序逐个尝试的列表",
+        "no_head": "这份 trace 里没有 {path} 的 HEAD 请求",
+        "head_answer": "HEAD {path}：{status} {outcome}",
+        "head_rule_lists": "规则 {rule} 的方法里本来就有 HEAD（{methods}）",
+        "head_rule_lacks": "`{step}` 把 HEAD 匹配到规则 {rule}，尽管这条路由只列出了 {methods}",
+        "head_body": "对 HEAD，应用仍把 {bytes} 字节的响应体交给了服务器，服务器不能把它发出去",
+        "head_no_body": "对 HEAD，应用没有交给服务器任何响应体",
+        "no_refusal": "这份 trace 里 {path} 没有哪个请求得到 405",
+        "refused_at_match": "`{step}` 在匹配 URL 时就拒绝了 {method} {path}：规则只允许 {allowed}",
+        "refused_after_match": "`{step}` 先匹配上了 URL，找处理方法时才拒绝 {method}："
+                               "有处理方法的是 {allowed}",
+        "refused": "`{step}` 拒绝了 {method} {path}：允许 {allowed}",
+        "refusal_handler": "405 响应由 `{handler}` 生成",
+        "refusal_default": "应用没有为它注册错误处理函数：由框架自带的 405 响应回答",
+        "allow_header": "`start_response` 收到 `Allow: {allow}`",
+        "no_allow_header": "`start_response` 没有收到 `Allow` 头，而 HTTP 要求 405 响应必须带上它",
     },
 }
 
@@ -226,6 +280,11 @@ class _Reader:
     def _say(self, key: str, **values: Any) -> str:
         return self.messages[key].format(**values)
 
+    def _storage(self, kind: Any) -> str:
+        """A router's kind of storage in words (`static`, `dynamic`, `ordered`), else as
+        the adapter recorded it."""
+        return self.messages.get(f"storage.{kind}", str(kind) if kind else "?")
+
     # -- what the request reached ---------------------------------------------------------
 
     def _rule(self) -> str | None:
@@ -289,12 +348,12 @@ class _Reader:
                 lines.append(self._say("rule_stored_name", step=step.name,
                                        rule=_q(facts["rule"]), methods=methods,
                                        stored_in=facts["stored_in"],
-                                       storage=facts.get("storage", "?"),
+                                       storage=self._storage(facts.get("storage")),
                                        target=_q(facts.get("target"))))
             elif facts.get("stored_in"):
                 lines.append(self._say("rule_stored", step=step.name, rule=_q(facts["rule"]),
                                        methods=methods, stored_in=facts["stored_in"],
-                                       storage=facts.get("storage", "?"),
+                                       storage=self._storage(facts.get("storage")),
                                        target=facts.get("target", "?")))
             else:
                 lines.append(self._say("rule_map", step=step.name, rule=_q(facts["rule"]),
@@ -369,6 +428,12 @@ class _Reader:
         dispatch = self._first(steps, Role.DISPATCH)
         if dispatch is not None and dispatch.facts.get("view"):
             lines.append(self._say("dispatch", step=dispatch.name, view=dispatch.facts["view"]))
+        lines.extend(self._lookups_and_handler(steps))
+        return lines
+
+    def _lookups_and_handler(self, steps: Sequence[Step]) -> list[str]:
+        """The handler looked up by name (each try), then the one that ran."""
+        lines = []
         for lookup in (s for s in steps if s.role == Role.HANDLER_LOOKUP and s.kind == "note"):
             facts = lookup.facts
             lines.append(self._say("lookup_fallback" if facts.get("fallback") else "lookup",
@@ -403,7 +468,10 @@ class _Reader:
             return [self._say("no_request")]
         lines = []
         chain = self.route.chain if self.route is not None else ()
-        layers = [link for link in chain if link.kind != "method"]
+        ran = self._handler(self.request.steps)
+        layers = [link for link in handler_for(chain, ran.name if ran else None,
+                                               self.request.method)
+                  if link.kind != "method"]
         if len(layers) > 1:
             names = " → ".join(f"class {link.qualname}" if link.kind == "view_class"
                                else link.qualname for link in layers)
@@ -436,6 +504,73 @@ class _Reader:
         start = self._first(request.steps, Role.START_RESPONSE)
         if start is not None and start.facts.get("headers"):
             lines.append(self._say("headers", headers="; ".join(start.facts["headers"])))
+        return lines
+
+    def _companion(self, wanted: Any) -> Request | None:
+        """Another request of the trace for the compared path (the compared one first)."""
+        if self.request is None:
+            return None
+        same_path = [r for r in self.trace.requests if r.path == self.request.path]
+        ordered = sorted(same_path, key=lambda r: r.id != self.request.id)  # type: ignore[union-attr]
+        return next((r for r in ordered if wanted(r)), None)
+
+    def head(self) -> list[str]:
+        if self.request is None:
+            return [self._say("no_request")]
+        request = self._companion(lambda r: r.method == "HEAD")
+        if request is None:
+            return [self._say("no_head", path=_q(self.request.path))]
+        lines = [self._say("head_answer", path=_q(request.path), status=request.status,
+                           outcome=request.outcome)]
+        match = self._first(request.steps, Role.MATCH)
+        if match is not None and match.facts.get("matched"):
+            rule = match.facts.get("rule")
+            routes = [r for r in self.trace.routes if r.rule == rule]
+            methods = match.facts.get("methods") or (routes[0].methods if routes else ())
+            if methods and "HEAD" in methods:
+                lines.append(self._say("head_rule_lists", rule=_q(rule),
+                                       methods=", ".join(methods)))
+            elif methods:
+                lines.append(self._say("head_rule_lacks", step=match.name, rule=_q(rule),
+                                       methods=", ".join(methods)))
+        lines.extend(self._lookups_and_handler(request.steps))
+        body = self._first(request.steps, Role.RESPONSE_BODY)
+        if body is not None and isinstance(body.facts.get("bytes"), int):
+            size = body.facts["bytes"]
+            lines.append(self._say("head_body", bytes=size) if size
+                         else self._say("head_no_body"))
+        return lines
+
+    def refused(self) -> list[str]:
+        if self.request is None:
+            return [self._say("no_request")]
+        request = self._companion(lambda r: r.status == 405)
+        if request is None:
+            return [self._say("no_refusal", path=_q(self.request.path))]
+        steps = request.steps
+        refusing = next((s for s in steps if s.kind == "call"
+                         and s.facts.get("outcome") == "method_not_allowed"), None)
+        lines = []
+        if refusing is not None:
+            allowed = ", ".join(refusing.facts.get("allowed_methods")
+                                or request.allowed_methods) or "-"
+            match = self._first(steps, Role.MATCH)
+            key = ("refused_at_match" if refusing.role == Role.MATCH
+                   else "refused_after_match" if match is not None
+                   and match.facts.get("matched") else "refused")
+            lines.append(self._say(key, step=refusing.name, method=request.method,
+                                   path=_q(request.path), allowed=allowed))
+        handler = next((s for s in steps if s.role == Role.ERROR_HANDLER
+                        and s.kind == "note"), None)
+        if handler is not None:
+            lines.append(self._say("refusal_handler", handler=handler.facts["handler"])
+                         if handler.facts.get("handler") else self._say("refusal_default"))
+        start = self._first(steps, Role.START_RESPONSE)
+        if start is not None:
+            allow = [h.partition(":")[2].strip() for h in start.facts.get("headers") or []
+                     if h.lower().startswith("allow:")]
+            lines.append(self._say("allow_header", allow=allow[0]) if allow
+                         else self._say("no_allow_header"))
         return lines
 
 

@@ -14,6 +14,7 @@ from rich.tree import Tree
 
 from tracer.model import Request, Route, Step
 from tracer.paths import short_path
+from viewer.chain_text import chain_line
 from viewer.routes_output import APP_HEADER, app_label, several_apps
 from viewer.textsafe import visible, visible_markup
 
@@ -141,11 +142,7 @@ def route_table(routes: Iterable[Route]) -> Table:
             visible_markup(f"({m})" if m in route.automatic_methods else m)
             for m in route.methods
         )
-        chain = " → ".join(
-            visible_markup(link.qualname if link.kind != "view_class"
-                           else f"class {link.qualname}")
-            for link in route.chain
-        )
+        chain = visible_markup(chain_line(route.chain))
         cells = [visible_markup(route.rule), methods, visible_markup(route.endpoint), chain]
         if with_app:
             cells.insert(0, visible_markup(app_label(route)))

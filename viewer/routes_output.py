@@ -32,8 +32,9 @@ from typing import Any
 
 from rich.cells import cell_len
 
-from tracer.model import ChainLink, Route
+from tracer.model import Route
 from tracer.tracefile import link_document
+from viewer.chain_text import chain_line
 from viewer.textsafe import visible, visible_json
 
 #: Column titles of the plain table, in order.
@@ -60,7 +61,7 @@ def route_rows(routes: Iterable[Route]) -> list[tuple[str, str, str, str]]:
         methods = ", ".join(
             f"({m})" if m in route.automatic_methods else m for m in route.methods
         )
-        chain = " → ".join(_link_label(link) for link in route.chain)
+        chain = chain_line(route.chain)
         rows.append((visible(route.rule), visible(methods), visible(route.endpoint),
                      visible(chain)))
     return rows
@@ -89,10 +90,6 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     padded = [cell + " " * (width - cell_len(cell)) for cell, width in zip(cells, widths,
                                                                           strict=True)]
     return "  ".join(padded).rstrip() + "\n"
-
-
-def _link_label(link: ChainLink) -> str:
-    return f"class {link.qualname}" if link.kind == "view_class" else link.qualname
 
 
 def _route_object(route: Route) -> dict[str, Any]:

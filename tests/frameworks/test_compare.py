@@ -1,9 +1,15 @@
-"""`flaskscope compare`: Flask, Werkzeug and Bottle side by side, from each trace's facts."""
+"""`flaskscope compare`: Flask, Werkzeug, Bottle and web.py side by side, from each trace's
+facts; the whole comparison pinned, in English and Chinese, by snapshots."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,43 +18,46 @@ from flaskscope_testing import forget_fixtures, record_fixture
 from flaskscope.cli import cli
 from tracer.model import Trace
 from tracer.tracefile import save
-from viewer.compare import CONCEPTS, compare, to_json, to_text
+from viewer.compare import CONCEPTS, LANGUAGES, compare, to_json, to_text
 
 pytest.importorskip("bottle")
+pytest.importorskip("web")
 
-APPS = ("seed_login", "werkzeug_login", "bottle_login")
+APPS = ("seed_login", "werkzeug_login", "bottle_login", "webpy_login")
+#: What `flaskscope compare -r 'GET /login'` sends each app: the request, a HEAD, a PUT.
+REQUESTS = ("GET /login", "HEAD /login", "PUT /login")
 
 
 @pytest.fixture(scope="module")
 def login_traces() -> list[Trace]:
-    return [record_fixture(name, "GET /login", "PUT /login").trace for name in APPS]
+    return [record_fixture(name, *REQUESTS).trace for name in APPS]
 
 
 def _cells(traces: list[Trace], lang: str = "en", request: int = 0) -> dict[str, tuple]:
     comparison = compare(traces, lang=lang, request_ids=[request] * len(traces))
     assert [c.key for c in comparison.concepts] == list(CONCEPTS)
     assert comparison.labels == ("flask (seed_login.py)", "werkzeug (werkzeug_login.py)",
-                                 "bottle (bottle_login.py)")
+                                 "bottle (bottle_login.py)", "webpy (webpy_login.py)")
     return {c.key: c.cells for c in comparison.concepts}
 
 
 def test_where_the_route_is_stored(login_traces) -> None:
-    flask, werkzeug, bottle = _cells(login_traces)["stored"]
+    flask, werkzeug, bottle, _ = _cells(login_traces)["stored"]
     assert "`Map.add` put rule '/login' (GET, HEAD, OPTIONS, POST)" in flask[0]
     assert flask[1].startswith("`view_functions['index'] = index`")
     assert "(GET, HEAD, POST) with endpoint 'index'" in werkzeug[0]
     assert werkzeug[1].startswith("nothing recorded a view table")
     assert bottle[:2] == (
-        "`Router.add` stored rule '/login' (GET) in `router.static['GET']` (static), its "
-        "target the `Route` object",
-        "`Router.add` stored rule '/login' (POST) in `router.static['POST']` (static), its "
-        "target the `Route` object")
+        "`Router.add` stored rule '/login' (GET) in `router.static['GET']` (static: a table "
+        "keyed by the exact path), its target the `Route` object",
+        "`Router.add` stored rule '/login' (POST) in `router.static['POST']` (static: a table "
+        "keyed by the exact path), its target the `Route` object")
     assert bottle[2:] == ("the route object went into `app.routes[0]`",
                           "the route object went into `app.routes[1]`")
 
 
 def test_how_the_endpoint_is_chosen(login_traces) -> None:
-    flask, werkzeug, bottle = _cells(login_traces)["endpoint"]
+    flask, werkzeug, bottle, _ = _cells(login_traces)["endpoint"]
     assert flask == ("no endpoint given: `_endpoint_from_view_func` named it 'index' after "
                      "`index.__name__`",)
     assert werkzeug == ("given in the rule itself: endpoint 'index'",)
@@ -57,7 +66,7 @@ def test_how_the_endpoint_is_chosen(login_traces) -> None:
 
 def test_how_the_handler_is_found_and_wrapped(login_traces) -> None:
     cells = _cells(login_traces)
-    flask, werkzeug, bottle = cells["found"]
+    flask, werkzeug, bottle, _ = cells["found"]
     assert flask[:2] == ("`RequestContext.match_request` matched '/login' to rule '/login', "
                          "endpoint 'index'",
                          "`Flask.dispatch_request` called the endpoint's function `index`")
@@ -65,21 +74,72 @@ def test_how_the_handler_is_found_and_wrapped(login_traces) -> None:
     assert werkzeug[1] == "`MapAdapter.dispatch` called the endpoint's function `index`"
     assert bottle[0].startswith("`Router.match` matched '/login'")
     assert bottle[-1].startswith("the handler that ran: `index` (fixtures/bottle_login.py:")
-    flask_wrap, werkzeug_wrap, bottle_wrap = cells["wrapped"]
+    flask_wrap, werkzeug_wrap, bottle_wrap, webpy_wrap = cells["wrapped"]
     assert flask_wrap == werkzeug_wrap == ("no layers: the handler is called directly",)
     assert bottle_wrap == (
         "layers, outermost first: JSONPlugin.apply.<locals>.wrapper → "
         "view.<locals>.decorator.<locals>.wrapper → no_store.<locals>.wrapper → index",
         "applied by `Route._make_callback` on the route's first request, first plugin "
         "innermost: no_store (0), template (1), json (2)")
+    assert webpy_wrap == ("layers, outermost first: class Login → no_store.<locals>.wrapper",)
 
 
 def test_a_405_on_each_framework(login_traces) -> None:
-    cells = _cells(login_traces, request=1)
-    allowed = [line[0].rsplit("allowed ", 1)[1] for line in cells["found"]]
+    cells = _cells(login_traces, request=2)
+    allowed = [line[0].rsplit("allowed ", 1)[1] for line in cells["found"][:3]]
     assert allowed == ["GET, HEAD, OPTIONS, POST", "GET, HEAD, POST", "GET, POST"]
-    assert [line[0] for line in cells["answered"]] == ["405 method_not_allowed"] * 3
+    assert cells["found"][3][0].startswith("`application._match` matched '/login'")
+    assert [line[0] for line in cells["answered"]] == ["405 method_not_allowed"] * 4
     assert "Allow: GET,POST" in cells["answered"][2][1]
+
+
+def test_what_head_does_against_what_each_app_answers(login_traces) -> None:
+    """HEAD, told from the recorded facts, held to the apps themselves: the rule's methods
+    as each router keeps them, and the body web.py hands back, by web.py's own client."""
+    import werkzeug.test
+
+    from fixtures import bottle_login, webpy_login, werkzeug_login
+
+    flask, werkzeug_cell, bottle, webpy = _cells(login_traces)["head"]
+    assert flask[0] == werkzeug_cell[0] == bottle[0] == webpy[0] == "HEAD '/login': 200 ok"
+    try:
+        adapter = werkzeug_login.url_map.bind("localhost")
+        rule, _ = adapter.match("/login", method="HEAD", return_rule=True)
+        assert werkzeug_cell[1] == (f"rule '/login' lists HEAD among its methods "
+                                    f"({', '.join(sorted(rule.methods))})")
+        bottle_methods = sorted(r.method for r in bottle_login.app.routes if r.rule == "/login")
+        assert bottle_methods == ["GET", "POST"] and "HEAD" not in bottle_methods
+        assert bottle[1] == ("`Router.match` matched HEAD to rule '/login', though its "
+                             "route lists only GET")
+        head = webpy_login.app.request("/login", method="HEAD")
+        assert head.status == "200 OK" and len(head.data) > 0
+        assert webpy[2] == "`getattr` found no `HEAD` for HEAD, so it looked up `GET`: Login.GET"
+        assert webpy[-1] == (f"the app handed the server {len(head.data)} bytes of body for "
+                             "HEAD, which the server must not send")
+        body, status, _ = werkzeug.test.run_wsgi_app(
+            werkzeug_login.app, werkzeug.test.EnvironBuilder(
+                "/login", method="HEAD").get_environ())
+        assert status.startswith("200") and b"".join(body) == b""
+        assert werkzeug_cell[-1] == "the app handed the server no body for HEAD"
+    finally:
+        forget_fixtures()
+
+
+def test_who_answers_405(login_traces) -> None:
+    flask, werkzeug, bottle, webpy = _cells(login_traces)["refused"]
+    assert flask == (
+        "`RequestContext.match_request` refused PUT '/login' while matching the URL: the "
+        "rule allows GET, HEAD, OPTIONS, POST",
+        "no error handler of the app's for it: the framework's own 405 response answered")
+    assert werkzeug[0].startswith("`MapAdapter.match` refused PUT '/login' while matching")
+    assert werkzeug[1].startswith("`start_response` got `Allow: ")
+    assert sorted(werkzeug[1].split("Allow: ")[1].rstrip("`").split(", ")) == [
+        "GET", "HEAD", "POST"]
+    assert bottle[1:] == ("the 405 response was made by `Bottle.default_error_handler`",
+                          "`start_response` got `Allow: GET,POST`")
+    assert webpy == ("`application._delegate` matched the URL, then refused PUT on looking "
+                     "for a handler: GET, POST have one",
+                     "`start_response` got `Allow: GET, POST`")
 
 
 def test_cells_follow_the_facts_not_the_framework(login_traces) -> None:
@@ -112,6 +172,34 @@ def test_cli_compares_apps_and_trace_files(login_traces, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert document == to_json(compare(
-        [*(record_fixture(n, "GET /login").trace for n in APPS[:2]), login_traces[2]]))
+        [*(record_fixture(n, *REQUESTS).trace for n in APPS[:2]), login_traces[2]]))
     text = CliRunner().invoke(cli, ["compare", "fixtures/seed_login.py"])
     assert text.exit_code == 2 and "two or more SOURCEs" in text.output
+
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The Flask minor version the snapshots show (its step names).
+SNAPSHOT_FLASK = "3.1"
+
+
+@pytest.mark.skipif(not version("flask").startswith(SNAPSHOT_FLASK + "."),
+                    reason=f"the snapshots show Flask {SNAPSHOT_FLASK}'s step names")
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_whole_comparison_is_pinned(lang: str) -> None:
+    """`flaskscope compare` on every framework's login fixture, as a user runs it, word for
+    word. Werkzeug builds `Allow` from a set: the hash seed is fixed so its order is too.
+    After an intended change: FLASKSCOPE_SNAPSHOT_UPDATE=1 pytest -k pinned, then read the
+    diff of tests/frameworks/snapshots/ before committing."""
+    command = ("from flaskscope.cli import cli; cli(prog_name='flaskscope')",)
+    result = subprocess.run(
+        [sys.executable, "-c", *command, "compare", *(f"fixtures/{name}.py" for name in APPS),
+         "-r", "GET /login", "--lang", lang],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONHASHSEED": "0", "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    snapshot = SNAPSHOTS / f"compare_login.{lang}.txt"
+    if os.environ.get("FLASKSCOPE_SNAPSHOT_UPDATE"):
+        snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(result.stdout, "utf-8")
+    assert result.stdout == snapshot.read_text("utf-8")

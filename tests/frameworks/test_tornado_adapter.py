@@ -285,6 +285,8 @@ def test_compare_reads_tornado_facts(login: Trace) -> None:
 
     text = to_text(compare([login, login], request_ids=[0, 1]))
     assert "stored rule '/login$'" in text and "LoginHandler.get" in text
+    assert "the 405 response was made by `BaseHandler.write_error`" in text
+    assert "got no `Allow` header" in text
 
 
 def test_a_factory_is_called_when_flask_is_not_used(tmp_path, monkeypatch) -> None:
@@ -305,21 +307,43 @@ def test_a_factory_is_called_when_flask_is_not_used(tmp_path, monkeypatch) -> No
         sys.modules.pop("tornado_factory_app", None)
 
 
-def test_an_unsupported_tornado_is_one_line(monkeypatch) -> None:
+def test_an_older_tornado_refuses_its_app_in_one_line_and_leaves_flask_apps_alone(
+        monkeypatch) -> None:
     from click.testing import CliRunner
+    from flaskscope_testing import fixture_path
 
     from flaskscope.cli import cli
+    from tracer.errors import UnsupportedVersionError
+    from tracer.frameworks.tornado import support
 
-    monkeypatch.setattr(tornado, "version_info", (5, 1, 1, 0))
-    monkeypatch.setattr(tornado, "version", "5.1.1")
+    monkeypatch.setattr(support, "version", lambda name: "5.1.1")
+    with pytest.raises(UnsupportedVersionError, match="Tornado 5.1.1 is older"):
+        support.check_version()
     forget_fixtures()
     try:
-        result = CliRunner().invoke(cli, ["trace", "fixtures/tornado_login.py", "GET", "/login"])
+        refused = CliRunner().invoke(cli, ["trace", fixture_path("tornado_login"), "GET",
+                                           "/login"])
+        flask = CliRunner().invoke(cli, ["trace", fixture_path("seed_login"), "GET",
+                                         "/login"])
     finally:
         forget_fixtures()
-    assert result.exit_code != 0
-    assert "Tornado 5.1.1 is installed, but flaskscope records Tornado 6.x only" in result.output
-    assert "Traceback" not in result.output
+    assert refused.exit_code == 2 and refused.output.strip().count("\n") == 0
+    assert refused.output.startswith("flaskscope: error: Tornado 5.1.1 is older than")
+    assert "Traceback" not in refused.output
+    assert flask.exit_code == 0 and "200" in flask.output
+
+
+@pytest.mark.parametrize(("installed", "said"), [
+    ("6.0.4", None), ("6.6.1", None), ("7.0\x1b[2J", "Tornado 7.0??2J is newer")])
+def test_a_newer_tornado_is_a_one_line_notice(monkeypatch, installed: str,
+                                              said: str | None) -> None:
+    from tracer.frameworks.tornado import support
+
+    monkeypatch.setattr(support, "version", lambda name: installed)
+    notice = support.check_version()
+    assert (notice is None) == (said is None)
+    if said is not None:
+        assert notice.startswith(said) and "\n" not in notice and "\x1b" not in notice
 
 
 def test_recording_process_wide_records_tornado_s_own_test_requests() -> None:

@@ -63,6 +63,13 @@ def test_a_request_matches_then_finds_its_handler_by_reflection(webpy_hello: Tra
     while step.parent is not None and step.id != dispatch.id:
         step = request.steps[step.parent]
     assert step.id == dispatch.id, "the handler runs inside `_delegate`"
+    import web
+
+    served = one(calls(request.steps, Role.REQUEST))
+    made = web.application((), {}).wsgifunc()
+    made = getattr(made, "app", made)  # the recorder's stand-in holds what web.py made
+    assert (served.name, served.file) == (made.__qualname__, made.__code__.co_filename), (
+        "the server called web.py's WSGI function, not a recorder's")
 
 
 def test_head_falls_back_to_get(webpy_hello: Trace) -> None:
@@ -198,7 +205,7 @@ def test_compare_tells_where_the_pair_went_and_the_head_fallback(webpy_login: Tr
 
     text = to_text(compare([webpy_login, webpy_login], request_ids=[1, 2]))
     assert ("`application.init_mapping` stored rule '/login' (*) in `app.mapping[0]` "
-            "(a (regex, class) pair, tried in order), its target the name 'Login'") in text
+            "(a list tried in order), its target the name 'Login'") in text
     assert "`getattr` found no `HEAD` for HEAD, so it looked up `GET`: Login.GET" in text
     assert "`getattr` looked up `PUT` for PUT: web.nomethod(cls): 405" in text
     assert "nothing recorded a view table" not in text

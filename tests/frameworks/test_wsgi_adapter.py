@@ -160,6 +160,31 @@ def test_a_body_let_go_of_on_another_thread_files_its_request_and_frees_the_firs
     assert recorder.errors == 0
 
 
+def _generated_app(environ: dict, start_response: Any) -> Any:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield b"hel"
+    yield b"lo"
+
+
+def test_a_body_read_to_its_end_and_kept_unclosed_is_filed_at_the_next_request() -> None:
+    """A body still referenced (line mode keeps the values it records) but read to its
+    end: the next request in the same context files it and is recorded itself. A body
+    still being read keeps its request current, and a request inside it passes through."""
+    with tracer.record(lines=True) as recorder:
+        wrapped = active_hooks("wsgi").wrap(_generated_app)
+        kept = [wrapped(_environ(f"/read/{n}"), lambda *a: None) for n in range(1)]
+        assert b"".join(kept[0]) == b"hello"
+        kept.append(wrapped(_environ("/read/1"), lambda *a: None))
+        assert next(iter(kept[1])) == b"hel"  # /read/1 is being read...
+        _send(wrapped, "/inside")  # ...so this one is not a request of its own
+        assert b"".join(kept[1]) == b"lo"
+        _send(wrapped, "/after")
+        trace = recorder.trace()
+    assert [r.path for r in trace.requests] == ["/read/0", "/read/1", "/after"]
+    assert [r.status for r in trace.requests] == [200, 200, 200]
+    assert recorder.errors == 0
+
+
 def test_an_app_that_raises_is_an_error_request_and_the_error_propagates() -> None:
     def broken(environ: dict, start_response: Any) -> list[bytes]:
         raise LookupError("no such thing")

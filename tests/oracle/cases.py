@@ -48,3 +48,14 @@ CASES: dict[str, tuple[RequestSpec, ...]] = {
     "adversarial_labels": tuple(map(_spec, ("GET /中文/x", "GET /类/视图", "GET /dir\"q/",
                                             "GET /dir\"q"))),
 }
+
+
+#: web.py fixtures, replayed through web.py's own `app.request()`.
+WEBPY_CASES: dict[str, tuple[RequestSpec, ...]] = {
+    "webpy_login": (_spec("GET /login"), _spec("HEAD /login"),
+                    _spec("POST /login", (("user", "admin"), ("pwd", "password"))),
+                    _spec("POST /login", (("user", "ann"),)), _spec("PUT /login"),
+                    _spec("GET /hello/ann"), _spec("GET /nowhere")),
+    "webpy_hello": tuple(map(_spec, ("GET /", "GET /items/42", "POST /items/7", "HEAD /",
+                                     "DELETE /items/1", "GET /items/x"))),
+}

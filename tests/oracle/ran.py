@@ -3,11 +3,11 @@ held to it.
 
 `Ran` watches an app replayed WITHOUT flaskscope: the same module imported afresh and the
 same requests sent through a test client, each phase (registration, then every request)
-under its own label. It keeps every Flask and Werkzeug line that ran and every call edge
+under its own label. It keeps every Flask, Werkzeug and web.py line that ran and every call edge
 (caller code -> callee code) of each phase. `disagreements` then reads the JSON that
 `flaskscope explain --source --format json` wrote for the recorded run and checks:
 
-- every quoted Flask or Werkzeug line ran in the phase its section tells;
+- every quoted Flask, Werkzeug or web.py line ran in the phase its section tells;
 - every sentence that says a function called another (`CLAIMS`) matches a call edge of
   that phase, and every sentence that says one returned without calling another matches
   none.
@@ -29,9 +29,18 @@ from typing import Any
 import flask
 import werkzeug
 
-#: Where Flask and Werkzeug live; a quote's `at` is relative to the directory above them.
-_LIBRARY_DIRS = tuple(os.path.dirname(package.__file__) + os.sep for package in (flask, werkzeug))
+try:
+    import web  # web.py, when its extra is installed
+except ImportError:
+    web = None
+
+#: Where Flask, Werkzeug (and web.py) live; a quote's `at` is relative to the directory
+#: above them.
+_LIBRARY_DIRS = tuple(os.path.dirname(package.__file__) + os.sep
+                      for package in (flask, werkzeug, web) if package is not None)
 _SITE = {directory: os.path.dirname(directory.rstrip(os.sep)) for directory in _LIBRARY_DIRS}
+#: How a quote of one of them begins: `flask/`, `werkzeug/`, `web/`.
+_QUOTED = tuple(os.path.basename(directory.rstrip(os.sep)) + "/" for directory in _LIBRARY_DIRS)
 
 #: (qualname, file, first line) of a code object.
 Code = tuple[str, str, int]
@@ -230,6 +239,13 @@ CLAIMS: dict[str, Callable[[Mapping[str, Any]], Claim]] = {
     "`app.register_blueprint({blueprint})` (url_prefix {url_prefix}) called":
         lambda p: (_one_of(*_on_app("register_blueprint")), _one_of("Blueprint.register"), True,
                    False),
+    # web.py: a decorator on the handler method calls the method (or the next decorator)
+    # through whatever it wraps the call in; the reloader, a load hook, calls init_mapping.
+    "around the handler method ran first and called `{next}`":
+        lambda p: (_at(p["layer"], p["at"]), _named(p["next"]), True, True),
+    "web.py's reloader (`reload_mapping`":
+        lambda p: (_one_of("application.__init__.<locals>.reload_mapping"),
+                   _named(p["function"]), True, False),
     # `app.add_url_rule` is whatever the app has under that name (flasgger wraps it).
     "prefixed the endpoint with `{prefix}.`, and called":
         lambda p: (_one_of("BlueprintSetupState.add_url_rule"),
@@ -259,8 +275,8 @@ NOT_EDGES = {
     "as a WSGI app": "Werkzeug's response or exception answering the server",
     "`stream_with_context` ({at}) was given the function": "told with the generator's steps",
     "`preprocess_request` first ran the URL value preprocessors": "the callbacks' own steps",
-    "web.py's reloader (`reload_mapping`": "web.py: not replayed by this oracle",
-    "around the handler method": "web.py: not replayed by this oracle",
+    "around the handler method returned {result} without calling": "a layer that made no "
+                                                                   "call: it names no callee",
 }
 
 
@@ -289,7 +305,7 @@ def disagreements(document: Mapping[str, Any], phases: Mapping[str, Phase]
         for item in _items(section["items"]):
             for source in item.get("sources") or []:
                 file, _, line = source["at"].rpartition(":")
-                if not file.startswith(("flask/", "werkzeug/")):
+                if not file.startswith(_QUOTED):
                     continue
                 quoted += 1
                 if (file, int(line)) not in phase.lines:

@@ -2,22 +2,26 @@
 
 Each case records a fixture with flaskscope (hook mode, then line mode), writes
 `flaskscope explain --source --format json` in English and Chinese, then replays the same
-app and requests without flaskscope under the oracle's own `sys.settrace` (`oracle.ran`).
-Every quoted Flask or Werkzeug line must have run in its phase, and every "X called Y"
-sentence must match a call edge the oracle saw.
+app and requests without flaskscope under the oracle's own `sys.settrace` (`oracle.ran`):
+through Flask's test client, or web.py's own `app.request()`. Every quoted Flask, Werkzeug
+or web.py line must have run in its phase, and every "X called Y" sentence must match a
+call edge the oracle saw.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
+import importlib.util
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask.cli import ScriptInfo
 from flaskscope_testing import REPO_ROOT, forget_fixtures
 
-from oracle.cases import CASES
+from oracle.cases import CASES, WEBPY_CASES
 from oracle.explained import explain_disagreements
 from oracle.ran import CLAIMS, NOT_EDGES, Phase, Ran, disagreements
 from tracer.frameworks.flask.loading import RequestSpec
@@ -52,17 +56,43 @@ def _replayed(name: str, specs: tuple[RequestSpec, ...]) -> dict[str, Phase]:
     return ran.phases
 
 
+def _replayed_on_webpy(name: str, specs: tuple[RequestSpec, ...]) -> dict[str, Phase]:
+    """The web.py fixture imported afresh, under the module name `flaskscope trace` gives
+    it (web.py's reloader imports it again by that name), and sent `specs` through web.py's
+    own `app.request()`, flaskscope not installed, under the oracle's trace."""
+    forget_fixtures()
+    try:
+        with Ran() as ran:
+            app = importlib.import_module(f"fixtures.{name}").app
+            for index, spec in enumerate(specs):
+                ran.label = f"request {index}"
+                data = urlencode(spec.data) if spec.data else None
+                app.request(spec.path, method=spec.method, data=data,
+                            headers=dict(spec.headers))
+    finally:
+        forget_fixtures()
+    return ran.phases
+
+
+def _cases() -> list[tuple[str, str]]:
+    webpy = [name for name in sorted(WEBPY_CASES)
+             if importlib.util.find_spec("web") is not None]
+    return [*((name, "flask") for name in sorted(CASES)), *((n, "webpy") for n in webpy)]
+
+
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_explain_quotes_and_calls_only_what_ran(name: str, mode: str, tmp_path: Path) -> None:
-    specs = CASES[name]
+@pytest.mark.parametrize(("name", "framework"), _cases())
+def test_explain_quotes_and_calls_only_what_ran(name: str, framework: str, mode: str,
+                                                tmp_path: Path) -> None:
+    specs = (CASES if framework == "flask" else WEBPY_CASES)[name]
     forget_fixtures()
     try:
         trace = record_app(str(FIXTURES / f"{name}.py"), specs, lines=mode == "lines").trace
     finally:
         forget_fixtures()
     assert len(trace.requests) == len(specs)
-    wrong = explain_disagreements(trace, _replayed(name, specs), tmp_path)
+    replay = _replayed if framework == "flask" else _replayed_on_webpy
+    wrong = explain_disagreements(trace, replay(name, specs), tmp_path)
     assert not wrong, "\n".join(wrong)
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tracer.errors import UnsupportedVersionError
+
 if TYPE_CHECKING:
     from tracer.lines import LineEngine
     from tracer.model import Trace
@@ -100,10 +102,10 @@ ADAPTERS = (
              "bottle.narrate_request:narrate_request"), ("wsgi",)),
     Adapter("webpy", "webpy.hooks", "WebpyHooks", "web",
             ("webpy.narrate_registration:narrate_registration",
-             "webpy.narrate_request:narrate_request"), ("wsgi",)),
+             "webpy.narrate_request:narrate_request"), ("wsgi",), "webpy.support:check_version"),
     Adapter("tornado", "tornado.hooks", "TornadoHooks", "tornado",
             ("tornado.narrate_registration:narrate_registration",
-             "tornado.narrate_request:narrate_request")),
+             "tornado.narrate_request:narrate_request"), (), "tornado.support:check_version"),
     Adapter("wsgi", "wsgi.hooks", "WsgiHooks", "wsgiref",
             ("wsgi.narrate_registration:narrate_wsgi_registration",
               "wsgi.narrate_request:narrate_wsgi_request")),
@@ -131,7 +133,8 @@ def install_adapters(recorder: Recorder, watcher: CodeWatcher,
     installed: list[Hooks] = []
     try:
         for each in available():
-            _check(each, recorder)
+            if not _check(each, recorder):
+                continue
             hooks = each.make_hooks(recorder, watcher, lines)
             hooks.install()
             installed.append(hooks)
@@ -144,21 +147,38 @@ def install_adapters(recorder: Recorder, watcher: CodeWatcher,
 
 #: The notices already printed in this process (one line each, once).
 _noticed: set[str] = set()
+#: Frameworks installed in a version that cannot be hooked: name -> the line saying so.
+_refused: dict[str, str] = {}
 
 
-def _check(adapter: Adapter, recorder: Recorder) -> None:
-    """Ask the adapter whether its framework's version can be hooked: an older one raises
-    (before anything is patched); a newer, untested one is said once, on stderr, and in
-    the trace's `meta`."""
+def refusal(framework: str) -> str | None:
+    """Why `framework`'s adapter was not installed (its version), if it was refused."""
+    return _refused.get(framework)
+
+
+def _check(adapter: Adapter, recorder: Recorder) -> bool:
+    """Ask the adapter whether its framework's version can be hooked. An older Flask
+    raises (before anything is patched); an older other framework is left uninstalled,
+    its reason kept for loading an app of it (`refusal`): a Flask app must still record
+    beside an old web.py. A newer, untested one is said once, on stderr, and in the
+    trace's `meta`."""
+    _refused.pop(adapter.name, None)
     if adapter.check is None:
-        return
+        return True
     module, _, function = adapter.check.partition(":")
-    notice = getattr(importlib.import_module(f"{__name__}.{module}"), function)()
+    try:
+        notice = getattr(importlib.import_module(f"{__name__}.{module}"), function)()
+    except UnsupportedVersionError as error:
+        if adapter.name == "flask":
+            raise
+        _refused[adapter.name] = str(error)
+        return False
     if notice:
         recorder.meta.setdefault("untested", []).append(notice)
         if notice not in _noticed:
             _noticed.add(notice)
             print(f"flaskscope: warning: {notice}", file=sys.stderr)
+    return True
 
 
 def uninstall_adapters(installed: list[Hooks]) -> None:

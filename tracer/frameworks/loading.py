@@ -36,8 +36,8 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from tracer.errors import AppLoadError
-from tracer.frameworks import active_hooks, adapter, framework_of
+from tracer.errors import AppLoadError, UnsupportedVersionError
+from tracer.frameworks import active_hooks, adapter, framework_of, refusal
 from tracer.frameworks.flask.loading import RequestSpec, open_request
 
 _FACTORY_NAMES = ("create_app", "make_app")
@@ -76,13 +76,13 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
     else:
         name, obj = _discover(module, app_ref, plain=plain)
     framework = framework_of(obj)
+    why = refusal(framework)
+    if why is not None:
+        raise UnsupportedVersionError(why)
     if framework == "flask":  # Flask's adapter records it, --wsgi or not
         return LoadedApp(obj, "flask", getattr(obj, "name", name)) if called else (
             _flask(app_ref))
     if serves_itself(framework):  # no WSGI app (Tornado's): its adapter sends requests
-        why = adapter(framework).load().unsupported()
-        if why:
-            raise AppLoadError(why)
         return LoadedApp(obj, framework, name)
     # A framework's app object that is not itself the WSGI callable (web.py's) says which is.
     obj = getattr(adapter(framework).load(), "wsgi_callable", lambda app: app)(obj)

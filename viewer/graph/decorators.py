@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import graphviz
 
 from tracer.model import ChainLink, Request, Role, Route, Trace
+from viewer.chain_text import split_positions
 from viewer.graph import style
 from viewer.graph.labels import app_name, plain_label, source_excerpt, where
 from viewer.graph.rematch import refused_routes
@@ -69,13 +70,13 @@ def decorators_graph(
             title = f"endpoint {endpoint}" + (f" (app {app})" if several_apps else "")
             cluster.attr(label=plain_label(f"{title}\n{rules}", align="left"),
                          **{"class": "endpoint"}, style="rounded,bold", color="#424242")
-            levels = _levels(chain)
+            levels, follows = _levels(chain)
             if not levels:
                 cluster.node(f"{prefix}_none", label=plain_label("no view recorded"),
                              shape="plaintext")
                 continue
             edges: list[tuple[str, str, dict[str, str]]] = []
-            _nest(trace, cluster, edges, levels, 0, prefix, chain, entered)
+            _nest(trace, cluster, edges, (levels, follows), 0, prefix, chain, entered)
         for tail, head, attrs in edges:
             graph.edge(tail, head, **attrs)
     return graph
@@ -120,30 +121,26 @@ def entered_links(chain: Sequence[ChainLink], request: Request) -> list[bool]:
     return entered
 
 
-def _levels(chain: Sequence[ChainLink]) -> list[list[int]]:
-    """Chain positions grouped by nesting depth: one link per level, except that the
-    methods after the first one (`dispatch_request`) are the handlers it picks from, side
-    by side in the innermost level."""
-    levels: list[list[int]] = []
-    handlers: list[int] | None = None
-    seen_method = False
-    for position, link in enumerate(chain):
-        if link.kind == "method" and seen_method:
-            if handlers is None:
-                handlers = []
-                levels.append(handlers)
-            handlers.append(position)
-            continue
-        seen_method = seen_method or link.kind == "method"
-        levels.append([position])
-    return levels
+def _levels(chain: Sequence[ChainLink]) -> tuple[list[list[int]], dict[int, int]]:
+    """Chain positions grouped by nesting depth: one link per level, except the handler
+    methods a request picks one of (`chain_text.split_positions`), side by side in the
+    innermost level with the decorators on each alone; `follows` maps each of those to
+    the decorator that calls it."""
+    shared, handlers = split_positions(chain)
+    levels = [[position] for position in shared]
+    follows: dict[int, int] = {}
+    if handlers:
+        levels.append([position for group in handlers for position in group])
+        for group in handlers:
+            follows.update(zip(group[1:], group[:-1], strict=True))
+    return levels, follows
 
 
 def _nest(
     trace: Trace,
     parent: graphviz.Digraph,
     edges: list[tuple[str, str, dict[str, str]]],
-    levels: list[list[int]],
+    nesting: tuple[list[list[int]], dict[int, int]],
     depth: int,
     prefix: str,
     chain: Sequence[ChainLink],
@@ -152,8 +149,10 @@ def _nest(
     """Draw level `depth` inside `parent`: its own cluster unless it is the innermost.
 
     Edges into the level are collected in `edges` and drawn after the clusters, so each
-    node is declared in its cluster before an edge names it.
+    node is declared in its cluster before an edge names it. A handler method's own
+    decorator is the only way in to what it wraps (`follows`).
     """
+    levels, follows = nesting
     level = levels[depth]
     innermost = depth == len(levels) - 1
     if innermost:
@@ -168,17 +167,17 @@ def _nest(
             cluster.attr(label=plain_label(_cluster_label(chain, level[0])),
                          **style.merge({"class": f"layer {link.kind}"}, cluster_style))
             _level_nodes(trace, cluster, level, prefix, chain, entered)
-            _nest(trace, cluster, edges, levels, depth + 1, prefix, chain, entered)
-    if depth > 0:
-        for tail in levels[depth - 1]:
-            for head in level:
-                attrs: dict[str, str] = {}
-                if chain[head].kind == "view_class":
-                    attrs["label"] = plain_label("instantiates")
-                if entered is not None:
-                    attrs.update(style.PATH_EDGE if entered[tail] and entered[head]
-                                 else {"style": "dashed", "color": "#9e9e9e"})
-                edges.append((f"{prefix}_{tail}", f"{prefix}_{head}", attrs))
+            _nest(trace, cluster, edges, nesting, depth + 1, prefix, chain, entered)
+    for head in level:
+        tails = [follows[head]] if head in follows else levels[depth - 1] if depth else []
+        for tail in tails:
+            attrs: dict[str, str] = {}
+            if chain[head].kind == "view_class":
+                attrs["label"] = plain_label("instantiates")
+            if entered is not None:
+                attrs.update(style.PATH_EDGE if entered[tail] and entered[head]
+                             else {"style": "dashed", "color": "#9e9e9e"})
+            edges.append((f"{prefix}_{tail}", f"{prefix}_{head}", attrs))
 
 
 def _level_nodes(

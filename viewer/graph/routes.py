@@ -27,6 +27,7 @@ from typing import Any
 import graphviz
 
 from tracer.model import ChainLink, Request, Role, Route, Trace
+from viewer.chain_text import chain_lines, default_label
 from viewer.graph import style
 from viewer.graph.labels import app_name, clip, plain_label, where
 from viewer.graph.rematch import refused_routes, routes_for_path
@@ -150,22 +151,19 @@ def methods_label(route: Route) -> str:
 
 
 def chain_label(chain: Sequence[ChainLink]) -> str:
-    """The view chain outermost first, one callable per line."""
-    lines = []
-    for link in chain:
-        if link.kind == "view_class":
-            text = f"class {link.qualname}"
-        else:
-            text = link.qualname
-        notes = []
-        if link.origin == "class_decorators":
-            notes.append("class decorator")
-        if link.wraps is False:
-            notes.append("no functools.wraps")
-        if notes:
-            text += f"  ({', '.join(notes)})"
-        lines.append(text)
-    return "\n".join(lines)
+    """The view chain outermost first, one callable per line (each of several handler
+    methods on its own line, with its layers)."""
+    return "\n".join(chain_lines(chain, _noted_label))
+
+
+def _noted_label(link: ChainLink) -> str:
+    text = default_label(link)
+    notes = []
+    if link.origin == "class_decorators":
+        notes.append("class decorator")
+    if link.wraps is False:
+        notes.append("no functools.wraps")
+    return f"{text}  ({', '.join(notes)})" if notes else text
 
 
 def _scope_tree(routes: Sequence[Route], *, multi_app: bool) -> dict[_Scope, list[int]]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from tracer.model import ChainLink, Request, Role, Route, Step, Trace
 from tracer.steptable import KIND_CODES, as_table
+from viewer.chain_text import split_positions
 from viewer.layer_names import made_by
 
 _CALL = KIND_CODES["call"]
@@ -155,17 +156,10 @@ def build_onion(
         }.get(request.outcome, "no endpoint was dispatched")
         return Onion(None, (), reason, False)
     layers: list[Layer] = []
-    depth = 0
-    dispatch_depth: int | None = None
+    depths = _depths(route.chain)
     layers_at: Counter[Place] = Counter()  # decorator layers seen so far at each place
     for position, link in enumerate(route.chain):
-        if link.kind == "method" and link.name != "dispatch_request" and dispatch_depth is not None:
-            link_depth = dispatch_depth + 1  # handler methods are alternatives, side by side
-        else:
-            link_depth = depth
-            depth += 1
-            if link.kind == "method" and link.name == "dispatch_request":
-                dispatch_depth = link_depth
+        link_depth = depths[position]
         place = (link.file, link.line)
         step = entered.get(place) if dispatched else None
         if link.kind == "decorator":
@@ -186,6 +180,19 @@ def build_onion(
         "did not run"
     )
     return Onion(route, tuple(layers), reason, dispatched)
+
+
+def _depths(chain: Sequence[ChainLink]) -> list[int]:
+    """Each link's nesting: one deeper than the one around it, except the handler methods,
+    alternatives side by side at one depth (each with the decorators on it alone)."""
+    shared, handlers = split_positions(chain)
+    depths = [0] * len(chain)
+    for depth, position in enumerate(shared):
+        depths[position] = depth
+    for group in handlers:
+        for offset, position in enumerate(group):
+            depths[position] = len(shared) + offset
+    return depths
 
 
 def _class_entry(

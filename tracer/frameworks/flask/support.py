@@ -12,17 +12,15 @@ from __future__ import annotations
 import re
 from importlib.metadata import PackageNotFoundError, version
 
-from tracer.errors import FlaskscopeError
+from tracer.errors import UnsupportedVersionError
+
+__all__ = ["TESTED", "UnsupportedVersionError", "check_versions"]
 
 #: (oldest, newest) minor version tested, per distribution: `make test-versions` runs them.
 TESTED: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "flask": ((2, 0), (3, 1)),
     "werkzeug": ((2, 0), (3, 1)),
 }
-
-
-class UnsupportedVersionError(FlaskscopeError):
-    """The installed Flask or Werkzeug is older than any version flaskscope can hook."""
 
 
 def _minor(text: str) -> tuple[int, int] | None:

@@ -56,8 +56,6 @@ if TYPE_CHECKING:
 METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
 #: How much of a request body the trace keeps (for replaying it), as a bytes repr.
 KEPT_BODY = 64 * 1024
-#: The Tornado versions whose internals this module hooks.
-SUPPORTED = "6.x"
 
 
 def available() -> bool:
@@ -80,16 +78,6 @@ def _web() -> Any:
 def versions() -> dict[str, str]:
     """The version the trace's `meta` names."""
     return {"tornado": str(getattr(_tornado(), "version", "?"))}
-
-
-def unsupported() -> str | None:
-    """Why the installed Tornado cannot be recorded (one line), or None when it can."""
-    info = getattr(_tornado(), "version_info", None)
-    if isinstance(info, tuple) and info[:1] == (6,):
-        return None
-    shown = str(getattr(_tornado(), "version", "?"))[:40]
-    return (f"Tornado {shown} is installed, but flaskscope records Tornado {SUPPORTED} only; "
-            "install a supported one with: pip install 'tornado>=6,<7'")
 
 
 def scope_roots() -> tuple[str, ...]:
@@ -140,8 +128,6 @@ class TornadoHooks(AdapterHooks):
         return versions()
 
     def _install(self) -> None:
-        if unsupported() is not None:
-            return  # loading says why, in one line, when the app is Tornado's
         import tornado.http1connection
         import tornado.routing
 
@@ -171,7 +157,7 @@ class TornadoHooks(AdapterHooks):
                    when=_in_request, describe=_describe_exception, enter=self._note_exception,
                    catch=True)
         self.patch(web.RequestHandler, "send_error", Role.ERROR_HANDLING, when=_in_request,
-                   describe=_describe_send_error, catch=True)
+                   describe=_describe_send_error, enter=self._note_error_page, catch=True)
         self.patches.replace(web.RequestHandler, "finish", self._finishing)
         self.patches.replace(tornado.http1connection.HTTP1Connection, "write_headers",
                              self._writing_headers)
@@ -457,6 +443,15 @@ class TornadoHooks(AdapterHooks):
         else:
             record.info.setdefault("error", self.recorder.repr(error))
 
+    def _note_error_page(self, step: int | None, args: tuple, kwargs: dict) -> None:
+        """`Role.ERROR_HANDLER`: who writes the error page `send_error` asks for, the class's
+        own `write_error` or Tornado's (None)."""
+        written_by = getattr(type(args[0]), "write_error", None)
+        own = written_by is not getattr(_web().RequestHandler, "write_error", None)
+        self.recorder.note(Role.ERROR_HANDLER, "write_error", {
+            "handler": qualname(written_by) if own and written_by is not None else None,
+            **_describe_send_error(args, kwargs)})
+
     def _catching(self) -> Any:
         """Line tracing (when on) and watched-code catching, for one step of the request's
         own code."""
@@ -491,6 +486,7 @@ class TornadoHooks(AdapterHooks):
             record.info["outcome"] = "method_not_allowed"
             allowed = [m for m in _defined_methods(cls) if m in cls.SUPPORTED_METHODS]
             facts["allowed_methods"] = record.info["allowed_methods"] = allowed
+        self.recorder.annotate(step, facts)  # on the call: what `compare` reads
         self.recorder.leave(step, result=None, facts=facts)
 
     def _watch_handler(self, cls: type) -> None:

@@ -216,6 +216,8 @@ class TornadoRequest:
         return False
 
     def _write_error(self, step: Step) -> bool:
+        if step.kind == "note":
+            return True  # who will write the page: told by the call that writes it
         self._told(step, N_("The class's own `{name}` ({at}) wrote the error page."),
                    {"name": step.name, "at": where(step.file, step.line)})
         return False

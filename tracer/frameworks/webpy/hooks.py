@@ -1,4 +1,4 @@
-"""What flaskscope knows of web.py's internals (web.py 0.62+): its URL mapping and how a
+"""What flaskscope knows of web.py's internals (web.py 0.40 to 0.76): its URL mapping and how a
 request finds the class that handles it.
 
 Registration: `application(mapping, fvars)` keeps `mapping` as (regex, class name) pairs
@@ -151,7 +151,7 @@ class WebpyHooks(AdapterHooks):
         self.recorder.note(Role.RULE_ADDED, by, {
             "rule": str(pattern), "endpoint": _endpoint(what), "methods": [],
             "stored_in": f"app.mapping[{index}]", "index": index,
-            "storage": "a (regex, class) pair, tried in order",
+            "storage": "ordered",  # the pairs are tried in order
             "target": _endpoint(what), "target_is_name": isinstance(what, str)})
 
     def routes_of(self, app: Any) -> list[Route]:

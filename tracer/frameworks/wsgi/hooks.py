@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 Handle: TypeAlias = "RequestHandle"
 
 _serving: ContextVar[str | None] = ContextVar("flaskscope_wsgi_serving", default=None)
+#: The last body this context handed to a server (weakly: a body let go of files its
+#: request when it goes, see `_Body`).
+_handed_out: ContextVar[weakref.ref[_Body] | None] = ContextVar(
+    "flaskscope_wsgi_handed_out", default=None)
 
 
 def serving() -> str | None:
@@ -333,7 +337,11 @@ class WsgiHooks(AdapterHooks):
         pass
 
     def wrap(self, app: Callable, framework: str = "wsgi") -> RecordedApp:
-        """A WSGI callable that records each request to `app` (labelled `framework`)."""
+        """A WSGI callable that records each request to `app` (labelled `framework`); `app`
+        itself when it records already (web.py's `wsgifunc()` hands back a recorded one),
+        so the request's first step is the app's WSGI function, not a recorder's."""
+        if isinstance(app, RecordedApp) and app.hooks is self:
+            return app
         return RecordedApp(self, app, framework)
 
     def tracing(self) -> ExitStack:
@@ -364,6 +372,7 @@ class RecordedApp:
         recorder = hooks.recorder
         with recorder.guard():
             recorder.settle_late()  # requests of bodies let go of unclosed
+            _file_abandoned()
         if not hooks.active or muted() or current_request() is not None:
             return self.app(environ, start_response)
         handle = step = None
@@ -392,7 +401,9 @@ class RecordedApp:
         with recorder.guard():
             recorder.leave(step, result=result, facts={"status": handle[0].info.get("status")})
         body_type = _SizedBody if hasattr(type(result), "__len__") else _Body
-        return body_type(self, result, handle)
+        body = body_type(self, result, handle)
+        _handed_out.set(weakref.ref(body))
+        return body
 
 
 class _Body:
@@ -401,7 +412,10 @@ class _Body:
     A caller that never calls `close()` (web.py's own `app.request()`, a test joining the
     chunks) would leave the request record current in its context for good, and every
     later request there would pass through unrecorded. So the request is also filed when
-    the body is let go of unclosed (`_file_dropped`); the trace then has no close step.
+    the body is let go of unclosed (`_file_dropped`), or when the next request comes in
+    the same context after the body was read to its end (`_file_abandoned`: a body can
+    outlive its request, kept by the values line mode records); the trace then has no
+    close step.
     """
 
     def __init__(self, owner: RecordedApp, iterable: Iterable[bytes], handle: Handle) -> None:
@@ -413,6 +427,7 @@ class _Body:
         self._step: int | None = None
         self._chunks = 0
         self._bytes = 0
+        self.exhausted = False
         weakref.finalize(self, _file_dropped, owner.hooks.recorder, self._pending)
 
     @property
@@ -441,6 +456,7 @@ class _Body:
             with hooks.tracing() if runs_code else ExitStack():
                 chunk = next(self._iterator)
         except StopIteration:
+            self.exhausted = True
             self._end_iteration(exhausted=True)
             raise
         except BaseException as error:
@@ -515,6 +531,23 @@ def _file_dropped(recorder: Recorder, pending: list[Handle | None]) -> None:
     if handle is not None:
         settle_outcome(handle[0].info)
         recorder.file_dropped(handle)
+
+
+def _file_abandoned() -> None:
+    """File the request of the last body handed out here, when it was read to its end but
+    not closed and its request is still current: a new request in the same context means
+    the server has moved on. A body still being read (a streamed response kept open while
+    the test sends another request) keeps its request, the new one nests as before."""
+    reference = _handed_out.get()
+    body = reference() if reference is not None else None
+    if body is None:
+        return
+    handle = body._handle
+    if handle is None:
+        _handed_out.set(None)
+    elif body.exhausted and current_request() is handle[0]:
+        _handed_out.set(None)
+        _file_dropped(body._owner.hooks.recorder, body._pending)
 
 
 def _finish(recorder: Recorder, handle: Handle) -> None:
