@@ -316,8 +316,10 @@ class TornadoHooks(AdapterHooks):
     def _body_arrived(self, exchange: _Exchange, delegate: Any) -> None:
         """The whole body (unless the handler streams it): kept for replaying the request,
         its secret fields learned before anything stored can show them."""
-        chunks = getattr(delegate.delegate, "chunks", None)
-        if not isinstance(chunks, bytearray) or not chunks:
+        chunks = getattr(delegate.delegate, "chunks", None)  # a list in older Tornado 6 releases
+        if isinstance(chunks, list) and all(isinstance(c, bytes) for c in chunks):
+            chunks = b"".join(chunks)
+        if not isinstance(chunks, bytes | bytearray) or not chunks:
             return
         body = bytes(chunks)
         request = getattr(delegate.delegate, "request", None)
