@@ -555,3 +555,58 @@ def test_a_factory_flaskscope_called_is_not_called_again(tmp_path, monkeypatch) 
         sys.modules.pop("inner_flask_factory", None)
     assert len(made) == 1 and trace.meta["framework"] == "flask"
     assert [(r.status, r.endpoint) for r in trace.requests] == [(200, "home")]
+
+
+HOSTS_APP = '''\
+import tornado.web
+
+
+class Main(tornado.web.RequestHandler):
+    def get(self):
+        self.write("main")
+
+
+class Www(tornado.web.RequestHandler):
+    def get(self):
+        self.write("www")
+
+
+class Missing(tornado.web.RequestHandler):
+    def prepare(self):
+        self.set_status(404)
+        self.finish("missing")
+
+
+app = tornado.web.Application([(r"/", Main)], default_handler_class=Missing)
+app.add_handlers(r"www\\.example\\.com", [tornado.web.url(r"/", Www, name="www-home")])
+'''
+
+
+def test_a_host_s_rules_come_first_and_the_default_handler_answers_the_rest(
+        tmp_path, monkeypatch) -> None:
+    import sys
+
+    from tracer import record_app
+
+    path = tmp_path / "tornado_hosts_app.py"
+    path.write_text(HOSTS_APP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        trace = record_app(str(path), [
+            RequestSpec(path="/", headers=(("Host", "www.example.com"),)),
+            RequestSpec(path="/"), RequestSpec(path="/nowhere")]).trace
+        app = sys.modules["tornado_hosts_app"].app
+    finally:
+        sys.modules.pop("tornado_hosts_app", None)
+    assert [(r.rule, r.endpoint) for r in trace.routes] == [("/$", "www-home"), ("/$", "Main")]
+    assert [(r.status, r.endpoint) for r in trace.requests] == [
+        (200, "www-home"), (200, "Main"), (404, None)]
+    hosts = one(calls(trace.registration.steps, Role.ADD_URL_RULE, "Application.add_handlers"))
+    assert hosts.facts["host_pattern"] == r"www\.example\.com"
+    assert "added the rules of host" in plain(explain(trace), "en")
+    missing = one(calls(trace.requests[2].steps, Role.MATCH))
+    assert missing.facts["default_handler"] == "Missing" and app.settings[
+        "default_handler_class"].__name__ == "Missing"
+    text = plain(explain(trace, request_id=2), "en")
+    assert "so the app's `default_handler_class`, `Missing`, answers." in text
+    assert "`Missing.prepare`" in text and "finished the response itself" in text
