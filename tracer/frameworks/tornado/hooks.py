@@ -28,12 +28,10 @@ task running `_execute` starts from a copy of it, so concurrent requests never m
 
 from __future__ import annotations
 
-import ast
 import contextvars
 import functools
 import importlib.util
 import inspect
-import linecache
 import os
 import sys
 import weakref
@@ -43,8 +41,21 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from tracer.frameworks.hooking import AdapterHooks, Facts, link, qualname
-from tracer.model import ChainKind, ChainLink, Role, Route
+from tracer.frameworks.hooking import AdapterHooks, Facts, qualname
+from tracer.frameworks.tornado.routes import (
+    METHODS,
+    app_router,
+    class_name,
+    defined_methods,
+    defines,
+    endpoint,
+    link_of,
+    method_links,
+    pattern,
+    router_name,
+    rules_of,
+)
+from tracer.model import Role, Route
 from tracer.recorder import current_request, muted
 from tracer.secret_values import body_secrets, environ_secrets, set_cookie_secrets
 from tracer.unwrap import code_of, layers
@@ -52,8 +63,6 @@ from tracer.unwrap import code_of, layers
 if TYPE_CHECKING:
     from tracer.recorder import RequestHandle
 
-#: The request methods a handler class answers by defining a method of that name, lowered.
-METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
 #: How much of a request body the trace keeps (for replaying it), as a bytes repr.
 KEPT_BODY = 64 * 1024
 
@@ -90,6 +99,17 @@ def owns(app: Any) -> bool:
     web = sys.modules.get("tornado.web")
     application = getattr(web, "Application", None)
     return isinstance(application, type) and isinstance(app, application)
+
+
+#: Tornado is no WSGI framework: loading hands its apps to `send`, not to a WSGI client.
+SERVES_ITSELF = True
+
+
+def send(app: Any, spec: Any) -> int | None:
+    """Send one request in-process (`tracer.frameworks.tornado.driving`)."""
+    from tracer.frameworks.tornado.driving import send as drive
+
+    return drive(app, spec)
 
 
 @dataclass
@@ -181,7 +201,7 @@ class TornadoHooks(AdapterHooks):
         hooks = self
 
         def add_rules(router: Any, rules: Any) -> None:
-            if not hooks.active or muted() or not _app_router(router):
+            if not hooks.active or muted() or not app_router(router):
                 return original(router, rules)
             before = len(router.rules)
             original(router, rules)
@@ -195,29 +215,29 @@ class TornadoHooks(AdapterHooks):
 
     def _note_rule(self, router: Any, index: int) -> None:
         rule = router.rules[index]
-        pattern = _pattern(rule)
-        if pattern is None:
+        regex = pattern(rule)
+        if regex is None:
             return  # a host's rule: its own router notes the rules under it
         handler = rule.target
         self.recorder.note(Role.RULE_ADDED, "RuleRouter.add_rules", {
-            "rule": pattern, "endpoint": _endpoint(rule), "methods": [],
-            "name": rule.name, "handler": _class_name(handler),
+            "rule": regex, "endpoint": endpoint(rule), "methods": [],
+            "name": rule.name, "handler": class_name(handler),
             "kwargs": self.recorder.named(dict(rule.target_kwargs or {})),
-            "stored_in": f"{_router_name(router)}.rules[{index}]", "index": index,
+            "stored_in": f"{router_name(router)}.rules[{index}]", "index": index,
             "storage": "a Rule (a PathMatches regex, the handler class), tried in order",
-            "target": _class_name(handler), "target_is_name": False})
+            "target": class_name(handler), "target_is_name": False})
 
     def routes_of(self, app: Any) -> list[Route]:
         """One route per rule whose target is a handler class, in the order Tornado tries
         them (hosts' rules first, as `add_handlers` puts them before the wildcard's)."""
         routes = []
-        for rule in _rules(app):
+        for rule in rules_of(app):
             handler = rule.target
-            methods = _defined_methods(handler)
-            chain = (_link(handler, "view_class", handler.__name__), *(
+            methods = defined_methods(handler)
+            chain = (link_of(handler, "view_class", handler.__name__), *(
                 each for method in methods
-                for each in _method_links(getattr(handler, method.lower()), method)))
-            routes.append(Route(rule=_pattern(rule) or "?", endpoint=_endpoint(rule),
+                for each in method_links(getattr(handler, method.lower()), method)))
+            routes.append(Route(rule=pattern(rule) or "?", endpoint=endpoint(rule),
                                 methods=methods, blueprint=None, chain=chain,
                                 app=getattr(type(app), "__module__", None)))
         return routes
@@ -373,18 +393,18 @@ class TornadoHooks(AdapterHooks):
         record = current_request()
         if exchange is None or record is None:
             return
-        tried = [pattern for pattern, _ in exchange.tried]
+        tried = [regex for regex, _ in exchange.tried]
         handler = getattr(result, "handler_class", None)
         if inspect.isclass(handler):
             self._watch_handler(handler)  # its instance is made before `_execute` runs
-        rule = next((each for each in _rules(app) if each.target is handler
-                     and _pattern(each) in [p for p, ok in exchange.tried if ok]), None)
+        rule = next((each for each in rules_of(app) if each.target is handler
+                     and pattern(each) in [p for p, ok in exchange.tried if ok]), None)
         facts: Facts = {"path": record.info.get("path"), "tried": tried, "rules": len(tried),
-                        "handler": _class_name(handler)}
+                        "handler": class_name(handler)}
         if rule is None:
             default = app.settings.get("default_handler_class")
             facts.update(matched=False, outcome="not_found",
-                         default_handler=_class_name(handler) if default else None)
+                         default_handler=class_name(handler) if default else None)
             if handler is not None and handler is getattr(_web(), "ErrorHandler", None):
                 facts["status"] = 404
             record.info["outcome"] = "not_found"
@@ -392,10 +412,10 @@ class TornadoHooks(AdapterHooks):
             view_args = self.recorder.view_args({
                 **{str(n): _text(v) for n, v in enumerate(result.path_args or (), 1)},
                 **{str(k): _text(v) for k, v in (result.path_kwargs or {}).items()}})
-            facts.update(matched=True, rule=_pattern(rule), endpoint=_endpoint(rule),
+            facts.update(matched=True, rule=pattern(rule), endpoint=endpoint(rule),
                          name=rule.name, view_args=view_args,
                          kwargs=self.recorder.named(dict(result.handler_kwargs or {})))
-            record.info.update(rule=_pattern(rule), endpoint=_endpoint(rule),
+            record.info.update(rule=pattern(rule), endpoint=endpoint(rule),
                                view_args=view_args)
         self.recorder.annotate(step, facts)
 
@@ -469,11 +489,11 @@ class TornadoHooks(AdapterHooks):
         method = str(handler.request.method)
         supported = [str(m) for m in cls.SUPPORTED_METHODS]
         looked_up = method.lower()
-        facts: Facts = {"handler": _class_name(cls), "method": method,
+        facts: Facts = {"handler": class_name(cls), "method": method,
                         "supported_methods": supported}
         if method in supported:
             facts.update(looked_up=looked_up,
-                         defines=_defines(cls, looked_up))
+                         defines=defines(cls, looked_up))
         self._watch_handler(cls)
         return self.recorder.call(code_of(_execute_code(cls)), {
             "handler": self.recorder.repr(handler)}, role=Role.DISPATCH, facts=facts)
@@ -486,7 +506,7 @@ class TornadoHooks(AdapterHooks):
             cls = type(handler)
             facts.update(outcome="method_not_allowed")
             record.info["outcome"] = "method_not_allowed"
-            allowed = [m for m in _defined_methods(cls) if m in cls.SUPPORTED_METHODS]
+            allowed = [m for m in defined_methods(cls) if m in cls.SUPPORTED_METHODS]
             facts["allowed_methods"] = record.info["allowed_methods"] = allowed
         self.recorder.annotate(step, facts)  # on the call: what `compare` reads
         self.recorder.leave(step, result=None, facts=facts)
@@ -526,7 +546,7 @@ class TornadoHooks(AdapterHooks):
         exchange.looked_up = True
         method = str(handler.request.method)
         attribute = getattr(type(handler), method.lower(), None)
-        defined = _defines(type(handler), method.lower())
+        defined = defines(type(handler), method.lower())
         self.recorder.note(Role.HANDLER_LOOKUP, "getattr", {
             "method": method, "tried": method.lower(), "found": defined, "fallback": None,
             "handler": getattr(attribute, "__qualname__", None) if defined else None,
@@ -655,122 +675,6 @@ def _settle_outcome(info: dict) -> None:
         info["outcome"] = "ok"
 
 
-def _app_router(router: Any) -> bool:
-    """An application's router (`_ApplicationRouter`), not any other `RuleRouter`."""
-    web = sys.modules.get("tornado.web")
-    router_class = getattr(web, "_ApplicationRouter", None)
-    return isinstance(router_class, type) and isinstance(router, router_class)
-
-
-def _rules(app: Any) -> list[Any]:
-    """The rules whose target is a handler class, in the order `find_handler` tries them."""
-    found: list[Any] = []
-
-    def walk(router: Any) -> None:
-        for rule in list(getattr(router, "rules", ())):
-            if _app_router(rule.target):
-                walk(rule.target)
-            elif inspect.isclass(rule.target) and _pattern(rule) is not None:
-                found.append(rule)
-
-    walk(getattr(app, "default_router", None))
-    return found
-
-
-def _pattern(rule: Any) -> str | None:
-    regex = getattr(getattr(rule, "matcher", None), "regex", None)
-    pattern = getattr(regex, "pattern", None)
-    if pattern is None or type(rule.matcher).__name__ != "PathMatches":
-        return None
-    return str(pattern)
-
-
-def _endpoint(rule: Any) -> str:
-    """A rule's `name` (what `reverse_url` takes), else its handler class's name."""
-    return str(rule.name) if rule.name else _class_name(rule.target) or "?"
-
-
-def _class_name(cls: Any) -> str | None:
-    return cls.__qualname__ if inspect.isclass(cls) else None
-
-
-def _router_name(router: Any) -> str:
-    """The application's `wildcard_router` (the one `Application.__init__` is making, when
-    it has none yet), or the router `add_handlers` made for a host."""
-    app = getattr(router, "application", None)
-    return "app.wildcard_router" if getattr(app, "wildcard_router", router) is router else (
-        "a host's router")
-
-
-def _defines(cls: type, attribute: str) -> bool:
-    """Whether the class (or a base of its own) defines the method `_execute` looks up,
-    rather than inheriting `RequestHandler`'s `_unimplemented_method`."""
-    found = getattr(cls, attribute, None)
-    base = getattr(_web().RequestHandler, attribute, None)
-    return found is not None and found is not base
-
-
-def _defined_methods(cls: Any) -> tuple[str, ...]:
-    if not inspect.isclass(cls):
-        return ()
-    return tuple(m for m in METHODS if _defines(cls, m.lower()))
-
-
-def _method_links(method: Any, name: str) -> list[ChainLink]:
-    """A handler method's links: each decorator on it, outermost first, then the method
-    its author wrote (named after the request method it answers)."""
-    wrapped = list(layers(method))
-    found = [link(each, "decorator") for each in wrapped[:-1]]
-    return [*found, _link(wrapped[-1], "method", name)]
-
-
-def _link(obj: Any, kind: ChainKind, name: str) -> ChainLink:
-    """A link of a route's chain: the handler class, or one of its methods."""
-    code = code_of(obj) if kind == "method" else None
-    file = code.co_filename if code else _source_file(obj) if kind == "view_class" else None
-    line = code.co_firstlineno if code else _class_line(obj) if kind == "view_class" else None
-    return ChainLink(kind=kind, name=name, qualname=qualname(obj), file=file, line=line)
-
-
-def _source_file(cls: type) -> str | None:
-    try:
-        return inspect.getsourcefile(cls)
-    except TypeError:
-        return None
-
-
-def _class_line(cls: type) -> int | None:
-    """Where the class statement is: found by qualified name in its file, parsed once per
-    file (`inspect.getsourcelines` parses the whole file again for every class)."""
-    file = _source_file(cls)
-    return _class_lines(file).get(cls.__qualname__) if file else None
-
-
-@functools.lru_cache(maxsize=64)
-def _class_lines(file: str) -> dict[str, int]:
-    """Qualified name → first line (its first decorator's) of every class in a file."""
-    try:
-        tree = ast.parse("".join(linecache.getlines(file)))
-    except (SyntaxError, ValueError):
-        return {}
-    found: dict[str, int] = {}
-
-    def walk(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ClassDef):
-                name = prefix + child.name
-                lines = [d.lineno for d in child.decorator_list] + [child.lineno]
-                found.setdefault(name, min(lines))
-                walk(child, name + ".")
-            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                walk(child, f"{prefix}{child.name}.<locals>.")
-            else:
-                walk(child, prefix)
-
-    walk(tree, "")
-    return found
-
-
 def _text(value: Any) -> Any:
     """A path group as Tornado passes it (bytes until `decode_argument`), as text."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
@@ -818,14 +722,3 @@ def _describe_exception(args: tuple, kwargs: dict) -> Facts:
 def _describe_send_error(args: tuple, kwargs: dict) -> Facts:
     status = kwargs.get("status_code", args[1] if len(args) > 1 else 500)
     return {"status": status if isinstance(status, int) else None}
-
-
-#: Tornado is no WSGI framework: loading hands its apps to `send`, not to a WSGI client.
-SERVES_ITSELF = True
-
-
-def send(app: Any, spec: Any) -> int | None:
-    """Send one request in-process (`tracer.frameworks.tornado.driving`)."""
-    from tracer.frameworks.tornado.driving import send as drive
-
-    return drive(app, spec)
