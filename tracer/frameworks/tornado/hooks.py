@@ -1,4 +1,4 @@
-"""What flaskscope knows of Tornado's internals (Tornado 6.x): the handler list turned into
+"""What flaskscope knows of Tornado's internals (Tornado 6.0 to 6.6): the handler list turned into
 rules, and how a request finds the handler that answers it.
 
 Registration: `Application(handlers)` gives the list to an `_ApplicationRouter` (its
