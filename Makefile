@@ -90,8 +90,8 @@ flask-suite: $(STAMP)
 webpy-suite: $(STAMP)
 	scripts/webpy_suite.sh $(BIN)/python
 
-# Tornado's own web tests, plain and recorded process-wide (hook and line mode): identical
-# outcomes and output.
+# Tornado's own web and routing tests, plain and recorded process-wide (hook and line mode):
+# identical outcomes and output.
 tornado-suite: $(STAMP)
 	scripts/tornado_suite.sh $(BIN)/python
 

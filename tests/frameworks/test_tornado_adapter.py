@@ -610,3 +610,50 @@ def test_a_host_s_rules_come_first_and_the_default_handler_answers_the_rest(
     text = plain(explain(trace, request_id=2), "en")
     assert "so the app's `default_handler_class`, `Missing`, answers." in text
     assert "`Missing.prepare`" in text and "finished the response itself" in text
+
+
+def test_an_application_mounted_under_a_rule_router_records_and_a_bare_404_ends() -> None:
+    """Tornado's routing lets a `RuleRouter` hand a request on to an application: it is
+    recorded there as anywhere; a path no rule takes gets the router's bare 404, filed too."""
+    import asyncio
+
+    import tornado.web
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.httpserver import HTTPServer
+    from tornado.routing import PathMatches, RuleRouter
+    from tornado.testing import bind_unused_port
+
+    import tracer
+    from tracer.frameworks import active_hooks
+
+    class Hi(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.write("hi")
+
+    async def fetch_all(router: RuleRouter) -> list[int]:
+        sock, port = bind_unused_port()
+        server = HTTPServer(router)
+        server.add_sockets([sock])
+        try:
+            client = AsyncHTTPClient()
+            return [(await client.fetch(f"http://127.0.0.1:{port}{path}", raise_error=False)).code
+                    for path in ("/app/hi", "/elsewhere")]
+        finally:
+            server.stop()
+            await server.close_all_connections()
+
+    with tracer.record() as recorder:
+        app = tornado.web.Application([(r"/app/hi", Hi, {}, "hi")])
+        router = RuleRouter([(PathMatches(r"/app/.*"), app)])
+        loop = asyncio.new_event_loop()
+        try:
+            codes = loop.run_until_complete(fetch_all(router))
+        finally:
+            loop.close()
+        trace = recorder.trace()
+        left_open = active_hooks("tornado").open_requests()
+    assert codes == [200, 404] and left_open == 0
+    mounted, bare = trace.requests
+    assert (mounted.status, mounted.endpoint, mounted.rule) == (200, "hi", "/app/hi$")
+    assert [s.name.rpartition(".")[2] for s in calls(mounted.steps, Role.HANDLER)] == ["get"]
+    assert (bare.status, calls(bare.steps, Role.MATCH)) == (404, [])

@@ -246,12 +246,12 @@ class TornadoHooks(AdapterHooks):
 
     def _beginning(self, original: Callable) -> Callable:
         """`_RoutingDelegate.headers_received` beginning the request's record, in a context
-        of its own, when the router is an application."""
+        of its own: for an application, or any router (a `RuleRouter` may hand the request
+        on to an application mounted under it)."""
         hooks = self
 
         def headers_received(delegate: Any, start_line: Any, headers: Any) -> Any:
-            if (not hooks.active or muted() or current_request() is not None
-                    or not owns(delegate.router)):
+            if not hooks.active or muted() or current_request() is not None:
                 return original(delegate, start_line, headers)
             exchange = _Exchange(contextvars.copy_context())
             hooks._exchanges[delegate] = exchange
@@ -269,10 +269,14 @@ class TornadoHooks(AdapterHooks):
             exchange = hooks._exchanges.get(delegate) if hooks.active else None
             if exchange is None or exchange.ended:
                 return original(delegate, *args)
-            if original.__name__ == "finish":
-                with hooks.recorder.guard():
-                    hooks._within(exchange, hooks._body_arrived, exchange, delegate)
-            return hooks._within(exchange, original, delegate, *args)
+            if original.__name__ != "finish":
+                return hooks._within(exchange, original, delegate, *args)
+            with hooks.recorder.guard():
+                hooks._within(exchange, hooks._body_arrived, exchange, delegate)
+            result = hooks._within(exchange, original, delegate, *args)
+            if not _runs_a_handler(delegate):  # no `_execute` will end it: it ends here
+                hooks._end(exchange)
+            return result
 
         within.__wrapped__ = original  # type: ignore[attr-defined]
         return within
@@ -651,6 +655,18 @@ class _Stepped:
 
     def close(self) -> None:
         self._coroutine.close()
+
+
+def _runs_a_handler(delegate: Any) -> bool:
+    """Whether a `_RoutingDelegate` handed the request to a `RequestHandler` (whose
+    `_execute` ends the record), through any routers in between; not when a router found
+    nothing (Tornado's bare 404) or routed to a plain callable."""
+    web = sys.modules.get("tornado.web")
+    handler_delegate = getattr(web, "_HandlerDelegate", None)
+    seen = 0
+    while type(delegate).__name__ == "_RoutingDelegate" and seen < 16:
+        delegate, seen = getattr(delegate, "delegate", None), seen + 1
+    return isinstance(handler_delegate, type) and isinstance(delegate, handler_delegate)
 
 
 def _execute_code(cls: type) -> Any:

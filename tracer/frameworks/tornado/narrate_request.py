@@ -81,7 +81,7 @@ class TornadoRequest:
     def _request(self, step: Step) -> bool:
         self._told(step, N_(
             "Tornado's `HTTPServer` read the request line and headers of {method} {path} and "
-            "handed them to the application's router (`{name}`, {at}): Tornado is no WSGI "
+            "handed them to the router it serves (`{name}`, {at}): Tornado is no WSGI "
             "framework, it parses HTTP itself."),
             {"method": self.request.method, "path": q(self.request.path), "name": step.name,
              "at": where(step.file, step.line)})
