@@ -125,6 +125,7 @@ class DjangoHooks(AdapterHooks):
         return versions() if support.unsupported() is None else {}
 
     def _install(self) -> None:
+        self.state = DjangoState()
         if support.unsupported() is not None:
             return  # refused when a Django app is loaded (`loading.app_in`), not before
         import django.urls
@@ -133,7 +134,6 @@ class DjangoHooks(AdapterHooks):
         from django.utils.deprecation import MiddlewareMixin
         from django.views.generic.base import View
 
-        self.state = DjangoState()
         for module in (conf, django.urls):
             for kind in ("path", "re_path"):
                 self.patches.replace(module, kind, functools.partial(self._recording_path, kind))
@@ -158,9 +158,12 @@ class DjangoHooks(AdapterHooks):
         vars(View.dispatch).pop("__wrapped__", None)
 
     def uninstall(self) -> None:
+        """Unpatch; when flaskscope itself loaded an app in this recording (`record_app`
+        names it in `meta["app"]`), put Django's state back as it was before."""
         super().uninstall()
-        if self.loaded_app and self.state is not None:
-            self.state.restore()
+        if (self.loaded_app or self.recorder.meta.get("app")) and self.state is not None:
+            with self.recorder.guard():
+                self.state.restore()
         self.loaded_app = False
 
     # -- loading --------------------------------------------------------------------------
@@ -303,6 +306,8 @@ class DjangoHooks(AdapterHooks):
                         meta = {k: v for k, v in getattr(request, "META", {}).items()
                                 if k != "wsgi.input"}
                         handle, info = begin_wsgi_request(recorder, meta, framework="django")
+                        if not recorder.requests:  # a process-wide recording's first
+                            recorder.meta["framework"] = "django"
                         facts.update(info, framework="django")
                         step = recorder.call(code, environ_detail(meta, recorder),
                                              role=Role.REQUEST, facts=facts)

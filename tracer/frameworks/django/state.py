@@ -32,7 +32,8 @@ class DjangoState:
         from django.urls import base
 
         self.wrapped = settings._wrapped
-        self.apps = {name: getattr(apps, name) for name in _APPS_FIELDS}
+        # `populate()` fills `app_configs` in place: the snapshot keeps a copy.
+        self.apps = {name: _copied(getattr(apps, name)) for name in _APPS_FIELDS}
         self.prefix = getattr(base._prefixes, "value", None)
         self.urlconf = getattr(base._urlconfs, "value", None)
 
@@ -49,12 +50,17 @@ class DjangoState:
         from django.urls import base
         from django.utils.functional import empty
 
+        before = self.wrapped if self.taken else empty
+        if settings._wrapped is before and (apps.ready == self.apps.get("ready", False)):
+            return  # nothing was configured meanwhile: the caches are the right ones
+        if settings._wrapped is not empty:
+            _close_connections()
         settings._wrapped = self.wrapped if self.taken else empty
         saved = self.apps if self.taken else {
             "app_configs": {}, "apps_ready": False, "models_ready": False, "ready": False,
             "loading": False}
         for name, value in saved.items():
-            setattr(apps, name, value)
+            setattr(apps, name, _copied(value))
         if not apps.ready:
             apps.ready_event.clear()
         apps.clear_cache()
@@ -62,6 +68,10 @@ class DjangoState:
         _set_local(base._prefixes, self.prefix if self.taken else None)
         _set_local(base._urlconfs, self.urlconf if self.taken else None)
         _drop_setting_caches()
+
+
+def _copied(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _set_local(local: Any, value: Any) -> None:
@@ -97,6 +107,12 @@ def _drop_setting_caches() -> None:
         cache.caches._connections = Local(cache.caches.thread_critical)
     db = modules.get("django.db")
     if db is not None:
-        db.connections.close_all()
         vars(db.connections).pop("settings", None)
         db.connections._connections = Local(db.connections.thread_critical)
+
+
+def _close_connections() -> None:
+    """Close the database connections the settings being left behind opened."""
+    db = sys.modules.get("django.db")
+    if db is not None:
+        db.connections.close_all()
