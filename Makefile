@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite lint clean
+.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite django-suite lint clean
 
 
 $(STAMP): pyproject.toml setup.py tracer/_linecore.c
@@ -86,6 +86,10 @@ test-versions:
 # Flask's own test suite, plain and with recording installed process-wide: same outcomes.
 flask-suite: $(STAMP)
 	scripts/flask_suite.sh $(BIN)/python
+
+# A sample of Django's own test suite, plain and with recording installed process-wide.
+django-suite: $(STAMP)
+	scripts/django_suite.sh $(BIN)/python
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy

@@ -195,6 +195,10 @@ class DjangoHooks(AdapterHooks):
                     "storage": "a URLPattern in a urlpatterns list, tried in order",
                     "target": routes.func_path(leaf.pattern.callback),
                     "pattern": type(leaf.pattern.pattern).__name__})
+                container, _, index = leaf.stored_in.rpartition("[")
+                self.recorder.note(Role.VIEW_REGISTERED, "urlpatterns", {
+                    "rule": leaf.route, "endpoint": leaf.endpoint, "stored_in": container,
+                    "index": int(index.rstrip("]")), "view": _view_label(leaf.pattern.callback)})
 
     def _add_site(self, resolver: Any, urlconf: str | None) -> None:
         if any(site.resolver is resolver for site in self._sites):

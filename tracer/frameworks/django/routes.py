@@ -44,9 +44,10 @@ def func_path(callback: Any) -> str:
     """`ResolverMatch._func_path`: the view's dotted path (a class view's class)."""
     func = callback.func if isinstance(callback, functools.partial) else callback
     func = getattr(func, "view_class", func)
-    if not hasattr(func, "__name__"):
-        return f"{func.__module__}.{type(func).__name__}"
-    return f"{func.__module__}.{func.__qualname__}"
+    module = getattr(func, "__module__", None) or type(func).__module__
+    if not hasattr(func, "__name__"):  # an instance (or no view at all, which path() refuses)
+        return f"{module}.{type(func).__name__}"
+    return f"{module}.{func.__qualname__}"
 
 
 def view_name(pattern: Any, namespaces: tuple[str, ...]) -> str:

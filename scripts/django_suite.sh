@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run a sample of Django's own test suite (from the sdist of the installed Django) twice:
+# plain, and with flaskscope's hooks installed process-wide (scripts/django_everywhere.py).
+# The outcome of every test must be identical; the counts (tests, requests recorded,
+# recorder errors) are printed. Usage: scripts/django_suite.sh [PYTHON] (default
+# .venv/bin/python); DJANGO_SUITE_LABELS overrides the test labels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${1:-.venv/bin/python}
+[[ "$python" == */* && "$python" != /* ]] && python="$(pwd)/$python"
+root=$(pwd)
+labels=${DJANGO_SUITE_LABELS:-"view_tests urlpatterns_reverse middleware generic_views decorators"}
+version=$("$python" -c 'from importlib.metadata import version; print(version("django"))')
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$python" -m pip download -q --no-deps --no-binary :all: "django==$version" -d "$work" 2>/dev/null
+sdist=$(ls "$work"/[Dd]jango-"$version".tar.gz)
+tar xzf "$sdist" -C "$work"
+cd "$work/$(basename "$sdist" .tar.gz)/tests"
+outcomes() {  # the sorted outcome line of every test
+    # shellcheck disable=SC2086
+    "$python" -W ignore "$@" --parallel=1 -v 2 $labels > "$work/last.txt" 2>&1 || true
+    grep -E ' \.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$' \
+        "$work/last.txt" | sort || true
+}
+outcomes runtests.py > "$work/plain.txt"
+if [ ! -s "$work/plain.txt" ]; then
+    echo "Django $version suite did not run:"; tail -5 "$work/last.txt"; exit 1
+fi
+outcomes "$root/scripts/django_everywhere.py" > "$work/hooks.txt"
+recorded=$(grep -o 'flaskscope recorded.*' "$work/last.txt" || echo "flaskscope did not run")
+grep '^flaskscope recorder error: ' "$work/last.txt" | sort | uniq -c | head -5 || true
+tests=$(wc -l < "$work/plain.txt")
+if diff -u "$work/plain.txt" "$work/hooks.txt" > "$work/diff.txt"; then
+    echo "Django $version suite ($labels), flaskscope hooks: $tests tests, identical outcomes ($recorded)"
+    grep -q 'recorder errors: 0$' "$work/last.txt" || exit 1
+else
+    echo "Django $version suite ($labels), flaskscope hooks: outcomes DIFFER ($recorded)"
+    cat "$work/diff.txt"
+    exit 1
+fi
