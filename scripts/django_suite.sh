@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run a sample of Django's own test suite (from the sdist of the installed Django) twice:
 # plain, and with flaskscope's hooks installed process-wide (scripts/django_everywhere.py).
-# The outcome of every test must be identical; the counts (tests, requests recorded,
-# recorder errors) are printed. Usage: scripts/django_suite.sh [PYTHON] (default
+# The outcome of every test must be identical, and each response the test client got must
+# agree with the request recorded for it (status, route, URL name); the counts (tests,
+# requests recorded, recorder errors, oracle disagreements) are printed. Usage: scripts/django_suite.sh [PYTHON] (default
 # .venv/bin/python); DJANGO_SUITE_LABELS overrides the test labels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,11 +30,15 @@ if [ ! -s "$work/plain.txt" ]; then
 fi
 outcomes "$root/scripts/django_everywhere.py" > "$work/hooks.txt"
 recorded=$(grep -o 'flaskscope recorded.*' "$work/last.txt" || echo "flaskscope did not run")
+oracle=$(grep '^oracle: ' "$work/last.txt" || echo "oracle: did not run")
+grep '^oracle disagrees: ' "$work/last.txt" || true
 grep '^flaskscope recorder error: ' "$work/last.txt" | sort | uniq -c | head -5 || true
 tests=$(wc -l < "$work/plain.txt")
 if diff -u "$work/plain.txt" "$work/hooks.txt" > "$work/diff.txt"; then
     echo "Django $version suite ($labels), flaskscope hooks: $tests tests, identical outcomes ($recorded)"
+    echo "Django $version suite, $oracle"
     grep -q 'recorder errors: 0$' "$work/last.txt" || exit 1
+    grep -q '^oracle: .*, 0 disagreements$' "$work/last.txt" || exit 1
 else
     echo "Django $version suite ($labels), flaskscope hooks: outcomes DIFFER ($recorded)"
     cat "$work/diff.txt"
