@@ -150,7 +150,8 @@ class DjangoHooks(AdapterHooks):
         self.patch(BaseHandler, "_get_response", Role.DISPATCH, when=_in_request,
                    describe=_describe_get_response, enter=_reached_inner,
                    after=_dispatched)
-        self.patch(View, "setup", Role.VIEW_INIT, when=_in_request, describe=_describe_setup)
+        self.patch(View, "setup", Role.VIEW_INIT, when=_in_request, describe=_describe_setup,
+                   enter=self._instantiated)
         self.patch(View, "dispatch", Role.CLASS_DISPATCH, when=_in_request,
                    describe=_describe_dispatch, enter=self._looked_up)
         # `as_view` copies `dispatch.__dict__` onto the view it makes: the stand-in must not
@@ -456,6 +457,10 @@ class DjangoHooks(AdapterHooks):
             code = code_of(obj)
             if code is not None:
                 self.watcher.watch(code, Role.LAYER)
+
+    def _instantiated(self, step: int | None, args: tuple, kwargs: dict) -> None:
+        """`Role.VIEW_INSTANCE`: the `view` function made this instance for the request."""
+        self.recorder.note(Role.VIEW_INSTANCE, "as_view", {"view_class": qualname(type(args[0]))})
 
     def _looked_up(self, step: int | None, args: tuple, kwargs: dict) -> None:
         """`Role.HANDLER_LOOKUP`: `getattr(self, method, self.http_method_not_allowed)`;

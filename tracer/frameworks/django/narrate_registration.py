@@ -46,7 +46,9 @@ class DjangoRegistration(WsgiRegistration):
         facts = step.facts
         if facts.get("include"):
             return  # told by the `include()` made just before it
-        if self.endpoints is not None and facts.get("endpoint") not in self.endpoints:
+        endpoint = str(facts.get("endpoint"))
+        if self.endpoints is not None and not any(  # `post` is `blog:post` once included
+                wanted == endpoint or wanted.endswith(f":{endpoint}") for wanted in self.endpoints):
             return
         params = {"function": facts.get("function", step.name), "route": q(facts.get("rule")),
                   "view": facts.get("view", "?"), "endpoint": q(facts.get("endpoint"))}
