@@ -27,7 +27,7 @@ django = pytest.importorskip("django")
 LOGIN_REQUESTS = ("GET /login", "HEAD /login", "PUT /login", "GET /nowhere", "GET /profile",
                   "GET /hello/bob")
 VIEWS_REQUESTS = ("GET /", "GET /maintenance", "GET /blog/2024/hello/", "POST /only-get",
-                  "GET /nowhere")
+                  "GET /nowhere", "POST /comment")
 
 
 def _right_login() -> Any:
@@ -62,11 +62,12 @@ def _django_answers(module: str, requests: tuple[str, ...]) -> dict[str, Any]:
     state = DjangoState()
     try:
         imported = __import__(f"fixtures.{module}", fromlist=["_"])
+        django.setup()  # as `get_wsgi_application()` does for a server
         from django.conf import settings
         from django.test import Client
         from django.urls import Resolver404, get_resolver, resolve
 
-        client = Client()
+        client = Client(enforce_csrf_checks=True)  # as a browser's request meets it
         answers: dict[str, Any] = {"module": imported, "middleware": list(settings.MIDDLEWARE)}
         for spec in requests:
             method, path = spec.split(" ", 1)
@@ -219,8 +220,9 @@ def test_a_middleware_answering_by_itself_skips_the_rest(django_views: Trace,
     assert told["answered_by"] == "fixtures.django_views.Maintenance"
     text = plain(explain(django_views, request_id=request.id), "en")
     assert ("`fixtures.django_views.Maintenance` answered without passing the request on, so "
-            "`django.middleware.common.CommonMiddleware` never ran") in text
-    assert "中间件 `fixtures.django_views.Maintenance`（第 2 个，共 3 个）在 `process_request` 里" \
+            "`django.middleware.common.CommonMiddleware`, "
+            "`django.middleware.csrf.CsrfViewMiddleware` never ran") in text
+    assert "中间件 `fixtures.django_views.Maintenance`（第 2 个，共 4 个）在 `process_request` 里" \
         in plain(explain(django_views, request_id=request.id), "zh")
 
 
@@ -312,9 +314,26 @@ def test_a_decorator_refusing_the_method_is_a_layer_that_answered(django_views: 
                                                                   untraced_views) -> None:
     request = _request(django_views, "POST /only-get")
     assert request.status == untraced_views["POST /only-get"]["status"] == 405
-    layer = one([s for s in calls(request.steps, Role.LAYER) if "middleware" not in s.facts])
-    assert layer.name.startswith("require_http_methods.")
+    layers = [s for s in calls(request.steps, Role.LAYER) if "middleware" not in s.facts]
+    assert [layer.name.split(".")[0] for layer in layers] == ["csrf_exempt",
+                                                              "require_http_methods"]
+    assert layers[1].parent == layers[0].id
     assert calls(request.steps, Role.VIEW) == []
+
+
+def test_csrf_s_process_view_answers_before_the_view(django_views: Trace,
+                                                     untraced_views) -> None:
+    request = _request(django_views, "POST /comment")
+    assert request.status == untraced_views["POST /comment"]["status"] == 403
+    hook = one([s for s in calls(request.steps, Role.LAYER) if s.facts.get("hook")])
+    assert hook.facts["middleware"] == untraced_views["middleware"][-1] == \
+        "django.middleware.csrf.CsrfViewMiddleware"
+    assert hook.parent == one(calls(request.steps, Role.DISPATCH)).id
+    assert calls(request.steps, Role.VIEW) == []
+    text = plain(explain(django_views, request_id=request.id), "en")
+    assert "`django.middleware.csrf.CsrfViewMiddleware.process_view` answered before the " \
+        "view with <HttpResponseForbidden" in text
+    assert "`_get_response` ran the view the match gave" not in text
 
 
 @pytest.mark.parametrize(("lang", "spec", "told"), [
@@ -474,6 +493,7 @@ def test_middleware_under_django_s_test_client_is_recorded_process_wide() -> Non
     first = trace.requests[0]
     assert first.steps[0].role == Role.REQUEST and first.steps[0].name == \
         "BaseHandler.get_response"
-    assert len([s for s in calls(first.steps, Role.LAYER) if "middleware" in s.facts]) == 3
+    assert len([s for s in calls(first.steps, Role.LAYER) if "middleware" in s.facts
+                and not s.facts.get("hook")]) == 4
     assert "Django's test client built the request itself" in plain(
         explain(trace, request_id=0), "en")

@@ -283,6 +283,10 @@ class DjangoHooks(AdapterHooks):
             if code is not None:
                 self._by_code.setdefault(id(code), entry)
                 self.watcher.watch(code, Role.LAYER, facts=self._watched_middleware)
+        for method in getattr(handler, "_view_middleware", None) or ():
+            code = code_of(method)
+            if code is not None and id(getattr(method, "__self__", None)) in self._middleware:
+                self.watcher.watch(code, Role.LAYER, facts=self._watched_view_hook)
         self._chains[id(handler)] = names
         self.recorder.annotate(step, {"middleware": names})
 
@@ -394,6 +398,15 @@ class DjangoHooks(AdapterHooks):
         if progress is not None:
             progress.entered.append(entry[0])
         return {"middleware": entry[1], "position": entry[0] + 1, "of": entry[2]}
+
+    def _watched_view_hook(self, frame: FrameType) -> Facts | None:
+        """A middleware's `process_view`, which `_get_response` runs just before the view:
+        returning a response there (CSRF's 403) means the view never runs."""
+        entry = self._middleware.get(id(frame.f_locals.get("self")))
+        if entry is None:
+            return None
+        return {"middleware": entry[1], "position": entry[0] + 1, "of": entry[2],
+                "hook": "process_view"}
 
     def _middleware_done(self, step: int | None, args: tuple, kwargs: dict,
                          result: Any) -> None:

@@ -126,7 +126,30 @@ class DjangoRequest(WsgiRequest):
         self._add([step], Message(message, params), sources=self._lines(step))
         return False
 
+    def _view_hook(self, step: Step) -> bool:
+        params = {"middleware": step.facts.get("middleware"),
+                  "result": clip(self.steps.result(step))}
+        raised = self.steps.raised(step)
+        if raised is not None:
+            params["exception"] = clip(raised)
+            message = N_("`{middleware}.process_view` raised {exception} before the view ran.")
+        elif self.steps.result(step) == "None":
+            message = N_("`{middleware}.process_view` ran just before the view and returned "
+                         "None: nothing to object to, the view goes on.")
+        else:
+            message = N_("`{middleware}.process_view` answered before the view with {result}: "
+                         "`_get_response` stops there, and the view never ran.")
+        self._add([step], Message(message, params), sources=self._lines(step))
+        return True
+
+    def _answered_before_view(self, step: Step) -> bool:
+        return any(c.role == Role.LAYER and c.facts.get("hook") == "process_view"
+                   and self.steps.result(c) not in (None, "None")
+                   for c in self.steps.children(step, "call"))
+
     def _middleware(self, step: Step) -> bool:
+        if step.facts.get("hook") == "process_view":
+            return self._view_hook(step)
         end = self.steps.end(step)
         facts = {**step.facts, **(end.facts if end is not None else {})}
         params = {"middleware": facts.get("middleware"), "position": facts.get("position", "?"),
@@ -177,16 +200,15 @@ class DjangoRequest(WsgiRequest):
     def _dispatch(self, step: Step) -> bool:
         end = self.steps.end(step)
         facts = {**step.facts, **(end.facts if end is not None else {})}
+        told_view = not facts.get("view") or self._answered_before_view(step)
         for child in self.steps.children(step, "call"):
-            if child.role == Role.MATCH:
-                self._visit(child)
-        if facts.get("view"):
-            self._add([step], Message(
-                N_("`_get_response` ran the view the match gave, `{view}`, with the request "
-                   "and the URL's arguments."), {"view": facts["view"]}))
-        for child in self.steps.children(step, "call"):
-            if child.role != Role.MATCH:
-                self._visit(child)
+            hook = child.role == Role.LAYER and child.facts.get("hook") == "process_view"
+            if not told_view and child.role != Role.MATCH and not hook:
+                told_view = True
+                self._add([step], Message(
+                    N_("`_get_response` ran the view the match gave, `{view}`, with the "
+                       "request and the URL's arguments."), {"view": facts["view"]}))
+            self._visit(child)
         return True
 
     def _view(self, step: Step) -> bool:
