@@ -145,6 +145,40 @@ def test_the_url_tree_becomes_the_routes_django_resolves(django_login: Trace,
         ("hello/<str:name>", "urlpatterns[2]")]
 
 
+@pytest.mark.parametrize("redact", [True, False])
+def test_the_secret_key_is_hidden_wherever_a_value_shows_it(
+        redact: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's settings are the app's config: `SECRET_KEY` is hidden in every value
+    stored (here a response header carrying it), unless redaction is turned off."""
+    from tracer import record_app
+    from tracer.frameworks.flask.loading import RequestSpec
+    from tracer.tracefile import dumps
+
+    name = f"leaky_django_app_{redact}".lower()
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent("""\
+        from django.conf import settings
+        settings.configure(ROOT_URLCONF=__name__, SECRET_KEY="k3y-" + "x" * 20,
+                           ALLOWED_HOSTS=["*"], INSTALLED_APPS=[], MIDDLEWARE=[])
+        from django.http import HttpResponse
+        from django.urls import path
+
+        def leak(request):
+            response = HttpResponse("ok")
+            response["X-Key"] = settings.SECRET_KEY
+            return response
+
+        urlpatterns = [path("leak", leak)]
+        """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        trace = record_app(str(tmp_path / f"{name}.py"), [RequestSpec(path="/leak")],
+                           redact=redact).trace
+    finally:
+        sys.modules.pop(name, None)
+    assert trace.requests[0].status == 200
+    assert (("k3y-" + "x" * 20).encode() in dumps(trace)) is not redact
+
+
 def one_link(links: list) -> Any:
     assert len(links) == 1, links
     return links[0]

@@ -206,8 +206,14 @@ class DjangoHooks(AdapterHooks):
             return
         from django.conf import settings
 
-        config = {name: getattr(settings, name, None) for name in dir(settings)
+        # The values the project set, read without `LazySettings.__getattr__` (which warns
+        # about deprecated settings): their secrets are hidden in everything stored.
+        config = {name: value for name, value in vars(settings._wrapped).items()
                   if name.isupper()}
+        databases = config.get("DATABASES")
+        for alias, database in (databases.items() if isinstance(databases, dict) else ()):
+            if isinstance(database, dict):  # nested: named so that it reads as a secret
+                config[f"DATABASE_{alias}_PASSWORD"] = database.get("PASSWORD")
         site = _Site(resolver, config, urlconf)
         self._sites.append(site)
         self.recorder.add_subject(site, self.routes_of)
