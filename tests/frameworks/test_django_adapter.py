@@ -422,6 +422,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         INSTALLED_APPS = []
         MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
         DATABASES = {{}}
+        USE_TZ = True
         """))
     (package / "urls.py").write_text(textwrap.dedent("""\
         from django.http import HttpResponse

@@ -1,4 +1,4 @@
-"""Everything flaskscope knows about Django (4.2 to 6.x, tested on 5.2): `hooks` records
+"""Everything flaskscope knows about Django (4.2 to 6.x, tested on 4.2, 5.2 and 6.1): `hooks` records
 the URL tree (`path()`, `re_path()`, `include()`, `View.as_view()`) and how a request goes
 through the middleware chain, `URLResolver.resolve` and `View.dispatch`; `loading` finds
 the app in a settings module, a `wsgi` module or a single file that configures settings

@@ -10,8 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 #: (oldest, newest) major.minor hooked: the internals patched (`BaseHandler.resolve_request`,
 #: `View.setup`, `MiddlewareMixin.__call__`) are where `hooks` looks from 4.2 on.
 SUPPORTED = ((4, 2), (6, 99))
-#: The release the tests run on.
-TESTED = "5.2"
+#: The releases the tests and `make django-suite` were run on.
+TESTED = "4.2, 5.2 and 6.1"
 
 
 def installed_version() -> str | None:
