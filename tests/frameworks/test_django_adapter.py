@@ -463,6 +463,21 @@ def test_a_project_loads_from_its_settings_or_its_wsgi_module(project: Path,
     assert settings.configured is before, "Django's settings are put back after recording"
 
 
+def test_several_django_apps_load_one_after_another_in_one_process() -> None:
+    """Each recording puts Django's settings, apps registry and URL caches back, so the
+    next app brings its own `ROOT_URLCONF`, middleware and installed apps."""
+    from django.conf import settings
+
+    before = settings.configured
+    seen = []
+    for name in ("django_views", "django_login", "django_views"):
+        recording = record_fixture(name, "GET /nowhere")
+        assert recording.app_error is None, recording.app_error
+        seen.append(sorted(route.endpoint for route in recording.trace.routes)[:2])
+        assert settings.configured is before
+    assert seen[0] == seen[2] != seen[1]
+
+
 def test_an_unsupported_django_is_one_line_and_a_non_zero_exit(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from flaskscope.cli import cli

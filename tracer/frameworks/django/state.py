@@ -51,7 +51,8 @@ class DjangoState:
         from django.utils.functional import empty
 
         before = self.wrapped if self.taken else empty
-        if settings._wrapped is before and (apps.ready == self.apps.get("ready", False)):
+        ready_before = self.apps["ready"] if self.taken else False
+        if settings._wrapped is before and apps.ready == ready_before:
             return  # nothing was configured meanwhile: the caches are the right ones
         if settings._wrapped is not empty:
             _close_connections()
