@@ -87,7 +87,7 @@ test-versions:
 flask-suite: $(STAMP)
 	scripts/flask_suite.sh $(BIN)/python
 
-# A sample of Django's own test suite, plain and with recording installed process-wide.
+# A sample of Django's own test suite, plain and recorded process-wide (hooks, lines): same outcomes.
 django-suite: $(STAMP)
 	scripts/django_suite.sh $(BIN)/python
 
