@@ -395,6 +395,21 @@ def test_registration_is_told_in_django_s_words(django_login: Trace) -> None:
     assert "Django 的 URL 树" in plain(explain(django_login), "zh")
 
 
+def test_an_include_is_told_as_the_prefix_and_the_urlconf_it_hands_over(
+        django_views: Trace) -> None:
+    """The whole registration, as explain tells it when no endpoint narrows it."""
+    from tracer.frameworks.django.narrate_registration import narrate_registration
+    from tracer.frameworks.narration.items import Message, Section, numbered
+
+    items = numbered(narrate_registration(django_views))
+    whole = [Section("registration", Message("Registration"), items)]
+    text = plain(whole, "en")
+    assert "`include()` imported the URLconf 'fixtures.django_blog.urls'" in text
+    assert "their names take the namespace: `blog:NAME`." in text
+    assert "`path()` made a `URLResolver` for the prefix 'blog/'" in text
+    assert "为前缀 'blog/' 创建了一个 `URLResolver`" in plain(whole, "zh")
+
+
 def test_compare_reads_django_s_facts(django_login: Trace) -> None:
     from viewer.compare import compare, to_text
 

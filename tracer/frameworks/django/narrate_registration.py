@@ -45,7 +45,14 @@ class DjangoRegistration(WsgiRegistration):
     def _path(self, step: Step) -> None:
         facts = step.facts
         if facts.get("include"):
-            return  # told by the `include()` made just before it
+            if self.endpoints is None:
+                self._add([step], Message(
+                    N_("`{function}()` made a `URLResolver` for the prefix {route}: a path "
+                       "that starts with it has the rest matched against the `urlpatterns` "
+                       "`include()` handed over, in their order."),
+                    {"function": facts.get("function", step.name),
+                     "route": q(facts.get("rule"))}))
+            return
         endpoint = str(facts.get("endpoint"))
         if self.endpoints is not None and not any(  # `post` is `blog:post` once included
                 wanted == endpoint or wanted.endswith(f":{endpoint}") for wanted in self.endpoints):
@@ -76,10 +83,16 @@ class DjangoRegistration(WsgiRegistration):
     def _unnamed(self, step: Step) -> None:
         if step.name == "include" and step.kind == "call" and self.endpoints is None:
             facts = step.facts
-            self._add([step], Message(
-                N_("`include()` pointed a prefix at the URLconf {urlconf}: a request whose "
-                   "path starts with the prefix tries that module's `urlpatterns` next."),
-                {"urlconf": q(facts.get("urlconf"))}))
+            namespace = facts.get("namespace") or facts.get("app_name")
+            if namespace:
+                message = N_("`include()` imported the URLconf {urlconf} and handed its "
+                             "`urlpatterns` to the `path()` around it; in `reverse()` and "
+                             "`{{% url %}}` their names take the namespace: `{namespace}:NAME`.")
+            else:
+                message = N_("`include()` imported the URLconf {urlconf} and handed its "
+                             "`urlpatterns` to the `path()` around it.")
+            self._add([step], Message(message, {"urlconf": q(facts.get("urlconf")),
+                                                "namespace": str(namespace)}))
         elif step.name == "BaseHandler.load_middleware" and step.kind == "call":
             names = step.facts.get("middleware") or ()
             if self.endpoints is None:
