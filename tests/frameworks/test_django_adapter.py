@@ -478,6 +478,41 @@ def test_a_project_loads_from_its_settings_or_its_wsgi_module(project: Path,
     assert settings.configured is before, "Django's settings are put back after recording"
 
 
+def test_a_failing_view_is_a_500_whose_traceback_shows_no_frame_of_ours() -> None:
+    """Django logs, signals and shows the exception's traceback: flaskscope's wrapper
+    frames are taken out of it first, as they are for Flask."""
+    from django.core.signals import got_request_exception
+
+    from tracer.paths import OWN_DIRS
+
+    seen: list[list[str]] = []
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        frames, entry = [], error.__traceback__ if error is not None else None
+        while entry is not None:
+            frames.append(entry.tb_frame.f_code.co_filename)
+            entry = entry.tb_next
+        seen.append(frames)
+
+    got_request_exception.connect(receiver)
+    try:
+        recording = record_fixture("django_views", "GET /boom")
+    finally:
+        got_request_exception.disconnect(receiver)
+    request = recording.trace.requests[0]
+    assert request.status == 500
+    view = one(calls(request.steps, Role.VIEW))
+    assert view.name == "boom"
+    assert seen and seen[0][-1].endswith("fixtures/django_views.py")
+    assert not [f for f in seen[0] if f.startswith(OWN_DIRS)], seen[0]
+    text = plain(explain(recording.trace, request_id=0), "en")
+    assert "The view `boom` (fixtures/django_views.py:" in text
+    assert ("`_get_response` raised ValueError('the view failed'). "
+            "`convert_exception_to_response`") in text
+    assert "the middleware outside see a 500 response, not the exception." in text
+
+
 def test_several_django_apps_load_one_after_another_in_one_process() -> None:
     """Each recording puts Django's settings, apps registry and URL caches back, so the
     next app brings its own `ROOT_URLCONF`, middleware and installed apps."""

@@ -39,7 +39,14 @@ from tracer.frameworks import active_hooks
 from tracer.frameworks.django import routes, support
 from tracer.frameworks.django.loading import app_in  # noqa: F401  (the registry asks it)
 from tracer.frameworks.django.state import DjangoState
-from tracer.frameworks.hooking import AdapterHooks, Facts, argument, arguments, qualname
+from tracer.frameworks.hooking import (
+    AdapterHooks,
+    Facts,
+    argument,
+    arguments,
+    hide_own_frames,
+    qualname,
+)
 from tracer.frameworks.wsgi.hooks import begin_wsgi_request, environ_detail, settle_outcome
 from tracer.model import Role
 from tracer.recorder import current_request, muted
@@ -129,6 +136,7 @@ class DjangoHooks(AdapterHooks):
         if support.unsupported() is not None:
             return  # refused when a Django app is loaded (`loading.app_in`), not before
         import django.urls
+        from django.core.handlers import exception
         from django.core.handlers.base import BaseHandler
         from django.urls import conf
         from django.utils.deprecation import MiddlewareMixin
@@ -150,6 +158,7 @@ class DjangoHooks(AdapterHooks):
         self.patch(BaseHandler, "_get_response", Role.DISPATCH, when=_in_request,
                    describe=_describe_get_response, enter=_reached_inner,
                    after=_dispatched)
+        self.patches.replace(exception, "response_for_exception", self._hiding_own_frames)
         self.patch(View, "setup", Role.VIEW_INIT, when=_in_request, describe=_describe_setup,
                    enter=self._instantiated)
         self.patch(View, "dispatch", Role.CLASS_DISPATCH, when=_in_request,
@@ -351,6 +360,20 @@ class DjangoHooks(AdapterHooks):
 
         return get_response
 
+    def _hiding_own_frames(self, original: Callable) -> Callable:
+        """`response_for_exception`: the traceback Django logs, signals and shows on its
+        debug page loses flaskscope's wrapper frames first, so it is the one it would be
+        without recording."""
+        hooks = self
+
+        @functools.wraps(original)
+        def response_for_exception(request: Any, exc: BaseException) -> Any:
+            if hooks.active:
+                hide_own_frames(exc)
+            return original(request, exc)
+
+        return response_for_exception
+
     def _tracing(self, outermost: bool) -> ExitStack:
         stack = ExitStack()
         if outermost:
@@ -408,9 +431,11 @@ class DjangoHooks(AdapterHooks):
     def _watched_view_hook(self, frame: FrameType) -> Facts | None:
         """A middleware's `process_view`, which `_get_response` runs just before the view:
         returning a response there (CSRF's 403) means the view never runs."""
-        entry = self._middleware.get(id(frame.f_locals.get("self")))
-        if entry is None:
-            return None
+        instance = frame.f_locals.get("self")
+        entry = self._middleware.get(id(instance))
+        if entry is None:  # a view decorator made from it (`decorator_from_middleware`)
+            return {"middleware": qualname(type(instance)), "hook": "process_view",
+                    "in_chain": False}
         return {"middleware": entry[1], "position": entry[0] + 1, "of": entry[2],
                 "hook": "process_view"}
 

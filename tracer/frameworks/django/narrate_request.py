@@ -130,7 +130,16 @@ class DjangoRequest(WsgiRequest):
         params = {"middleware": step.facts.get("middleware"),
                   "result": clip(self.steps.result(step))}
         raised = self.steps.raised(step)
-        if raised is not None:
+        if step.facts.get("in_chain") is False:
+            params["exception"] = clip(raised)
+            message = (N_("`{middleware}.process_view` ran for a view decorated with the "
+                          "middleware itself (`decorator_from_middleware`, as "
+                          "`requires_csrf_token` on Django's error views) and returned "
+                          "{result}.") if raised is None else
+                       N_("`{middleware}.process_view` ran for a view decorated with the "
+                          "middleware itself (`decorator_from_middleware`) and raised "
+                          "{exception}."))
+        elif raised is not None:
             params["exception"] = clip(raised)
             message = N_("`{middleware}.process_view` raised {exception} before the view ran.")
         elif self.steps.result(step) == "None":
@@ -209,6 +218,14 @@ class DjangoRequest(WsgiRequest):
                     N_("`_get_response` ran the view the match gave, `{view}`, with the "
                        "request and the URL's arguments."), {"view": facts["view"]}))
             self._visit(child)
+        raised = self.steps.raised(step)
+        if raised is not None and self.request.outcome != "not_found":
+            self._add([step], Message(
+                N_("`_get_response` raised {exception}. `convert_exception_to_response`, "
+                   "which wraps every middleware, turned it into a response "
+                   "(`response_for_exception`): the middleware outside see a {status} "
+                   "response, not the exception."),
+                {"exception": clip(raised), "status": self.request.status or "?"}))
         return True
 
     def _view(self, step: Step) -> bool:
