@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite webpy-suite lint clean
+.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite webpy-suite django-suite lint clean
 
 
 $(STAMP): pyproject.toml setup.py tracer/_linecore.c
@@ -89,6 +89,10 @@ flask-suite: $(STAMP)
 
 webpy-suite: $(STAMP)
 	scripts/webpy_suite.sh $(BIN)/python
+
+# A sample of Django's own test suite, plain and recorded process-wide (hooks, lines): same outcomes.
+django-suite: $(STAMP)
+	scripts/django_suite.sh $(BIN)/python
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy
