@@ -202,8 +202,8 @@ class DjangoHooks(AdapterHooks):
                     "rule": leaf.route, "endpoint": leaf.endpoint,
                     "methods": list(routes.allowed_methods(leaf.pattern.callback)),
                     "stored_in": leaf.stored_in,
-                    "storage": "a URLPattern in a urlpatterns list, tried in order",
-                    "target": routes.func_path(leaf.pattern.callback),
+                    "storage": "ordered",  # urlpatterns are tried in order
+                    "target": _view_label(leaf.pattern.callback),  # what the pattern holds
                     "pattern": type(leaf.pattern.pattern).__name__})
                 container, _, index = leaf.stored_in.rpartition("[")
                 self.recorder.note(Role.VIEW_REGISTERED, "urlpatterns", {
@@ -516,6 +516,8 @@ class DjangoHooks(AdapterHooks):
         head_is_get = name == "head" and handler is not None and not hasattr(type(view), "head")
         facts: Facts = {"method": method, "tried": name, "found": handler is not None,
                         "fallback": "get" if head_is_get else None,
+                        # `View.setup` set `self.head = self.get`: getattr found that alias
+                        "alias_set_by": "View.setup" if head_is_get else None,
                         "handler": _handler_label(handler) if handler is not None else None}
         if handler is None:
             allowed = list(view._allowed_methods())
