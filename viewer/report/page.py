@@ -96,7 +96,7 @@ def render_page(head: dict[str, Any], phases: Sequence[dict[str, Any]], *,
     return _asset("page.html").format_map({
         "lang": html.escape(head["lang"], quote=True),
         "csp": html.escape(content_security_policy(live=head["live"]), quote=True),
-        "title": html.escape(title, quote=True),
+        "title": _text(title),
         "style": _asset("report.css"),
         "script": _asset("report.js"),
         "data": data,
@@ -110,6 +110,13 @@ def report_html(trace: Trace, *, narrate: Narrate | None = None,
     phases = [phase_document(trace, number, narrate)
               for number in range(len(head["requests"]))]
     return render_page(head, phases, title=title or _title(trace))
+
+
+def _text(value: str) -> str:
+    """Text for an element or attribute: markup characters and the line and paragraph
+    separators as character references."""
+    return html.escape(value, quote=True).replace("\u2028", "&#x2028;").replace(
+        "\u2029", "&#x2029;")
 
 
 def _title(trace: Trace) -> str:
