@@ -2,13 +2,15 @@
 
 The page gets the same columns the trace file stores (parents, one letter per kind,
 names and files by index into tables of their own, lines, roles) and each step's detail
-and facts, so its stepping, locals and stack are computed from the same data the
-terminal viewer reads. Each phase is a document of its own: the page parses one only
-when the reader opens it, and the live page adds them one by one as requests arrive.
+and facts (written as the Locals pane writes them), so its stepping, locals and stack are
+computed from the same data the terminal viewer reads. Each phase is a document of its
+own: the page parses one only when the reader opens it, and the live page adds them one by
+one as requests arrive.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,11 +45,11 @@ def phase_columns(table: StepTable) -> dict[str, Any]:
     names: dict[str, int] = {}
     files: dict[str, int] = {}
     detail: list[Mapping[str, str] | None] = []
-    facts: dict[int, Mapping[str, Any]] = {}
+    facts: dict[int, list[list[str]]] = {}
     for step in table:
         detail.append(dict(step.detail) if step.detail else None)
         if step.facts:
-            facts[step.id] = dict(step.facts)
+            facts[step.id] = [[str(name), _shown(value)] for name, value in step.facts.items()]
     return {
         "count": len(table),
         "parents": [-1 if parent is None else parent for parent in table.parents],
@@ -63,6 +65,13 @@ def phase_columns(table: StepTable) -> dict[str, Any]:
         "detail": detail,
         "facts": {str(step_id): value for step_id, value in facts.items()},
     }
+
+
+def _shown(value: Any) -> str:
+    """A fact as the Locals pane writes it (as the terminal viewer does)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def sources_document(sources: Mapping[str, SourceFile]) -> dict[str, dict[str, str]]:

@@ -64,7 +64,7 @@
   Phase.prototype.line = function (id) { var n = this.doc.lines[id]; return n ? n : null; };
   Phase.prototype.role = function (id) { return this.roles[id] || null; };
   Phase.prototype.detail = function (id) { return this.doc.detail[id] || {}; };
-  Phase.prototype.facts = function (id) { return (this.doc.facts || {})[id] || {}; };
+  Phase.prototype.facts = function (id) { return (this.doc.facts || {})[id] || []; };
   Phase.prototype.depth = function (id) {
     var path = [], cur = id;
     while (cur !== null && this.depthMemo[cur] < 0) { path.push(cur); cur = this.parent(cur); }
@@ -246,8 +246,7 @@
   Phase.prototype.searchText = function (id) {
     var parts = [this.name(id), this.file(id) || "", this.role(id) || ""], d = this.detail(id);
     for (var k in d) parts.push(k, d[k]);
-    var f = (this.doc.facts || {})[id];
-    if (f) parts.push(JSON.stringify(f));
+    this.facts(id).forEach(function (pair) { parts.push(pair[0], pair[1]); });
     return parts.join("\n").toLowerCase();
   };
   Phase.prototype.search = function (query) {
@@ -280,10 +279,9 @@
     for (var i = 0; i < count; i++) Object.assign(values, this.detail(lines[i]));
     return values;
   };
-  function plain(v) { return typeof v === "string" ? v : JSON.stringify(v); }
   Phase.prototype.values = function (id) {
     var k = this.kind(id), d = this.detail(id), f = this.facts(id), name = this.name(id);
-    var facts = Object.keys(f).map(function (key) { return [key, plain(f[key]), false]; });
+    var facts = f.map(function (pair) { return [pair[0], pair[1], false]; });
     var own = Object.keys(d).map(function (key) { return [key, d[key], true]; });
     if (k === "c") return { heading: own.length ? "arguments of " + name : name + ": no arguments", values: own, facts: facts };
     if (k === "n") return { heading: "note: " + name, values: own, facts: facts };

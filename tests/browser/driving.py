@@ -1,0 +1,49 @@
+"""What the browser tests read from the page and what they expect from the trace: the
+terminal viewer's own state (`ViewState`), moved by the same keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tracer.model import Trace
+from viewer.tui.state import ViewState
+
+#: Page key → the ViewState navigator's move.
+MOVES = {"n": "next", "p": "previous", "s": "into", "o": "out", "N": "over", "g": "first",
+         "G": "last"}
+
+
+def shown(driver: Any) -> dict[str, Any]:
+    """The page's phase, current step, highlighted source line and locals rows."""
+    return driver.execute_script("""
+        const current = document.querySelector('#source .ln.current');
+        return {
+          phase: Number(document.body.dataset.phase),
+          step: document.body.dataset.step === '' ? null : Number(document.body.dataset.step),
+          line: current ? Number(current.dataset.line) : null,
+          locals: Array.from(document.querySelectorAll('#locals tr')).map(
+            tr => [tr.cells[0].textContent, tr.cells[1].textContent,
+                   tr.classList.contains('changed')]),
+          pwned: window.__pwned === undefined ? null : String(window.__pwned),
+        };""")
+
+
+def expected(trace: Trace, state: ViewState) -> dict[str, Any]:
+    """What the terminal viewer shows at its current step, in the page's terms."""
+    step = state.navigator.current
+    values = state.values()
+    rows = [] if values is None else (
+        [[v.name, v.value, v.changed] for v in values.values]
+        + [[v.name, v.value, False] for v in values.facts])
+    location = state.location()
+    line = None
+    if location is not None and location.file in trace.sources and \
+            location.line in trace.sources[location.file].lines:
+        line = location.line
+    return {"phase": state.phase_index, "step": step, "line": line, "locals": rows}
+
+
+def same(actual: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    keys = ("phase", "step", "line", "locals")
+    return json.dumps([actual[k] for k in keys]) == json.dumps([wanted[k] for k in keys])
