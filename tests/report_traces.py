@@ -55,3 +55,27 @@ def hostile_trace() -> Trace:
         requests=(request,),
         sources={HOSTILE_FILE: SourceFile("0" * 64, source)},
     )
+
+
+def long_trace(total: int) -> Trace:
+    """One request of about `total` steps: a view calling a helper in a loop, every line
+    recorded with the locals it changed (the shape of a `--lines` trace)."""
+    file = "/srv/app/loop.py"
+    steps: list[Step] = [Step(0, None, "call", "view", file, 1, 0, 1, {"n": str(total)},
+                              Role.VIEW)]
+    while len(steps) < total - 1:
+        i = len(steps)
+        steps.append(Step(i, 0, "line", "view", file, 2, i, 1, {"i": str(i)}))
+        steps.append(Step(i + 1, 0, "call", "helper", file, 5, i + 1, 1, {"i": str(i)}))
+        steps.append(Step(i + 2, i + 1, "line", "helper", file, 6, i + 2, 1,
+                          {"j": str(i * 2)}))
+        steps.append(Step(i + 3, i + 1, "return", "helper", file, 6, i + 3, 1,
+                          {"result": str(i * 2)}))
+    steps.append(Step(len(steps), 0, "return", "view", file, 3, len(steps), 1,
+                      {"result": "'done'"}, Role.VIEW))
+    request = Request(0, "GET", "/loop", 200, "loop", "/loop", {}, "ok", tuple(steps),
+                      duration_ns=1_000_000_000, thread=1)
+    source = {1: "def view(n):", 2: "    for i in range(n): helper(i)", 3: "    return 'done'",
+              5: "def helper(i):", 6: "    return i * 2"}
+    return Trace(meta={"app": "loop", "lines": True}, routes=(), registration=Registration(),
+                 requests=(request,), sources={file: SourceFile("0" * 64, source)})

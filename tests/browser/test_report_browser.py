@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from driving import MOVES, expected, same, shown
 from flaskscope_testing import record_fixture
-from report_traces import hostile_trace
+from report_traces import hostile_trace, long_trace
 
 from flaskscope.report_command import narrator
 from tracer.model import Trace
@@ -180,3 +180,22 @@ def test_hostile_values_show_as_text_and_run_nothing(browser: Any, page_file) ->
     assert browser.execute_script("return document.querySelectorAll('img').length") == 0
     assert browser.execute_script("return window.__pwned") is None
     assert browser.title.startswith("flaskscope report: </script>")
+
+
+def test_a_200000_step_request_is_interactive_within_two_seconds(browser: Any,
+                                                                 page_file) -> None:
+    trace = long_trace(200_000)
+    url = page_file(report_html(trace), "long.html")
+    started = time.monotonic()
+    browser.get(url)
+    _wait(lambda: browser.execute_script("return document.body.dataset.step") == "0", 10)
+    _press(browser, "G")
+    _wait(lambda: shown(browser)["step"] == len(trace.requests[0].steps) - 1, 10)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, f"{elapsed:.2f} s to the first step and back from the last"
+    state = ViewState(trace)
+    state.navigator.last()
+    for key in "pppppo":
+        _press(browser, key)
+        getattr(state.navigator, MOVES[key])()
+        assert same(shown(browser), expected(trace, state))
