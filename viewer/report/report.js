@@ -722,7 +722,7 @@
     renderRequests();
   }
   if (head.live && window.EventSource) {
-    var stream = new EventSource("events");
+    var stream = new EventSource("events?from=" + (summaries.length - 1));
     stream.addEventListener("message", function (event) {
       try { addPhase(JSON.parse(event.data)); } catch (e) { /* a broken message is dropped */ }
     });
