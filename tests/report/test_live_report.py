@@ -20,7 +20,9 @@ def test_requests_arrive_as_phases(seed_trace: Trace) -> None:
     assert first[0]["phase"]["count"] == len(seed_trace.requests[0].steps)
     assert live.since(1) == second
     page = live.page()
-    assert '"live":true' in page and "connect-src 'self'" in page
-    scripts = [e for e in read_page(page).all("script") if e.attrs.get("id")]
+    parsed = read_page(page)
+    policy = next(m.attrs["content"] for m in parsed.all("meta") if m.attrs.get("http-equiv"))
+    assert '"live":true' in page and "connect-src 'self'" in policy
+    scripts = [e for e in parsed.all("script") if e.attrs.get("id")]
     assert [e.attrs["id"] for e in scripts] == ["fs-head", "fs-phase-0", "fs-phase-1",
                                                 "fs-phase-2"]
