@@ -25,7 +25,6 @@ from typing import Any
 
 import click
 
-from flaskscope.web_feed import LivePage
 from tracer.errors import ServeError
 from tracer.frameworks.werkzeug.serving import listen
 from tracer.live.config import STOP_TIMEOUT, ServeConfig, url_of
@@ -112,7 +111,11 @@ def _serve_printing(config: ServeConfig, sock: socket.socket, said: Sequence[str
         click.echo(line)
     errors: list[str] = []
     report = StopReport()
-    web = LivePage(config.app, web_port) if web_port is not None else None
+    web = None
+    if web_port is not None:
+        from flaskscope.web_feed import LivePage  # graphs and narrative: only for --web
+
+        web = LivePage(config.app, web_port)
 
     def on_event(event: dict[str, Any]) -> None:
         kind = event.get("event")
