@@ -16,6 +16,7 @@ HOSTILE = (
     "javascript:window.__pwned=1",
     "line\u2028separator\u2029paragraph",
     "`${window.__pwned=1}`",
+    "undecodable \udcff byte",
 )
 EVERYTHING = " ".join(HOSTILE)
 HOSTILE_FILE = "/srv/</script><img src=x onerror=window.__pwned=1>.py"

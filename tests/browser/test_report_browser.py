@@ -199,3 +199,27 @@ def test_a_200000_step_request_is_interactive_within_two_seconds(browser: Any,
         _press(browser, key)
         getattr(state.navigator, MOVES[key])()
         assert same(shown(browser), expected(trace, state))
+
+
+def test_search_and_hidden_line_steps_move_as_in_the_terminal(browser: Any,
+                                                              opened: tuple) -> None:
+    trace, url = opened
+    _open(browser, url)
+    state = ViewState(trace)
+    for query in ("dispatch", "return", "view"):
+        _press(browser, "/")
+        from selenium.webdriver.common.keys import Keys
+
+        box = browser.find_element("id", "search")
+        box.clear()
+        box.send_keys(query, Keys.ENTER)
+        box.send_keys(Keys.ESCAPE)
+        state.navigator.search(query)
+        assert same(shown(browser), expected(trace, state)), query
+    _press(browser, "f")
+    state.set_show_lines(False)
+    for key in "nnnnpsoNGg":
+        _press(browser, key)
+        getattr(state.navigator, MOVES[key])()
+        assert same(shown(browser), expected(trace, state)), key
+    _press(browser, "f")

@@ -33,7 +33,7 @@ def graphviz_available() -> bool:
 def _svg(digraph: graphviz.Digraph) -> str | None:
     try:
         svg = digraph.pipe(format="svg").decode("utf-8", "replace")
-    except (graphviz.ExecutableNotFound, graphviz.CalledProcessError, OSError):
+    except (graphviz.ExecutableNotFound, graphviz.CalledProcessError, OSError, UnicodeError):
         return None
     return clean_svg(svg)
 

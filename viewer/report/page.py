@@ -17,7 +17,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from tracer.model import Trace
+from tracer.model import Request, Trace
+from tracer.steptable import StepTable
 from viewer.explain.i18n import SOURCE_LANGUAGE, languages
 from viewer.report.columns import (
     phase_columns,
@@ -76,9 +77,12 @@ def head_document(trace: Trace, *, lang: str, live: bool = False) -> dict[str, A
 
 
 def phase_document(trace: Trace, number: int, narrate: Narrate | None,
-                   langs: Sequence[str] | None = None) -> dict[str, Any]:
-    """One phase (0: registration, then each request): columns, graphs, narrative."""
-    request, table = phase_tables(trace)[number]
+                   langs: Sequence[str] | None = None, *,
+                   tables: Sequence[tuple[Request | None, StepTable]] | None = None
+                   ) -> dict[str, Any]:
+    """One phase (0: registration, then each request): columns, graphs, narrative;
+    `tables` are the trace's `phase_tables`, when the caller has them already."""
+    request, table = (phase_tables(trace) if tables is None else tables)[number]
     document = phase_columns(table)
     document["phase"] = number
     document["graphs"] = phase_graphs(trace, request, table)
@@ -107,16 +111,18 @@ def report_html(trace: Trace, *, narrate: Narrate | None = None,
                 lang: str = SOURCE_LANGUAGE, title: str | None = None) -> str:
     """The whole self-contained report of `trace`."""
     head = head_document(trace, lang=lang)
-    phases = [phase_document(trace, number, narrate)
-              for number in range(len(head["requests"]))]
+    tables = phase_tables(trace)
+    phases = [phase_document(trace, number, narrate, tables=tables)
+              for number in range(len(tables))]
     return render_page(head, phases, title=title or _title(trace))
 
 
 def _text(value: str) -> str:
     """Text for an element or attribute: markup characters and the line and paragraph
     separators as character references."""
-    return html.escape(value, quote=True).replace("\u2028", "&#x2028;").replace(
+    text = html.escape(value, quote=True).replace("\u2028", "&#x2028;").replace(
         "\u2029", "&#x2029;")
+    return text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes ?
 
 
 def _title(trace: Trace) -> str:

@@ -54,6 +54,7 @@
     this.navigable = null;  // null: every step
     this.rowsMemo = null;
     this.linesOf = {};
+    this.snapshots = {};
     this.current = this.count ? 0 : null;
   }
   Phase.prototype.parent = function (id) { var p = this.parents[id]; return p < 0 ? null : p; };
@@ -273,10 +274,20 @@
     }
     return found;
   };
+  // The frame's arguments overlaid with its line steps before `id`, from a snapshot kept
+  // every CHECKPOINT lines, so a frame of many thousands of lines steps quickly.
+  var CHECKPOINT = 64;
   Phase.prototype.localsBefore = function (frame, id) {
     var lines = this.lineChildren(frame), count = bisectRight(lines, id - 1);
-    var values = Object.assign({}, this.detail(frame));
-    for (var i = 0; i < count; i++) Object.assign(values, this.detail(lines[i]));
+    var snaps = this.snapshots[frame];
+    if (!snaps) snaps = this.snapshots[frame] = { 0: Object.assign({}, this.detail(frame)) };
+    var base = Math.floor(count / CHECKPOINT) * CHECKPOINT;
+    while (!(base in snaps)) base -= CHECKPOINT;
+    var values = Object.assign({}, snaps[base]);
+    for (var i = base; i < count; i++) {
+      Object.assign(values, this.detail(lines[i]));
+      if ((i + 1) % CHECKPOINT === 0 && !((i + 1) in snaps)) snaps[i + 1] = Object.assign({}, values);
+    }
     return values;
   };
   Phase.prototype.values = function (id) {
@@ -319,7 +330,8 @@
 
   // -- state -------------------------------------------------------------------------------
 
-  var state = { phase: summaries.length > 1 ? 1 : 0, lang: head.lang, graph: "decorators", query: "" };
+  var state = { phase: summaries.length > 1 ? 1 : 0, lang: head.lang, graph: "decorators",
+                showLines: true };
 
   function phaseAt(index) {
     if (phases[index]) return phases[index];
@@ -637,7 +649,7 @@
     if (!phaseAt(index)) return;
     state.phase = index;
     var ph = current();
-    ph.setShowLines(ph.showLines);
+    ph.setShowLines(state.showLines);
     shownGraph = null; shownExplain = null; shownFile = null;
     if (step !== undefined && step !== null) ph.jump(step);
     byId("tree").scrollTop = 0;
@@ -675,7 +687,7 @@
     var action = KEYS[event.key];
     if (action) { event.preventDefault(); move(ph[action]()); return; }
     if (event.key === "/") { event.preventDefault(); byId("search").focus(); byId("search").select(); return; }
-    if (event.key === "f") { ph.setShowLines(!ph.showLines); render(true); return; }
+    if (event.key === "f") { state.showLines = !state.showLines; ph.setShowLines(state.showLines); render(true); return; }
     if (event.key === "b") { ph.toggleBookmark(); render(false); return; }
     if (event.key === "'") { move(ph.nextBookmark()); return; }
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
