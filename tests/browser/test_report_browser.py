@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from driving import MOVES, expected, same, shown
+from driving import MOVES, expected, same, shown, text_of
 from flaskscope_testing import record_fixture
 from report_traces import hostile_trace, long_trace
 
@@ -118,11 +118,11 @@ def test_the_narrative_switches_language_and_links_its_steps(browser: Any,
                                                              opened: tuple) -> None:
     trace, url = opened
     _open(browser, url)
-    english = browser.find_element("css selector", "#explain").text
+    english = text_of(browser, "#explain")
     from selenium.webdriver.support.ui import Select
 
     Select(browser.find_element("id", "lang")).select_by_value("zh")
-    chinese = browser.find_element("css selector", "#explain").text
+    chinese = text_of(browser, "#explain")
     assert chinese != english
     assert any("\u4e00" <= char <= "\u9fff" for char in chinese)
     linked = [item for item in browser.find_elements("css selector", "#explain li")
@@ -175,7 +175,7 @@ def test_hostile_values_show_as_text_and_run_nothing(browser: Any, page_file) ->
         _press(browser, key)
     for kind in ("routes", "decorators"):
         browser.find_element("css selector", f"[data-graph={kind}]").click()
-    text = browser.find_element("tag name", "body").text
+    text = text_of(browser, "body")
     assert "</script><script>window.__pwned=1</script>" in text
     assert browser.execute_script("return document.querySelectorAll('img').length") == 0
     assert browser.execute_script("return window.__pwned") is None
