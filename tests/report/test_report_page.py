@@ -116,3 +116,25 @@ def test_the_svg_keeps_drawing_and_drops_the_rest() -> None:
     assert "&lt;b&gt;" in cleaned and 'class="node"' in cleaned
     assert clean_svg("<not svg") is None
     assert clean_svg("<html/>") is None
+
+
+def test_a_trace_without_requests_opens_on_its_registration(seed_trace: Trace) -> None:
+    from dataclasses import replace
+
+    from flaskscope.report_command import narrator
+
+    alone = replace(seed_trace, requests=())
+    page = _checked(report_html(alone, narrate=narrator(alone)))
+    head, registration = _data(page)
+    assert [r["kind"] for r in head["requests"]] == ["registration"]
+    assert registration["count"] == len(seed_trace.registration.steps)
+    assert set(registration["explain"]) == {"en", "zh"}
+    assert "routes" in registration["graphs"]
+
+
+def test_a_hostile_trace_is_narrated_and_drawn(hostile: Trace) -> None:
+    from flaskscope.report_command import narrator
+
+    _, _, request = _data(_checked(report_html(hostile, narrate=narrator(hostile))))
+    assert request["explain"]["en"]["sections"]
+    assert set(request["graphs"]) == {"decorators", "routes"}

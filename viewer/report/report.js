@@ -114,12 +114,7 @@
 
   function bisectLeft(arr, x) { var lo = 0, hi = arr.length; while (lo < hi) { var m = (lo + hi) >> 1; if (arr[m] < x) lo = m + 1; else hi = m; } return lo; }
   function bisectRight(arr, x) { var lo = 0, hi = arr.length; while (lo < hi) { var m = (lo + hi) >> 1; if (x < arr[m]) hi = m; else lo = m + 1; } return lo; }
-  // The navigable ids as a sorted sequence: every id when line steps are shown.
-  Phase.prototype.nav = function () {
-    if (this.navigable) return this.navigable;
-    var count = this.count;
-    return { length: count, all: true };
-  };
+  // The navigable ids (sorted): `navigable`, or every id when it is null (lines shown).
   Phase.prototype.navAt = function (i) { return this.navigable ? this.navigable[i] : i; };
   Phase.prototype.navLen = function () { return this.navigable ? this.navigable.length : this.count; };
   Phase.prototype.navLeft = function (x) { return this.navigable ? bisectLeft(this.navigable, x) : Math.max(0, Math.min(x, this.count)); };
