@@ -35,6 +35,9 @@ FIXTURES = {
                                   "GET /boom"),
     "seed_login": lambda: _recorded("seed_login", "GET /login"),
     "hostile": hostile_trace,
+    "adversarial_labels": lambda: _recorded(
+        "adversarial_labels", 'GET /引号/"quoted"/{braces}|pipe&gt', "GET /类/视图",
+        "GET /nothing|here"),
 }
 
 
