@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-versions bench explain-oracle engines flask-suite webpy-suite tornado-suite lint clean
+.PHONY: demo test browser-test test-all test-versions bench explain-oracle engines flask-suite webpy-suite django-suite tornado-suite lint clean
 
 
 $(STAMP): pyproject.toml setup.py tracer/_linecore.c
@@ -19,7 +19,18 @@ demo: $(STAMP)
 	else $(BIN)/flaskscope trace fixtures/seed_views.py GET /index; fi
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --ignore=tests/tracer/test_engines_agree.py
+	$(BIN)/python -m pytest -q --ignore=tests/tracer/test_engines_agree.py --ignore=tests/browser
+
+# The HTML report in headless Chromium (Debian's chromium and chromium-driver, installed
+# when missing and apt-get is there) driven by selenium from the `browser` extra.
+browser-test: $(STAMP)
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  fi; \
+	fi
+	$(BIN)/python -m pip install -q -e '.[browser]'
+	FLASKSCOPE_BROWSER=required $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 # The compiled line core and the pure-Python engine record the same trace: every fixture
 # and corpus app through both, on the default environment and on 3.12 and 3.13 if found.
@@ -89,6 +100,10 @@ flask-suite: $(STAMP)
 
 webpy-suite: $(STAMP)
 	scripts/webpy_suite.sh $(BIN)/python
+
+# A sample of Django's own test suite, plain and recorded process-wide (hooks, lines): same outcomes.
+django-suite: $(STAMP)
+	scripts/django_suite.sh $(BIN)/python
 
 # Tornado's own web and routing tests, plain and recorded process-wide (hook and line mode):
 # identical outcomes and output.

@@ -28,6 +28,7 @@ COMMANDS: Mapping[str, str] = {
     "export": "flaskscope.export_command:export",
     "graph": "flaskscope.graph_command:graph",
     "routes": "flaskscope.trace_command:routes",
+    "report": "flaskscope.report_command:report",
     "serve": "flaskscope.serve:serve",
     "trace": "flaskscope.trace_command:trace",
     "view": "flaskscope.view_command:view",

@@ -49,12 +49,19 @@ from viewer.live import LiveFeed, Relay, StopReport, banner, message_of, request
               help="Store secrets (passwords, tokens, cookies) as they are.")
 @click.option("--lines", is_flag=True,
               help="Also record every line run in Flask, Werkzeug and the app.")
+@click.option("--web", is_flag=True,
+              help="Also serve the report page live on a loopback port of its own (printed "
+                   "at start): each request's steps appear in the browser as it finishes. "
+                   "Prints one line per request instead of opening the terminal viewer.")
+@click.option("--web-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the --web page (0: a free one).")
 @click.option("--stop-timeout", default=STOP_TIMEOUT, show_default=True, metavar="SECONDS",
               type=click.FloatRange(0, 3600),
               help="On Ctrl+C or SIGTERM, go on writing pending traces this long; those "
                    "still pending then are dropped and counted.")
 def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bool,
-          viewer: bool | None, no_redact: bool, lines: bool, stop_timeout: float) -> None:
+          viewer: bool | None, no_redact: bool, lines: bool, web: bool, web_port: int,
+          stop_timeout: float) -> None:
     """Serve APP on Werkzeug's dev server and record every request it handles.
 
     APP is anything `flask --app` accepts (Bottle, Werkzeug and plain WSGI apps too). In a
@@ -85,7 +92,7 @@ def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bo
                 _serve_in_viewer(config, sock, lines_said, Path(private, "server.log"),
                                  record_dir)
             else:
-                _serve_printing(config, sock, lines_said)
+                _serve_printing(config, sock, lines_said, web_port if web else None)
         finally:
             sock.close()
 
@@ -98,14 +105,24 @@ def _app_for_server(app_ref: str) -> str:
     return app_ref
 
 
-def _serve_printing(config: ServeConfig, sock: socket.socket, said: Sequence[str]) -> None:
+def _serve_printing(config: ServeConfig, sock: socket.socket, said: Sequence[str],
+                    web_port: int | None = None) -> None:
     for line in said:
         click.echo(line)
     errors: list[str] = []
     report = StopReport()
+    web = None
+    if web_port is not None:
+        from flaskscope.web_feed import LivePage  # graphs and narrative: only for --web
+
+        web = LivePage(config.app, web_port)
 
     def on_event(event: dict[str, Any]) -> None:
         kind = event.get("event")
+        if web is not None:
+            said = web.handle(event)
+            if said:
+                click.echo(said)
         if kind == "request":
             click.echo(request_line(event))
         elif kind == "stopped":
@@ -128,6 +145,8 @@ def _serve_printing(config: ServeConfig, sock: socket.socket, said: Sequence[str
             status = 0
         finally:
             server.stop()
+            if web is not None:
+                web.stop()
     if report.said or server.killed:
         click.echo(report.line(server.killed), err=report.lost or server.killed)
     if status not in (0, None, -signal.SIGINT):

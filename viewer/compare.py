@@ -82,6 +82,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "lookup": "`{step}` looked up `{tried}` for {method}: {handler}",
         "lookup_fallback": "`{step}` found no `{tried}` for {method}, so it looked up "
                            "`{fallback}`: {handler}",
+        "lookup_alias": "`{step}` looked up `{tried}` for {method} and found `{fallback}`: the "
+                        "class has no `{tried}`, so `{setter}` had set `{tried} = {fallback}` "
+                        "on the instance: {handler}",
         "ran": "the handler that ran: `{handler}` ({where})",
         "no_handler": "no handler ran",
         "chain": "layers, outermost first: {chain}",
@@ -149,6 +152,9 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "lookup": "`{step}` 为 {method} 查找 `{tried}`：{handler}",
         "lookup_fallback": "`{step}` 为 {method} 找不到 `{tried}`，于是改为查找 `{fallback}`："
                            "{handler}",
+        "lookup_alias": "`{step}` 为 {method} 查找 `{tried}`，找到的是 `{fallback}`：类里没有 "
+                        "`{tried}`，所以 `{setter}` 事先在实例上设置了 `{tried} = {fallback}`："
+                        "{handler}",
         "ran": "实际运行的处理函数：`{handler}`（{where}）",
         "no_handler": "没有处理函数运行",
         "chain": "从外到内的各层：{chain}",
@@ -436,9 +442,11 @@ class _Reader:
         lines = []
         for lookup in (s for s in steps if s.role == Role.HANDLER_LOOKUP and s.kind == "note"):
             facts = lookup.facts
-            lines.append(self._say("lookup_fallback" if facts.get("fallback") else "lookup",
-                                   step=lookup.name, tried=facts.get("tried"),
+            key = ("lookup_alias" if facts.get("alias_set_by") else
+                   "lookup_fallback" if facts.get("fallback") else "lookup")
+            lines.append(self._say(key, step=lookup.name, tried=facts.get("tried"),
                                    method=facts.get("method"), fallback=facts.get("fallback"),
+                                   setter=facts.get("alias_set_by"),
                                    handler=facts.get("handler") or facts.get("error") or "-"))
         handler = self._handler(steps)
         if handler is None:

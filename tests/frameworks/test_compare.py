@@ -1,5 +1,5 @@
-"""`flaskscope compare`: Flask, Werkzeug, Bottle and web.py side by side, from each trace's
-facts; the whole comparison pinned, in English and Chinese, by snapshots."""
+"""`flaskscope compare`: Flask, Werkzeug, Bottle, web.py and Django side by side, from each
+trace's facts; the whole comparison pinned, in English and Chinese, by snapshots."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from viewer.compare import CONCEPTS, LANGUAGES, compare, to_json, to_text
 
 pytest.importorskip("bottle")
 pytest.importorskip("web")
+pytest.importorskip("django")
 
-APPS = ("seed_login", "werkzeug_login", "bottle_login", "webpy_login")
+APPS = ("seed_login", "werkzeug_login", "bottle_login", "webpy_login", "django_login")
 #: What `flaskscope compare -r 'GET /login'` sends each app: the request, a HEAD, a PUT.
 REQUESTS = ("GET /login", "HEAD /login", "PUT /login")
 
@@ -37,12 +38,13 @@ def _cells(traces: list[Trace], lang: str = "en", request: int = 0) -> dict[str,
     comparison = compare(traces, lang=lang, request_ids=[request] * len(traces))
     assert [c.key for c in comparison.concepts] == list(CONCEPTS)
     assert comparison.labels == ("flask (seed_login.py)", "werkzeug (werkzeug_login.py)",
-                                 "bottle (bottle_login.py)", "webpy (webpy_login.py)")
+                                 "bottle (bottle_login.py)", "webpy (webpy_login.py)",
+                                 "django (django_login.py)")
     return {c.key: c.cells for c in comparison.concepts}
 
 
 def test_where_the_route_is_stored(login_traces) -> None:
-    flask, werkzeug, bottle, _ = _cells(login_traces)["stored"]
+    flask, werkzeug, bottle, *_ = _cells(login_traces)["stored"]
     assert "`Map.add` put rule '/login' (GET, HEAD, OPTIONS, POST)" in flask[0]
     assert flask[1].startswith("`view_functions['index'] = index`")
     assert "(GET, HEAD, POST) with endpoint 'index'" in werkzeug[0]
@@ -57,7 +59,7 @@ def test_where_the_route_is_stored(login_traces) -> None:
 
 
 def test_how_the_endpoint_is_chosen(login_traces) -> None:
-    flask, werkzeug, bottle, _ = _cells(login_traces)["endpoint"]
+    flask, werkzeug, bottle, *_ = _cells(login_traces)["endpoint"]
     assert flask == ("no endpoint given: `_endpoint_from_view_func` named it 'index' after "
                      "`index.__name__`",)
     assert werkzeug == ("given in the rule itself: endpoint 'index'",)
@@ -66,7 +68,7 @@ def test_how_the_endpoint_is_chosen(login_traces) -> None:
 
 def test_how_the_handler_is_found_and_wrapped(login_traces) -> None:
     cells = _cells(login_traces)
-    flask, werkzeug, bottle, _ = cells["found"]
+    flask, werkzeug, bottle, *_ = cells["found"]
     assert flask[:2] == ("`RequestContext.match_request` matched '/login' to rule '/login', "
                          "endpoint 'index'",
                          "`Flask.dispatch_request` called the endpoint's function `index`")
@@ -74,7 +76,7 @@ def test_how_the_handler_is_found_and_wrapped(login_traces) -> None:
     assert werkzeug[1] == "`MapAdapter.dispatch` called the endpoint's function `index`"
     assert bottle[0].startswith("`Router.match` matched '/login'")
     assert bottle[-1].startswith("the handler that ran: `index` (fixtures/bottle_login.py:")
-    flask_wrap, werkzeug_wrap, bottle_wrap, webpy_wrap = cells["wrapped"]
+    flask_wrap, werkzeug_wrap, bottle_wrap, webpy_wrap, *_ = cells["wrapped"]
     assert flask_wrap == werkzeug_wrap == ("no layers: the handler is called directly",)
     assert bottle_wrap == (
         "layers, outermost first: JSONPlugin.apply.<locals>.wrapper → "
@@ -89,7 +91,7 @@ def test_a_405_on_each_framework(login_traces) -> None:
     allowed = [line[0].rsplit("allowed ", 1)[1] for line in cells["found"][:3]]
     assert allowed == ["GET, HEAD, OPTIONS, POST", "GET, HEAD, POST", "GET, POST"]
     assert cells["found"][3][0].startswith("`application._match` matched '/login'")
-    assert [line[0] for line in cells["answered"]] == ["405 method_not_allowed"] * 4
+    assert [line[0] for line in cells["answered"]] == ["405 method_not_allowed"] * len(APPS)
     assert "Allow: GET,POST" in cells["answered"][2][1]
 
 
@@ -100,7 +102,7 @@ def test_what_head_does_against_what_each_app_answers(login_traces) -> None:
 
     from fixtures import bottle_login, webpy_login, werkzeug_login
 
-    flask, werkzeug_cell, bottle, webpy = _cells(login_traces)["head"]
+    flask, werkzeug_cell, bottle, webpy, *_ = _cells(login_traces)["head"]
     assert flask[0] == werkzeug_cell[0] == bottle[0] == webpy[0] == "HEAD '/login': 200 ok"
     try:
         adapter = werkzeug_login.url_map.bind("localhost")
@@ -126,7 +128,7 @@ def test_what_head_does_against_what_each_app_answers(login_traces) -> None:
 
 
 def test_who_answers_405(login_traces) -> None:
-    flask, werkzeug, bottle, webpy = _cells(login_traces)["refused"]
+    flask, werkzeug, bottle, webpy, *_ = _cells(login_traces)["refused"]
     assert flask == (
         "`RequestContext.match_request` refused PUT '/login' while matching the URL: the "
         "rule allows GET, HEAD, OPTIONS, POST",
@@ -140,6 +142,38 @@ def test_who_answers_405(login_traces) -> None:
     assert webpy == ("`application._delegate` matched the URL, then refused PUT on looking "
                      "for a handler: GET, POST have one",
                      "`start_response` got `Allow: GET, POST`")
+
+
+def test_django_s_head_and_405_against_django_itself(login_traces) -> None:
+    """Django's column, held to Django's test client with nothing recording: the `head`
+    alias `View.setup` makes for a class without one, the body GET makes, the `Allow`
+    header of the 405 `View.dispatch` answers."""
+    import django
+
+    from tracer.frameworks.django.state import DjangoState
+
+    cells = _cells(login_traces)
+    head, refused = cells["head"][4], cells["refused"][4]
+    forget_fixtures()
+    state = DjangoState()
+    try:
+        login = __import__("fixtures.django_login", fromlist=["_"]).Login
+        django.setup()
+        from django.test import Client
+
+        client = Client()
+        got, put = client.get("/login"), client.put("/login")
+    finally:
+        state.restore()
+        forget_fixtures()
+    assert not hasattr(login, "head") and hasattr(login, "get")
+    assert head[2] == ("`getattr` looked up `head` for HEAD and found `get`: the class has no "
+                       "`head`, so `View.setup` had set `head = get` on the instance: Login.get")
+    assert head[-1] == (f"the app handed the server {len(got.content)} bytes of body for HEAD, "
+                        "which the server must not send")
+    assert put.status_code == 405
+    assert refused[0].startswith("`View.dispatch` matched the URL, then refused PUT")
+    assert refused[-1] == f"`start_response` got `Allow: {put['Allow']}`"
 
 
 def test_cells_follow_the_facts_not_the_framework(login_traces) -> None:

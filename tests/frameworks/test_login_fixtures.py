@@ -1,9 +1,9 @@
-"""fixtures/werkzeug_login.py, bottle_login.py, webpy_login.py and tornado_login.py answer as
-their docstrings say."""
+"""fixtures/werkzeug_login.py, bottle_login.py, webpy_login.py, django_login.py and
+tornado_login.py answer as their docstrings say."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
@@ -13,15 +13,26 @@ ERROR = "用户名或密码错误"
 RIGHT = {"user": "admin", "pwd": "password"}
 
 
-@pytest.fixture(params=["werkzeug_login", "bottle_login", "webpy_login"])
+@pytest.fixture(params=["werkzeug_login", "bottle_login", "webpy_login", "django_login"])
 def client(request: pytest.FixtureRequest,
-           fresh_import: Callable[[str], ModuleType]) -> tuple[str, Client]:
+           fresh_import: Callable[[str], ModuleType]) -> Iterator[tuple[str, Client]]:
     if request.param.startswith("bottle"):
         pytest.importorskip("bottle")
     if request.param.startswith("webpy"):
         pytest.importorskip("web")
-        return request.param, Client(fresh_import(f"fixtures.{request.param}").app.wsgifunc())
-    return request.param, Client(fresh_import(f"fixtures.{request.param}").app)
+        yield request.param, Client(fresh_import(f"fixtures.{request.param}").app.wsgifunc())
+        return
+    if request.param.startswith("django"):
+        pytest.importorskip("django")
+        from tracer.frameworks.django.state import DjangoState
+
+        state = DjangoState()  # the fixture configures Django's settings for the process
+        try:
+            yield request.param, Client(fresh_import(f"fixtures.{request.param}").application)
+        finally:
+            state.restore()
+        return
+    yield request.param, Client(fresh_import(f"fixtures.{request.param}").app)
 
 
 def test_get_renders_the_form(client) -> None:
@@ -35,7 +46,7 @@ def test_get_renders_the_form(client) -> None:
 def test_right_credentials_redirect_outside(client) -> None:
     name, c = client
     response = c.post("/login", data=RIGHT)
-    assert response.status_code == (302 if name == "werkzeug_login" else 303)
+    assert response.status_code == (302 if name in ("werkzeug_login", "django_login") else 303)
     assert response.location == "http://www.xx.com"
 
 
@@ -49,7 +60,8 @@ def test_put_is_405_and_unknown_paths_404(client) -> None:
     name, c = client
     response = c.put("/login")
     assert response.status_code == 405
-    expected = {"GET", "HEAD", "POST"} if name == "werkzeug_login" else {"GET", "POST"}
+    expected = {"werkzeug_login": {"GET", "HEAD", "POST"},
+                "django_login": {"GET", "HEAD", "POST", "OPTIONS"}}.get(name, {"GET", "POST"})
     assert {m.strip() for m in response.headers["Allow"].split(",")} == expected
     assert c.get("/nowhere").status_code == 404
     assert c.get("/hello/bob").get_data(as_text=True) == "Hello bob!"
@@ -75,6 +87,26 @@ def test_werkzeug_about_redirects_to_its_slash(fresh_import) -> None:
     response = c.get("/about")
     assert response.status_code == 308 and response.location.endswith("/about/")
     assert c.get("/about/").get_data(as_text=True) == "About this app"
+
+
+
+def test_django_login_is_not_cached_serves_head_by_get_and_guards_the_profile(
+        fresh_import) -> None:
+    pytest.importorskip("django")
+    from tracer.frameworks.django.state import DjangoState
+
+    state = DjangoState()
+    try:
+        c = Client(fresh_import("fixtures.django_login").application)
+        for method in ("GET", "HEAD"):
+            response = c.open("/login", method=method)
+            assert response.status_code == 200
+            assert response.headers["Cache-Control"] == "no-store"
+            assert response.headers["X-Served-By"] == "Django"
+        response = c.get("/profile")
+        assert response.status_code == 302 and response.location == "/login?next=/profile"
+    finally:
+        state.restore()
 
 
 def test_tornado_login_answers_as_its_docstring_says(fresh_import) -> None:

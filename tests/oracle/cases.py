@@ -59,3 +59,12 @@ WEBPY_CASES: dict[str, tuple[RequestSpec, ...]] = {
     "webpy_hello": tuple(map(_spec, ("GET /", "GET /items/42", "POST /items/7", "HEAD /",
                                      "DELETE /items/1", "GET /items/x"))),
 }
+
+#: Django fixtures, replayed through Werkzeug's test client into Django's `WSGIHandler`.
+DJANGO_CASES: dict[str, tuple[RequestSpec, ...]] = {
+    "django_login": (*map(_spec, ("GET /login", "HEAD /login", "PUT /login", "GET /nowhere",
+                                  "GET /profile", "GET /hello/bob")),
+                     _spec("POST /login", (("user", "admin"), ("pwd", "password")))),
+    "django_views": tuple(map(_spec, ("GET /", "GET /maintenance", "GET /blog/2024/hello/",
+                                      "POST /only-get", "GET /nowhere", "POST /comment"))),
+}

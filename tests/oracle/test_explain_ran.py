@@ -3,9 +3,9 @@
 Each case records a fixture with flaskscope (hook mode, then line mode), writes
 `flaskscope explain --source --format json` in English and Chinese, then replays the same
 app and requests without flaskscope under the oracle's own `sys.settrace` (`oracle.ran`):
-through Flask's test client, or web.py's own `app.request()`. Every quoted Flask, Werkzeug
-or web.py line must have run in its phase, and every "X called Y" sentence must match a
-call edge the oracle saw.
+through Flask's test client, web.py's own `app.request()`, or Werkzeug's test client into
+Django's `WSGIHandler`. Every quoted Flask, Werkzeug, web.py or Django line must have run in
+its phase, and every "X called Y" sentence must match a call edge the oracle saw.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from flask.cli import ScriptInfo
 from flaskscope_testing import REPO_ROOT, forget_fixtures
 
-from oracle.cases import CASES, WEBPY_CASES
+from oracle.cases import CASES, DJANGO_CASES, WEBPY_CASES
 from oracle.explained import explain_disagreements
 from oracle.ran import CLAIMS, NOT_EDGES, Phase, Ran, disagreements
 from tracer.frameworks.flask.loading import RequestSpec
@@ -74,24 +74,60 @@ def _replayed_on_webpy(name: str, specs: tuple[RequestSpec, ...]) -> dict[str, P
     return ran.phases
 
 
+def _replayed_on_django(name: str, specs: tuple[RequestSpec, ...]) -> dict[str, Phase]:
+    """The Django fixture imported afresh (it configures its settings), set up, and sent
+    `specs` through Werkzeug's test client into Django's own `WSGIHandler`, as `flaskscope
+    trace` sends them, flaskscope not installed, under the oracle's trace. Django's state
+    is put back afterwards."""
+    import django
+    from werkzeug.test import Client
+
+    from tracer.frameworks.django.state import DjangoState
+
+    forget_fixtures()
+    state = DjangoState()
+    try:
+        with Ran() as ran:
+            importlib.import_module(f"fixtures.{name}")
+            django.setup(set_prefix=False)
+            from django.core.handlers.wsgi import WSGIHandler
+
+            client = Client(WSGIHandler())
+            for index, spec in enumerate(specs):
+                ran.label = f"request {index}"
+                response = client.open(spec.path, method=spec.method,
+                                       data=dict(spec.data) or None,
+                                       headers=list(spec.headers), buffered=True)
+                response.close()
+    finally:
+        state.restore()
+        forget_fixtures()
+    return ran.phases
+
+
+_REPLAYS = {"flask": (CASES, None), "webpy": (WEBPY_CASES, "web"),
+            "django": (DJANGO_CASES, "django")}
+
+
 def _cases() -> list[tuple[str, str]]:
-    webpy = [name for name in sorted(WEBPY_CASES)
-             if importlib.util.find_spec("web") is not None]
-    return [*((name, "flask") for name in sorted(CASES)), *((n, "webpy") for n in webpy)]
+    return [(name, framework) for framework, (cases, needs) in _REPLAYS.items()
+            if needs is None or importlib.util.find_spec(needs) is not None
+            for name in sorted(cases)]
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("name", "framework"), _cases())
 def test_explain_quotes_and_calls_only_what_ran(name: str, framework: str, mode: str,
                                                 tmp_path: Path) -> None:
-    specs = (CASES if framework == "flask" else WEBPY_CASES)[name]
+    specs = _REPLAYS[framework][0][name]
     forget_fixtures()
     try:
         trace = record_app(str(FIXTURES / f"{name}.py"), specs, lines=mode == "lines").trace
     finally:
         forget_fixtures()
     assert len(trace.requests) == len(specs)
-    replay = _replayed if framework == "flask" else _replayed_on_webpy
+    replay = {"flask": _replayed, "webpy": _replayed_on_webpy,
+              "django": _replayed_on_django}[framework]
     wrong = explain_disagreements(trace, replay(name, specs), tmp_path)
     assert not wrong, "\n".join(wrong)
 

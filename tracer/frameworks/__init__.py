@@ -1,5 +1,6 @@
 """The registry of framework adapters: one package per framework (`flask`, `werkzeug`,
-`bottle`, `webpy`, `tornado`, `wsgi`), all feeding the same recorder and model (see README.md).
+`bottle`, `webpy`, `django`, `tornado`, `wsgi`), all feeding the same recorder and model
+(see README.md).
 
 Each package knows one framework and nothing else; `ADAPTERS` has one line per package:
 its hooks class, what must be importable, its narrators and what it is built on. This
@@ -103,6 +104,9 @@ ADAPTERS = (
     Adapter("webpy", "webpy.hooks", "WebpyHooks", "web",
             ("webpy.narrate_registration:narrate_registration",
              "webpy.narrate_request:narrate_request"), ("wsgi",), "webpy.support:check_version"),
+    Adapter("django", "django.hooks", "DjangoHooks", "django",
+            ("django.narrate_registration:narrate_registration",
+             "django.narrate_request:narrate_request"), ("wsgi",)),
     Adapter("tornado", "tornado.hooks", "TornadoHooks", "tornado",
             ("tornado.narrate_registration:narrate_registration",
              "tornado.narrate_request:narrate_request"), (), "tornado.support:check_version"),

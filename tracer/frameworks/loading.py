@@ -37,7 +37,7 @@ from typing import Any
 from werkzeug.test import Client
 
 from tracer.errors import AppLoadError, UnsupportedVersionError
-from tracer.frameworks import active_hooks, adapter, framework_of, refusal
+from tracer.frameworks import active_hooks, adapter, available, framework_of, refusal
 from tracer.frameworks.flask.loading import RequestSpec, open_request
 
 _FACTORY_NAMES = ("create_app", "make_app")
@@ -74,7 +74,8 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
     elif not plain and (factory := _own_factory(module)) and not _candidates(module):
         (name, obj), called = _call_factory(module, f"{factory}()", app_ref), True
     else:
-        name, obj = _discover(module, app_ref, plain=plain)
+        name, obj = (None if plain else _framework_app(module)) or _discover(
+            module, app_ref, plain=plain)
     framework = framework_of(obj)
     why = refusal(framework)
     if why is not None:
@@ -129,6 +130,17 @@ def _flask(app_ref: str) -> LoadedApp:
 
     app = load_app(app_ref)
     return LoadedApp(app, "flask", getattr(app, "name", "app"))
+
+
+def _framework_app(module: ModuleType) -> tuple[str, Any] | None:
+    """The app an adapter recognises a module to be though it holds no app object yet
+    (a Django settings module: `app_in(module)` of the adapter's hooks module)."""
+    for each in available():
+        app_in = getattr(each.load(), "app_in", None)
+        found = app_in(module) if app_in is not None else None
+        if found is not None:
+            return found
+    return None
 
 
 def _split(app_ref: str) -> tuple[str, str | None]:
