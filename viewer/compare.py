@@ -94,7 +94,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "class_decorators": "the view class's `decorators` list applied in order, the last "
                             "outermost: {decorators}",
         "answer": "{status} {outcome}",
-        "headers": "`start_response` got {headers}",
+        "headers": "`{step}` got {headers}",
         "storage.static": "static: a table keyed by the exact path",
         "storage.dynamic": "dynamic: regular expressions tried in turn",
         "storage.ordered": "a list tried in order",
@@ -109,15 +109,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "no_refusal": "no request for {path} was answered 405 in this trace",
         "refused_at_match": "`{step}` refused {method} {path} while matching the URL: the "
                             "rule allows {allowed}",
-        "refused_after_match": "`{step}` matched the URL, then refused {method} on looking "
-                               "for a handler: {allowed} have one",
+        "refused_after_match": "`{match}` matched the URL; then `{step}` refused {method} on "
+                               "looking for a handler: {allowed} have one",
         "refused": "`{step}` refused {method} {path}: allowed {allowed}",
         "refusal_handler": "the 405 response was made by `{handler}`",
         "refusal_default": "no error handler of the app's for it: the framework's own 405 "
                            "response answered",
-        "allow_header": "`start_response` got `Allow: {allow}`",
-        "no_allow_header": "`start_response` got no `Allow` header, which HTTP requires on a "
-                           "405",
+        "allow_header": "`{step}` got `Allow: {allow}`",
+        "no_allow_header": "`{step}` got no `Allow` header, which HTTP requires on a 405",
     },
     "zh": {
         "title.stored": "路由存放在哪里",
@@ -162,7 +161,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "plugins": "由 `{step}` 在该路由第一次请求时套上，先套的插件在最里层：{plugins}",
         "class_decorators": "视图类的 `decorators` 列表按顺序套上，最后一个在最外层：{decorators}",
         "answer": "{status} {outcome}",
-        "headers": "`start_response` 收到 {headers}",
+        "headers": "`{step}` 收到 {headers}",
         "storage.static": "静态表：按完整路径直接查找",
         "storage.dynamic": "动态表：逐个尝试正则表达式",
         "storage.ordered": "按顺序逐个尝试的列表",
@@ -174,13 +173,13 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "head_no_body": "对 HEAD，应用没有交给服务器任何响应体",
         "no_refusal": "这份 trace 里 {path} 没有哪个请求得到 405",
         "refused_at_match": "`{step}` 在匹配 URL 时就拒绝了 {method} {path}：规则只允许 {allowed}",
-        "refused_after_match": "`{step}` 先匹配上了 URL，找处理方法时才拒绝 {method}："
-                               "有处理方法的是 {allowed}",
+        "refused_after_match": "`{match}` 先匹配上了 URL，之后 `{step}` 找处理方法时才拒绝 "
+                               "{method}：有处理方法的是 {allowed}",
         "refused": "`{step}` 拒绝了 {method} {path}：允许 {allowed}",
         "refusal_handler": "405 响应由 `{handler}` 生成",
         "refusal_default": "应用没有为它注册错误处理函数：由框架自带的 405 响应回答",
-        "allow_header": "`start_response` 收到 `Allow: {allow}`",
-        "no_allow_header": "`start_response` 没有收到 `Allow` 头，而 HTTP 要求 405 响应必须带上它",
+        "allow_header": "`{step}` 收到 `Allow: {allow}`",
+        "no_allow_header": "`{step}` 没有收到 `Allow` 头，而 HTTP 要求 405 响应必须带上它",
     },
 }
 
@@ -511,7 +510,8 @@ class _Reader:
         lines = [self._say("answer", status=request.status, outcome=request.outcome)]
         start = self._first(request.steps, Role.START_RESPONSE)
         if start is not None and start.facts.get("headers"):
-            lines.append(self._say("headers", headers="; ".join(start.facts["headers"])))
+            lines.append(self._say("headers", step=start.name,
+                                   headers="; ".join(start.facts["headers"])))
         return lines
 
     def _companion(self, wanted: Any) -> Request | None:
@@ -552,7 +552,8 @@ class _Reader:
     def refused(self) -> list[str]:
         if self.request is None:
             return [self._say("no_request")]
-        request = self._companion(lambda r: r.status == 405)
+        request = (self._companion(lambda r: r.status == 405 and r.method != "HEAD")
+                   or self._companion(lambda r: r.status == 405))  # HEAD's 405 is told above
         if request is None:
             return [self._say("no_refusal", path=_q(self.request.path))]
         steps = request.steps
@@ -567,6 +568,7 @@ class _Reader:
                    else "refused_after_match" if match is not None
                    and match.facts.get("matched") else "refused")
             lines.append(self._say(key, step=refusing.name, method=request.method,
+                                   match=match.name if match is not None else "?",
                                    path=_q(request.path), allowed=allowed))
         handler = next((s for s in steps if s.role == Role.ERROR_HANDLER
                         and s.kind == "note"), None)
@@ -577,8 +579,8 @@ class _Reader:
         if start is not None:
             allow = [h.partition(":")[2].strip() for h in start.facts.get("headers") or []
                      if h.lower().startswith("allow:")]
-            lines.append(self._say("allow_header", allow=allow[0]) if allow
-                         else self._say("no_allow_header"))
+            lines.append(self._say("allow_header", step=start.name, allow=allow[0]) if allow
+                         else self._say("no_allow_header", step=start.name))
         return lines
 
 

@@ -1,10 +1,11 @@
-"""`flaskscope compare`: Flask, Werkzeug, Bottle, web.py and Django side by side, from each
-trace's facts; the whole comparison pinned, in English and Chinese, by snapshots."""
+"""`flaskscope compare`: Flask, Werkzeug, Bottle, web.py, Django and Tornado side by side,
+from each trace's facts; the whole comparison pinned, in English and Chinese, by snapshots."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -23,8 +24,10 @@ from viewer.compare import CONCEPTS, LANGUAGES, compare, to_json, to_text
 pytest.importorskip("bottle")
 pytest.importorskip("web")
 pytest.importorskip("django")
+pytest.importorskip("tornado")
 
-APPS = ("seed_login", "werkzeug_login", "bottle_login", "webpy_login", "django_login")
+APPS = ("seed_login", "werkzeug_login", "bottle_login", "webpy_login", "django_login",
+        "tornado_login")
 #: What `flaskscope compare -r 'GET /login'` sends each app: the request, a HEAD, a PUT.
 REQUESTS = ("GET /login", "HEAD /login", "PUT /login")
 
@@ -39,7 +42,7 @@ def _cells(traces: list[Trace], lang: str = "en", request: int = 0) -> dict[str,
     assert [c.key for c in comparison.concepts] == list(CONCEPTS)
     assert comparison.labels == ("flask (seed_login.py)", "werkzeug (werkzeug_login.py)",
                                  "bottle (bottle_login.py)", "webpy (webpy_login.py)",
-                                 "django (django_login.py)")
+                                 "django (django_login.py)", "tornado (tornado_login.py)")
     return {c.key: c.cells for c in comparison.concepts}
 
 
@@ -139,8 +142,8 @@ def test_who_answers_405(login_traces) -> None:
         "GET", "HEAD", "POST"]
     assert bottle[1:] == ("the 405 response was made by `Bottle.default_error_handler`",
                           "`start_response` got `Allow: GET,POST`")
-    assert webpy == ("`application._delegate` matched the URL, then refused PUT on looking "
-                     "for a handler: GET, POST have one",
+    assert webpy == ("`application._match` matched the URL; then `application._delegate` "
+                     "refused PUT on looking for a handler: GET, POST have one",
                      "`start_response` got `Allow: GET, POST`")
 
 
@@ -172,8 +175,51 @@ def test_django_s_head_and_405_against_django_itself(login_traces) -> None:
     assert head[-1] == (f"the app handed the server {len(got.content)} bytes of body for HEAD, "
                         "which the server must not send")
     assert put.status_code == 405
-    assert refused[0].startswith("`View.dispatch` matched the URL, then refused PUT")
+    assert refused[0].startswith("`BaseHandler.resolve_request` matched the URL; then "
+                                 "`View.dispatch` refused PUT")
     assert refused[-1] == f"`start_response` got `Allow: {put['Allow']}`"
+
+
+def test_tornado_s_head_and_405_against_tornado_itself(login_traces) -> None:
+    """Tornado's column, held to Tornado's own client against its own server with nothing
+    recording: no HEAD falls back to GET (the class has no `head`: 405), and its 405 has no
+    `Allow` header."""
+    import tornado.testing
+
+    cells = _cells(login_traces)
+    head, refused = cells["head"][5], cells["refused"][5]
+    forget_fixtures()
+    try:
+        module = __import__("fixtures.tornado_login", fromlist=["_"])
+
+        class Client(tornado.testing.AsyncHTTPTestCase):
+            def get_app(self):
+                return module.app
+
+            def runTest(self) -> None:  # noqa: N802 - unittest's name
+                pass
+
+        case = Client()
+        case.setUp()
+        try:
+            answers = {method: case.fetch("/login", method=method, raise_error=False,
+                                          allow_nonstandard_methods=True,
+                                          body=b"" if method == "PUT" else None)
+                       for method in ("HEAD", "PUT")}
+        finally:
+            case.tearDown()
+    finally:
+        forget_fixtures()
+    handler = module.LoginHandler
+    assert handler.head is module.tornado.web.RequestHandler.head, "no head of its own"
+    assert answers["HEAD"].code == 405 and head[0] == "HEAD '/login': 405 method_not_allowed"
+    assert head[2].startswith("`getattr` looked up `head` for HEAD: ")
+    assert answers["PUT"].code == 405 and "Allow" not in answers["PUT"].headers
+    assert refused == (
+        "`Application.find_handler` matched the URL; then `RequestHandler._execute` refused "
+        "PUT on looking for a handler: GET, POST have one",
+        "the 405 response was made by `BaseHandler.write_error`",
+        "`HTTP1Connection.write_headers` got no `Allow` header, which HTTP requires on a 405")
 
 
 def test_cells_follow_the_facts_not_the_framework(login_traces) -> None:
@@ -222,7 +268,8 @@ SNAPSHOT_FLASK = "3.1"
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_whole_comparison_is_pinned(lang: str) -> None:
     """`flaskscope compare` on every framework's login fixture, as a user runs it, word for
-    word. Werkzeug builds `Allow` from a set: the hash seed is fixed so its order is too.
+    word. Werkzeug builds `Allow` from a set: the hash seed is fixed so its order is too;
+    Tornado's `Date` header and its version in `Server` are masked.
     After an intended change: FLASKSCOPE_SNAPSHOT_UPDATE=1 pytest -k pinned, then read the
     diff of tests/frameworks/snapshots/ before committing."""
     command = ("from flaskscope.cli import cli; cli(prog_name='flaskscope')",)
@@ -232,8 +279,10 @@ def test_the_whole_comparison_is_pinned(lang: str) -> None:
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONHASHSEED": "0", "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
+    told = re.sub(r"Date: [^;\n]+", "Date: <the time of the run>", result.stdout)
+    told = re.sub(r"TornadoServer/[\w.]+", "TornadoServer/<its version>", told)
     snapshot = SNAPSHOTS / f"compare_login.{lang}.txt"
     if os.environ.get("FLASKSCOPE_SNAPSHOT_UPDATE"):
         snapshot.parent.mkdir(exist_ok=True)
-        snapshot.write_text(result.stdout, "utf-8")
-    assert result.stdout == snapshot.read_text("utf-8")
+        snapshot.write_text(told, "utf-8")
+    assert told == snapshot.read_text("utf-8")

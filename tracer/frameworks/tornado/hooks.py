@@ -224,7 +224,7 @@ class TornadoHooks(AdapterHooks):
             "name": rule.name, "handler": class_name(handler),
             "kwargs": self.recorder.named(dict(rule.target_kwargs or {})),
             "stored_in": f"{router_name(router)}.rules[{index}]", "index": index,
-            "storage": "a Rule (a PathMatches regex, the handler class), tried in order",
+            "storage": "ordered",  # a Rule (a PathMatches regex, the handler class); tried in order
             "target": class_name(handler), "target_is_name": False})
 
     def routes_of(self, app: Any) -> list[Route]:
