@@ -9,7 +9,6 @@ store of 100,000 requests opens as fast as a store of ten.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import sqlite3
 import time

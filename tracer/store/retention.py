@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 #: A day of local development (a few thousand requests) fits well within both.
 DEFAULT_KEEP = 20_000
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_BYTES = 100_000_000
 #: After dropping for size, the store is brought this far under its limit, so the next
 #: few requests do not drop again one by one.
 _SIZE_HEADROOM = 0.9

@@ -185,7 +185,7 @@ class ViewerApp(App[None]):
         """Decode every phase's lazily stored steps, the open one first, so that a damaged
         file is reported now rather than when the reader reaches the damage."""
         phases = self.state.phases
-        order = [self.state.phase_index] + [p.index for p in phases
+        order = [self.state.phase_index] + [p.index for p in phases.made()
                                             if p.index != self.state.phase_index]
         try:
             for index in order:

@@ -68,12 +68,11 @@ class RequestList(RowsView):
         return len(self.state.phases)
 
     def render_row(self, row: int, width: int) -> Text:
-        phase = self.state.phases[row]
+        request, steps = self.state.phases.headline(row)
         text = Text(no_wrap=True, overflow="ellipsis")
-        request = phase.request
         if request is None:
             text.append("registration", "bold")
-            text.append(f"  {len(phase.steps)} steps", "dim")
+            text.append(f"  {steps} steps", "dim")
             return text
         status = "-" if request.status is None else str(request.status)
         text.append(f"#{request.id} ", "dim")
@@ -82,7 +81,7 @@ class RequestList(RowsView):
         text.append(visible(request.outcome), _OUTCOME_STYLE.get(request.outcome, ""))
         if request.endpoint:
             text.append(f"  {visible(request.endpoint)}", "cyan")
-        text.append(f"  {len(phase.steps)} steps", "dim")
+        text.append(f"  {steps} steps", "dim")
         text.append(f"  {request.duration_ns / 1e6:.1f} ms", "dim")
         if request.dropped_steps:
             text.append(f"  ({request.dropped_steps} dropped)", "yellow")

@@ -1,0 +1,62 @@
+"""The server's side of a live recording into a trace store: one row per request.
+
+`StoreSpool` is `Spool` with its file writes replaced by store writes: the same thread,
+the same batches taken off the recorder, the same counts on stop, but each request is a
+transaction in one SQLite file that holds the registration and sources once. The request
+list of the recorder is the writer's queue: a request leaves it only once committed (or
+counted as failed), so what a stop leaves there is what was dropped, and said so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tracer.live.spool import Events, Spool
+from tracer.store import Retention, StoreWriter
+
+if TYPE_CHECKING:
+    from tracer.model import Trace
+    from tracer.recorder import Recorder
+
+
+class StoreSpool(Spool):
+    """Writes each finished request into the store at `store` and reports it."""
+
+    def __init__(self, recorder: Recorder, directory: Path, events: Events, app: str,
+                 store: Path, retention: Retention) -> None:
+        super().__init__(recorder, directory, events, app)
+        self.store = store
+        self.retention = retention
+        self.pruned = 0
+        self.writer = StoreWriter(store, retention=retention, on_problem=self._problem)
+
+    def _write(self, trace: Trace, request: Any) -> None:
+        with self._changed:
+            if self._closed:
+                return
+            result = self.writer.write(trace, [request])
+            if result.ids:
+                self._reported_row(result.ids[0], request)
+            self._done(written=bool(result.ids))
+        if result.pruned:
+            self.pruned += result.pruned
+            self.events.send("pruned", count=result.pruned, store=str(self.store),
+                             keeping=self.retention.describe())
+
+    def close(self, timeout: float) -> tuple[int, int, int]:
+        written, failed, dropped = super().close(timeout)
+        try:
+            self.writer.add_count("dropped", dropped)
+        finally:
+            self.writer.close()
+        return written, failed, dropped
+
+    def _reported_row(self, row: int, request: Any) -> None:
+        self.events.send(
+            "request", store=str(self.store), id=row, method=request.method,
+            path=request.path, query=request.query, status=request.status,
+            outcome=request.outcome, endpoint=request.endpoint,
+            duration_ms=round(request.duration_ns / 1e6, 2), steps=len(request.steps),
+            thread=request.thread,
+        )
