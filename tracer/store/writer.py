@@ -40,7 +40,7 @@ class StoreWriter:
     SQLite's locking; each waits for the other's transaction to end.
     """
 
-    def __init__(self, path: str | Path, *, retention: Retention | None = None,
+    def __init__(self, path: str | os.PathLike[str], *, retention: Retention | None = None,
                  on_problem: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
         self.retention = retention or Retention()
