@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import socket
@@ -165,8 +164,10 @@ class Served:
 
     def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
-        _, err = self.process.communicate(timeout=60)
-        return "".join(self.said) + err
+        self.process.wait(60)
+        self._reader.join(10)
+        assert self.process.stderr is not None
+        return "".join(self.said) + self.process.stderr.read()
 
 
 def throughput(folder: Path, threads: int, per_thread: int, rounds: int) -> Path:
@@ -204,10 +205,11 @@ def bytes_per_request(store: Path) -> None:
     whole = store.stat().st_size
     one = store.with_name("first-only.db")
     shutil.copy(store, one)
-    with sqlite3.connect(one) as connection:
-        connection.execute("DELETE FROM requests WHERE id != ?", (first,))
-    with sqlite3.connect(one) as connection:
-        connection.execute("VACUUM")
+    connection = sqlite3.connect(one, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = DELETE")  # VACUUM shrinks the file itself
+    connection.execute("DELETE FROM requests WHERE id != ?", (first,))
+    connection.execute("VACUUM")
+    connection.close()
     alone = one.stat().st_size
     per = (whole - alone) / max(1, count - 1)
     print(f"on disk: {whole / 1e6:.1f} MB for {count} requests; the first alone "
@@ -221,8 +223,9 @@ def memory(folder: Path, total: int, threads: int) -> None:
     marks = {}
     done = 0
     for mark in (total // 3, 2 * total // 3, total):
-        load(served.port, threads, (mark - done) // threads)
-        done = mark
+        per_thread = (mark - done) // threads
+        load(served.port, threads, per_thread)
+        done += per_thread * threads
         served.wait_written(store, done)
         marks[done] = served.rss_mb()
     said = served.stop()
