@@ -107,3 +107,10 @@ def test_a_damaged_request_is_one_line(run, store: Path) -> None:
         connection.execute("UPDATE requests SET data = X'00' WHERE id = 2")
     assert "damaged" in _one_error_line(run("explain", str(store), "--request", "2"))
     assert run("explain", str(store), "--request", "1").exit_code == 0
+
+
+def test_compare_reads_a_stored_request(run, store: Path) -> None:
+    result = run("compare", str(store), "fixtures/seed_views.py", "-r", "GET /index")
+    assert result.exit_code == 0, result.output
+    missing = run("compare", str(store), "fixtures/seed_views.py", "-r", "GET /other")
+    assert "holds no GET /other request" in _one_error_line(missing)

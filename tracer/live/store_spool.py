@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from tracer.recorder import Recorder
 
 
+#: Finished requests waiting to be written beyond which a new request waits (at most
+#: `MAX_WAIT` seconds) before it runs: the backlog, and so the server's memory, stays
+#: bounded however long the load lasts, at the price of latency while it is full.
+MAX_PENDING = 256
+MAX_WAIT = 2.0
+
+
 class StoreSpool(Spool):
     """Writes each finished request into the store at `store` and reports it."""
 
@@ -31,6 +38,15 @@ class StoreSpool(Spool):
         self.pruned = 0
         self.writer = StoreWriter(store, retention=retention, on_problem=self._problem)
 
+    def request_started(self) -> None:
+        """Wait while the backlog is full (never longer than `MAX_WAIT`)."""
+        with self._changed:
+            if len(self.recorder.requests) >= MAX_PENDING:
+                self._changed.wait_for(
+                    lambda: self._closed or len(self.recorder.requests) < MAX_PENDING,
+                    MAX_WAIT)
+        super().request_started()
+
     def _write(self, trace: Trace, request: Any) -> None:
         with self._changed:
             if self._closed:
@@ -39,6 +55,7 @@ class StoreSpool(Spool):
             if result.ids:
                 self._reported_row(result.ids[0], request)
             self._done(written=bool(result.ids))
+            self._changed.notify_all()  # a request waiting for room in the backlog
         if result.pruned:
             self.pruned += result.pruned
             self.events.send("pruned", count=result.pruned, store=str(self.store),

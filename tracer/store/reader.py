@@ -22,6 +22,8 @@ from tracer.model import Registration, Request, SourceFile, Trace
 from tracer.store.codec import decode_registration, decode_request, decode_source, source_ids
 from tracer.store.schema import connect
 
+_COLUMNS = ("id, method, path, query, status, endpoint, outcome, duration_ms, thread, "
+            "finished, test_id, steps")
 _OUTCOMES = ("ok", "not_found", "method_not_allowed", "redirect", "http_error",
              "error_status", "error")
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -125,13 +127,24 @@ class StoreReader:
              ) -> list[RequestRow]:
         """Matching requests, newest first."""
         condition, values = (where or RequestFilter()).where()
-        sql = ("SELECT id, method, path, query, status, endpoint, outcome, duration_ms, "
-               "thread, finished, test_id, steps FROM requests" + condition
-               + " ORDER BY id DESC")
+        sql = f"SELECT {_COLUMNS} FROM requests{condition} ORDER BY id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             values = [*values, limit]
         return [_row(found) for found in self._query(sql, values)]
+
+    def ids(self, where: RequestFilter | None = None) -> list[int]:
+        """The ids of matching requests, newest first (all a list needs up front)."""
+        condition, values = (where or RequestFilter()).where()
+        found = self._query(f"SELECT id FROM requests{condition} ORDER BY id DESC", values)
+        return [row[0] for row in found if isinstance(row[0], int)]
+
+    def rows_by_id(self, ids: Sequence[int]) -> dict[int, RequestRow]:
+        """The rows with these ids (those still stored)."""
+        marks = ",".join("?" * len(ids))
+        rows = map(_row, self._query(f"SELECT {_COLUMNS} FROM requests WHERE id IN ({marks})",
+                                     list(ids)))
+        return {row.id: row for row in rows}
 
     def count(self, name: str) -> int:
         """A counter: `failed`, `dropped` or `pruned` requests over the store's life."""
@@ -166,7 +179,7 @@ class StoreReader:
     def trace(self, where: RequestFilter | None = None) -> Trace:
         """Every matching request, newest first, read when first asked for; the newest
         registration; the sources of the store."""
-        rows = self.rows(where)
+        rows = LazyRows(self, self.ids(where))
         registration = self._newest_registration()
         return replace(registration, requests=StoredRequests(self, rows),  # type: ignore[arg-type]
                        sources=_AllSources(self))
@@ -229,11 +242,46 @@ class StoreReader:
             raise StoreError(f"cannot read trace store {str(self.path)!r}: {exc}") from None
 
 
+class LazyRows(Sequence[RequestRow]):
+    """Rows by position in a list of ids, read a page at a time when first asked for."""
+
+    PAGE = 256
+
+    def __init__(self, reader: StoreReader, ids: list[int]) -> None:
+        self.reader = reader
+        self.ids = ids
+        self._pages: dict[int, dict[int, RequestRow]] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> RequestRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RequestRow]: ...
+
+    def __getitem__(self, index: int | slice) -> RequestRow | Sequence[RequestRow]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        wanted = self.ids[index]
+        page_number = (index % len(self.ids)) // self.PAGE
+        page = self._pages.get(page_number)
+        if page is None:
+            first = page_number * self.PAGE
+            page = self._pages[page_number] = self.reader.rows_by_id(
+                self.ids[first:first + self.PAGE])
+        row = page.get(wanted)
+        if row is None:  # dropped by retention since the list was read
+            return RequestRow(wanted, "-", "(no longer stored)", "", None, None, "error",
+                              0.0, 0, 0.0, None, 0)
+        return row
+
+
 class StoredRequests(Sequence[Request]):
     """The requests of a store, newest first: each read when first asked for, its list
-    row (`row`, `headline`) from the table's columns alone."""
+    row (`rows`, a `RequestRow`) from the table's columns alone."""
 
-    def __init__(self, reader: StoreReader, rows: list[RequestRow]) -> None:
+    def __init__(self, reader: StoreReader, rows: Sequence[RequestRow]) -> None:
         self.reader = reader
         self.rows = rows
         self._loaded: dict[int, Request] = {}
