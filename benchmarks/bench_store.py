@@ -6,7 +6,8 @@ request loop is bounded in count and each request has a timeout. It prints:
 
 - throughput and p50 latency of hook-mode requests through `serve --store` against plain
   `werkzeug.serving.run_simple(threaded=True)` on the same app, 16 threads x 500
-  requests each, the two measured in alternating rounds (median);
+  requests each, measured in alternating rounds (median), and `serve --record-dir`
+  (one file per request) beside them;
 - bytes on disk per request after the first (the store checkpointed and measured whole,
   against a copy holding only its first request);
 - the recording server's resident memory after 8,000, 16,000 and 24,000 requests;
@@ -120,11 +121,12 @@ class Plain:
 class Served:
     """`flaskscope serve APP --store STORE` (hook mode), its server process's pid."""
 
-    def __init__(self, folder: Path, store: Path, *options: str) -> None:
+    def __init__(self, folder: Path, store: Path | None, *options: str) -> None:
+        where = ["--store", str(store), "--keep", "1000000", "--max-size", "100000"] \
+            if store is not None else []
         self.process = subprocess.Popen(
             [FLASKSCOPE, "serve", str(folder / "app_under_test.py"), "--port", "0",
-             "--no-viewer", "--store", str(store), "--keep", "1000000", "--max-size",
-             "100000", *options],
+             "--no-viewer", *where, *options],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert self.process.stdout is not None
@@ -171,7 +173,8 @@ class Served:
 
 
 def throughput(folder: Path, threads: int, per_thread: int, rounds: int) -> Path:
-    plain_rates, store_rates, plain_p50, store_p50 = [], [], [], []
+    plain_rates, store_rates, file_rates = [], [], []
+    plain_p50, store_p50 = [], []
     store = folder / "throughput.db"
     total = threads * per_thread
     for round_ in range(rounds):
@@ -186,13 +189,21 @@ def throughput(folder: Path, threads: int, per_thread: int, rounds: int) -> Path
         said = served.stop()
         store_rates.append(total / took)
         store_p50.append(statistics.median(latencies))
+        records = folder / f"files-{round_}"
+        served = Served(folder, None, "--record-dir", str(records))
+        took, _ = load(served.port, threads, per_thread)
+        served.stop()
+        shutil.rmtree(records, ignore_errors=True)
+        file_rates.append(total / took)
         print(f"  round {round_ + 1}: plain {plain_rates[-1]:.0f} req/s, "
-              f"store {store_rates[-1]:.0f} req/s; {said.strip().splitlines()[-1]}")
+              f"store {store_rates[-1]:.0f} req/s, --record-dir {file_rates[-1]:.0f} req/s; "
+              f"{said.strip().splitlines()[-1].strip()}")
     plain, stored = statistics.median(plain_rates), statistics.median(store_rates)
     p50_plain, p50_store = statistics.median(plain_p50), statistics.median(store_p50)
     print(f"throughput, {threads} threads x {per_thread} requests: plain run_simple "
           f"{plain:.0f} req/s, serve --store {stored:.0f} req/s: ratio {stored / plain:.2f} "
-          f"(target >= 0.80)")
+          f"(target >= 0.80); serve --record-dir (a file per request) "
+          f"{statistics.median(file_rates):.0f} req/s")
     print(f"p50 latency: plain {p50_plain * 1e3:.2f} ms, serve --store "
           f"{p50_store * 1e3:.2f} ms: ratio {p50_store / p50_plain:.2f}")
     return store

@@ -48,10 +48,14 @@ class StoreSpool(Spool):
         super().request_started()
 
     def _write(self, trace: Trace, request: Any) -> None:
+        """Commit the request, then count it: requests come and go meanwhile. A commit
+        that ends after a stop has counted leaves it counted as dropped, though stored."""
+        if self._closed:
+            return
+        result = self.writer.write(trace, [request])
         with self._changed:
             if self._closed:
                 return
-            result = self.writer.write(trace, [request])
             if result.ids:
                 self._reported_row(result.ids[0], request)
             self._done(written=bool(result.ids))

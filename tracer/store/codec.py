@@ -18,7 +18,7 @@ from tracer.errors import StoreError, TraceFileError
 from tracer.model import Registration, Request, Route, SourceFile, Trace
 from tracer.tracefile import dumps, limits, loads
 
-_LEVEL = 6
+_LEVEL = 1  # fast: the writer runs beside the server; 6 saves only 5 %
 #: What a trace file's header must hold; a stored request takes its real meta from its
 #: registration row.
 _REQUEST_META = {"python": "", "created": ""}

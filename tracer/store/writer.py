@@ -50,6 +50,7 @@ class StoreWriter:
         self._registrations: dict[tuple, int] = {}
         self._sources: dict[tuple[str, str, frozenset[int]], int] = {}
         self._since_retention = 0
+        self._last_trace: tuple[Trace, int, str] | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -62,8 +63,7 @@ class StoreWriter:
         result = WriteResult()
         with self._lock:
             try:
-                registration = self._registration_id(trace)
-                sources = ",".join(map(str, self._source_ids(trace.sources)))
+                registration, sources = self._shared_rows(trace)
             except (sqlite3.Error, ValueError, TypeError, OverflowError) as exc:
                 count = len(trace.requests if requests is None else requests)
                 self._count("failed", count)
@@ -132,6 +132,16 @@ class StoreWriter:
             self.on_problem(f"request {request.method} {request.path} could not be stored: "
                             f"{type(exc).__name__}: {exc}")
             return None
+
+    def _shared_rows(self, trace: Trace) -> tuple[int, str]:
+        """The registration row and source rows of `trace`, worked out once per trace
+        (a live server writes a batch of requests from one trace, one at a time)."""
+        if self._last_trace is not None and self._last_trace[0] is trace:
+            return self._last_trace[1], self._last_trace[2]
+        registration = self._registration_id(trace)
+        sources = ",".join(map(str, self._source_ids(trace.sources)))
+        self._last_trace = (trace, registration, sources)
+        return registration, sources
 
     def _registration_id(self, trace: Trace) -> int:
         """The row of `trace`'s registration, stored when first seen (a pytest run's
