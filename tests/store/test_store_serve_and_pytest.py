@@ -142,3 +142,19 @@ def test_a_store_of_a_newer_version_stops_serve_in_one_line(tmp_path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"flaskscope: error: trace store {str(store)!r} was written by a newer flaskscope "
         "(store version 5; this one reads up to 1): upgrade flaskscope to read it"]
+
+
+def test_serve_keeps_the_newest_requests_and_says_what_it_dropped(tmp_path) -> None:
+    _project(tmp_path)
+    store = tmp_path / "kept.db"
+    process, port, _ = _serve(tmp_path, "--store", str(store), "--keep", "10")
+    assert _get(port, 32) == 32
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    dropped = [line for line in (out + err).splitlines() if "dropped from the store" in line]
+    assert dropped and all("keep the newest 10 requests" in line for line in dropped)
+    assert sum(int(line.split()[1]) for line in dropped) == 22
+    with StoreReader(store) as reader:
+        rows = reader.rows()
+        assert len(rows) == 10 and reader.count("pruned") == 22
+        assert [row.id for row in rows] == list(range(32, 22, -1))

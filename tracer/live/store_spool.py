@@ -60,15 +60,19 @@ class StoreSpool(Spool):
                 self._reported_row(result.ids[0], request)
             self._done(written=bool(result.ids))
             self._changed.notify_all()  # a request waiting for room in the backlog
-        if result.pruned:
-            self.pruned += result.pruned
-            self.events.send("pruned", count=result.pruned, store=str(self.store),
+        self._pruned(result.pruned)
+
+    def _pruned(self, count: int) -> None:
+        if count:
+            self.pruned += count
+            self.events.send("pruned", count=count, store=str(self.store),
                              keeping=self.retention.describe())
 
     def close(self, timeout: float) -> tuple[int, int, int]:
         written, failed, dropped = super().close(timeout)
         try:
             self.writer.add_count("dropped", dropped)
+            self._pruned(self.writer.apply_retention())  # the last requests count too
         finally:
             self.writer.close()
         return written, failed, dropped

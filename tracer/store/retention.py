@@ -21,11 +21,17 @@ _SIZE_HEADROOM = 0.9
 @dataclass(frozen=True)
 class Retention:
     """At most `keep` requests and `max_bytes` of file (None: no limit), checked every
-    `every` requests written."""
+    `every` requests written (0: every 100, or a tenth of `keep` when that is less)."""
 
     keep: int | None = DEFAULT_KEEP
     max_bytes: int | None = DEFAULT_MAX_BYTES
-    every: int = 100
+    every: int = 0
+
+    @property
+    def interval(self) -> int:
+        if self.every > 0:
+            return self.every
+        return max(1, min(100, (self.keep or 1000) // 10))
 
     def describe(self) -> str:
         parts = []

@@ -78,7 +78,7 @@ class StoreWriter:
                 else:
                     result.ids.append(stored)
             self._since_retention += len(result.ids)
-            if self._since_retention >= self.retention.every:
+            if self._since_retention >= self.retention.interval:
                 self._since_retention = 0
                 result.pruned = self._apply_retention()
         return result
