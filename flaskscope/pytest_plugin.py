@@ -163,6 +163,10 @@ class _Recording:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
                                   ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        if self.store is not None and report.failed and self.recorder.requests:
+            shown = shlex.quote(_shown_path(Path(self.store)))
+            self._add_line(report, f"this test's requests are stored in {shown}: flaskscope "
+                                   f"requests {shown} --test {shlex.quote(item.nodeid)}")
         if self.directory and report.failed:
             try:
                 self._keep(item, report)

@@ -45,6 +45,10 @@ def test_two():
     client = app.test_client()
     assert client.get("/work/2").status_code == 200
     assert client.get("/nowhere").status_code == 404
+
+
+def test_three_fails():
+    assert app.test_client().get("/work/3").status_code == 404
 '''
 
 
@@ -111,13 +115,17 @@ def test_serve_and_pytest_write_one_store_at_once(tmp_path) -> None:
     tests_out, tests_err = tests.communicate(timeout=120)
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=60)
-    assert tests.returncode == 0, tests_out + tests_err
-    assert f"3 requests stored in {store.name}" in tests_out
+    assert tests.returncode == 1, tests_out + tests_err  # test_three_fails, as written
+    assert "1 failed, 2 passed" in tests_out
+    assert f"4 requests stored in {store.name}" in tests_out
+    assert (f"this test's requests are stored in {store.name}: flaskscope requests "
+            f"{store.name} --test test_app.py::test_three_fails") in tests_out
     assert served == 60
     with StoreReader(store) as reader:
         rows = reader.rows()
         from_tests = sorted((row.test_id or "", row.path) for row in rows if row.test_id)
         assert from_tests == [("test_app.py::test_one", "/work/1"),
+                              ("test_app.py::test_three_fails", "/work/3"),
                               ("test_app.py::test_two", "/nowhere"),
                               ("test_app.py::test_two", "/work/2")]
         assert len([row for row in rows if row.test_id is None]) == 60
