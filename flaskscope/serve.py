@@ -1,7 +1,8 @@
 """`flaskscope serve`: run the app on Werkzeug's dev server with recording on, live.
 
-The server runs in a child process and writes one trace file per finished request
-(`tracer.live`, `tracer.frameworks.werkzeug.serving`); this process, the console, owns the
+The server runs in a child process and stores each finished request in a trace store
+(`tracer.store`; `--record-dir`: one trace file per request instead) (`tracer.live`,
+`tracer.frameworks.werkzeug.serving`); this process, the console, owns the
 socket and the terminal, starts the server again after a reload, and shows requests as
 they arrive (`viewer.live`): in the viewer's Requests pane (live mode) or as one printed
 line per request.
