@@ -221,14 +221,20 @@ def split_target(words: Sequence[str]) -> tuple[str, Sequence[str]]:
 
 def read_store(path: Path, *, request_id: int | None = None, whole: bool = False,
                where: RequestFilter | None = None) -> Trace:
-    """One request of the store at `path` (default: the newest), or all that match."""
+    """One request of the store at `path` (default: the newest that matches `where`), or
+    with `whole` all that match."""
     reader = StoreReader(path)
     if whole and request_id is None:
         return reader.trace(where)
     try:
-        chosen = request_id if request_id is not None else reader.newest_id()
+        chosen = request_id
         if chosen is None:
-            raise StoreError(f"trace store {str(path)!r} holds no request yet")
+            newest = reader.rows(where, limit=1)
+            if not newest:
+                raise StoreError(f"trace store {str(path)!r} holds no request"
+                                 + (" that matches" if where and where != RequestFilter()
+                                    else " yet"))
+            chosen = newest[0].id
         return reader.request_trace(chosen)
     finally:
         reader.close()

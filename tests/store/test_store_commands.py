@@ -114,3 +114,13 @@ def test_compare_reads_a_stored_request(run, store: Path) -> None:
     assert result.exit_code == 0, result.output
     missing = run("compare", str(store), "fixtures/seed_views.py", "-r", "GET /other")
     assert "holds no GET /other request" in _one_error_line(missing)
+
+
+def test_view_without_a_terminal_prints_the_newest_request_that_matches(run, store) -> None:
+    result = run("view", str(store), "--status", "2xx")
+    assert result.exit_code == 0
+    assert "request 3: GET /index" in result.output
+    assert "not a duration" in _one_error_line(run("view", str(store), "--since", "x"))
+    assert "neither a status" in _one_error_line(run("view", str(store), "--status", "7xx"))
+    assert "holds no request that matches" in _one_error_line(
+        run("view", str(store), "--path", "/none*"))
