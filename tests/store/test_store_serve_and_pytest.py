@@ -166,3 +166,47 @@ def test_serve_keeps_the_newest_requests_and_says_what_it_dropped(tmp_path) -> N
         rows = reader.rows()
         assert len(rows) == 10 and reader.count("pruned") == 22
         assert [row.id for row in rows] == list(range(32, 22, -1))
+
+
+def test_kill_9_of_serve_under_load_leaves_a_store_that_opens(tmp_path) -> None:
+    _project(tmp_path)
+    store = tmp_path / "killed.db"
+    process, port, said = _serve(tmp_path, "--store", str(store))
+    server_pid = int(said[-1].split("server pid ")[1].split(")")[0])
+    loading = ThreadPoolExecutor(max_workers=1)
+    sent = loading.submit(_get_ignoring_errors, port, 400)
+    deadline = time.monotonic() + TIMEOUT
+    while _stored(store) < 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(server_pid, signal.SIGKILL)
+    process.kill()
+    process.communicate(timeout=30)
+    sent.result(timeout=120)
+    loading.shutdown()
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with StoreReader(store) as reader:
+        rows = reader.rows()
+        assert len(rows) >= 50
+        for row in rows:
+            (request,) = reader.request_trace(row.id).requests
+            assert (request.id, request.path) == (row.id, row.path)
+
+
+def _stored(store: Path) -> int:
+    try:
+        with sqlite3.connect(store) as connection:
+            return connection.execute("SELECT count(*) FROM requests").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _get_ignoring_errors(port: int, count: int) -> int:
+    answered = 0
+    for n in range(count):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/work/{n}", timeout=2) as r:
+                answered += r.status == 200
+        except OSError:
+            return answered  # the server is gone
+    return answered
