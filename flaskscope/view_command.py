@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import click
 
@@ -21,6 +21,7 @@ from flaskscope.requests_command import filter_of, store_filter_options
 from flaskscope.source import line_options, request_options, resolve_source
 from tracer.errors import TraceFileError
 from tracer.model import Trace
+from tracer.store.reader import RequestFilter, StoredRequests
 
 
 @click.command()
@@ -71,12 +72,21 @@ def view(
                                request_id=request_id, whole_store=True, store_filter=where)
         from viewer.tui.app import ViewerApp
 
-        app = ViewerApp(trace, freeze_gc=True)
+        app = ViewerApp(trace, freeze_gc=True, refilter=_refilter(trace))
         app.run()
     finally:
         gc.enable()
     if app.error is not None:
         raise TraceFileError(app.error)
+
+
+def _refilter(trace: Trace) -> Callable[[str], Trace] | None:
+    """For a store's requests: the viewer's filter prompt, answered by the store."""
+    requests = trace.requests
+    if not isinstance(requests, StoredRequests):
+        return None
+    reader = requests.reader
+    return lambda text: reader.trace(RequestFilter.parse(text))
 
 
 def has_terminal() -> bool:

@@ -48,3 +48,38 @@ def test_filters_choose_the_requests(tmp_path, recorded: Trace) -> None:
         trace = reader.trace(RequestFilter(path="/r2*"))
         assert [r.path for r in trace.requests] == [f"/r{n}" for n in
                                                     (29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 2)]
+
+
+async def test_the_requests_pane_filters_a_store(tmp_path, recorded: Trace) -> None:
+    from flaskscope.view_command import _refilter
+
+    with StoreReader(_store(tmp_path, recorded, 40)) as reader:
+        trace = reader.trace()
+        app = ViewerApp(trace, refilter=_refilter(trace))
+        async with app.run_test(size=(140, 40)) as pilot:
+            app.query_one(RequestList).focus()
+            await pilot.press("F")
+            await pilot.pause()
+            for key in "path:/r3*":
+                await pilot.press(key)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert len(app.state.phases) == 1 + 11  # /r3 and /r30../r39
+            assert app.query_one(RequestList).render_row(1, 120).plain.startswith(
+                "#40 GET /r39")
+            assert app.state.phase.request is not None
+            assert app.state.phase.request.path == "/r39"
+            await pilot.press("F")
+            await pilot.pause()
+            await pilot.press("ctrl+a", "ctrl+k", *"status:9xx", "enter")
+            await pilot.pause()
+            assert len(app.state.phases) == 12  # refused in one notice, the list kept
+
+
+async def test_a_trace_file_has_no_filter_to_offer(recorded: Trace) -> None:
+    app = ViewerApp(recorded)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.query_one(RequestList).focus()
+        await pilot.press("F")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1

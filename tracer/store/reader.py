@@ -26,6 +26,7 @@ _COLUMNS = ("id, method, path, query, status, endpoint, outcome, duration_ms, th
             "finished, test_id, steps")
 _OUTCOMES = ("ok", "not_found", "method_not_allowed", "redirect", "http_error",
              "error_status", "error")
+_FILTER_KEYS = ("status", "method", "path", "endpoint", "test", "since")
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -66,6 +67,24 @@ class RequestFilter:
     endpoint: str | None = None  # a glob
     test: str | None = None  # a glob on the pytest test id
     since: str | None = None  # "10m", "2h", "1d"
+
+    @classmethod
+    def parse(cls, text: str) -> RequestFilter:
+        """`status:5xx path:/api/*` (as the viewer's filter prompt takes it); empty: all.
+
+        Raises:
+            StoreError: A word that is not `key:value` with a known key.
+        """
+        values: dict[str, str] = {}
+        for word in text.split():
+            key, sep, value = word.partition(":")
+            if not sep or not value or key not in _FILTER_KEYS:
+                raise StoreError(f"{word!r} is not a filter; write key:value with a key of "
+                                 f"{', '.join(_FILTER_KEYS)} (e.g. status:5xx path:/api/*)")
+            values[key] = value
+        found = cls(**values)
+        found.where()  # a bad status or age is refused now, not when listing
+        return found
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL condition and its parameters (every value bound, never pasted)."""

@@ -111,7 +111,15 @@ class Location:
 class ViewState:
     """The trace and the reader's place in it; pure data, no UI."""
 
+    show_lines: bool
+
     def __init__(self, trace: Trace, *, show_lines: bool = True) -> None:
+        self.reset(trace, show_lines=show_lines)
+
+    def reset(self, trace: Trace, *, show_lines: bool | None = None) -> None:
+        """Show another trace (a store's requests filtered anew) from its first request."""
+        if show_lines is None:
+            show_lines = self.show_lines
         self.trace = trace
         self.sources = SourceCache(trace.sources)
         self.phases = Phases(trace)

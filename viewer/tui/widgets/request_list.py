@@ -30,6 +30,7 @@ class RequestList(RowsView):
     | :- | :- |
     | `up` / `down` | Open the previous / next phase. |
     | `enter` | Open the highlighted phase again (back to the step left there). |
+    | `F` | A trace store: list only the requests that match filters. |
 
     A click opens a phase.
     """
@@ -38,6 +39,7 @@ class RequestList(RowsView):
         Binding("up", "move(-1)", "Previous request", show=False),
         Binding("down", "move(1)", "Next request", show=False),
         Binding("enter", "move(0)", "Open", show=False),
+        Binding("F", "app.filter_requests", "Filter a store's requests", show=False),
     ]
 
     sized_by_content = True  # `height: auto`: new rows (live mode) must grow the pane
