@@ -27,6 +27,7 @@ COMMANDS: Mapping[str, str] = {
     "explain": "flaskscope.explain_command:explain",
     "export": "flaskscope.export_command:export",
     "graph": "flaskscope.graph_command:graph",
+    "requests": "flaskscope.requests_command:requests",
     "routes": "flaskscope.trace_command:routes",
     "report": "flaskscope.report_command:report",
     "serve": "flaskscope.serve:serve",

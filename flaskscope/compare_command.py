@@ -10,10 +10,12 @@ import click
 from rich.console import Console
 
 from flaskscope.source import parse_request, request_options
-from tracer.errors import FlaskscopeError, RequestSpecError
+from tracer.errors import FlaskscopeError, RequestSpecError, StoreError
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.model import Trace
 from tracer.session import record_app
+from tracer.store import StoreReader, is_store
+from tracer.store.reader import RequestFilter
 from tracer.tracefile import load
 from viewer.compare import LANGUAGES, compare, to_json, to_table, to_text
 from viewer.textsafe import visible_json
@@ -72,7 +74,10 @@ def compare_command(
     request_ids: list[int | None] = []
     for source in sources:
         path = Path(source)
-        if path.suffix == ".json" and path.exists():
+        if is_store(path):
+            trace = _stored(path, spec.method, spec.path)
+            request_ids.append(trace.requests[0].id)
+        elif path.suffix == ".json" and path.exists():
             trace = load(path)
             request_ids.append(next((r.id for r in trace.requests
                                      if (r.method, r.path) == (spec.method, spec.path)), None))
@@ -92,3 +97,13 @@ def compare_command(
         console.print(to_table(comparison))
     else:
         click.echo(to_text(comparison), nl=False)
+
+
+def _stored(path: Path, method: str, request_path: str) -> Trace:
+    """The newest request of the store at `path` with this method and path."""
+    with StoreReader(path) as reader:
+        for row in reader.rows(RequestFilter(method=method)):
+            if row.path == request_path:
+                return reader.request_trace(row.id)
+    raise StoreError(f"store {str(path)!r} holds no {method} {request_path} request; "
+                     f"`flaskscope requests {path} --method {method}` lists those it holds")

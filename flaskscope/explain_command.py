@@ -62,7 +62,8 @@ def explain(
         raise FlaskscopeError("give either --request N or --registration, not both")
     app_error = None
     if len(words) == 1:
-        trace = resolve_source(words, data, headers, json_text, no_redact)
+        trace = resolve_source(words, data, headers, json_text, no_redact,
+                               request_id=request_id)
     else:
         app_ref, request_words = split_target(words)
         spec = parse_request(request_words, data, headers, json_text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -15,21 +16,25 @@ import click
 from flaskscope.progress import working
 from flaskscope.source import line_options, request_options, resolve_source
 from tracer.model import Trace
+from tracer.tracefile import dumps, save
 from viewer.export.curl import curl_commands
 from viewer.export.perfetto import trace_events
 from viewer.export.pytest_export import pytest_file
 from viewer.export.replay import Exported, ExportError, json_dumps, visible
 
-FORMATS = ("perfetto", "pytest", "curl")
+FORMATS = ("perfetto", "pytest", "curl", "trace")
+#: Output names that say "a trace file" when no --format is given.
+_TRACE_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 
 
 @click.command()
 @click.argument("source", nargs=-1, required=True, metavar="TRACE_FILE | APP [METHOD] PATH")
 @request_options
 @line_options
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), required=True,
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS),
               help="perfetto: trace-event JSON for ui.perfetto.dev and chrome://tracing; "
-                   "pytest: a test replaying the request; curl: the command sending it again.")
+                   "pytest: a test replaying the request; curl: the command sending it again; "
+                   "trace: a standalone trace file (the default for -o *.json[.gz]).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to this file instead of stdout.")
 @click.option("--request", "request_id", type=int, metavar="N",
@@ -48,7 +53,7 @@ def export(
     lines: bool,
     include: Sequence[str],
     exclude: Sequence[str],
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     request_id: int | None,
     app_ref: str | None,
@@ -60,9 +65,13 @@ def export(
     `***` in pytest and curl exports unless --no-redact is given, which needs a trace
     recorded with --no-redact.
     """
+    fmt = fmt or _format_of(output)
     with working("recording…" if len(source) > 1 else "loading the trace…"):
         trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
-                               include=include, exclude=exclude)
+                               include=include, exclude=exclude, request_id=request_id)
+    if fmt == "trace":
+        _export_trace(trace, request_id, output)
+        return
     with working(f"exporting as {fmt}…"):
         if fmt == "perfetto":
             exported = _perfetto(trace, request_id)
@@ -79,6 +88,30 @@ def export(
     for note in exported.notes:
         click.echo(f"flaskscope: note: {visible(note)}", err=True)
     click.echo(_written(fmt, output, exported), err=True)
+
+
+def _format_of(output: str | None) -> str:
+    if output and output.lower().endswith(_TRACE_SUFFIXES):
+        return "trace"
+    raise ExportError("give --format (perfetto, pytest, curl or trace); an output named "
+                      "*.json or *.json.gz is a trace file without it")
+
+
+def _export_trace(trace: Trace, request_id: int | None, output: str | None) -> None:
+    """A standalone trace file: the request (or every request) with its registration and
+    the sources it points at, readable wherever a trace file is."""
+    if request_id is not None:
+        try:
+            trace = replace(trace, requests=(trace.request(request_id),))
+        except KeyError as exc:
+            raise ExportError(f"{exc.args[0]}; pick one with --request N") from None
+    if output is None:
+        click.echo(dumps(trace).decode(), nl=False)
+        return
+    save(trace, output)
+    count = len(trace.requests)
+    click.echo(f"trace file written to {output} ({count} request{'s' if count != 1 else ''}): "
+               f"open it with `flaskscope view {output}`", err=True)
 
 
 def _perfetto(trace: Trace, request_id: int | None) -> Exported:

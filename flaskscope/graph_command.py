@@ -114,7 +114,7 @@ def graph(
     if fmt is not None:
         require_dot(fmt)
     trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
-                           include=include, exclude=exclude)
+                           include=include, exclude=exclude, request_id=request_id)
     digraph = build(trace, kind, request_id=request_id, use_request=not no_request,
                     endpoint=endpoint, blueprint=blueprint)
     if output is None:

@@ -28,6 +28,7 @@ import pytest
 if TYPE_CHECKING:
     from tracer.model import Trace
     from tracer.recorder import Recorder
+    from tracer.store import StoreWriter
 
 PLUGIN_NAME = "flaskscope-recording"
 _MAX_NAME = 120
@@ -39,10 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Record registration and every request Flask apps handle in this run.")
     group.addoption("--flaskscope-dir", metavar="DIR", default=None,
                     help="Keep the trace of each failing test in DIR (implies --flaskscope).")
+    group.addoption("--flaskscope-store", metavar="FILE", default=None,
+                    help="Store every request of every test in this trace store, with the "
+                         "test's id (implies --flaskscope).")
 
 
 def _enabled(options: Any) -> bool:
-    return bool(getattr(options, "flaskscope", False) or getattr(options, "flaskscope_dir", None))
+    return bool(getattr(options, "flaskscope", False) or getattr(options, "flaskscope_dir", None)
+                or getattr(options, "flaskscope_store", None))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -70,7 +75,16 @@ def _start(config: pytest.Config) -> None:
     directory = getattr(options, "flaskscope_dir", None)
     if directory:
         directory = str(Path(config.invocation_params.dir, directory))
-    config.pluginmanager.register(_Recording(directory), PLUGIN_NAME)
+    store = getattr(options, "flaskscope_store", None)
+    if store:
+        store = str(Path(config.invocation_params.dir, store))
+    from tracer.errors import FlaskscopeError
+
+    try:
+        recording = _Recording(directory, store)
+    except FlaskscopeError as exc:  # a store that is not one, or is newer
+        raise pytest.UsageError(f"--flaskscope-store: {exc}") from None
+    config.pluginmanager.register(recording, PLUGIN_NAME)
 
 
 @pytest.fixture
@@ -90,9 +104,17 @@ def flaskscope_trace(request: pytest.FixtureRequest) -> Callable[[], Trace]:
 class _Recording:
     """The recorder of one pytest run and what it saved."""
 
-    def __init__(self, directory: str | None) -> None:
+    def __init__(self, directory: str | None, store: str | None = None) -> None:
         import tracer
 
+        self.writer: StoreWriter | None = None
+        self.store = store
+        self.stored = 0
+        self.store_problems: list[str] = []
+        if store is not None:
+            from tracer.store import StoreWriter
+
+            self.writer = StoreWriter(store, on_problem=self.store_problems.append)
         self._installed_here = tracer.installed() is None
         self.recorder: Recorder = tracer.install()
         self.directory = directory
@@ -100,6 +122,9 @@ class _Recording:
         self._registration_steps = 0
 
     def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
         if self._installed_here:
             import tracer
 
@@ -116,7 +141,19 @@ class _Recording:
         try:
             return (yield)
         finally:
+            self._store(item.nodeid)
             self.recorder.requests.clear()
+
+    def _store(self, test_id: str) -> None:
+        """The requests of this test into the store, each tagged with its id; a failure
+        is said at the end of the run and never changes the test's outcome."""
+        if self.writer is None or not self.recorder.requests:
+            return
+        try:
+            result = self.writer.write(self.recorder.trace(), test_id=test_id)
+            self.stored += len(result.ids)
+        except Exception as exc:
+            self.store_problems.append(f"{test_id}: {type(exc).__name__}: {exc}")
 
     def test_trace(self) -> Trace:
         """The registration so far plus the requests the current test has made."""
@@ -126,6 +163,10 @@ class _Recording:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
                                   ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        if self.store is not None and report.failed and self.recorder.requests:
+            shown = shlex.quote(_shown_path(Path(self.store)))
+            self._add_line(report, f"this test's requests are stored in {shown}: flaskscope "
+                                   f"requests {shown} --test {shlex.quote(item.nodeid)}")
         if self.directory and report.failed:
             try:
                 self._keep(item, report)
@@ -167,9 +208,16 @@ class _Recording:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         recorder = self.recorder
-        if not self.saved and not recorder.errors:
+        if not self.saved and not recorder.errors and self.store is None:
             return
         terminalreporter.write_sep("-", "flaskscope")
+        if self.store is not None:
+            shown_store = shlex.quote(_shown_path(Path(self.store)))
+            terminalreporter.write_line(
+                f"{self.stored} request{'s' if self.stored != 1 else ''} stored in "
+                f"{shown_store}; list them with: flaskscope requests {shown_store}")
+            for problem in self.store_problems[:5]:
+                terminalreporter.write_line(f"not stored: {problem}")
         if self.saved:
             where = _shown_path(Path(self.directory or "."))
             terminalreporter.write_line(

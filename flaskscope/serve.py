@@ -1,7 +1,8 @@
 """`flaskscope serve`: run the app on Werkzeug's dev server with recording on, live.
 
-The server runs in a child process and writes one trace file per finished request
-(`tracer.live`, `tracer.frameworks.werkzeug.serving`); this process, the console, owns the
+The server runs in a child process and stores each finished request in a trace store
+(`tracer.store`; `--record-dir`: one trace file per request instead) (`tracer.live`,
+`tracer.frameworks.werkzeug.serving`); this process, the console, owns the
 socket and the terminal, starts the server again after a reload, and shows requests as
 they arrive (`viewer.live`): in the viewer's Requests pane (live mode) or as one printed
 line per request.
@@ -29,7 +30,21 @@ from tracer.errors import ServeError
 from tracer.frameworks.werkzeug.serving import listen
 from tracer.live.config import STOP_TIMEOUT, ServeConfig, url_of
 from tracer.live.server import Server
-from viewer.live import LiveFeed, Relay, StopReport, banner, message_of, request_line
+from tracer.store import DEFAULT_KEEP, DEFAULT_MAX_BYTES, Retention, StoreWriter
+from viewer.live import (
+    LiveFeed,
+    Relay,
+    StopReport,
+    banner,
+    message_of,
+    pruned_line,
+    request_line,
+)
+
+#: Where `serve` keeps its store by default, beside the app.
+STORE_DIR = ".flaskscope"
+STORE_NAME = "traces.db"
+MB = 1_000_000
 
 
 @click.command()
@@ -38,8 +53,17 @@ from viewer.live import LiveFeed, Relay, StopReport, banner, message_of, request
               help="Interface to listen on; the default lets only this machine connect.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: a free one).")
+@click.option("--store", "store", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Store every request in this trace store (SQLite; default: "
+                   ".flaskscope/traces.db beside the app).")
+@click.option("--keep", default=DEFAULT_KEEP, show_default=True, type=click.IntRange(1),
+              metavar="N", help="Keep the newest N requests in the store, dropping older ones.")
+@click.option("--max-size", "max_size", default=DEFAULT_MAX_BYTES / MB, show_default=True,
+              type=click.FloatRange(1), metavar="MB",
+              help="Keep the store under this size, dropping the oldest requests.")
 @click.option("--record-dir", type=click.Path(file_okay=False),
-              help="Save each finished request's trace in DIR (created if missing).")
+              help="Save each finished request's trace as a file of its own in DIR "
+                   "(created if missing) instead of the store.")
 @click.option("--reload/--no-reload", default=False, show_default=True,
               help="Restart the server, still recording, when the app's code changes.")
 @click.option("--viewer/--no-viewer", default=None,
@@ -59,9 +83,9 @@ from viewer.live import LiveFeed, Relay, StopReport, banner, message_of, request
               type=click.FloatRange(0, 3600),
               help="On Ctrl+C or SIGTERM, go on writing pending traces this long; those "
                    "still pending then are dropped and counted.")
-def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bool,
-          viewer: bool | None, no_redact: bool, lines: bool, web: bool, web_port: int,
-          stop_timeout: float) -> None:
+def serve(app_ref: str, host: str, port: int, store: str | None, keep: int, max_size: float,
+          record_dir: str | None, reload: bool, viewer: bool | None, no_redact: bool,
+          lines: bool, web: bool, web_port: int, stop_timeout: float) -> None:
     """Serve APP on Werkzeug's dev server and record every request it handles.
 
     APP is anything `flask --app` accepts (Bottle, Werkzeug and plain WSGI apps too). In a
@@ -69,8 +93,17 @@ def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bo
     finish, and stepping through one goes on while more arrive (q quits and stops the
     server). Elsewhere, or with --no-viewer, one line is printed per request.
     """
+    if viewer and web:
+        raise ServeError("--web shows requests in the browser and prints one line each; it "
+                         "does not open the terminal viewer: drop --viewer")
     if viewer is None:
-        viewer = sys.stdin.isatty() and sys.stdout.isatty()
+        viewer = not web and sys.stdin.isatty() and sys.stdout.isatty()
+    if store and record_dir:
+        raise ServeError("give --store FILE or --record-dir DIR, not both: requests go to "
+                         "one trace store or to one file each")
+    retention = Retention(keep=keep, max_bytes=int(max_size * MB))
+    store_path = None if record_dir else _checked_store(store or default_store(app_ref),
+                                                        retention)
     spool_dir = Path(record_dir) if record_dir else None
     if spool_dir is not None:
         try:
@@ -85,8 +118,11 @@ def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bo
         spool.mkdir(exist_ok=True)
         config = ServeConfig(app=_app_for_server(app_ref), host=host, port=bound_port,
                              spool=str(spool), events_fd=-1, reload=reload,
-                             redact=not no_redact, lines=lines, stop_timeout=stop_timeout)
-        lines_said = banner(app_ref, host, bound_port, record_dir, reload)
+                             redact=not no_redact, lines=lines, stop_timeout=stop_timeout,
+                             store=store_path, keep=retention.keep,
+                             max_bytes=retention.max_bytes)
+        lines_said = banner(app_ref, host, bound_port, record_dir, reload,
+                            store=store_path, keeping=retention.describe())
         try:
             if viewer:
                 _serve_in_viewer(config, sock, lines_said, Path(private, "server.log"),
@@ -95,6 +131,21 @@ def serve(app_ref: str, host: str, port: int, record_dir: str | None, reload: bo
                 _serve_printing(config, sock, lines_said, web_port if web else None)
         finally:
             sock.close()
+
+
+def default_store(app_ref: str) -> Path:
+    """`.flaskscope/traces.db` beside the app's file, else in the current directory."""
+    path = Path(app_ref.split(":", 1)[0])
+    folder = path.parent if path.suffix == ".py" and path.is_file() else \
+        path if path.is_dir() else Path(".")
+    return folder / STORE_DIR / STORE_NAME
+
+
+def _checked_store(path: Path | str, retention: Retention) -> str:
+    """Create or open the store here, so a bad one is refused before serving starts."""
+    writer = StoreWriter(path, retention=retention)
+    writer.close()
+    return str(Path(path).resolve())
 
 
 def _app_for_server(app_ref: str) -> str:
@@ -132,6 +183,8 @@ def _serve_printing(config: ServeConfig, sock: socket.socket, said: Sequence[str
                        "press CTRL+C to quit")
         elif kind == "reloading":
             click.echo(" * code changed: restarting the server")
+        elif kind == "pruned":
+            click.echo(f" * {pruned_line(event)}")
         elif kind in ("error", "problem"):
             errors.append(message_of(event))
             click.echo(f" * {errors[-1]}", err=True)
@@ -210,7 +263,8 @@ def _serve_in_viewer(config: ServeConfig, sock: socket.socket, said: Sequence[st
             server.stop()
     _echo_log(log_path)
     click.echo(f" * {live.added} request{'s' if live.added != 1 else ''} recorded"
-               + (f"; traces saved in {record_dir}" if record_dir else ""))
+               + (f"; traces saved in {record_dir}" if record_dir else "")
+               + (f"; stored in {config.store}" if config.store else ""))
     if report.lost or server.killed:
         click.echo(report.line(server.killed), err=True)
 

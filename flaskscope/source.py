@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tracer.errors import FlaskscopeError, RequestSpecError
+from tracer.errors import FlaskscopeError, RequestSpecError, StoreError
 from tracer.model import Trace
+from tracer.store import StoreReader, is_store
+from tracer.store.reader import RequestFilter
 from tracer.tracefile import load
 
 if TYPE_CHECKING:
@@ -217,6 +219,27 @@ def split_target(words: Sequence[str]) -> tuple[str, Sequence[str]]:
     return words[0], words[1:]
 
 
+def read_store(path: Path, *, request_id: int | None = None, whole: bool = False,
+               where: RequestFilter | None = None) -> Trace:
+    """One request of the store at `path` (default: the newest that matches `where`), or
+    with `whole` all that match."""
+    reader = StoreReader(path)
+    if whole and request_id is None:
+        return reader.trace(where)
+    try:
+        chosen = request_id
+        if chosen is None:
+            newest = reader.rows(where, limit=1)
+            if not newest:
+                raise StoreError(f"trace store {str(path)!r} holds no request"
+                                 + (" that matches" if where and where != RequestFilter()
+                                    else " yet"))
+            chosen = newest[0].id
+        return reader.request_trace(chosen)
+    finally:
+        reader.close()
+
+
 def resolve_source(
     words: Sequence[str],
     data: Sequence[str] = (),
@@ -228,15 +251,26 @@ def resolve_source(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     lazy: bool = False,
+    request_id: int | None = None,
+    whole_store: bool = False,
+    store_filter: RequestFilter | None = None,
 ) -> Trace:
-    """A trace file to load (`lazy`: see `tracefile.load`), or `APP [METHOD] PATH` to
-    record first."""
+    """A trace file to load (`lazy`: see `tracefile.load`), a trace store to read, or
+    `APP [METHOD] PATH` to record first.
+
+    From a store comes request `request_id` (default: the newest) with its registration,
+    or with `whole_store` every request matching `store_filter`, newest first, each read
+    when first shown.
+    """
     if len(words) == 1:
         path = Path(words[0])
         if path.suffix == ".py" or not path.exists() and ":" in words[0]:
             raise RequestSpecError(
                 f"{words[0]!r} looks like an app: give the request too, e.g. {words[0]} GET /"
             )
+        if is_store(path):
+            return read_store(path, request_id=request_id, whole=whole_store,
+                              where=store_filter)
         return load(path, lazy=lazy)
     from tracer.session import record_app
 

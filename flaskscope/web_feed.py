@@ -8,6 +8,7 @@ from typing import Any
 from flaskscope.report_command import narrator
 from flaskscope.web import WebServer
 from tracer.errors import FlaskscopeError
+from tracer.live.event_traces import EventTraces
 from tracer.tracefile import load
 from viewer.explain.i18n import SOURCE_LANGUAGE
 from viewer.report.live import LiveReport
@@ -21,6 +22,7 @@ class LivePage:
         self.port = port
         self.lang = lang
         self.server: WebServer | None = None
+        self._traces = EventTraces()  # each request's trace: its file or its store row
 
     def handle(self, event: dict[str, Any]) -> str | None:
         """Act on one event; a line for the console, or None."""
@@ -34,7 +36,7 @@ class LivePage:
                 return (f" * live report page on {self.server.url} (loopback only): each "
                         "request's steps appear there as it finishes")
             if kind == "request" and self.server is not None:
-                self.server.publish(self.server.report.add(load(event["file"])))
+                self.server.publish(self.server.report.add(self._traces.of(event)))
         except FlaskscopeError as exc:
             return f" * the live page could not show this: {exc}"
         except OSError as exc:

@@ -95,13 +95,29 @@ def record(
     max_steps: int = DEFAULT_MAX_STEPS,
     lines: bool = False,
     scope: Scope | None = None,
+    store: str | os.PathLike[str] | None = None,
 ) -> Iterator[Recorder]:
-    """Record inside a `with` block: install on entry, uninstall on exit."""
+    """Record inside a `with` block: install on entry, uninstall on exit.
+
+    With `store`, the trace store there (created if missing, checked on entry) receives
+    every request recorded in the block when it ends, each in its own transaction.
+    """
+    writer = None
+    if store is not None:
+        from tracer.store import StoreWriter
+
+        writer = StoreWriter(store)
     recorder = install(redact=redact, max_steps=max_steps, lines=lines, scope=scope)
     try:
         yield recorder
     finally:
-        uninstall()
+        try:
+            if writer is not None:
+                writer.write(recorder.trace())
+        finally:
+            if writer is not None:
+                writer.close()
+            uninstall()
 
 
 @contextmanager

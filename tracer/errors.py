@@ -29,3 +29,7 @@ class RequestSpecError(FlaskscopeError):
 
 class ServeError(FlaskscopeError):
     """The server could not be started (port taken, app not importable)."""
+
+
+class StoreError(TraceFileError):
+    """A trace store could not be opened, read or written: not a store, newer, damaged."""

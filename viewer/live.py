@@ -18,10 +18,12 @@ from typing import Any
 
 from tracer.errors import FlaskscopeError
 from tracer.live.config import STOP_GRACE, STOP_TIMEOUT, is_loopback, url_of
+from tracer.live.event_traces import EventTraces
 from viewer.textsafe import visible
 
 
-def banner(app: str, host: str, port: int, spool: str | None, reload: bool) -> list[str]:
+def banner(app: str, host: str, port: int, spool: str | None, reload: bool, *,
+           store: str | None = None, keeping: str = "") -> list[str]:
     """What the console says before serving: where, who can connect, where traces go."""
     lines = [f" * flaskscope serving {app} on {url_of(host, port)} with recording on"]
     if is_loopback(host):
@@ -32,6 +34,9 @@ def banner(app: str, host: str, port: int, spool: str | None, reload: bool) -> l
                      "send requests, and their traces may hold what they send")
     if spool:
         lines.append(f" * each request's trace is saved in {spool}")
+    if store:
+        kept = f" (keeping {keeping})" if keeping else ""
+        lines.append(f" * requests are stored in {visible(store)}{kept}")
     if reload:
         lines.append(" * reloader on: a saved change restarts the server, still recording")
     return lines
@@ -45,6 +50,13 @@ def request_line(event: dict[str, Any]) -> str:
     method, path = visible(str(event["method"])), visible(str(event["path"]))
     return (f"#{event['id']} {method} {path} → {status} {visible(str(event['outcome']))}"
             f"{endpoint}  {event['duration_ms']:.1f} ms  {event['steps']} steps")
+
+
+def pruned_line(event: dict[str, Any]) -> str:
+    """The oldest requests dropped from the store, and the limit that dropped them."""
+    count = int(event.get("count", 0))
+    return (f"{count} oldest request{'s' if count != 1 else ''} dropped from the store to "
+            f"keep {visible(str(event.get('keeping', '')))}")
 
 
 def message_of(event: dict[str, Any]) -> str:
@@ -102,6 +114,7 @@ class LiveFeed:
         self.greeting = list(greeting)
         self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.added = 0
+        self._traces = EventTraces()
         self._thread = threading.Thread(target=self._run, name="flaskscope-feed", daemon=True)
 
     def start(self) -> None:
@@ -129,12 +142,10 @@ class LiveFeed:
             return  # the viewer has quit
 
     def _deliver(self, event: dict[str, Any]) -> None:
-        from tracer.tracefile import load
-
         kind = event.get("event")
         if kind == "request":
             try:
-                trace = load(event["file"])
+                trace = self._traces.of(event)
             except FlaskscopeError as exc:
                 self.app.call_from_thread(self.app.notify, visible(str(exc)),
                                           severity="warning", markup=False)

@@ -15,8 +15,8 @@ import tracer
 from flaskscope.cli import cli
 
 #: Every command `flaskscope --help` lists, in its order.
-COMMANDS = ["check", "compare", "explain", "export", "graph", "report", "routes", "serve",
-            "trace", "view"]
+COMMANDS = ["check", "compare", "explain", "export", "graph", "report", "requests", "routes",
+            "serve", "trace", "view"]
 
 #: What reading a trace must leave unimported: the recorder's dependencies and the other
 #: commands' modules.

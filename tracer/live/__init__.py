@@ -1,4 +1,4 @@
-"""Recording a live server: one trace file per finished request, while it serves.
+"""Recording a live server: each finished request stored while it serves.
 
 Two processes, like Werkzeug's own reloader:
 
@@ -18,6 +18,8 @@ Two processes, like Werkzeug's own reloader:
 - `config`: what the server is set up with and where it listens (plain data, read by both
   sides and by presenters);
 - `spool`: the server's side: trace files, their names, the events pipe;
+- `store_spool`: the same side writing rows of a trace store (`tracer.store`) instead, with
+  the backlog of unwritten requests bounded;
 - `server`: the parent's side: starting, restarting and stopping the server process.
 
 Import rule: this is capture, so it imports neither `viewer`, `flaskscope`, rich, textual

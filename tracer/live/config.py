@@ -32,6 +32,10 @@ class ServeConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     stop_timeout: float = STOP_TIMEOUT
+    #: The trace store to write (None: one trace file per request in `spool`).
+    store: str | None = None
+    keep: int | None = None
+    max_bytes: int | None = None
 
 
 def url_of(host: str, port: int) -> str:

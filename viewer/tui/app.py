@@ -19,9 +19,10 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tracer.errors import TraceFileError
+from tracer.errors import FlaskscopeError, TraceFileError
 from tracer.model import Trace
 from viewer.tui.screens.help import HelpScreen
+from viewer.tui.screens.request_filter import RequestFilterScreen
 from viewer.tui.screens.search import SearchScreen
 from viewer.tui.state import Position, ViewState
 from viewer.tui.widgets.locals_pane import LocalsPane
@@ -148,7 +149,8 @@ class ViewerApp(App[None]):
     the panes repaint what changed, the app itself must not repaint the whole screen."""
 
     def __init__(
-        self, trace: Trace, *, show_lines: bool = True, freeze_gc: bool = False
+        self, trace: Trace, *, show_lines: bool = True, freeze_gc: bool = False,
+        refilter: Callable[[str], Trace] | None = None,
     ) -> None:
         """Show `trace`; `freeze_gc` is for a process that runs only the viewer.
 
@@ -163,9 +165,14 @@ class ViewerApp(App[None]):
         Steps loaded lazily (`tracefile.load(lazy=True)`) are decoded in a background
         thread once the first screen is up; a damaged file then, or on any read, ends
         the app with exit code 2 and the problem in `error`.
+
+        `refilter` (a trace store) turns `key:value` filters into the trace of the
+        requests that match; the Requests pane's `F` asks for them.
         """
         super().__init__()
         self.trace = trace
+        self.refilter = refilter
+        self._last_filter = ""
         self.freeze_gc = freeze_gc
         self.error: str | None = None
         if freeze_gc:
@@ -185,7 +192,7 @@ class ViewerApp(App[None]):
         """Decode every phase's lazily stored steps, the open one first, so that a damaged
         file is reported now rather than when the reader reaches the damage."""
         phases = self.state.phases
-        order = [self.state.phase_index] + [p.index for p in phases
+        order = [self.state.phase_index] + [p.index for p in phases.made()
                                             if p.index != self.state.phase_index]
         try:
             for index in order:
@@ -313,6 +320,33 @@ class ViewerApp(App[None]):
         if target is None:
             self.notify(f"no step matches {query!r}", severity="warning", timeout=2)
         self._moved(target)
+
+    def action_filter_requests(self) -> None:
+        if self.refilter is None:
+            self.notify("filters choose among the requests of a trace store; this is a "
+                        "trace file", severity="warning", timeout=4)
+            return
+        self.push_screen(RequestFilterScreen(self._last_filter), self._filtered)
+
+    def _filtered(self, text: str | None) -> None:
+        """List the requests `text` chooses: a new state on a new main screen."""
+        if text is None or self.refilter is None:
+            return
+        try:
+            trace = self.refilter(text)
+        except FlaskscopeError as exc:
+            self.notify(str(exc), severity="error", timeout=6, markup=False)
+            return
+        self._last_filter = text
+        self.trace = trace
+        self.state.reset(trace)  # every pane holds this state: all see the new requests
+        for screen in self.screen_stack:
+            for pane in screen.query(RequestList):
+                pane.reload()
+        self._publish(rows_changed=True)
+        count = len(trace.requests)
+        self.notify(f"{count} request{'s' if count != 1 else ''}"
+                    + (f" match {text!r}" if text.strip() else ""), timeout=3, markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self._app_keys(), self._pane_keys()))

@@ -36,6 +36,60 @@ class Phase:
         return cls(index, as_table(steps), request)
 
 
+class Phases(Sequence[Phase]):
+    """The registration and each request as a `Phase`, made when first asked for.
+
+    A trace file's phases are all made up front (its steps are decoded in the background
+    anyway). A store's requests are read one at a time as they are opened: the Requests
+    pane draws its rows from `headline`, the stored columns, so a store of 100,000
+    requests shows its first screen without reading any of them.
+    """
+
+    def __init__(self, trace: Trace) -> None:
+        self._requests = trace.requests
+        self._made: dict[int, Phase] = {0: Phase.of(0, None, trace.registration.steps)}
+        self._added: list[Phase] = []
+        self._rows = getattr(trace.requests, "rows", None)  # a store's list rows
+        if self._rows is None:
+            for index in range(1, len(self)):
+                self[index]
+
+    def __len__(self) -> int:
+        return 1 + len(self._requests) + len(self._added)
+
+    def __getitem__(self, index: int) -> Phase:  # type: ignore[override]
+        if index < 0:
+            index += len(self)
+        phase = self._made.get(index)
+        if phase is not None:
+            return phase
+        if 1 <= index <= len(self._requests):
+            request = self._requests[index - 1]
+            phase = self._made[index] = Phase.of(index, request, request.steps)
+            return phase
+        if index > len(self._requests) and index - 1 - len(self._requests) < len(self._added):
+            return self._added[index - 1 - len(self._requests)]
+        raise IndexError(index)
+
+    def append(self, phase: Phase) -> None:
+        """Live mode: a request that just arrived."""
+        self._added.append(phase)
+
+    def made(self) -> list[Phase]:
+        """The phases made so far (every one of a trace file)."""
+        return [*(self._made[index] for index in sorted(self._made)), *self._added]
+
+    def headline(self, index: int) -> tuple[Request | None, int]:
+        """What a row of the Requests pane shows: the request (without its steps, for a
+        store's request not yet opened) and its number of steps."""
+        phase = self._made.get(index)
+        if phase is None and self._rows is not None and 1 <= index <= len(self._rows):
+            row = self._rows[index - 1]
+            return row.headline(), row.steps
+        phase = self[index]
+        return phase.request, len(phase.steps)
+
+
 class Position(NamedTuple):
     """What the panes observe: the phase, the current step and a revision number that
     changes whenever rows change without a move (folds, line steps, bookmarks)."""
@@ -57,13 +111,18 @@ class Location:
 class ViewState:
     """The trace and the reader's place in it; pure data, no UI."""
 
+    show_lines: bool
+
     def __init__(self, trace: Trace, *, show_lines: bool = True) -> None:
+        self.reset(trace, show_lines=show_lines)
+
+    def reset(self, trace: Trace, *, show_lines: bool | None = None) -> None:
+        """Show another trace (a store's requests filtered anew) from its first request."""
+        if show_lines is None:
+            show_lines = self.show_lines
         self.trace = trace
         self.sources = SourceCache(trace.sources)
-        self.phases = [Phase.of(0, None, trace.registration.steps)] + [
-            Phase.of(number + 1, request, request.steps)
-            for number, request in enumerate(trace.requests)
-        ]
+        self.phases = Phases(trace)
         self.show_lines = show_lines
         self._navigators: dict[int, Navigator] = {}
         self._values: dict[int, FrameValues] = {}

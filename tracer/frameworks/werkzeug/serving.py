@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from tracer.errors import ServeError
+from tracer.errors import ServeError, StoreError
 from tracer.live.config import CONFIG_ENV, ServeConfig, url_of
 from tracer.live.spool import Events, Spool, save_atomically
 
@@ -120,7 +120,12 @@ def run_server(config: ServeConfig) -> int:
     recorder = install(redact=config.redact, lines=config.lines, scope=scope)
     recorder.meta["app"] = config.app
     recorder.meta["server"] = url_of(config.host, config.port)
-    spool = Spool(recorder, spool_dir, events, config.app)
+    try:
+        spool = _spool(config, recorder, spool_dir, events)
+    except StoreError as exc:  # changed since the console checked it
+        events.send("error", message=str(exc))
+        uninstall()
+        return 1
     try:
         try:
             with registering():
@@ -153,6 +158,17 @@ def run_server(config: ServeConfig) -> int:
             events.send("stopped", written=written, failed=failed, dropped=dropped,
                         timeout=config.stop_timeout)
         uninstall()
+
+
+def _spool(config: ServeConfig, recorder: Any, directory: Path, events: Events) -> Spool:
+    """Trace files in `directory`, or rows in the store when one is named."""
+    if config.store is None:
+        return Spool(recorder, directory, events, config.app)
+    from tracer.live.store_spool import StoreSpool
+    from tracer.store import Retention
+
+    return StoreSpool(recorder, directory, events, config.app, Path(config.store),
+                      Retention(keep=config.keep, max_bytes=config.max_bytes))
 
 
 def _ignore_stop_signals() -> None:

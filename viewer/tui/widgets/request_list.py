@@ -30,6 +30,7 @@ class RequestList(RowsView):
     | :- | :- |
     | `up` / `down` | Open the previous / next phase. |
     | `enter` | Open the highlighted phase again (back to the step left there). |
+    | `F` | A trace store: list only the requests that match filters. |
 
     A click opens a phase.
     """
@@ -38,6 +39,7 @@ class RequestList(RowsView):
         Binding("up", "move(-1)", "Previous request", show=False),
         Binding("down", "move(1)", "Next request", show=False),
         Binding("enter", "move(0)", "Open", show=False),
+        Binding("F", "app.filter_requests", "Filter a store's requests", show=False),
     ]
 
     sized_by_content = True  # `height: auto`: new rows (live mode) must grow the pane
@@ -68,12 +70,11 @@ class RequestList(RowsView):
         return len(self.state.phases)
 
     def render_row(self, row: int, width: int) -> Text:
-        phase = self.state.phases[row]
+        request, steps = self.state.phases.headline(row)
         text = Text(no_wrap=True, overflow="ellipsis")
-        request = phase.request
         if request is None:
             text.append("registration", "bold")
-            text.append(f"  {len(phase.steps)} steps", "dim")
+            text.append(f"  {steps} steps", "dim")
             return text
         status = "-" if request.status is None else str(request.status)
         text.append(f"#{request.id} ", "dim")
@@ -82,7 +83,7 @@ class RequestList(RowsView):
         text.append(visible(request.outcome), _OUTCOME_STYLE.get(request.outcome, ""))
         if request.endpoint:
             text.append(f"  {visible(request.endpoint)}", "cyan")
-        text.append(f"  {len(phase.steps)} steps", "dim")
+        text.append(f"  {steps} steps", "dim")
         text.append(f"  {request.duration_ns / 1e6:.1f} ms", "dim")
         if request.dropped_steps:
             text.append(f"  ({request.dropped_steps} dropped)", "yellow")

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.message import Message
 
 from viewer.textsafe import visible
-from viewer.tui.state import Position, ViewState
+from viewer.tui.state import Phase, Position, ViewState
 from viewer.tui.widgets.lines_pane import LinesPane
 
 _TONE = {"plain": "", "good": "green", "bad": "bold red", "muted": "dim"}
@@ -31,16 +31,17 @@ class ResolutionPane(LinesPane[int]):
     def __init__(self, state: ViewState, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.state = state
-        self._phase: int | None = None
+        self._phase: Phase | None = None
 
     def on_mount(self) -> None:
         self.border_title = "Resolution"
         self.watch(self.app, "position", self.show_position)
 
     def show_position(self, position: Position) -> None:
-        if position.phase == self._phase:
+        phase = self.state.phase  # the object: a store's requests filtered anew are new
+        if phase is self._phase:
             return
-        self._phase = position.phase
+        self._phase = phase
         lines = []
         targets = []
         resolution = self.state.resolution()

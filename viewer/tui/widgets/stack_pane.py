@@ -10,7 +10,7 @@ from textual.message import Message
 
 from viewer.textsafe import visible
 from viewer.tui.labels import location
-from viewer.tui.state import Position, ViewState
+from viewer.tui.state import Phase, Position, ViewState
 from viewer.tui.widgets.rows import RowsView
 
 
@@ -44,7 +44,7 @@ class StackPane(RowsView):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.state = state
         self.frames: list[int] = []
-        self._phase: int | None = None
+        self._phase: Phase | None = None
 
     def on_mount(self) -> None:
         self.border_title = "Stack"
@@ -53,9 +53,9 @@ class StackPane(RowsView):
     def show_position(self, position: Position) -> None:
         old, self.frames = self.frames, self.state.stack()
         cursor, self.cursor = self.cursor, 0 if self.frames else None
-        phase, self._phase = self._phase, position.phase
+        phase, self._phase = self._phase, self.state.phase  # the object, as in Resolution
         same_shape = len(old) == len(self.frames) and cursor == self.cursor
-        if same_shape and phase == position.phase and self.is_mounted:
+        if same_shape and phase is self._phase and self.is_mounted:
             self.refresh_rows(row for row, (a, b) in enumerate(zip(old, self.frames, strict=True))
                               if a != b)
         else:

@@ -1,0 +1,235 @@
+"""Writing a store: what is written reads back as it was, from many threads and from two
+processes at once, and a process killed mid-write leaves a sound store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.store.conftest import tagged
+from tracer.errors import StoreError
+from tracer.model import Trace
+from tracer.store import Retention, StoreReader, StoreWriter
+from tracer.tracefile import save
+
+CHILD = Path(__file__).with_name("writer_child.py")
+
+
+def _integrity(path: Path) -> str:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _step_names(steps) -> list[tuple[str, str | None, str]]:
+    return [(step.name, step.role, step.kind) for step in steps]
+
+
+def test_a_request_reads_back_as_it_was_recorded(tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    writer = StoreWriter(store)
+    ids = writer.write(recorded).ids
+    writer.close()
+    assert len(ids) == 2
+    with StoreReader(store) as reader:
+        rows = reader.rows()
+        assert [row.id for row in rows] == ids[::-1]  # newest first
+        assert [(row.path, row.status, row.outcome) for row in rows] == [
+            ("/nowhere", 404, "not_found"), ("/index", 200, "ok")]
+        for stored_id, original in zip(ids, recorded.requests, strict=True):
+            trace = reader.request_trace(stored_id)
+            (request,) = trace.requests
+            assert request.id == stored_id
+            assert (request.method, request.path, request.endpoint) == (
+                original.method, original.path, original.endpoint)
+            assert _step_names(request.steps) == _step_names(original.steps)
+            assert trace.routes == recorded.routes
+            assert _step_names(trace.registration.steps) == \
+                _step_names(recorded.registration.steps)
+            for step in request.steps:
+                if step.file and step.line and step.file in recorded.sources:
+                    assert trace.sources[step.file].lines.get(step.line) == \
+                        recorded.sources[step.file].lines.get(step.line)
+
+
+def test_registration_and_sources_are_stored_once(tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    writer = StoreWriter(store)
+    for _ in range(50):
+        writer.write(recorded)
+    writer.close()
+    with sqlite3.connect(store) as connection:
+        registrations = connection.execute("SELECT count(*) FROM registrations").fetchone()[0]
+        sources = connection.execute("SELECT count(*) FROM sources").fetchone()[0]
+        requests = connection.execute("SELECT count(*) FROM requests").fetchone()[0]
+    assert (registrations, requests) == (1, 100)
+    assert sources <= len(recorded.sources)
+
+
+def test_many_threads_each_store_only_their_own_requests(tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    writer = StoreWriter(store)
+    request = recorded.requests[0]
+
+    def write(thread: int) -> None:
+        for number in range(20):
+            writer.write(recorded, [tagged(request, f"t{thread}-{number}")])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    writer.close()
+    with StoreReader(store) as reader:
+        rows = reader.rows()
+        assert len(rows) == 160 == len({row.path for row in rows})
+        for row in rows[::7]:
+            (loaded,) = reader.request_trace(row.id).requests
+            assert (loaded.id, loaded.path) == (row.id, row.path)
+
+
+def _children(store: Path, trace_file: Path, prefixes: list[str], count: int
+              ) -> list[subprocess.Popen]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return [subprocess.Popen([sys.executable, str(CHILD), str(store), str(trace_file), prefix,
+                              str(count)], stdout=subprocess.PIPE, text=True, env=env)
+            for prefix in prefixes]
+
+
+def test_two_processes_write_one_store(tmp_path, recorded: Trace) -> None:
+    store, trace_file = tmp_path / "traces.db", tmp_path / "one.json"
+    save(recorded, trace_file)
+    children = _children(store, trace_file, ["a", "b"], 60)
+    said = {}
+    for child in children:
+        out, _ = child.communicate(timeout=60)
+        assert child.returncode == 0
+        said.update(line.split(" ", 1) for line in out.splitlines())
+    assert len(said) == 120
+    with StoreReader(store) as reader:
+        rows = reader.rows()
+        assert {str(row.id): row.path for row in rows} == said
+        for row in rows[::11]:
+            assert reader.request_trace(row.id).requests[0].path == row.path
+    assert _integrity(store) == "ok"
+
+
+def test_kill_9_while_writing_leaves_a_sound_store(tmp_path, recorded: Trace) -> None:
+    store, trace_file = tmp_path / "traces.db", tmp_path / "one.json"
+    save(recorded, trace_file)
+    (child,) = _children(store, trace_file, ["k"], 100_000)
+    committed: list[tuple[str, str]] = []
+    assert child.stdout is not None
+    deadline = time.monotonic() + 30
+    while len(committed) < 40 and time.monotonic() < deadline:
+        committed.append(tuple(child.stdout.readline().split()))  # type: ignore[arg-type]
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    child.stdout.close()
+    assert len(committed) == 40
+    assert _integrity(store) == "ok"
+    with StoreReader(store) as reader:
+        for stored_id, path in committed:
+            assert reader.request_trace(int(stored_id)).requests[0].path == path
+    writer = StoreWriter(store)  # the next writer goes on where the killed one stopped
+    assert writer.write(recorded).ids
+    writer.close()
+
+
+def test_retention_drops_the_oldest_and_counts_them(tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    writer = StoreWriter(store, retention=Retention(keep=10, max_bytes=None, every=1))
+    request = recorded.requests[0]
+    pruned = sum(writer.write(recorded, [tagged(request, f"r{n}")]).pruned for n in range(30))
+    writer.close()
+    assert pruned == 20
+    with StoreReader(store) as reader:
+        assert [row.path for row in reader.rows()] == [f"/r{n}" for n in range(29, 19, -1)]
+        assert reader.count("pruned") == 20
+
+
+def test_retention_by_size_keeps_the_file_under_its_limit(tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    writer = StoreWriter(store, retention=Retention(keep=None, max_bytes=400_000, every=20))
+    for _ in range(300):
+        writer.write(recorded)
+    writer.close()
+    with sqlite3.connect(store) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert store.stat().st_size <= 400_000 + 64_000
+    with StoreReader(store) as reader:
+        assert 0 < len(reader.rows()) < 600
+        assert reader.count("pruned") == 600 - len(reader.rows())
+
+
+def test_a_newer_store_is_refused_with_its_version(tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    StoreWriter(store).close()
+    with sqlite3.connect(store) as connection:
+        connection.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match=r"newer flaskscope \(store version 99; this one "
+                                         r"reads up to 1\)"):
+        StoreReader(store)
+
+
+@pytest.mark.parametrize("content", [b"", b"{}\n", b"SQLite format 3\x00" + b"\x00" * 100])
+def test_what_is_not_a_store_is_refused(tmp_path, content: bytes) -> None:
+    path = tmp_path / "not.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError):
+        StoreReader(path)
+
+
+def test_another_sqlite_database_is_refused(tmp_path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE things (x)")
+    with pytest.raises(StoreError, match="not a trace store"):
+        StoreReader(path)
+    with pytest.raises(StoreError, match="not a trace store"):
+        StoreWriter(path)
+
+
+def test_a_damaged_row_is_one_error_not_a_crash(tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    writer = StoreWriter(store)
+    first, second = writer.write(recorded).ids
+    writer.close()
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE requests SET data = ? WHERE id = ?", (b"garbage", first))
+        connection.execute("UPDATE requests SET data = ? WHERE id = ?",
+                           (__import__("zlib").compress(b"{" * 100_000), second))
+    with StoreReader(store) as reader:
+        for stored in (first, second):
+            with pytest.raises(StoreError, match="damaged"):
+                reader.request_trace(stored)
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE requests SET method = X'FF' WHERE id = ?", (second,))
+    with StoreReader(store) as reader:
+        with pytest.raises(StoreError, match="damaged"):
+            reader.rows()
+
+
+def test_a_request_that_cannot_be_stored_is_counted_and_the_next_is_stored(
+        tmp_path, recorded: Trace) -> None:
+    from dataclasses import replace
+
+    store = tmp_path / "traces.db"
+    problems: list[str] = []
+    writer = StoreWriter(store, on_problem=problems.append)
+    bad = replace(recorded.requests[0], method=None)  # type: ignore[arg-type]
+    result = writer.write(recorded, [bad, recorded.requests[1]])
+    writer.close()
+    assert (len(result.ids), result.failed) == (1, 1)
+    assert len(problems) == 1
+    with StoreReader(store) as reader:
+        assert reader.count("failed") == 1
+        assert [row.path for row in reader.rows()] == ["/nowhere"]
