@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def _one_error_line(result) -> str:
 
 def test_bad_input_is_one_line_and_exit_2(run, store: Path, tmp_path) -> None:
     other = tmp_path / "other.db"
-    with sqlite3.connect(other) as connection:
+    with closing(sqlite3.connect(other)) as connection, connection:
         connection.execute("CREATE TABLE t (x)")
     assert "not a trace store" in _one_error_line(run("requests", str(other)))
     assert "not a trace store" in _one_error_line(run("explain", str(other)))
@@ -96,14 +97,14 @@ def test_bad_input_is_one_line_and_exit_2(run, store: Path, tmp_path) -> None:
     junk.write_text("not a trace")
     assert "junk.json" in _one_error_line(run("explain", str(junk)))
     assert "no request 99" in _one_error_line(run("explain", str(store), "--request", "99"))
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         connection.execute("PRAGMA user_version = 7")
     assert "store version 7" in _one_error_line(run("view", str(store)))
     assert "store version 7" in _one_error_line(run("requests", str(store)))
 
 
 def test_a_damaged_request_is_one_line(run, store: Path) -> None:
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         connection.execute("UPDATE requests SET data = X'00' WHERE id = 2")
     assert "damaged" in _one_error_line(run("explain", str(store), "--request", "2"))
     assert run("explain", str(store), "--request", "1").exit_code == 0

@@ -15,6 +15,7 @@ import textwrap
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 from tracer.store import StoreReader
@@ -131,7 +132,7 @@ def test_serve_and_pytest_write_one_store_at_once(tmp_path) -> None:
         assert len([row for row in rows if row.test_id is None]) == 60
         for row in rows[::7]:
             assert reader.request_trace(row.id).requests[0].path == row.path
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -141,7 +142,7 @@ def test_a_store_of_a_newer_version_stops_serve_in_one_line(tmp_path) -> None:
     from tracer.store import StoreWriter
 
     StoreWriter(store).close()
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         connection.execute("PRAGMA user_version = 5")
     result = subprocess.run(
         [FLASKSCOPE, "serve", "app_under_test.py", "--port", "0", "--no-viewer",
@@ -183,7 +184,7 @@ def test_kill_9_of_serve_under_load_leaves_a_store_that_opens(tmp_path) -> None:
     process.communicate(timeout=30)
     sent.result(timeout=120)
     loading.shutdown()
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with StoreReader(store) as reader:
         rows = reader.rows()
@@ -195,7 +196,7 @@ def test_kill_9_of_serve_under_load_leaves_a_store_that_opens(tmp_path) -> None:
 
 def _stored(store: Path) -> int:
     try:
-        with sqlite3.connect(store) as connection:
+        with closing(sqlite3.connect(store)) as connection, connection:
             return connection.execute("SELECT count(*) FROM requests").fetchone()[0]
     except sqlite3.Error:
         return 0

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ CHILD = Path(__file__).with_name("writer_child.py")
 
 
 def _integrity(path: Path) -> str:
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection, connection:
         return connection.execute("PRAGMA integrity_check").fetchone()[0]
 
 
@@ -65,7 +66,7 @@ def test_registration_and_sources_are_stored_once(tmp_path, recorded: Trace) -> 
     for _ in range(50):
         writer.write(recorded)
     writer.close()
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         registrations = connection.execute("SELECT count(*) FROM registrations").fetchone()[0]
         sources = connection.execute("SELECT count(*) FROM sources").fetchone()[0]
         requests = connection.execute("SELECT count(*) FROM requests").fetchone()[0]
@@ -162,7 +163,7 @@ def test_retention_by_size_keeps_the_file_under_its_limit(tmp_path, recorded: Tr
     for _ in range(300):
         writer.write(recorded)
     writer.close()
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert store.stat().st_size <= 400_000 + 64_000
     with StoreReader(store) as reader:
@@ -173,7 +174,7 @@ def test_retention_by_size_keeps_the_file_under_its_limit(tmp_path, recorded: Tr
 def test_a_newer_store_is_refused_with_its_version(tmp_path, recorded: Trace) -> None:
     store = tmp_path / "traces.db"
     StoreWriter(store).close()
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         connection.execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match=r"newer flaskscope \(store version 99; this one "
                                          r"reads up to 1\)"):
@@ -190,7 +191,7 @@ def test_what_is_not_a_store_is_refused(tmp_path, content: bytes) -> None:
 
 def test_another_sqlite_database_is_refused(tmp_path) -> None:
     path = tmp_path / "other.db"
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("CREATE TABLE things (x)")
     with pytest.raises(StoreError, match="not a trace store"):
         StoreReader(path)
@@ -203,7 +204,7 @@ def test_a_damaged_row_is_one_error_not_a_crash(tmp_path, recorded: Trace) -> No
     writer = StoreWriter(store)
     first, second = writer.write(recorded).ids
     writer.close()
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         connection.execute("UPDATE requests SET data = ? WHERE id = ?", (b"garbage", first))
         connection.execute("UPDATE requests SET data = ? WHERE id = ?",
                            (__import__("zlib").compress(b"{" * 100_000), second))
@@ -211,7 +212,7 @@ def test_a_damaged_row_is_one_error_not_a_crash(tmp_path, recorded: Trace) -> No
         for stored in (first, second):
             with pytest.raises(StoreError, match="damaged"):
                 reader.request_trace(stored)
-    with sqlite3.connect(store) as connection:
+    with closing(sqlite3.connect(store)) as connection, connection:
         connection.execute("UPDATE requests SET method = X'FF' WHERE id = ?", (second,))
     with StoreReader(store) as reader:
         with pytest.raises(StoreError, match="damaged"):

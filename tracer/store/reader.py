@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -131,6 +132,9 @@ class StoreReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._connection = connect(self.path)
+        # A reader a lazy trace still holds (`view`) is closed when it goes, not left for
+        # the connection's own finalizer, which warns from Python 3.13 on.
+        weakref.finalize(self, self._connection.close)
         self._registrations: dict[int, Trace] = {}
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ class StoreWriter:
         self.retention = retention or Retention()
         self.on_problem = on_problem or (lambda message: None)
         self._connection = connect(self.path, create=True)
+        weakref.finalize(self, self._connection.close)  # a writer let go of unclosed
         self._lock = threading.Lock()
         self._registrations: dict[tuple, int] = {}
         self._sources: dict[tuple[str, str, frozenset[int]], int] = {}
