@@ -34,6 +34,10 @@ FIXTURES = {
     "real_app": lambda: _recorded("real_app", "GET /dashboard", "GET /nowhere",
                                   "GET /boom"),
     "seed_login": lambda: _recorded("seed_login", "GET /login"),
+    # The seed's login form on every other framework: the same page for their facts.
+    **{name: (lambda name=name: _recorded(name, "GET /login", "HEAD /login", "PUT /login"))
+       for name in ("werkzeug_login", "bottle_login", "webpy_login", "django_login",
+                    "tornado_login")},
     "hostile": hostile_trace,
     "adversarial_labels": lambda: _recorded(
         "adversarial_labels", 'GET /引号/"quoted"/{braces}|pipe&gt', "GET /类/视图",
