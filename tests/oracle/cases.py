@@ -68,3 +68,11 @@ DJANGO_CASES: dict[str, tuple[RequestSpec, ...]] = {
     "django_views": tuple(map(_spec, ("GET /", "GET /maintenance", "GET /blog/2024/hello/",
                                       "POST /only-get", "GET /nowhere", "POST /comment"))),
 }
+
+#: Tornado fixtures, replayed through Tornado's own test case (its client and server).
+TORNADO_CASES: dict[str, tuple[RequestSpec, ...]] = {
+    "tornado_login": (*map(_spec, ("GET /login", "HEAD /login", "PUT /login", "GET /secret",
+                                   "GET /hello/bob", "GET /about/", "GET /nowhere",
+                                   "GET /boom")),
+                      _spec("POST /login", (("user", "admin"), ("pwd", "password")))),
+}

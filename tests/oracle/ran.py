@@ -3,12 +3,12 @@ held to it.
 
 `Ran` watches an app replayed WITHOUT flaskscope: the same module imported afresh and the
 same requests sent through a test client, each phase (registration, then every request)
-under its own label. It keeps every Flask, Werkzeug, web.py and Django line that ran and every
-call edge
-(caller code -> callee code) of each phase. `disagreements` then reads the JSON that
+under its own label. It keeps every Flask, Werkzeug, web.py, Django and Tornado line that ran
+and every call edge (caller code -> callee code) of each phase. `disagreements` then reads the JSON that
 `flaskscope explain --source --format json` wrote for the recorded run and checks:
 
-- every quoted Flask, Werkzeug, web.py or Django line ran in the phase its section tells;
+- every quoted Flask, Werkzeug, web.py, Django or Tornado line ran in the phase its section
+  tells;
 - every sentence that says a function called another (`CLAIMS`) matches a call edge of
   that phase, and every sentence that says one returned without calling another matches
   none.
@@ -38,13 +38,18 @@ try:
     import django  # Django, when its extra is installed
 except ImportError:
     django = None
+try:
+    import tornado  # Tornado, when its extra is installed
+except ImportError:
+    tornado = None
 
 #: Where Flask, Werkzeug (and web.py, Django) live; a quote's `at` is relative to the
 #: directory above them.
 _LIBRARY_DIRS = tuple(os.path.dirname(package.__file__) + os.sep
-                      for package in (flask, werkzeug, web, django) if package is not None)
+                      for package in (flask, werkzeug, web, django, tornado)
+                      if package is not None)
 _SITE = {directory: os.path.dirname(directory.rstrip(os.sep)) for directory in _LIBRARY_DIRS}
-#: How a quote of one of them begins: `flask/`, `werkzeug/`, `web/`, `django/`.
+#: How a quote of one of them begins: `flask/`, `werkzeug/`, `web/`, `django/`, `tornado/`.
 _QUOTED = tuple(os.path.basename(directory.rstrip(os.sep)) + "/" for directory in _LIBRARY_DIRS)
 
 #: (qualname, file, first line) of a code object.

@@ -3,9 +3,10 @@
 Each case records a fixture with flaskscope (hook mode, then line mode), writes
 `flaskscope explain --source --format json` in English and Chinese, then replays the same
 app and requests without flaskscope under the oracle's own `sys.settrace` (`oracle.ran`):
-through Flask's test client, web.py's own `app.request()`, or Werkzeug's test client into
-Django's `WSGIHandler`. Every quoted Flask, Werkzeug, web.py or Django line must have run in
-its phase, and every "X called Y" sentence must match a call edge the oracle saw.
+through Flask's test client, web.py's own `app.request()`, Werkzeug's test client into
+Django's `WSGIHandler`, or Tornado's own test case. Every quoted Flask, Werkzeug, web.py,
+Django or Tornado line must have run in its phase, and every "X called Y" sentence must
+match a call edge the oracle saw.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import importlib
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from flask.cli import ScriptInfo
 from flaskscope_testing import REPO_ROOT, forget_fixtures
 
-from oracle.cases import CASES, DJANGO_CASES, WEBPY_CASES
+from oracle.cases import CASES, DJANGO_CASES, TORNADO_CASES, WEBPY_CASES
 from oracle.explained import explain_disagreements
 from oracle.ran import CLAIMS, NOT_EDGES, Phase, Ran, disagreements
 from tracer.frameworks.flask.loading import RequestSpec
@@ -105,8 +107,42 @@ def _replayed_on_django(name: str, specs: tuple[RequestSpec, ...]) -> dict[str, 
     return ran.phases
 
 
+def _replayed_on_tornado(name: str, specs: tuple[RequestSpec, ...]) -> dict[str, Phase]:
+    """The Tornado fixture imported afresh and sent `specs` by Tornado's own test case
+    (its HTTP client against its own server, on the loopback), flaskscope not installed,
+    under the oracle's trace."""
+    import tornado.testing
+
+    forget_fixtures()
+    try:
+        with Ran() as ran:
+            module = importlib.import_module(f"fixtures.{name}")
+
+            class Replay(tornado.testing.AsyncHTTPTestCase):
+                def get_app(self) -> Any:
+                    return module.app
+
+                def runTest(self) -> None:  # noqa: N802 - unittest's name
+                    pass
+
+            case = Replay()
+            case.setUp()
+            try:
+                for index, spec in enumerate(specs):
+                    ran.label = f"request {index}"
+                    case.fetch(spec.path, method=spec.method, headers=dict(spec.headers),
+                               body=urlencode(spec.data) if spec.data else None,
+                               follow_redirects=False, allow_nonstandard_methods=True)
+            finally:
+                ran.label = f"request {len(specs)}"  # tearDown: no request's phase
+                case.tearDown()
+    finally:
+        forget_fixtures()
+    return ran.phases
+
+
 _REPLAYS = {"flask": (CASES, None), "webpy": (WEBPY_CASES, "web"),
-            "django": (DJANGO_CASES, "django")}
+            "django": (DJANGO_CASES, "django"), "tornado": (TORNADO_CASES, "tornado")}
 
 
 def _cases() -> list[tuple[str, str]]:
@@ -127,7 +163,7 @@ def test_explain_quotes_and_calls_only_what_ran(name: str, framework: str, mode:
         forget_fixtures()
     assert len(trace.requests) == len(specs)
     replay = {"flask": _replayed, "webpy": _replayed_on_webpy,
-              "django": _replayed_on_django}[framework]
+              "django": _replayed_on_django, "tornado": _replayed_on_tornado}[framework]
     wrong = explain_disagreements(trace, replay(name, specs), tmp_path)
     assert not wrong, "\n".join(wrong)
 
