@@ -4,8 +4,9 @@ held to it.
 `Ran` watches an app replayed WITHOUT flaskscope: the same module imported afresh and the
 same requests sent through a test client, each phase (registration, then every request)
 under its own label. It keeps every Flask, Werkzeug, web.py, Django and Tornado line that ran
-and every call edge (caller code -> callee code) of each phase. `disagreements` then reads the JSON that
-`flaskscope explain --source --format json` wrote for the recorded run and checks:
+and every call edge (caller code -> callee code) of each phase. `disagreements` then reads
+the JSON that `flaskscope explain --source --format json` wrote for the recorded run and
+checks:
 
 - every quoted Flask, Werkzeug, web.py, Django or Tornado line ran in the phase its section
   tells;
