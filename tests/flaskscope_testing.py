@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tracer.frameworks.flask import anatomy
 from tracer.model import Step
@@ -29,6 +32,28 @@ def warnings_told(config) -> list[str]:
     """The `-W` options this pytest run was given (the version matrix ignores old Flask's
     and Werkzeug's deprecations with them), for the processes a test starts."""
     return list(config.getoption("pythonwarnings") or ())
+
+
+@contextmanager
+def tornado_client(app: Any) -> Iterator[Any]:
+    """Tornado's own test case serving `app` on the loopback, set up and torn down: its
+    `fetch` is Tornado's client against Tornado's server, sharing nothing with flaskscope
+    (what the tests hold recorded Tornado facts to)."""
+    import tornado.testing
+
+    class Client(tornado.testing.AsyncHTTPTestCase):
+        def get_app(self) -> Any:
+            return app
+
+        def runTest(self) -> None:  # noqa: N802 - unittest's name
+            pass
+
+    case = Client()
+    case.setUp()
+    try:
+        yield case
+    finally:
+        case.tearDown()
 
 
 def fixture_path(name: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flaskscope_testing import forget_fixtures, record_fixture
+from flaskscope_testing import forget_fixtures, record_fixture, tornado_client
 
 from flaskscope.cli import cli
 from tracer.model import Trace
@@ -184,30 +184,16 @@ def test_tornado_s_head_and_405_against_tornado_itself(login_traces) -> None:
     """Tornado's column, held to Tornado's own client against its own server with nothing
     recording: no HEAD falls back to GET (the class has no `head`: 405), and its 405 has no
     `Allow` header."""
-    import tornado.testing
-
     cells = _cells(login_traces)
     head, refused = cells["head"][5], cells["refused"][5]
     forget_fixtures()
     try:
         module = __import__("fixtures.tornado_login", fromlist=["_"])
-
-        class Client(tornado.testing.AsyncHTTPTestCase):
-            def get_app(self):
-                return module.app
-
-            def runTest(self) -> None:  # noqa: N802 - unittest's name
-                pass
-
-        case = Client()
-        case.setUp()
-        try:
-            answers = {method: case.fetch("/login", method=method, raise_error=False,
-                                          allow_nonstandard_methods=True,
-                                          body=b"" if method == "PUT" else None)
+        with tornado_client(module.app) as client:
+            answers = {method: client.fetch("/login", method=method, raise_error=False,
+                                            allow_nonstandard_methods=True,
+                                            body=b"" if method == "PUT" else None)
                        for method in ("HEAD", "PUT")}
-        finally:
-            case.tearDown()
     finally:
         forget_fixtures()
     handler = module.LoginHandler

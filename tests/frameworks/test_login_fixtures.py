@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
+from flaskscope_testing import tornado_client
 from werkzeug.test import Client
 
 ERROR = "用户名或密码错误"
@@ -114,23 +115,11 @@ def test_tornado_login_answers_as_its_docstring_says(fresh_import) -> None:
     pytest.importorskip("tornado")
     from urllib.parse import urlencode
 
-    import tornado.testing
-
     module = fresh_import("fixtures.tornado_login")
-
-    class Login(tornado.testing.AsyncHTTPTestCase):
-        def get_app(self):
-            return module.app
-
-        def runTest(self) -> None:  # noqa: N802 - unittest's name
-            pass
-
-    case = Login()
-    case.setUp()
-    try:
+    with tornado_client(module.app) as client:
         def fetch(path: str, method: str = "GET", **options):
-            return case.fetch(path, method=method, follow_redirects=False, raise_error=False,
-                              allow_nonstandard_methods=True, **options)
+            return client.fetch(path, method=method, follow_redirects=False,
+                                raise_error=False, allow_nonstandard_methods=True, **options)
 
         form = fetch("/login")
         assert form.code == 200 and form.headers["Cache-Control"] == "no-store"
@@ -147,5 +136,3 @@ def test_tornado_login_answers_as_its_docstring_says(fresh_import) -> None:
         assert fetch("/hello/bob").body == b"Hello bob!" and fetch("/hello/bob", "HEAD").code == 200
         assert fetch("/about/").headers["Location"] == "/about"
         assert fetch("/nowhere").code == 404 and fetch("/boom").code == 500
-    finally:
-        case.tearDown()

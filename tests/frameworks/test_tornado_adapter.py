@@ -9,7 +9,7 @@ HTTP client talking to its own server on the loopback (`tornado.testing`), its
 from __future__ import annotations
 
 import pytest
-from flaskscope_testing import calls, forget_fixtures, notes, one, record_fixture
+from flaskscope_testing import calls, forget_fixtures, notes, one, record_fixture, tornado_client
 
 from tracer import Role
 from tracer.frameworks import adapter, framework_of
@@ -49,30 +49,17 @@ def answers() -> dict:
     client against its own server on the loopback; and which requests `on_finish` saw."""
     from urllib.parse import urlencode
 
-    import tornado.testing
-
     forget_fixtures()
     import fixtures.tornado_login as module
 
-    class Oracle(tornado.testing.AsyncHTTPTestCase):
-        def get_app(self):
-            return module.app
-
-        def runTest(self) -> None:  # noqa: N802 - unittest's name
-            pass
-
-    case = Oracle()
-    case.setUp()
     found = {}
-    try:
+    with tornado_client(module.app) as client:
         for index, item in enumerate(REQUESTS):
             spec = _spec(item)
             body = urlencode(spec.data) if spec.data else None
-            found[index] = case.fetch(spec.path, method=spec.method, body=body,
-                                      headers=dict(spec.headers), follow_redirects=False,
-                                      allow_nonstandard_methods=True, raise_error=False)
-    finally:
-        case.tearDown()
+            found[index] = client.fetch(spec.path, method=spec.method, body=body,
+                                        headers=dict(spec.headers), follow_redirects=False,
+                                        allow_nonstandard_methods=True, raise_error=False)
     found["finished"] = list(module.FINISHED)
     found["module"] = module
     forget_fixtures()
@@ -349,29 +336,16 @@ def test_a_newer_tornado_is_a_one_line_notice(monkeypatch, installed: str,
 def test_recording_process_wide_records_tornado_s_own_test_requests() -> None:
     """Installed process-wide, recording sees the requests of Tornado's own test client,
     and the app answers them as it does unrecorded."""
-    import tornado.testing
-
     import tracer
 
     forget_fixtures()
     with tracer.record() as recorder:
         import fixtures.tornado_login as module
 
-        class Client(tornado.testing.AsyncHTTPTestCase):
-            def get_app(self):
-                return module.app
-
-            def runTest(self) -> None:  # noqa: N802 - unittest's name
-                pass
-
-        case = Client()
-        case.setUp()
-        try:
-            codes = [case.fetch(path, method=method, follow_redirects=False).code
+        with tornado_client(module.app) as client:
+            codes = [client.fetch(path, method=method, follow_redirects=False).code
                      for method, path in (("GET", "/login"), ("HEAD", "/login"),
                                           ("GET", "/nowhere"))]
-        finally:
-            case.tearDown()
         trace = recorder.trace()
     forget_fixtures()
     assert codes == [200, 405, 404]
@@ -435,7 +409,6 @@ def test_explain_quotes_only_lines_that_ran(tmp_path) -> None:
     import os
     from urllib.parse import urlencode
 
-    import tornado.testing
     from click.testing import CliRunner
     from flaskscope_testing import REPO_ROOT
 
@@ -449,24 +422,13 @@ def test_explain_quotes_only_lines_that_ran(tmp_path) -> None:
     with _Lines(roots) as lines:
         import fixtures.tornado_login as module
 
-        class Replay(tornado.testing.AsyncHTTPTestCase):
-            def get_app(self):
-                return module.app
-
-            def runTest(self) -> None:  # noqa: N802 - unittest's name
-                pass
-
-        case = Replay()
-        case.setUp()
-        try:
+        with tornado_client(module.app) as client:
             for index, item in enumerate(REQUESTS):
                 spec = _spec(item)
                 lines.label = f"request {index}"
-                case.fetch(spec.path, method=spec.method, headers=dict(spec.headers),
-                           body=urlencode(spec.data) if spec.data else None,
-                           follow_redirects=False, allow_nonstandard_methods=True)
-        finally:
-            case.tearDown()
+                client.fetch(spec.path, method=spec.method, headers=dict(spec.headers),
+                             body=urlencode(spec.data) if spec.data else None,
+                             follow_redirects=False, allow_nonstandard_methods=True)
     forget_fixtures()
     path = save(trace, tmp_path / "trace.jsonl")
     quoted = 0

@@ -16,12 +16,11 @@ import importlib
 import importlib.util
 import re
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from flask.cli import ScriptInfo
-from flaskscope_testing import REPO_ROOT, forget_fixtures
+from flaskscope_testing import REPO_ROOT, forget_fixtures, tornado_client
 
 from oracle.cases import CASES, DJANGO_CASES, TORNADO_CASES, WEBPY_CASES
 from oracle.explained import explain_disagreements
@@ -111,31 +110,17 @@ def _replayed_on_tornado(name: str, specs: tuple[RequestSpec, ...]) -> dict[str,
     """The Tornado fixture imported afresh and sent `specs` by Tornado's own test case
     (its HTTP client against its own server, on the loopback), flaskscope not installed,
     under the oracle's trace."""
-    import tornado.testing
-
     forget_fixtures()
     try:
         with Ran() as ran:
             module = importlib.import_module(f"fixtures.{name}")
-
-            class Replay(tornado.testing.AsyncHTTPTestCase):
-                def get_app(self) -> Any:
-                    return module.app
-
-                def runTest(self) -> None:  # noqa: N802 - unittest's name
-                    pass
-
-            case = Replay()
-            case.setUp()
-            try:
+            with tornado_client(module.app) as client:
                 for index, spec in enumerate(specs):
                     ran.label = f"request {index}"
-                    case.fetch(spec.path, method=spec.method, headers=dict(spec.headers),
-                               body=urlencode(spec.data) if spec.data else None,
-                               follow_redirects=False, allow_nonstandard_methods=True)
-            finally:
+                    client.fetch(spec.path, method=spec.method, headers=dict(spec.headers),
+                                 body=urlencode(spec.data) if spec.data else None,
+                                 follow_redirects=False, allow_nonstandard_methods=True)
                 ran.label = f"request {len(specs)}"  # tearDown: no request's phase
-                case.tearDown()
     finally:
         forget_fixtures()
     return ran.phases
