@@ -6,19 +6,10 @@
 # agree with the request recorded for it (status, route, URL name); the counts (tests,
 # requests recorded, recorder errors, oracle disagreements) are printed. Usage: scripts/django_suite.sh [PYTHON] (default
 # .venv/bin/python); DJANGO_SUITE_LABELS overrides the test labels.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-python=${1:-.venv/bin/python}
-[[ "$python" == */* && "$python" != /* ]] && python="$(pwd)/$python"
-root=$(pwd)
+source "$(dirname "$0")/sdist_suite.sh"
 labels=${DJANGO_SUITE_LABELS:-"view_tests urlpatterns_reverse middleware generic_views decorators"}
-version=$("$python" -c 'from importlib.metadata import version; print(version("django"))')
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$python" -m pip download -q --no-deps --no-binary :all: "django==$version" -d "$work" 2>/dev/null
-sdist=$(ls "$work"/[Dd]jango-"$version".tar.gz)
-tar xzf "$sdist" -C "$work"
-cd "$work/$(basename "$sdist" .tar.gz)/tests"
+version=$(installed_version django)
+cd "$(unpack_sdist django "$version")/tests"
 outcomes() {  # the sorted outcome line of every test
     # shellcheck disable=SC2086
     "$python" -W ignore "$@" --parallel=1 -v 2 $labels > "$work/last.txt" 2>&1 || true

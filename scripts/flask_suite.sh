@@ -5,25 +5,10 @@
 # request and checks every recorded one: its disagreements must be the known ones
 # (tests/oracle/flask_suite_known.tsv). Usage: scripts/flask_suite.sh [PYTHON]
 # (default .venv/bin/python)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-python=${1:-.venv/bin/python}
-[[ "$python" == */* && "$python" != /* ]] && python="$(pwd)/$python"
-root=$(pwd)
-version=$("$python" -c 'from importlib.metadata import version; print(version("flask"))')
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$python" -m pip download -q --no-deps --no-binary :all: "flask==$version" -d "$work" 2>/dev/null
-# Sdists before Flask 2.3 are named `Flask-VERSION.tar.gz`.
-sdist=$(ls "$work"/[Ff]lask-"$version".tar.gz)
-tar xzf "$sdist" -C "$work"
-cd "$(basename "$sdist" .tar.gz | sed "s|^|$work/|")"
-outcomes() {  # the sorted outcome line of every test
-    "$python" -m pytest tests -q -rA -p no:cacheprovider -o addopts="" \
-        -W "ignore::DeprecationWarning" "$@" 2>&1 | tee "$work/last.txt" |
-        grep -E '^(PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS) tests/' | sort || true
-}
-outcomes > "$work/plain.txt"
+source "$(dirname "$0")/sdist_suite.sh"
+version=$(installed_version flask)
+cd "$(unpack_sdist flask "$version")"
+pytest_outcomes > "$work/plain.txt"
 if [ ! -s "$work/plain.txt" ]; then
     echo "Flask $version suite did not run:"; tail -5 "$work/last.txt"; exit 1
 fi
@@ -31,7 +16,7 @@ status=0
 for mode in hooks lines; do
     lines=""; [ "$mode" = lines ] && lines=1
     FLASKSCOPE_LINES=$lines FLASKSCOPE_ORACLE=1 PYTHONPATH="$root/scripts" \
-        outcomes -p flaskscope_everywhere > "$work/$mode.txt"
+        pytest_outcomes -p flaskscope_everywhere > "$work/$mode.txt"
     recorded=$(grep -o 'flaskscope recorded.*' "$work/last.txt" || echo "flaskscope did not run")
     oracle=$(grep '^oracle: ' "$work/last.txt" || echo "oracle: did not run")
     echo "Flask $version suite, flaskscope $mode, $oracle"
