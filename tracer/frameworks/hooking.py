@@ -320,3 +320,22 @@ class AdapterHooks:
         with self.recorder.guard():
             self.recorder.leave(step, result=result)
         return result
+
+
+def settle_outcome(info: dict) -> None:
+    """The outcome of a request the match did not already classify, from what the client
+    got: `error` (an exception other than an HTTP error), `http_error` (an HTTP error
+    raised, as `abort(403)` does), `error_status` (a 4xx/5xx response returned), `redirect`
+    (a 3xx with a Location), else `ok`."""
+    outcome = info.get("outcome")
+    if outcome in ("not_found", "method_not_allowed", "redirect"):
+        return
+    status = info.get("status") or 0
+    if info.get("error") is not None:
+        info["outcome"] = "error"
+    elif status >= 400:
+        info["outcome"] = "http_error" if info.get("http_exception") else "error_status"
+    elif 300 <= status < 400 and info.get("redirect_to"):
+        info["outcome"] = "redirect"
+    else:
+        info["outcome"] = "ok"

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from tracer.frameworks.hooking import AdapterHooks, Facts, qualname
+from tracer.frameworks.hooking import AdapterHooks, Facts, qualname, settle_outcome
 from tracer.frameworks.tornado.routes import (
     METHODS,
     app_router,
@@ -369,7 +369,7 @@ class TornadoHooks(AdapterHooks):
             info = handle[0].info
             if closed and info.get("status") is None:
                 info.setdefault("error", "the connection closed before a response was sent")
-            _settle_outcome(info)
+            settle_outcome(info)
             recorder.leave(exchange.step, result=None, facts={"status": info.get("status")})
         recorder.end_request(handle)
 
@@ -673,22 +673,6 @@ def _execute_code(cls: type) -> Any:
     """The `_execute` Tornado defined (its source is what the step points at)."""
     found = getattr(cls, "_execute", None)
     return getattr(found, "__wrapped__", found)
-
-
-def _settle_outcome(info: dict) -> None:
-    """The outcome of a request the match or the dispatch did not already classify, from
-    the status that went out."""
-    if info.get("outcome") in ("not_found", "method_not_allowed"):
-        return
-    status = info.get("status") or 0
-    if info.get("error") is not None:
-        info["outcome"] = "error"
-    elif status >= 400:
-        info["outcome"] = "http_error" if info.get("http_exception") else "error_status"
-    elif 300 <= status < 400 and info.get("redirect_to"):
-        info["outcome"] = "redirect"
-    else:
-        info["outcome"] = "ok"
 
 
 def _text(value: Any) -> Any:

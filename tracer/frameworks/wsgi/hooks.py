@@ -28,7 +28,7 @@ from contextlib import ExitStack
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from tracer.frameworks.hooking import AdapterHooks, qualname
+from tracer.frameworks.hooking import AdapterHooks, qualname, settle_outcome
 from tracer.model import Role
 from tracer.recorder import current_request, muted
 from tracer.secret_values import MAX_BODY, environ_secrets, set_cookie_secrets
@@ -182,25 +182,6 @@ def environ_detail(environ: dict, recorder: Recorder) -> dict[str, str]:
     }
     detail.update({f"header {k}": v for k, v in recorder.named(headers).items()})
     return detail
-
-
-def settle_outcome(info: dict) -> None:
-    """The outcome of a request the match did not already classify, from what the client
-    got: `error` (an exception other than an HTTP error), `http_error` (an HTTP error
-    raised, as `abort(403)` does), `error_status` (a 4xx/5xx response returned), `redirect`
-    (a 3xx with a Location), else `ok`."""
-    outcome = info.get("outcome")
-    if outcome in ("not_found", "method_not_allowed", "redirect"):
-        return
-    status = info.get("status") or 0
-    if info.get("error") is not None:
-        info["outcome"] = "error"
-    elif status >= 400:
-        info["outcome"] = "http_error" if info.get("http_exception") else "error_status"
-    elif 300 <= status < 400 and info.get("redirect_to"):
-        info["outcome"] = "redirect"
-    else:
-        info["outcome"] = "ok"
 
 
 def watched_body(body: Any, environ: dict, recorder: Recorder, record: StepRecord,
