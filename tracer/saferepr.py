@@ -159,16 +159,24 @@ class _BoundedRepr(reprlib.Repr):
 
 
 def _is_plain_mapping(x: Any) -> bool:
-    """Mapping-like values whose items we may read without side effects."""
+    """Mapping-like values whose items we may read without side effects (decided once per
+    type: the `Mapping` check is an ABC's, slower than most reprs, and the walk makes it
+    for every item it meets)."""
     kind = type(x)
-    if _route(kind) in (_OWN_REPR, _NAMES_ONLY):
-        return False
-    return isinstance(x, Mapping) and kind.__module__.split(".")[0] in {
-        "werkzeug",
-        "flask",
-        "collections",
-        "types",
-    }
+    known = _routes.get(id(kind))
+    if known is None or known[0]() is not kind:
+        _route_of(kind)
+        known = _routes.get(id(kind))
+    if known is not None and known[1] is not _PRETENDS:
+        return known[2]
+    return _route(kind) not in (_OWN_REPR, _NAMES_ONLY) and _plain_mapping_type(kind, x)
+
+
+def _plain_mapping_type(kind: type, x: Any) -> bool:
+    return isinstance(x, Mapping) and kind.__module__.split(".")[0] in _PLAIN_MAPPING_MODULES
+
+
+_PLAIN_MAPPING_MODULES = frozenset({"werkzeug", "flask", "collections", "types"})
 
 
 def _items_keys(x: Mapping) -> list:
@@ -261,10 +269,10 @@ _OWN_REPR = "own"  # anything else: its own __repr__, then searched for secrets
 _PRETENDS = "pretends"  # defines __class__ (a proxy): decided per value
 _WALKED = (list, tuple, set, frozenset, dict, Mapping)
 _NAME_REPRS = frozenset({types.FunctionType, types.BuiltinFunctionType, type})
-#: id(type) -> (the type, weakly; its route). Weakly: a strong key would keep every class
-#: of a traced app alive, its module and all it holds (signal receivers connected at
-#: import among them), after the app is gone or reloaded.
-_routes: dict[int, tuple[weakref.ref[type], str]] = {}
+#: id(type) -> (the type, weakly; its route; whether it is a plain mapping). Weakly: a
+#: strong key would keep every class of a traced app alive, its module and all it holds
+#: (signal receivers connected at import among them), after the app is gone or reloaded.
+_routes: dict[int, tuple[weakref.ref[type], str, bool]] = {}
 
 
 def _route(kind: type) -> str:
@@ -285,8 +293,10 @@ def _route_of(kind: type) -> str:
         route = _OWN_REPR
     if len(_routes) < 4096:  # types made on the fly must not grow this forever
         try:
+            plain = route not in (_OWN_REPR, _NAMES_ONLY, _PRETENDS) and issubclass(
+                kind, Mapping) and kind.__module__.split(".")[0] in _PLAIN_MAPPING_MODULES
             _routes[id(kind)] = (weakref.ref(kind, functools.partial(_forget_route, id(kind))),
-                                 route)
+                                 route, plain)
         except TypeError:  # a type that cannot be referenced weakly: decided each time
             pass
     return route
