@@ -7,4 +7,7 @@ engine (`flaskscope --version` says which engine is active).
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("tracer._linecore", ["tracer/_linecore.c"], optional=True)])
+setup(ext_modules=[
+    Extension("tracer._linecore", ["tracer/_linecore.c"], optional=True),
+    Extension("tracer._stepcore", ["tracer/_stepcore.c"], optional=True),
+])

@@ -4,7 +4,7 @@ Wall-clock times on a shared two-core machine move by tens of percent between ru
 instruction counts do not, so they settle an A/B that timings cannot. They leave out
 cache and memory effects, so they complement `bench_tracer.py`, never replace it.
 
-    python benchmarks/instructions.py [--requests 10] [--python PATH]
+    python benchmarks/instructions.py [--requests 10] [--python PATH] [--modes hooks,lines]
 
 Each mode runs twice under callgrind, with no measured request and with `--requests`
 requests after the same warm-up; the difference divided by the count is one request.
@@ -84,19 +84,24 @@ def main() -> None:
                         help="collector off while measuring: when it runs shifts with every "
                              "allocation, which moves counts by a few percent between "
                              "otherwise equal runs")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help=f"which to count, comma-separated (of {', '.join(MODES)})")
     args = parser.parse_args()
+    modes = [mode for mode in MODES if mode in args.modes.split(",")]
+    if "untraced" not in modes:
+        modes.insert(0, "untraced")  # every ratio is to it
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install -y valgrind")
-    runs = [(mode, count) for mode in MODES for count in (0, args.requests)]
+    runs = [(mode, count) for mode in modes for count in (0, args.requests)]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         counts = pool.map(lambda run: instructions(args.python, *run, args.no_gc), runs)
         totals = dict(zip(runs, counts, strict=True))
     per_request = {mode: (totals[mode, args.requests] - totals[mode, 0]) / args.requests
-                   for mode in MODES}
+                   for mode in modes}
     collector = ", collector off" if args.no_gc else ""
     print(f"GET /index, instructions per request ({args.requests} requests{collector}, "
           "callgrind)")
-    for mode in MODES:
+    for mode in modes:
         ratio = per_request[mode] / per_request["untraced"]
         print(f"  {mode:<14}{per_request[mode] / 1e6:>9.2f} M{ratio:>9.2f}×")
 

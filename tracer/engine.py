@@ -1,8 +1,10 @@
-"""Which engine does the per-line work of line tracing: compiled, or pure Python.
+"""Which engine does the per-event work of recording: compiled, or pure Python.
 
-The compiled core (`tracer._linecore`, built from `tracer/_linecore.c` at install when a
-C compiler and the interpreter's headers are there) and the pure-Python engine record the
-same trace; the core is used when it was built, unless ``FLASKSCOPE_ENGINE=python``.
+The compiled core is two extensions built at install when a C compiler and the
+interpreter's headers are there: `tracer._linecore` (`tracer/_linecore.c`, the per-line
+work of line tracing) and `tracer._stepcore` (`tracer/_stepcore.c`, the recorder's
+per-step bookkeeping behind every hook). Each and the pure-Python engine record the same
+trace; each is used when it was built, unless ``FLASKSCOPE_ENGINE=python``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
 #: built from older sources (an editable install keeps its .so until reinstalled) is not
 #: used: the pure engine records instead, and `flaskscope --version` says why.
 INTERFACE = 2
+#: The interface of `tracer/_stepcore.c` this Python expects, likewise.
+STEPS_INTERFACE = 1
 
 
 def _switched_off() -> bool:
@@ -29,8 +33,16 @@ def _built_core() -> ModuleType | None:
     return _linecore
 
 
+def _built_steps() -> ModuleType | None:
+    try:
+        from tracer import _stepcore
+    except ImportError:
+        return None
+    return _stepcore
+
+
 def compiled_core() -> ModuleType | None:
-    """The compiled core, or None when it is switched off, not built, or out of date."""
+    """The compiled line core, or None when it is switched off, not built, or out of date."""
     if _switched_off():
         return None
     core = _built_core()
@@ -39,15 +51,27 @@ def compiled_core() -> ModuleType | None:
     return core
 
 
+def compiled_steps() -> ModuleType | None:
+    """The compiled step bookkeeping, or None when it is switched off, not built, or out
+    of date."""
+    if _switched_off():
+        return None
+    core = _built_steps()
+    if core is None or getattr(core, "INTERFACE", None) != STEPS_INTERFACE:
+        return None
+    return core
+
+
 def describe() -> str:
     """One line saying which engine records, and why (for `flaskscope --version`)."""
     if _switched_off():
         return f"engine: pure Python ({ENVIRONMENT_VARIABLE}=python)"
-    core = _built_core()
-    if core is None:
+    core, steps = _built_core(), _built_steps()
+    if core is None or steps is None:
         return ("engine: pure Python (the compiled core was not built: no C compiler or "
                 "Python headers when flaskscope was installed)")
-    if getattr(core, "INTERFACE", None) != INTERFACE:
+    if (getattr(core, "INTERFACE", None) != INTERFACE
+            or getattr(steps, "INTERFACE", None) != STEPS_INTERFACE):
         return ("engine: pure Python (the compiled core was built from older sources: "
                 "reinstall flaskscope, `pip install -e .`, to rebuild it)")
-    return "engine: compiled core (tracer._linecore)"
+    return "engine: compiled core (tracer._linecore, tracer._stepcore)"

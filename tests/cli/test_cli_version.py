@@ -28,7 +28,7 @@ def test_version_names_the_engine_in_use(monkeypatch) -> None:
     if compiled_core() is None:
         assert engine.startswith("engine: pure Python (the compiled core was not built")
     else:
-        assert engine == "engine: compiled core (tracer._linecore)"
+        assert engine == "engine: compiled core (tracer._linecore, tracer._stepcore)"
 
 
 def test_the_environment_switches_to_the_pure_engine() -> None:

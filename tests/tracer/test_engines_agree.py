@@ -1,7 +1,9 @@
 """The compiled core and the pure-Python engine record the same trace.
 
 Every fixture the oracle tests use, and every corpus app (real extensions from PyPI), is
-recorded in line mode by each engine, and the two traces are compared step by step: ids,
+recorded by each engine, in line mode and in hook mode (where the compiled core does the
+bookkeeping of every hooked call, redacting as by default), and the two traces are compared
+step by step: ids,
 parents, kinds, names, files, lines, roles, details (arguments, changed locals, results)
 and facts. Only what differs between two runs of the pure engine is set aside: memory
 addresses, random tokens, clock readings the apps keep. The traces are recorded after two
@@ -22,12 +24,15 @@ from oracle.cases import CASES
 
 import tracer
 from tracer.api import default_scope
-from tracer.engine import ENVIRONMENT_VARIABLE, compiled_core
+from tracer.engine import ENVIRONMENT_VARIABLE, compiled_core, compiled_steps
 from tracer.model import Step, Trace
 from tracer.session import record_app
 
-pytestmark = pytest.mark.skipif(compiled_core() is None,
+pytestmark = pytest.mark.skipif(compiled_core() is None or compiled_steps() is None,
                                 reason="the compiled core is not built here")
+
+#: Line mode (unredacted: every kept value compared as it is) and hook mode (as by default).
+MODES = pytest.mark.parametrize("lines", [True, False], ids=["lines", "hooks"])
 
 #: Memory addresses (`0x7f…`, Jinja's `memory:7f…`): they differ between any two runs, and
 #: now and then agree between two runs by chance.
@@ -119,21 +124,25 @@ def _three(record: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Trace, Trace, 
     return compiled, record(), pure_before
 
 
+@MODES
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_fixture_is_recorded_alike_by_both_engines(name: str, monkeypatch) -> None:
+def test_every_fixture_is_recorded_alike_by_both_engines(name: str, lines: bool,
+                                                         monkeypatch) -> None:
     def record() -> Trace:
         forget_fixtures()
         try:
             return record_app(str(REPO_ROOT / "fixtures" / f"{name}.py"), CASES[name],
-                              lines=True, redact=False).trace
+                              lines=lines, redact=not lines).trace
         finally:
             forget_fixtures()
 
     assert_same(*_three(record, monkeypatch))
 
 
+@MODES
 @pytest.mark.parametrize("name", sorted(APPS))
-def test_every_corpus_app_is_recorded_alike_by_both_engines(name: str, monkeypatch) -> None:
+def test_every_corpus_app_is_recorded_alike_by_both_engines(name: str, lines: bool,
+                                                            monkeypatch) -> None:
     extensions, app_packages = APPS[name]
     for extension in extensions:  # the corpus extra (`make test`), not every environment
         pytest.importorskip(extension)
@@ -144,7 +153,7 @@ def test_every_corpus_app_is_recorded_alike_by_both_engines(name: str, monkeypat
         _forget((module_name, *app_packages))
         try:
             scope = default_scope([str(CORPUS_DIR), *app_dirs])
-            with tracer.record(lines=True, redact=False, scope=scope) as recorder:
+            with tracer.record(lines=lines, redact=not lines, scope=scope) as recorder:
                 module = importlib.import_module(module_name)
                 client = module.app.test_client()
                 for ask in module.ASKS:
@@ -158,6 +167,8 @@ def test_every_corpus_app_is_recorded_alike_by_both_engines(name: str, monkeypat
 
 def test_the_pure_engine_is_the_one_switched_to(monkeypatch) -> None:
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "python")
-    assert compiled_core() is None
+    assert compiled_core() is None and compiled_steps() is None
+    assert "call" not in vars(tracer.Recorder())  # the methods of the class record
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "compiled")
-    assert compiled_core() is not None
+    assert compiled_core() is not None and compiled_steps() is not None
+    assert vars(tracer.Recorder())["call"].__self__.__class__.__name__ == "Steps"

@@ -103,11 +103,21 @@ def test_views_keep_names_wrappers_and_signatures(fresh_import) -> None:
     assert traced_views == plain_views
 
 
-def test_recorder_failures_never_reach_the_app(monkeypatch) -> None:
-    def broken(*args, **kwargs):
+class _BrokenCodes(dict):
+    """`Recorder._codes` that fails when a step is opened, whichever engine opens it."""
+
+    def __setitem__(self, key, value):
         raise RuntimeError("recorder bug")
 
-    monkeypatch.setattr(tracer.Recorder, "call", broken)
+
+def test_recorder_failures_never_reach_the_app(monkeypatch) -> None:
+    original_init = tracer.Recorder.__init__
+
+    def broken_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self._codes = _BrokenCodes()
+
+    monkeypatch.setattr(tracer.Recorder, "__init__", broken_init)
     recording = record_fixture("seed_views", "GET /index", "HEAD /index")
     assert recording.app_error is None
     assert [r.status for r in recording.trace.requests] == [200, 200]

@@ -1,0 +1,611 @@
+/* The recorder's per-step bookkeeping, compiled: what `Recorder.call`, `Recorder.leave` and
+ * `Recorder.ran_line` do at every hooked call, with the same data, so that a trace is the
+ * same whichever records it (`tests/tracer/test_engines_agree.py`).
+ *
+ * `Steps(recorder, ...)` is built once per recorder; its `call`, `leave` and `ran_line`
+ * then stand in for the recorder's methods of those names. A step is a row in
+ * `StepRecord.steps` as `StepRecord.add` stores it: (id, parent, kind, name, file, line,
+ * time, thread, role), with detail and facts beside it, ids from the record's counter,
+ * time stamps from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC). What is rare
+ * or needs the bounded repr (a value other than None, a boolean or a number; an
+ * exception's line) is handed back to the recorder's Python.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <time.h>
+
+/* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
+#define INTERFACE 1
+/* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
+#define MAX_TEXT 200
+
+static PyObject *STR_STEPS, *STR_IDS, *STR_MAX_STEPS, *STR_DETAILS, *STR_FACTS, *STR_DROP,
+    *STR_REGISTRATION, *STR_CODES, *STR_CALL, *STR_RETURN, *STR_EXCEPTION, *STR_RESULT,
+    *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_ADD_LINE, *STR_NONE, *STR_TRUE,
+    *STR_FALSE, *STR_REPR, *KW_DETAIL, *KW_NAME, *KW_ROLE, *KW_FACTS, *KW_RESULT, *KW_ERROR, *KW_LINE;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *recorder;     /* the Recorder: `registration`, `_codes`, `repr` */
+    PyObject *request_var;  /* recorder._record: the request record of this context */
+    PyObject *stack_var;    /* recorder._stack: this context's open call steps */
+    PyObject *roles;        /* recorder._PLAIN_ROLES: Role -> its plain string */
+    PyObject *collectable;  /* recorder._collectable(facts) */
+    PyObject *raising_line; /* recorder._raising_line(error, file, first line, name) */
+    PyObject *bookkeeping;  /* recorder.bookkeeping (its `muted`) */
+} Steps;
+
+static PyObject *
+now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+}
+
+/* `_record.get() or recorder.registration`: a new reference. */
+static PyObject *
+current_record(Steps *self)
+{
+    PyObject *record;
+    if (PyContextVar_Get(self->request_var, Py_None, &record) < 0)
+        return NULL;
+    if (record != Py_None)
+        return record;
+    Py_DECREF(record);
+    return PyObject_GetAttr(self->recorder, STR_REGISTRATION);
+}
+
+/* The context's step stack (a new reference; an empty tuple when unset). */
+static PyObject *
+current_stack(Steps *self)
+{
+    PyObject *stack;
+    if (PyContextVar_Get(self->stack_var, NULL, &stack) < 0)
+        return NULL;
+    if (stack == NULL || !PyTuple_Check(stack)) {
+        Py_XDECREF(stack);
+        return PyTuple_New(0);
+    }
+    return stack;
+}
+
+static int
+set_stack(Steps *self, PyObject *stack)
+{
+    PyObject *token = PyContextVar_Set(self->stack_var, stack);
+    Py_XDECREF(token);
+    return token == NULL ? -1 : 0;
+}
+
+/* Whether a mapping given as detail or facts is worth storing (`if detail:`). */
+static int
+truthy(PyObject *value)
+{
+    if (value == NULL || value == Py_None)
+        return 0;
+    if (PyDict_CheckExact(value))
+        return PyDict_GET_SIZE(value) > 0;
+    return PyObject_IsTrue(value);
+}
+
+/* Facts as `_collectable` keeps them: a dict with no list among its values as it is. */
+static PyObject *
+collectable(Steps *self, PyObject *facts)
+{
+    if (PyDict_CheckExact(facts)) {
+        Py_ssize_t position = 0;
+        PyObject *key, *value;
+        int lists = 0;
+        while (!lists && PyDict_Next(facts, &position, &key, &value))
+            lists = PyList_CheckExact(value);
+        if (!lists)
+            return Py_NewRef(facts);
+    }
+    return PyObject_CallOneArg(self->collectable, facts);
+}
+
+/* `StepRecord.add`: the new step's id, None past the cap (counted by `record.drop()`). */
+static PyObject *
+add_step(Steps *self, PyObject *record, PyObject *parent, PyObject *kind, PyObject *name,
+         PyObject *file, PyObject *line, PyObject *detail, PyObject *role, PyObject *facts)
+{
+    PyObject *ids = PyObject_GetAttr(record, STR_IDS);
+    PyObject *step_id = ids ? PyIter_Next(ids) : NULL;
+    Py_XDECREF(ids);
+    if (step_id == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the step ids ran out");
+        return NULL;
+    }
+    PyObject *max_steps = PyObject_GetAttr(record, STR_MAX_STEPS);
+    int past = max_steps ? PyObject_RichCompareBool(step_id, max_steps, Py_GE) : -1;
+    Py_XDECREF(max_steps);
+    if (past != 0) {
+        Py_DECREF(step_id);
+        if (past < 0)
+            return NULL;
+        PyObject *dropped = PyObject_CallMethodNoArgs(record, STR_DROP);
+        if (dropped == NULL)
+            return NULL;
+        Py_DECREF(dropped);
+        Py_RETURN_NONE;
+    }
+    PyObject *steps = NULL, *row = NULL, *time = NULL, *thread = NULL, *plain_role = NULL;
+    int wanted = truthy(detail);
+    if (wanted < 0)
+        goto failed;
+    if (wanted) {
+        PyObject *details = PyObject_GetAttr(record, STR_DETAILS);
+        int stored = details ? PyObject_SetItem(details, step_id, detail) : -1;
+        Py_XDECREF(details);
+        if (stored < 0)
+            goto failed;
+    }
+    wanted = truthy(facts);
+    if (wanted < 0)
+        goto failed;
+    if (wanted) {
+        PyObject *kept = collectable(self, facts);
+        PyObject *all = kept ? PyObject_GetAttr(record, STR_FACTS) : NULL;
+        int stored = all ? PyObject_SetItem(all, step_id, kept) : -1;
+        Py_XDECREF(all);
+        Py_XDECREF(kept);
+        if (stored < 0)
+            goto failed;
+    }
+    plain_role = PyDict_GetItemWithError(self->roles, role);  /* borrowed */
+    if (plain_role == NULL && PyErr_Occurred())
+        goto failed;
+    plain_role = plain_role == NULL ? role : plain_role;
+    time = now_ns();
+    thread = time ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : NULL;
+    row = thread ? PyTuple_Pack(9, step_id, parent, kind, name, file, line, time, thread,
+                                plain_role) : NULL;
+    /* The row last: `rows()` reading on another thread sees a step whole or not at all. */
+    steps = row ? PyObject_GetAttr(record, STR_STEPS) : NULL;
+    if (steps == NULL || PyObject_SetItem(steps, step_id, row) < 0)
+        goto failed;
+    Py_DECREF(steps);
+    Py_DECREF(row);
+    Py_DECREF(time);
+    Py_DECREF(thread);
+    return step_id;
+failed:
+    Py_XDECREF(steps);
+    Py_XDECREF(row);
+    Py_XDECREF(time);
+    Py_XDECREF(thread);
+    Py_DECREF(step_id);
+    return NULL;
+}
+
+/* `recorder._close(step_id)`: the step (and anything left open inside it) off the stack. */
+static int
+close_step(Steps *self, PyObject *step_id)
+{
+    PyObject *stack = current_stack(self);
+    if (stack == NULL)
+        return -1;
+    /* the last entry first (the common case), then the first from the start, as
+     * `stack.index` finds it */
+    Py_ssize_t size = PyTuple_GET_SIZE(stack), keep = -1;
+    for (Py_ssize_t i = -1; i < size - 1 && keep < 0; i++) {
+        Py_ssize_t at = i < 0 ? size - 1 : i;
+        int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(stack, at), step_id, Py_EQ);
+        if (same < 0) {
+            Py_DECREF(stack);
+            return -1;
+        }
+        if (same)
+            keep = at;
+    }
+    int result = 0;
+    if (keep >= 0) {
+        PyObject *rest = PyTuple_GetSlice(stack, 0, keep);
+        result = rest == NULL ? -1 : set_stack(self, rest);
+        Py_XDECREF(rest);
+    }
+    Py_DECREF(stack);
+    return result;
+}
+
+/* Keyword arguments of a fast call, by interned name: values[i] for names[i]. */
+static int
+parse_keywords(PyObject *const *args, Py_ssize_t given, PyObject *kwnames, PyObject **names,
+               PyObject **values, Py_ssize_t count, const char *function)
+{
+    if (kwnames == NULL)
+        return 0;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(kwnames); k++) {
+        PyObject *keyword = PyTuple_GET_ITEM(kwnames, k);
+        Py_ssize_t found = -1;
+        for (Py_ssize_t i = 0; i < count && found < 0; i++) {
+            if (keyword == names[i])
+                found = i;
+        }
+        for (Py_ssize_t i = 0; i < count && found < 0; i++) {
+            if (PyUnicode_Compare(keyword, names[i]) == 0)
+                found = i;
+        }
+        if (found < 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R",
+                         function, keyword);
+            return -1;
+        }
+        values[found] = args[given + k];
+    }
+    return 0;
+}
+
+/* call(code, detail=None, *, name=None, role=None, facts=None): `Recorder.call`. */
+static PyObject *
+Steps_call(Steps *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t given = PyVectorcall_NARGS(nargsf);
+    PyObject *names[] = {KW_DETAIL, KW_NAME, KW_ROLE, KW_FACTS};
+    PyObject *values[] = {Py_None, Py_None, Py_None, Py_None};
+    if (given < 1 || given > 2) {
+        PyErr_SetString(PyExc_TypeError, "call(code, detail=None, *, name, role, facts)");
+        return NULL;
+    }
+    if (given == 2)
+        values[0] = args[1];
+    if (parse_keywords(args, given, kwnames, names, values, 4, "call") < 0)
+        return NULL;
+    PyObject *code = args[0], *detail = values[0], *name = values[1], *role = values[2],
+             *facts = values[3];
+    PyObject *file = Py_None, *line = Py_None, *owned_line = NULL;
+    int named = PyObject_IsTrue(name);  /* `name or code.co_qualname` */
+    if (named < 0)
+        return NULL;
+    if (code != Py_None) {
+        if (!PyCode_Check(code)) {
+            PyErr_SetString(PyExc_TypeError, "call(code): a code object or None");
+            return NULL;
+        }
+        PyObject *codes = PyObject_GetAttr(self->recorder, STR_CODES);
+        PyObject *key = codes ? PyLong_FromVoidPtr(code) : NULL;
+        int kept = key ? PyObject_SetItem(codes, key, code) : -1;
+        Py_XDECREF(codes);
+        Py_XDECREF(key);
+        if (kept < 0)
+            return NULL;
+        PyCodeObject *co = (PyCodeObject *)code;
+        if (!named)
+            name = co->co_qualname;
+        file = co->co_filename;
+        owned_line = PyLong_FromLong(co->co_firstlineno);
+        if (owned_line == NULL)
+            return NULL;
+        line = owned_line;
+    }
+    else if (!named)
+        name = STR_QUESTION;
+    PyObject *record = current_record(self);
+    PyObject *stack = record ? current_stack(self) : NULL;
+    PyObject *step_id = NULL;
+    if (stack != NULL) {
+        Py_ssize_t depth = PyTuple_GET_SIZE(stack);
+        PyObject *parent = depth ? PyTuple_GET_ITEM(stack, depth - 1) : Py_None;
+        step_id = add_step(self, record, parent, STR_CALL, name, file, line, detail, role,
+                           facts);
+        if (step_id != NULL && step_id != Py_None) {
+            PyObject *grown = PyTuple_New(depth + 1);
+            if (grown != NULL) {
+                for (Py_ssize_t i = 0; i < depth; i++)
+                    PyTuple_SET_ITEM(grown, i, Py_NewRef(PyTuple_GET_ITEM(stack, i)));
+                PyTuple_SET_ITEM(grown, depth, Py_NewRef(step_id));
+            }
+            if (grown == NULL || set_stack(self, grown) < 0)
+                Py_CLEAR(step_id);
+            Py_XDECREF(grown);
+        }
+    }
+    Py_XDECREF(stack);
+    Py_XDECREF(record);
+    Py_XDECREF(owned_line);
+    return step_id;
+}
+
+/* The stored form of a return value: None, a boolean or a number written here as `repr`
+ * writes it (what `safe_repr` gives them); anything else by the recorder's `repr`. */
+static PyObject *
+result_text(Steps *self, PyObject *value)
+{
+    if (value == Py_None)
+        return Py_NewRef(STR_NONE);
+    if (value == Py_True)
+        return Py_NewRef(STR_TRUE);
+    if (value == Py_False)
+        return Py_NewRef(STR_FALSE);
+    if (PyFloat_CheckExact(value) ||
+        (PyLong_CheckExact(value) && PyLong_AsLongLong(value) != -1)) {
+        PyObject *text = PyObject_Repr(value);
+        if (text != NULL && PyUnicode_GET_LENGTH(text) <= MAX_TEXT)
+            return text;
+        Py_XDECREF(text);
+    }
+    PyErr_Clear();  /* an int too big for a long long: the Python path decides */
+    return PyObject_CallMethodOneArg(self->recorder, STR_REPR, value);
+}
+
+static PyObject *
+one_entry(PyObject *key, PyObject *value)
+{
+    if (value == NULL)
+        return NULL;
+    PyObject *detail = PyDict_New();
+    if (detail != NULL && PyDict_SetItem(detail, key, value) < 0)
+        Py_CLEAR(detail);
+    Py_DECREF(value);
+    return detail;
+}
+
+/* leave(step_id, *, result=None, error=None, line=None, facts=None): `Recorder.leave`. */
+static PyObject *
+Steps_leave(Steps *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t given = PyVectorcall_NARGS(nargsf);
+    PyObject *names[] = {KW_RESULT, KW_ERROR, KW_LINE, KW_FACTS};
+    PyObject *values[] = {Py_None, Py_None, Py_None, Py_None};
+    if (given != 1) {
+        PyErr_SetString(PyExc_TypeError, "leave(step_id, *, result, error, line, facts)");
+        return NULL;
+    }
+    if (parse_keywords(args, given, kwnames, names, values, 4, "leave") < 0)
+        return NULL;
+    PyObject *step_id = args[0], *result = values[0], *error = values[1], *line = values[2],
+             *facts = values[3];
+    if (step_id == Py_None)
+        Py_RETURN_NONE;
+    PyObject *record = current_record(self);
+    if (record == NULL)
+        return NULL;
+    PyObject *steps = NULL, *call = NULL, *detail = NULL, *owned_line = NULL, *added = NULL;
+    if (close_step(self, step_id) < 0)
+        goto done;
+    steps = PyObject_GetAttr(record, STR_STEPS);
+    call = steps ? PyObject_GetItem(steps, step_id) : NULL;
+    if (call == NULL)
+        goto done;
+    if (!PyTuple_Check(call) || PyTuple_GET_SIZE(call) < 9) {
+        PyErr_SetString(PyExc_TypeError, "leave(step_id): not a call step");
+        goto done;
+    }
+    PyObject *name = PyTuple_GET_ITEM(call, 3), *file = PyTuple_GET_ITEM(call, 4);
+    PyObject *kind;
+    if (error == Py_None) {
+        kind = STR_RETURN;
+        detail = one_entry(STR_RESULT, result_text(self, result));
+    }
+    else {
+        if (line == Py_None) {
+            owned_line = PyObject_CallFunctionObjArgs(self->raising_line, error, file,
+                                                      PyTuple_GET_ITEM(call, 5), name, NULL);
+            if (owned_line == NULL)
+                goto done;
+            line = owned_line;
+        }
+        kind = STR_EXCEPTION;
+        detail = one_entry(STR_EXCEPTION,
+                           PyObject_CallMethodOneArg(self->recorder, STR_REPR, error));
+    }
+    if (detail == NULL)
+        goto done;
+    added = add_step(self, record, step_id, kind, name, file, line, detail,
+                     PyTuple_GET_ITEM(call, 8), facts);
+done:
+    Py_XDECREF(steps);
+    Py_XDECREF(call);
+    Py_XDECREF(detail);
+    Py_XDECREF(owned_line);
+    Py_DECREF(record);
+    if (added == NULL)
+        return NULL;
+    Py_DECREF(added);
+    Py_RETURN_NONE;
+}
+
+/* ran_line(code, line): `Recorder.ran_line`, a quotable line of a hooked function ran. */
+static PyObject *
+Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
+{
+    if (given != 2 || !PyCode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "ran_line(code, line)");
+        return NULL;
+    }
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    PyObject *line = args[1];
+    PyObject *stack = current_stack(self);
+    if (stack == NULL)
+        return NULL;
+    PyObject *record = NULL, *steps = NULL, *last = NULL, *now = NULL, *added = NULL;
+    PyObject *result = NULL;
+    Py_ssize_t depth = PyTuple_GET_SIZE(stack);
+    if (depth == 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *muted = PyObject_GetAttr(self->bookkeeping, STR_MUTED);
+    int is_muted = muted ? PyObject_IsTrue(muted) : -1;
+    Py_XDECREF(muted);
+    if (is_muted != 0) {
+        result = is_muted < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *parent = PyTuple_GET_ITEM(stack, depth - 1);
+    record = current_record(self);
+    steps = record ? PyObject_GetAttr(record, STR_STEPS) : NULL;
+    if (steps == NULL)
+        goto done;
+    PyObject *top = PyDict_CheckExact(steps) ? PyDict_GetItemWithError(steps, parent) : NULL;
+    if (top == NULL && PyErr_Occurred())
+        goto done;
+    if (top == NULL || !PyTuple_Check(top) || PyTuple_GET_SIZE(top) < 9 ||
+        !PyLong_CheckExact(PyTuple_GET_ITEM(top, 5)) ||
+        PyLong_AsLong(PyTuple_GET_ITEM(top, 5)) != code->co_firstlineno ||
+        PyObject_RichCompareBool(PyTuple_GET_ITEM(top, 4), code->co_filename, Py_EQ) != 1 ||
+        PyObject_RichCompareBool(PyTuple_GET_ITEM(top, 3), code->co_qualname, Py_EQ) != 1) {
+        if (PyErr_Occurred())
+            goto done;
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    now = Py_BuildValue("(OOn)", parent, line, PyDict_GET_SIZE(steps));
+    last = now ? PyObject_GetAttr(record, STR_LAST_RAN) : NULL;
+    if (last == NULL)
+        goto done;
+    int same = PyObject_RichCompareBool(last, now, Py_EQ);
+    if (same != 0) {
+        result = same < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    added = PyObject_CallMethodObjArgs(record, STR_ADD_LINE, parent, line, NULL);
+    if (added == NULL)
+        goto done;
+    Py_SETREF(now, Py_BuildValue("(OOn)", parent, line, PyDict_GET_SIZE(steps)));
+    if (now == NULL || PyObject_SetAttr(record, STR_LAST_RAN, now) < 0)
+        goto done;
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(added);
+    Py_XDECREF(now);
+    Py_XDECREF(last);
+    Py_XDECREF(steps);
+    Py_XDECREF(record);
+    Py_DECREF(stack);
+    return result;
+}
+
+static int
+Steps_traverse(Steps *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->recorder);
+    Py_VISIT(self->request_var);
+    Py_VISIT(self->stack_var);
+    Py_VISIT(self->roles);
+    Py_VISIT(self->collectable);
+    Py_VISIT(self->raising_line);
+    Py_VISIT(self->bookkeeping);
+    return 0;
+}
+
+static int
+Steps_clear(Steps *self)
+{
+    Py_CLEAR(self->recorder);
+    Py_CLEAR(self->request_var);
+    Py_CLEAR(self->stack_var);
+    Py_CLEAR(self->roles);
+    Py_CLEAR(self->collectable);
+    Py_CLEAR(self->raising_line);
+    Py_CLEAR(self->bookkeeping);
+    return 0;
+}
+
+static void
+Steps_dealloc(Steps *self)
+{
+    PyObject_GC_UnTrack(self);
+    Steps_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Steps_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *recorder, *request_var, *stack_var, *roles, *collectable_, *raising_line,
+        *bookkeeping;
+    static char *names[] = {"recorder", "request_var", "stack_var", "roles", "collectable",
+                            "raising_line", "bookkeeping", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!O!OOO", names, &recorder,
+                                     &PyContextVar_Type, &request_var, &PyContextVar_Type,
+                                     &stack_var, &PyDict_Type, &roles, &collectable_,
+                                     &raising_line, &bookkeeping))
+        return NULL;
+    Steps *self = (Steps *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->recorder = Py_NewRef(recorder);
+    self->request_var = Py_NewRef(request_var);
+    self->stack_var = Py_NewRef(stack_var);
+    self->roles = Py_NewRef(roles);
+    self->collectable = Py_NewRef(collectable_);
+    self->raising_line = Py_NewRef(raising_line);
+    self->bookkeeping = Py_NewRef(bookkeeping);
+    return (PyObject *)self;
+}
+
+static PyMethodDef Steps_methods[] = {
+    {"call", (PyCFunction)(void (*)(void))Steps_call, METH_FASTCALL | METH_KEYWORDS,
+     "call(code, detail=None, *, name=None, role=None, facts=None): Recorder.call."},
+    {"leave", (PyCFunction)(void (*)(void))Steps_leave, METH_FASTCALL | METH_KEYWORDS,
+     "leave(step_id, *, result=None, error=None, line=None, facts=None): Recorder.leave."},
+    {"ran_line", (PyCFunction)(void (*)(void))Steps_ran_line, METH_FASTCALL,
+     "ran_line(code, line): Recorder.ran_line."},
+    {NULL}
+};
+
+static PyTypeObject StepsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.Steps",
+    .tp_doc = "Steps(recorder, ...): a recorder's call, leave and ran_line, compiled.",
+    .tp_basicsize = sizeof(Steps),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Steps_new,
+    .tp_dealloc = (destructor)Steps_dealloc,
+    .tp_traverse = (traverseproc)Steps_traverse,
+    .tp_clear = (inquiry)Steps_clear,
+    .tp_methods = Steps_methods,
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "tracer._stepcore",
+    "The recorder's per-step bookkeeping, compiled (see tracer/recorder.py).", -1, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__stepcore(void)
+{
+    if (PyType_Ready(&StepsType) < 0)
+        return NULL;
+#define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
+    INTERN(STR_STEPS, "steps");
+    INTERN(STR_IDS, "ids");
+    INTERN(STR_MAX_STEPS, "max_steps");
+    INTERN(STR_DETAILS, "details");
+    INTERN(STR_FACTS, "facts");
+    INTERN(STR_DROP, "drop");
+    INTERN(STR_REGISTRATION, "registration");
+    INTERN(STR_CODES, "_codes");
+    INTERN(STR_CALL, "call");
+    INTERN(STR_RETURN, "return");
+    INTERN(STR_EXCEPTION, "exception");
+    INTERN(STR_RESULT, "result");
+    INTERN(STR_QUESTION, "?");
+    INTERN(STR_MUTED, "muted");
+    INTERN(STR_LAST_RAN, "last_ran");
+    INTERN(STR_ADD_LINE, "add_line");
+    INTERN(STR_NONE, "None");
+    INTERN(STR_TRUE, "True");
+    INTERN(STR_FALSE, "False");
+    INTERN(STR_REPR, "repr");
+    INTERN(KW_DETAIL, "detail");
+    INTERN(KW_NAME, "name");
+    INTERN(KW_ROLE, "role");
+    INTERN(KW_FACTS, "facts");
+    INTERN(KW_RESULT, "result");
+    INTERN(KW_ERROR, "error");
+    INTERN(KW_LINE, "line");
+#undef INTERN
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(module, "Steps", (PyObject *)&StepsType) < 0 ||
+        PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
