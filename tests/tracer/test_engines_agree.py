@@ -84,6 +84,11 @@ def assert_same(compiled: Trace, pure: Trace, pure_again: Trace) -> None:
     mine, theirs, again = _phases(compiled), _phases(pure), _phases(pure_again)
     assert mine.keys() == theirs.keys() == again.keys()
     for phase, steps in mine.items():
+        if len(theirs[phase]) != len(again[phase]):
+            # The pure engine itself records this phase differently from run to run (a
+            # request that sleeps, timing what it waits for): compiled must be one of them.
+            assert len(steps) in (len(theirs[phase]), len(again[phase])), phase
+            continue
         assert len(steps) == len(theirs[phase]) == len(again[phase]), (
             f"{phase}: {len(steps)} steps compiled, {len(theirs[phase])} and "
             f"{len(again[phase])} pure")
