@@ -667,9 +667,10 @@ def _freeze(record: StepRecord, redact: bool = True,
     plain = PlainValues(secrets.scrub if secrets else None,
                         frozenset(row[3] for row in rows if row[2] == "call"))
     token = scrubbing(plain.scrub)
+    memo: dict[int, str] = {}
     try:
         return tuple(Step(row[0], row[1], row[2], plain.name(row[3]), row[4], row[5], row[6],
-                          row[7], plain.detail(rendered_detail(row[8], row[11], redact)),
+                          row[7], plain.detail(rendered_detail(row[8], row[11], redact, memo)),
                           row[9], plain.facts(row[10]))
                      for row in rows)
     finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tracer.saferepr import safe_value
+from tracer.saferepr import is_secret_name, safe_repr, safe_value
 
 
 class _Deleted:
@@ -43,17 +43,27 @@ def kept(value: Any) -> Any:
 
 
 def rendered_detail(detail: Mapping[str, str] | None, raw: Mapping[str, Any] | None,
-                    redact: bool) -> Mapping[str, str]:
+                    redact: bool, memo: dict[int, str] | None = None) -> Mapping[str, str]:
     """A step's detail as the trace stores it, every value a string: the strings hooks
-    rendered, then the values line tracing kept raw (a later value of a name wins)."""
+    rendered, then the values line tracing kept raw (a later value of a name wins).
+
+    `memo` (id of a kept value -> its stored form) renders a value kept by many steps once:
+    while the trace is built every kept value is alive, and the same object shows the same
+    at the same moment. A registration keeps each `Rule` at every line that ran with it.
+    """
     if not raw:
         return detail or {}
-    rendered = {name: render(name, value, redact) for name, value in raw.items()}
+    rendered = {name: render(name, value, redact, memo) for name, value in raw.items()}
     return {**detail, **rendered} if detail else rendered
 
 
-def render(name: str, value: Any, redact: bool) -> str:
+def render(name: str, value: Any, redact: bool, memo: dict[int, str] | None = None) -> str:
     """The stored form of one kept value; a secret-looking name hides it."""
     if value is DELETED:
         return "<deleted>"
-    return safe_value(name, value, redact=redact)
+    if memo is None or (redact and value is not None and is_secret_name(name)):
+        return safe_value(name, value, redact=redact)
+    text = memo.get(id(value))
+    if text is None:
+        text = memo[id(value)] = safe_repr(value, redact=redact)
+    return text

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rich._loop import loop_first, loop_last
+from rich._loop import loop_last
 from rich._wrap import divide_line
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderableType
@@ -65,11 +65,15 @@ def tree_lines(console: Console, tree: Tree) -> Iterator[str]:
         prefix = levels[1:]
         width = options.max_width - sum(map(widths.__getitem__, prefix))
         drawn = "".join(map(guides.__getitem__, prefix))
-        for first, text in loop_first(_label_lines(console, options, node.label, width)):
-            yield drawn + text
-            if first and prefix:
+        texts = _label_lines(console, options, node.label, width)
+        if texts:
+            yield drawn + texts[0]
+        if len(texts) > 1:
+            if prefix:
                 prefix[-1] = _SPACE if last else _CONTINUE
                 drawn = "".join(map(guides.__getitem__, prefix))
+            for text in texts[1:]:
+                yield drawn + text
         if node.expanded and node.children:
             levels[-1] = _SPACE if last else _CONTINUE
             levels.append(_END if len(node.children) == 1 else _FORK)
@@ -86,9 +90,9 @@ def _label_lines(console: Console, options: ConsoleOptions, label: RenderableTyp
             and options.justify is None and options.overflow is None
             and not options.no_wrap):
         plain = label.plain
+        if plain.isascii() and plain.isprintable():  # one cell a character
+            return [plain] if len(plain) <= width else _wrapped(plain, width)
         if "\n" not in plain and "\t" not in plain:
-            if cell_len(plain) <= width:
-                return [plain]
             return _wrapped(plain, width)
     rendered = console.render_lines(
         label, options.update(width=width, highlight=False, height=None), pad=False)
