@@ -3,7 +3,8 @@
  * same whichever records it (`tests/tracer/test_engines_agree.py`).
  *
  * `Steps(recorder, ...)` is built once per recorder; its `call`, `leave` and `ran_line`
- * then stand in for the recorder's methods of those names. A step is a row in
+ * then stand in for the recorder's methods of those names. `Catcher(...)` is the trace
+ * function that catches watched calls on 3.11 (`tracer.watch`). A step is a row in
  * `StepRecord.steps` as `StepRecord.add` stores it: (id, parent, kind, name, file, line,
  * time, thread, role), with detail and facts beside it, ids from the record's counter,
  * time stamps from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC). What is rare
@@ -12,10 +13,11 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h>
 #include <time.h>
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 1
+#define INTERFACE 2
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
@@ -560,6 +562,169 @@ static PyTypeObject StepsType = {
     .tp_methods = Steps_methods,
 };
 
+
+/* -- Catcher: the trace function that catches watched calls (3.11) -----------------------
+ *
+ * What `sys.settrace(watcher._global_trace)` does while a view runs, without a Python call
+ * at every call the view makes: a call is handed to `_global_trace` only when its code is
+ * watched (or has watched lines) or its frame is a coroutine paused in a watched call;
+ * whatever local trace function that returns is the frame's `f_trace`, and the frame's
+ * later events go to it, as CPython's trampoline for Python trace functions sends them.
+ * Every other call costs two dict lookups. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *watched;    /* watcher._by_id: id(code) -> Watched */
+    PyObject *lines;      /* watcher._lines_wanted: id(code) -> lines */
+    PyObject *suspended;  /* watcher._suspended: id(frame) -> its paused frame tracer */
+    PyObject *on_call;    /* watcher._global_trace(frame, "call", None) */
+} Catcher;
+
+static PyObject *EVENT_NAMES[8];
+static PyObject *STR_F_TRACE;
+
+static int
+has_key(PyObject *dict, PyObject *key)
+{
+    return PyDict_Contains(dict, key);
+}
+
+static int
+Catcher_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    Catcher *self = (Catcher *)obj;
+    if (what < 0 || what > 7 || EVENT_NAMES[what] == NULL)
+        return 0;
+    PyObject *callback = NULL;
+    if (what == PyTrace_CALL) {
+        PyCodeObject *code = PyFrame_GetCode(frame);
+        PyObject *code_key = PyLong_FromVoidPtr(code);
+        PyObject *frame_key = code_key ? PyLong_FromVoidPtr(frame) : NULL;
+        Py_DECREF(code);
+        int wanted = frame_key ? has_key(self->watched, code_key) : -1;
+        if (wanted == 0)
+            wanted = has_key(self->lines, code_key);
+        if (wanted == 0)
+            wanted = has_key(self->suspended, frame_key);
+        Py_XDECREF(code_key);
+        Py_XDECREF(frame_key);
+        if (wanted <= 0)
+            return wanted;
+        callback = Py_NewRef(self->on_call);
+    }
+    else {
+        callback = PyObject_GetAttr((PyObject *)frame, STR_F_TRACE);
+        if (callback == NULL)
+            return -1;
+        if (callback == Py_None) {
+            Py_DECREF(callback);
+            return 0;
+        }
+    }
+    Py_INCREF(self);  /* the callback may stop tracing (and drop us) */
+    PyObject *result = PyObject_CallFunctionObjArgs(callback, (PyObject *)frame,
+                                                    EVENT_NAMES[what],
+                                                    arg == NULL ? Py_None : arg, NULL);
+    Py_DECREF(callback);
+    int failed = 0;
+    if (result == NULL) {  /* as CPython's trampoline: tracing stops */
+        PyEval_SetTrace(NULL, NULL);
+        PyObject_SetAttr((PyObject *)frame, STR_F_TRACE, Py_None);
+        failed = -1;
+    }
+    else {
+        if (result != Py_None &&
+            PyObject_SetAttr((PyObject *)frame, STR_F_TRACE, result) < 0)
+            failed = -1;
+        Py_DECREF(result);
+    }
+    Py_DECREF(self);
+    return failed;
+}
+
+static PyObject *
+Catcher_start(Catcher *self, PyObject *unused)
+{
+    PyEval_SetTrace(Catcher_event, (PyObject *)self);
+    Py_RETURN_NONE;
+}
+
+/* Called as a Python trace function: what `sys.settrace(sys.gettrace())` installs when an
+ * app saves and restores the trace function. The watcher's Python one answers. */
+static PyObject *
+Catcher_call(Catcher *self, PyObject *args, PyObject *kwargs)
+{
+    return PyObject_Call(self->on_call, args, kwargs);
+}
+
+static int
+Catcher_traverse(Catcher *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->watched);
+    Py_VISIT(self->lines);
+    Py_VISIT(self->suspended);
+    Py_VISIT(self->on_call);
+    return 0;
+}
+
+static int
+Catcher_clear(Catcher *self)
+{
+    Py_CLEAR(self->watched);
+    Py_CLEAR(self->lines);
+    Py_CLEAR(self->suspended);
+    Py_CLEAR(self->on_call);
+    return 0;
+}
+
+static void
+Catcher_dealloc(Catcher *self)
+{
+    PyObject_GC_UnTrack(self);
+    Catcher_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Catcher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *watched, *lines, *suspended, *on_call;
+    static char *names[] = {"watched", "lines", "suspended", "on_call", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O", names, &PyDict_Type, &watched,
+                                     &PyDict_Type, &lines, &PyDict_Type, &suspended,
+                                     &on_call))
+        return NULL;
+    Catcher *self = (Catcher *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->watched = Py_NewRef(watched);
+    self->lines = Py_NewRef(lines);
+    self->suspended = Py_NewRef(suspended);
+    self->on_call = Py_NewRef(on_call);
+    return (PyObject *)self;
+}
+
+static PyMethodDef Catcher_methods[] = {
+    {"start", (PyCFunction)Catcher_start, METH_NOARGS,
+     "Trace this thread (sys.gettrace() is then this object; sys.settrace(None) ends it)."},
+    {NULL}
+};
+
+static PyTypeObject CatcherType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.Catcher",
+    .tp_doc = "Catcher(watched, lines, suspended, on_call): the C-level trace function that "
+              "catches watched calls (3.11).",
+    .tp_basicsize = sizeof(Catcher),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Catcher_new,
+    .tp_dealloc = (destructor)Catcher_dealloc,
+    .tp_traverse = (traverseproc)Catcher_traverse,
+    .tp_clear = (inquiry)Catcher_clear,
+    .tp_methods = Catcher_methods,
+    .tp_call = (ternaryfunc)Catcher_call,
+};
+
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "tracer._stepcore",
     "The recorder's per-step bookkeeping, compiled (see tracer/recorder.py).", -1, NULL,
@@ -568,7 +733,7 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__stepcore(void)
 {
-    if (PyType_Ready(&StepsType) < 0)
+    if (PyType_Ready(&StepsType) < 0 || PyType_Ready(&CatcherType) < 0)
         return NULL;
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
     INTERN(STR_STEPS, "steps");
@@ -598,11 +763,18 @@ PyInit__stepcore(void)
     INTERN(KW_RESULT, "result");
     INTERN(KW_ERROR, "error");
     INTERN(KW_LINE, "line");
+    INTERN(STR_F_TRACE, "f_trace");
+    INTERN(EVENT_NAMES[PyTrace_CALL], "call");
+    INTERN(EVENT_NAMES[PyTrace_EXCEPTION], "exception");
+    INTERN(EVENT_NAMES[PyTrace_LINE], "line");
+    INTERN(EVENT_NAMES[PyTrace_RETURN], "return");
+    INTERN(EVENT_NAMES[PyTrace_OPCODE], "opcode");
 #undef INTERN
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
     if (PyModule_AddObjectRef(module, "Steps", (PyObject *)&StepsType) < 0 ||
+        PyModule_AddObjectRef(module, "Catcher", (PyObject *)&CatcherType) < 0 ||
         PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0) {
         Py_DECREF(module);
         return NULL;

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
+from tracer.engine import compiled_steps
 from tracer.recorder import current_request
 
 if TYPE_CHECKING:
@@ -84,6 +85,11 @@ class CodeWatcher:
         self._line_codes: list[CodeType] = []  # keeps the ids above valid
         if HAS_MONITORING:
             self._tool = _claim_tool()
+        #: What `catching()` sets on 3.11 when the compiled core is built: a `Catcher`,
+        #: which hands `_global_trace` only the calls that matter (else it is set itself).
+        core = None if HAS_MONITORING else compiled_steps()
+        self._catcher: Any = None if core is None else core.Catcher(
+            self._by_id, self._lines_wanted, self._suspended, self._global_trace)
 
     # -- registration ---------------------------------------------------------------------
 
@@ -311,11 +317,17 @@ class _Catching:
         if HAS_MONITORING:
             return True
         previous = sys.gettrace()
-        if previous == self.watcher._global_trace:  # equal, not identical: a bound method
+        catcher = self.watcher._catcher
+        # equal, not identical: a bound method (set again by an app restoring what it saved)
+        if previous is not None and (previous is catcher
+                                     or previous == self.watcher._global_trace):
             return True
         if previous is not None or not self.start:
             return False
-        sys.settrace(self.watcher._global_trace)
+        if catcher is None:
+            sys.settrace(self.watcher._global_trace)
+        else:
+            catcher.start()
         self.started = True
         return True
 
