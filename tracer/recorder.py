@@ -62,7 +62,7 @@ class StepRecord:
     """
 
     __slots__ = ("steps", "details", "raw", "facts", "ids", "dropped", "max_steps", "info",
-                 "lock", "start_ns", "thread", "secrets", "last_ran")
+                 "lock", "start_ns", "thread", "secrets", "last_ran", "revision")
 
     def __init__(self, max_steps: int) -> None:
         self.steps: dict[int, tuple] = {}
@@ -80,6 +80,9 @@ class StepRecord:
         self.secrets = Secrets()
         #: (parent, line, number of steps) of the last line `Recorder.ran_line` added.
         self.last_ran: tuple[int, int, int] | None = None
+        #: Counts changes to steps already stored (facts or raw values added to them), which
+        #: a frozen copy of the record (`Recorder.trace`) would not show.
+        self.revision = 0
 
     def add_line(self, parent: int | None, line: int) -> int | None:
         """`add` for a line step of the frame whose call step is `parent` (the hot path of
@@ -122,11 +125,13 @@ class StepRecord:
         frame adds to it, so no lock)."""
         known = self.raw.get(step_id)
         self.raw[step_id] = values if not known else {**known, **values}
+        self.revision += 1
 
     def add_facts(self, step_id: int, facts: Mapping[str, Any]) -> None:
         """Add facts to a step (under the lock: hooks on other threads may add too)."""
         with self.lock:
             self.facts[step_id] = _collectable({**self.facts.get(step_id, {}), **facts})
+            self.revision += 1
 
     def calls_since(self, start: int) -> set[tuple[str | None, int | None]]:
         """(file, first line) of every call step from id `start` on: which functions ran
@@ -314,6 +319,9 @@ class Recorder:
         #: filed from another context, still current in their own (`settle_late`).
         self._late: collections.deque[RequestHandle] = collections.deque()
         self._filed_elsewhere: set[int] = set()
+        #: What `trace()` built last and may build the same again: the frozen registration
+        #: and the sources read. A dict, so that shallow copies (`Spool._snapshot`) share it.
+        self._built: dict[str, Any] = {"sources": SourceCache()}
         self._use_compiled_steps()
 
     def _use_compiled_steps(self) -> None:
@@ -615,7 +623,7 @@ class Recorder:
         app_secrets = self.app_secrets if self.redact else None
         routes = _expressions_scrubbed(routes, app_secrets)
         registration = Registration(
-            steps=_freeze(self.registration, self.redact, app_secrets),
+            steps=self._frozen_registration(app_secrets),
             dropped_steps=self.registration.dropped,
         )
         with self._lock:
@@ -640,8 +648,23 @@ class Recorder:
             routes=tuple(routes),
             registration=registration,
             requests=requests,
-            sources=collect_sources(steps, routes, list(self._codes.values())),
+            sources=collect_sources(steps, routes, list(self._codes.values()),
+                                    self._built["sources"]),
         )
+
+    def _frozen_registration(self, secrets: Secrets | None) -> tuple[Step, ...]:
+        """The registration's steps frozen, built again only when it changed since: a live
+        server builds a trace for every request it writes, and registration is as long as
+        the app's routes are many."""
+        record = self.registration
+        key = (len(record.steps), record.dropped, record.revision, self.redact,
+               None if secrets is None else frozenset(secrets.values))
+        known = self._built.get("registration")
+        if known is not None and known[0] == key:
+            return known[1]
+        steps = _freeze(record, self.redact, secrets)
+        self._built["registration"] = (key, steps)
+        return steps
 
 
 def _raising_line(error: BaseException, file: str | None, first_line: int | None,
@@ -712,10 +735,52 @@ def _expressions_scrubbed(routes: list[Route], secrets: Secrets | None) -> list[
         if link.expression else link for link in route.chain)) for route in routes]
 
 
+class SourceCache:
+    """What `collect_sources` learned of code objects and files, for the next trace: the
+    lines each code object spans (by id: the recorder keeps every code object it names
+    alive), and each file's hash with the very list `linecache` gave (a changed file is a
+    new list)."""
+
+    def __init__(self) -> None:
+        self.spans: dict[int, tuple[int, int]] = {}
+        self.digests: dict[str, tuple[list[str], str]] = {}
+        self.files: dict[str, tuple[list[str], set[int], SourceFile]] = {}
+
+    def span(self, code: CodeType) -> tuple[int, int]:
+        known = self.spans.get(id(code))
+        if known is None:
+            numbers = {line for _, _, line in code.co_lines() if line is not None}
+            numbers.add(code.co_firstlineno)
+            known = self.spans[id(code)] = (min(numbers), max(numbers))
+        return known
+
+    def digest(self, file: str, lines: list[str]) -> str:
+        known = self.digests.get(file)
+        if known is not None and known[0] is lines:
+            return known[1]
+        digest = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+        self.digests[file] = (lines, digest)
+        return digest
+
+    def source(self, file: str, lines: list[str], numbers: set[int]) -> SourceFile:
+        """The recorded lines `numbers` of a file: the same as last time when they are."""
+        known = self.files.get(file)
+        if known is not None and known[0] is lines and known[1] == numbers:
+            return known[2]
+        source = SourceFile(
+            sha256=self.digest(file, lines),
+            lines={n: lines[n - 1].rstrip("\n") for n in sorted(numbers) if 0 < n <= len(lines)},
+        )
+        self.files[file] = (lines, numbers, source)
+        return source
+
+
 def collect_sources(
-    steps: Iterable[Step], routes: Iterable[Route], codes: Iterable[CodeType]
+    steps: Iterable[Step], routes: Iterable[Route], codes: Iterable[CodeType],
+    cache: SourceCache | None = None,
 ) -> dict[str, SourceFile]:
     """The lines steps point at plus whole function bodies, read once per file."""
+    cache = SourceCache() if cache is None else cache
     wanted: dict[str, set[int]] = {}
     for step in steps:
         if step.file and step.line:
@@ -728,18 +793,12 @@ def collect_sources(
             if above.file and above.line:
                 wanted.setdefault(above.file, set()).add(above.line)
     for code in list(codes):
-        numbers = {line for _, _, line in code.co_lines() if line is not None}
-        numbers.add(code.co_firstlineno)
-        first, last = min(numbers), max(numbers)
+        first, last = cache.span(code)
         wanted.setdefault(code.co_filename, set()).update(range(first, last + 1))
     sources: dict[str, SourceFile] = {}
     for file, numbers in wanted.items():
         lines = linecache.getlines(file)
         if not lines:
             continue
-        digest = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
-        sources[file] = SourceFile(
-            sha256=digest,
-            lines={n: lines[n - 1].rstrip("\n") for n in sorted(numbers) if 0 < n <= len(lines)},
-        )
+        sources[file] = cache.source(file, lines, numbers)
     return sources

@@ -1,0 +1,66 @@
+"""`Recorder.trace` builds again only what changed: a live server builds a trace for every
+request it writes, and the registration and the sources it embeds are the same each time,
+unless facts, values or secrets were added since, or a file changed."""
+
+from __future__ import annotations
+
+import linecache
+import sys
+import textwrap
+
+import tracer
+from tracer.recorder import _freeze
+
+
+def test_an_unchanged_registration_is_frozen_once(fresh_import) -> None:
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.seed_views").app
+        first = recorder.trace()
+        app.test_client().get("/index")
+        second = recorder.trace()
+    assert second.registration.steps is first.registration.steps
+    assert second.registration.steps == _freeze(recorder.registration, True,
+                                                 recorder.app_secrets)
+    assert len(second.requests) == 1
+
+
+def test_facts_and_secrets_learned_later_are_in_the_next_trace(fresh_import) -> None:
+    with tracer.record() as recorder:
+        fresh_import("fixtures.seed_views")
+        before = recorder.trace()
+        route_step = next(s for s in before.registration.steps if s.name == "App.add_url_rule")
+        recorder.annotate(route_step.id, {"learned": "later"})
+        annotated = recorder.trace()
+        shown = next(s for s in annotated.registration.steps if s.id == route_step.id)
+        assert shown.facts["learned"] == "later"
+        recorder.app_secrets.add(["fixtures.seed_views"])  # the app's name, now a secret
+        hidden = recorder.trace()
+    assert hidden.registration.steps is not annotated.registration.steps
+    assert not any("fixtures.seed_views" in str(s.facts) for s in hidden.registration.steps)
+    assert any("fixtures.seed_views" in str(s.facts) for s in annotated.registration.steps)
+
+
+def test_a_changed_source_file_is_read_again(tmp_path, monkeypatch) -> None:
+    app_file = tmp_path / "changing_app.py"
+    source = textwrap.dedent('''
+        from flask import Flask
+        app = Flask(__name__)
+
+        @app.route("/")
+        def index():
+            return "first"
+    ''')
+    app_file.write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "changing_app", raising=False)
+    with tracer.record() as recorder:
+        import changing_app  # noqa: F401
+
+        first = recorder.trace().sources[str(app_file)]
+        assert recorder.trace().sources[str(app_file)] is first
+        app_file.write_text(source.replace('"first"', '"second, a longer line"'))
+        linecache.checkcache(str(app_file))
+        second = recorder.trace().sources[str(app_file)]
+    assert second.sha256 != first.sha256
+    assert any("second" in line for line in second.lines.values())
+    sys.modules.pop("changing_app", None)
