@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test browser-test test-all test-versions bench explain-oracle engines flask-suite webpy-suite django-suite tornado-suite lint clean
 
 
-$(STAMP): pyproject.toml setup.py tracer/_linecore.c tracer/_stepcore.c
+$(STAMP): pyproject.toml setup.py tracer/_linecore.c tracer/_stepcore.c tracer/_corecommon.h
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

@@ -8,6 +8,8 @@ engine (`flaskscope --version` says which engine is active).
 from setuptools import Extension, setup
 
 setup(ext_modules=[
-    Extension("tracer._linecore", ["tracer/_linecore.c"], optional=True),
-    Extension("tracer._stepcore", ["tracer/_stepcore.c"], optional=True),
+    Extension("tracer._linecore", ["tracer/_linecore.c"], depends=["tracer/_corecommon.h"],
+              optional=True),
+    Extension("tracer._stepcore", ["tracer/_stepcore.c"], depends=["tracer/_corecommon.h"],
+              optional=True),
 ])

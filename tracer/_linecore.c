@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "_corecommon.h"
+
 #define FINGERPRINT_LIMIT 64
 /* What `tracer/engine.py` expects of the core; a core built from older sources has another
  * number and is not used (an editable install keeps the .so it built until reinstalled). */
@@ -146,13 +148,6 @@ fingerprint_function(PyObject *module, PyObject *value)
     return fingerprint(value);
 }
 
-static PyObject *
-now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
-}
 
 /* -- FrameState ------------------------------------------------------------------------- */
 
@@ -713,49 +708,6 @@ settle_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyObject *STR_RETURN;
 
-/* `recorder._close(step_id)`: the step (and anything left open inside it) off the stack. */
-static int
-close_step(PyObject *step_id)
-{
-    PyObject *stack;
-    if (PyContextVar_Get(STEP_STACK, NULL, &stack) < 0)
-        return -1;
-    if (stack == NULL || !PyTuple_Check(stack)) {
-        Py_XDECREF(stack);
-        return 0;
-    }
-    Py_ssize_t size = PyTuple_GET_SIZE(stack), keep = -1;
-    if (size > 0) {
-        int last = PyObject_RichCompareBool(PyTuple_GET_ITEM(stack, size - 1), step_id, Py_EQ);
-        if (last < 0) {
-            Py_DECREF(stack);
-            return -1;
-        }
-        if (last)
-            keep = size - 1;
-        else {
-            for (Py_ssize_t i = 0; i < size - 1 && keep < 0; i++) {
-                int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(stack, i), step_id, Py_EQ);
-                if (same < 0) {
-                    Py_DECREF(stack);
-                    return -1;
-                }
-                if (same)
-                    keep = i;
-            }
-        }
-    }
-    int result = 0;
-    if (keep >= 0) {
-        PyObject *rest = PyTuple_GetSlice(stack, 0, keep);
-        PyObject *token = rest ? PyContextVar_Set(STEP_STACK, rest) : NULL;
-        result = token == NULL ? -1 : 0;
-        Py_XDECREF(token);
-        Py_XDECREF(rest);
-    }
-    Py_DECREF(stack);
-    return result;
-}
 
 /* `StepRecord.add(call, "return", …, {"result": kept value})` for the call step's frame. */
 static int
@@ -819,7 +771,7 @@ frame_returned(PyObject *frame, FrameState *state, PyObject *value)
     }
     if (!state->owned || state->step_id == Py_None)
         return 0;
-    if (close_step(state->step_id) < 0)
+    if (close_step_on(STEP_STACK, state->step_id) < 0)
         return -1;
     PyObject *line = PyLong_FromLong(PyFrame_GetLineNumber((PyFrameObject *)frame));
     if (line == NULL)

@@ -16,6 +16,8 @@
 #include <frameobject.h>
 #include <time.h>
 
+#include "_corecommon.h"
+
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
 #define INTERFACE 2
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
@@ -37,13 +39,6 @@ typedef struct {
     PyObject *bookkeeping;  /* recorder.bookkeeping (its `muted`) */
 } Steps;
 
-static PyObject *
-now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
-}
 
 /* `_record.get() or recorder.registration`: a new reference. */
 static PyObject *
@@ -182,35 +177,6 @@ failed:
     return NULL;
 }
 
-/* `recorder._close(step_id)`: the step (and anything left open inside it) off the stack. */
-static int
-close_step(Steps *self, PyObject *step_id)
-{
-    PyObject *stack = current_stack(self);
-    if (stack == NULL)
-        return -1;
-    /* the last entry first (the common case), then the first from the start, as
-     * `stack.index` finds it */
-    Py_ssize_t size = PyTuple_GET_SIZE(stack), keep = -1;
-    for (Py_ssize_t i = -1; i < size - 1 && keep < 0; i++) {
-        Py_ssize_t at = i < 0 ? size - 1 : i;
-        int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(stack, at), step_id, Py_EQ);
-        if (same < 0) {
-            Py_DECREF(stack);
-            return -1;
-        }
-        if (same)
-            keep = at;
-    }
-    int result = 0;
-    if (keep >= 0) {
-        PyObject *rest = PyTuple_GetSlice(stack, 0, keep);
-        result = rest == NULL ? -1 : set_stack(self, rest);
-        Py_XDECREF(rest);
-    }
-    Py_DECREF(stack);
-    return result;
-}
 
 /* Keyword arguments of a fast call, by interned name: values[i] for names[i]. */
 static int
@@ -365,7 +331,7 @@ Steps_leave(Steps *self, PyObject *const *args, size_t nargsf, PyObject *kwnames
     if (record == NULL)
         return NULL;
     PyObject *steps = NULL, *call = NULL, *detail = NULL, *owned_line = NULL, *added = NULL;
-    if (close_step(self, step_id) < 0)
+    if (close_step_on(self->stack_var, step_id) < 0)
         goto done;
     steps = PyObject_GetAttr(record, STR_STEPS);
     call = steps ? PyObject_GetItem(steps, step_id) : NULL;

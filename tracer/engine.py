@@ -9,6 +9,7 @@ trace; each is used when it was built, unless ``FLASKSCOPE_ENGINE=python``.
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -25,48 +26,39 @@ def _switched_off() -> bool:
     return os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "python"
 
 
-def _built_core() -> ModuleType | None:
+def _built(name: str) -> ModuleType | None:
+    """The extension `tracer.<name>`, if it was built."""
     try:
-        from tracer import _linecore
+        return importlib.import_module(f"tracer.{name}")
     except ImportError:
         return None
-    return _linecore
 
 
-def _built_steps() -> ModuleType | None:
-    try:
-        from tracer import _stepcore
-    except ImportError:
+def _usable(name: str, interface: int) -> ModuleType | None:
+    if _switched_off():
         return None
-    return _stepcore
+    core = _built(name)
+    if core is None or getattr(core, "INTERFACE", None) != interface:
+        return None
+    return core
 
 
 def compiled_core() -> ModuleType | None:
     """The compiled line core, or None when it is switched off, not built, or out of date."""
-    if _switched_off():
-        return None
-    core = _built_core()
-    if core is None or getattr(core, "INTERFACE", None) != INTERFACE:
-        return None
-    return core
+    return _usable("_linecore", INTERFACE)
 
 
 def compiled_steps() -> ModuleType | None:
     """The compiled step bookkeeping, or None when it is switched off, not built, or out
     of date."""
-    if _switched_off():
-        return None
-    core = _built_steps()
-    if core is None or getattr(core, "INTERFACE", None) != STEPS_INTERFACE:
-        return None
-    return core
+    return _usable("_stepcore", STEPS_INTERFACE)
 
 
 def describe() -> str:
     """One line saying which engine records, and why (for `flaskscope --version`)."""
     if _switched_off():
         return f"engine: pure Python ({ENVIRONMENT_VARIABLE}=python)"
-    core, steps = _built_core(), _built_steps()
+    core, steps = _built("_linecore"), _built("_stepcore")
     if core is None or steps is None:
         return ("engine: pure Python (the compiled core was not built: no C compiler or "
                 "Python headers when flaskscope was installed)")

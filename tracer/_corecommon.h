@@ -1,0 +1,53 @@
+/* What both extensions of the compiled core do alike (see _linecore.c and _stepcore.c). */
+#ifndef FLASKSCOPE_CORE_COMMON_H
+#define FLASKSCOPE_CORE_COMMON_H
+
+#include <Python.h>
+#include <time.h>
+
+/* A time stamp from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC). */
+static PyObject *
+now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+}
+
+/* `recorder._close(step_id)`: the step (and anything left open inside it) off the step
+ * stack in `stack_var` (the context's open call steps): the last entry first, the common
+ * case, then the first equal one from the start, as `stack.index` finds it. */
+static int
+close_step_on(PyObject *stack_var, PyObject *step_id)
+{
+    PyObject *stack;
+    if (PyContextVar_Get(stack_var, NULL, &stack) < 0)
+        return -1;
+    if (stack == NULL || !PyTuple_Check(stack)) {
+        Py_XDECREF(stack);
+        return 0;
+    }
+    Py_ssize_t size = PyTuple_GET_SIZE(stack), keep = -1;
+    for (Py_ssize_t i = -1; i < size - 1 && keep < 0; i++) {
+        Py_ssize_t at = i < 0 ? size - 1 : i;
+        int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(stack, at), step_id, Py_EQ);
+        if (same < 0) {
+            Py_DECREF(stack);
+            return -1;
+        }
+        if (same)
+            keep = at;
+    }
+    int result = 0;
+    if (keep >= 0) {
+        PyObject *rest = PyTuple_GetSlice(stack, 0, keep);
+        PyObject *token = rest ? PyContextVar_Set(stack_var, rest) : NULL;
+        result = token == NULL ? -1 : 0;
+        Py_XDECREF(token);
+        Py_XDECREF(rest);
+    }
+    Py_DECREF(stack);
+    return result;
+}
+
+#endif
