@@ -54,3 +54,32 @@ def test_an_app_that_raises_is_done_once() -> None:
         serve({}, lambda *args: None)
     gc.collect()
     assert calls == ["started", "done"]
+
+
+def test_a_response_dropped_in_a_cycle_does_not_hold_the_stop_back(tmp_path) -> None:
+    """The dropped response of a client gone mid-write can sit in a reference cycle (a
+    traceback's frames hold it): only a collection runs its finalizer. The stop collects,
+    instead of waiting its whole timeout for a request that looks still running."""
+    import os
+    import time
+
+    from tracer.live.spool import Events, Spool
+    from tracer.recorder import Recorder
+
+    sink = os.open(os.devnull, os.O_WRONLY)
+    spool = Spool(Recorder(), tmp_path, Events(sink), "app")
+    serve = recording_app(_app, spool.request_finished, spool.request_started)
+    enabled = gc.isenabled()
+    gc.disable()  # the cycle stays until someone collects
+    try:
+        cycle: list[object] = [serve({}, lambda *args: None)]
+        cycle.append(cycle)
+        del cycle
+        started = time.monotonic()
+        spool.close(timeout=60)  # (no trace was recorded here: it counts one as dropped)
+        took = time.monotonic() - started
+    finally:
+        if enabled:
+            gc.enable()
+        os.close(sink)
+    assert took < 30  # not the timeout: nothing was left running

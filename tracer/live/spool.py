@@ -9,6 +9,7 @@ terminal (a problem's message quotes what the client sent).
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import os
 import re
@@ -136,7 +137,14 @@ class Spool:
         were dropped (pending or running at the deadline), over the server's life."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            self._changed.wait_for(lambda: self._running <= 0, timeout)
+            finished = self._changed.wait_for(lambda: self._running <= 0, min(timeout, 0.2))
+        if not finished:
+            # A response the server dropped unclosed (a client gone mid-write) is finished
+            # by its finalizer, which a reference cycle holds back until a collection.
+            gc.collect()
+            with self._changed:
+                self._changed.wait_for(lambda: self._running <= 0,
+                                       max(0.0, deadline - time.monotonic()))
         self._deadline = deadline  # a flush under way on the spool thread stops there too
         if self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             try:
