@@ -20,7 +20,7 @@ from tracer.tracefile import save
 from viewer.render import request_title, route_table, step_tree
 from viewer.routes_output import plain_table, routes_json
 from viewer.textsafe import visible_markup
-from viewer.tree_writer import print_tree
+from viewer.tree_writer import collector_paused, print_tree
 
 
 @click.command()
@@ -74,11 +74,12 @@ def print_steps(trace_: Trace, app_label: str, *, no_registration: bool = False)
         click.echo(f"flaskscope: line tracing is off: {trace_.meta['lines_unavailable']}; "
                    "recording hook steps only", err=True)
     lines = bool(trace_.meta.get("lines"))
-    if trace_.registration.steps and not no_registration:
-        print_tree(console, step_tree(trace_.registration.steps, f"registration of {app_label}",
-                                      lines=lines))
-    for request in trace_.requests:
-        print_tree(console, step_tree(request.steps, request_title(request), lines=lines))
+    with collector_paused():
+        if trace_.registration.steps and not no_registration:
+            print_tree(console, step_tree(trace_.registration.steps,
+                                          f"registration of {app_label}", lines=lines))
+        for request in trace_.requests:
+            print_tree(console, step_tree(request.steps, request_title(request), lines=lines))
     return console
 
 
