@@ -18,8 +18,10 @@ demo: $(STAMP)
 	@if [ -t 1 ]; then $(BIN)/flaskscope view fixtures/seed_views.py GET /index; \
 	else $(BIN)/flaskscope trace fixtures/seed_views.py GET /index; fi
 
+# On every core (pytest-xdist). The oracles' closing counts print when their files run
+# alone (`pytest tests/oracle/test_explain_ran.py`, `pytest tests/corpus`).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --ignore=tests/tracer/test_engines_agree.py --ignore=tests/browser
+	$(BIN)/python -m pytest -q -n auto --ignore=tests/tracer/test_engines_agree.py --ignore=tests/browser
 
 # The HTML report in headless Chromium (Debian's chromium and chromium-driver, installed
 # when missing and apt-get is there) driven by selenium from the `browser` extra.
