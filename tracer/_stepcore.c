@@ -550,12 +550,6 @@ static PyObject *EVENT_NAMES[8];
 static PyObject *STR_F_TRACE;
 
 static int
-has_key(PyObject *dict, PyObject *key)
-{
-    return PyDict_Contains(dict, key);
-}
-
-static int
 Catcher_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     Catcher *self = (Catcher *)obj;
@@ -567,11 +561,11 @@ Catcher_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         PyObject *code_key = PyLong_FromVoidPtr(code);
         PyObject *frame_key = code_key ? PyLong_FromVoidPtr(frame) : NULL;
         Py_DECREF(code);
-        int wanted = frame_key ? has_key(self->watched, code_key) : -1;
+        int wanted = frame_key ? PyDict_Contains(self->watched, code_key) : -1;
         if (wanted == 0)
-            wanted = has_key(self->lines, code_key);
+            wanted = PyDict_Contains(self->lines, code_key);
         if (wanted == 0)
-            wanted = has_key(self->suspended, frame_key);
+            wanted = PyDict_Contains(self->suspended, frame_key);
         Py_XDECREF(code_key);
         Py_XDECREF(frame_key);
         if (wanted <= 0)

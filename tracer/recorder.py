@@ -738,12 +738,11 @@ def _expressions_scrubbed(routes: list[Route], secrets: Secrets | None) -> list[
 class SourceCache:
     """What `collect_sources` learned of code objects and files, for the next trace: the
     lines each code object spans (by id: the recorder keeps every code object it names
-    alive), and each file's hash with the very list `linecache` gave (a changed file is a
-    new list)."""
+    alive), and each file's recorded lines and hash with the very list `linecache` gave (a
+    changed file is a new list)."""
 
     def __init__(self) -> None:
         self.spans: dict[int, tuple[int, int]] = {}
-        self.digests: dict[str, tuple[list[str], str]] = {}
         self.files: dict[str, tuple[list[str], set[int], SourceFile]] = {}
 
     def span(self, code: CodeType) -> tuple[int, int]:
@@ -754,21 +753,18 @@ class SourceCache:
             known = self.spans[id(code)] = (min(numbers), max(numbers))
         return known
 
-    def digest(self, file: str, lines: list[str]) -> str:
-        known = self.digests.get(file)
-        if known is not None and known[0] is lines:
-            return known[1]
-        digest = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
-        self.digests[file] = (lines, digest)
-        return digest
-
     def source(self, file: str, lines: list[str], numbers: set[int]) -> SourceFile:
-        """The recorded lines `numbers` of a file: the same as last time when they are."""
+        """The recorded lines `numbers` of a file: the same as last time when they are, its
+        hash the same as last time when the file is."""
         known = self.files.get(file)
-        if known is not None and known[0] is lines and known[1] == numbers:
-            return known[2]
+        if known is not None and known[0] is lines:
+            if known[1] == numbers:
+                return known[2]
+            digest = known[2].sha256
+        else:
+            digest = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
         source = SourceFile(
-            sha256=self.digest(file, lines),
+            sha256=digest,
             lines={n: lines[n - 1].rstrip("\n") for n in sorted(numbers) if 0 < n <= len(lines)},
         )
         self.files[file] = (lines, numbers, source)
