@@ -43,7 +43,8 @@ for python in "${pythons[@]}"; do
                 continue
             fi
             touch "$venv/.installed"
-        elif [ tracer/_linecore.c -nt "$venv/.installed" ]; then  # rebuild a stale core
+        elif [ -n "$(find tracer -maxdepth 1 -name '_*core*.[ch]' -newer "$venv/.installed")" ]; then
+            # rebuild a stale compiled core
             "$venv/bin/python" -m pip install -q --no-deps -e . > "$venv/install.log" 2>&1 &&
                 touch "$venv/.installed"
         fi
