@@ -9,6 +9,7 @@ processes opening a new store at once (serve and pytest) agree on it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -90,14 +91,44 @@ def connect(path: str | Path, *, create: bool = False) -> sqlite3.Connection:
         except OSError as exc:
             raise StoreError(f"cannot create the folder of store {str(path)!r}: "
                              f"{exc.strerror}") from None
-    uri = f"{path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
+    if not create and not _writable(path):
+        return _connect_read_only(path)
+    return _opened(path, f"mode={'rwc' if create else 'rw'}", create)
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write beside the store: the file, and its folder for the
+    write-ahead log and shared-memory files."""
+    return os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A store on a read-only file system, or one this user may only read: opened
+    read-only, and immutable when no write-ahead log can hold what the file lacks (no
+    process can be writing a store nobody can write beside)."""
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size and not Path(f"{path}-shm").exists():
+        raise StoreError(
+            f"trace store {str(path)!r} has a write-ahead log that cannot be read without "
+            "write access to its folder: open it once where it can be written, or copy "
+            "the store with its -wal file to a writable folder")
+    try:
+        return _opened(path, "mode=ro", False)
+    except StoreError:
+        if wal.exists() and wal.stat().st_size:
+            raise
+    return _opened(path, "mode=ro&immutable=1", False)
+
+
+def _opened(path: Path, query: str, create: bool) -> sqlite3.Connection:
+    uri = f"{path.resolve().as_uri()}?{query}"
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                      isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open trace store {str(path)!r}: {exc}") from None
     try:
-        _prepare(connection, path, create)
+        _prepare(connection, path, create, read_only=query.startswith("mode=ro"))
     except sqlite3.DatabaseError as exc:
         connection.close()
         raise StoreError(f"{str(path)!r} is not a readable trace store: {exc}") from None
@@ -107,7 +138,8 @@ def connect(path: str | Path, *, create: bool = False) -> sqlite3.Connection:
     return connection
 
 
-def _prepare(connection: sqlite3.Connection, path: Path, create: bool) -> None:
+def _prepare(connection: sqlite3.Connection, path: Path, create: bool, *,
+             read_only: bool = False) -> None:
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     application, version = _identity(connection)
     if application == 0 and version == 0 and _has_tables(connection):
@@ -121,6 +153,8 @@ def _prepare(connection: sqlite3.Connection, path: Path, create: bool) -> None:
         _create(connection, path)
     elif version < STORE_VERSION:
         _migrate(connection, version)
+    if read_only:
+        return
     connection.execute("PRAGMA journal_mode = WAL")
     # In WAL mode NORMAL loses no committed transaction when the process dies; only an
     # operating system crash may take back the last ones.
