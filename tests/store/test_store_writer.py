@@ -11,14 +11,16 @@ import sys
 import threading
 import time
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.store.conftest import tagged
 from tracer.errors import StoreError
-from tracer.model import Trace
+from tracer.model import SourceFile, Trace
 from tracer.store import Retention, StoreReader, StoreWriter
+from tracer.store.codec import decode_registration
 from tracer.tracefile import save
 
 CHILD = Path(__file__).with_name("writer_child.py")
@@ -234,3 +236,63 @@ def test_a_request_that_cannot_be_stored_is_counted_and_the_next_is_stored(
     with StoreReader(store) as reader:
         assert reader.count("failed") == 1
         assert [row.path for row in reader.rows()] == ["/nowhere"]
+
+
+def _variant(recorded: Trace, name: str) -> Trace:
+    """The recorded trace as another app's: its own registration and one source file
+    only it has."""
+    return replace(recorded, meta={**recorded.meta, "app": name},
+                   sources={**recorded.sources,
+                            f"/apps/{name}.py": SourceFile(sha256=name * 8, lines={1: name})})
+
+
+def _shared_rows(store: Path) -> tuple[set[str], set[str]]:
+    with closing(sqlite3.connect(store)) as connection, connection:
+        apps = {decode_registration(data).meta["app"]
+                for (data,) in connection.execute("SELECT data FROM registrations")}
+        paths = {path for (path,) in connection.execute("SELECT path FROM sources")}
+    return apps, paths
+
+
+def test_retention_drops_registrations_and_sources_no_request_uses(
+        tmp_path, recorded: Trace) -> None:
+    """A pytest run stores a registration each time a test imports another app; the ones
+    whose requests all went must go too, or a size limit drops every request and still
+    does not hold."""
+    store = tmp_path / "traces.db"
+    first, second, third = (_variant(recorded, name) for name in ("first", "second", "third"))
+    writer = StoreWriter(store, retention=Retention(keep=2, max_bytes=None, every=1))
+    writer.write(first)
+    writer.write(second)
+    assert _shared_rows(store)[0] == {"second"}
+    assert "/apps/first.py" not in _shared_rows(store)[1]
+    writer.write(first)  # stored again after it went
+    writer.write(third)
+    writer.close()
+    apps, paths = _shared_rows(store)
+    assert apps == {"third"}
+    assert {"/apps/first.py", "/apps/second.py"}.isdisjoint(paths)
+    assert "/apps/third.py" in paths
+    assert _integrity(store) == "ok"
+    with StoreReader(store) as reader:
+        for row in reader.rows():
+            assert reader.request_trace(row.id).meta["app"] == "third"
+
+
+def test_a_writer_stores_again_what_another_writers_retention_dropped(
+        tmp_path, recorded: Trace) -> None:
+    store = tmp_path / "traces.db"
+    first, second = _variant(recorded, "first"), _variant(recorded, "second")
+    remembering = StoreWriter(store, retention=Retention(keep=None, max_bytes=None))
+    remembering.write(first)  # remembers first's registration and sources
+    pruning = StoreWriter(store, retention=Retention(keep=2, max_bytes=None, every=1))
+    pruning.write(second)  # drops first's requests, then its registration and its file
+    assert _shared_rows(store)[0] == {"second"}
+    (stored,) = remembering.write(first, first.requests[:1]).ids
+    remembering.close()
+    pruning.close()
+    with StoreReader(store) as reader:
+        trace = reader.request_trace(stored)
+    assert trace.meta["app"] == "first"
+    assert trace.sources["/apps/first.py"].lines == {1: "first"}
+    assert _integrity(store) == "ok"

@@ -1,8 +1,13 @@
 """Keep a store bounded: drop the oldest requests past a count or a size.
 
-Only requests go: a registration or a source file is small, shared, and may be about to
-be used by another process writing the same store. Freed pages are handed back to the
-file system (`auto_vacuum = INCREMENTAL`), so the file shrinks as well as stops growing.
+Requests go first; then the registrations and source files no request refers to any
+more (a pytest run stores a registration each time a test imports another app, each
+holding everything registered so far). The newest of each is kept, so a row id is never
+given again to other content that a reader may have cached. A writer in another process
+may be about to refer to a row that went: `shared_generation` counts these deletions, and
+a writer checks it in the transaction that stores a request (`StoreWriter`). Freed pages
+are handed back to the file system (`auto_vacuum = INCREMENTAL`), so the file shrinks as
+well as stops growing.
 """
 
 from __future__ import annotations
@@ -60,16 +65,49 @@ class Retention:
         if dropped:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                connection.execute(
-                    "INSERT INTO counters (name, value) VALUES ('pruned', ?) "
-                    "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                    (dropped,))
+                _add(connection, "pruned", dropped)
+                if _drop_unused_shared(connection):
+                    _add(connection, SHARED_GENERATION, 1)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("PRAGMA incremental_vacuum")
         return dropped
+
+
+#: The counter bumped each time registrations or sources are deleted.
+SHARED_GENERATION = "shared_generation"
+
+
+def shared_generation(connection: sqlite3.Connection) -> int:
+    """How many times shared rows have been deleted from this store."""
+    row = connection.execute("SELECT value FROM counters WHERE name = ?",
+                             (SHARED_GENERATION,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _add(connection: sqlite3.Connection, name: str, amount: int) -> None:
+    connection.execute(
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (name, amount))
+
+
+def _drop_unused_shared(connection: sqlite3.Connection) -> int:
+    """Delete the registrations and source files nothing refers to but the newest of
+    each; how many rows went."""
+    gone = connection.execute(
+        "DELETE FROM registrations WHERE id < (SELECT max(id) FROM registrations) "
+        "AND id NOT IN (SELECT registration FROM requests)").rowcount
+    used: set[int] = set()
+    for sql in ("SELECT DISTINCT sources FROM requests", "SELECT sources FROM registrations"):
+        for (listed,) in connection.execute(sql):
+            used.update(int(part) for part in str(listed).split(",") if part.isdigit())
+    newest = connection.execute("SELECT max(id) FROM sources").fetchone()[0]
+    unused = [(source_id,) for (source_id,) in connection.execute("SELECT id FROM sources")
+              if source_id not in used and source_id != newest]
+    connection.executemany("DELETE FROM sources WHERE id = ?", unused)
+    return max(0, gone) + len(unused)
 
 
 def _drop_oldest(connection: sqlite3.Connection, count: int) -> int:

@@ -56,11 +56,17 @@ CREATE TABLE IF NOT EXISTS requests (
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS requests_finished ON requests(finished);
+CREATE INDEX IF NOT EXISTS requests_registration ON requests(registration);
+CREATE INDEX IF NOT EXISTS requests_sources ON requests(sources);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 """
+
+
+def _statements() -> list[str]:
+    return [statement.strip() for statement in _TABLES.split(";") if statement.strip()]
 
 
 def is_store(path: str | Path) -> bool:
@@ -159,6 +165,10 @@ def _prepare(connection: sqlite3.Connection, path: Path, create: bool, *,
     # In WAL mode NORMAL loses no committed transaction when the process dies; only an
     # operating system crash may take back the last ones.
     connection.execute("PRAGMA synchronous = NORMAL")
+    if create:  # a writer: a store made before retention dropped shared rows lacks some
+        for statement in _statements():
+            if statement.startswith("CREATE INDEX"):
+                connection.execute(statement)
 
 
 def _identity(connection: sqlite3.Connection) -> tuple[int, int]:
@@ -186,7 +196,7 @@ def _create(connection: sqlite3.Connection, path: Path) -> None:
         application, version = _identity(connection)
         _refuse_newer(path, version)
         if version == 0:
-            for statement in filter(str.strip, _TABLES.split(";")):
+            for statement in _statements():
                 connection.execute(statement)
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {STORE_VERSION}")

@@ -6,6 +6,11 @@ each source file are stored once, by content hash, and every request refers to t
 writer remembers what it stored, so a long run hashes a registration only when it grew.
 A request that cannot be written is counted in the store (`counters.failed`) and
 reported to `on_problem`; the next one is written as usual.
+
+Retention, in this process or another, may delete a registration or source row that this
+writer remembers. So the transaction that stores a request first checks that no shared
+row went since the writer last looked (`shared_generation`); if one did, the writer
+forgets what it remembers, stores the shared rows again and retries.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 
 from tracer.model import Request, SourceFile, Trace
 from tracer.store.codec import encode_registration, encode_request, encode_source
-from tracer.store.retention import Retention
+from tracer.store.retention import Retention, shared_generation
 from tracer.store.schema import connect
 
 
@@ -53,6 +58,8 @@ class StoreWriter:
         self._sources: dict[tuple[str, str, frozenset[int]], int] = {}
         self._since_retention = 0
         self._last_trace: tuple[Trace, int, str] | None = None
+        #: The `shared_generation` the remembered rows were checked against (None: to read).
+        self._generation: int | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -74,7 +81,7 @@ class StoreWriter:
                 result.failed = count
                 return result
             for request in trace.requests if requests is None else requests:
-                stored = self._write_request(request, registration, sources, test_id)
+                stored = self._store_request(trace, request, registration, sources, test_id)
                 if stored is None:
                     result.failed += 1
                 else:
@@ -105,8 +112,32 @@ class StoreWriter:
 
     # -- inside the lock -----------------------------------------------------------------
 
+    def _store_request(self, trace: Trace, request: Request, registration: int, sources: str,
+                       test_id: str | None) -> int | None:
+        """The request's new id, storing the shared rows again if retention deleted some
+        since they were looked up; None if it could not be stored."""
+        for _ in range(_TRIES):
+            try:
+                return self._write_request(request, registration, sources, test_id)
+            except _SharedRowsGone:
+                self._forget_shared_rows()
+            try:
+                registration, sources = self._shared_rows(trace)
+            except (sqlite3.Error, ValueError, TypeError, OverflowError) as exc:
+                self._failed(request, exc)
+                return None
+        self._failed(request, _SharedRowsGone(
+            f"another writer's retention deleted its registration {_TRIES} times running"))
+        return None
+
     def _write_request(self, request: Request, registration: int, sources: str,
                        test_id: str | None) -> int | None:
+        """The request's new id; None if it could not be stored.
+
+        Raises:
+            _SharedRowsGone: Shared rows were deleted since `registration` and `sources`
+                were looked up.
+        """
         connection = self._connection
         try:
             data = encode_request(request)
@@ -117,6 +148,8 @@ class StoreWriter:
                    sources, data)
             connection.execute("BEGIN IMMEDIATE")
             try:
+                if shared_generation(connection) != self._generation:
+                    raise _SharedRowsGone
                 cursor = connection.execute(
                     "INSERT INTO requests (registration, method, path, query, status, "
                     "endpoint, outcome, duration_ms, thread, finished, test_id, writer, "
@@ -126,20 +159,34 @@ class StoreWriter:
                 connection.execute("ROLLBACK")
                 raise
             return cursor.lastrowid
+        except _SharedRowsGone:
+            raise
         except Exception as exc:  # a bad request never stops the writer
-            try:
-                self._count("failed", 1)
-            except sqlite3.Error:
-                pass
-            self.on_problem(f"request {request.method} {request.path} could not be stored: "
-                            f"{type(exc).__name__}: {exc}")
+            self._failed(request, exc)
             return None
+
+    def _failed(self, request: Request, exc: Exception) -> None:
+        """Count and report a request that could not be stored."""
+        try:
+            self._count("failed", 1)
+        except sqlite3.Error:
+            pass
+        self.on_problem(f"request {request.method} {request.path} could not be stored: "
+                        f"{type(exc).__name__}: {exc}")
+
+    def _forget_shared_rows(self) -> None:
+        self._registrations.clear()
+        self._sources.clear()
+        self._last_trace = None
+        self._generation = None
 
     def _shared_rows(self, trace: Trace) -> tuple[int, str]:
         """The registration row and source rows of `trace`, worked out once per trace
         (a live server writes a batch of requests from one trace, one at a time)."""
         if self._last_trace is not None and self._last_trace[0] is trace:
             return self._last_trace[1], self._last_trace[2]
+        if self._generation is None:  # read before storing, so a deletion after shows
+            self._generation = shared_generation(self._connection)
         registration = self._registration_id(trace)
         sources = ",".join(map(str, self._source_ids(trace.sources)))
         self._last_trace = (trace, registration, sources)
@@ -197,8 +244,7 @@ class StoreWriter:
             self.on_problem(f"old requests could not be dropped: {exc}")
             return 0
         if pruned:
-            self._registrations.clear()  # an unused registration may have gone with them
-            self._sources.clear()
+            self._forget_shared_rows()  # an unused registration may have gone with them
         return pruned
 
     def _count(self, name: str, amount: int) -> None:
@@ -210,6 +256,15 @@ class StoreWriter:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._connection)
+
+
+class _SharedRowsGone(Exception):
+    """Retention deleted registrations or sources since the writer looked them up."""
+
+
+#: How often a request is tried (each try after the first stores the shared rows anew;
+#: only another process's retention, running in between, can make a try stale again).
+_TRIES = 3
 
 
 class _Transaction:
