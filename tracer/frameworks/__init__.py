@@ -24,6 +24,7 @@ from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tracer.errors import UnsupportedVersionError
+from tracer.frameworks.pending import PendingInstalls
 
 if TYPE_CHECKING:
     from tracer.lines import LineEngine
@@ -58,6 +59,9 @@ class Adapter:
     #: "module:function" (under this package) asked before the framework is imported: it
     #: raises for a version that cannot be hooked, returns a notice for an untested one
     check: str | None = None
+    #: installed when the app imports the framework, not before (`pending`): a framework
+    #: no core adapter needs, which many environments have without the app using it
+    deferred: bool = False
 
     def available(self) -> bool:
         """Whether the framework can be there: installed, or (Bottle, which apps also ship
@@ -103,13 +107,15 @@ ADAPTERS = (
              "bottle.narrate_request:narrate_request"), ("wsgi",)),
     Adapter("webpy", "webpy.hooks", "WebpyHooks", "web",
             ("webpy.narrate_registration:narrate_registration",
-             "webpy.narrate_request:narrate_request"), ("wsgi",), "webpy.support:check_version"),
+             "webpy.narrate_request:narrate_request"), ("wsgi",), "webpy.support:check_version",
+            deferred=True),
     Adapter("django", "django.hooks", "DjangoHooks", "django",
             ("django.narrate_registration:narrate_registration",
-             "django.narrate_request:narrate_request"), ("wsgi",)),
+             "django.narrate_request:narrate_request"), ("wsgi",), deferred=True),
     Adapter("tornado", "tornado.hooks", "TornadoHooks", "tornado",
             ("tornado.narrate_registration:narrate_registration",
-             "tornado.narrate_request:narrate_request"), (), "tornado.support:check_version"),
+             "tornado.narrate_request:narrate_request"), (), "tornado.support:check_version",
+            deferred=True),
     Adapter("wsgi", "wsgi.hooks", "WsgiHooks", "wsgiref",
             ("wsgi.narrate_registration:narrate_wsgi_registration",
               "wsgi.narrate_request:narrate_wsgi_request")),
@@ -133,20 +139,49 @@ def available() -> list[Adapter]:
 
 def install_adapters(recorder: Recorder, watcher: CodeWatcher,
                      lines: LineEngine | None = None) -> list[Hooks]:
-    """Install every available adapter on one recorder; returns them in install order."""
+    """Install every available adapter on one recorder; returns them in install order.
+
+    A deferred adapter whose framework is not imported yet is installed when it is
+    (`pending`), and joins the list then.
+    """
     installed: list[Hooks] = []
+
+    def install_one(each: Adapter) -> None:
+        if not _check(each, recorder):
+            return
+        hooks = each.make_hooks(recorder, watcher, lines)
+        hooks.install()
+        installed.append(hooks)
+        _active[each.name] = hooks
+
     try:
+        waiting = []
         for each in available():
-            if not _check(each, recorder):
-                continue
-            hooks = each.make_hooks(recorder, watcher, lines)
-            hooks.install()
-            installed.append(hooks)
-            _active[each.name] = hooks
+            if each.deferred and each.requirement not in sys.modules:
+                waiting.append(each)
+            else:
+                install_one(each)
+        if waiting:
+            pending = PendingInstalls(waiting, install_one, recorder)
+            pending.install()
+            installed.append(pending)
+            _active[_PENDING] = pending
     except BaseException:
         uninstall_adapters(installed)
         raise
     return installed
+
+
+#: The key of the installation's `PendingInstalls` among the active hooks.
+_PENDING = "pending"
+
+
+def install_imported() -> None:
+    """Install now the deferred adapters whose framework has been imported (by a loader
+    `pending` does not wrap): loading an app calls it before asking who owns the app."""
+    pending = _active.get(_PENDING)
+    if isinstance(pending, PendingInstalls):
+        pending.install_imported()
 
 
 #: The notices already printed in this process (one line each, once).
@@ -211,12 +246,18 @@ def framework_of(app: Any) -> str:
         if flask is not None and isinstance(app, flask.Flask):
             return "flask"
         for each in ADAPTERS:
-            if each.name not in ("flask", "wsgi") and each.available() and (
+            if each.name not in ("flask", "wsgi") and _imported(each) and (
                     each.load().owns(app)):
                 return each.name
     except Exception:
         return "wsgi"
     return "wsgi"
+
+
+def _imported(adapter: Adapter) -> bool:
+    """Whether an app object could be of this adapter's framework: only if the framework
+    is imported (asking an adapter imports its framework)."""
+    return adapter.requirement is None or adapter.requirement in sys.modules
 
 
 def narrators(trace: Trace) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -246,11 +287,25 @@ def transparent_codes() -> tuple[CodeType, ...]:
 
 
 def scope_roots() -> tuple[str, ...]:
-    """Directories every available adapter wants traced line by line in line mode."""
+    """Directories every available adapter wants traced line by line in line mode (a
+    deferred framework not imported yet: its package's directory, found without running
+    it)."""
     roots: list[str] = []
     for each in available():
-        module = each.load()
-        for root in getattr(module, "scope_roots", lambda: ())():
+        if each.deferred and each.requirement not in sys.modules:
+            found = _package_dir(each.requirement)
+        else:
+            found = getattr(each.load(), "scope_roots", lambda: ())()
+        for root in found:
             if root not in roots:
                 roots.append(root)
     return tuple(roots)
+
+
+def _package_dir(name: str | None) -> tuple[str, ...]:
+    try:
+        spec = importlib.util.find_spec(name) if name else None
+    except (ImportError, ValueError):
+        return ()
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    return (locations[0],) if locations else ()

@@ -37,7 +37,14 @@ from typing import Any
 from werkzeug.test import Client
 
 from tracer.errors import AppLoadError, UnsupportedVersionError
-from tracer.frameworks import active_hooks, adapter, available, framework_of, refusal
+from tracer.frameworks import (
+    active_hooks,
+    adapter,
+    available,
+    framework_of,
+    install_imported,
+    refusal,
+)
 from tracer.frameworks.flask.loading import RequestSpec, open_request
 
 _FACTORY_NAMES = ("create_app", "make_app")
@@ -62,6 +69,7 @@ def load(app_ref: str, *, plain: bool = False) -> LoadedApp:
     """
     target, name = _split(app_ref)
     module = _import(target, app_ref)
+    install_imported()  # a framework the app imported through a loader not watched
     called = False  # a factory flaskscope called (Flask's discovery calls Flask apps' own)
     if name is not None and "(" in name and not plain:
         if _uses_flask(module):

@@ -46,14 +46,12 @@ Requests (`Bottle.wsgi` begins the request record, `Role.REQUEST`):
 from __future__ import annotations
 
 import functools
-import importlib.machinery
 import importlib.util
 import inspect
 import re
 import sys
 import threading
 import weakref
-import zipimport
 from collections.abc import Callable
 from contextvars import ContextVar
 from types import CodeType, FunctionType, ModuleType
@@ -68,6 +66,7 @@ from tracer.frameworks.hooking import (
     link,
     qualname,
 )
+from tracer.frameworks.pending import FILE_LOADERS
 from tracer.frameworks.wsgi.hooks import (
     begin_wsgi_request,
     body_detail,
@@ -122,8 +121,6 @@ _SUPPORTED_VERSION = re.compile(r"0\.1[23](?!\d)")
 
 #: The loaders that run a module's code from a file, a `.pyc` or a zip archive: a copy of
 #: Bottle is adopted as soon as one of them has run it.
-_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader,
-            zipimport.zipimporter)
 
 
 def copy_version(module: Any) -> str | None:
@@ -228,7 +225,7 @@ class BottleHooks(AdapterHooks):
         _installed_bottle()  # imported now, so that it is patched below like any copy
         for module in list(sys.modules.values()):
             self.adopt(module)
-        for loader in _LOADERS:
+        for loader in FILE_LOADERS:
             self.patches.replace(loader, "exec_module", self._adopting_exec_module)
 
     def uninstall(self) -> None:

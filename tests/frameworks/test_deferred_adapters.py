@@ -1,0 +1,87 @@
+"""Django, Tornado and web.py are patched when the app imports them, not when recording
+starts: a Flask app recorded where they are installed gets none of their modules, and an
+app of theirs imported later is recorded exactly as when they were imported first.
+
+Each case runs in a fresh interpreter, the only place where what `sys.modules` holds at
+the start is known."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FOREIGN = {"django": "django_views", "tornado": "tornado_login", "web": "webpy_hello"}
+
+#: Records the seed's Flask app, then each foreign fixture app; prints what it saw as JSON.
+CHILD = r"""
+import json, sys
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {tests!r})
+eager, lines = sys.argv[1] == "eager", sys.argv[2] == "lines"
+foreign = {foreign!r}
+if eager:
+    for module in foreign:
+        __import__(module)
+from flaskscope_testing import record_fixture
+from tracer.frameworks import active_hooks
+
+def present():
+    return sorted(module for module in foreign if module in sys.modules)
+
+seen = {{}}
+flask = record_fixture("seed_views", "GET /index", lines=lines)
+seen["flask"] = {{"present": present(), "errors": flask.trace.meta["recorder_errors"],
+                 "meta": sorted(key for key in flask.trace.meta if key in
+                                ("django", "tornado", "web.py"))}}
+for module, fixture in foreign.items():
+    recording = record_fixture(fixture, "GET /", lines=lines)
+    trace = recording.trace
+    seen[fixture] = {{
+        "error": recording.app_error,
+        "errors": trace.meta["recorder_errors"],
+        "framework": trace.meta.get("framework"),
+        "routes": [(route.rule, route.endpoint) for route in trace.routes],
+        "registration": [(s.name, s.role, s.kind) for s in trace.registration.steps
+                         if s.kind != "line" and (s.role or not lines)],
+        "requests": [(sorted if lines else list)(
+            (s.name, s.role or "", s.kind) for s in request.steps if s.kind != "line")
+            for request in trace.requests],
+        "lines": sum(s.kind == "line" for r in trace.requests for s in r.steps),
+    }}
+import importlib.machinery
+seen["loader_restored"] = "exec_module" not in vars(importlib.machinery.SourceFileLoader)
+print(json.dumps(seen))
+"""
+
+
+def _run(mode: str, lines: bool) -> dict:
+    for module in FOREIGN:
+        pytest.importorskip(module)
+    child = CHILD.format(root=str(REPO_ROOT), tests=str(REPO_ROOT / "tests"), foreign=FOREIGN)
+    result = subprocess.run([sys.executable, "-c", child, mode, "lines" if lines else "hooks"],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["hooks", "lines"])
+def test_a_framework_is_patched_when_imported_and_recorded_as_if_it_had_been_first(
+        lines: bool) -> None:
+    """In line mode the registration also shows the lines of the framework's modules the
+    app's import runs, which an eager install had run before recording: there only the
+    steps the adapters name (their roles) are compared, and every request step, in any
+    order: web.py's reloader walks `sys.modules`, whose order is the order of imports."""
+    deferred, eager = _run("deferred", lines), _run("eager", lines)
+    assert deferred["flask"] == {"present": [], "errors": 0, "meta": []}
+    assert eager["flask"]["present"] == sorted(FOREIGN)
+    for fixture in FOREIGN.values():
+        assert deferred[fixture]["error"] is None, deferred[fixture]["error"]
+        assert deferred[fixture]["errors"] == 0
+        assert deferred[fixture]["requests"][0], f"{fixture}: no step recorded"
+        assert deferred[fixture] == eager[fixture], fixture
+    assert deferred["loader_restored"] and eager["loader_restored"]
