@@ -85,3 +85,52 @@ def test_a_framework_is_patched_when_imported_and_recorded_as_if_it_had_been_fir
         assert deferred[fixture]["requests"][0], f"{fixture}: no step recorded"
         assert deferred[fixture] == eager[fixture], fixture
     assert deferred["loader_restored"] and eager["loader_restored"]
+
+
+class _Hooks:
+    def __init__(self) -> None:
+        self.active = True
+
+    def install(self) -> None:
+        self.active = True
+
+    def uninstall(self) -> None:
+        self.active = False
+
+
+def test_an_adapter_installed_by_another_thread_while_uninstalling_is_uninstalled_too(
+        ) -> None:
+    import threading
+    import time
+
+    import tracer
+    from tracer.frameworks import Adapter, uninstall_adapters
+    from tracer.frameworks.pending import PendingInstalls
+
+    installing, may_finish = threading.Event(), threading.Event()
+    installed: list = []
+    late = _Hooks()
+
+    def install(adapter: Adapter) -> None:  # as slow as a real framework's patches
+        installing.set()
+        may_finish.wait(10)
+        installed.append(late)
+
+    with tracer.record() as recorder:
+        pending = PendingInstalls([Adapter("late", "late.hooks", "Hooks", "late_framework",
+                                           ("", ""), deferred=True)], install, recorder)
+        pending.install()
+        installed.append(pending)
+        importer = threading.Thread(target=pending.module_ran, args=("late_framework",))
+        importer.start()
+        assert installing.wait(10)
+        uninstaller = threading.Thread(target=uninstall_adapters, args=(installed,))
+        uninstaller.start()
+        deadline = time.monotonic() + 10
+        while pending.active and time.monotonic() < deadline:  # it began on the list
+            time.sleep(0.001)
+        may_finish.set()  # the install under way ends while the uninstall waits for it
+        importer.join(10)
+        uninstaller.join(10)
+    assert not late.active and not pending.active and installed == []
+    assert pending.waiting() == []

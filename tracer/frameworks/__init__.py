@@ -221,8 +221,10 @@ def _check(adapter: Adapter, recorder: Recorder) -> bool:
 
 
 def uninstall_adapters(installed: list[Hooks]) -> None:
-    """Remove adapters, newest first, restoring every patched attribute."""
-    for hooks in reversed(installed):
+    """Remove adapters, newest first, restoring every patched attribute; emptied as it
+    goes, so an adapter that another thread's import installs meanwhile goes too."""
+    while installed:
+        hooks = installed.pop()
         hooks.uninstall()
         for name, active in list(_active.items()):
             if active is hooks:
