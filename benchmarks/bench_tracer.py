@@ -78,6 +78,7 @@ def server_call(app, path: str, headers: dict[str, str] | None = None) -> Callab
         if hasattr(body, "close"):
             body.close()
 
+    call.app = app  # type: ignore[attr-defined]  # for a peer that instruments the app
     return call
 
 
@@ -216,6 +217,82 @@ def peers() -> dict[str, Callable[[], object]]:
                 viz.clear()
 
         found["viztracer args+retval"] = viztracer_args
+    except ImportError:
+        pass
+    found.update(_profiler_peers(prefixes))
+    return found
+
+
+def _profiler_peers(prefixes: tuple[str, ...]) -> dict[str, Callable[[], object]]:
+    """A sampling profiler, a line coverage tracer and request tracing by OpenTelemetry:
+    cheaper jobs than recording every step, the costs users know."""
+    found: dict[str, Callable[[], object]] = {}
+    try:
+        from pyinstrument import Profiler
+
+        @contextmanager
+        def pyinstrument_default(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+            call = make_call()
+            profiler = Profiler(async_mode="disabled")
+            profiler.start()
+            try:
+                yield call
+            finally:
+                profiler.stop()
+
+        found["pyinstrument (1 ms)"] = pyinstrument_default
+    except ImportError:
+        pass
+    try:
+        import coverage
+
+        @contextmanager
+        def coverage_ctracer(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+            call = make_call()
+            before = os.environ.get("COVERAGE_CORE")
+            os.environ["COVERAGE_CORE"] = "ctrace"  # the C tracer on every Python
+            try:
+                measured = coverage.Coverage(data_file=None, config_file=False,
+                                             include=[f"{prefix}/*" for prefix in prefixes])
+            finally:
+                if before is None:
+                    del os.environ["COVERAGE_CORE"]
+                else:
+                    os.environ["COVERAGE_CORE"] = before
+            measured.start()
+            try:
+                yield call
+            finally:
+                measured.stop()
+                measured.erase()
+
+        found["coverage C tracer (lines)"] = coverage_ctracer
+    except ImportError:
+        pass
+    try:
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+
+        @contextmanager
+        def opentelemetry_flask(make_call: MakeCall) -> Iterator[Callable[[], None]]:
+            call = make_call()
+            app = call.app  # type: ignore[attr-defined]
+            exporter = InMemorySpanExporter()
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            FlaskInstrumentor().instrument_app(app, tracer_provider=provider)
+            try:
+                yield call
+            finally:
+                FlaskInstrumentor().uninstrument_app(app)
+                exporter.clear()
+                provider.shutdown()
+
+        found["OpenTelemetry Flask"] = opentelemetry_flask
     except ImportError:
         pass
     return found
