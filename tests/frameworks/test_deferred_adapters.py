@@ -134,3 +134,27 @@ def test_an_adapter_installed_by_another_thread_while_uninstalling_is_uninstalle
         uninstaller.join(10)
     assert not late.active and not pending.active and installed == []
     assert pending.waiting() == []
+
+
+def test_a_module_that_rebinds_its_name_imports_as_ever(tmp_path, monkeypatch) -> None:
+    """The loaders' wrapper reads the name a module was imported under, whatever the
+    module made of its own `__name__` (here something no dict can hold)."""
+    import tracer
+    from tracer.frameworks import Adapter
+    from tracer.frameworks.pending import PendingInstalls
+
+    (tmp_path / "renaming_module.py").write_text("__name__ = ['not', 'hashable']\nvalue = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "renaming_module", raising=False)
+    installed = []
+    with tracer.record() as recorder:
+        pending = PendingInstalls([Adapter("late", "late.hooks", "Hooks", "renaming_module",
+                                           ("", ""), deferred=True)], installed.append,
+                                  recorder)
+        pending.install()
+        try:
+            import renaming_module
+        finally:
+            pending.uninstall()
+    assert renaming_module.value == 1
+    assert [adapter.name for adapter in installed] == ["late"]  # known by its import name

@@ -95,7 +95,10 @@ class PendingInstalls:
         def exec_module(loader: Any, module: Any) -> Any:
             result = original(loader, module)
             if pending.active:
-                pending.module_ran(getattr(module, "__name__", None))
+                # The name it was imported under: a module may rebind its `__name__`.
+                name = getattr(getattr(module, "__spec__", None), "name", None)
+                if type(name) is str:
+                    pending.module_ran(name)
             return result
 
         return exec_module
