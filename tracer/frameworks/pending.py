@@ -30,8 +30,24 @@ if TYPE_CHECKING:
     from tracer.recorder import Recorder
 
 #: The loaders whose `exec_module` runs every module imported from a file or a zip.
-FILE_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader,
-            zipimport.zipimporter)
+_FILE_LOADERS = (importlib.machinery.SourceFileLoader,
+                 importlib.machinery.SourcelessFileLoader, zipimport.zipimporter)
+
+
+def after_each_module(patches: PatchSet, ran: Callable[[Any], None]) -> None:
+    """Call `ran(module)` each time a file loader has run a module, before the statement
+    importing it returns (the patches go in `patches`)."""
+    def wrapping(original: Callable) -> Callable:
+        @functools.wraps(original)
+        def exec_module(loader: Any, module: Any) -> Any:
+            result = original(loader, module)
+            ran(module)
+            return result
+
+        return exec_module
+
+    for loader in _FILE_LOADERS:
+        patches.replace(loader, "exec_module", wrapping)
 
 
 class PendingInstalls:
@@ -56,8 +72,7 @@ class PendingInstalls:
         if self.active:
             return
         self.active = True
-        for loader in FILE_LOADERS:
-            self.patches.replace(loader, "exec_module", self._installing_exec_module)
+        after_each_module(self.patches, self._module_ran)
 
     def uninstall(self) -> None:
         self.active = False
@@ -88,17 +103,9 @@ class PendingInstalls:
             if module is not None and not getattr(spec, "_initializing", False):
                 self.module_ran(name)
 
-    def _installing_exec_module(self, original: Callable) -> Callable:
-        pending = self
-
-        @functools.wraps(original)
-        def exec_module(loader: Any, module: Any) -> Any:
-            result = original(loader, module)
-            if pending.active:
-                # The name it was imported under: a module may rebind its `__name__`.
-                name = getattr(getattr(module, "__spec__", None), "name", None)
-                if type(name) is str:
-                    pending.module_ran(name)
-            return result
-
-        return exec_module
+    def _module_ran(self, module: Any) -> None:
+        if self.active:
+            # The name it was imported under: a module may rebind its `__name__`.
+            name = getattr(getattr(module, "__spec__", None), "name", None)
+            if type(name) is str:
+                self.module_ran(name)

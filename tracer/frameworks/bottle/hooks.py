@@ -66,7 +66,7 @@ from tracer.frameworks.hooking import (
     link,
     qualname,
 )
-from tracer.frameworks.pending import FILE_LOADERS
+from tracer.frameworks.pending import after_each_module
 from tracer.frameworks.wsgi.hooks import (
     begin_wsgi_request,
     body_detail,
@@ -225,8 +225,7 @@ class BottleHooks(AdapterHooks):
         _installed_bottle()  # imported now, so that it is patched below like any copy
         for module in list(sys.modules.values()):
             self.adopt(module)
-        for loader in FILE_LOADERS:
-            self.patches.replace(loader, "exec_module", self._adopting_exec_module)
+        after_each_module(self.patches, self._module_ran)
 
     def uninstall(self) -> None:
         super().uninstall()
@@ -269,19 +268,11 @@ class BottleHooks(AdapterHooks):
         else:
             meta["vendored_bottle"] = {**meta.get("vendored_bottle", {}), name: version}
 
-    def _adopting_exec_module(self, original: Callable) -> Callable:
-        """A loader's `exec_module` that patches the module it ran if it is a Bottle copy."""
-        hooks = self
-
-        @functools.wraps(original)
-        def exec_module(loader: Any, module: Any) -> Any:
-            result = original(loader, module)
-            if hooks.active:
-                with hooks.recorder.guard():
-                    hooks.adopt(module)
-            return result
-
-        return exec_module
+    def _module_ran(self, module: Any) -> None:
+        """Patch a module a file loader has just run if it is a Bottle copy."""
+        if self.active:
+            with self.recorder.guard():
+                self.adopt(module)
 
     def _patch_copy(self, bottle: dict[str, Any]) -> None:
         """Every patch, on one copy's classes (`bottle` is the copy's globals)."""
