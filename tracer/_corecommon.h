@@ -14,6 +14,23 @@ now_ns(void)
     return PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
 }
 
+/* A step row holding only integers, strings and None can be in no reference cycle, so it
+ * is taken out of the collector's sight at once: it would otherwise be scanned by the next
+ * young collection, which only then finds that out. Returns `row` (NULL stays NULL). */
+static PyObject *
+untracked_row(PyObject *row)
+{
+    if (row == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(row); i++) {
+        PyObject *item = PyTuple_GET_ITEM(row, i);
+        if (item != Py_None && !PyLong_CheckExact(item) && !PyUnicode_CheckExact(item))
+            return row;
+    }
+    PyObject_GC_UnTrack(row);
+    return row;
+}
+
 /* `recorder._close(step_id)`: the step (and anything left open inside it) off the step
  * stack in `stack_var` (the context's open call steps): the last entry first, the common
  * case, then the first equal one from the start, as `stack.index` finds it. */

@@ -629,7 +629,7 @@ add_line(FrameState *state, PyObject *line)
         Py_RETURN_NONE;
     }
     PyObject *time = now_ns();
-    PyObject *row = time ? PyTuple_Pack(3, state->step_id, line, time) : NULL;
+    PyObject *row = time ? untracked_row(PyTuple_Pack(3, state->step_id, line, time)) : NULL;
     Py_XDECREF(time);
     if (row == NULL || PyDict_SetItem(state->steps, step_id, row) < 0) {
         Py_XDECREF(row);
@@ -741,9 +741,9 @@ add_return(FrameState *state, PyObject *line, PyObject *value)
         goto done;
     PyObject *time = now_ns();
     PyObject *thread = time ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : NULL;
-    PyObject *row = thread ? PyTuple_Pack(9, step_id, state->step_id, STR_RETURN,
-                                          PyTuple_GET_ITEM(call, 3), PyTuple_GET_ITEM(call, 4),
-                                          line, time, thread, PyTuple_GET_ITEM(call, 8)) : NULL;
+    PyObject *row = thread ? untracked_row(PyTuple_Pack(
+        9, step_id, state->step_id, STR_RETURN, PyTuple_GET_ITEM(call, 3),
+        PyTuple_GET_ITEM(call, 4), line, time, thread, PyTuple_GET_ITEM(call, 8))) : NULL;
     Py_XDECREF(time);
     Py_XDECREF(thread);
     if (row != NULL) {
@@ -1179,8 +1179,9 @@ open_call(StartEvents *self, PyObject *code, PyObject *arguments)
     PyObject *time = first_line ? now_ns() : NULL;
     PyObject *thread = time ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : NULL;
     if (thread != NULL)
-        row = PyTuple_Pack(9, step_id, parent, STR_CALL, function->co_qualname,
-                           function->co_filename, first_line, time, thread, Py_None);
+        row = untracked_row(PyTuple_Pack(9, step_id, parent, STR_CALL, function->co_qualname,
+                                         function->co_filename, first_line, time, thread,
+                                         Py_None));
     Py_XDECREF(first_line);
     Py_XDECREF(time);
     Py_XDECREF(thread);

@@ -157,8 +157,8 @@ add_step(Steps *self, PyObject *record, PyObject *parent, PyObject *kind, PyObje
     plain_role = plain_role == NULL ? role : plain_role;
     time = now_ns();
     thread = time ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : NULL;
-    row = thread ? PyTuple_Pack(9, step_id, parent, kind, name, file, line, time, thread,
-                                plain_role) : NULL;
+    row = thread ? untracked_row(PyTuple_Pack(9, step_id, parent, kind, name, file, line,
+                                              time, thread, plain_role)) : NULL;
     /* The row last: `rows()` reading on another thread sees a step whole or not at all. */
     steps = row ? PyObject_GetAttr(record, STR_STEPS) : NULL;
     if (steps == NULL || PyObject_SetItem(steps, step_id, row) < 0)
@@ -432,7 +432,7 @@ Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
     added = PyObject_CallMethodObjArgs(record, STR_ADD_LINE, parent, line, NULL);
     if (added == NULL)
         goto done;
-    Py_SETREF(now, Py_BuildValue("(OOn)", parent, line, PyDict_GET_SIZE(steps)));
+    Py_SETREF(now, untracked_row(Py_BuildValue("(OOn)", parent, line, PyDict_GET_SIZE(steps))));
     if (now == NULL || PyObject_SetAttr(record, STR_LAST_RAN, now) < 0)
         goto done;
     result = Py_NewRef(Py_None);
