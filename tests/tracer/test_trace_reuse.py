@@ -8,10 +8,10 @@ import linecache
 import sys
 import textwrap
 
+from flaskscope_testing import APP_CLASS
+
 import tracer
 from tracer.recorder import _freeze
-
-from flaskscope_testing import APP_CLASS
 
 
 def test_an_unchanged_registration_is_frozen_once(fresh_import) -> None:
@@ -30,7 +30,8 @@ def test_facts_and_secrets_learned_later_are_in_the_next_trace(fresh_import) -> 
     with tracer.record() as recorder:
         fresh_import("fixtures.seed_views")
         before = recorder.trace()
-        route_step = next(s for s in before.registration.steps if s.name == f"{APP_CLASS}.add_url_rule")
+        route_step = next(s for s in before.registration.steps
+                          if s.name == f"{APP_CLASS}.add_url_rule")
         recorder.annotate(route_step.id, {"learned": "later"})
         annotated = recorder.trace()
         shown = next(s for s in annotated.registration.steps if s.id == route_step.id)
