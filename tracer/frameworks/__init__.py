@@ -150,7 +150,11 @@ def install_adapters(recorder: Recorder, watcher: CodeWatcher,
         if not _check(each, recorder):
             return
         hooks = each.make_hooks(recorder, watcher, lines)
-        hooks.install()
+        try:
+            hooks.install()
+        except BaseException:
+            hooks.uninstall()  # what it patched before failing goes back
+            raise
         installed.append(hooks)
         _active[each.name] = hooks
 
