@@ -158,3 +158,40 @@ def test_a_module_that_rebinds_its_name_imports_as_ever(tmp_path, monkeypatch) -
             pending.uninstall()
     assert renaming_module.value == 1
     assert [adapter.name for adapter in installed] == ["late"]  # known by its import name
+
+
+def test_an_adapter_failing_part_way_through_its_install_puts_back_what_it_patched(
+        tmp_path, monkeypatch) -> None:
+    """Installed inside the app's import, a failing adapter must neither break the import
+    nor leave half its patches behind."""
+    import types
+
+    import tracer
+    import tracer.frameworks as frameworks
+    from tracer.frameworks import Adapter
+    from tracer.patching import PatchSet
+
+    target = types.SimpleNamespace(value="original")
+
+    class HalfInstalled(_Hooks):
+        def install(self) -> None:
+            self.patches = PatchSet()
+            self.patches.replace(target, "value", lambda value: "patched")
+            raise RuntimeError("half installed")
+
+        def uninstall(self) -> None:
+            self.patches.restore()
+
+    (tmp_path / "half_framework.py").write_text("value = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "half_framework", raising=False)
+    fake = Adapter("half", "half.hooks", "Hooks", "half_framework", ("", ""), deferred=True)
+    monkeypatch.setattr(frameworks, "ADAPTERS", (*frameworks.ADAPTERS, fake))
+    make_hooks = Adapter.make_hooks
+    monkeypatch.setattr(Adapter, "make_hooks", lambda self, *args: HalfInstalled()
+                        if self.name == "half" else make_hooks(self, *args))
+    with tracer.record() as recorder:
+        import half_framework
+        assert target.value == "original"
+        assert recorder.errors == 1
+    assert half_framework.value == 1
