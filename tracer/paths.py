@@ -8,6 +8,7 @@ show a file with `short_path`.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import sysconfig
@@ -39,3 +40,17 @@ def short_path(file: str | None) -> str:
     except ValueError:
         return file
     return file if relative.startswith(".." + os.sep + "..") else relative
+
+
+def module_dir(name: str) -> str | None:
+    """The directory of top-level module or package `name`, found without running it
+    (None when it cannot be found)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is not None and spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    if spec is not None and spec.origin:
+        return os.path.dirname(spec.origin)
+    return None

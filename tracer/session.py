@@ -7,7 +7,6 @@ module (for `Recording` or `WSGI_META`) stays cheap for commands that only read 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tracer.errors import AppLoadError
 from tracer.model import Trace
+from tracer.paths import module_dir
 
 if TYPE_CHECKING:
     from tracer.frameworks.flask.loading import RequestSpec
@@ -91,12 +91,4 @@ def app_root(app_ref: str) -> str:
     if target.endswith(".py") or os.path.isdir(target):
         path = os.path.abspath(target)
         return path if os.path.isdir(path) else os.path.dirname(path)
-    try:
-        spec = importlib.util.find_spec(target.split(".", 1)[0])
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        return list(spec.submodule_search_locations)[0]
-    if spec is not None and spec.origin:
-        return os.path.dirname(spec.origin)
-    return os.getcwd()
+    return module_dir(target.split(".", 1)[0]) or os.getcwd()

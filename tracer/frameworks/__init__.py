@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tracer.errors import UnsupportedVersionError
 from tracer.frameworks.pending import PendingInstalls
+from tracer.paths import module_dir
 
 if TYPE_CHECKING:
     from tracer.lines import LineEngine
@@ -299,7 +300,8 @@ def scope_roots() -> tuple[str, ...]:
     roots: list[str] = []
     for each in available():
         if each.deferred and each.requirement not in sys.modules:
-            found = _package_dir(each.requirement)
+            where = module_dir(each.requirement) if each.requirement else None
+            found = (where,) if where else ()
         else:
             found = getattr(each.load(), "scope_roots", lambda: ())()
         for root in found:
@@ -307,11 +309,3 @@ def scope_roots() -> tuple[str, ...]:
                 roots.append(root)
     return tuple(roots)
 
-
-def _package_dir(name: str | None) -> tuple[str, ...]:
-    try:
-        spec = importlib.util.find_spec(name) if name else None
-    except (ImportError, ValueError):
-        return ()
-    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
-    return (locations[0],) if locations else ()
