@@ -153,6 +153,7 @@ class Spool:
                 self._lock.release()
         with self._changed:  # a write still under way now is not renamed, so not counted
             self._closed = True
+            self._changed.notify_all()  # a request waiting for room runs now
             pending = len(self.recorder.requests)
             # A request still streaming its response is filed already: count it once.
             dropped = max(pending, self._started - self.written - self.failed)
