@@ -115,7 +115,11 @@ class Plain:
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
-        self.process.wait(30)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:  # an interrupt that landed in a thread's cleanup
+            self.process.kill()
+            self.process.wait()
 
 
 class Served:
