@@ -26,8 +26,18 @@ from pathlib import Path
 
 from tracer.model import Request, SourceFile, Trace
 from tracer.store.codec import encode_registration, encode_request, encode_source
-from tracer.store.retention import Retention, shared_generation
+from tracer.store.retention import SHARED_GENERATION, Retention, shared_generation
 from tracer.store.schema import connect
+
+
+#: A request's row, stored only if no shared row was deleted since the writer looked:
+#: one statement, so one transaction (SQLite takes the write lock before it reads) and
+#: one call into SQLite, which lets go of the interpreter lock, per request.
+_INSERT_REQUEST = (
+    "INSERT INTO requests (registration, method, path, query, status, endpoint, outcome, "
+    "duration_ms, thread, finished, test_id, writer, steps, sources, data) "
+    "SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,? "
+    "WHERE coalesce((SELECT value FROM counters WHERE name = ?), 0) = ?")
 
 
 @dataclass
@@ -146,18 +156,10 @@ class StoreWriter:
                    round(request.duration_ns / 1e6, 3), request.thread,
                    _wall_time(request), test_id, os.getpid(), len(request.steps),
                    sources, data)
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                if shared_generation(connection) != self._generation:
-                    raise _SharedRowsGone
-                cursor = connection.execute(
-                    "INSERT INTO requests (registration, method, path, query, status, "
-                    "endpoint, outcome, duration_ms, thread, finished, test_id, writer, "
-                    "steps, sources, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+            cursor = connection.execute(_INSERT_REQUEST,
+                                        (*row, SHARED_GENERATION, self._generation))
+            if cursor.rowcount == 0:
+                raise _SharedRowsGone
             return cursor.lastrowid
         except _SharedRowsGone:
             raise
