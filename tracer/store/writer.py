@@ -29,7 +29,6 @@ from tracer.store.codec import encode_registration, encode_request, encode_sourc
 from tracer.store.retention import SHARED_GENERATION, Retention, shared_generation
 from tracer.store.schema import connect
 
-
 #: A request's row, stored only if no shared row was deleted since the writer looked:
 #: one statement, so one transaction (SQLite takes the write lock before it reads) and
 #: one call into SQLite, which lets go of the interpreter lock, per request.
