@@ -263,15 +263,38 @@ def _multipart_secrets(body: bytes, content_type: str) -> set[str]:
     return found
 
 
+#: The last word of a config key whose value is the secret itself (`MAIL_PASSWORD`,
+#: `JWT_SECRET_KEY`, `SECRET_KEY_FALLBACKS`). Other keys with a secret-looking word hold a
+#: setting about one: `SESSION_COOKIE_NAME` is "session" in every Flask app, and
+#: Flask-WTF's `WTF_CSRF_HEADERS` lists header names, which are no secrets to hide
+#: wherever they appear.
+_SECRET_CONFIG_ENDINGS = frozenset({
+    "key", "keys", "fallbacks", "password", "passwords", "passwd", "pwd", "secret",
+    "secrets", "token", "tokens", "salt", "passphrase", "credentials",
+})
+_KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")
+
+
+def is_secret_config_key(key: object) -> bool:
+    """Whether a config key names a secret value, not a setting about one."""
+    if key == "SECRET_KEY":
+        return True
+    if not (isinstance(key, str) and is_secret_name(key)):
+        return False
+    words = _KEY_WORDS.findall(key)
+    return bool(words) and words[-1].lower() in _SECRET_CONFIG_ENDINGS
+
+
 def config_secrets(config: Mapping[str, Any]) -> set[str]:
-    """`SECRET_KEY` and every string (or bytes) config value under a secret-looking name."""
+    """`SECRET_KEY` and every string (or bytes) config value under a key naming a secret
+    (`is_secret_config_key`)."""
     found: set[str] = set()
     try:
         items = list(config.items())
     except Exception:
         return found
     for key, value in items:
-        if not (key == "SECRET_KEY" or is_secret_name(key)):
+        if not is_secret_config_key(key):
             continue
         if isinstance(value, bytes):
             value = value.decode("latin-1")

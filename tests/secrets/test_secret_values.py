@@ -72,3 +72,17 @@ def test_config_and_set_cookie() -> None:
                            "SECRET_KEY_FALLBACKS": ["old-key"]}) == {
         "raw-key", "mpw-1", "old-key"}
     assert set_cookie_secrets("session=abc.def.ghi; HttpOnly; Path=/") == {"abc.def.ghi"}
+
+
+def test_config_settings_about_secrets_are_no_secrets() -> None:
+    """Only a key whose last word names secret material holds a secret: the others are
+    settings (a cookie's name and domain, a header's name, a file holding a password)."""
+    config = {"SESSION_COOKIE_NAME": "session", "SESSION_COOKIE_DOMAIN": "shop.test",
+              "WTF_CSRF_HEADERS": ["X-CSRFToken"], "WTF_CSRF_FIELD_NAME": "csrf_token",
+              "REMEMBER_COOKIE_NAME": "remember_token", "API_KEY_HEADER": "X-Api-Key",
+              "MAIL_PASSWORD_FILE": "/run/secrets/mail", "SESSION_KEY_PREFIX": "sess:",
+              "JWT_SECRET_KEY": "jwt-key-1", "GITHUB_CLIENT_SECRET": "gh-secret-1",
+              "SECURITY_PASSWORD_SALT": "salt-1", "TWILIO_AUTH_TOKEN": "tw-token-1",
+              "apiKey": "camel-key-1", "db-password": "db-pw-1"}
+    assert config_secrets(config) == {"jwt-key-1", "gh-secret-1", "salt-1", "tw-token-1",
+                                      "camel-key-1", "db-pw-1"}

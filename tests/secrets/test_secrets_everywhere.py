@@ -200,3 +200,33 @@ def test_names_of_code_are_not_taken_for_secrets(fresh_import, lines: bool) -> N
     (returned,) = [s for s in request.steps if s.kind == "return"
                    and s.name.endswith("monthly_reports_2024_view")]
     assert returned.detail["result"] == "'***'"
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["hooks", "lines"])
+def test_settings_about_secrets_are_not_taken_for_secrets(fresh_import, lines: bool) -> None:
+    """Flask's `SESSION_COOKIE_NAME` ("session") and Flask-WTF's CSRF header and field
+    names sit under secret-looking keys but are settings: hiding them hid the word
+    "session", a cookie domain and header names in every value of every trace."""
+    pytest.importorskip("flask_wtf")
+    from flask_wtf.csrf import CSRFProtect
+
+    with tracer.record(lines=lines) as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+        app.config["SESSION_COOKIE_DOMAIN"] = "shop.example.test"
+        app.config["WTF_CSRF_ENABLED"] = False  # the protection's settings, not its checks
+        CSRFProtect(app)
+
+        @app.get("/settings-words")
+        def settings_words() -> dict:
+            return {"note": "session started", "host": "shop.example.test",
+                    "header": "X-CSRFToken", "field": "csrf_token",
+                    "signed with": app.config["SECRET_KEY"]}
+
+        app.test_client().get("/settings-words")
+        trace = recorder.trace()
+    (returned,) = [s for s in trace.requests[0].steps if s.kind == "return"
+                   and s.name.endswith("settings_words")]
+    result = returned.detail["result"]
+    for word in ("session started", "shop.example.test", "X-CSRFToken", "csrf_token"):
+        assert word in result, result
+    assert CONFIG_SECRETS[0] not in result  # the key itself is still a secret
