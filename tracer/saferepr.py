@@ -140,7 +140,9 @@ class _BoundedRepr(reprlib.Repr):
             if i >= self.maxdict:
                 pieces.append("...")
                 break
-            value = REDACTED if is_secret_name(key) else self.repr1(x[key], level - 1)
+            item = x[key]
+            value = (REDACTED if is_secret_name(key) and not _names_only(item)
+                     else self.repr1(item, level - 1))
             pieces.append(f"{self.repr1(key, level - 1)}: {value}")
         body = "{" + ", ".join(pieces) + "}"
         return body if type_name is None else f"{type_name}({body})"
@@ -308,6 +310,16 @@ def _forget_route(key: int, _: object) -> None:
 
 def safe_value(name: str, value: Any, *, redact: bool = True) -> str:
     """`safe_repr` for a named value: a secret-looking name hides the whole value."""
-    if redact and is_secret_name(name) and value is not None:
+    if redact and is_secret_name(name) and value is not None and not _names_only(value):
         return REDACTED
     return safe_repr(value, redact=redact)
+
+
+def _names_only(value: Any) -> bool:
+    """Whether `value`'s repr shows only a type, a name and an address (a function, a
+    class): nothing to hide, though it sits under a secret-looking name (Flask-WTF's
+    context processor returns `{'csrf_token': <function generate_csrf>}`)."""
+    try:
+        return _route(type(value)) is _NAMES_ONLY
+    except Exception:
+        return False

@@ -272,6 +272,23 @@ def test_set_cookie_and_secret_shapes_in_reprs() -> None:
     assert SECRET not in safe_repr(f'{{"api_key": "{SECRET}"}}')
 
 
+def test_code_under_a_secret_looking_name_is_shown() -> None:
+    """A function or class shows only its name: hidden, it told the reader less and hid
+    nothing (Flask-WTF's context processor returns `{'csrf_token': generate_csrf}`)."""
+    import functools
+
+    def generate_csrf() -> str:
+        return SECRET
+
+    shown = safe_repr({"csrf_token": generate_csrf, "token_type": dict,
+                       "api_key": functools.partial(str, SECRET), "password": SECRET})
+    assert "<function test_code_under_a_secret_looking_name_is_shown.<locals>" \
+           ".generate_csrf at 0x" in shown and "<class 'dict'>" in shown
+    assert SECRET not in shown and shown.count("***") == 2
+    assert saferepr.safe_value("csrf_token", generate_csrf).startswith("<function ")
+    assert saferepr.safe_value("csrf_token", SECRET) == "***"
+
+
 def test_safe_repr_survives_hostile_values() -> None:
     class Broken:
         def __repr__(self) -> str:
