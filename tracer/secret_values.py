@@ -181,27 +181,41 @@ def credential_secrets(value: str) -> set[str]:
     return found
 
 
+#: A cookie under a name that says nothing is taken for a secret from this length on: any
+#: cookie may be a session, and session ids and tokens are long. A short one is a setting
+#: (`theme=dark`, `consent=true`), and hiding it everywhere hid every "True" in a trace.
+COOKIE_SECRET_LENGTH = 8
+
+
+def cookie_secret(name: str, value: str) -> bool:
+    """Whether a cookie's value is taken for a secret."""
+    return is_secret_name(name) or len(value) >= COOKIE_SECRET_LENGTH
+
+
 def cookie_secrets(header: str) -> set[str]:
-    """Every cookie value of a Cookie header (any cookie may be a session)."""
+    """The cookie values of a Cookie header that `cookie_secret` takes for secrets."""
     found = set()
     for part in header.split(";"):
         name, sep, value = part.strip().partition("=")
-        if sep:
-            found.add(value.strip().strip('"'))
+        value = value.strip().strip('"')
+        if sep and cookie_secret(name.strip(), value):
+            found.add(value)
     return found
 
 
 def set_cookie_secrets(header: str) -> set[str]:
-    """The value a Set-Cookie header sets."""
+    """The value a Set-Cookie header sets, when `cookie_secret` takes it for a secret."""
     try:
         cookie = SimpleCookie()
         cookie.load(header)
     except CookieError:
         cookie = None
     if cookie:
-        return {morsel.value for morsel in cookie.values()}
+        return {morsel.value for name, morsel in cookie.items()
+                if cookie_secret(name, morsel.value)}
     name, _, rest = header.partition("=")
-    return {rest.partition(";")[0].strip().strip('"')}
+    value = rest.partition(";")[0].strip().strip('"')
+    return {value} if cookie_secret(name.strip(), value) else set()
 
 
 def body_secrets(body: bytes, content_type: str) -> set[str]:

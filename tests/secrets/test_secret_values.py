@@ -8,6 +8,7 @@ from tracer.secret_values import (
     Secrets,
     body_secrets,
     config_secrets,
+    cookie_secrets,
     credential_secrets,
     environ_secrets,
     set_cookie_secrets,
@@ -86,3 +87,14 @@ def test_config_settings_about_secrets_are_no_secrets() -> None:
               "apiKey": "camel-key-1", "db-password": "db-pw-1"}
     assert config_secrets(config) == {"jwt-key-1", "gh-secret-1", "salt-1", "tw-token-1",
                                       "camel-key-1", "db-pw-1"}
+
+
+def test_short_cookies_under_innocent_names_are_settings() -> None:
+    """Session ids and tokens are long; `theme=dark` and `consent=true` are settings, and
+    hiding "true" everywhere hid every True in a trace. A secret-looking name still hides
+    any value."""
+    assert cookie_secrets("consent=true; theme=dark; sid=8f14e45fceea167a; session=ab12") == {
+        "8f14e45fceea167a", "ab12"}
+    assert set_cookie_secrets("theme=dark; Path=/") == set()
+    assert set_cookie_secrets("remember_token=1|x; Path=/") == {"1|x"}
+    assert set_cookie_secrets("tracker=0123456789; Path=/") == {"0123456789"}

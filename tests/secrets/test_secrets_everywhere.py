@@ -16,6 +16,7 @@ import io
 import json
 from pathlib import Path
 
+import flask
 import pytest
 from click.testing import CliRunner
 
@@ -230,3 +231,28 @@ def test_settings_about_secrets_are_not_taken_for_secrets(fresh_import, lines: b
     for word in ("session started", "shop.example.test", "X-CSRFToken", "csrf_token"):
         assert word in result, result
     assert CONFIG_SECRETS[0] not in result  # the key itself is still a secret
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["hooks", "lines"])
+def test_short_cookie_settings_are_not_hidden_everywhere(fresh_import, lines: bool) -> None:
+    """`consent=true` and `theme=dark` are no secrets: hidden by value, they turned every
+    True and every "dark" of the trace into ***. A long cookie is still hidden."""
+    with tracer.record(lines=lines) as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+
+        @app.get("/prefs")
+        def prefs() -> dict:
+            return {"dark": True, "note": "true story", "seen": flask.request.cookies}
+
+        client = app.test_client()
+        client.set_cookie("consent", "true")
+        client.set_cookie("theme", "dark")
+        client.set_cookie("tracking", SECRETS["cookie"])
+        client.get("/prefs")
+        trace = recorder.trace()
+    (returned,) = [s for s in trace.requests[0].steps if s.kind == "return"
+                   and s.name.endswith("prefs")]
+    result = returned.detail["result"]
+    assert "'dark': True" in result and "'true story'" in result, result
+    assert "'consent', 'true'" in result and "'theme', 'dark'" in result, result
+    assert SECRETS["cookie"] not in result
