@@ -26,7 +26,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 from tracer.saferepr import REDACTED, is_secret_name
 
@@ -277,15 +277,17 @@ def _multipart_secrets(body: bytes, content_type: str) -> set[str]:
     return found
 
 
-#: The last word of a config key whose value is the secret itself (`MAIL_PASSWORD`,
-#: `JWT_SECRET_KEY`, `SECRET_KEY_FALLBACKS`). Other keys with a secret-looking word hold a
-#: setting about one: `SESSION_COOKIE_NAME` is "session" in every Flask app, and
-#: Flask-WTF's `WTF_CSRF_HEADERS` lists header names, which are no secrets to hide
-#: wherever they appear.
-_SECRET_CONFIG_ENDINGS = frozenset({
-    "key", "keys", "fallbacks", "password", "passwords", "passwd", "pwd", "secret",
-    "secrets", "token", "tokens", "salt", "passphrase", "credentials",
+#: Words that make a config key's value the secret itself wherever they stand
+#: (`SECRET_KEY_BASE`, `MAIL_PASSWORD_FILE` is hidden too: better too much than too little),
+#: and words that do so only last (`JWT_SECRET_KEY`, `TWILIO_AUTH_TOKEN`). Other keys with a
+#: secret-looking word hold a setting about one: `SESSION_COOKIE_NAME` is "session" in every
+#: Flask app, Flask-WTF's `WTF_CSRF_HEADERS` and Flask-JWT-Extended's `JWT_TOKEN_LOCATION`
+#: list header names and places, which are no secrets to hide wherever they appear.
+_SECRET_CONFIG_WORDS = frozenset({
+    "secret", "secrets", "password", "passwords", "passwd", "pwd", "passphrase", "salt",
 })
+_SECRET_CONFIG_ENDINGS = frozenset({"key", "keys", "token", "tokens", "fallbacks",
+                                    "credentials"})
 _KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")
 
 
@@ -295,23 +297,38 @@ def is_secret_config_key(key: object) -> bool:
         return True
     if not (isinstance(key, str) and is_secret_name(key)):
         return False
-    words = _KEY_WORDS.findall(key)
-    return bool(words) and words[-1].lower() in _SECRET_CONFIG_ENDINGS
+    words = [word.lower() for word in _KEY_WORDS.findall(key)]
+    return bool(words) and (words[-1] in _SECRET_CONFIG_ENDINGS
+                            or not _SECRET_CONFIG_WORDS.isdisjoint(words))
+
+
+def url_password(text: str) -> str | None:
+    """The password of a URL that carries credentials (`postgresql://app:pw@db/app`),
+    decoded; None for any other text."""
+    if "://" not in text or "@" not in text:
+        return None
+    try:
+        password = urlsplit(text.strip()).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
 
 
 def config_secrets(config: Mapping[str, Any]) -> set[str]:
-    """`SECRET_KEY` and every string (or bytes) config value under a key naming a secret
-    (`is_secret_config_key`)."""
+    """`SECRET_KEY`, every string (or bytes) config value under a key naming a secret
+    (`is_secret_config_key`), and the password of every URL with credentials."""
     found: set[str] = set()
     try:
         items = list(config.items())
     except Exception:
         return found
     for key, value in items:
-        if not is_secret_config_key(key):
-            continue
         if isinstance(value, bytes):
             value = value.decode("latin-1")
+        if isinstance(value, str) and (password := url_password(value)):
+            found.add(password)  # a database or broker URL, under any name
+        if not is_secret_config_key(key):
+            continue
         if isinstance(value, str):
             found.add(value)
         elif isinstance(value, list | tuple):  # SECRET_KEY_FALLBACKS

@@ -76,17 +76,28 @@ def test_config_and_set_cookie() -> None:
 
 
 def test_config_settings_about_secrets_are_no_secrets() -> None:
-    """Only a key whose last word names secret material holds a secret: the others are
-    settings (a cookie's name and domain, a header's name, a file holding a password)."""
+    """A key holds a secret when a word of it names secret material (SECRET, PASSWORD,
+    SALT) or its last word does (KEY, TOKEN): the others are settings about a secret (a
+    cookie's name and domain, a header's name, where a token is looked for)."""
     config = {"SESSION_COOKIE_NAME": "session", "SESSION_COOKIE_DOMAIN": "shop.test",
               "WTF_CSRF_HEADERS": ["X-CSRFToken"], "WTF_CSRF_FIELD_NAME": "csrf_token",
               "REMEMBER_COOKIE_NAME": "remember_token", "API_KEY_HEADER": "X-Api-Key",
-              "MAIL_PASSWORD_FILE": "/run/secrets/mail", "SESSION_KEY_PREFIX": "sess:",
+              "JWT_TOKEN_LOCATION": ["headers", "cookies"], "SESSION_KEY_PREFIX": "sess:",
               "JWT_SECRET_KEY": "jwt-key-1", "GITHUB_CLIENT_SECRET": "gh-secret-1",
               "SECURITY_PASSWORD_SALT": "salt-1", "TWILIO_AUTH_TOKEN": "tw-token-1",
-              "apiKey": "camel-key-1", "db-password": "db-pw-1"}
+              "apiKey": "camel-key-1", "db-password": "db-pw-1",
+              "SECRET_KEY_BASE": "base-1", "MAIL_PASSWORD_FILE": "/run/secrets/mail"}
     assert config_secrets(config) == {"jwt-key-1", "gh-secret-1", "salt-1", "tw-token-1",
-                                      "camel-key-1", "db-pw-1"}
+                                      "camel-key-1", "db-pw-1", "base-1",
+                                      "/run/secrets/mail"}
+
+
+def test_the_password_of_a_url_in_config_is_a_secret_under_any_name() -> None:
+    config = {"SQLALCHEMY_DATABASE_URI": "postgresql://app:p%40ss-w0rd@db/app",
+              "SESSION_REDIS_URL": "redis://:r3dis-pw@cache:6379/0",
+              "CELERY_BROKER_URL": b"amqp://guest:gu3st-pw@mq//",
+              "HOMEPAGE": "https://example.test/@me", "MIRROR": "https://user@host/"}
+    assert config_secrets(config) == {"p@ss-w0rd", "r3dis-pw", "gu3st-pw"}
 
 
 def test_short_cookies_under_innocent_names_are_settings() -> None:

@@ -256,3 +256,23 @@ def test_short_cookie_settings_are_not_hidden_everywhere(fresh_import, lines: bo
     assert "'dark': True" in result and "'true story'" in result, result
     assert "'consent', 'true'" in result and "'theme', 'dark'" in result, result
     assert SECRETS["cookie"] not in result
+
+
+def test_the_password_of_a_database_url_in_config_is_hidden_everywhere(fresh_import) -> None:
+    """A URL with credentials is a secret under any config key (the database's, a broker's):
+    its password is hidden in the config step and wherever the app shows the URL."""
+    password = "db-PW-MARK-3e91"
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"postgresql://app:{password}@db/app"
+
+        @app.get("/dsn")
+        def dsn() -> str:
+            return app.config["SQLALCHEMY_DATABASE_URI"]
+
+        app.test_client().get("/dsn")
+        trace = recorder.trace()
+    text = json.dumps([dict(s.detail) for s in (*trace.registration.steps,
+                                                *trace.requests[0].steps)])
+    assert password not in text
+    assert "postgresql://app:***@db/app" in text
