@@ -43,11 +43,12 @@ def banner(app: str, host: str, port: int, spool: str | None, reload: bool, *,
 
 
 def request_line(event: dict[str, Any]) -> str:
-    """One printed line per finished request (method and path as the client sent them,
-    escaped)."""
+    """One printed line per finished request (method, path and query as the client sent
+    them, escaped), as `flaskscope requests` lists it."""
     status = "-" if event.get("status") is None else event["status"]
     endpoint = f"  {visible(str(event['endpoint']))}" if event.get("endpoint") else ""
-    method, path = visible(str(event["method"])), visible(str(event["path"]))
+    query = f"?{event['query']}" if event.get("query") else ""
+    method, path = visible(str(event["method"])), visible(str(event["path"]) + str(query))
     return (f"#{event['id']} {method} {path} → {status} {visible(str(event['outcome']))}"
             f"{endpoint}  {event['duration_ms']:.1f} ms  {event['steps']} steps")
 

@@ -387,6 +387,14 @@ def test_the_request_line_escapes_what_the_client_sent() -> None:
     assert line.isprintable()
 
 
+def test_the_request_line_shows_the_query_as_requests_lists_it() -> None:
+    event = {"id": 9, "method": "GET", "path": "/cookies/set", "query": "flavour=\x1boat",
+             "status": 302, "outcome": "redirect", "endpoint": "set_cookies",
+             "duration_ms": 0.749, "steps": 34}
+    assert request_line(event) == ("#9 GET /cookies/set?flavour=\\x1boat → 302 redirect  "
+                                   "set_cookies  0.7 ms  34 steps")
+
+
 def test_the_last_word_accounts_for_every_trace() -> None:
     report = StopReport()
     assert report.line() == " * 0 traces written"

@@ -279,7 +279,7 @@ class Spool:
             "request", file=str(path), id=request.id, method=request.method,
             path=request.path, query=request.query, status=request.status,
             outcome=request.outcome, endpoint=request.endpoint,
-            duration_ms=round(request.duration_ns / 1e6, 2), steps=len(request.steps),
+            duration_ms=round(request.duration_ns / 1e6, 3), steps=len(request.steps),
             thread=request.thread,
         )
 
