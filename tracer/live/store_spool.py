@@ -28,8 +28,9 @@ MAX_WAIT = 2.0
 #: Requests waiting for room run again once the backlog is down to this. Waking them at
 #: every commit instead woke all of them to find the backlog full again, which under 16
 #: busy threads cost more than the writes; and the writer, alone while they wait, never
-#: waits for the interpreter lock at each SQLite call (`make bench`: 0.28x plain at every
-#: commit, 0.39x at half the backlog, 0.42x at an eighth).
+#: waits for the interpreter lock at each SQLite call (16 client threads, as in
+#: `bench_store.py`: 0.30x plain Werkzeug woken at every commit, 0.39x at half the
+#: backlog, 0.42x at an eighth).
 RESUME_AT = MAX_PENDING // 8
 
 
