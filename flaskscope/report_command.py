@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -29,6 +30,16 @@ def narrator(trace: Trace) -> Narrate:
     return narrate
 
 
+def only_request(trace: Trace, request_id: int) -> Trace:
+    """`trace` with request `request_id` alone (one line naming the ids there if absent)."""
+    chosen = tuple(request for request in trace.requests if request.id == request_id)
+    if not chosen:
+        known = ", ".join(str(request.id) for request in trace.requests)
+        there = f"the requests there are: {known}" if known else "the trace holds no request"
+        raise FlaskscopeError(f"no request {request_id} in this trace; {there}")
+    return replace(trace, requests=chosen)
+
+
 @click.command()
 @click.argument("source", nargs=-1, required=True, metavar="SOURCE")
 @request_options
@@ -37,6 +48,8 @@ def narrator(trace: Trace) -> Narrate:
               help="The HTML file to write.")
 @click.option("--lang", type=click.Choice(languages()), default=SOURCE_LANGUAGE,
               show_default=True, help="Language the page opens in (it can switch).")
+@click.option("--request", "request_id", type=int, metavar="N",
+              help="Only request N (a trace store: its id; default: the newest).")
 def report(
     source: Sequence[str],
     data: Sequence[str],
@@ -48,6 +61,7 @@ def report(
     exclude: Sequence[str],
     output: str,
     lang: str,
+    request_id: int | None,
 ) -> None:
     """Write a self-contained HTML report to step through in any browser.
 
@@ -55,7 +69,9 @@ def report(
     loads nothing from the network: its style, script, graphs and the trace are inside.
     """
     trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
-                           include=include, exclude=exclude)
+                           include=include, exclude=exclude, request_id=request_id)
+    if request_id is not None:
+        trace = only_request(trace, request_id)
     page = report_html(trace, narrate=narrator(trace), lang=lang)
     try:
         Path(output).write_text(page, encoding="utf-8")

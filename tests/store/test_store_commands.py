@@ -51,6 +51,25 @@ def test_explain_graph_and_export_take_a_stored_request(run, store: Path, tmp_pa
     assert newest.exit_code == 0 and "/nowhere" in newest.output
 
 
+def test_report_takes_a_stored_request_or_one_of_a_trace_file(run, store: Path, tmp_path,
+                                                               recorded: Trace) -> None:
+    page = tmp_path / "three.html"
+    result = run("report", str(store), "--request", "2", "-o", str(page))
+    assert result.exit_code == 0, result.output
+    assert "/nowhere" in page.read_text(encoding="utf-8")
+    missing = run("report", str(store), "--request", "9", "-o", str(page))
+    assert missing.exit_code == 2 and "no request 9" in missing.output
+    trace_file = tmp_path / "two.json"
+    save(recorded, trace_file)  # requests 0 (GET /index) and 1 (GET /nowhere)
+    only = tmp_path / "only.html"
+    assert run("report", str(trace_file), "--request", "0", "-o", str(only)).exit_code == 0
+    text = only.read_text(encoding="utf-8")
+    assert "/index" in text and "/nowhere" not in text
+    absent = run("report", str(trace_file), "--request", "5", "-o", str(only))
+    assert absent.exit_code == 2
+    assert "no request 5 in this trace; the requests there are: 0, 1" in absent.output
+
+
 def test_export_writes_a_standalone_trace_file(run, store: Path, tmp_path, recorded) -> None:
     output = tmp_path / "one.json.gz"
     result = run("export", str(store), "--request", "3", "-o", str(output))
