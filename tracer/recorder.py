@@ -28,8 +28,15 @@ from typing import Any
 from tracer.engine import compiled_steps
 from tracer.model import Registration, Request, Role, Route, SourceFile, Step, Trace
 from tracer.plain import PlainValues
-from tracer.saferepr import is_secret_name, safe_repr, safe_value, scrubbing, stop_scrubbing
-from tracer.secret_values import Secrets, config_secrets
+from tracer.saferepr import (
+    REDACTED,
+    is_secret_name,
+    safe_repr,
+    safe_value,
+    scrubbing,
+    stop_scrubbing,
+)
+from tracer.secret_values import Secrets, config_secrets, is_secret_config_key
 from tracer.values import rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
@@ -354,6 +361,14 @@ class Recorder:
     def named(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Stored forms of named values (arguments, locals); secret names hide the value."""
         return {name: safe_value(name, value, redact=self.redact) for name, value in values.items()}
+
+    def config_values(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Stored forms of config values: hidden when the key names a secret, not when it
+        names a setting about one (`SESSION_COOKIE_NAME` is "session"); secrets known by
+        value, a database URL's password among them, are hidden when the trace is built."""
+        return {name: REDACTED if self.redact and value is not None
+                and is_secret_config_key(name) else safe_repr(value, redact=self.redact)
+                for name, value in values.items()}
 
     def view_args(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Stored forms of the arguments a URL matched: a secret-named one (`<token>`) is

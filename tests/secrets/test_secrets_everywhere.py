@@ -276,3 +276,24 @@ def test_the_password_of_a_database_url_in_config_is_hidden_everywhere(fresh_imp
                                                 *trace.requests[0].steps)])
     assert password not in text
     assert "postgresql://app:***@db/app" in text
+
+
+def test_config_steps_show_settings_and_hide_secrets(fresh_import) -> None:
+    """A config step hides a value by its key only when the key names the secret: a
+    cookie's domain is shown, a mail password is not (set one by one, or the values a
+    `from_mapping` changed)."""
+    password = "mail-PW-MARK-0c4d"
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.secrets_app").app
+        app.config["SESSION_COOKIE_DOMAIN"] = "shop.example.test"
+        app.config["MAIL_PASSWORD"] = password
+        app.config.from_mapping({"JWT_TOKEN_LOCATION": ["headers"],
+                                 "JWT_SECRET_KEY": password + "2"})
+        trace = recorder.trace()
+    config_steps = [step for step in trace.registration.steps if step.role == "config"]
+    set_one = {name: value for step in config_steps for name, value in step.detail.items()}
+    assert set_one["SESSION_COOKIE_DOMAIN"] == "'shop.example.test'"
+    assert set_one["MAIL_PASSWORD"] == "***"
+    (mapped,) = [step.facts["values"] for step in config_steps if "values" in step.facts]
+    assert mapped == {"JWT_TOKEN_LOCATION": "['headers']", "JWT_SECRET_KEY": "***"}
+    assert password not in json.dumps([[s.detail, s.facts] for s in config_steps])

@@ -505,7 +505,7 @@ class FlaskHooks(AdapterHooks):
             changed = {k: v for k, v in config.items() if k not in old or old[k] is not v}
             self.recorder.annotate(step, {
                 "keys": sorted(changed),
-                "values": self.recorder.named(changed),
+                "values": self.recorder.config_values(changed),
                 "returned": result if isinstance(result, bool) else None,
             })
 
@@ -523,7 +523,7 @@ class FlaskHooks(AdapterHooks):
                 hooks.recorder.note(
                     Role.CONFIG, "Config.__setitem__",
                     {"style": "item", "key": str(key), **({"app": label} if label else {})},
-                    hooks.recorder.named({str(key): value}),
+                    hooks.recorder.config_values({str(key): value}),
                 )
 
         return __setitem__
