@@ -30,16 +30,6 @@ def narrator(trace: Trace) -> Narrate:
     return narrate
 
 
-def only_request(trace: Trace, request_id: int) -> Trace:
-    """`trace` with request `request_id` alone (one line naming the ids there if absent)."""
-    chosen = tuple(request for request in trace.requests if request.id == request_id)
-    if not chosen:
-        known = ", ".join(str(request.id) for request in trace.requests)
-        there = f"the requests there are: {known}" if known else "the trace holds no request"
-        raise FlaskscopeError(f"no request {request_id} in this trace; {there}")
-    return replace(trace, requests=chosen)
-
-
 @click.command()
 @click.argument("source", nargs=-1, required=True, metavar="SOURCE")
 @request_options
@@ -71,7 +61,10 @@ def report(
     trace = resolve_source(source, data, headers, json_text, no_redact, lines=lines,
                            include=include, exclude=exclude, request_id=request_id)
     if request_id is not None:
-        trace = only_request(trace, request_id)
+        try:
+            trace = replace(trace, requests=(trace.request(request_id),))
+        except KeyError as exc:
+            raise FlaskscopeError(f"{exc.args[0]}; pick one with --request N") from None
     page = report_html(trace, narrate=narrator(trace), lang=lang)
     try:
         Path(output).write_text(page, encoding="utf-8")

@@ -67,7 +67,7 @@ def test_report_takes_a_stored_request_or_one_of_a_trace_file(run, store: Path, 
     assert "/index" in text and "/nowhere" not in text
     absent = run("report", str(trace_file), "--request", "5", "-o", str(only))
     assert absent.exit_code == 2
-    assert "no request 5 in this trace; the requests there are: 0, 1" in absent.output
+    assert "no request 5 in this trace (requests: 0, 1)" in absent.output
 
 
 def test_export_writes_a_standalone_trace_file(run, store: Path, tmp_path, recorded) -> None:
