@@ -53,7 +53,12 @@ for python in "${pythons[@]}"; do
             "${tests[@]}" 2>&1 |
             tee "$venv/tests.log" | tail -1)
         echo "$result"
-        grep -q ' failed\| error' <<<"$result" && status=1 && result+=" FAILED"
+        if grep -q ' failed\| error' <<<"$result"; then
+            # The summary is what a CI log keeps: name the tests that failed.
+            status=1
+            result+=" FAILED: $(grep -h '^FAILED \|^ERROR ' "$venv/tests.log" | head -5 |
+                cut -c1-200 | paste -sd ' ' -)"
+        fi
         line="$label: tests: $result"
         if [ -z "$suffix" ]; then
             suite_status=0

@@ -199,7 +199,10 @@ def test_the_compiled_core_keeps_step_rows_out_of_the_collectors_sight(
                 if (lines and len(row) == 3) or row[2] in ("call", "return")]
     assert len(rows) > 20
     assert {len(row) for row in rows} == ({9, 3} if lines else {9})
-    tracked = sum(gc.is_tracked(row) for row in rows)
-    # Line mode: the calls the core hands back (first calls of a code object, watched
-    # ones) get their rows from Python, which cannot untrack them.
-    assert tracked <= (len(rows) // 20 if lines else 0)
+    calls = [row for row in rows if len(row) == 9 and row[2] == "call"]
+    tracked_calls = sum(gc.is_tracked(row) for row in calls)
+    assert not any(gc.is_tracked(row) for row in rows if len(row) == 3 or row[2] == "return")
+    # Line mode: the calls the core hands back (first calls of a code object, resumed
+    # generators, watched ones) get their rows from Python, which cannot untrack them:
+    # how many depends on the Flask and Python versions, not a fixed share of all rows.
+    assert tracked_calls <= (len(calls) // 3 if lines else 0)
