@@ -549,6 +549,44 @@ typedef struct {
 static PyObject *EVENT_NAMES[8];
 static PyObject *STR_F_TRACE;
 
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+/* The start of 3.11's `struct _frame` (Include/internal/pycore_frame.h), fixed for the 3.11
+ * series: a frame's local trace function read without an attribute lookup. Under a trace
+ * function CPython reports every line of every frame, and most frames have none, so this
+ * read is what most events cost. `frame_layout_holds` checks it against `f_trace` once. */
+typedef struct {
+    PyObject_HEAD
+    PyFrameObject *f_back;
+    void *f_frame;
+    PyObject *f_trace;
+} FrameStart311;
+#define FRAME_TRACE(frame) (((FrameStart311 *)(frame))->f_trace)
+static int frame_layout_known = 0;
+
+/* Whether `FrameStart311` matches this interpreter's frames: a frame given a known local
+ * trace function through the attribute must show it in the field. */
+static int
+frame_layout_holds(void)
+{
+    PyFrameObject *frame = PyEval_GetFrame();  /* the frame importing this module */
+    if (frame == NULL)
+        return 0;
+    PyObject *before = PyObject_GetAttr((PyObject *)frame, STR_F_TRACE);
+    if (before == NULL)
+        return -1;
+    int holds = 0;
+    if (PyObject_SetAttr((PyObject *)frame, STR_F_TRACE, STR_F_TRACE) == 0) {
+        holds = FRAME_TRACE(frame) == STR_F_TRACE;
+        if (PyObject_SetAttr((PyObject *)frame, STR_F_TRACE, before) < 0)
+            holds = -1;
+    }
+    else
+        holds = -1;
+    Py_DECREF(before);
+    return holds;
+}
+#endif
+
 static int
 Catcher_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -557,28 +595,49 @@ Catcher_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         return 0;
     PyObject *callback = NULL;
     if (what == PyTrace_CALL) {
-        PyCodeObject *code = PyFrame_GetCode(frame);
-        PyObject *code_key = PyLong_FromVoidPtr(code);
-        PyObject *frame_key = code_key ? PyLong_FromVoidPtr(frame) : NULL;
-        Py_DECREF(code);
-        int wanted = frame_key ? PyDict_Contains(self->watched, code_key) : -1;
-        if (wanted == 0)
-            wanted = PyDict_Contains(self->lines, code_key);
-        if (wanted == 0)
+        /* Most calls are of code nobody watches, with nothing paused: an empty dict is
+         * not asked, and no key is made for it. */
+        int wanted = 0;
+        if (PyDict_GET_SIZE(self->watched) || PyDict_GET_SIZE(self->lines)) {
+            PyCodeObject *code = PyFrame_GetCode(frame);
+            PyObject *code_key = PyLong_FromVoidPtr(code);
+            Py_DECREF(code);
+            if (code_key == NULL)
+                return -1;
+            wanted = PyDict_Contains(self->watched, code_key);
+            if (wanted == 0)
+                wanted = PyDict_Contains(self->lines, code_key);
+            Py_DECREF(code_key);
+        }
+        if (wanted == 0 && PyDict_GET_SIZE(self->suspended)) {
+            PyObject *frame_key = PyLong_FromVoidPtr(frame);
+            if (frame_key == NULL)
+                return -1;
             wanted = PyDict_Contains(self->suspended, frame_key);
-        Py_XDECREF(code_key);
-        Py_XDECREF(frame_key);
+            Py_DECREF(frame_key);
+        }
         if (wanted <= 0)
             return wanted;
         callback = Py_NewRef(self->on_call);
     }
     else {
-        callback = PyObject_GetAttr((PyObject *)frame, STR_F_TRACE);
-        if (callback == NULL)
-            return -1;
-        if (callback == Py_None) {
-            Py_DECREF(callback);
-            return 0;
+#ifdef FRAME_TRACE
+        if (frame_layout_known) {
+            callback = FRAME_TRACE(frame);
+            if (callback == NULL || callback == Py_None)
+                return 0;
+            Py_INCREF(callback);
+        }
+        else
+#endif
+        {
+            callback = PyObject_GetAttr((PyObject *)frame, STR_F_TRACE);
+            if (callback == NULL)
+                return -1;
+            if (callback == Py_None) {
+                Py_DECREF(callback);
+                return 0;
+            }
         }
     }
     Py_INCREF(self);  /* the callback may stop tracing (and drop us) */
@@ -730,12 +789,21 @@ PyInit__stepcore(void)
     INTERN(EVENT_NAMES[PyTrace_RETURN], "return");
     INTERN(EVENT_NAMES[PyTrace_OPCODE], "opcode");
 #undef INTERN
+#ifdef FRAME_TRACE
+    frame_layout_known = frame_layout_holds();
+    if (frame_layout_known < 0)
+        return NULL;
+#endif
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
     if (PyModule_AddObjectRef(module, "Steps", (PyObject *)&StepsType) < 0 ||
         PyModule_AddObjectRef(module, "Catcher", (PyObject *)&CatcherType) < 0 ||
-        PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0) {
+        PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0 ||
+#ifdef FRAME_TRACE
+        PyModule_AddIntConstant(module, "FRAME_TRACE_READ_DIRECTLY", frame_layout_known) < 0 ||
+#endif
+        0) {
         Py_DECREF(module);
         return NULL;
     }
