@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from types import ModuleType
 
 ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
@@ -52,6 +53,20 @@ def compiled_steps() -> ModuleType | None:
     """The compiled step bookkeeping, or None when it is switched off, not built, or out
     of date."""
     return _usable("_stepcore", STEPS_INTERFACE)
+
+
+def _nothing() -> None:
+    """Pausing or resuming where no compiled Catcher can be tracing."""
+
+
+def catching_pauses() -> tuple[Callable[[], None], Callable[[], None]]:
+    """`(pause, resume)` around the recorder's bookkeeping: on 3.11 they switch the
+    Catcher's tracing mode off for the thread meanwhile (`tracer/_stepcore.c`); where it
+    is not built, or not tracing, they do nothing."""
+    steps = compiled_steps()
+    if steps is None or not hasattr(steps, "pause_catching"):
+        return _nothing, _nothing
+    return steps.pause_catching, steps.resume_catching
 
 
 def describe() -> str:

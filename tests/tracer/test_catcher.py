@@ -69,3 +69,100 @@ def test_watched_calls_and_frames_given_a_trace_function_get_their_events() -> N
     assert ("unwatched", "call") not in events
     assert [event for name, event in events if name == "unwatched"] == [
         "line", "line", "line", "return"]
+
+
+def _calls_seen(run) -> list[str]:
+    """The watched calls a Catcher hands over while `run()` runs."""
+    seen: list[str] = []
+
+    def on_call(frame, event: str, arg: object):
+        seen.append(frame.f_code.co_name)
+
+    catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
+                           on_call=on_call)
+    catcher.start()
+    try:
+        run()
+    finally:
+        sys.settrace(None)
+    return seen
+
+
+def test_bookkeeping_paused_is_not_traced_and_pauses_nest() -> None:
+    def run() -> None:
+        watched()  # seen
+        core.pause_catching()
+        try:
+            watched()  # paused: not seen
+            core.pause_catching()  # nested: the outer pause still holds after it
+            core.resume_catching()
+            watched()
+        finally:
+            core.resume_catching()
+        watched()  # seen again
+
+    assert _calls_seen(run) == ["watched", "watched"]
+
+
+def test_a_pause_leaves_any_other_trace_function_alone() -> None:
+    """A debugger's or coverage's trace function sees everything, paused or not."""
+    seen: list[str] = []
+
+    def tracer_function(frame, event: str, arg: object):
+        if event == "call":
+            seen.append(frame.f_code.co_name)
+
+    sys.settrace(tracer_function)
+    try:
+        core.pause_catching()
+        try:
+            watched()
+        finally:
+            core.resume_catching()
+    finally:
+        sys.settrace(None)
+    assert "watched" in seen
+
+
+def test_a_pause_inside_a_trace_callback_changes_nothing() -> None:
+    """The recorder's bookkeeping also runs inside the Catcher's callbacks, where CPython
+    has paused tracing itself: resuming there must not switch it back on early."""
+    seen: list[str] = []
+
+    def on_call(frame, event: str, arg: object):
+        core.pause_catching()
+        core.resume_catching()
+        seen.append(frame.f_code.co_name)
+
+    catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
+                           on_call=on_call)
+    catcher.start()
+    try:
+        watched()
+        watched()
+    finally:
+        sys.settrace(None)
+    assert seen == ["watched", "watched"]
+
+
+def test_no_pause_while_a_profiler_runs() -> None:
+    """cProfile would see the frames that pause enter and never return."""
+    calls: list[str] = []
+
+    def profiler(frame, event: str, arg: object) -> None:
+        if event in ("call", "return"):
+            calls.append(f"{event} {frame.f_code.co_name}")
+
+    def run() -> None:
+        sys.setprofile(profiler)
+        try:
+            core.pause_catching()
+            try:
+                watched()
+            finally:
+                core.resume_catching()
+        finally:
+            sys.setprofile(None)
+
+    assert _calls_seen(run) == ["watched"]
+    assert calls.count("call watched") == calls.count("return watched") == 1

@@ -238,6 +238,7 @@ class AdapterHooks:
         code = code_of(inspect.unwrap(original))
         hooks = self
         recorder = self.recorder
+        pause, resume = recorder.pause_catching, recorder.resume_catching
         role_of = role if callable(role) else None
         fixed_role = None if callable(role) else role
 
@@ -245,6 +246,7 @@ class AdapterHooks:
         # step of every request, and a `with` block costs two more calls.
         def open_step(args: tuple, kwargs: dict) -> int | None:
             bookkeeping.muted += 1
+            pause()
             step = None
             try:
                 facts = describe(args, kwargs) if describe is not None else None
@@ -256,12 +258,14 @@ class AdapterHooks:
             except Exception as failure:
                 recorder.failed(failure)
             finally:
+                resume()
                 bookkeeping.muted -= 1
             return step
 
         def close_step(step: int | None, args: tuple, kwargs: dict, result: Any,
                        error: BaseException | None) -> Any:
             bookkeeping.muted += 1
+            pause()
             try:
                 if error is not None:
                     try:
@@ -280,6 +284,7 @@ class AdapterHooks:
             except Exception as failure:
                 recorder.failed(failure)
             finally:
+                resume()
                 bookkeeping.muted -= 1
             return result
 
