@@ -113,6 +113,21 @@ class _BoundedRepr(reprlib.Repr):
 
     def repr1(self, x: Any, level: int) -> str:
         try:
+            # The builtin types reprlib would find by their name, found by type: reprlib's
+            # lookup by name costs more than most of these reprs.
+            kind = type(x)
+            if kind is str:
+                return self.repr_str(x, level)
+            if kind is tuple:
+                return self._repr_iterable(x, level, "(", ")", self.maxtuple, ",")
+            if kind is list:
+                return self._repr_iterable(x, level, "[", "]", self.maxlist)
+            if kind is dict:
+                return self.repr_dict(x, level)
+            if kind is int:
+                return self.repr_int(x, level)
+            if kind is float or kind is bool or x is None:
+                return self.repr_instance(x, level)
             if self.redact and not isinstance(x, dict) and _is_plain_mapping(x):
                 return self._repr_mapping(x, level, type(x).__name__)
             return super().repr1(x, level)
@@ -237,7 +252,8 @@ def safe_repr(value: Any, *, redact: bool = True) -> str:
     try:
         if kind in _SCALARS or (kind is str and len(value) <= _MAX_TEXT - 2):
             text = repr(value)
-        elif (kind is list or kind is tuple) and _short_and_flat(value):
+        elif ((kind is list or kind is tuple) and _short_and_flat(value)) or (
+                kind is dict and not value):
             text = repr(value)  # what the bounded walk would give, without walking
         else:
             route = _route(kind)
