@@ -119,9 +119,9 @@ class _BoundedRepr(reprlib.Repr):
             if kind is str:
                 return self.repr_str(x, level)
             if kind is tuple:
-                return self._repr_iterable(x, level, "(", ")", self.maxtuple, ",")
+                return self.repr_tuple(x, level)
             if kind is list:
-                return self._repr_iterable(x, level, "[", "]", self.maxlist)
+                return self.repr_list(x, level)
             if kind is dict:
                 return self.repr_dict(x, level)
             if kind is int:
