@@ -5,6 +5,10 @@
 #include <Python.h>
 #include <time.h>
 
+/* The capsule `tracer._linecore.TRACE_FUNCTION`: a pointer to the line tracer's C trace
+ * function (a `Py_tracefunc`), by which the step core knows the tracer is ours. */
+#define TRACE_FUNCTION_CAPSULE "tracer._linecore.TRACE_FUNCTION"
+
 /* A time stamp from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC). */
 static PyObject *
 now_ns(void)

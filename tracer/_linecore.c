@@ -1636,6 +1636,8 @@ Tracer_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return result;
 }
 
+static Py_tracefunc trace_function = Tracer_event;
+
 static PyObject *
 Tracer_start(Tracer *self, PyObject *unused)
 {
@@ -1753,5 +1755,14 @@ PyInit__linecore(void)
         Py_DECREF(module);
         return NULL;
     }
+    /* The C trace function, for the step core to tell this tracer from anyone else's
+     * (`tracer/_stepcore.c`, pause_tracing). */
+    PyObject *capsule = PyCapsule_New(&trace_function, TRACE_FUNCTION_CAPSULE, NULL);
+    if (capsule == NULL || PyModule_AddObjectRef(module, "TRACE_FUNCTION", capsule) < 0) {
+        Py_XDECREF(capsule);
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_DECREF(capsule);
     return module;
 }

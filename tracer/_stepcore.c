@@ -744,24 +744,34 @@ static PyTypeObject CatcherType = {
     .tp_call = (ternaryfunc)Catcher_call,
 };
 
-/* -- pausing the Catcher while the recorder's own bookkeeping runs (3.11) ----------------
+/* -- pausing our own tracing while the recorder's bookkeeping runs (3.11) ----------------
  *
- * While a trace function is set, 3.11 runs every frame in its tracing mode, and the
- * recorder's bookkeeping inside a catching window (opening a step, reprs, notes) ran at
- * about half speed. `pause_catching()` switches that mode off for the thread as CPython
- * does around a trace function's own call (`PyThreadState_EnterTracing`), only when the
- * Catcher is the trace function, no profile function is set and no trace callback is
- * running; `resume_catching()` ends the outermost pause. Calls nest (strictly, in
- * try/finally): this thread's depth counts them from the pause, so the ones inside a
- * pause and the ones that paused nothing are told apart. What runs paused is muted
- * bookkeeping, which is never recorded: no event of the app is lost. */
+ * While a trace function is set, 3.11 runs every frame in its tracing mode: the recorder's
+ * bookkeeping inside a catching window (opening a step, reprs, notes), and all of it in
+ * line mode, ran at about half speed. `pause_tracing()` switches that mode off for the
+ * thread as CPython does around a trace function's own call (`PyThreadState_EnterTracing`),
+ * only when the trace function is ours (the Catcher, the line core's tracer), no profile
+ * function is set and no trace callback is running; `resume_tracing()` ends the outermost
+ * pause. Calls nest (strictly, in try/finally): this thread's depth counts them from the
+ * pause, so the ones inside a pause and the ones that paused nothing are told apart. What
+ * runs paused is muted bookkeeping, which neither tracer records: no event of the app is
+ * lost. */
 
 #if PY_VERSION_HEX < 0x030C0000
 static _Thread_local int pause_depth = 0;
+/* The line core's trace function (`TRACE_FUNCTION_CAPSULE`), NULL when it is not built:
+ * line mode's bookkeeping is paused as the Catcher's is. */
+static Py_tracefunc line_tracer = NULL;
+
+static int
+ours(Py_tracefunc function)
+{
+    return function == Catcher_event || (function != NULL && function == line_tracer);
+}
 #endif
 
 static PyObject *
-pause_catching(PyObject *module, PyObject *unused)
+pause_tracing(PyObject *module, PyObject *unused)
 {
 #if PY_VERSION_HEX < 0x030C0000
     if (pause_depth > 0) {
@@ -770,7 +780,7 @@ pause_catching(PyObject *module, PyObject *unused)
     }
     PyThreadState *tstate = PyThreadState_Get();
     /* A profile function (cProfile) would miss the returns of the frames pausing. */
-    if (tstate->tracing == 0 && tstate->c_tracefunc == Catcher_event &&
+    if (tstate->tracing == 0 && ours(tstate->c_tracefunc) &&
             tstate->c_profilefunc == NULL) {
         PyThreadState_EnterTracing(tstate);
         pause_depth = 1;
@@ -780,7 +790,7 @@ pause_catching(PyObject *module, PyObject *unused)
 }
 
 static PyObject *
-resume_catching(PyObject *module, PyObject *unused)
+resume_tracing(PyObject *module, PyObject *unused)
 {
 #if PY_VERSION_HEX < 0x030C0000
     if (pause_depth > 0 && --pause_depth == 0)
@@ -790,10 +800,10 @@ resume_catching(PyObject *module, PyObject *unused)
 }
 
 static PyMethodDef module_methods[] = {
-    {"pause_catching", pause_catching, METH_NOARGS,
-     "Run this thread untraced until resume_catching() (3.11, when the Catcher traces it)."},
-    {"resume_catching", resume_catching, METH_NOARGS,
-     "End what the matching pause_catching() began."},
+    {"pause_tracing", pause_tracing, METH_NOARGS,
+     "Run this thread untraced until resume_tracing() (3.11, when our tracer traces it)."},
+    {"resume_tracing", resume_tracing, METH_NOARGS,
+     "End what the matching pause_tracing() began."},
     {NULL}
 };
 
@@ -847,6 +857,17 @@ PyInit__stepcore(void)
     frame_layout_known = frame_layout_holds();
     if (frame_layout_known < 0)
         return NULL;
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+    PyObject *line_core = PyImport_ImportModule("tracer._linecore");
+    PyObject *capsule = line_core ? PyObject_GetAttrString(line_core, "TRACE_FUNCTION") : NULL;
+    Py_tracefunc *found = capsule ? PyCapsule_GetPointer(capsule, TRACE_FUNCTION_CAPSULE) : NULL;
+    if (found != NULL)
+        line_tracer = *found;
+    else
+        PyErr_Clear();  /* not built, or built from older sources: the Catcher alone */
+    Py_XDECREF(capsule);
+    Py_XDECREF(line_core);
 #endif
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)

@@ -56,17 +56,18 @@ def compiled_steps() -> ModuleType | None:
 
 
 def _nothing() -> None:
-    """Pausing or resuming where no compiled Catcher can be tracing."""
+    """Pausing or resuming where no compiled tracer of ours can be tracing."""
 
 
-def catching_pauses() -> tuple[Callable[[], None], Callable[[], None]]:
-    """`(pause, resume)` around the recorder's bookkeeping: on 3.11 they switch the
-    Catcher's tracing mode off for the thread meanwhile (`tracer/_stepcore.c`); where it
-    is not built, or not tracing, they do nothing."""
+def tracing_pauses() -> tuple[Callable[[], None], Callable[[], None]]:
+    """`(pause, resume)` around the recorder's bookkeeping: on 3.11 they switch off the
+    tracing mode of our compiled tracer (the Catcher, the line core's) for the thread
+    meanwhile (`tracer/_stepcore.c`); where it is not built, or not tracing, they do
+    nothing."""
     steps = compiled_steps()
-    if steps is None or not hasattr(steps, "pause_catching"):
+    if steps is None or not hasattr(steps, "pause_tracing"):
         return _nothing, _nothing
-    return steps.pause_catching, steps.resume_catching
+    return steps.pause_tracing, steps.resume_tracing
 
 
 def describe() -> str:

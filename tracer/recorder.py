@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
-from tracer.engine import catching_pauses, compiled_steps
+from tracer.engine import compiled_steps, tracing_pauses
 from tracer.model import Registration, Request, Role, Route, SourceFile, Step, Trace
 from tracer.plain import PlainValues
 from tracer.saferepr import (
@@ -270,8 +270,8 @@ class _Guard:
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
-        self.pause = recorder.pause_catching
-        self.resume = recorder.resume_catching
+        self.pause = recorder.pause_tracing
+        self.resume = recorder.resume_tracing
 
     def __enter__(self) -> None:
         bookkeeping.muted += 1
@@ -319,8 +319,8 @@ class Recorder:
         self.error_samples: list[str] = []
         self.meta: dict[str, Any] = {}
         self._lock = threading.Lock()
-        #: Around bookkeeping: 3.11's tracing mode off while it runs (`catching_pauses`).
-        self.pause_catching, self.resume_catching = catching_pauses()
+        #: Around bookkeeping: 3.11's tracing mode off while it runs (`tracing_pauses`).
+        self.pause_tracing, self.resume_tracing = tracing_pauses()
         self._guard = _Guard(self)
         # Code objects to embed the source of, by id: hashing a code object hashes its
         # bytecode and constants, too slow for every step. The values keep the ids valid.

@@ -1,7 +1,8 @@
-"""The compiled trace function that catches watched calls on 3.11 (`_stepcore.Catcher`).
+"""The compiled trace functions of 3.11: the Catcher of watched calls (`_stepcore`), and
+the pause of them and of the line core's tracer while the recorder's bookkeeping runs.
 
-It hands a call to the watcher only when its code is watched, and sends a frame's later
-events to the frame's own trace function as CPython's trampoline does: reading that
+The Catcher hands a call to the watcher only when its code is watched, and sends a frame's
+later events to the frame's own trace function as CPython's trampoline does: reading that
 function straight from the frame must find it however it got there.
 """
 
@@ -91,14 +92,14 @@ def _calls_seen(run) -> list[str]:
 def test_bookkeeping_paused_is_not_traced_and_pauses_nest() -> None:
     def run() -> None:
         watched()  # seen
-        core.pause_catching()
+        core.pause_tracing()
         try:
             watched()  # paused: not seen
-            core.pause_catching()  # nested: the outer pause still holds after it
-            core.resume_catching()
+            core.pause_tracing()  # nested: the outer pause still holds after it
+            core.resume_tracing()
             watched()
         finally:
-            core.resume_catching()
+            core.resume_tracing()
         watched()  # seen again
 
     assert _calls_seen(run) == ["watched", "watched"]
@@ -114,11 +115,11 @@ def test_a_pause_leaves_any_other_trace_function_alone() -> None:
 
     sys.settrace(tracer_function)
     try:
-        core.pause_catching()
+        core.pause_tracing()
         try:
             watched()
         finally:
-            core.resume_catching()
+            core.resume_tracing()
     finally:
         sys.settrace(None)
     assert "watched" in seen
@@ -130,8 +131,8 @@ def test_a_pause_inside_a_trace_callback_changes_nothing() -> None:
     seen: list[str] = []
 
     def on_call(frame, event: str, arg: object):
-        core.pause_catching()
-        core.resume_catching()
+        core.pause_tracing()
+        core.resume_tracing()
         seen.append(frame.f_code.co_name)
 
     catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
@@ -156,13 +157,41 @@ def test_no_pause_while_a_profiler_runs() -> None:
     def run() -> None:
         sys.setprofile(profiler)
         try:
-            core.pause_catching()
+            core.pause_tracing()
             try:
                 watched()
             finally:
-                core.resume_catching()
+                core.resume_tracing()
         finally:
             sys.setprofile(None)
 
     assert _calls_seen(run) == ["watched"]
     assert calls.count("call watched") == calls.count("return watched") == 1
+
+
+def test_the_line_tracer_is_paused_too() -> None:
+    """Line mode's bookkeeping runs under the line core's tracer (3.11): paused as well."""
+    from tracer.engine import compiled_core
+
+    line_core = compiled_core()
+    assert line_core is not None
+    seen: list[str] = []
+
+    def on_call(frame, event: str, arg: object) -> None:
+        seen.append(frame.f_code.co_name)
+
+    def ignored(*args: object) -> None:
+        return None
+
+    line_tracer = line_core.Tracer({}, on_call, ignored, ignored)
+    line_tracer.start()
+    try:
+        core.pause_tracing()
+        try:
+            watched()
+        finally:
+            core.resume_tracing()
+        watched()
+    finally:
+        sys.settrace(None)
+    assert seen.count("watched") == 1

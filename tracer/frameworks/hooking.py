@@ -238,7 +238,7 @@ class AdapterHooks:
         code = code_of(inspect.unwrap(original))
         hooks = self
         recorder = self.recorder
-        pause, resume = recorder.pause_catching, recorder.resume_catching
+        pause, resume = recorder.pause_tracing, recorder.resume_tracing
         role_of = role if callable(role) else None
         fixed_role = None if callable(role) else role
 
