@@ -966,14 +966,17 @@ class FlaskHooks(AdapterHooks):
         def ensure_sync(app: Any, func: Callable) -> Callable:
             if not hooks.active or current_request() is None:
                 return original(app, func)
-            try:
+            is_async = None
+            with hooks.recorder.guard():  # a failure is counted, and Flask's answer stands
                 role = _role_of_synced(func, hooks.recorder.open_role(), app)
                 is_async = inspect.iscoroutinefunction(func)
-            except Exception as exc:
-                hooks.recorder.failed(exc)
+            if is_async is None:
                 return original(app, func)
             if not is_async:
-                return hooks._proxy_call(original(app, func), func, role)
+                synced = proxy = original(app, func)
+                with hooks.recorder.guard():
+                    proxy = hooks._proxy_call(synced, func, role)
+                return proxy
             step = None
             with hooks.recorder.guard():
                 step = hooks.recorder.call(

@@ -47,9 +47,9 @@ _handed_out: ContextVar[weakref.ref[_Body] | None] = ContextVar(
     "flaskscope_wsgi_handed_out", default=None)
 
 
-def serving() -> str | None:
-    """The framework of the plain WSGI app running in this context (None outside one)."""
-    return _serving.get()
+#: `serving()`: the framework of the plain WSGI app running in this context (None outside
+#: one). The variable's own `get`: the Werkzeug patches ask it at every call they see.
+serving: Callable[[], str | None] = _serving.get
 
 
 def available() -> bool:
