@@ -56,20 +56,28 @@ def test_watched_calls_and_frames_given_a_trace_function_get_their_events() -> N
         events.append((frame.f_code.co_name, event))
         return local
 
-    catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
-                           on_call=on_call)
-    catcher.start()
-    try:
+    def run() -> None:
         assert watched() == 3
         assert unwatched(events) == 2
-    finally:
-        sys.settrace(None)
+
+    _catching(on_call, run)
     assert events[0] == ("watched", "call")
     assert ("watched", "line") in events and ("watched", "return") in events
     # not handed over at its call, seen from the moment it set its own trace function
     assert ("unwatched", "call") not in events
     assert [event for name, event in events if name == "unwatched"] == [
         "line", "line", "line", "return"]
+
+
+def _catching(on_call, run) -> None:
+    """Run `run()` with a Catcher watching `watched` set, handing its calls to `on_call`."""
+    catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
+                           on_call=on_call)
+    catcher.start()
+    try:
+        run()
+    finally:
+        sys.settrace(None)
 
 
 def _calls_seen(run) -> list[str]:
@@ -79,14 +87,17 @@ def _calls_seen(run) -> list[str]:
     def on_call(frame, event: str, arg: object):
         seen.append(frame.f_code.co_name)
 
-    catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
-                           on_call=on_call)
-    catcher.start()
-    try:
-        run()
-    finally:
-        sys.settrace(None)
+    _catching(on_call, run)
     return seen
+
+
+def _paused(function) -> None:
+    """Call `function` between pause_tracing() and resume_tracing()."""
+    core.pause_tracing()
+    try:
+        function()
+    finally:
+        core.resume_tracing()
 
 
 def test_bookkeeping_paused_is_not_traced_and_pauses_nest() -> None:
@@ -115,11 +126,7 @@ def test_a_pause_leaves_any_other_trace_function_alone() -> None:
 
     sys.settrace(tracer_function)
     try:
-        core.pause_tracing()
-        try:
-            watched()
-        finally:
-            core.resume_tracing()
+        _paused(watched)
     finally:
         sys.settrace(None)
     assert "watched" in seen
@@ -135,14 +142,7 @@ def test_a_pause_inside_a_trace_callback_changes_nothing() -> None:
         core.resume_tracing()
         seen.append(frame.f_code.co_name)
 
-    catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
-                           on_call=on_call)
-    catcher.start()
-    try:
-        watched()
-        watched()
-    finally:
-        sys.settrace(None)
+    _catching(on_call, lambda: (watched(), watched()))
     assert seen == ["watched", "watched"]
 
 
@@ -157,11 +157,7 @@ def test_no_pause_while_a_profiler_runs() -> None:
     def run() -> None:
         sys.setprofile(profiler)
         try:
-            core.pause_tracing()
-            try:
-                watched()
-            finally:
-                core.resume_tracing()
+            _paused(watched)
         finally:
             sys.setprofile(None)
 
@@ -186,11 +182,7 @@ def test_the_line_tracer_is_paused_too() -> None:
     line_tracer = line_core.Tracer({}, on_call, ignored, ignored)
     line_tracer.start()
     try:
-        core.pause_tracing()
-        try:
-            watched()
-        finally:
-            core.resume_tracing()
+        _paused(watched)
         watched()
     finally:
         sys.settrace(None)
