@@ -22,6 +22,7 @@ from tracer.tracefile import (
     CHUNK,
     VERSION,
     _checked_schema,
+    _json_line,
     documents,
     dumps,
     from_documents,
@@ -306,3 +307,20 @@ def test_the_outcomes_of_version_4_are_not_version_3s() -> None:
     assert {"http_error", "error_status"} <= set(outcomes)
     assert not {"http_error", "error_status"} & set(
         schema(3)["$defs"]["request"]["properties"]["outcome"]["enum"])
+
+
+def test_lines_are_the_standard_librarys_compact_json(trace) -> None:
+    """orjson writes the lines; they are the bytes `json.dumps` writes in compact form."""
+    for document in documents(trace):
+        assert _json_line(document) == (json.dumps(
+            document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+@pytest.mark.parametrize("document", [
+    {"value": 2 ** 70},  # past orjson's 64 bits
+    {"value": -(2 ** 64)},
+    {"values": {3: "a key that is not a string"}},
+], ids=["huge", "huge negative", "int key"])
+def test_what_orjson_refuses_the_json_module_writes(document) -> None:
+    assert _json_line(document) == (json.dumps(
+        document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
