@@ -3,6 +3,7 @@
 #define FLASKSCOPE_CORE_COMMON_H
 
 #include <Python.h>
+#include <structmember.h>
 #include <time.h>
 
 /* The capsule `tracer._linecore.TRACE_FUNCTION`: a pointer to the line tracer's C trace
@@ -69,6 +70,52 @@ close_step_on(PyObject *stack_var, PyObject *step_id)
     }
     Py_DECREF(stack);
     return result;
+}
+
+/* Reading an attribute that a `__slots__` class stores (a `_CodeInfo`'s flags, a
+ * `StepRecord`'s dicts) straight from the object, as its member descriptor does, without
+ * the attribute lookup: the core reads several at every call event, and each lookup costs
+ * hundreds of instructions. A `SlotCache` per call site remembers where the slot lies in
+ * the first type it read it from; the type's version tag (renewed by CPython whenever the
+ * class changes) and its plain `__getattribute__` are checked at each read, so a changed
+ * class, a subclass or any other type takes `PyObject_GetAttr` as before. */
+typedef struct {
+    PyTypeObject *type;  /* strong: its address is never another type's */
+    unsigned int version;
+    Py_ssize_t offset;
+} SlotCache;
+
+static void
+learn_slot(PyTypeObject *type, PyObject *name, SlotCache *cache)
+{
+    if (cache->type != NULL || type->tp_getattro != PyObject_GenericGetAttr ||
+        type->tp_version_tag == 0)
+        return;
+    PyObject *descriptor = _PyType_Lookup(type, name);  /* borrowed */
+    if (descriptor == NULL || !Py_IS_TYPE(descriptor, &PyMemberDescr_Type))
+        return;
+    PyMemberDef *member = ((PyMemberDescrObject *)descriptor)->d_member;
+    if (member->type != T_OBJECT_EX || member->offset <= 0)
+        return;
+    cache->type = (PyTypeObject *)Py_NewRef(type);
+    cache->version = type->tp_version_tag;
+    cache->offset = member->offset;
+}
+
+/* `getattr(obj, name)`, a new reference (NULL with an error set, as PyObject_GetAttr). */
+static inline PyObject *
+slot_get(PyObject *obj, PyObject *name, SlotCache *cache)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    if (type == cache->type && type->tp_version_tag == cache->version) {
+        PyObject *value = *(PyObject **)((char *)obj + cache->offset);
+        if (value != NULL)
+            return Py_NewRef(value);
+    }
+    PyObject *value = PyObject_GetAttr(obj, name);
+    if (value != NULL)
+        learn_slot(type, name, cache);
+    return value;
 }
 
 #endif

@@ -251,22 +251,23 @@ FrameState_init(FrameState *self, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOpO", names, &record, &step_id, &owned,
                                      &info))
         return -1;
-    PyObject *traced = PyObject_GetAttr(info, STR_TRACED);
+    static SlotCache traced_slot, touched_slot, steps_slot, ids_slot, raw_slot, max_slot;
+    PyObject *traced = slot_get(info, STR_TRACED, &traced_slot);
     if (traced == NULL)
         return -1;
     int is_traced = PyObject_IsTrue(traced);
     Py_DECREF(traced);
     if (is_traced < 0)
         return -1;
-    PyObject *touched = PyObject_GetAttr(info, STR_TOUCHED);
+    PyObject *touched = slot_get(info, STR_TOUCHED, &touched_slot);
     if (touched == NULL)
         return -1;
     if (!is_traced || touched == Py_None)
         Py_SETREF(touched, Py_NewRef(NO_NAMES));
-    PyObject *steps = PyObject_GetAttr(record, STR_STEPS);
-    PyObject *ids = steps ? PyObject_GetAttr(record, STR_IDS) : NULL;
-    PyObject *raw = ids ? PyObject_GetAttr(record, STR_RAW) : NULL;
-    PyObject *max_steps = raw ? PyObject_GetAttr(record, STR_MAX_STEPS) : NULL;
+    PyObject *steps = slot_get(record, STR_STEPS, &steps_slot);
+    PyObject *ids = steps ? slot_get(record, STR_IDS, &ids_slot) : NULL;
+    PyObject *raw = ids ? slot_get(record, STR_RAW, &raw_slot) : NULL;
+    PyObject *max_steps = raw ? slot_get(record, STR_MAX_STEPS, &max_slot) : NULL;
     Py_ssize_t max = max_steps ? PyLong_AsSsize_t(max_steps) : -1;
     Py_XDECREF(max_steps);
     if (max_steps == NULL || (max == -1 && PyErr_Occurred()) || !PyDict_Check(steps) ||
@@ -423,6 +424,129 @@ remember(FrameState *state, PyObject *name, PyObject *value, PyObject *fp)
     return failed;
 }
 
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+/* 3.11's frames (Include/internal/pycore_frame.h, fixed for the 3.11 series): the frame
+ * object's start, and the interpreter frame it points to, whose `localsplus` holds the fast
+ * locals. 3.11 has no `PyFrame_GetVar`, and `f_locals` copies every local (and cell) into
+ * a dict, 3,000 instructions for one argument or one changed local; a plain local is read
+ * from its slot instead. `FAST_LOCALS_READ_DIRECTLY` says whether the layout was confirmed
+ * at import (`fast_locals_layout_holds`); if not, `f_locals` is read as before. */
+typedef struct {
+    PyObject *f_func, *f_globals, *f_builtins, *f_locals;
+    PyCodeObject *f_code;
+    PyFrameObject *frame_obj;
+    void *previous;
+    void *prev_instr;
+    int stacktop;
+    char is_entry;
+    char owner;
+    PyObject *localsplus[1];
+} InterpreterFrame311;
+
+typedef struct {
+    PyObject_HEAD
+    PyFrameObject *f_back;
+    InterpreterFrame311 *f_frame;
+} FrameObject311;
+
+#define CO_FAST_LOCAL_311 0x20  /* a local; with 0x40 (cell) or 0x80 (free) it is not plain */
+static int fast_locals_known = 0;
+
+/* The slot of `name` among the plain fast locals of `frame`'s code; -1 if it is none (a
+ * cell, a free variable, or no local at all). */
+static Py_ssize_t
+plain_local_index(PyCodeObject *code, PyObject *name)
+{
+    PyObject *names = code->co_localsplusnames;
+    const char *kinds = PyBytes_AS_STRING(code->co_localspluskinds);
+    Py_ssize_t count = PyTuple_GET_SIZE(names), found = -1;
+    for (Py_ssize_t i = 0; i < count && found < 0; i++)
+        if (PyTuple_GET_ITEM(names, i) == name)
+            found = i;
+    for (Py_ssize_t i = 0; i < count && found < 0; i++)
+        if (_PyUnicode_EQ(PyTuple_GET_ITEM(names, i), name))
+            found = i;
+    return found >= 0 && (kinds[found] & 0xE0) == CO_FAST_LOCAL_311 ? found : -1;
+}
+
+/* Whether the layout above is this interpreter's: the frame importing this module (a
+ * function of importlib) must show its own code, and every plain local it has in its
+ * slot must be the object `f_locals` shows. */
+static int
+fast_locals_layout_holds(void)
+{
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (frame == NULL)
+        return 0;
+    InterpreterFrame311 *inner = ((FrameObject311 *)frame)->f_frame;
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    int holds = inner != NULL && inner->frame_obj == frame && inner->f_code == code &&
+                (code->co_flags & CO_OPTIMIZED);
+    PyObject *values = holds ? PyObject_GetAttr((PyObject *)frame, STR_F_LOCALS) : NULL;
+    int compared = 0;
+    if (holds && values != NULL && PyDict_Check(values)) {
+        PyObject *names = code->co_localsplusnames;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names) && holds; i++) {
+            PyObject *name = PyTuple_GET_ITEM(names, i);
+            if (plain_local_index(code, name) != i || inner->localsplus[i] == NULL)
+                continue;
+            holds = PyDict_GetItemWithError(values, name) == inner->localsplus[i];
+            compared++;
+        }
+    }
+    Py_DECREF(code);
+    if (values == NULL && PyErr_Occurred()) {
+        Py_XDECREF(values);
+        return -1;
+    }
+    Py_XDECREF(values);
+    return holds && compared > 0;
+}
+#endif
+
+/* Whether a frame's locals are read one by one (`frame_var`): a function's frame, whose
+ * locals are its fast locals (3.12+, and 3.11 where its frame layout was confirmed). A
+ * module's or class body's frame has a real dict as `f_locals`, cheap to read. */
+static int
+reads_variables(PyObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    if (!fast_locals_known)
+        return 0;
+#endif
+    PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
+    int optimized = (code->co_flags & CO_OPTIMIZED) != 0;
+    Py_DECREF(code);
+    return optimized;
+}
+
+/* One variable of a frame `reads_variables` holds true of, a new reference; NULL without
+ * an error when it is unbound. */
+static PyObject *
+frame_var(PyObject *frame, PyObject *name)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *value = PyFrame_GetVar((PyFrameObject *)frame, name);
+    if (value == NULL && PyErr_ExceptionMatches(PyExc_NameError))
+        PyErr_Clear();
+    return value;
+#else
+    InterpreterFrame311 *inner = ((FrameObject311 *)frame)->f_frame;
+    Py_ssize_t index = plain_local_index(inner->f_code, name);
+    if (index >= 0)
+        return Py_XNewRef(inner->localsplus[index]);
+    /* a cell or a free variable: through `f_locals`, which opens them */
+    PyObject *values = PyObject_GetAttr(frame, STR_F_LOCALS);
+    if (values == NULL)
+        return NULL;
+    PyObject *value = PyObject_GetItem(values, name);
+    Py_DECREF(values);
+    if (value == NULL && PyErr_ExceptionMatches(PyExc_KeyError))
+        PyErr_Clear();
+    return value;
+#endif
+}
+
 /* One local the line may have rebound: compare it with what was seen. `values` is the
  * frame's `f_locals`, or NULL to read the one variable from the frame (3.12+, a function's
  * frame: `f_locals` would copy every local into a dict first). */
@@ -432,18 +556,12 @@ settle_name(FrameState *state, PyObject *frame, PyObject *values, PyObject *name
 {
     /* `values.get(name, missing)`: a dict on 3.11 and 3.12, a proxy of the frame on 3.13. */
     PyObject *value;
-#if PY_VERSION_HEX >= 0x030C0000
     if (values == NULL) {
-        value = PyFrame_GetVar((PyFrameObject *)frame, name);
-        if (value == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_NameError))
-                return -1;
-            PyErr_Clear();
-        }
+        value = frame_var(frame, name);
+        if (value == NULL && PyErr_Occurred())
+            return -1;
     }
-    else
-#endif
-    if (PyDict_CheckExact(values)) {
+    else if (PyDict_CheckExact(values)) {
         value = PyDict_GetItemWithError(values, name);
         if (value == NULL && PyErr_Occurred())
             return -1;
@@ -503,23 +621,6 @@ settle_name(FrameState *state, PyObject *frame, PyObject *values, PyObject *name
         result = note_change(changed, name, mutable ? kept(value) : Py_NewRef(value));
     Py_DECREF(value);
     return result;
-}
-
-/* Whether a frame's locals are read one by one (PyFrame_GetVar, 3.12+): a function's
- * frame, whose locals are its fast locals. A module's or class body's frame has a real
- * dict as `f_locals`, cheap to read. */
-static int
-reads_variables(PyObject *frame)
-{
-#if PY_VERSION_HEX >= 0x030C0000
-    PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
-    int optimized = (code->co_flags & CO_OPTIMIZED) != 0;
-    Py_DECREF(code);
-    return optimized;
-#else
-    (void)frame;
-    return 0;
-#endif
 }
 
 /* `LineEngine._settle`: attach to the previous line step the locals that line changed. */
@@ -1049,11 +1150,11 @@ StartEvents_dealloc(StartEvents *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* 1 when `info.name` is true, 0 when not, -1 on error. */
+/* 1 when `info.name` is true, 0 when not, -1 on error (`cache`: see `slot_get`). */
 static int
-flag(PyObject *info, PyObject *name)
+flag(PyObject *info, PyObject *name, SlotCache *cache)
 {
-    PyObject *value = PyObject_GetAttr(info, name);
+    PyObject *value = slot_get(info, name, cache);
     if (value == NULL)
         return -1;
     int truth = PyObject_IsTrue(value);
@@ -1091,16 +1192,9 @@ recording(StartEvents *self)
 static PyObject *
 argument(PyObject *frame, PyObject *values, PyObject *name)
 {
-    PyObject *value;
-#if PY_VERSION_HEX >= 0x030C0000
-    if (values == NULL) {
-        value = PyFrame_GetVar((PyFrameObject *)frame, name);
-        if (value == NULL && PyErr_ExceptionMatches(PyExc_NameError))
-            PyErr_Clear();
-        return value;
-    }
-#endif
-    value = PyObject_GetItem(values, name);
+    if (values == NULL)
+        return frame_var(frame, name);
+    PyObject *value = PyObject_GetItem(values, name);
     if (value == NULL && PyErr_ExceptionMatches(PyExc_KeyError))
         PyErr_Clear();
     return value;
@@ -1119,10 +1213,11 @@ open_call(StartEvents *self, PyObject *code, PyObject *arguments)
     if (record == Py_None) {
         Py_SETREF(record, Py_NewRef(self->registration));
     }
-    PyObject *steps = PyObject_GetAttr(record, STR_STEPS);
-    PyObject *raw = steps ? PyObject_GetAttr(record, STR_RAW) : NULL;
-    PyObject *ids = raw ? PyObject_GetAttr(record, STR_IDS) : NULL;
-    PyObject *max_steps = ids ? PyObject_GetAttr(record, STR_MAX_STEPS) : NULL;
+    static SlotCache steps_slot, raw_slot, ids_slot, max_slot;
+    PyObject *steps = slot_get(record, STR_STEPS, &steps_slot);
+    PyObject *raw = steps ? slot_get(record, STR_RAW, &raw_slot) : NULL;
+    PyObject *ids = raw ? slot_get(record, STR_IDS, &ids_slot) : NULL;
+    PyObject *max_steps = ids ? slot_get(record, STR_MAX_STEPS, &max_slot) : NULL;
     PyObject *step_id = NULL, *row = NULL;
     if (max_steps == NULL || !PyDict_Check(steps) || !PyDict_Check(raw)) {
         if (!PyErr_Occurred())
@@ -1217,7 +1312,8 @@ static int
 enter_frame(StartEvents *self, PyObject *frame, PyObject *code, PyObject *info,
             PyObject *code_key)
 {
-    PyObject *names = PyObject_GetAttr(info, STR_ARGUMENTS);
+    static SlotCache arguments_slot;
+    PyObject *names = slot_get(info, STR_ARGUMENTS, &arguments_slot);
     if (names == NULL)
         return -1;
     if (!PyTuple_Check(names)) {
@@ -1300,6 +1396,7 @@ done:
 static int
 called_from_scope(StartEvents *self, PyFrameObject *frame)
 {
+    static SlotCache state_traced_slot, transparent_slot;
     PyFrameObject *caller = PyFrame_GetBack(frame);
     int result = 0;
     while (caller != NULL) {
@@ -1307,8 +1404,8 @@ called_from_scope(StartEvents *self, PyFrameObject *frame)
         PyObject *state = key ? PyDict_GetItemWithError(self->frames, key) : NULL;
         Py_XDECREF(key);
         if (state != NULL) {
-            result = PyObject_TypeCheck(state, &FrameStateType) ? ((FrameState *)state)->traced
-                                                                : flag(state, STR_TRACED);
+            result = PyObject_TypeCheck(state, &FrameStateType)
+                ? ((FrameState *)state)->traced : flag(state, STR_TRACED, &state_traced_slot);
             break;
         }
         if (PyErr_Occurred()) {
@@ -1324,7 +1421,7 @@ called_from_scope(StartEvents *self, PyFrameObject *frame)
             result = PyErr_Occurred() ? -1 : 0;
             break;
         }
-        int transparent = flag(info, STR_TRANSPARENT);
+        int transparent = flag(info, STR_TRANSPARENT, &transparent_slot);
         if (transparent <= 0) {
             result = transparent;
             break;
@@ -1356,13 +1453,14 @@ start_call(StartEvents *self, PyFrameObject *frame, PyObject *code, int settrace
     }
     Py_INCREF(info);
     int result = -1, traced = 0, common = 0;
-    int ignored = flag(info, STR_IGNORED);
+    static SlotCache ignored_slot, traced_slot, touched_slot;
+    int ignored = flag(info, STR_IGNORED, &ignored_slot);
     if (ignored != 0) {
         result = ignored < 0 ? -1 : START_IGNORED;
         goto done;
     }
-    traced = flag(info, STR_TRACED);
-    PyObject *touched = traced > 0 ? PyObject_GetAttr(info, STR_TOUCHED) : NULL;
+    traced = flag(info, STR_TRACED, &traced_slot);
+    PyObject *touched = traced > 0 ? slot_get(info, STR_TOUCHED, &touched_slot) : NULL;
     /* in scope and seen before, or out of scope: both handled here, unless watched; on
      * 3.11 not a generator or coroutine (a resumption is told by its bytecode, there) */
     common = traced == 0 || (traced > 0 && touched != NULL && touched != Py_None);
@@ -1755,6 +1853,14 @@ PyInit__linecore(void)
         Py_DECREF(module);
         return NULL;
     }
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    fast_locals_known = fast_locals_layout_holds();
+    if (fast_locals_known < 0 ||
+        PyModule_AddIntConstant(module, "FAST_LOCALS_READ_DIRECTLY", fast_locals_known) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+#endif
     /* The C trace function, for the step core to tell this tracer from anyone else's
      * (`tracer/_stepcore.c`, pause_tracing). */
     PyObject *capsule = PyCapsule_New(&trace_function, TRACE_FUNCTION_CAPSULE, NULL);

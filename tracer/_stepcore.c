@@ -107,7 +107,8 @@ static PyObject *
 add_step(Steps *self, PyObject *record, PyObject *parent, PyObject *kind, PyObject *name,
          PyObject *file, PyObject *line, PyObject *detail, PyObject *role, PyObject *facts)
 {
-    PyObject *ids = PyObject_GetAttr(record, STR_IDS);
+    static SlotCache ids_slot, max_slot, details_slot, facts_slot, steps_slot;
+    PyObject *ids = slot_get(record, STR_IDS, &ids_slot);
     PyObject *step_id = ids ? PyIter_Next(ids) : NULL;
     Py_XDECREF(ids);
     if (step_id == NULL) {
@@ -115,7 +116,7 @@ add_step(Steps *self, PyObject *record, PyObject *parent, PyObject *kind, PyObje
             PyErr_SetString(PyExc_RuntimeError, "the step ids ran out");
         return NULL;
     }
-    PyObject *max_steps = PyObject_GetAttr(record, STR_MAX_STEPS);
+    PyObject *max_steps = slot_get(record, STR_MAX_STEPS, &max_slot);
     int past = max_steps ? PyObject_RichCompareBool(step_id, max_steps, Py_GE) : -1;
     Py_XDECREF(max_steps);
     if (past != 0) {
@@ -133,7 +134,7 @@ add_step(Steps *self, PyObject *record, PyObject *parent, PyObject *kind, PyObje
     if (wanted < 0)
         goto failed;
     if (wanted) {
-        PyObject *details = PyObject_GetAttr(record, STR_DETAILS);
+        PyObject *details = slot_get(record, STR_DETAILS, &details_slot);
         int stored = details ? PyObject_SetItem(details, step_id, detail) : -1;
         Py_XDECREF(details);
         if (stored < 0)
@@ -144,7 +145,7 @@ add_step(Steps *self, PyObject *record, PyObject *parent, PyObject *kind, PyObje
         goto failed;
     if (wanted) {
         PyObject *kept = collectable(self, facts);
-        PyObject *all = kept ? PyObject_GetAttr(record, STR_FACTS) : NULL;
+        PyObject *all = kept ? slot_get(record, STR_FACTS, &facts_slot) : NULL;
         int stored = all ? PyObject_SetItem(all, step_id, kept) : -1;
         Py_XDECREF(all);
         Py_XDECREF(kept);
@@ -160,7 +161,7 @@ add_step(Steps *self, PyObject *record, PyObject *parent, PyObject *kind, PyObje
     row = thread ? untracked_row(PyTuple_Pack(9, step_id, parent, kind, name, file, line,
                                               time, thread, plain_role)) : NULL;
     /* The row last: `rows()` reading on another thread sees a step whole or not at all. */
-    steps = row ? PyObject_GetAttr(record, STR_STEPS) : NULL;
+    steps = row ? slot_get(record, STR_STEPS, &steps_slot) : NULL;
     if (steps == NULL || PyObject_SetItem(steps, step_id, row) < 0)
         goto failed;
     Py_DECREF(steps);
@@ -331,9 +332,10 @@ Steps_leave(Steps *self, PyObject *const *args, size_t nargsf, PyObject *kwnames
     if (record == NULL)
         return NULL;
     PyObject *steps = NULL, *call = NULL, *detail = NULL, *owned_line = NULL, *added = NULL;
+    static SlotCache steps_slot;
     if (close_step_on(self->stack_var, step_id) < 0)
         goto done;
-    steps = PyObject_GetAttr(record, STR_STEPS);
+    steps = slot_get(record, STR_STEPS, &steps_slot);
     call = steps ? PyObject_GetItem(steps, step_id) : NULL;
     if (call == NULL)
         goto done;
@@ -404,7 +406,8 @@ Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
     }
     PyObject *parent = PyTuple_GET_ITEM(stack, depth - 1);
     record = current_record(self);
-    steps = record ? PyObject_GetAttr(record, STR_STEPS) : NULL;
+    static SlotCache steps_slot;
+    steps = record ? slot_get(record, STR_STEPS, &steps_slot) : NULL;
     if (steps == NULL)
         goto done;
     PyObject *top = PyDict_CheckExact(steps) ? PyDict_GetItemWithError(steps, parent) : NULL;

@@ -1,5 +1,6 @@
-"""The compiled trace functions of 3.11: the Catcher of watched calls (`_stepcore`), and
-the pause of them and of the line core's tracer while the recorder's bookkeeping runs.
+"""The compiled trace functions of 3.11: the Catcher of watched calls (`_stepcore`), the
+pause of them and of the line core's tracer while the recorder's bookkeeping runs, and the
+line core's reading of fast locals straight from 3.11's frames.
 
 The Catcher hands a call to the watcher only when its code is watched, and sends a frame's
 later events to the frame's own trace function as CPython's trampoline does: reading that
@@ -43,6 +44,15 @@ def unwatched(events: list) -> int:
 def test_the_frame_layout_of_this_interpreter_was_confirmed() -> None:
     """Without it every event falls back to an attribute lookup: correct, but slower."""
     assert core.FRAME_TRACE_READ_DIRECTLY == 1
+
+
+def test_the_line_core_reads_fast_locals_from_their_slots() -> None:
+    """Without it every argument and changed local is read through `f_locals`, which
+    copies every local of the frame: correct, but slower."""
+    from tracer.engine import compiled_core
+
+    line_core = compiled_core()
+    assert line_core is not None and line_core.FAST_LOCALS_READ_DIRECTLY == 1
 
 
 def test_watched_calls_and_frames_given_a_trace_function_get_their_events() -> None:

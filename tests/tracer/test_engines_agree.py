@@ -170,6 +170,60 @@ def test_every_corpus_app_is_recorded_alike_by_both_engines(name: str, lines: bo
     assert_same(*_three(record, monkeypatch))
 
 
+#: Locals of every kind a frame has: arguments and locals that are cells (captured by an
+#: inner function), free variables, a local deleted, containers changed in place. 3.11's
+#: compiled core reads plain locals from the frame's slots and the rest through `f_locals`.
+_LOCAL_KINDS_APP = """
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def counter(start):
+    total = start
+    def add(step):
+        nonlocal total
+        total += step
+        return total
+    add(1)
+    gone = total * 2
+    del gone
+    return add(2)
+
+
+@app.route("/")
+def index():
+    count = counter(3)
+    words = [str(count)]
+    words.append("x")
+    return " ".join(words)
+"""
+
+
+def test_locals_of_every_kind_are_read_alike_by_both_engines(tmp_path, monkeypatch) -> None:
+    (tmp_path / "local_kinds.py").write_text(_LOCAL_KINDS_APP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def record() -> Trace:
+        _forget(("local_kinds",))
+        try:
+            with tracer.record(lines=True, redact=False,
+                               scope=default_scope([str(tmp_path)])) as recorder:
+                importlib.import_module("local_kinds").app.test_client().get("/").close()
+                return recorder.trace()
+        finally:
+            _forget(("local_kinds",))
+
+    compiled, pure, pure_again = _three(record, monkeypatch)
+    assert_same(compiled, pure, pure_again)
+    seen = [(step.name, key, value) for step in compiled.requests[0].steps
+            for key, value in step.detail.items() if step.kind == "line"]
+    assert ("counter", "total", "3") in seen  # a cell, read through f_locals on 3.11
+    assert ("counter.<locals>.add", "total", "4") in seen  # a free variable
+    assert ("counter", "gone", "<deleted>") in seen
+    assert ("index", "words", "['6', 'x']") in seen  # a plain local, changed in place
+
+
 def test_the_pure_engine_is_the_one_switched_to(monkeypatch) -> None:
     monkeypatch.setenv(ENVIRONMENT_VARIABLE, "python")
     assert compiled_core() is None and compiled_steps() is None
