@@ -331,18 +331,21 @@ def measure(configs: dict[str, Callable], make_call: MakeCall, rounds: int,
             for name in configs}
 
 
-def collection_cost(config, requests: int) -> tuple[float, float]:
-    """(seconds per request, of which in the cyclic garbage collector) for `requests`
-    requests of GET /index in one recording: the trace grows, and full collections walk
-    whatever of it the collector tracks."""
+def collection_cost(config, requests: int) -> tuple[float, float, int]:
+    """(seconds per request, of which in the cyclic garbage collector, full collections)
+    for `requests` requests of GET /index in one recording: the trace grows, and full
+    collections walk whatever of it the collector tracks. One full collection more or less
+    in the window moves the share by tens of percent, so their count is told with it."""
     spent = [0.0]
     started = [0.0]
+    full = [0]
 
     def timing(phase: str, info: dict) -> None:
         if phase == "start":
             started[0] = time.perf_counter()
         else:
             spent[0] += time.perf_counter() - started[0]
+            full[0] += info.get("generation") == 2
 
     with config(lambda: server_call(load_seed_app(), "/index")) as timed:
         for _ in range(5):
@@ -355,7 +358,7 @@ def collection_cost(config, requests: int) -> tuple[float, float]:
             total = time.perf_counter() - start
         finally:
             gc.callbacks.remove(timing)
-    return total / requests, spent[0] / requests
+    return total / requests, spent[0] / requests, full[0]
 
 
 def trace_bytes(load_app, path: str, lines: bool) -> tuple[int, int]:
@@ -474,9 +477,10 @@ def main() -> None:
     count = max(50, requests)
     print(f"\nGarbage collection in line mode ({count} requests of GET /index in one recording)")
     for name, config in (("compiled core", line_mode), ("pure engine", line_mode_pure)):
-        total, collecting = collection_cost(config, count)
+        total, collecting, full = collection_cost(config, count)
         print(f"  {name:<16}{total * 1e6:9.1f} µs per request, {collecting * 1e6:7.1f} µs of it "
-              f"collecting ({collecting / total:.0%})")
+              f"collecting ({collecting / total:.0%}; {full} full collection"
+              f"{'' if full == 1 else 's'})")
 
     print("\nTrace size per request (GET /index, one more request in the same trace)")
     for lines in (False, True):
