@@ -76,9 +76,10 @@ close_step_on(PyObject *stack_var, PyObject *step_id)
  * `StepRecord`'s dicts) straight from the object, as its member descriptor does, without
  * the attribute lookup: the core reads several at every call event, and each lookup costs
  * hundreds of instructions. A `SlotCache` per call site remembers where the slot lies in
- * the first type it read it from; the type's version tag (renewed by CPython whenever the
- * class changes) and its plain `__getattribute__` are checked at each read, so a changed
- * class, a subclass or any other type takes `PyObject_GetAttr` as before. */
+ * the first type it read it from, if that type has the plain `__getattribute__`. Each read
+ * checks the type's version tag, which CPython sets to 0 (never a valid tag) whenever the
+ * class changes, so a changed class, a subclass or any other type takes `PyObject_GetAttr`
+ * as before. */
 typedef struct {
     PyTypeObject *type;  /* strong: its address is never another type's */
     unsigned int version;

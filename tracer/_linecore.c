@@ -495,11 +495,9 @@ fast_locals_layout_holds(void)
         }
     }
     Py_DECREF(code);
-    if (values == NULL && PyErr_Occurred()) {
-        Py_XDECREF(values);
-        return -1;
-    }
     Py_XDECREF(values);
+    if (PyErr_Occurred())
+        return -1;
     return holds && compared > 0;
 }
 #endif
@@ -548,8 +546,8 @@ frame_var(PyObject *frame, PyObject *name)
 }
 
 /* One local the line may have rebound: compare it with what was seen. `values` is the
- * frame's `f_locals`, or NULL to read the one variable from the frame (3.12+, a function's
- * frame: `f_locals` would copy every local into a dict first). */
+ * frame's `f_locals`, or NULL to read the one variable from the frame (`frame_var`, where
+ * `reads_variables` holds: `f_locals` would copy every local into a dict first). */
 static int
 settle_name(FrameState *state, PyObject *frame, PyObject *values, PyObject *name,
             PyObject **changed)
