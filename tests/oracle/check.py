@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import itertools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +69,9 @@ class Report:
 
 def check_requests(requests: Sequence[Request], observations: Sequence[Observation]) -> Report:
     """Pair recorded requests with observations (in the order they ended, by method and
-    path: a request one side has and the other has not is a disagreement) and check each."""
+    path: a request one side has and the other has not is a disagreement) and check each;
+    requests of one method and path that ran at once are paired as best agrees
+    (`_groups`)."""
     report = Report()
     recorded = sorted(requests, key=lambda r: r.id)
     keys_recorded = [(r.method, r.path) for r in recorded]
@@ -76,8 +79,8 @@ def check_requests(requests: Sequence[Request], observations: Sequence[Observati
     matcher = difflib.SequenceMatcher(a=keys_recorded, b=keys_observed, autojunk=False)
     for tag, r1, r2, o1, o2 in matcher.get_opcodes():
         if tag == "equal":
-            for request, observation in zip(recorded[r1:r2], observations[o1:o2], strict=True):
-                report.add(_RequestCheck(request, observation).run())
+            for group, seen in _groups(recorded[r1:r2], observations[o1:o2]):
+                report.add(_best_pairing(group, seen))
             continue
         for request in recorded[r1:r2]:
             report.facts += 1
@@ -89,6 +92,44 @@ def check_requests(requests: Sequence[Request], observations: Sequence[Observati
                 f"{observation.method} {observation.path}", "request",
                 "served by a Flask app, but not recorded", observation.label))
     return report
+
+
+#: Requests of one method and path that ran at once are paired every way up to this many.
+_MAX_OVERLAPPING = 4
+
+
+def _groups(recorded: Sequence[Request], observations: Sequence[Observation]
+            ) -> Iterable[tuple[list[Request], list[Observation]]]:
+    """Runs of requests to pair among themselves: one request alone, or consecutive ones of
+    the same method and path whose times overlap. Two threads asking for the same URL at
+    once end in an order each side sees for itself (the oracle when the app returns, the
+    recorder when the response is closed), so the order cannot tell which is which."""
+    start = 0
+    for index in range(1, len(recorded) + 1):
+        if (index < len(recorded) and index - start < _MAX_OVERLAPPING
+                and _same_request_at_once(recorded[index - 1], recorded[index])):
+            continue
+        yield list(recorded[start:index]), list(observations[start:index])
+        start = index
+
+
+def _same_request_at_once(first: Request, second: Request) -> bool:
+    ends = [first.start_ns + first.duration_ns, second.start_ns + second.duration_ns]
+    return ((first.method, first.path) == (second.method, second.path)
+            and first.start_ns < ends[1] and second.start_ns < ends[0])
+
+
+def _best_pairing(recorded: list[Request], observations: list[Observation]) -> Report:
+    """The checks of the pairing with the fewest disagreements, in order when tied."""
+    best: Report | None = None
+    for order in itertools.permutations(observations):
+        report = Report()
+        for request, observation in zip(recorded, order, strict=True):
+            report.add(_RequestCheck(request, observation).run())
+        if best is None or len(report.disagreements) < len(best.disagreements):
+            best = report
+    assert best is not None
+    return best
 
 
 def _label(request: Request) -> str:

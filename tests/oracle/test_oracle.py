@@ -406,6 +406,26 @@ def test_requests_missing_from_either_side_are_disagreements() -> None:
         ("request", "recorded, but no Flask app served it")]
 
 
+@pytest.mark.parametrize("at_once", [True, False], ids=["at once", "one after another"])
+def test_requests_of_one_url_at_once_are_paired_as_they_agree(at_once: bool) -> None:
+    """Two requests for one URL at once end in an order each side sees for itself (the
+    oracle when the app returns, the recorder when it files the request; under load a
+    thread switch between the two swaps them): they are paired as they agree. Requests one
+    after another are still paired in order, so a recording that swapped them disagrees.
+    (Two real requests, given one path on both sides.)"""
+    (first, seen_first), (second, seen_second) = pair("GET /dashboard"), pair("GET /stacked")
+    first = dataclasses.replace(first, id=0, path="/same", start_ns=1_000, duration_ns=5_000)
+    second = dataclasses.replace(second, id=1, path="/same",
+                                 start_ns=3_000 if at_once else 7_000,
+                                 duration_ns=1_000)
+    seen = [dataclasses.replace(observation, path="/same")
+            for observation in (seen_first, seen_second)]
+    assert check_requests([first, second], seen).disagreements == []
+    swapped = check_requests([first, second], seen[::-1])
+    assert (swapped.disagreements == []) == at_once
+    assert swapped.requests == 2
+
+
 # -- what the oracle requires ---------------------------------------------------------------
 
 
