@@ -102,8 +102,9 @@ def _groups(recorded: Sequence[Request], observations: Sequence[Observation]
             ) -> Iterable[tuple[list[Request], list[Observation]]]:
     """Runs of requests to pair among themselves: one request alone, or consecutive ones of
     the same method and path whose times overlap. Two threads asking for the same URL at
-    once end in an order each side sees for itself (the oracle when the app returns, the
-    recorder when the response is closed), so the order cannot tell which is which."""
+    once end in an order each side notes at its own moment (the oracle's wrapper after the
+    app returned, the recorder when it files the request), so the order cannot tell which
+    is which."""
     start = 0
     for index in range(1, len(recorded) + 1):
         if (index < len(recorded) and index - start < _MAX_OVERLAPPING
