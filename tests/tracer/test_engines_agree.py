@@ -245,18 +245,21 @@ def test_the_compiled_core_keeps_step_rows_out_of_the_collectors_sight(
     with tracer.record(lines=lines, scope=scope) as recorder:
         forget_fixtures()
         app = importlib.import_module("fixtures.seed_views").app
+        # The first call of each code object is handed to Python (which learns the code);
+        # whether a collection has untracked those rows yet is a matter of timing. The
+        # second request's calls are the core's own, but for the few it always hands back.
+        app.test_client().get("/index")
         app.test_client().get("/index")
         forget_fixtures()
         # The rows of calls, returns and (line mode) lines; notes, and the lines that ran in
         # hook mode on 3.12+, are stored by the recorder's Python.
-        rows = [row for record in recorder.requests for row in record.steps.values()
+        rows = [row for row in recorder.requests[-1].steps.values()
                 if (lines and len(row) == 3) or row[2] in ("call", "return")]
     assert len(rows) > 20
     assert {len(row) for row in rows} == ({9, 3} if lines else {9})
     calls = [row for row in rows if len(row) == 9 and row[2] == "call"]
     tracked_calls = sum(gc.is_tracked(row) for row in calls)
     assert not any(gc.is_tracked(row) for row in rows if len(row) == 3 or row[2] == "return")
-    # Line mode: the calls the core hands back (first calls of a code object, resumed
-    # generators, watched ones) get their rows from Python, which cannot untrack them:
-    # how many depends on the Flask and Python versions, not a fixed share of all rows.
-    assert tracked_calls <= (len(calls) // 3 if lines else 0)
+    # Line mode: the calls the core hands back (resumed generators, watched ones) get their
+    # rows from Python, which cannot untrack them: 6 to 8 of 163 here, by Python version.
+    assert tracked_calls <= (len(calls) // 10 if lines else 0)
