@@ -3,7 +3,8 @@
  * same whichever records it (`tests/tracer/test_engines_agree.py`).
  *
  * `Steps(recorder, ...)` is built once per recorder; its `call`, `leave` and `ran_line`
- * then stand in for the recorder's methods of those names. `Catcher(...)` is the trace
+ * then stand in for the recorder's methods of those names. `Hook(...)` is what a hooked
+ * function is replaced by (`AdapterHooks.traced`). `Catcher(...)` is the trace
  * function that catches watched calls on 3.11 (`tracer.watch`). A step is a row in
  * `StepRecord.steps` as `StepRecord.add` stores it: (id, parent, kind, name, file, line,
  * time, thread, role), with detail and facts beside it, ids from the record's counter,
@@ -19,7 +20,7 @@
 #include "_corecommon.h"
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 2
+#define INTERFACE 3
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
@@ -802,11 +803,601 @@ resume_tracing(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+
+/* -- Hook: the stand-in that replaces a hooked function ---------------------------------
+ *
+ * What `AdapterHooks.traced` returns (`tracer/frameworks/hooking.py`), compiled: each call
+ * passes straight through when the adapter is off, the recorder's bookkeeping is running
+ * or `when(args, kwargs)` says no; otherwise it opens a call step (`describe`'s facts, the
+ * arguments' stored forms, the role), runs `enter`, calls the original (inside
+ * `catching()` when set), then `after` or `on_error` and the step's end, and hands back
+ * the result, or `returns(result)`. The adapter's callbacks stay Python; what this saves
+ * is the three Python frames of the stand-in itself, and the stored forms of arguments
+ * that are None, booleans or numbers, written here as `safe_value` writes them. It binds
+ * as a method, as a function does, and `functools.update_wrapper` gives it the original's
+ * name, docstring and `__wrapped__`. */
+
+
+/* The exception being raised, taken off the thread (normalized, its traceback attached),
+ * and raised again: 3.12's `PyErr_GetRaisedException`, written for 3.11 too. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define raised_error PyErr_GetRaisedException
+#define raise_again PyErr_SetRaisedException
+#else
+static PyObject *
+raised_error(void)
+{
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL && value != NULL)
+        PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+}
+
+/* Steals `error`. */
+static void
+raise_again(PyObject *error)
+{
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(error)), error,
+                  PyException_GetTraceback(error));
+}
+#endif
+
+/* Set once by `hook_helpers(...)`: what every stand-in shares with the Python side. */
+static PyObject *BOOKKEEPING, *ENVIRON_SUMMARY, *SAFE_VALUE, *SECRET_NAMES, *IS_SECRET_NAME,
+    *REDACTED;
+static PyObject *STR_ACTIVE, *STR_REDACT, *STR_FAILED, *STR_LEAVE, *STR_WSGI_VERSION,
+    *STR_SELF, *STR_CLS, *STR_ENTER, *STR_EXIT, *STR_QUALNAME, *KWNAMES_ROLE_FACTS,
+    *KWNAMES_RESULT, *KWNAMES_ERROR, *KWNAMES_REDACT;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *dict;       /* __dict__: the original's name, docstring, __wrapped__ */
+    PyObject *weakrefs;
+    PyObject *original;
+    PyObject *code;       /* the original's code object, or None */
+    PyObject *names;      /* its positional parameters' names (a tuple) */
+    PyObject *hooks;      /* the AdapterHooks: `active` */
+    PyObject *recorder;   /* `call`, `leave`, `failed`, `redact` */
+    PyObject *role;       /* the step's role, when `role_of` is None */
+    PyObject *role_of, *describe, *after, *on_error, *when, *enter, *returns, *catching;
+} Hook;
+
+/* `bookkeeping.muted += delta`, keeping any error already raised. */
+static int
+add_muted(long delta)
+{
+    PyObject *pending = raised_error();
+    PyObject *muted = PyObject_GetAttr(BOOKKEEPING, STR_MUTED);
+    long depth = muted ? PyLong_AsLong(muted) : -1;
+    Py_XDECREF(muted);
+    int failed = depth == -1 && PyErr_Occurred();
+    if (!failed) {
+        PyObject *changed = PyLong_FromLong(depth + delta);
+        failed = changed == NULL || PyObject_SetAttr(BOOKKEEPING, STR_MUTED, changed) < 0;
+        Py_XDECREF(changed);
+    }
+    if (pending != NULL) {
+        PyErr_Clear();
+        raise_again(pending);
+        return -1;
+    }
+    return failed ? -1 : 0;
+}
+
+static int
+truth_of(PyObject *owner, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(owner, name);
+    int truth = value ? PyObject_IsTrue(value) : -1;
+    Py_XDECREF(value);
+    return truth;
+}
+
+/* `is_secret_name(name)`, from the Python side's cache of names when it knows the name. */
+static int
+secret_name(PyObject *name)
+{
+    if (PyUnicode_CheckExact(name)) {
+        PyObject *known = PyDict_GetItemWithError(SECRET_NAMES, name);  /* borrowed */
+        if (known != NULL)
+            return PyObject_IsTrue(known);
+        if (PyErr_Occurred())
+            return -1;
+    }
+    PyObject *answer = PyObject_CallOneArg(IS_SECRET_NAME, name);
+    int secret = answer ? PyObject_IsTrue(answer) : -1;
+    Py_XDECREF(answer);
+    return secret;
+}
+
+/* `_stored_argument(name, value, redact)`: a WSGI environ by its summary; None, a boolean
+ * or a number as `safe_value` writes it; anything else by `safe_value` itself. */
+static PyObject *
+stored_argument(PyObject *name, PyObject *value, PyObject *redact)
+{
+    if (PyDict_CheckExact(value)) {
+        int environ = PyDict_Contains(value, STR_WSGI_VERSION);
+        if (environ < 0)
+            return NULL;
+        if (environ)
+            return PyObject_CallOneArg(ENVIRON_SUMMARY, value);
+    }
+    if (value == Py_None)
+        return Py_NewRef(STR_NONE);
+    int number = PyBool_Check(value) || PyFloat_CheckExact(value);
+    if (!number && PyLong_CheckExact(value)) {
+        int overflow;
+        PyLong_AsLongLongAndOverflow(value, &overflow);
+        number = !overflow && !PyErr_Occurred();
+        PyErr_Clear();
+    }
+    if (number) {
+        int secret = redact == Py_True ? secret_name(name) : 0;
+        if (secret < 0)
+            return NULL;
+        if (secret)
+            return Py_NewRef(REDACTED);
+        return PyObject_Repr(value);  /* at most 24 characters: never cut */
+    }
+    PyObject *call[] = {name, value, redact};
+    return PyObject_Vectorcall(SAFE_VALUE, call, 2, KWNAMES_REDACT);
+}
+
+/* `arguments(recorder, code, args, kwargs)`: stored forms by parameter name, `self` and
+ * `cls` left out. */
+static PyObject *
+stored_arguments(Hook *self, PyObject *const *args, Py_ssize_t given, PyObject *kwnames)
+{
+    PyObject *redact_value = PyObject_GetAttr(self->recorder, STR_REDACT);
+    int redacting = redact_value ? PyObject_IsTrue(redact_value) : -1;
+    Py_XDECREF(redact_value);
+    if (redacting < 0)
+        return NULL;
+    PyObject *redact = redacting ? Py_True : Py_False;
+    PyObject *stored = PyDict_New();
+    if (stored == NULL)
+        return NULL;
+    Py_ssize_t named = PyTuple_GET_SIZE(self->names);
+    Py_ssize_t keywords = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < given + keywords; i++) {
+        PyObject *name;
+        if (i >= given)
+            name = Py_NewRef(PyTuple_GET_ITEM(kwnames, i - given));
+        else if (i < named)
+            name = Py_NewRef(PyTuple_GET_ITEM(self->names, i));
+        else
+            name = PyUnicode_FromFormat("arg%zd", i);
+        if (name == NULL)
+            goto failed;
+        if (i < given && (PyUnicode_Compare(name, STR_SELF) == 0 ||
+                          PyUnicode_Compare(name, STR_CLS) == 0)) {
+            Py_DECREF(name);
+            continue;
+        }
+        PyObject *text = stored_argument(name, args[i], redact);
+        int kept = text ? PyDict_SetItem(stored, name, text) : -1;
+        Py_DECREF(name);
+        Py_XDECREF(text);
+        if (kept < 0)
+            goto failed;
+    }
+    return stored;
+failed:
+    Py_DECREF(stored);
+    return NULL;
+}
+
+/* After an error in the bookkeeping: an `Exception` is counted by `recorder.failed` and
+ * cleared (0); anything else (KeyboardInterrupt, SystemExit) stays raised (-1), as the
+ * Python stand-in's `except Exception` lets it through. */
+static int
+count_failure(Hook *self)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return -1;
+    PyObject *failure = raised_error();
+    PyObject *counted = PyObject_CallMethodOneArg(self->recorder, STR_FAILED, failure);
+    Py_DECREF(failure);
+    if (counted == NULL)
+        return -1;
+    Py_DECREF(counted);
+    return 0;
+}
+
+/* `open_step`: the new step's id (None when none was opened), NULL when an error other
+ * than an `Exception` escaped the bookkeeping. */
+static PyObject *
+hook_open(Hook *self, PyObject *const *args, Py_ssize_t given, PyObject *kwnames,
+          PyObject *call_args, PyObject *call_kwargs)
+{
+    if (add_muted(1) < 0)
+        return NULL;
+    Py_DECREF(pause_tracing(NULL, NULL));
+    PyObject *step = Py_NewRef(Py_None), *facts = NULL, *detail = NULL, *role = NULL;
+    PyObject *call = NULL;
+    facts = self->describe == Py_None ? Py_NewRef(Py_None)
+        : PyObject_CallFunctionObjArgs(self->describe, call_args, call_kwargs, NULL);
+    detail = facts ? stored_arguments(self, args, given, kwnames) : NULL;
+    if (detail != NULL)
+        role = self->role_of == Py_None ? Py_NewRef(self->role)
+            : PyObject_CallFunctionObjArgs(self->role_of, call_args, call_kwargs, NULL);
+    call = role ? PyObject_GetAttr(self->recorder, STR_CALL) : NULL;
+    if (call != NULL) {
+        PyObject *call_with[] = {self->code, detail, role, facts};
+        PyObject *opened = PyObject_Vectorcall(call, call_with, 2, KWNAMES_ROLE_FACTS);
+        if (opened != NULL)
+            Py_SETREF(step, opened);
+        else
+            Py_CLEAR(call);
+    }
+    if (call != NULL && self->enter != Py_None) {
+        PyObject *entered = PyObject_CallFunctionObjArgs(self->enter, step, call_args,
+                                                         call_kwargs, NULL);
+        if (entered == NULL)
+            Py_CLEAR(call);
+        Py_XDECREF(entered);
+    }
+    if (call == NULL && count_failure(self) < 0)
+        Py_CLEAR(step);
+    Py_XDECREF(call);
+    Py_XDECREF(role);
+    Py_XDECREF(detail);
+    Py_XDECREF(facts);
+    Py_DECREF(resume_tracing(NULL, NULL));
+    if (add_muted(-1) < 0)
+        Py_CLEAR(step);
+    return step;
+}
+
+/* `original(*args, **kwargs)`, inside `with catching():` when the hook has one. */
+static PyObject *
+hook_run(Hook *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (self->catching == Py_None)
+        return PyObject_Vectorcall(self->original, args, nargsf, kwnames);
+    PyObject *manager = PyObject_CallNoArgs(self->catching);
+    PyObject *entered = manager ? PyObject_CallMethodNoArgs(manager, STR_ENTER) : NULL;
+    if (entered == NULL) {
+        Py_XDECREF(manager);
+        return NULL;
+    }
+    Py_DECREF(entered);
+    PyObject *result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
+    PyObject *exited;
+    if (result != NULL) {
+        exited = PyObject_CallMethodObjArgs(manager, STR_EXIT, Py_None, Py_None, Py_None,
+                                            NULL);
+        if (exited == NULL)
+            Py_CLEAR(result);
+    }
+    else {
+        PyObject *error = raised_error();
+        PyObject *traceback = PyException_GetTraceback(error);
+        exited = PyObject_CallMethodObjArgs(manager, STR_EXIT, (PyObject *)Py_TYPE(error),
+                                            error, traceback ? traceback : Py_None, NULL);
+        Py_XDECREF(traceback);
+        int swallowed = exited ? PyObject_IsTrue(exited) : -1;
+        if (swallowed > 0)
+            result = Py_NewRef(Py_None);
+        if (swallowed == 0)
+            raise_again(error);
+        else
+            Py_DECREF(error);
+    }
+    Py_XDECREF(exited);
+    Py_DECREF(manager);
+    return result;
+}
+
+/* `close_step`: what the stand-in returns (`result`, or `returns(result)`), NULL when an
+ * error other than an `Exception` escaped the bookkeeping. With `error` set, the step ends
+ * with it and the return value (None) is not used. */
+static PyObject *
+hook_close(Hook *self, PyObject *step, PyObject *call_args, PyObject *call_kwargs,
+           PyObject *result, PyObject *error)
+{
+    if (add_muted(1) < 0)
+        return NULL;
+    Py_DECREF(pause_tracing(NULL, NULL));
+    PyObject *callback = error ? self->on_error : self->after;
+    PyObject *seen = callback == Py_None ? Py_NewRef(Py_None)
+        : PyObject_CallFunctionObjArgs(callback, step, call_args, call_kwargs,
+                                       error ? error : result, NULL);
+    /* `finally: recorder.leave(...)`: the step ends whatever the callback did; an error
+     * of `leave` replaces the callback's. */
+    PyObject *pending = seen ? NULL : raised_error();
+    Py_XDECREF(seen);
+    PyObject *out = NULL;
+    PyObject *leave = PyObject_GetAttr(self->recorder, STR_LEAVE);
+    PyObject *leave_with[] = {step, error ? error : result};
+    PyObject *left = leave ? PyObject_Vectorcall(leave, leave_with, 1,
+                                                 error ? KWNAMES_ERROR : KWNAMES_RESULT)
+        : NULL;
+    Py_XDECREF(leave);
+    if (left == NULL)
+        Py_XDECREF(pending);
+    else if (pending != NULL)
+        raise_again(pending);
+    else if (error != NULL)
+        out = Py_NewRef(Py_None);
+    else if (self->returns != Py_None)
+        out = PyObject_CallOneArg(self->returns, result);
+    else
+        out = Py_NewRef(result);
+    Py_XDECREF(left);
+    if (out == NULL && count_failure(self) == 0)
+        out = Py_NewRef(error ? Py_None : result);
+    Py_DECREF(resume_tracing(NULL, NULL));
+    if (add_muted(-1) < 0)
+        Py_CLEAR(out);
+    return out;
+}
+
+/* The positional arguments as a tuple and the keywords as a dict, for the callbacks. */
+static int
+call_parts(PyObject *const *args, Py_ssize_t given, PyObject *kwnames, PyObject **call_args,
+           PyObject **call_kwargs)
+{
+    *call_args = PyTuple_New(given);
+    *call_kwargs = PyDict_New();
+    if (*call_args == NULL || *call_kwargs == NULL)
+        return -1;
+    for (Py_ssize_t i = 0; i < given; i++)
+        PyTuple_SET_ITEM(*call_args, i, Py_NewRef(args[i]));
+    for (Py_ssize_t k = 0; kwnames && k < PyTuple_GET_SIZE(kwnames); k++) {
+        if (PyDict_SetItem(*call_kwargs, PyTuple_GET_ITEM(kwnames, k), args[given + k]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Hook_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Hook *self = (Hook *)callable;
+    Py_ssize_t given = PyVectorcall_NARGS(nargsf);
+    int active = truth_of(self->hooks, STR_ACTIVE);
+    int muted = active > 0 ? truth_of(BOOKKEEPING, STR_MUTED) : 0;
+    if (active < 0 || muted < 0)
+        return NULL;
+    if (!active || muted)
+        return PyObject_Vectorcall(self->original, args, nargsf, kwnames);
+    PyObject *call_args = NULL, *call_kwargs = NULL, *step = NULL, *result = NULL;
+    if (call_parts(args, given, kwnames, &call_args, &call_kwargs) < 0)
+        goto done;
+    if (self->when != Py_None) {
+        PyObject *wanted = PyObject_CallFunctionObjArgs(self->when, call_args, call_kwargs,
+                                                        NULL);
+        int recorded = wanted ? PyObject_IsTrue(wanted) : -1;
+        Py_XDECREF(wanted);
+        if (recorded <= 0) {
+            if (recorded == 0)
+                result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
+            goto done;
+        }
+    }
+    step = hook_open(self, args, given, kwnames, call_args, call_kwargs);
+    if (step == NULL)
+        goto done;
+    result = hook_run(self, args, nargsf, kwnames);
+    if (result == NULL) {
+        /* As `except BaseException as error:` — the error is the one being handled while
+         * the step closes — then `raise`, unless closing raised instead. */
+        PyObject *error = raised_error();
+        PyObject *handled = PyErr_GetHandledException();
+        PyErr_SetHandledException(error);
+        PyObject *closed = hook_close(self, step, call_args, call_kwargs, NULL, error);
+        PyErr_SetHandledException(handled);
+        Py_XDECREF(handled);
+        if (closed == NULL)
+            Py_DECREF(error);
+        else {
+            Py_DECREF(closed);
+            raise_again(error);
+        }
+    }
+    else
+        Py_SETREF(result, hook_close(self, step, call_args, call_kwargs, result, NULL));
+done:
+    Py_XDECREF(step);
+    Py_XDECREF(call_args);
+    Py_XDECREF(call_kwargs);
+    return result;
+}
+
+/* Bound to an instance as a function is (`obj.method`); itself from the class. */
+static PyObject *
+Hook_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(self);
+    return PyMethod_New(self, obj);
+}
+
+/* `<function Flask.wsgi_app at 0x...>`, as the function it stands in for shows. */
+static PyObject *
+Hook_repr(Hook *self)
+{
+    PyObject *name = self->dict ? PyDict_GetItemWithError(self->dict, STR_QUALNAME) : NULL;
+    if (name != NULL && PyUnicode_Check(name))
+        return PyUnicode_FromFormat("<function %U at %p>", name, self);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyUnicode_FromFormat("<function at %p>", self);
+}
+
+static int
+Hook_traverse(Hook *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->dict);
+    Py_VISIT(self->original);
+    Py_VISIT(self->code);
+    Py_VISIT(self->names);
+    Py_VISIT(self->hooks);
+    Py_VISIT(self->recorder);
+    Py_VISIT(self->role);
+    Py_VISIT(self->role_of);
+    Py_VISIT(self->describe);
+    Py_VISIT(self->after);
+    Py_VISIT(self->on_error);
+    Py_VISIT(self->when);
+    Py_VISIT(self->enter);
+    Py_VISIT(self->returns);
+    Py_VISIT(self->catching);
+    return 0;
+}
+
+static int
+Hook_clear(Hook *self)
+{
+    Py_CLEAR(self->dict);
+    Py_CLEAR(self->original);
+    Py_CLEAR(self->code);
+    Py_CLEAR(self->names);
+    Py_CLEAR(self->hooks);
+    Py_CLEAR(self->recorder);
+    Py_CLEAR(self->role);
+    Py_CLEAR(self->role_of);
+    Py_CLEAR(self->describe);
+    Py_CLEAR(self->after);
+    Py_CLEAR(self->on_error);
+    Py_CLEAR(self->when);
+    Py_CLEAR(self->enter);
+    Py_CLEAR(self->returns);
+    Py_CLEAR(self->catching);
+    return 0;
+}
+
+static void
+Hook_dealloc(Hook *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    Hook_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *original, *code, *names, *hooks, *recorder, *role, *role_of, *describe,
+        *after, *on_error, *when, *enter, *returns, *catching;
+    static char *keywords[] = {"original", "code", "names", "hooks", "recorder", "role",
+                               "role_of", "describe", "after", "on_error", "when", "enter",
+                               "returns", "catching", NULL};
+    if (BOOKKEEPING == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Hook: hook_helpers(...) was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO!OOOOOOOOOOO", keywords, &original,
+                                     &code, &PyTuple_Type, &names, &hooks, &recorder, &role,
+                                     &role_of, &describe, &after, &on_error, &when, &enter,
+                                     &returns, &catching))
+        return NULL;
+    if (code != Py_None && !PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "Hook(code): a code object or None");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(names, i))) {
+            PyErr_SetString(PyExc_TypeError, "Hook(names): a tuple of strings");
+            return NULL;
+        }
+    }
+    Hook *self = (Hook *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = Hook_vectorcall;
+    self->dict = PyDict_New();
+    if (self->dict == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->original = Py_NewRef(original);
+    self->code = Py_NewRef(code);
+    self->names = Py_NewRef(names);
+    self->hooks = Py_NewRef(hooks);
+    self->recorder = Py_NewRef(recorder);
+    self->role = Py_NewRef(role);
+    self->role_of = Py_NewRef(role_of);
+    self->describe = Py_NewRef(describe);
+    self->after = Py_NewRef(after);
+    self->on_error = Py_NewRef(on_error);
+    self->when = Py_NewRef(when);
+    self->enter = Py_NewRef(enter);
+    self->returns = Py_NewRef(returns);
+    self->catching = Py_NewRef(catching);
+    return (PyObject *)self;
+}
+
+static PyMemberDef Hook_members[] = {
+    {"original", T_OBJECT, offsetof(Hook, original), READONLY,
+     "The function this stands in for (also `__wrapped__`, unless someone removed it)."},
+    {NULL}
+};
+
+static PyGetSetDef Hook_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL}
+};
+
+static PyTypeObject HookType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.Hook",
+    .tp_doc = "Hook(original, code, names, hooks, recorder, role, role_of, describe, after, "
+              "on_error, when, enter, returns, catching): a hooked function's stand-in.",
+    .tp_basicsize = sizeof(Hook),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_new = Hook_new,
+    .tp_dealloc = (destructor)Hook_dealloc,
+    .tp_traverse = (traverseproc)Hook_traverse,
+    .tp_clear = (inquiry)Hook_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Hook, vectorcall),
+    .tp_descr_get = Hook_get,
+    .tp_repr = (reprfunc)Hook_repr,
+    .tp_getset = Hook_getset,
+    .tp_members = Hook_members,
+    .tp_dictoffset = offsetof(Hook, dict),
+    .tp_weaklistoffset = offsetof(Hook, weakrefs),
+};
+
+/* hook_helpers(bookkeeping, environ_summary, safe_value, secret_names, is_secret_name,
+ * redacted): what the stand-ins share with the Python side, given once. */
+static PyObject *
+hook_helpers(PyObject *module, PyObject *args)
+{
+    PyObject *bookkeeping, *environ_summary, *safe_value, *secret_names, *is_secret_name,
+        *redacted;
+    if (!PyArg_ParseTuple(args, "OOOO!OU", &bookkeeping, &environ_summary, &safe_value,
+                          &PyDict_Type, &secret_names, &is_secret_name, &redacted))
+        return NULL;
+    Py_XSETREF(BOOKKEEPING, Py_NewRef(bookkeeping));
+    Py_XSETREF(ENVIRON_SUMMARY, Py_NewRef(environ_summary));
+    Py_XSETREF(SAFE_VALUE, Py_NewRef(safe_value));
+    Py_XSETREF(SECRET_NAMES, Py_NewRef(secret_names));
+    Py_XSETREF(IS_SECRET_NAME, Py_NewRef(is_secret_name));
+    Py_XSETREF(REDACTED, Py_NewRef(redacted));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"pause_tracing", pause_tracing, METH_NOARGS,
      "Run this thread untraced until resume_tracing() (3.11, when our tracer traces it)."},
     {"resume_tracing", resume_tracing, METH_NOARGS,
      "End what the matching pause_tracing() began."},
+    {"hook_helpers", hook_helpers, METH_VARARGS,
+     "hook_helpers(bookkeeping, environ_summary, safe_value, secret_names, is_secret_name, "
+     "redacted): what Hook stand-ins share with the Python side."},
     {NULL}
 };
 
@@ -819,7 +1410,8 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__stepcore(void)
 {
-    if (PyType_Ready(&StepsType) < 0 || PyType_Ready(&CatcherType) < 0)
+    if (PyType_Ready(&StepsType) < 0 || PyType_Ready(&CatcherType) < 0 ||
+        PyType_Ready(&HookType) < 0)
         return NULL;
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
     INTERN(STR_STEPS, "steps");
@@ -850,6 +1442,21 @@ PyInit__stepcore(void)
     INTERN(KW_ERROR, "error");
     INTERN(KW_LINE, "line");
     INTERN(STR_F_TRACE, "f_trace");
+    INTERN(STR_ACTIVE, "active");
+    INTERN(STR_REDACT, "redact");
+    INTERN(STR_FAILED, "failed");
+    INTERN(STR_LEAVE, "leave");
+    INTERN(STR_WSGI_VERSION, "wsgi.version");
+    INTERN(STR_SELF, "self");
+    INTERN(STR_CLS, "cls");
+    INTERN(STR_ENTER, "__enter__");
+    INTERN(STR_EXIT, "__exit__");
+    INTERN(STR_QUALNAME, "__qualname__");
+    if (!(KWNAMES_ROLE_FACTS = Py_BuildValue("(OO)", KW_ROLE, KW_FACTS)) ||
+        !(KWNAMES_RESULT = Py_BuildValue("(O)", KW_RESULT)) ||
+        !(KWNAMES_ERROR = Py_BuildValue("(O)", KW_ERROR)) ||
+        !(KWNAMES_REDACT = Py_BuildValue("(O)", STR_REDACT)))
+        return NULL;
     INTERN(EVENT_NAMES[PyTrace_CALL], "call");
     INTERN(EVENT_NAMES[PyTrace_EXCEPTION], "exception");
     INTERN(EVENT_NAMES[PyTrace_LINE], "line");
@@ -877,6 +1484,7 @@ PyInit__stepcore(void)
         return NULL;
     if (PyModule_AddObjectRef(module, "Steps", (PyObject *)&StepsType) < 0 ||
         PyModule_AddObjectRef(module, "Catcher", (PyObject *)&CatcherType) < 0 ||
+        PyModule_AddObjectRef(module, "Hook", (PyObject *)&HookType) < 0 ||
         PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0 ||
 #ifdef FRAME_TRACE
         PyModule_AddIntConstant(module, "FRAME_TRACE_READ_DIRECTLY", frame_layout_known) < 0 ||

@@ -335,6 +335,9 @@ class Recorder:
         #: What `trace()` built last and may build the same again: the frozen registration
         #: and the sources read. A dict, so that shallow copies (`Spool._snapshot`) share it.
         self._built: dict[str, Any] = {"sources": SourceCache()}
+        #: The compiled step core when it records (`tracer/_stepcore.c`), else None: hooks
+        #: then stand in for functions with its `Hook` (`AdapterHooks.traced`).
+        self.steps_core: Any = None
         self._use_compiled_steps()
 
     def _use_compiled_steps(self) -> None:
@@ -346,6 +349,7 @@ class Recorder:
             return
         steps = core.Steps(self, _record, _stack, _PLAIN_ROLES, _collectable, _raising_line,
                            bookkeeping)
+        self.steps_core = core
         self.call = steps.call  # type: ignore[method-assign]
         self.leave = steps.leave  # type: ignore[method-assign]
         self.ran_line = steps.ran_line  # type: ignore[method-assign]

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any
 
+from tracer.unwrap import compiled_stand_in_type
+
 REDACTED = "***"
 
 _SECRET_WORDS = r"password|passwd|pwd|secret|token|api[_-]?key|session|csrf|authorization|cookie"
@@ -40,15 +42,16 @@ def is_secret_name(name: object) -> bool:
     """Whether a key, header, field or argument name announces a secret."""
     if type(name) is not str:
         return isinstance(name, str) and SECRET_NAME.search(name) is not None
-    known = _secret_names.get(name)
+    known = SECRET_NAMES_SEEN.get(name)
     if known is None:
         known = SECRET_NAME.search(name) is not None
-        if len(_secret_names) < 4096:  # argument and field names repeat; values do not
-            _secret_names[name] = known
+        if len(SECRET_NAMES_SEEN) < 4096:  # argument and field names repeat; values do not
+            SECRET_NAMES_SEEN[name] = known
     return known
 
 
-_secret_names: dict[str, bool] = {}
+#: `is_secret_name`'s answers by name (the compiled core's stand-ins read it too).
+SECRET_NAMES_SEEN: dict[str, bool] = {}
 
 
 def _may_hold_secret(lowered: str) -> bool:
@@ -305,7 +308,8 @@ def _route_of(kind: type) -> str:
         route = _PRETENDS
     elif issubclass(kind, _WALKED):
         route = _WALK
-    elif kind in _NAME_REPRS or kind.__repr__ is object.__repr__:
+    elif (kind in _NAME_REPRS or kind.__repr__ is object.__repr__
+          or kind is compiled_stand_in_type()):  # shown as the function it stands in for
         route = _NAMES_ONLY
     else:
         route = _OWN_REPR

@@ -7,13 +7,18 @@ the function its author wrote.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 from collections.abc import Callable, Iterator
 from types import CodeType, FunctionType, MethodType
 from typing import Any
 
+from tracer.paths import OWN_DIRS
+
 #: Closure variable names that usually hold the wrapped function, tried first.
-_LIKELY_NAMES = ("f", "fn", "func", "function", "view", "view_func", "wrapped", "callback")
+_LIKELY_NAMES = ("f", "fn", "func", "function", "view", "view_func", "wrapped", "callback",
+                 "original")
 _MAX_DEPTH = 64
 
 
@@ -25,11 +30,35 @@ def code_of(obj: Any) -> CodeType | None:
     return code if isinstance(code, CodeType) else None
 
 
+def is_stand_in(obj: Any) -> bool:
+    """Whether `obj` is one of flaskscope's stand-ins for a hooked function: the compiled
+    core's `Hook`, or a Python function of flaskscope's own. By type alone: `obj` may be
+    a proxy whose every attribute raises (`current_app` outside a request)."""
+    if type(obj) is MethodType:
+        obj = obj.__func__
+    if type(obj) is compiled_stand_in_type():
+        return True
+    return type(obj) is FunctionType and obj.__code__.co_filename.startswith(OWN_DIRS)
+
+
+@functools.cache
+def compiled_stand_in_type() -> type | None:
+    """`tracer._stepcore.Hook`, when the compiled core is built."""
+    try:
+        core = importlib.import_module("tracer._stepcore")
+    except ImportError:  # not built
+        return None
+    return getattr(core, "Hook", None)  # None when built from older sources
+
+
 def inner_callable(obj: Any) -> Any | None:
     """What `obj` wraps: `__wrapped__`, then a function in its closure, then `.func`."""
     wrapped = _static_attr(obj, "__wrapped__")
     if wrapped is not None and callable(wrapped):
         return wrapped
+    if type(obj) is compiled_stand_in_type():  # a stand-in whose `__wrapped__` was removed
+        stand_in: Any = obj
+        return stand_in.original
     if isinstance(obj, FunctionType) and obj.__closure__:
         candidates: dict[str, Any] = {}
         for name, cell in zip(obj.__code__.co_freevars, obj.__closure__, strict=False):

@@ -27,6 +27,7 @@ from tracer.frameworks import framework_of
 from tracer.frameworks.bottle.hooks import copy_version
 from tracer.frameworks.flask.loading import RequestSpec
 from tracer.frameworks.loading import load
+from tracer.unwrap import is_stand_in
 
 bottle = pytest.importorskip("bottle")
 
@@ -71,9 +72,7 @@ def _attribute_table(*modules: Any) -> dict[tuple[int, str], object]:
 
 def _original(value: object) -> object:
     """What one of flaskscope's stand-ins replaced (anything else is itself)."""
-    code = getattr(value, "__code__", None)
-    ours = code is not None and code.co_filename.startswith(str(Path(tracer.__file__).parent))
-    return value.__wrapped__ if ours else value  # type: ignore[attr-defined]
+    return value.__wrapped__ if is_stand_in(value) else value  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tracer.model import ChainLink
 from tracer.patching import PatchSet
 from tracer.paths import OWN_DIRS
 from tracer.recorder import bookkeeping
-from tracer.saferepr import safe_value
+from tracer.saferepr import REDACTED, SECRET_NAMES_SEEN, is_secret_name, safe_value
 from tracer.unwrap import code_of, layers
 from tracer.watch import HAS_MONITORING
 
@@ -107,6 +107,17 @@ def _stored_argument(name: str, value: Any, redact: bool) -> str:
     if type(value) is dict and "wsgi.version" in value:
         return environ_summary(value)
     return safe_value(name, value, redact=redact)
+
+
+_shared_with: set[int] = set()
+
+
+def _share_with_core(core: Any) -> None:
+    """Give the compiled core's stand-ins what they share with this side, once."""
+    if id(core) not in _shared_with:
+        core.hook_helpers(bookkeeping, environ_summary, safe_value, SECRET_NAMES_SEEN,
+                          is_secret_name, REDACTED)
+        _shared_with.add(id(core))
 
 
 def environ_summary(environ: dict) -> str:
@@ -236,11 +247,44 @@ class AdapterHooks:
         hands back, whose call is a registration step too).
         """
         code = code_of(inspect.unwrap(original))
+        role_of = role if callable(role) else None
+        fixed_role = None if callable(role) else role
+        # 3.11 traces the call to see watched code, or the lines of it worth recording;
+        # `sys.monitoring` (3.12+) sees both with no tracing, and catching is a no-op there.
+        catching = (None if HAS_MONITORING
+                    else self.watcher.catching if catch
+                    else self.watcher.catching_lines if self.watcher.watches_lines(code)
+                    else None)
+        core = self.recorder.steps_core
+        if core is None:
+            stand_in = self._python_stand_in(original, code, fixed_role, role_of, describe,
+                                             after, on_error, when, enter, returns, catching)
+        else:
+            _share_with_core(core)
+            names = code.co_varnames[: code.co_argcount] if code is not None else ()
+            stand_in = core.Hook(original, code, names, self, self.recorder, fixed_role,
+                                 role_of, describe, after, on_error, when, enter, returns,
+                                 catching)
+        return functools.update_wrapper(stand_in, original)
+
+    def _python_stand_in(
+        self,
+        original: Callable,
+        code: CodeType | None,
+        fixed_role: str | None,
+        role_of: Callable[[tuple, dict], str | None] | None,
+        describe: Describe | None,
+        after: After | None,
+        on_error: OnError | None,
+        when: When | None,
+        enter: Enter | None,
+        returns: Callable[[Any], Any] | None,
+        catching: Callable[[], Any] | None,
+    ) -> Callable:
+        """`traced` in pure Python: what the compiled core's `Hook` does, step for step."""
         hooks = self
         recorder = self.recorder
         pause, resume = recorder.pause_tracing, recorder.resume_tracing
-        role_of = role if callable(role) else None
-        fixed_role = None if callable(role) else role
 
         # Opening and closing a step are one call each, guarded inline: this runs at every
         # step of every request, and a `with` block costs two more calls.
@@ -288,7 +332,6 @@ class AdapterHooks:
                 bookkeeping.muted -= 1
             return result
 
-        @functools.wraps(original)
         def traced(*args: Any, **kwargs: Any) -> Any:
             if (not hooks.active or bookkeeping.muted
                     or (when is not None and not when(args, kwargs))):
@@ -305,12 +348,6 @@ class AdapterHooks:
                 raise
             return close_step(step, args, kwargs, result, None)
 
-        # 3.11 traces the call to see watched code, or the lines of it worth recording
-        # (`sys.monitoring` sees those lines with no tracing at all).
-        catching = (self.watcher.catching if catch
-                    else self.watcher.catching_lines
-                    if not HAS_MONITORING and self.watcher.watches_lines(code)
-                    else None)
         return traced
 
     def run_then_leave(self, step: int | None, function: Callable, *args: Any,

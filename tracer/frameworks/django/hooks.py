@@ -50,7 +50,7 @@ from tracer.frameworks.hooking import (
 from tracer.frameworks.wsgi.hooks import begin_wsgi_request, environ_detail, settle_outcome
 from tracer.model import Role
 from tracer.recorder import current_request, muted
-from tracer.unwrap import code_of
+from tracer.unwrap import code_of, is_stand_in
 
 
 def available() -> bool:
@@ -599,7 +599,7 @@ def _view_label(view: Any) -> str:
 
 def _handler_label(handler: Any) -> str:
     function = handler.__func__ if isinstance(handler, MethodType) else handler
-    found = [each for each in routes.layers(function) if not routes.own(each)]
+    found = [each for each in routes.layers(function) if not is_stand_in(each)]
     return qualname(found[-1] if found else function)
 
 

@@ -18,8 +18,7 @@ from typing import Any
 
 from tracer.frameworks.hooking import chain_links, link, qualname
 from tracer.model import ChainLink, Route
-from tracer.paths import OWN_DIRS
-from tracer.unwrap import code_of, layers
+from tracer.unwrap import code_of, is_stand_in, layers
 
 
 @dataclass(frozen=True)
@@ -106,12 +105,6 @@ def allowed_methods(callback: Any) -> tuple[str, ...]:
                  if hasattr(cls, m) or (m == "head" and hasattr(cls, "get")))
 
 
-def own(obj: Any) -> bool:
-    """A stand-in of flaskscope's own (a patched `View.dispatch`)."""
-    code = code_of(obj)
-    return code is not None and code.co_filename.startswith(OWN_DIRS)
-
-
 def outer_pairs(callback: Any) -> list[tuple[Any, ChainLink]]:
     """The URL pattern's callback and the decorators around it, outermost first, down to
     the function `as_view()` made (whose `__wrapped__` points at `dispatch`)."""
@@ -142,7 +135,8 @@ def djangos_dispatch(obj: Any) -> bool:
 def method_pairs(method: Any, name: str) -> list[tuple[Any, ChainLink]]:
     """A class's method and the decorators on it (`method_decorator`'s `_wrapper`),
     outermost first; flaskscope's own stand-ins left out."""
-    found = [each for each in layers(method) if not own(each) and not djangos_dispatch(each)]
+    found = [each for each in layers(method)
+             if not is_stand_in(each) and not djangos_dispatch(each)]
     pairs = []
     for index, each in enumerate(found):
         if index == len(found) - 1 and not method_decorator_layer(each):
@@ -162,7 +156,7 @@ def chain(callback: Any) -> list[ChainLink]:
     found.append(ChainLink(kind="view_class", name=cls.__name__, qualname=cls.__qualname__,
                            file=_source_file(cls), line=_class_line(cls)))
     dispatch = getattr(cls, "dispatch", None)
-    if dispatch is not None and not own(dispatch):
+    if dispatch is not None and not is_stand_in(dispatch):
         found.extend(each for _, each in method_pairs(dispatch, "dispatch"))
     for name in getattr(cls, "http_method_names", ()):
         method = getattr(cls, name, None)

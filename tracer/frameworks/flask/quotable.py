@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from types import CodeType, FunctionType, ModuleType
 
 from tracer.frameworks.flask import anatomy, source_lines
+from tracer.unwrap import is_stand_in
 
 
 def needles() -> tuple[str, ...]:
@@ -71,7 +72,7 @@ def _functions(module: ModuleType) -> Iterator[FunctionType]:
                 member = member.__func__
             elif type(member) is property:
                 member = member.fget
-            if type(member) is not FunctionType:
+            if type(member) is not FunctionType and not is_stand_in(member):
                 continue
             for layer in (member, inspect.unwrap(member)):
                 if isinstance(layer, FunctionType) and layer.__module__ == module.__name__:
