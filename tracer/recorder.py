@@ -19,7 +19,7 @@ import platform
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import CodeType
@@ -37,6 +37,7 @@ from tracer.saferepr import (
     stop_scrubbing,
 )
 from tracer.secret_values import Secrets, config_secrets, is_secret_config_key
+from tracer.steptable import KIND_CODES, Extra, StepTable
 from tracer.values import rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
@@ -667,17 +668,18 @@ class Recorder:
             "recorder_errors": self.errors,
             "recorder_error_samples": list(self.error_samples),
         }
-        steps = [*registration.steps, *(s for r in requests for s in r.steps)]
+        places = itertools.chain(_places(registration.steps),
+                                 *(_places(request.steps) for request in requests))
         return Trace(
             meta=meta,
             routes=tuple(routes),
             registration=registration,
             requests=requests,
-            sources=collect_sources(steps, routes, list(self._codes.values()),
+            sources=collect_sources(places, routes, list(self._codes.values()),
                                     self._built["sources"]),
         )
 
-    def _frozen_registration(self, secrets: Secrets | None) -> tuple[Step, ...]:
+    def _frozen_registration(self, secrets: Secrets | None) -> StepTable:
         """The registration's steps frozen, built again only when it changed since: a live
         server builds a trace for every request it writes, and registration is as long as
         the app's routes are many."""
@@ -707,22 +709,40 @@ def _raising_line(error: BaseException, file: str | None, first_line: int | None
 
 
 def _freeze(record: StepRecord, redact: bool = True,
-            secrets: Secrets | None = None) -> tuple[Step, ...]:
-    """The steps of a record as model objects, every value a plain JSON value, with every
-    secret known by value hidden (raw values are rendered with them hidden, before they are
-    cut short)."""
+            secrets: Secrets | None = None) -> StepTable:
+    """The steps of a record as a table of plain values, every secret known by value hidden
+    (raw values are rendered with them hidden, before they are cut short). Steps are built
+    from the table only when read: a live server writes each request's columns straight
+    from it (`tracer.tracefile`)."""
     rows = record.rows()
     plain = PlainValues(secrets.scrub if secrets else None,
                         frozenset(row[3] for row in rows if row[2] == "call"))
+    name_of, detail_of, facts_of = plain.name, plain.detail, plain.facts
+    parents: list[int | None] = []
+    kinds: list[str] = []
+    names: list[str] = []
+    files: list[str | None] = []
+    lines: list[int | None] = []
+    roles: dict[int, str] = {}
+    extras: list[Extra] = []
     token = scrubbing(plain.scrub)
     memo: dict[int, str] = {}
     try:
-        return tuple(Step(row[0], row[1], row[2], plain.name(row[3]), row[4], row[5], row[6],
-                          row[7], plain.detail(rendered_detail(row[8], row[11], redact, memo)),
-                          row[9], plain.facts(row[10]))
-                     for row in rows)
+        for (step_id, parent, kind, name, file, line, time_ns, thread, detail, role, facts,
+             raw) in rows:
+            parents.append(parent)
+            kinds.append(KIND_CODES[kind])
+            names.append(name_of(name))
+            files.append(file)
+            lines.append(line)
+            if role is not None:
+                roles[step_id] = role
+            extras.append((time_ns, detail_of(rendered_detail(detail, raw, redact, memo)),
+                           facts_of(facts), thread))
     finally:
         stop_scrubbing(token)
+    return StepTable.from_rows(parents=parents, kinds="".join(kinds), names=names,
+                               files=files, lines=lines, roles=roles, extras=extras)
 
 
 def _freeze_request(record: StepRecord, redact: bool, app_secrets: Secrets | None) -> Request:
@@ -796,16 +816,24 @@ class SourceCache:
         return source
 
 
+def _places(steps: Sequence[Step]) -> Iterable[tuple[str | None, int | None]]:
+    """(file, line) of each step, read from a table's columns without building steps."""
+    if isinstance(steps, StepTable):
+        return zip(steps.files, steps.lines, strict=True)
+    return ((step.file, step.line) for step in steps)
+
+
 def collect_sources(
-    steps: Iterable[Step], routes: Iterable[Route], codes: Iterable[CodeType],
-    cache: SourceCache | None = None,
+    places: Iterable[tuple[str | None, int | None]], routes: Iterable[Route],
+    codes: Iterable[CodeType], cache: SourceCache | None = None,
 ) -> dict[str, SourceFile]:
-    """The lines steps point at plus whole function bodies, read once per file."""
+    """The lines steps point at (their (file, line) `places`) plus whole function bodies,
+    read once per file."""
     cache = SourceCache() if cache is None else cache
     wanted: dict[str, set[int]] = {}
-    for step in steps:
-        if step.file and step.line:
-            wanted.setdefault(step.file, set()).add(step.line)
+    for file, line in places:
+        if file and line:
+            wanted.setdefault(file, set()).add(line)
     for route in routes:
         for link in route.chain:
             if link.file and link.line:

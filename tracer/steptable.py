@@ -83,6 +83,15 @@ class StepTable(Sequence[Step]):
         self._built: list[Step | None] | None = None
 
     @classmethod
+    def from_rows(cls, *, parents: list[int | None], kinds: str, names: Sequence[str],
+                  files: Sequence[str | None], lines: Sequence[int | None],
+                  roles: Mapping[int, str], extras: list[Extra]) -> StepTable:
+        """A table of steps given column by column, their extras already in memory (a
+        recording frozen: its steps are built only if something reads them)."""
+        return cls(parents=parents, kinds=kinds, names=names, files=files, lines=lines,
+                   roles=roles, extras=_StoredExtras(extras))
+
+    @classmethod
     def from_steps(cls, steps: Iterable[Step]) -> StepTable:
         """A table of steps already built (a recording, an eagerly loaded file)."""
         steps = tuple(steps)
@@ -129,6 +138,30 @@ class StepTable(Sequence[Step]):
 
     def __repr__(self) -> str:
         return f"<StepTable of {len(self)} steps>"
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of equal steps (a tuple of them among others)."""
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            mine == theirs for mine, theirs in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: object) -> tuple[Step, ...]:
+        """Steps joined as tuples of steps join (a recording's steps were a tuple)."""
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return (*self, *other)
+
+    def __radd__(self, other: object) -> tuple[Step, ...]:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return (*other, *self)
+
+    def extra(self, index: int) -> Extra:
+        """(time_ns, detail, facts, thread) of the step at `index`, without building it."""
+        return self._extras.extra(index)
 
     def _build(self, index: int) -> Step:
         time_ns, detail, facts, thread = self._extras.extra(index)

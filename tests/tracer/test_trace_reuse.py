@@ -7,6 +7,7 @@ from __future__ import annotations
 import linecache
 import sys
 import textwrap
+from dataclasses import replace
 
 from flaskscope_testing import APP_CLASS
 
@@ -67,3 +68,31 @@ def test_a_changed_source_file_is_read_again(tmp_path, monkeypatch) -> None:
     assert second.sha256 != first.sha256
     assert any("second" in line for line in second.lines.values())
     sys.modules.pop("changing_app", None)
+
+
+def test_a_recording_is_written_from_its_columns_without_building_steps(fresh_import) -> None:
+    """A live server writes each request it records: freezing keeps the steps as columns,
+    and the file is written from them, byte for byte what the steps themselves give."""
+    from tracer.model import Trace
+    from tracer.steptable import StepTable
+    from tracer.tracefile import dumps
+
+    with tracer.record() as recorder:
+        app = fresh_import("fixtures.seed_views").app
+        app.test_client().get("/index")
+        app.test_client().get("/missing")
+        trace = recorder.trace()
+    tables = [trace.registration.steps, *(request.steps for request in trace.requests)]
+    assert all(isinstance(table, StepTable) and table._built is None for table in tables)
+    written = dumps(trace)
+    assert all(table._built is None for table in tables), "no step was built to write"
+    as_tuples = Trace(
+        meta=trace.meta, routes=trace.routes, sources=trace.sources,
+        registration=replace(trace.registration, steps=tuple(trace.registration.steps)),
+        requests=tuple(replace(request, steps=tuple(request.steps))
+                       for request in trace.requests))
+    assert dumps(as_tuples) == written
+    assert as_tuples == trace and trace.requests[0].steps == tuple(trace.requests[0].steps)
+    first = trace.requests[0].steps
+    assert first + () == tuple(first) and () + first == tuple(first)
+    assert first != trace.requests[1].steps

@@ -33,7 +33,7 @@ import orjson
 
 from tracer.errors import TraceFileError
 from tracer.model import ChainLink, Registration, Request, Route, Step, Trace
-from tracer.steptable import KIND_CODES, Extra, StepTable
+from tracer.steptable import KIND_CODES, Extra, StepTable, as_table
 from tracer.tracefile import schemacheck
 from tracer.tracefile.records import request_from, route_from, source_from, table_entry
 from tracer.tracefile.schemacheck import shown
@@ -85,8 +85,7 @@ def documents(trace: Trace) -> list[dict[str, Any]]:
     """The JSON documents of a trace file, one per line, in the current version."""
     tables = _Tables()
     registration = trace.registration
-    registration_start = registration.steps[0].time_ns if registration.steps else 0
-    registration_thread = registration.steps[0].thread if registration.steps else 0
+    registration_start, registration_thread = _start_of(registration.steps)
     phases = [(registration.steps, registration_start, registration_thread)] + [
         (request.steps, request.start_ns, request.thread) for request in trace.requests
     ]
@@ -152,35 +151,48 @@ def save(trace: Trace, path: str | Path) -> Path:
     return path
 
 
+def _start_of(steps: Sequence[Step]) -> tuple[int, int]:
+    """(time, thread) of the first step, (0, 0) for no steps."""
+    if not steps:
+        return 0, 0
+    if isinstance(steps, StepTable):
+        time_ns, _, _, thread = steps.extra(0)
+        return time_ns, thread
+    return steps[0].time_ns, steps[0].thread
+
+
 def _phase_documents(number: int, steps: Sequence[Step], start_ns: int, thread: int,
                      tables: _Tables) -> list[dict[str, Any]]:
-    """The columns line and the extras lines of one phase."""
-    up, kinds, codes, lines, times, roles, extras = [], [], [], [], [], [], []
+    """The columns line and the extras lines of one phase, read from the table's columns
+    (a recording's steps are one already: no step object is built to write them)."""
+    table = as_table(steps)
+    code, detail = tables.code, tables.detail
+    up, codes, times, extras = [], [], [], []
     previous = start_ns
-    for position, step in enumerate(steps):
-        up.append(0 if step.parent is None else position - step.parent)
-        kinds.append(KIND_CODES[step.kind])
-        codes.append(tables.code(step.name, step.file))
-        lines.append(step.line)
-        times.append(step.time_ns - previous)
-        previous = step.time_ns
-        if step.role:
-            roles.append([position, str(step.role)])
+    for position, (parent, name, file) in enumerate(zip(table.parents, table.names,
+                                                          table.files, strict=True)):
+        up.append(0 if parent is None else position - parent)
+        codes.append(code(name, file))
+        time_ns, step_detail, step_facts, step_thread = table.extra(position)
+        times.append(time_ns - previous)
+        previous = time_ns
         extra: dict[str, Any] = {}
-        if step.detail:
-            extra["d"] = tables.detail(step.detail)
-        if step.facts:
-            extra["f"] = dict(step.facts)
-        if step.thread != thread:
-            extra["t"] = step.thread
+        if step_detail:
+            extra["d"] = detail(step_detail)
+        if step_facts:
+            extra["f"] = dict(step_facts)
+        if step_thread != thread:
+            extra["t"] = step_thread
         extras.append(extra or None)
-    columns = {"phase": number, "up": up, "kind": "".join(kinds), "code": codes,
-               "line": lines, "role": roles}
+    columns = {"phase": number, "up": up, "kind": table.kinds, "code": codes,
+               "line": list(table.lines),
+               "role": [[position, str(role)] for position, role in sorted(table.roles.items())
+                        if role]}
     return [columns] + [
         {"phase": number, "first": first,
-         "start_ns": steps[first - 1].time_ns if first else start_ns,
+         "start_ns": table.extra(first - 1)[0] if first else start_ns,
          "time": times[first:first + CHUNK], "extra": extras[first:first + CHUNK]}
-        for first in range(0, len(steps), CHUNK)
+        for first in range(0, len(times), CHUNK)
     ]
 
 
