@@ -17,12 +17,12 @@ from jsonschema import Draft202012Validator
 
 import tracer
 from tracer import Role, TraceFileError
+from tracer.jsonline import json_line
 from tracer.steptable import StepTable
 from tracer.tracefile import (
     CHUNK,
     VERSION,
     _checked_schema,
-    _json_line,
     documents,
     dumps,
     from_documents,
@@ -312,7 +312,7 @@ def test_the_outcomes_of_version_4_are_not_version_3s() -> None:
 def test_lines_are_the_standard_librarys_compact_json(trace) -> None:
     """orjson writes the lines; they are the bytes `json.dumps` writes in compact form."""
     for document in documents(trace):
-        assert _json_line(document) == (json.dumps(
+        assert json_line(document) == (json.dumps(
             document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
@@ -322,5 +322,5 @@ def test_lines_are_the_standard_librarys_compact_json(trace) -> None:
     {"values": {3: "a key that is not a string"}},
 ], ids=["huge", "huge negative", "int key"])
 def test_what_orjson_refuses_the_json_module_writes(document) -> None:
-    assert _json_line(document) == (json.dumps(
+    assert json_line(document) == (json.dumps(
         document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()

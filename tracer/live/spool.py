@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import json
 import os
 import re
 import threading
@@ -20,6 +19,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tracer.jsonline import json_line
 
 if TYPE_CHECKING:
     from tracer.model import Trace
@@ -63,7 +64,7 @@ class Events:
         self._held: list[str] = []
 
     def send(self, event: str, **fields: Any) -> None:
-        line = json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n"
+        line = json_line({"event": event, **fields}).decode()
         with self._lock:
             if self._holder == threading.get_ident():
                 self._held.append(line)
