@@ -69,6 +69,10 @@ class Sampled(AdapterHooks):
         for attr in ("method", "make", "double", "fails", "spread"):
             self.patch(Sample, attr, "sample", **self.callbacks)
 
+    def uninstall(self) -> None:
+        super().uninstall()
+        self.watcher.close()  # its `sys.monitoring` tool id back (3.12+): there are few
+
 
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
