@@ -109,17 +109,6 @@ def _stored_argument(name: str, value: Any, redact: bool) -> str:
     return safe_value(name, value, redact=redact)
 
 
-_shared_with: set[int] = set()
-
-
-def _share_with_core(core: Any) -> None:
-    """Give the compiled core's stand-ins what they share with this side, once."""
-    if id(core) not in _shared_with:
-        core.hook_helpers(bookkeeping, environ_summary, safe_value, SECRET_NAMES_SEEN,
-                          is_secret_name, REDACTED)
-        _shared_with.add(id(core))
-
-
 def environ_summary(environ: dict) -> str:
     """`<environ GET /path>`: how a WSGI environ argument is shown."""
     method = environ.get("REQUEST_METHOD", "?")
@@ -260,7 +249,9 @@ class AdapterHooks:
             stand_in = self._python_stand_in(original, code, fixed_role, role_of, describe,
                                              after, on_error, when, enter, returns, catching)
         else:
-            _share_with_core(core)
+            # What the compiled stand-ins share with this side (the same objects each time).
+            core.hook_helpers(bookkeeping, environ_summary, safe_value, SECRET_NAMES_SEEN,
+                              is_secret_name, REDACTED)
             names = code.co_varnames[: code.co_argcount] if code is not None else ()
             stand_in = core.Hook(original, code, names, self, self.recorder, fixed_role,
                                  role_of, describe, after, on_error, when, enter, returns,
