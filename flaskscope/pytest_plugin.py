@@ -150,7 +150,7 @@ class _Recording:
         if self.writer is None or not self.recorder.requests:
             return
         try:
-            result = self.writer.write(self.recorder.trace(), test_id=test_id)
+            result = self.writer.write(self.recorder.trace(lazy_steps=True), test_id=test_id)
             self.stored += len(result.ids)
         except Exception as exc:
             self.store_problems.append(f"{test_id}: {type(exc).__name__}: {exc}")

@@ -113,7 +113,7 @@ def record(
     finally:
         try:
             if writer is not None:
-                writer.write(recorder.trace())
+                writer.write(recorder.trace(lazy_steps=True))
         finally:
             if writer is not None:
                 writer.close()

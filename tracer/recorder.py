@@ -37,7 +37,7 @@ from tracer.saferepr import (
     stop_scrubbing,
 )
 from tracer.secret_values import Secrets, config_secrets, is_secret_config_key
-from tracer.steptable import KIND_CODES, Extra, StepTable
+from tracer.steptable import KIND_CODES, StepTable
 from tracer.values import rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
@@ -637,8 +637,13 @@ class Recorder:
 
     # -- the trace ------------------------------------------------------------------------
 
-    def trace(self, *, app: str | None = None) -> Trace:
-        """A frozen snapshot of everything recorded so far."""
+    def trace(self, *, app: str | None = None, lazy_steps: bool = False) -> Trace:
+        """A frozen snapshot of everything recorded so far.
+
+        Each phase's steps are a tuple of `Step`; with `lazy_steps` a `StepTable`, whose
+        steps are built only when read: for callers that only write the trace (a live
+        server's writer), which then encodes the columns without building a step.
+        """
         self.settle_late()
         routes: list[Route] = []
         for ref, routes_of in list(self._subjects):
@@ -649,12 +654,12 @@ class Recorder:
         app_secrets = self.app_secrets if self.redact else None
         routes = _expressions_scrubbed(routes, app_secrets)
         registration = Registration(
-            steps=self._frozen_registration(app_secrets),
+            steps=self._frozen_registration(app_secrets, lazy_steps),
             dropped_steps=self.registration.dropped,
         )
         with self._lock:
             finished = list(self.requests)
-        requests = tuple(_freeze_request(record, self.redact, app_secrets)
+        requests = tuple(_freeze_request(record, self.redact, app_secrets, lazy_steps)
                          for record in finished)
         gaps = [f"request {record.info['id']}: {record.info['redaction_gap']}"
                 for record in finished if record.info.get("redaction_gap")] if self.redact else []
@@ -679,17 +684,17 @@ class Recorder:
                                     self._built["sources"]),
         )
 
-    def _frozen_registration(self, secrets: Secrets | None) -> StepTable:
+    def _frozen_registration(self, secrets: Secrets | None, lazy: bool) -> Sequence[Step]:
         """The registration's steps frozen, built again only when it changed since: a live
         server builds a trace for every request it writes, and registration is as long as
         the app's routes are many."""
         record = self.registration
         key = (len(record.steps), record.dropped, record.revision, self.redact,
-               None if secrets is None else frozenset(secrets.values))
+               None if secrets is None else frozenset(secrets.values), lazy)
         known = self._built.get("registration")
         if known is not None and known[0] == key:
             return known[1]
-        steps = _freeze(record, self.redact, secrets)
+        steps = _freeze(record, self.redact, secrets, lazy)
         self._built["registration"] = (key, steps)
         return steps
 
@@ -708,44 +713,43 @@ def _raising_line(error: BaseException, file: str | None, first_line: int | None
     return line
 
 
-def _freeze(record: StepRecord, redact: bool = True,
-            secrets: Secrets | None = None) -> StepTable:
-    """The steps of a record as a table of plain values, every secret known by value hidden
-    (raw values are rendered with them hidden, before they are cut short). Steps are built
-    from the table only when read: a live server writes each request's columns straight
-    from it (`tracer.tracefile`)."""
+def _freeze(record: StepRecord, redact: bool = True, secrets: Secrets | None = None,
+            lazy: bool = False) -> Sequence[Step]:
+    """The steps of a record, every value a plain JSON value, with every secret known by
+    value hidden (raw values are rendered with them hidden, before they are cut short).
+
+    A tuple of `Step`; with `lazy` a `StepTable` of the same, its steps built only when
+    read: a live server writes each request's columns straight from it (`tracer.tracefile`).
+    """
     rows = record.rows()
     plain = PlainValues(secrets.scrub if secrets else None,
                         frozenset(row[3] for row in rows if row[2] == "call"))
-    name_of, detail_of, facts_of = plain.name, plain.detail, plain.facts
-    parents: list[int | None] = []
-    kinds: list[str] = []
-    names: list[str] = []
-    files: list[str | None] = []
-    lines: list[int | None] = []
-    roles: dict[int, str] = {}
-    extras: list[Extra] = []
     token = scrubbing(plain.scrub)
     memo: dict[int, str] = {}
     try:
-        for (step_id, parent, kind, name, file, line, time_ns, thread, detail, role, facts,
-             raw) in rows:
-            parents.append(parent)
-            kinds.append(KIND_CODES[kind])
-            names.append(name_of(name))
-            files.append(file)
-            lines.append(line)
-            if role is not None:
-                roles[step_id] = role
-            extras.append((time_ns, detail_of(rendered_detail(detail, raw, redact, memo)),
-                           facts_of(facts), thread))
+        if not lazy:
+            return tuple(Step(row[0], row[1], row[2], plain.name(row[3]), row[4], row[5],
+                              row[6], row[7],
+                              plain.detail(rendered_detail(row[8], row[11], redact, memo)),
+                              row[9], plain.facts(row[10]))
+                         for row in rows)
+        name_of, detail_of, facts_of = plain.name, plain.detail, plain.facts
+        return StepTable.from_rows(
+            parents=[row[1] for row in rows],
+            kinds="".join([KIND_CODES[row[2]] for row in rows]),
+            names=[name_of(row[3]) for row in rows],
+            files=[row[4] for row in rows],
+            lines=[row[5] for row in rows],
+            roles={row[0]: row[9] for row in rows if row[9] is not None},
+            extras=[(row[6], detail_of(rendered_detail(row[8], row[11], redact, memo)),
+                     facts_of(row[10]), row[7]) for row in rows],
+        )
     finally:
         stop_scrubbing(token)
-    return StepTable.from_rows(parents=parents, kinds="".join(kinds), names=names,
-                               files=files, lines=lines, roles=roles, extras=extras)
 
 
-def _freeze_request(record: StepRecord, redact: bool, app_secrets: Secrets | None) -> Request:
+def _freeze_request(record: StepRecord, redact: bool, app_secrets: Secrets | None,
+                    lazy_steps: bool = False) -> Request:
     info = record.info
     secrets = record.secrets.merged(app_secrets) if redact else None
     plain = PlainValues(secrets.scrub if secrets else None).value
@@ -758,7 +762,7 @@ def _freeze_request(record: StepRecord, redact: bool, app_secrets: Secrets | Non
         rule=plain(info.get("rule")),
         view_args=plain(dict(info.get("view_args", {}))),
         outcome=info.get("outcome", "ok"),
-        steps=_freeze(record, redact, secrets),
+        steps=_freeze(record, redact, secrets, lazy_steps),
         query=plain(info.get("query", "")),
         allowed_methods=tuple(plain(list(info.get("allowed_methods", ())))),
         redirect_to=plain(info.get("redirect_to")),

@@ -81,7 +81,7 @@ def test_a_recording_is_written_from_its_columns_without_building_steps(fresh_im
         app = fresh_import("fixtures.seed_views").app
         app.test_client().get("/index")
         app.test_client().get("/missing")
-        trace = recorder.trace()
+        trace = recorder.trace(lazy_steps=True)
     tables = [trace.registration.steps, *(request.steps for request in trace.requests)]
     assert all(isinstance(table, StepTable) and table._built is None for table in tables)
     written = dumps(trace)
@@ -93,6 +93,11 @@ def test_a_recording_is_written_from_its_columns_without_building_steps(fresh_im
                        for request in trace.requests))
     assert dumps(as_tuples) == written
     assert as_tuples == trace and trace.requests[0].steps == tuple(trace.requests[0].steps)
+    # Without `lazy_steps`, steps are tuples (built in one pass), equal to the table's.
+    built = recorder.trace()
+    assert type(built.registration.steps) is tuple and built.registration == trace.registration
+    assert [type(r.steps) for r in built.requests] == [tuple, tuple]
+    assert built.requests == trace.requests and dumps(built) == written
     first = trace.requests[0].steps
     assert first + () == tuple(first) and () + first == tuple(first)
     assert first != trace.requests[1].steps

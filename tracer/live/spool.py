@@ -231,7 +231,7 @@ class Spool:
         it is asked through a shallow copy holding just these."""
         view = copy.copy(self.recorder)
         view.requests = batch
-        return view.trace(app=self.app)
+        return view.trace(app=self.app, lazy_steps=True)
 
     def _write(self, trace: Trace, request: Any) -> None:
         """Write one request's trace under a temporary name, then rename it and report

@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, NamedTuple
 from tracer.errors import TraceFileError
 from tracer.jsonline import json_line
 from tracer.model import ChainLink, Registration, Request, Route, Step, Trace
-from tracer.steptable import KIND_CODES, Extra, StepTable, as_table
+from tracer.steptable import KIND_CODES, Extra, StepTable
 from tracer.tracefile import schemacheck
 from tracer.tracefile.records import request_from, route_from, source_from, table_entry
 from tracer.tracefile.schemacheck import shown
@@ -149,36 +149,64 @@ def _start_of(steps: Sequence[Step]) -> tuple[int, int]:
 
 def _phase_documents(number: int, steps: Sequence[Step], start_ns: int, thread: int,
                      tables: _Tables) -> list[dict[str, Any]]:
-    """The columns line and the extras lines of one phase, read from the table's columns
-    (a recording's steps are one already: no step object is built to write them)."""
-    table = as_table(steps)
-    code, detail = tables.code, tables.detail
-    up, codes, times, extras = [], [], [], []
-    previous = start_ns
-    for position, (parent, name, file) in enumerate(zip(table.parents, table.names,
-                                                          table.files, strict=True)):
-        up.append(0 if parent is None else position - parent)
+    """The columns line and the extras lines of one phase."""
+    if isinstance(steps, StepTable):
+        return _table_documents(number, steps, start_ns, thread, tables)
+    up, kinds, codes, lines, stamps, roles, extras = [], [], [], [], [], [], []
+    for position, step in enumerate(steps):
+        up.append(0 if step.parent is None else position - step.parent)
+        kinds.append(KIND_CODES[step.kind])
+        codes.append(tables.code(step.name, step.file))
+        lines.append(step.line)
+        stamps.append(step.time_ns)
+        if step.role:
+            roles.append([position, str(step.role)])
+        extras.append(_extra(step.detail, step.facts, step.thread, thread, tables))
+    return _documents_of(number, start_ns, {"up": up, "kind": "".join(kinds), "code": codes,
+                                            "line": lines, "role": roles}, stamps, extras)
+
+
+def _table_documents(number: int, table: StepTable, start_ns: int, thread: int,
+                     tables: _Tables) -> list[dict[str, Any]]:
+    """`_phase_documents` read from a table's columns (a recording frozen for writing):
+    no step object is built."""
+    code, extra_of = tables.code, table.extra
+    codes, stamps, extras = [], [], []
+    for position, (name, file) in enumerate(zip(table.names, table.files, strict=True)):
         codes.append(code(name, file))
-        time_ns, step_detail, step_facts, step_thread = table.extra(position)
-        times.append(time_ns - previous)
-        previous = time_ns
-        extra: dict[str, Any] = {}
-        if step_detail:
-            extra["d"] = detail(step_detail)
-        if step_facts:
-            extra["f"] = dict(step_facts)
-        if step_thread != thread:
-            extra["t"] = step_thread
-        extras.append(extra or None)
-    columns = {"phase": number, "up": up, "kind": table.kinds, "code": codes,
-               "line": list(table.lines),
-               "role": [[position, str(role)] for position, role in sorted(table.roles.items())
-                        if role]}
-    return [columns] + [
+        time_ns, detail, facts, step_thread = extra_of(position)
+        stamps.append(time_ns)
+        extras.append(_extra(detail, facts, step_thread, thread, tables))
+    up = [0 if parent is None else position - parent
+          for position, parent in enumerate(table.parents)]
+    roles = [[position, str(role)] for position, role in sorted(table.roles.items()) if role]
+    return _documents_of(number, start_ns, {"up": up, "kind": table.kinds, "code": codes,
+                                            "line": list(table.lines), "role": roles},
+                         stamps, extras)
+
+
+def _extra(detail: Mapping[str, str], facts: Mapping[str, Any], step_thread: int,
+           thread: int, tables: _Tables) -> dict[str, Any] | None:
+    """A step's entry in an extras line: its detail, facts and thread, when it has them."""
+    extra: dict[str, Any] = {}
+    if detail:
+        extra["d"] = tables.detail(detail)
+    if facts:
+        extra["f"] = dict(facts)
+    if step_thread != thread:
+        extra["t"] = step_thread
+    return extra or None
+
+
+def _documents_of(number: int, start_ns: int, columns: dict[str, Any], stamps: list[int],
+                  extras: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """The columns line, then an extras line per `CHUNK` steps (times as differences)."""
+    times = [now - before for now, before in zip(stamps, [start_ns, *stamps], strict=False)]
+    return [{"phase": number, **columns}] + [
         {"phase": number, "first": first,
-         "start_ns": table.extra(first - 1)[0] if first else start_ns,
+         "start_ns": stamps[first - 1] if first else start_ns,
          "time": times[first:first + CHUNK], "extra": extras[first:first + CHUNK]}
-        for first in range(0, len(times), CHUNK)
+        for first in range(0, len(stamps), CHUNK)
     ]
 
 
