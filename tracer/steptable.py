@@ -149,7 +149,7 @@ class StepTable(Sequence[Step]):
     __hash__ = None  # type: ignore[assignment]
 
     def __add__(self, other: object) -> tuple[Step, ...]:
-        """Steps joined as tuples of steps join (a recording's steps were a tuple)."""
+        """Steps joined as tuples of steps join (a tuple of steps comes out)."""
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
             return NotImplemented
         return (*self, *other)
