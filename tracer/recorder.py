@@ -687,15 +687,17 @@ class Recorder:
     def _frozen_registration(self, secrets: Secrets | None, lazy: bool) -> Sequence[Step]:
         """The registration's steps frozen, built again only when it changed since: a live
         server builds a trace for every request it writes, and registration is as long as
-        the app's routes are many."""
+        the app's routes are many. Kept apart for `lazy` and not: a pytest run stores each
+        test's requests (lazy) and may read them too."""
         record = self.registration
         key = (len(record.steps), record.dropped, record.revision, self.redact,
-               None if secrets is None else frozenset(secrets.values), lazy)
-        known = self._built.get("registration")
+               None if secrets is None else frozenset(secrets.values))
+        form = "registration columns" if lazy else "registration"
+        known = self._built.get(form)
         if known is not None and known[0] == key:
             return known[1]
         steps = _freeze(record, self.redact, secrets, lazy)
-        self._built["registration"] = (key, steps)
+        self._built[form] = (key, steps)
         return steps
 
 

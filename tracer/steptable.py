@@ -139,26 +139,6 @@ class StepTable(Sequence[Step]):
     def __repr__(self) -> str:
         return f"<StepTable of {len(self)} steps>"
 
-    def __eq__(self, other: object) -> bool:
-        """Equal to any sequence of equal steps (a tuple of them among others)."""
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return len(self) == len(other) and all(
-            mine == theirs for mine, theirs in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __add__(self, other: object) -> tuple[Step, ...]:
-        """Steps joined as tuples of steps join (a tuple of steps comes out)."""
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return (*self, *other)
-
-    def __radd__(self, other: object) -> tuple[Step, ...]:
-        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
-            return NotImplemented
-        return (*other, *self)
-
     def extra(self, index: int) -> Extra:
         """(time_ns, detail, facts, thread) of the step at `index`, without building it."""
         return self._extras.extra(index)
