@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 
 from flaskscope.source import line_options, parse_request, request_options, split_target
+from tracer.collector import collector_paused
 from tracer.errors import FlaskscopeError
 from tracer.model import Trace
 from tracer.session import Recording, record_app
@@ -20,7 +21,7 @@ from tracer.tracefile import save
 from viewer.render import request_title, route_table, step_tree
 from viewer.routes_output import plain_table, routes_json
 from viewer.textsafe import visible_markup
-from viewer.tree_writer import collector_paused, print_tree
+from viewer.tree_writer import print_tree
 
 
 @click.command()

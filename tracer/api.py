@@ -69,12 +69,13 @@ def uninstall() -> None:
     with _lock:
         if _installed is None:
             return
-        _, watcher, hooks, engine = _installed
+        recorder, watcher, hooks, engine = _installed
         uninstall_adapters(hooks)
         if engine is not None:
             engine.stop()
         watcher.close()
         mute_collections(on=False)
+        recorder.forget_built()
         _installed = None
 
 

@@ -684,6 +684,14 @@ class Recorder:
                                     self._built["sources"]),
         )
 
+    def forget_built(self) -> None:
+        """Drop what `trace()` kept to build the next trace faster: called once nothing
+        records here any more (`tracer.uninstall`). A stand-in the app still holds keeps
+        its recorder alive to the end of the process, and with it, else, a frozen copy of
+        every step of the registration for the collector to walk."""
+        self._built.clear()
+        self._built["sources"] = SourceCache()
+
     def _frozen_registration(self, secrets: Secrets | None, lazy: bool) -> Sequence[Step]:
         """The registration's steps frozen, built again only when it changed since: a live
         server builds a trace for every request it writes, and registration is as long as

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tracer.collector import collector_paused
 from tracer.errors import AppLoadError
 from tracer.model import Trace
 from tracer.paths import module_dir
@@ -67,13 +68,15 @@ def record_app(
             with registering():
                 loaded = load(app_ref, plain=plain)
         except AppLoadError as exc:
-            return Recording(recorder.trace(app=app_ref), str(exc))
+            with collector_paused():
+                return Recording(recorder.trace(app=app_ref), str(exc))
         recorder.meta["framework"] = loaded.framework
         for spec in requests:
             send(loaded, spec)
-        trace = recorder.trace(app=app_ref)
-        if loaded.framework == "flask":
-            trace = label_apps(trace, loaded.app)
+        with collector_paused():
+            trace = recorder.trace(app=app_ref)
+            if loaded.framework == "flask":
+                trace = label_apps(trace, loaded.app)
         return Recording(trace)
 
 

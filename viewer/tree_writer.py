@@ -11,9 +11,7 @@ On a console that shows styles the tree goes through `Console.print` as before.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from rich._loop import loop_last
 from rich._wrap import divide_line
@@ -25,20 +23,6 @@ from rich.tree import Tree
 _SPACE, _CONTINUE, _FORK, _END = range(4)
 #: Lines written at once.
 _CHUNK = 2000
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The garbage collector off while trees are built and printed: their nodes hold no
-    cycles (freed as they go), and each collection would walk the whole trace again (half
-    a second over 100,000 steps)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def print_tree(console: Console, tree: Tree) -> None:

@@ -82,21 +82,26 @@ def test_a_recording_is_written_from_its_columns_without_building_steps(fresh_im
         app.test_client().get("/index")
         app.test_client().get("/missing")
         trace = recorder.trace(lazy_steps=True)
-    tables = [trace.registration.steps, *(request.steps for request in trace.requests)]
-    assert all(isinstance(table, StepTable) and table._built is None for table in tables)
-    written = dumps(trace)
-    assert all(table._built is None for table in tables), "no step was built to write"
-    as_tuples = Trace(
-        meta=trace.meta, routes=trace.routes, sources=trace.sources,
-        registration=replace(trace.registration, steps=tuple(trace.registration.steps)),
-        requests=tuple(replace(request, steps=tuple(request.steps))
-                       for request in trace.requests))
-    assert dumps(as_tuples) == written
-    # Without `lazy_steps`, steps are tuples, the same steps as the tables hold.
-    built = recorder.trace()
-    assert type(built.registration.steps) is tuple
-    assert [type(r.steps) for r in built.requests] == [tuple, tuple]
-    assert built.registration == as_tuples.registration
-    assert built.requests == as_tuples.requests and dumps(built) == written
-    assert recorder.trace(lazy_steps=True).registration.steps is trace.registration.steps, (
-        "each form of the registration is frozen once, and kept")
+        tables = [trace.registration.steps, *(request.steps for request in trace.requests)]
+        assert all(isinstance(table, StepTable) and table._built is None for table in tables)
+        written = dumps(trace)
+        assert all(table._built is None for table in tables), "no step was built to write"
+        as_tuples = Trace(
+            meta=trace.meta, routes=trace.routes, sources=trace.sources,
+            registration=replace(trace.registration, steps=tuple(trace.registration.steps)),
+            requests=tuple(replace(request, steps=tuple(request.steps))
+                           for request in trace.requests))
+        assert dumps(as_tuples) == written
+        # Without `lazy_steps`, steps are tuples, the same steps as the tables hold.
+        built = recorder.trace()
+        assert type(built.registration.steps) is tuple
+        assert [type(r.steps) for r in built.requests] == [tuple, tuple]
+        assert built.registration == as_tuples.registration
+        assert built.requests == as_tuples.requests and dumps(built) == written
+        assert recorder.trace(lazy_steps=True).registration.steps is trace.registration.steps, (
+            "each form of the registration is frozen once, and kept")
+    # Once uninstalled, nothing records there: the recorder lets its frozen copy go (an
+    # escaped stand-in may keep it alive), and freezes again if asked.
+    again = recorder.trace(lazy_steps=True)
+    assert again.registration.steps is not trace.registration.steps
+    assert dumps(again) == written
