@@ -18,10 +18,9 @@ from tracer.errors import FlaskscopeError
 from tracer.model import Trace
 from tracer.session import Recording, record_app
 from tracer.tracefile import save
-from viewer.render import request_title, route_table, step_tree
+from viewer.render import print_step_tree, request_title, route_table
 from viewer.routes_output import plain_table, routes_json
 from viewer.textsafe import visible_markup
-from viewer.tree_writer import print_tree
 
 
 @click.command()
@@ -77,10 +76,10 @@ def print_steps(trace_: Trace, app_label: str, *, no_registration: bool = False)
     lines = bool(trace_.meta.get("lines"))
     with collector_paused():
         if trace_.registration.steps and not no_registration:
-            print_tree(console, step_tree(trace_.registration.steps,
-                                          f"registration of {app_label}", lines=lines))
+            print_step_tree(console, trace_.registration.steps, f"registration of {app_label}",
+                            lines=lines)
         for request in trace_.requests:
-            print_tree(console, step_tree(request.steps, request_title(request), lines=lines))
+            print_step_tree(console, request.steps, request_title(request), lines=lines)
     return console
 
 

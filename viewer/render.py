@@ -1,13 +1,16 @@
 """Terminal renderings of a trace with rich: the step tree and the route table.
 
-Pure functions from model objects to rich renderables; the CLI prints them.
+Pure functions from model objects to rich renderables; the CLI prints them. The step tree
+has a plain form too (`plain_step_tree`), for a console that shows no styles, where a
+`Text` a label would cost more than printing it: `print_step_tree` picks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -17,6 +20,7 @@ from tracer.paths import short_path
 from viewer.chain_text import chain_line
 from viewer.routes_output import APP_HEADER, app_label, several_apps
 from viewer.textsafe import visible, visible_markup
+from viewer.tree_writer import PlainTree, print_tree, shows_no_styles
 
 _MAX_FACTS = 5
 _MAX_VALUE = 60
@@ -39,8 +43,60 @@ def step_tree(steps: Sequence[Step], title: str, *, lines: bool = True) -> Tree:
     Every value from the trace (the title too) is shown with its control characters
     escaped, and as a `Text`, so that rich markup in it prints as written.
     """
-    tree = Tree(Text(visible(title), style="bold"))
-    nodes: dict[int, Tree] = {}
+    return _grow(Tree(Text(visible(title), style="bold")), steps, _text_label, lines=lines)
+
+
+def plain_step_tree(steps: Sequence[Step], title: str, *, lines: bool = True) -> PlainTree:
+    """`step_tree` without its styles: the same labels as strings, for a console that shows
+    no styles (`viewer.tree_writer.print_tree` prints it as rich prints `step_tree`)."""
+    return _grow(PlainTree(visible(title)), steps, _plain_label, lines=lines)
+
+
+def print_step_tree(console: Console, steps: Sequence[Step], title: str, *,
+                    lines: bool = True) -> None:
+    """Print `step_tree(steps, title, lines=lines)` on `console`; as its plain form where
+    the console shows no styles, the same characters for a fraction of the work."""
+    if shows_no_styles(console):
+        print_tree(console, plain_step_tree(steps, title, lines=lines))
+    else:
+        console.print(step_tree(steps, title, lines=lines))
+
+
+class _Label(Protocol):
+    """What the label builders write to: a `Text`, or a `PlainLabel`."""
+
+    def append(self, text: str, style: str | None = None) -> object: ...
+
+
+_LabelT = TypeVar("_LabelT", bound=_Label)
+_NodeT = TypeVar("_NodeT", Tree, PlainTree)
+
+
+class PlainLabel:
+    """A label's characters alone: takes the `Text` calls the label builders make, and
+    drops the styles, which a console that shows none would not write."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, text: str = "", style: str = "") -> None:
+        self._parts = [text]
+
+    def append(self, text: str, style: str | None = None) -> PlainLabel:
+        """Add `text` (its style goes unused)."""
+        self._parts.append(text)
+        return self
+
+    @property
+    def plain(self) -> str:
+        """The characters, as `Text.plain` has them."""
+        return "".join(self._parts)
+
+
+def _grow(tree: _NodeT, steps: Sequence[Step],
+          label: Callable[[Step, Step | None], Any], *, lines: bool) -> _NodeT:
+    """`tree` with a node for each step `step_tree` shows, labelled by `label(step, end)`
+    (`end`: the return or exception of a call)."""
+    nodes: dict[int, _NodeT] = {}
     ends = {step.parent: step for step in steps if step.kind in ("return", "exception")}
     for step in steps:
         if step.kind in ("return", "exception"):
@@ -48,22 +104,35 @@ def step_tree(steps: Sequence[Step], title: str, *, lines: bool = True) -> Tree:
         parent = nodes.get(step.parent, tree) if step.parent is not None else tree
         if step.kind == "line":
             if lines:
-                parent.add(_line_label(step))
+                parent.add(label(step, None))
         else:
-            nodes[step.id] = parent.add(_label(step, ends.get(step.id)))
+            nodes[step.id] = parent.add(label(step, ends.get(step.id)))
     return tree
 
 
-def _line_label(step: Step) -> Text:
-    text = Text(f"{step.line}", style="dim")
+def _text_label(step: Step, end: Step | None) -> Text:
+    return _step_label(step, end, Text)
+
+
+def _plain_label(step: Step, end: Step | None) -> str:
+    return _step_label(step, end, PlainLabel).plain
+
+
+def _step_label(step: Step, end: Step | None, make: Callable[[str, str], _LabelT]) -> _LabelT:
+    """A step's label, built by `make(text, style)` and its `append(text, style)`."""
+    return _line_label(step, make) if step.kind == "line" else _label(step, end, make)
+
+
+def _line_label(step: Step, make: Callable[[str, str], _LabelT]) -> _LabelT:
+    text = make(f"{step.line}", "dim")
     for name, value in step.detail.items():
         text.append(f"  {visible(name)} = ", style="blue")
         text.append(_clip(visible(value)))
     return text
 
 
-def _label(step: Step, end: Step | None) -> Text:
-    text = Text()
+def _label(step: Step, end: Step | None, make: Callable[[str, str], _LabelT]) -> _LabelT:
+    text = make("", "")
     if step.kind == "note":
         text.append("• ", style="magenta")
         text.append(visible(step.name), style="magenta")
