@@ -22,6 +22,9 @@
 #include <time.h>
 
 #include "_corecommon.h"
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#include <opcode.h>
+#endif
 
 #define FINGERPRINT_LIMIT 64
 /* What `tracer/engine.py` expects of the core; a core built from older sources has another
@@ -1433,7 +1436,40 @@ called_from_scope(StartEvents *self, PyFrameObject *frame)
 }
 
 /* What `start_call` did with a call. */
-enum { START_PASSED = 0, START_ENTERED, START_IGNORED, START_LET_GO };
+/* START_NEVER: let go, and no later event can make this frame a step (3.11 then stops
+ * delivering its lines: `stop_line_events`). */
+enum { START_PASSED = 0, START_ENTERED, START_IGNORED, START_LET_GO, START_NEVER };
+
+/* CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR */
+#define GENERATOR_FLAGS (0x20 | 0x80 | 0x100 | 0x200)
+
+/* Whether a generator or coroutine's frame carries on after a yield rather than starts:
+ * it stands at RESUME with a non-zero argument (`LineEngine._is_resume`). 3.11 only: a
+ * C-level trace function sees each resumption as a call. */
+static int
+is_resumption(PyFrameObject *frame, PyCodeObject *code)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    const unsigned char RESUME_OPCODE = RESUME;  /* Include/opcode.h, 3.11's numbering */
+    int offset = PyFrame_GetLasti(frame);
+    if (offset < 0)
+        return 0;
+    PyObject *bytecode = PyCode_GetCode(code);
+    if (bytecode == NULL)
+        return -1;
+    int resumed = 0;
+    if (offset + 1 < PyBytes_GET_SIZE(bytecode)) {
+        const unsigned char *at = (const unsigned char *)PyBytes_AS_STRING(bytecode) + offset;
+        resumed = at[0] == RESUME_OPCODE && at[1] != 0;
+    }
+    Py_DECREF(bytecode);
+    return resumed;
+#else
+    (void)frame;
+    (void)code;
+    return 0;
+#endif
+}
 
 /* A call starts (`frame` NULL: the current frame, 3.12+; else the frame a C-level trace
  * function was given, 3.11). Handles the common calls; START_PASSED leaves the call to
@@ -1463,9 +1499,16 @@ start_call(StartEvents *self, PyFrameObject *frame, PyObject *code, int settrace
      * 3.11 not a generator or coroutine (a resumption is told by its bytecode, there) */
     common = traced == 0 || (traced > 0 && touched != NULL && touched != Py_None);
     Py_XDECREF(touched);
-    if (common && settrace && (((PyCodeObject *)code)->co_flags &
-                               (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)))
-        common = 0;
+    if (common && settrace && (((PyCodeObject *)code)->co_flags & GENERATOR_FLAGS)) {
+        /* 3.11 calls a generator's every resumption a call. Out of scope, only its first
+         * entry may be a step; in scope, the engine opens a resumed step (Python). */
+        int resumed = traced ? 0 : is_resumption(frame, (PyCodeObject *)code);
+        if (resumed != 0) {
+            result = resumed < 0 ? -1 : START_LET_GO;
+            goto done;
+        }
+        common = !traced;
+    }
     if (common) {
         PyObject *watched = PyDict_GetItemWithError(self->watched, key);
         common = watched == NULL;
@@ -1503,6 +1546,10 @@ start_call(StartEvents *self, PyFrameObject *frame, PyObject *code, int settrace
     }
     result = enter_frame(self, (PyObject *)frame, code, info, key) < 0 ? -1 : START_ENTERED;
 done:
+    /* Only a generator in scope, let go now, may become a step: at a resumption. */
+    if (result == START_LET_GO && (traced == 0 || !(((PyCodeObject *)code)->co_flags &
+                                                    GENERATOR_FLAGS)))
+        result = START_NEVER;
     Py_DECREF(info);
     Py_DECREF(key);
     return result;
@@ -1701,6 +1748,37 @@ frame_event(Tracer *self, PyFrameObject *frame, int what, PyObject *arg)
     return result;
 }
 
+/* Where a frame object keeps `f_trace_lines` (3.11), read from the member the frame type
+ * itself declares at import; -1 when it is not a plain boolean member there. */
+static Py_ssize_t trace_lines_offset = -1;
+
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+static int
+find_trace_lines_offset(void)
+{
+    PyObject *member = PyObject_GetAttrString((PyObject *)&PyFrame_Type, "f_trace_lines");
+    if (member == NULL)
+        return -1;
+    if (Py_IS_TYPE(member, &PyMemberDescr_Type)) {
+        PyMemberDef *definition = ((PyMemberDescrObject *)member)->d_member;
+        if (definition->type == T_BOOL && !(definition->flags & READONLY))
+            trace_lines_offset = definition->offset;
+    }
+    Py_DECREF(member);
+    return 0;
+}
+#endif
+
+/* No more line events for a frame that will never be a step: 3.11 delivers every line of
+ * every frame to a C-level trace function, which would only look each one up to find it
+ * is none of ours. Its return still comes (and is looked up, and ignored). */
+static void
+stop_line_events(PyFrameObject *frame)
+{
+    if (trace_lines_offset >= 0)
+        *((char *)frame + trace_lines_offset) = 0;
+}
+
 static int
 Tracer_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -1721,6 +1799,8 @@ Tracer_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 result = -1;
             Py_XDECREF(done);
         }
+        else if (started == START_NEVER || started == START_IGNORED)
+            stop_line_events(frame);
         else if (started < 0)
             result = -1;
     }
@@ -1853,7 +1933,7 @@ PyInit__linecore(void)
     }
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
     fast_locals_known = fast_locals_layout_holds();
-    if (fast_locals_known < 0 ||
+    if (fast_locals_known < 0 || find_trace_lines_offset() < 0 ||
         PyModule_AddIntConstant(module, "FAST_LOCALS_READ_DIRECTLY", fast_locals_known) < 0) {
         Py_DECREF(module);
         return NULL;
