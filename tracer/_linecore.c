@@ -242,17 +242,12 @@ recorder_parts(void)
     return 0;
 }
 
-/* FrameState(record, step_id, owned, info), as `lines._FrameState`. */
+/* Fill a FrameState for `record`, `step_id`, `owned`, `info` (`lines._FrameState`). */
 static int
-FrameState_init(FrameState *self, PyObject *args, PyObject *kwargs)
+frame_state_fill(FrameState *self, PyObject *record, PyObject *step_id, int owned,
+                 PyObject *info)
 {
     if (recorder_parts() < 0)
-        return -1;
-    PyObject *record, *step_id, *info;
-    int owned;
-    static char *names[] = {"record", "step_id", "owned", "info", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOpO", names, &record, &step_id, &owned,
-                                     &info))
         return -1;
     static SlotCache traced_slot, touched_slot, steps_slot, ids_slot, raw_slot, max_slot;
     PyObject *traced = slot_get(info, STR_TRACED, &traced_slot);
@@ -300,6 +295,35 @@ FrameState_init(FrameState *self, PyObject *args, PyObject *kwargs)
     self->raw = raw;
     self->max_steps = max;
     return self->seen == NULL ? -1 : 0;
+}
+
+/* FrameState(record, step_id, owned, info), as `lines._FrameState`. */
+static int
+FrameState_init(FrameState *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *record, *step_id, *info;
+    int owned;
+    static char *names[] = {"record", "step_id", "owned", "info", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOpO", names, &record, &step_id, &owned,
+                                     &info))
+        return -1;
+    return frame_state_fill(self, record, step_id, owned, info);
+}
+
+static PyTypeObject FrameStateType;
+
+/* A new FrameState, made from C without parsing arguments: one for every frame entered. */
+static PyObject *
+new_frame_state(PyObject *record, PyObject *step_id, PyObject *owned, PyObject *info)
+{
+    int is_owned = PyObject_IsTrue(owned);
+    if (is_owned < 0)
+        return NULL;
+    PyObject *state = FrameStateType.tp_alloc(&FrameStateType, 0);
+    if (state != NULL &&
+        frame_state_fill((FrameState *)state, record, step_id, is_owned, info) < 0)
+        Py_CLEAR(state);
+    return state;
 }
 
 /* Settable object fields: None stands for "not set" (never NULL once initialised). */
@@ -1364,10 +1388,8 @@ enter_frame(StartEvents *self, PyObject *frame, PyObject *code, PyObject *info,
         PyErr_SetString(PyExc_TypeError, "open_frame gives (record, step id, owned)");
         goto done;
     }
-    state = PyObject_CallFunctionObjArgs((PyObject *)&FrameStateType,
-                                         PyTuple_GET_ITEM(opened, 0),
-                                         PyTuple_GET_ITEM(opened, 1),
-                                         PyTuple_GET_ITEM(opened, 2), info, NULL);
+    state = new_frame_state(PyTuple_GET_ITEM(opened, 0), PyTuple_GET_ITEM(opened, 1),
+                            PyTuple_GET_ITEM(opened, 2), info);
     if (state == NULL)
         goto done;
     FrameState *frame_state = (FrameState *)state;
