@@ -883,9 +883,10 @@ done:
     return result;
 }
 
-/* The frame returned (or yielded) `value`: its state is already out of the engine's dict. */
+/* The frame returned (or yielded) `value` at `line` (NULL: the frame's line now); its state
+ * is already out of the engine's dict. */
 static int
-frame_returned(PyObject *frame, FrameState *state, PyObject *value)
+frame_returned(PyObject *frame, FrameState *state, PyObject *value, PyObject *line)
 {
     PyObject *names = PyDict_GetItemWithError(state->touched, state->last_line);
     if (names == NULL && PyErr_Occurred())
@@ -899,11 +900,13 @@ frame_returned(PyObject *frame, FrameState *state, PyObject *value)
         return 0;
     if (close_step_on(STEP_STACK, state->step_id) < 0)
         return -1;
-    PyObject *line = PyLong_FromLong(PyFrame_GetLineNumber((PyFrameObject *)frame));
-    if (line == NULL)
+    if (line != NULL)
+        return add_return(state, line, value);
+    PyObject *now = PyLong_FromLong(PyFrame_GetLineNumber((PyFrameObject *)frame));
+    if (now == NULL)
         return -1;
-    int result = add_return(state, line, value);
-    Py_DECREF(line);
+    int result = add_return(state, now, value);
+    Py_DECREF(now);
     return result;
 }
 
@@ -937,6 +940,7 @@ typedef struct {
     PyObject *frames;  /* id(frame) -> FrameState, the engine's own dict */
     PyObject *failed;  /* recorder.failed(error) */
     vectorcallfunc vectorcall;
+    PyObject *lines;   /* ReturnEvents: address of a code -> {offset: line}, else NULL */
 } LineEvents;
 
 static int
@@ -944,6 +948,7 @@ LineEvents_traverse(LineEvents *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->frames);
     Py_VISIT(self->failed);
+    Py_VISIT(self->lines);
     return 0;
 }
 
@@ -952,6 +957,7 @@ LineEvents_clear(LineEvents *self)
 {
     Py_CLEAR(self->frames);
     Py_CLEAR(self->failed);
+    Py_CLEAR(self->lines);
     return 0;
 }
 
@@ -1034,6 +1040,54 @@ static PyTypeObject LineEventsType = {
 
 /* callback(code, offset, value): the frame running `code` returns or yields `value`. Same
  * layout as LineEvents. */
+/* The line of the instruction at `offset` in `code`, remembered (a new reference): 3.12
+ * reads a code's line table from its start to find one, about 1,400 instructions for a
+ * return in Flask's longer functions. Every code whose frame has a state is kept alive by
+ * the engine's `_CodeInfo`, so its address names it while this object lives. */
+static PyObject *
+return_line(LineEvents *self, PyObject *code, PyObject *offset)
+{
+    if (!PyCode_Check(code) || !PyLong_Check(offset)) {
+        PyErr_SetString(PyExc_TypeError, "ReturnEvents(code, offset, value)");
+        return NULL;
+    }
+    if (self->lines == NULL && (self->lines = PyDict_New()) == NULL)
+        return NULL;
+    PyObject *key = PyLong_FromVoidPtr(code);
+    if (key == NULL)
+        return NULL;
+    PyObject *known = PyDict_GetItemWithError(self->lines, key);
+    if (known == NULL) {
+        if (PyErr_Occurred() || (known = PyDict_New()) == NULL) {
+            Py_DECREF(key);
+            return NULL;
+        }
+        int stored = PyDict_SetItem(self->lines, key, known);
+        Py_DECREF(known);  /* the dict holds it */
+        if (stored < 0) {
+            Py_DECREF(key);
+            return NULL;
+        }
+    }
+    Py_DECREF(key);
+    PyObject *line = PyDict_GetItemWithError(known, offset);
+    if (line != NULL)
+        return Py_NewRef(line);
+    if (PyErr_Occurred())
+        return NULL;
+    long at = PyLong_AsLong(offset);
+    if (at == -1 && PyErr_Occurred())
+        return NULL;
+    if (at < 0 || at > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "an instruction offset out of range");
+        return NULL;
+    }
+    line = PyLong_FromLong(PyCode_Addr2Line((PyCodeObject *)code, (int)at));
+    if (line != NULL && PyDict_SetItem(known, offset, line) < 0)
+        Py_CLEAR(line);
+    return line;
+}
+
 static PyObject *
 ReturnEvents_vectorcall(LineEvents *self, PyObject *const *args, size_t nargsf,
                         PyObject *kwnames)
@@ -1059,8 +1113,11 @@ ReturnEvents_vectorcall(LineEvents *self, PyObject *const *args, size_t nargsf,
     else {
         Py_INCREF(found);
         error = PyDict_DelItem(self->frames, key);
-        if (error == 0)
-            error = frame_returned((PyObject *)frame, (FrameState *)found, args[2]);
+        PyObject *line = error == 0 ? return_line(self, args[0], args[1]) : NULL;
+        error = line == NULL ? -1
+                             : frame_returned((PyObject *)frame, (FrameState *)found, args[2],
+                                              line);
+        Py_XDECREF(line);
         Py_DECREF(found);
     }
     Py_DECREF(key);
@@ -1756,7 +1813,8 @@ frame_event(Tracer *self, PyFrameObject *frame, int what, PyObject *arg)
         if (PyDict_DelItem(self->frames, key) < 0)
             result = -1;
         else if (state->pending == Py_None)  /* no exception seen: `_trace_return` returns */
-            result = frame_returned((PyObject *)frame, state, arg == NULL ? Py_None : arg);
+            result = frame_returned((PyObject *)frame, state,
+                                    arg == NULL ? Py_None : arg, NULL);
         else {
             PyObject *done = PyObject_CallFunctionObjArgs(
                 self->on_return, (PyObject *)frame, (PyObject *)state,
