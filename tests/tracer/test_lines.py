@@ -400,3 +400,67 @@ def test_an_app_that_saves_and_restores_the_trace_function_goes_on_being_traced(
         after = one(calls(request.steps, name="after_restore"))
         assert _changes(recording.trace, request.steps, after, "word") == [
             ("'after'", 'word = "after"')], engine
+
+
+OUT_OF_SCOPE_HELPER = '''
+import sys
+
+
+def numbers(count):
+    for number in range(count):
+        yield number
+
+
+def total(count):
+    return sum(numbers(count)), (lines_delivered(), lines_delivered())
+
+
+def lines_delivered():
+    return sys._getframe().f_trace_lines
+'''
+
+IN_SCOPE_MODULE = '''
+import helper_out_of_scope
+
+TOTAL, LINES_DELIVERED = helper_out_of_scope.total(500)
+'''
+
+
+@pytest.mark.skipif(HAS_MONITORING, reason="3.11: a C-level trace function sees every frame")
+def test_on_3_11_frames_never_traced_cost_the_compiled_core_no_line_events(
+        tmp_path, monkeypatch) -> None:
+    """Out of scope, a generator's resumptions are let go in C (Python saw each one), and a
+    frame that can never be a step has its line events switched off at its call."""
+    from tracer.api import default_scope, registering
+    from tracer.engine import compiled_core
+    from tracer.lines import LineEngine
+
+    if compiled_core() is None:
+        pytest.skip("the compiled core is not built")
+    in_scope, out_of_scope = tmp_path / "app", tmp_path / "lib"
+    in_scope.mkdir()
+    out_of_scope.mkdir()
+    (in_scope / "module_in_scope.py").write_text(IN_SCOPE_MODULE)
+    (out_of_scope / "helper_out_of_scope.py").write_text(OUT_OF_SCOPE_HELPER)
+    monkeypatch.syspath_prepend(str(out_of_scope))
+    monkeypatch.syspath_prepend(str(in_scope))
+    handed_to_python = []
+    python_trace = LineEngine._global_trace
+
+    def counting(self, frame, event, arg):
+        handed_to_python.append(frame.f_code.co_name)
+        return python_trace(self, frame, event, arg)
+
+    monkeypatch.setattr(LineEngine, "_global_trace", counting)
+    with tracer.record(lines=True, scope=default_scope([str(in_scope)])) as recorder:
+        with registering():
+            module = __import__("module_in_scope")
+    sys.modules.pop("module_in_scope", None)
+    sys.modules.pop("helper_out_of_scope", None)
+    assert module.TOTAL == sum(range(500))
+    assert handed_to_python.count("numbers") <= 1, "only its first call (a new code object)"
+    # its first call is handed to Python (a code object not seen yet), the second is not
+    assert module.LINES_DELIVERED == (True, False)
+    steps = recorder.trace().registration.steps
+    assert [step.name for step in steps if step.kind == "call" and "total" in step.name] == [
+        "total"], "the call made from scope is one collapsed step"
