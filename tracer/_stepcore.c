@@ -20,7 +20,7 @@
 #include "_corecommon.h"
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 3
+#define INTERFACE 4
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
@@ -1407,11 +1407,122 @@ static struct PyModuleDef module_def = {
     module_methods,
 };
 
+/* -- LineWatch: the code watcher's sys.monitoring LINE callback (3.12+) -----------------
+ *
+ * `CodeWatcher._on_line`, compiled: a quotable line of a hooked function ran, told to
+ * `recorder.ran_line`; any other line is disabled where it is, at its first event. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *wanted;    /* id(code) -> frozenset of its quotable lines (the watcher's dict) */
+    PyObject *ran_line;  /* recorder.ran_line(code, line) */
+    PyObject *disable;   /* sys.monitoring.DISABLE */
+    PyObject *failed;    /* recorder.failed(error) */
+    vectorcallfunc vectorcall;
+} LineWatch;
+
+static int
+LineWatch_traverse(LineWatch *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->wanted);
+    Py_VISIT(self->ran_line);
+    Py_VISIT(self->disable);
+    Py_VISIT(self->failed);
+    return 0;
+}
+
+static int
+LineWatch_clear(LineWatch *self)
+{
+    Py_CLEAR(self->wanted);
+    Py_CLEAR(self->ran_line);
+    Py_CLEAR(self->disable);
+    Py_CLEAR(self->failed);
+    return 0;
+}
+
+static void
+LineWatch_dealloc(LineWatch *self)
+{
+    PyObject_GC_UnTrack(self);
+    LineWatch_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* callback(code, line) */
+static PyObject *
+LineWatch_vectorcall(LineWatch *self, PyObject *const *args, size_t nargsf,
+                     PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "LineWatch(code, line)");
+        return NULL;
+    }
+    PyObject *key = PyLong_FromVoidPtr(args[0]);
+    if (key == NULL)
+        return NULL;
+    PyObject *lines = PyDict_GetItemWithError(self->wanted, key);
+    Py_DECREF(key);
+    if (lines == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(self->disable);
+    int found = PySequence_Contains(lines, args[1]);
+    if (found <= 0)
+        return found < 0 ? NULL : Py_NewRef(self->disable);
+    PyObject *ran = PyObject_Vectorcall(self->ran_line, args, 2, NULL);
+    if (ran != NULL) {
+        Py_DECREF(ran);
+        Py_RETURN_NONE;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return NULL;  /* KeyboardInterrupt and the like reach the app, as in Python */
+    PyObject *failure = raised_error();
+    PyObject *counted = PyObject_CallOneArg(self->failed, failure);
+    Py_DECREF(failure);
+    if (counted == NULL)
+        return NULL;
+    Py_DECREF(counted);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+LineWatch_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *wanted, *ran_line, *disable, *failed;
+    static char *names[] = {"wanted", "ran_line", "disable", "failed", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO", names, &PyDict_Type, &wanted,
+                                     &ran_line, &disable, &failed))
+        return NULL;
+    LineWatch *self = (LineWatch *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->wanted = Py_NewRef(wanted);
+    self->ran_line = Py_NewRef(ran_line);
+    self->disable = Py_NewRef(disable);
+    self->failed = Py_NewRef(failed);
+    self->vectorcall = (vectorcallfunc)LineWatch_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject LineWatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.LineWatch",
+    .tp_doc = "LineWatch(wanted, ran_line, disable, failed): the code watcher's "
+              "sys.monitoring LINE callback (3.12+).",
+    .tp_basicsize = sizeof(LineWatch),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = LineWatch_new,
+    .tp_dealloc = (destructor)LineWatch_dealloc,
+    .tp_traverse = (traverseproc)LineWatch_traverse,
+    .tp_clear = (inquiry)LineWatch_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(LineWatch, vectorcall),
+};
+
 PyMODINIT_FUNC
 PyInit__stepcore(void)
 {
     if (PyType_Ready(&StepsType) < 0 || PyType_Ready(&CatcherType) < 0 ||
-        PyType_Ready(&HookType) < 0)
+        PyType_Ready(&HookType) < 0 || PyType_Ready(&LineWatchType) < 0)
         return NULL;
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
     INTERN(STR_STEPS, "steps");
@@ -1485,6 +1596,7 @@ PyInit__stepcore(void)
     if (PyModule_AddObjectRef(module, "Steps", (PyObject *)&StepsType) < 0 ||
         PyModule_AddObjectRef(module, "Catcher", (PyObject *)&CatcherType) < 0 ||
         PyModule_AddObjectRef(module, "Hook", (PyObject *)&HookType) < 0 ||
+        PyModule_AddObjectRef(module, "LineWatch", (PyObject *)&LineWatchType) < 0 ||
         PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0 ||
 #ifdef FRAME_TRACE
         PyModule_AddIntConstant(module, "FRAME_TRACE_READ_DIRECTLY", frame_layout_known) < 0 ||

@@ -162,7 +162,12 @@ class CodeWatcher:
         sys.monitoring.register_callback(self._tool, events.PY_START, self._on_start)
         sys.monitoring.register_callback(self._tool, events.PY_RETURN, self._on_return)
         sys.monitoring.register_callback(self._tool, events.PY_UNWIND, self._on_unwind)
-        sys.monitoring.register_callback(self._tool, events.LINE, self._on_line)
+        on_line: Any = self._on_line
+        core = self.recorder.steps_core
+        if core is not None:  # `_on_line` compiled
+            on_line = core.LineWatch(self._lines_wanted, self.recorder.ran_line,
+                                     sys.monitoring.DISABLE, self.recorder.failed)
+        sys.monitoring.register_callback(self._tool, events.LINE, on_line)
         sys.monitoring.set_events(self._tool, events.PY_UNWIND)
 
     @property
@@ -263,6 +268,7 @@ class CodeWatcher:
         return None
 
     def _on_line(self, code: CodeType, line: int) -> Any:
+        # With the compiled step core, `tracer._stepcore.LineWatch` does this instead.
         wanted = self._lines_wanted.get(id(code))
         if wanted is None or line not in wanted:
             return sys.monitoring.DISABLE
