@@ -1038,8 +1038,6 @@ static PyTypeObject LineEventsType = {
 
 /* -- ReturnEvents: the sys.monitoring PY_RETURN and PY_YIELD callback (3.12+) ----------- */
 
-/* callback(code, offset, value): the frame running `code` returns or yields `value`. Same
- * layout as LineEvents. */
 /* The line of the instruction at `offset` in `code`, remembered (a new reference): 3.12
  * reads a code's line table from its start to find one, about 1,400 instructions for a
  * return in Flask's longer functions. Every code whose frame has a state is kept alive by
@@ -1088,6 +1086,8 @@ return_line(LineEvents *self, PyObject *code, PyObject *offset)
     return line;
 }
 
+/* callback(code, offset, value): the frame running `code` returns or yields `value`. Same
+ * layout as LineEvents. */
 static PyObject *
 ReturnEvents_vectorcall(LineEvents *self, PyObject *const *args, size_t nargsf,
                         PyObject *kwnames)

@@ -687,8 +687,8 @@ class Recorder:
     def forget_built(self) -> None:
         """Drop what `trace()` kept to build the next trace faster: called once nothing
         records here any more (`tracer.uninstall`). A stand-in the app still holds keeps
-        its recorder alive to the end of the process, and with it, else, a frozen copy of
-        every step of the registration for the collector to walk."""
+        this recorder alive to the end of the process; without this, a frozen copy of every
+        registration step would stay alive with it, for the collector to walk."""
         self._built.clear()
         self._built["sources"] = SourceCache()
 
