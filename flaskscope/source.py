@@ -256,7 +256,7 @@ def resolve_source(
     store_filter: RequestFilter | None = None,
 ) -> Trace:
     """A trace file to load (`lazy`: see `tracefile.load`), a trace store to read, or
-    `APP [METHOD] PATH` to record first.
+    `APP [METHOD] PATH` to record first (`lazy`: its steps kept as columns, `StepTable`).
 
     From a store comes request `request_id` (default: the newest) with its registration,
     or with `whole_store` every request matching `store_filter`, newest first, each read
@@ -277,7 +277,7 @@ def resolve_source(
     app_ref, request_words = split_target(words)
     recording = record_app(
         app_ref, [parse_request(request_words, data, headers, json_text)], redact=not no_redact,
-        lines=lines, include=include, exclude=exclude,
+        lines=lines, include=include, exclude=exclude, lazy_steps=lazy,
     )
     if recording.app_error:
         raise FlaskscopeError(recording.app_error)

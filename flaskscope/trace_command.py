@@ -48,7 +48,7 @@ def trace(
     app_ref, words = split_target(target)
     spec = parse_request(words, data, headers, json_text)
     recording = record_app(app_ref, [spec], redact=not no_redact, lines=lines, include=include,
-                           exclude=exclude)
+                           exclude=exclude, lazy_steps=True)
     print_recording(recording, app_ref, no_registration=no_registration, output=output)
 
 

@@ -641,8 +641,8 @@ class Recorder:
         """A frozen snapshot of everything recorded so far.
 
         Each phase's steps are a tuple of `Step`; with `lazy_steps` a `StepTable`, whose
-        steps are built only when read: for callers that only write the trace (a live
-        server's writer), which then encodes the columns without building a step.
+        steps are built only when read: for callers that write the trace (a live server's
+        writer, which encodes the columns without building a step) or print it whole.
         """
         self.settle_late()
         routes: list[Route] = []

@@ -45,6 +45,7 @@ def record_app(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     wsgi: bool | None = None,
+    lazy_steps: bool = False,
 ) -> Recording:
     """Import `app_ref` under the recorder, send `requests`, and return the trace.
 
@@ -54,7 +55,9 @@ def record_app(
     run in Flask, Werkzeug and the app's directory (adjusted by the `include`/`exclude`
     globs) is recorded too, during import and inside each request. A Flask app's trace
     names the app discovery returned (`meta["app_name"]`) and lists its routes first
-    (`tracer.frameworks.flask.loading.label_apps`).
+    (`tracer.frameworks.flask.loading.label_apps`). With `lazy_steps` each phase's steps
+    are a `StepTable`, a `Step` built only when one is read: for a caller that prints and
+    writes them whole (`trace`), from their columns.
     """
     from tracer.api import default_scope, record, registering
     from tracer.frameworks.flask.loading import label_apps
@@ -69,12 +72,13 @@ def record_app(
                 loaded = load(app_ref, plain=plain)
         except AppLoadError as exc:
             with collector_paused():
-                return Recording(recorder.trace(app=app_ref), str(exc))
+                trace = recorder.trace(app=app_ref, lazy_steps=lazy_steps)
+            return Recording(trace, str(exc))
         recorder.meta["framework"] = loaded.framework
         for spec in requests:
             send(loaded, spec)
         with collector_paused():
-            trace = recorder.trace(app=app_ref)
+            trace = recorder.trace(app=app_ref, lazy_steps=lazy_steps)
             if loaded.framework == "flask":
                 trace = label_apps(trace, loaded.app)
         return Recording(trace)

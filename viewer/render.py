@@ -17,6 +17,7 @@ from rich.tree import Tree
 
 from tracer.model import Request, Route, Step
 from tracer.paths import short_path
+from tracer.steptable import as_table
 from viewer.chain_text import chain_line
 from viewer.routes_output import APP_HEADER, app_label, several_apps
 from viewer.textsafe import visible, visible_markup
@@ -43,13 +44,14 @@ def step_tree(steps: Sequence[Step], title: str, *, lines: bool = True) -> Tree:
     Every value from the trace (the title too) is shown with its control characters
     escaped, and as a `Text`, so that rich markup in it prints as written.
     """
-    return _grow(Tree(Text(visible(title), style="bold")), steps, _text_label, lines=lines)
+    return _grow(Tree(Text(visible(title), style="bold")), steps, _text_label, _text_line,
+                 lines=lines)
 
 
 def plain_step_tree(steps: Sequence[Step], title: str, *, lines: bool = True) -> PlainTree:
     """`step_tree` without its styles: the same labels as strings, for a console that shows
     no styles (`viewer.tree_writer.print_tree` prints it as rich prints `step_tree`)."""
-    return _grow(PlainTree(visible(title)), steps, _plain_label, lines=lines)
+    return _grow(PlainTree(visible(title)), steps, _plain_label, _plain_line, lines=lines)
 
 
 def print_step_tree(console: Console, steps: Sequence[Step], title: str, *,
@@ -92,40 +94,52 @@ class PlainLabel:
         return "".join(self._parts)
 
 
-def _grow(tree: _NodeT, steps: Sequence[Step],
-          label: Callable[[Step, Step | None], Any], *, lines: bool) -> _NodeT:
-    """`tree` with a node for each step `step_tree` shows, labelled by `label(step, end)`
-    (`end`: the return or exception of a call)."""
+def _grow(tree: _NodeT, steps: Sequence[Step], label: Callable[[Step, Step | None], Any],
+          line_label: Callable[[int | None, Mapping[str, str]], Any], *, lines: bool) -> _NodeT:
+    """`tree` with a node for each step `step_tree` shows: a call or note labelled by
+    `label(step, end)` (`end`: the return or exception of a call), a line step by
+    `line_label(line, detail)`. Walked by columns (`StepTable`): a line step, most of a
+    `--lines` trace, is never built into a `Step` object to be shown."""
+    table = as_table(steps)
+    kinds, parents = table.kinds, table.parents
+    ends = {parents[index]: index for index, kind in enumerate(kinds) if kind in "rx"}
     nodes: dict[int, _NodeT] = {}
-    ends = {step.parent: step for step in steps if step.kind in ("return", "exception")}
-    for step in steps:
-        if step.kind in ("return", "exception"):
+    for index, kind in enumerate(kinds):
+        if kind in "rx":
             continue
-        parent = nodes.get(step.parent, tree) if step.parent is not None else tree
-        if step.kind == "line":
+        parent_id = parents[index]
+        parent = nodes.get(parent_id, tree) if parent_id is not None else tree
+        if kind == "l":
             if lines:
-                parent.add(label(step, None))
+                parent.add(line_label(table.lines[index], table.extra(index)[1]))
         else:
-            nodes[step.id] = parent.add(label(step, ends.get(step.id)))
+            end = ends.get(index)
+            nodes[index] = parent.add(label(table[index], None if end is None else table[end]))
     return tree
 
 
 def _text_label(step: Step, end: Step | None) -> Text:
-    return _step_label(step, end, Text)
+    return _label(step, end, Text)
 
 
 def _plain_label(step: Step, end: Step | None) -> str:
-    return _step_label(step, end, PlainLabel).plain
+    return _label(step, end, PlainLabel).plain
 
 
-def _step_label(step: Step, end: Step | None, make: Callable[[str, str], _LabelT]) -> _LabelT:
-    """A step's label, built by `make(text, style)` and its `append(text, style)`."""
-    return _line_label(step, make) if step.kind == "line" else _label(step, end, make)
+def _text_line(line: int | None, detail: Mapping[str, str]) -> Text:
+    return _line_label(line, detail, Text)
 
 
-def _line_label(step: Step, make: Callable[[str, str], _LabelT]) -> _LabelT:
-    text = make(f"{step.line}", "dim")
-    for name, value in step.detail.items():
+def _plain_line(line: int | None, detail: Mapping[str, str]) -> str:
+    return _line_label(line, detail, PlainLabel).plain
+
+
+def _line_label(line: int | None, detail: Mapping[str, str],
+                make: Callable[[str, str], _LabelT]) -> _LabelT:
+    """A line step's label (its line, then the locals it changed), built by
+    `make(text, style)` and its `append(text, style)`."""
+    text = make(f"{line}", "dim")
+    for name, value in detail.items():
         text.append(f"  {visible(name)} = ", style="blue")
         text.append(_clip(visible(value)))
     return text

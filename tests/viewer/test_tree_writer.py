@@ -61,6 +61,31 @@ def test_the_plain_step_tree_is_written_as_rich_writes_the_step_tree(lines: bool
                 assert by_rich.getvalue().count("\n") > 3
 
 
+def test_steps_kept_as_columns_print_as_the_same_steps_built(fresh_import) -> None:
+    """`trace` prints a recording frozen into columns (`StepTable`): line steps are shown
+    from the columns, never built; the same characters as from the built steps."""
+    import tracer
+    from tracer.steptable import StepTable
+
+    with tracer.record(lines=True) as recorder:
+        app = fresh_import("fixtures.seed_views").app
+        app.test_client().get("/index")
+        built, columns = recorder.trace(), recorder.trace(lazy_steps=True)
+    phases = [(built.registration.steps, columns.registration.steps),
+              *((a.steps, b.steps) for a, b in zip(built.requests, columns.requests,
+                                                   strict=True))]
+    for steps, table in phases:
+        assert isinstance(table, StepTable) and type(steps) is tuple
+        for width in (80, 33):
+            by_steps, by_columns = io.StringIO(), io.StringIO()
+            print_step_tree(Console(file=by_steps, width=width), steps, "t")
+            print_step_tree(Console(file=by_columns, width=width), table, "t")
+            assert by_columns.getvalue() == by_steps.getvalue()
+            assert by_steps.getvalue().count("\n") > 3
+        shown = [step for step in table._built or () if step is not None]
+        assert all(step.kind != "line" for step in shown), "line steps are never built"
+
+
 def test_the_step_tree_on_a_console_showing_styles_is_rich_s() -> None:
     trace = record_fixture("seed_views", "GET /index", lines=True).trace
     steps, title = trace.requests[0].steps, request_title(trace.requests[0])
