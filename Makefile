@@ -66,6 +66,8 @@ bench:
 	  $(MAKE) --no-print-directory .venv-$$v/.bench PYTHON=$$py VENV=.venv-$$v; \
 	  echo; echo "== recording overhead, Python $$v"; \
 	  .venv-$$v/bin/python benchmarks/bench_tracer.py $(BENCH_ARGS); \
+	  echo; echo "== flaskscope trace --lines on a 61-route app, Python $$v"; \
+	  .venv-$$v/bin/python benchmarks/bench_trace_command.py; \
 	done
 	$(MAKE) --no-print-directory $(STAMP)
 	@for script in benchmarks/bench_viewer.py benchmarks/bench_graph.py benchmarks/bench_explain.py \
