@@ -55,8 +55,8 @@ test-all:
 	  $(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v; \
 	done
 
-# Benchmarks (not tests): recording overhead on every Python found, then the viewer, graph
-# and explain timings. Peers (hunter, snoop, PySnooper, viztracer) come from the bench extra,
+# Benchmarks (not tests): recording overhead and `flaskscope trace --lines` on httpbin on
+# every Python found, then the viewer, graph and explain timings. Peers (hunter, snoop, PySnooper, viztracer) come from the bench extra,
 # installed only in the per-version environments: hunter's .pth file imports hunter into
 # every process, which would add to the viewer's time to first screen.
 bench:
