@@ -56,9 +56,10 @@ test-all:
 	done
 
 # Benchmarks (not tests): recording overhead and `flaskscope trace --lines` on httpbin on
-# every Python found, then the viewer, graph and explain timings. Peers (hunter, snoop, PySnooper, viztracer) come from the bench extra,
-# installed only in the per-version environments: hunter's .pth file imports hunter into
-# every process, which would add to the viewer's time to first screen.
+# every Python found, then the viewer, graph and explain timings. Peers (hunter, snoop,
+# PySnooper, viztracer) come from the bench extra, installed only in the per-version
+# environments: hunter's .pth file imports hunter into every process, which would add to
+# the viewer's time to first screen.
 bench:
 	@set -e; for v in 3.11 3.12 3.13; do \
 	  py=$$(scripts/find_python.sh $$v); \
