@@ -125,6 +125,41 @@ def test_two_processes_write_one_store(tmp_path, recorded: Trace) -> None:
     assert _integrity(store) == "ok"
 
 
+def test_a_store_another_process_creates_meanwhile_is_not_taken_for_foreign(
+        tmp_path, monkeypatch) -> None:
+    """Opening a store reads its identity and its tables as one snapshot: a store another
+    writer creates between those reads is a store being made, not a foreign database.
+    Here the other writer (a thread, its own connection) creates it right between them."""
+    from tracer.store import schema
+
+    path = tmp_path / "traces.db"
+    read_tables = schema._has_tables
+    other: dict[str, object] = {}
+
+    def create_elsewhere() -> None:
+        try:
+            schema.connect(path, create=True).close()
+            other["done"] = True
+        except Exception as exc:  # reported below, in the test's own thread
+            other["error"] = exc
+
+    def tables_once_another_writer_created_them(connection: sqlite3.Connection) -> bool:
+        monkeypatch.setattr(schema, "_has_tables", read_tables)
+        maker = threading.Thread(target=create_elsewhere)
+        maker.start()
+        maker.join(1.0)  # its commit waits for this snapshot to end, with the fix
+        other["thread"] = maker
+        return read_tables(connection)
+
+    monkeypatch.setattr(schema, "_has_tables", tables_once_another_writer_created_them)
+    schema.connect(path, create=True).close()
+    other["thread"].join(30)  # type: ignore[attr-defined]
+    assert other.get("done") is True, other.get("error")
+    StoreWriter(path).close()
+    with StoreReader(path) as reader:
+        assert reader.rows() == []
+
+
 def test_kill_9_while_writing_leaves_a_sound_store(tmp_path, recorded: Trace) -> None:
     store, trace_file = tmp_path / "traces.db", tmp_path / "one.json"
     save(recorded, trace_file)

@@ -147,8 +147,15 @@ def _opened(path: Path, query: str, create: bool) -> sqlite3.Connection:
 def _prepare(connection: sqlite3.Connection, path: Path, create: bool, *,
              read_only: bool = False) -> None:
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    application, version = _identity(connection)
-    if application == 0 and version == 0 and _has_tables(connection):
+    # One read transaction: another process may be creating this store right now, and
+    # its tables read after an identity read before they were committed look foreign.
+    connection.execute("BEGIN")
+    try:
+        application, version = _identity(connection)
+        foreign = application == 0 and version == 0 and _has_tables(connection)
+    finally:
+        connection.execute("COMMIT")
+    if foreign:
         raise StoreError(f"{str(path)!r} is a SQLite database but not a trace store")
     if application not in (0, APPLICATION_ID):
         raise StoreError(f"{str(path)!r} is a SQLite database but not a trace store")
