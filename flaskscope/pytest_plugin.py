@@ -136,13 +136,13 @@ class _Recording:
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None
                                 ) -> Generator[None, object, object]:
         # Each test starts with no finished request: what is recorded from here on is its own.
-        self.recorder.requests.clear()
+        self.recorder.let_go()
         self._registration_steps = len(self.recorder.registration.steps)
         try:
             return (yield)
         finally:
             self._store(item.nodeid)
-            self.recorder.requests.clear()
+            self.recorder.let_go()
 
     def _store(self, test_id: str) -> None:
         """The requests of this test into the store, each tagged with its id; a failure

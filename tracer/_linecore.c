@@ -29,7 +29,7 @@
 #define FINGERPRINT_LIMIT 64
 /* What `tracer/engine.py` expects of the core; a core built from older sources has another
  * number and is not used (an editable install keeps the .so it built until reinstalled). */
-#define INTERFACE 2
+#define INTERFACE 3
 
 static PyObject *DELETED;      /* tracer.values.DELETED */
 static PyObject *STEP_STACK;   /* tracer.recorder._stack, the context's open call steps */
@@ -47,25 +47,42 @@ is_mutable(PyObject *value)
            kind == &PyByteArray_Type;
 }
 
-/* `values.kept`: containers copied (a bytearray as bytes), anything else as it is. The
- * copies, like every container of the trace, stay tracked by the garbage collector: the
- * app's values they hold may lead back to flaskscope (a view wrapped by a hook refers to
- * the recorder), and a cycle through an untracked container is never collected
- * (`tests/tracer/test_safety.py`, an app kept alive after its requests). */
+/* While recording, the containers only a record holds (each step's raw detail and the
+ * copies `kept` makes) are kept out of the garbage collector's sight: every full
+ * collection walked them all, and with them every value of every request recorded so far
+ * (two thirds of line mode's time in a long recording). They may hold app values that lead
+ * back to flaskscope (a view wrapped by a hook refers to the recorder), and a cycle through
+ * an untracked container is never collected, so a record gives them back (`track_kept`)
+ * when it leaves the recorder or the recording ends (`StepRecord.track_kept`,
+ * `tests/tracer/test_safety.py`: an app is not kept alive after its requests). */
+static void
+out_of_sight(PyObject *container)
+{
+    if (PyObject_GC_IsTracked(container))
+        PyObject_GC_UnTrack(container);
+}
+
+/* `values.kept`: containers copied (a bytearray as bytes), anything else as it is; the
+ * copies out of the collector's sight (see `out_of_sight`). */
 static PyObject *
 kept(PyObject *value)
 {
     PyTypeObject *kind = Py_TYPE(value);
+    PyObject *copy = NULL;
     if (kind == &PyList_Type)
-        return PyList_GetSlice(value, 0, PyList_GET_SIZE(value));
-    if (kind == &PyDict_Type)
-        return PyDict_Copy(value);
-    if (kind == &PySet_Type)
-        return PySet_New(value);
-    if (kind == &PyByteArray_Type)
+        copy = PyList_GetSlice(value, 0, PyList_GET_SIZE(value));
+    else if (kind == &PyDict_Type)
+        copy = PyDict_Copy(value);
+    else if (kind == &PySet_Type)
+        copy = PySet_New(value);
+    else if (kind == &PyByteArray_Type)
         return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(value),
                                          PyByteArray_GET_SIZE(value));
-    return Py_NewRef(value);
+    else
+        return Py_NewRef(value);
+    if (copy != NULL)
+        out_of_sight(copy);
+    return copy;
 }
 
 /* Something that changes when a small list, dict or set is changed in place: (len, the
@@ -424,13 +441,16 @@ add_raw(FrameState *state, PyObject *changed)
     PyObject *known = PyDict_GetItemWithError(state->raw, state->last_step);
     if (known == NULL && PyErr_Occurred())
         return -1;
-    if (known == NULL || PyObject_IsTrue(known) == 0)
+    if (known == NULL || PyObject_IsTrue(known) == 0) {
+        out_of_sight(changed);
         return PyDict_SetItem(state->raw, state->last_step, changed);
+    }
     PyObject *merged = PyDict_Copy(known);
     if (merged == NULL || PyDict_Update(merged, changed) < 0) {
         Py_XDECREF(merged);
         return -1;
     }
+    out_of_sight(merged);
     int failed = PyDict_SetItem(state->raw, state->last_step, merged);
     Py_DECREF(merged);
     return failed;
@@ -863,6 +883,7 @@ add_return(FrameState *state, PyObject *line, PyObject *value)
         Py_XDECREF(dropped);
         goto done;
     }
+    out_of_sight(detail);
     if (PyDict_SetItem(state->raw, step_id, detail) < 0)
         goto done;
     PyObject *time = now_ns();
@@ -1349,6 +1370,7 @@ open_call(StartEvents *self, PyObject *code, PyObject *arguments)
         goto done;
     }
     /* `StepRecord.add`: raw arguments (kept even when empty: the frame took the step) */
+    out_of_sight(arguments);
     if (PyDict_SetItem(raw, step_id, arguments) < 0)
         goto done;
     PyCodeObject *function = (PyCodeObject *)code;
@@ -1954,6 +1976,71 @@ static PyTypeObject TracerType = {
     .tp_call = (ternaryfunc)Tracer_call,
 };
 
+static PyObject *
+out_of_sight_function(PyObject *module, PyObject *container)
+{
+    if (PyObject_IS_GC(container))
+        out_of_sight(container);
+    Py_RETURN_NONE;
+}
+
+/* Whether a list or dict holds something the collector tracks: only then can it be part
+ * of a cycle, and only then is it tracked again (one of numbers and strings stays out of
+ * sight, as the collector itself leaves such a dict). A set is tracked again always. */
+static int
+holds_tracked(PyObject *container)
+{
+    if (PyList_CheckExact(container)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(container); i++)
+            if (PyObject_GC_IsTracked(PyList_GET_ITEM(container, i)))
+                return 1;
+        return 0;
+    }
+    if (PyDict_CheckExact(container)) {
+        Py_ssize_t position = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(container, &position, &key, &value))
+            if (PyObject_GC_IsTracked(key) || PyObject_GC_IsTracked(value))
+                return 1;
+        return 0;
+    }
+    return 1;
+}
+
+static void
+back_in_sight(PyObject *container)
+{
+    if (!PyObject_GC_IsTracked(container) && holds_tracked(container))
+        PyObject_GC_Track(container);
+}
+
+/* `track_kept(raw)`: a record's raw details (`StepRecord.raw`) and the copies they hold
+ * back in the collector's sight (see `out_of_sight`): the copies first, so a detail
+ * holding one is seen to hold something tracked. */
+static PyObject *
+track_kept_function(PyObject *module, PyObject *raw)
+{
+    if (!PyDict_Check(raw)) {
+        PyErr_SetString(PyExc_TypeError, "track_kept() takes a record's raw details (a dict)");
+        return NULL;
+    }
+    Py_ssize_t position = 0;
+    PyObject *step_id, *detail;
+    while (PyDict_Next(raw, &position, &step_id, &detail)) {
+        if (!PyDict_CheckExact(detail))
+            continue;
+        Py_ssize_t inner = 0;
+        PyObject *name, *value;
+        while (PyDict_Next(detail, &inner, &name, &value)) {
+            PyTypeObject *kind = Py_TYPE(value);
+            if (kind == &PyList_Type || kind == &PyDict_Type || kind == &PySet_Type)
+                back_in_sight(value);
+        }
+        back_in_sight(detail);
+    }
+    Py_RETURN_NONE;
+}
+
 /* -- the module -------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -1965,6 +2052,10 @@ static PyMethodDef methods[] = {
      "kept(value): `tracer.values.kept`: lists, dicts and sets copied, a bytearray as bytes."},
     {"returned", returned_function, METH_O,
      "returned(value): the raw detail of a frame's return step, {'result': kept value}."},
+    {"out_of_sight", out_of_sight_function, METH_O,
+     "out_of_sight(container): kept out of the collector's sight while recorded."},
+    {"track_kept", track_kept_function, METH_O,
+     "track_kept(raw): a record's raw details and their copies seen by the collector again."},
     {"fingerprint", fingerprint_function, METH_O,
      "fingerprint(value): what changes when a small container changes in place."},
     {NULL}

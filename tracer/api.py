@@ -76,6 +76,7 @@ def uninstall() -> None:
         watcher.close()
         mute_collections(on=False)
         recorder.forget_built()
+        recorder.track_kept()
         _installed = None
 
 

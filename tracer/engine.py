@@ -18,7 +18,7 @@ ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
 #: The interface of `tracer/_linecore.c` this Python expects (its `INTERFACE`). A core
 #: built from older sources (an editable install keeps its .so until reinstalled) is not
 #: used: the pure engine records instead, and `flaskscope --version` says why.
-INTERFACE = 2
+INTERFACE = 3
 #: The interface of `tracer/_stepcore.c` this Python expects, likewise.
 STEPS_INTERFACE = 4
 
@@ -33,6 +33,11 @@ def _built(name: str) -> ModuleType | None:
         return importlib.import_module(f"tracer.{name}")
     except ImportError:
         return None
+
+
+def built_core(name: str) -> ModuleType | None:
+    """The extension `tracer.<name>` if it was built, whether or not it is used."""
+    return _built(name)
 
 
 def _usable(name: str, interface: int) -> ModuleType | None:

@@ -124,6 +124,11 @@ class _FrameState:
         self.after_line: AfterLine | None = None  # what to note once a given line has run
 
 
+def _nothing_to_hide(arguments: dict[str, Any]) -> None:
+    """The pure engine's `out_of_sight`: Python cannot take a container from the
+    collector, so its records stay in sight."""
+
+
 def _returned(value: Any) -> dict[str, Any]:
     """The raw detail of a frame's return step."""
     return {"result": kept(value)}
@@ -169,7 +174,9 @@ class LineEngine:
         self._kept: Callable[[Any], Any] = kept
         self._returned: Callable[[Any], dict[str, Any]] = _returned
         self._state: Callable[..., _FrameState] = _FrameState
+        self._out_of_sight: Callable[[dict[str, Any]], None] = _nothing_to_hide
         if core is not None:
+            self._out_of_sight = core.out_of_sight
             self._fingerprint = core.fingerprint
             self._kept = core.kept
             self._returned = core.returned
@@ -264,6 +271,8 @@ class LineEngine:
             facts = self.watcher.call_facts(frame)
         record, step_id, owned = self.recorder.open_frame(
             code, arguments, self.watcher.role_of(code), {"resumed": True} if resumed else facts)
+        if owned:  # stored as the step's raw detail: out of the collector's sight meanwhile
+            self._out_of_sight(arguments)
         if info.traced and info.touched is None:
             info.touched = self._touched_by_line(code)
         state = self._state(record, step_id, owned, info)

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from types import CodeType
 from typing import Any
 
-from tracer.engine import compiled_steps, tracing_pauses
+from tracer.engine import built_core, compiled_steps, tracing_pauses
 from tracer.model import Registration, Request, Role, Route, SourceFile, Step, Trace
 from tracer.plain import PlainValues
 from tracer.saferepr import (
@@ -91,6 +91,14 @@ class StepRecord:
         #: Counts changes to steps already stored (facts or raw values added to them), which
         #: a frozen copy of the record (`Recorder.trace`) would not show.
         self.revision = 0
+
+    def track_kept(self) -> None:
+        """Give the collector back the containers of this record's raw values, which the
+        compiled line core keeps out of its sight while recording (`tracer/_linecore.c`,
+        `out_of_sight`): called when the record leaves the recorder or the recording ends,
+        so a cycle through them (an app value leading back to the recorder) is collected."""
+        if _track_kept is not None:
+            _track_kept(self.raw)
 
     def add_line(self, parent: int | None, line: int) -> int | None:
         """`add` for a line step of the frame whose call step is `parent` (the hot path of
@@ -195,6 +203,10 @@ def _collectable(facts: Mapping[str, Any]) -> Mapping[str, Any]:
 _PLAIN_ROLES: dict[Any, str] = {role: role.value for role in Role}
 _now = time.perf_counter_ns
 _thread = threading.get_ident
+#: `tracer._linecore.track_kept` wherever the line core was built, even when switched off:
+#: a record it kept values for must get them back.
+_track_kept: Callable[[dict], None] | None = getattr(built_core("_linecore"), "track_kept",
+                                                      None)
 
 
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
@@ -320,6 +332,8 @@ class Recorder:
         self.error_samples: list[str] = []
         self.meta: dict[str, Any] = {}
         self._lock = threading.Lock()
+        #: The recording ended (`track_kept`): a record filed now keeps nothing out of sight.
+        self._ended = False
         #: Around bookkeeping: 3.11's tracing mode off while it runs (`tracing_pauses`).
         self.pause_tracing, self.resume_tracing = tracing_pauses()
         self._guard = _Guard(self)
@@ -589,6 +603,9 @@ class Recorder:
         with self._lock:
             record.info.setdefault("id", len(self.requests))
             self.requests.append(record)
+            ended = self._ended
+        if ended:
+            record.track_kept()
 
     def file_dropped(self, handle: RequestHandle) -> None:
         """File a request whose end no one will announce (a finalizer's call: it may run
@@ -683,6 +700,24 @@ class Recorder:
             sources=collect_sources(places, routes, list(self._codes.values()),
                                     self._built["sources"]),
         )
+
+    def let_go(self, count: int | None = None) -> None:
+        """Take the first `count` finished requests (all by default) off `requests`, once
+        written or given up: their kept values go back in the collector's sight."""
+        with self._lock:
+            gone = self.requests[:count]
+            del self.requests[:len(gone)]
+        for record in gone:
+            record.track_kept()
+
+    def track_kept(self) -> None:
+        """Every record's kept values back in the collector's sight: the recording ended
+        (a request still running then gets them back when it is filed)."""
+        with self._lock:
+            self._ended = True
+            records = [self.registration, *self.requests]
+        for record in records:
+            record.track_kept()
 
     def forget_built(self) -> None:
         """Drop what `trace()` kept to build the next trace faster: called once nothing

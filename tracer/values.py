@@ -4,7 +4,9 @@ Line tracing sees thousands of values per request, and rendering each (a bounded
 repr) on the spot would cost more than the request itself. So it keeps a plain dict of raw
 values per step (`StepRecord.raw`) beside the rendered strings hooks give (a few dozen
 steps per request, rendered at once). A plain dict, not a subclass: the collector stops
-tracking a dict of numbers and strings, and most changed locals are those.
+tracking a dict of numbers and strings, and most changed locals are those. The compiled
+core keeps these dicts, and the copies `kept` makes, out of the collector's sight until
+their record leaves the recorder (`tracer/_linecore.c`, `out_of_sight`).
 """
 
 from __future__ import annotations

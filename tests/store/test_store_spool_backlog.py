@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tracer.live.spool import Events
 from tracer.live.store_spool import MAX_PENDING, MAX_WAIT, RESUME_AT, StoreSpool
-from tracer.recorder import Recorder
+from tracer.recorder import Recorder, StepRecord
 from tracer.store import Retention
 
 
@@ -19,7 +19,7 @@ def _spool(tmp_path: Path) -> StoreSpool:
     sink = os.open(os.devnull, os.O_WRONLY)
     spool = StoreSpool(Recorder(), tmp_path, Events(sink), "app", tmp_path / "t.db",
                        Retention(keep=None, max_bytes=None))
-    spool.recorder.requests.extend(object() for _ in range(MAX_PENDING))  # a full backlog
+    spool.recorder.requests.extend(StepRecord(1) for _ in range(MAX_PENDING))  # full
     return spool
 
 

@@ -464,3 +464,69 @@ def test_on_3_11_frames_never_traced_cost_the_compiled_core_no_line_events(
     steps = recorder.trace().registration.steps
     assert [step.name for step in steps if step.kind == "call" and "total" in step.name] == [
         "total"], "the call made from scope is one collapsed step"
+
+
+KEPT_APP = '''
+from flask import Flask
+
+app = Flask(__name__)
+
+
+class Holder:
+    """An app value that leads back to the app, as a view instance or a request does."""
+
+    def __init__(self):
+        self.app = app
+
+
+@app.get("/kept")
+def kept():
+    items = ["a", Holder()]
+    numbers = [1, 2]
+    return str(len(items) + len(numbers))
+'''
+
+
+def test_kept_values_are_out_of_the_collectors_sight_only_while_recorded(tmp_path,
+                                                                         monkeypatch) -> None:
+    """The compiled line core keeps a request's raw values and copies from the collector
+    while the request is in the recorder (every full collection walked them all); letting it
+    go, or ending the recording, gives back those that hold a tracked object, so a cycle
+    through them (an app value leading back to the app and the recorder) is collected."""
+    import weakref
+
+    from tracer.api import default_scope
+    from tracer.engine import compiled_core
+
+    if compiled_core() is None:
+        pytest.skip("the compiled core is not built")
+    (tmp_path / "kept_app.py").write_text(KEPT_APP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with tracer.record(lines=True, scope=default_scope([str(tmp_path)])) as recording:
+        app = __import__("kept_app").app
+        assert app.test_client().get("/kept").text == "4"
+        record = recording.requests[0]
+        view = one([row[0] for row in record.rows() if row[2] == "call" and row[3] == "kept"])
+        details = [record.raw[row[0]] for row in record.rows()
+                   if row[1] == view and row[2] == "line" and row[0] in record.raw]
+        copies = [value for detail in details for value in detail.values()
+                  if type(value) is list]
+        assert len(copies) == 2
+        assert not any(gc.is_tracked(each) for each in [*details, *copies])
+        recording.let_go()
+        assert recording.requests == []
+        holding = [copy for copy in copies if "a" in copy]
+        plain = [copy for copy in copies if copy == [1, 2]]
+        assert holding and plain
+        assert all(gc.is_tracked(copy) for copy in holding), "it holds a Holder"
+        assert not any(gc.is_tracked(copy) for copy in plain), "numbers only: left unseen"
+        assert any(gc.is_tracked(detail) for detail in details)
+        assert app.test_client().get("/kept").text == "4"  # kept until the recording ends
+    del record, details, copies, holding, plain
+    assert all(gc.is_tracked(detail) for detail in recording.requests[0].raw.values()
+               if any(gc.is_tracked(value) for value in detail.values()))
+    gone = weakref.ref(app)
+    del app, recording
+    sys.modules.pop("kept_app", None)
+    gc.collect()
+    assert gone() is None, "the app is not kept alive by the values its requests kept"

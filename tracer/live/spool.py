@@ -217,7 +217,7 @@ class Spool:
         except Exception as exc:
             with self._changed:
                 self.failed += len(batch)
-                del self.recorder.requests[: len(batch)]
+                self.recorder.let_go(len(batch))
             self._problem(f"{len(batch)} request traces could not be built and are lost: "
                           f"{type(exc).__name__}: {exc}")
             return
@@ -273,7 +273,7 @@ class Spool:
             self.written += 1
         else:
             self.failed += 1
-        del self.recorder.requests[0]
+        self.recorder.let_go(1)
 
     def _reported(self, path: Path, request: Any) -> None:
         self.events.send(
