@@ -1979,8 +1979,7 @@ static PyTypeObject TracerType = {
 static PyObject *
 out_of_sight_function(PyObject *module, PyObject *container)
 {
-    if (PyObject_IS_GC(container))
-        out_of_sight(container);
+    out_of_sight(container);  /* PyObject_GC_IsTracked is false for any other object */
     Py_RETURN_NONE;
 }
 
