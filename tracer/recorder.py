@@ -332,6 +332,8 @@ class Recorder:
         self.error_samples: list[str] = []
         self.meta: dict[str, Any] = {}
         self._lock = threading.Lock()
+        #: Ids of filed requests, in filing order: unique though requests are let go.
+        self._request_ids = itertools.count()
         #: The recording ended (`track_kept`): a record filed now keeps nothing out of sight.
         self._ended = False
         #: Around bookkeeping: 3.11's tracing mode off while it runs (`tracing_pauses`).
@@ -601,7 +603,7 @@ class Recorder:
             self._filed_elsewhere.add(id(record))
         record.info["duration_ns"] = time.perf_counter_ns() - record.start_ns
         with self._lock:
-            record.info.setdefault("id", len(self.requests))
+            record.info.setdefault("id", next(self._request_ids))
             self.requests.append(record)
             ended = self._ended
         if ended:

@@ -293,3 +293,21 @@ def test_unimplemented_method_assertion(tmp_path) -> None:
     import sys
 
     sys.modules.pop("unimplemented_app", None)
+
+
+def test_request_ids_stay_unique_when_requests_are_let_go(tmp_path, monkeypatch) -> None:
+    """A live server and the pytest plugin take written requests off the recorder; the next
+    request still gets an id of its own (it used to be numbered by the list's length)."""
+    (tmp_path / "ids_app.py").write_text(
+        "from flask import Flask\napp = Flask(__name__)\n\n\n"
+        "@app.get('/')\ndef index():\n    return 'ok'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with tracer.record() as recording:
+        client = __import__("ids_app").app.test_client()
+        client.get("/").close()
+        client.get("/").close()
+        assert [record.info["id"] for record in recording.requests] == [0, 1]
+        recording.let_go(1)
+        client.get("/").close()
+        assert [record.info["id"] for record in recording.requests] == [1, 2]
+        assert [request.id for request in recording.trace().requests] == [1, 2]
