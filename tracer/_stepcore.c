@@ -20,7 +20,7 @@
 #include "_corecommon.h"
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 4
+#define INTERFACE 5
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
@@ -869,18 +869,19 @@ typedef struct {
     PyObject *role_of, *describe, *after, *on_error, *when, *enter, *returns, *catching;
 } Hook;
 
-/* `bookkeeping.muted += delta`, keeping any error already raised. */
+/* `owner.muted += delta` (`owner`: recorder.bookkeeping), keeping any error already
+ * raised. */
 static int
-add_muted(long delta)
+add_muted_to(PyObject *owner, long delta)
 {
     PyObject *pending = raised_error();
-    PyObject *muted = PyObject_GetAttr(BOOKKEEPING, STR_MUTED);
+    PyObject *muted = PyObject_GetAttr(owner, STR_MUTED);
     long depth = muted ? PyLong_AsLong(muted) : -1;
     Py_XDECREF(muted);
     int failed = depth == -1 && PyErr_Occurred();
     if (!failed) {
         PyObject *changed = PyLong_FromLong(depth + delta);
-        failed = changed == NULL || PyObject_SetAttr(BOOKKEEPING, STR_MUTED, changed) < 0;
+        failed = changed == NULL || PyObject_SetAttr(owner, STR_MUTED, changed) < 0;
         Py_XDECREF(changed);
     }
     if (pending != NULL) {
@@ -889,6 +890,12 @@ add_muted(long delta)
         return -1;
     }
     return failed ? -1 : 0;
+}
+
+static int
+add_muted(long delta)
+{
+    return add_muted_to(BOOKKEEPING, delta);
 }
 
 static int
@@ -1371,6 +1378,244 @@ static PyTypeObject HookType = {
     .tp_weaklistoffset = offsetof(Hook, weakrefs),
 };
 
+/* -- Guard and Catching: the recorder's two context managers ------------------------------
+ *
+ * `with recorder.guard():` runs around the bookkeeping inside the traced app (15 times in a
+ * simple request) and `with watcher.catching():` around every proxied call (12): as
+ * Python classes each costs two Python frames, and `catching` a third to make it. */
+
+/* `recorder._Guard`: marks bookkeeping (`bookkeeping.muted`, tracing paused on 3.11) and
+ * swallows its errors, counted by `failed(error)`. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *bookkeeping;
+    PyObject *failed;
+} Guard;
+
+static PyObject *
+Guard_enter(Guard *self, PyObject *unused)
+{
+    if (add_muted_to(self->bookkeeping, 1) < 0)
+        return NULL;
+    Py_DECREF(pause_tracing(NULL, NULL));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Guard_exit(Guard *self, PyObject *const *args, Py_ssize_t given)
+{
+    if (given != 3) {
+        PyErr_SetString(PyExc_TypeError, "__exit__ takes (kind, error, traceback)");
+        return NULL;
+    }
+    Py_DECREF(resume_tracing(NULL, NULL));
+    if (add_muted_to(self->bookkeeping, -1) < 0)
+        return NULL;
+    PyObject *error = args[1];
+    if (!PyObject_TypeCheck(error, (PyTypeObject *)PyExc_Exception))
+        Py_RETURN_FALSE;
+    PyObject *counted = PyObject_CallOneArg(self->failed, error);
+    if (counted == NULL)
+        return NULL;
+    Py_DECREF(counted);
+    Py_RETURN_TRUE;
+}
+
+static int
+Guard_traverse(Guard *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->bookkeeping);
+    Py_VISIT(self->failed);
+    return 0;
+}
+
+static int
+Guard_clear(Guard *self)
+{
+    Py_CLEAR(self->bookkeeping);
+    Py_CLEAR(self->failed);
+    return 0;
+}
+
+static void
+Guard_dealloc(Guard *self)
+{
+    PyObject_GC_UnTrack(self);
+    Guard_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Guard_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *bookkeeping, *failed;
+    static char *names[] = {"bookkeeping", "failed", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO", names, &bookkeeping, &failed))
+        return NULL;
+    Guard *self = (Guard *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->bookkeeping = Py_NewRef(bookkeeping);
+    self->failed = Py_NewRef(failed);
+    return (PyObject *)self;
+}
+
+static PyMethodDef Guard_methods[] = {
+    {"__enter__", (PyCFunction)Guard_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))Guard_exit, METH_FASTCALL, NULL},
+    {NULL}
+};
+
+static PyTypeObject GuardType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.Guard",
+    .tp_doc = "Guard(bookkeeping, failed): `recorder._Guard`, compiled.",
+    .tp_basicsize = sizeof(Guard),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Guard_new,
+    .tp_dealloc = (destructor)Guard_dealloc,
+    .tp_traverse = (traverseproc)Guard_traverse,
+    .tp_clear = (inquiry)Guard_clear,
+    .tp_methods = Guard_methods,
+};
+
+/* `watch._Catching`: on 3.11, traces watched frames on this thread for the duration when
+ * no other trace function is set (`start`), or tells whether an enclosing call did; on
+ * 3.12+ there is nothing to switch on (`sys.monitoring`) and it says True. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *watcher;
+    int start;
+    int started;
+} Catching;
+
+#if PY_VERSION_HEX < 0x030C0000
+static PyObject *SYS_GETTRACE, *SYS_SETTRACE, *STR_CATCHER, *STR_GLOBAL_TRACE, *STR_START;
+
+/* 1 when watched calls are caught once entered, 0 when not, -1 on error. */
+static int
+Catching_begin(Catching *self)
+{
+    PyObject *previous = PyObject_CallNoArgs(SYS_GETTRACE);
+    PyObject *catcher = previous ? PyObject_GetAttr(self->watcher, STR_CATCHER) : NULL;
+    PyObject *global_trace = catcher ? PyObject_GetAttr(self->watcher, STR_GLOBAL_TRACE)
+                                     : NULL;
+    int caught = -1;
+    if (global_trace == NULL)
+        goto done;
+    if (previous != Py_None) {
+        /* equal, not identical: a bound method (set again by an app restoring it) */
+        caught = previous == catcher ? 1
+                                     : PyObject_RichCompareBool(previous, global_trace, Py_EQ);
+        goto done;
+    }
+    if (!self->start) {
+        caught = 0;
+        goto done;
+    }
+    PyObject *started = catcher == Py_None
+        ? PyObject_CallOneArg(SYS_SETTRACE, global_trace)
+        : PyObject_CallMethodNoArgs(catcher, STR_START);
+    if (started != NULL) {
+        Py_DECREF(started);
+        self->started = 1;
+        caught = 1;
+    }
+done:
+    Py_XDECREF(global_trace);
+    Py_XDECREF(catcher);
+    Py_XDECREF(previous);
+    return caught;
+}
+#endif
+
+static PyObject *
+Catching_enter(Catching *self, PyObject *unused)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    int caught = Catching_begin(self);
+    if (caught < 0)
+        return NULL;
+    return PyBool_FromLong(caught);
+#else
+    Py_RETURN_TRUE;
+#endif
+}
+
+static PyObject *
+Catching_exit(Catching *self, PyObject *const *args, Py_ssize_t given)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (self->started) {
+        self->started = 0;
+        PyObject *ended = PyObject_CallOneArg(SYS_SETTRACE, Py_None);
+        if (ended == NULL)
+            return NULL;
+        Py_DECREF(ended);
+    }
+#endif
+    Py_RETURN_NONE;
+}
+
+static int
+Catching_traverse(Catching *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->watcher);
+    return 0;
+}
+
+static int
+Catching_clear(Catching *self)
+{
+    Py_CLEAR(self->watcher);
+    return 0;
+}
+
+static void
+Catching_dealloc(Catching *self)
+{
+    PyObject_GC_UnTrack(self);
+    Catching_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Catching_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *watcher;
+    int start = 1;
+    static char *names[] = {"watcher", "start", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|p", names, &watcher, &start))
+        return NULL;
+    Catching *self = (Catching *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->watcher = Py_NewRef(watcher);
+    self->start = start;
+    self->started = 0;
+    return (PyObject *)self;
+}
+
+static PyMethodDef Catching_methods[] = {
+    {"__enter__", (PyCFunction)Catching_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))Catching_exit, METH_FASTCALL, NULL},
+    {NULL}
+};
+
+static PyTypeObject CatchingType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.Catching",
+    .tp_doc = "Catching(watcher, start=True): `watch._Catching`, compiled.",
+    .tp_basicsize = sizeof(Catching),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Catching_new,
+    .tp_dealloc = (destructor)Catching_dealloc,
+    .tp_traverse = (traverseproc)Catching_traverse,
+    .tp_clear = (inquiry)Catching_clear,
+    .tp_methods = Catching_methods,
+};
+
+
 /* hook_helpers(bookkeeping, environ_summary, safe_value, secret_names, is_secret_name,
  * redacted): what the stand-ins share with the Python side, given once. */
 static PyObject *
@@ -1522,6 +1767,7 @@ PyMODINIT_FUNC
 PyInit__stepcore(void)
 {
     if (PyType_Ready(&StepsType) < 0 || PyType_Ready(&CatcherType) < 0 ||
+        PyType_Ready(&GuardType) < 0 || PyType_Ready(&CatchingType) < 0 ||
         PyType_Ready(&HookType) < 0 || PyType_Ready(&LineWatchType) < 0)
         return NULL;
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
@@ -1580,6 +1826,16 @@ PyInit__stepcore(void)
         return NULL;
 #endif
 #if PY_VERSION_HEX < 0x030C0000
+    if (!(STR_CATCHER = PyUnicode_InternFromString("_catcher")) ||
+        !(STR_GLOBAL_TRACE = PyUnicode_InternFromString("_global_trace")) ||
+        !(STR_START = PyUnicode_InternFromString("start")))
+        return NULL;
+    PyObject *sys = PyImport_ImportModule("sys");
+    SYS_GETTRACE = sys ? PyObject_GetAttrString(sys, "gettrace") : NULL;
+    SYS_SETTRACE = SYS_GETTRACE ? PyObject_GetAttrString(sys, "settrace") : NULL;
+    Py_XDECREF(sys);
+    if (SYS_SETTRACE == NULL)
+        return NULL;
     PyObject *line_core = PyImport_ImportModule("tracer._linecore");
     PyObject *capsule = line_core ? PyObject_GetAttrString(line_core, "TRACE_FUNCTION") : NULL;
     Py_tracefunc *found = capsule ? PyCapsule_GetPointer(capsule, TRACE_FUNCTION_CAPSULE) : NULL;
@@ -1595,6 +1851,8 @@ PyInit__stepcore(void)
         return NULL;
     if (PyModule_AddObjectRef(module, "Steps", (PyObject *)&StepsType) < 0 ||
         PyModule_AddObjectRef(module, "Catcher", (PyObject *)&CatcherType) < 0 ||
+        PyModule_AddObjectRef(module, "Guard", (PyObject *)&GuardType) < 0 ||
+        PyModule_AddObjectRef(module, "Catching", (PyObject *)&CatchingType) < 0 ||
         PyModule_AddObjectRef(module, "Hook", (PyObject *)&HookType) < 0 ||
         PyModule_AddObjectRef(module, "LineWatch", (PyObject *)&LineWatchType) < 0 ||
         PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0 ||

@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import CodeType
@@ -276,7 +277,8 @@ def _keep_collections_muted() -> None:
 class _Guard:
     """Marks recorder bookkeeping (so line tracing skips it) and swallows its errors.
 
-    One per recorder, without state of its own (see `_Depth`).
+    One per recorder, without state of its own (see `_Depth`). The compiled core has it
+    as `tracer._stepcore.Guard`, which a recorder using the core holds instead.
     """
 
     __slots__ = ("recorder", "pause", "resume")
@@ -367,11 +369,12 @@ class Recorder:
         steps = core.Steps(self, _record, _stack, _PLAIN_ROLES, _collectable, _raising_line,
                            bookkeeping)
         self.steps_core = core
+        self._guard = core.Guard(bookkeeping, self.failed)
         self.call = steps.call  # type: ignore[method-assign]
         self.leave = steps.leave  # type: ignore[method-assign]
         self.ran_line = steps.ran_line  # type: ignore[method-assign]
 
-    def guard(self) -> _Guard:
+    def guard(self) -> AbstractContextManager[None]:
         """`with recorder.guard():` around bookkeeping that runs inside the traced app.
 
         Errors inside are counted in the trace and never reach the app; line tracing

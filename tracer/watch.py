@@ -19,6 +19,7 @@ there the lines are recorded during registration only (`LINES_IN_REQUESTS`).
 from __future__ import annotations
 
 import dis
+import functools
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -87,9 +88,11 @@ class CodeWatcher:
             self._tool = _claim_tool()
         #: What `catching()` sets on 3.11 when the compiled core is built: a `Catcher`,
         #: which hands `_global_trace` only the calls that matter (else it is set itself).
-        core = None if HAS_MONITORING else compiled_steps()
-        self._catcher: Any = None if core is None else core.Catcher(
+        core = compiled_steps()
+        self._catcher: Any = None if core is None or HAS_MONITORING else core.Catcher(
             self._by_id, self._lines_wanted, self._suspended, self._global_trace)
+        if core is not None:  # `_Catching` compiled, made without a Python frame either
+            self.catching = functools.partial(core.Catching, self)  # type: ignore[method-assign]
 
     # -- registration ---------------------------------------------------------------------
 
@@ -310,7 +313,8 @@ class CodeWatcher:
 
 class _Catching:
     """The context manager `CodeWatcher.catching` returns (a class: it runs on every proxied
-    call, where a generator-based one costs too much)."""
+    call, where a generator-based one costs too much). The compiled core has it as
+    `tracer._stepcore.Catching`, which `catching` then makes instead."""
 
     __slots__ = ("watcher", "start", "started")
 

@@ -1,0 +1,84 @@
+"""The recorder's guard and the watcher's catching window, compiled (`tracer/_stepcore.c`,
+`Guard` and `Catching`) and in Python (`recorder._Guard`, `watch._Catching`): the same
+answers, the same effects on the bookkeeping depth and on the thread's trace function."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tracer.engine import compiled_steps
+from tracer.recorder import Recorder, _Guard, bookkeeping
+from tracer.watch import HAS_MONITORING, CodeWatcher, _Catching
+
+core = compiled_steps()
+pytestmark = pytest.mark.skipif(core is None, reason="the compiled core is not built")
+
+
+def _guards(recorder: Recorder) -> list:
+    return [_Guard(recorder), core.Guard(bookkeeping, recorder.failed)]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["python", "compiled"])
+def test_the_guard_mutes_bookkeeping_and_counts_what_it_swallows(which: int) -> None:
+    recorder = Recorder()
+    guard = _guards(recorder)[which]
+    before = bookkeeping.muted
+    with guard:
+        assert bookkeeping.muted == before + 1
+        with guard:
+            assert bookkeeping.muted == before + 2
+        raise ValueError("a bug in a hook")
+    assert bookkeeping.muted == before
+    assert recorder.errors == 1 and "a bug in a hook" in recorder.error_samples[0]
+    with pytest.raises(KeyboardInterrupt), guard:  # not an Exception: it goes on up
+        raise KeyboardInterrupt
+    assert bookkeeping.muted == before and recorder.errors == 1
+
+
+def _catchings(watcher: CodeWatcher, start: bool) -> list:
+    return [_Catching(watcher, start), core.Catching(watcher, start=start)]
+
+
+@pytest.mark.parametrize("start", [True, False])
+@pytest.mark.parametrize("which", [0, 1], ids=["python", "compiled"])
+def test_the_catching_window_says_and_sets_what_the_python_one_does(which: int,
+                                                                    start: bool) -> None:
+    watcher = CodeWatcher(Recorder())
+    try:
+        assert sys.gettrace() is None
+        with _catchings(watcher, start)[which] as caught:
+            inside = sys.gettrace()
+        if HAS_MONITORING:
+            assert caught is True and inside is None
+        else:
+            assert caught is start
+            assert (inside is not None) is start
+            if start:
+                assert inside is watcher._catcher
+        assert sys.gettrace() is None
+
+        def other(frame, event, arg):
+            return None
+
+        sys.settrace(other)  # another tool's trace function is left as it is
+        try:
+            with _catchings(watcher, start)[which] as caught:
+                assert sys.gettrace() is other
+            assert caught is HAS_MONITORING
+            assert sys.gettrace() is other
+        finally:
+            sys.settrace(None)
+    finally:
+        watcher.close()
+
+
+def test_the_watcher_makes_the_compiled_window() -> None:
+    watcher = CodeWatcher(Recorder())
+    try:
+        assert type(watcher.catching()) is core.Catching
+        assert type(watcher.catching(start=False)) is core.Catching
+        assert type(Recorder().guard()) is core.Guard
+    finally:
+        watcher.close()
