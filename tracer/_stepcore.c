@@ -29,6 +29,67 @@ static PyObject *STR_STEPS, *STR_IDS, *STR_MAX_STEPS, *STR_DETAILS, *STR_FACTS, 
     *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_ADD_LINE, *STR_NONE, *STR_TRUE,
     *STR_FALSE, *STR_REPR, *KW_DETAIL, *KW_NAME, *KW_ROLE, *KW_FACTS, *KW_RESULT, *KW_ERROR, *KW_LINE;
 
+/* `recorder.bookkeeping`: how deep the running thread is in the recorder's bookkeeping,
+ * as `recorder._Depth` (a `threading.local`) keeps it, in a C thread-local instead: the
+ * guard and every hooked call read and change it, and a `threading.local` attribute cost
+ * more than anything else they did (4 % of a hook-mode request). Every `Depth` shares the
+ * one count of its thread; bookkeeping never awaits or switches greenlets. */
+static _Thread_local long muted_depth = 0;
+
+typedef struct {
+    PyObject_HEAD
+} Depth;
+
+static PyTypeObject DepthType;
+
+static PyObject *
+Depth_get_muted(PyObject *self, void *unused)
+{
+    return PyLong_FromLong(muted_depth);
+}
+
+static int
+Depth_set_muted(PyObject *self, PyObject *value, void *unused)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "muted cannot be deleted");
+        return -1;
+    }
+    long depth = PyLong_AsLong(value);
+    if (depth == -1 && PyErr_Occurred())
+        return -1;
+    muted_depth = depth;
+    return 0;
+}
+
+static PyGetSetDef Depth_getset[] = {
+    {"muted", Depth_get_muted, (setter)Depth_set_muted,
+     "How deep this thread is in the recorder's bookkeeping (0: the app's own code).", NULL},
+    {NULL}
+};
+
+static PyTypeObject DepthType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.Depth",
+    .tp_doc = "Depth(): `recorder._Depth`, its count in a C thread-local.",
+    .tp_basicsize = sizeof(Depth),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_getset = Depth_getset,
+};
+
+/* `owner.muted` as a truth value: 1, 0, or -1 on error. */
+static int
+is_muted(PyObject *owner, PyObject *name)
+{
+    if (Py_IS_TYPE(owner, &DepthType))
+        return muted_depth != 0;
+    PyObject *value = PyObject_GetAttr(owner, name);
+    int truth = value ? PyObject_IsTrue(value) : -1;
+    Py_XDECREF(value);
+    return truth;
+}
+
 typedef struct {
     PyObject_HEAD
     PyObject *recorder;     /* the Recorder: `registration`, `_codes`, `repr` */
@@ -398,11 +459,9 @@ Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
         result = Py_NewRef(Py_None);
         goto done;
     }
-    PyObject *muted = PyObject_GetAttr(self->bookkeeping, STR_MUTED);
-    int is_muted = muted ? PyObject_IsTrue(muted) : -1;
-    Py_XDECREF(muted);
-    if (is_muted != 0) {
-        result = is_muted < 0 ? NULL : Py_NewRef(Py_None);
+    int muted = is_muted(self->bookkeeping, STR_MUTED);
+    if (muted != 0) {
+        result = muted < 0 ? NULL : Py_NewRef(Py_None);
         goto done;
     }
     PyObject *parent = PyTuple_GET_ITEM(stack, depth - 1);
@@ -874,6 +933,10 @@ typedef struct {
 static int
 add_muted_to(PyObject *owner, long delta)
 {
+    if (Py_IS_TYPE(owner, &DepthType)) {
+        muted_depth += delta;
+        return 0;
+    }
     PyObject *pending = raised_error();
     PyObject *muted = PyObject_GetAttr(owner, STR_MUTED);
     long depth = muted ? PyLong_AsLong(muted) : -1;
@@ -1171,7 +1234,7 @@ Hook_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObje
     Hook *self = (Hook *)callable;
     Py_ssize_t given = PyVectorcall_NARGS(nargsf);
     int active = truth_of(self->hooks, STR_ACTIVE);
-    int muted = active > 0 ? truth_of(BOOKKEEPING, STR_MUTED) : 0;
+    int muted = active > 0 ? is_muted(BOOKKEEPING, STR_MUTED) : 0;
     if (active < 0 || muted < 0)
         return NULL;
     if (!active || muted)
@@ -1768,6 +1831,7 @@ PyInit__stepcore(void)
 {
     if (PyType_Ready(&StepsType) < 0 || PyType_Ready(&CatcherType) < 0 ||
         PyType_Ready(&GuardType) < 0 || PyType_Ready(&CatchingType) < 0 ||
+        PyType_Ready(&DepthType) < 0 ||
         PyType_Ready(&HookType) < 0 || PyType_Ready(&LineWatchType) < 0)
         return NULL;
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
@@ -1852,6 +1916,7 @@ PyInit__stepcore(void)
     if (PyModule_AddObjectRef(module, "Steps", (PyObject *)&StepsType) < 0 ||
         PyModule_AddObjectRef(module, "Catcher", (PyObject *)&CatcherType) < 0 ||
         PyModule_AddObjectRef(module, "Guard", (PyObject *)&GuardType) < 0 ||
+        PyModule_AddObjectRef(module, "Depth", (PyObject *)&DepthType) < 0 ||
         PyModule_AddObjectRef(module, "Catching", (PyObject *)&CatchingType) < 0 ||
         PyModule_AddObjectRef(module, "Hook", (PyObject *)&HookType) < 0 ||
         PyModule_AddObjectRef(module, "LineWatch", (PyObject *)&LineWatchType) < 0 ||

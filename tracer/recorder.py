@@ -225,7 +225,14 @@ class _Depth(threading.local):
     muted = 0
 
 
-bookkeeping = _Depth()
+def _depth() -> Any:
+    """`_Depth`, or the compiled core's `Depth` (the same count, without a
+    `threading.local`'s attribute lookups) when it is built and used."""
+    core = compiled_steps()
+    return _Depth() if core is None else core.Depth()
+
+
+bookkeeping = _depth()
 
 
 def muted() -> bool:

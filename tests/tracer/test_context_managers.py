@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tracer.engine import compiled_steps
-from tracer.recorder import Recorder, _Guard, bookkeeping
+from tracer.recorder import Recorder, _Depth, _Guard, bookkeeping
 from tracer.watch import HAS_MONITORING, CodeWatcher, _Catching
 
 core = compiled_steps()
@@ -82,3 +82,28 @@ def test_the_watcher_makes_the_compiled_window() -> None:
         assert type(Recorder().guard()) is core.Guard
     finally:
         watcher.close()
+
+
+@pytest.mark.parametrize("depth", [_Depth, lambda: core.Depth()], ids=["python", "compiled"])
+def test_the_bookkeeping_depth_is_counted_per_thread(depth) -> None:
+    """`bookkeeping.muted` as `recorder._Depth` (a thread-local) and the core's `Depth`
+    keep it: 0 in a thread that never entered bookkeeping, whatever another thread did."""
+    import threading
+
+    counter = depth()
+    assert counter.muted == 0
+    counter.muted += 2
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(counter.muted))
+    thread.start()
+    thread.join()
+    assert seen == [0] and counter.muted == 2
+    counter.muted -= 2
+    assert counter.muted == 0
+
+
+def test_the_recorder_counts_its_depth_in_the_core() -> None:
+    from tracer.recorder import _depth
+
+    assert type(_depth()) is core.Depth
+    assert type(bookkeeping) is core.Depth  # this process imported the recorder with it
