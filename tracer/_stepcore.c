@@ -20,7 +20,7 @@
 #include "_corecommon.h"
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 5
+#define INTERFACE 6
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
@@ -1679,6 +1679,190 @@ static PyTypeObject CatchingType = {
 };
 
 
+/* -- safe_repr: `tracer.saferepr.safe_repr`'s common cases, compiled ------------------------
+ *
+ * A hook-mode request makes a dozen and a half stored forms, and the Python function's own
+ * steps (the type tests, the route of the type, the scrubbing variable, the substring
+ * pre-check of `redact_text`) cost more than most of the reprs. Here: exact scalars, short
+ * exact strings, and values whose type `saferepr._routes` already knows as shown by their
+ * own repr or by name only; anything else (containers, proxies, a type not seen yet, text
+ * that is not ASCII where the pre-check would lower it) goes to the Python function, given
+ * by `repr_helpers`, which this must always agree with (`tests/tracer/test_safe_repr_core.py`). */
+
+static PyObject *SR_PYTHON, *SR_ROUTES, *SR_SCRUBBER, *SR_REDACT_TEXT, *SR_OWN, *SR_NAMES,
+    *SR_PLACEHOLDER;
+
+/* repr_helpers(python_safe_repr, routes, scrubber, redact_text, own, names, placeholder) */
+static PyObject *
+repr_helpers(PyObject *module, PyObject *args)
+{
+    PyObject *python, *routes, *scrubber, *redact_text, *own, *names, *placeholder;
+    if (!PyArg_ParseTuple(args, "OO!OOOOO", &python, &PyDict_Type, &routes, &scrubber,
+                          &redact_text, &own, &names, &placeholder))
+        return NULL;
+    Py_XSETREF(SR_PYTHON, Py_NewRef(python));
+    Py_XSETREF(SR_ROUTES, Py_NewRef(routes));
+    Py_XSETREF(SR_SCRUBBER, Py_NewRef(scrubber));
+    Py_XSETREF(SR_REDACT_TEXT, Py_NewRef(redact_text));
+    Py_XSETREF(SR_OWN, Py_NewRef(own));
+    Py_XSETREF(SR_NAMES, Py_NewRef(names));
+    Py_XSETREF(SR_PLACEHOLDER, Py_NewRef(placeholder));
+    Py_RETURN_NONE;
+}
+
+/* `text[:98] + "..." + text[-98:]` past MAX_TEXT characters; steals `text`. */
+static PyObject *
+cut_short(PyObject *text)
+{
+    if (text == NULL || PyUnicode_GET_LENGTH(text) <= MAX_TEXT)
+        return text;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), half = (MAX_TEXT - 3) / 2;
+    PyObject *head = PyUnicode_Substring(text, 0, half);
+    PyObject *tail = head ? PyUnicode_Substring(text, length - half, length) : NULL;
+    PyObject *dots = tail ? PyUnicode_FromString("...") : NULL;
+    PyObject *joined = NULL;
+    if (dots != NULL) {
+        PyObject *first = PyUnicode_Concat(head, dots);
+        joined = first ? PyUnicode_Concat(first, tail) : NULL;
+        Py_XDECREF(first);
+    }
+    Py_XDECREF(dots);
+    Py_XDECREF(tail);
+    Py_XDECREF(head);
+    Py_DECREF(text);
+    return joined;
+}
+
+/* `saferepr._may_hold_secret(text.lower())` for ASCII text; 1 for any other text (the
+ * Python function decides). */
+static int
+may_hold_secret(PyObject *text)
+{
+    static const char *words[] = {"pass", "pwd", "secret", "token", "api", "session", "csrf",
+                                  "auth", "cookie", NULL};
+    if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) > MAX_TEXT)
+        return 1;
+    char lowered[MAX_TEXT + 1];
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        char c = (char)data[i];
+        lowered[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : (c == '\0' ? ' ' : c);
+    }
+    lowered[length] = '\0';
+    for (const char **word = words; *word != NULL; word++)
+        if (strstr(lowered, *word) != NULL)
+            return 1;
+    return 0;
+}
+
+/* The route `saferepr._routes` knows for `kind` (borrowed), or NULL (none, or an error). */
+static PyObject *
+known_route(PyTypeObject *kind)
+{
+    PyObject *key = PyLong_FromVoidPtr(kind);
+    PyObject *known = key ? PyDict_GetItemWithError(SR_ROUTES, key) : NULL;
+    Py_XDECREF(key);
+    if (known == NULL || !PyTuple_CheckExact(known) || PyTuple_GET_SIZE(known) != 3)
+        return NULL;
+    PyObject *ref = PyTuple_GET_ITEM(known, 0);
+    if (!PyWeakref_CheckRef(ref))
+        return NULL;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *target;
+    if (PyWeakref_GetRef(ref, &target) < 0)
+        return NULL;
+    int same = target == (PyObject *)kind;
+    Py_XDECREF(target);
+#else
+    int same = PyWeakref_GET_OBJECT(ref) == (PyObject *)kind;
+#endif
+    return same ? PyTuple_GET_ITEM(known, 1) : NULL;
+}
+
+/* `_placeholder(value, error)` for the error being raised. */
+static PyObject *
+repr_failed(PyObject *value)
+{
+    PyObject *error = raised_error();
+    if (error == NULL)
+        return NULL;
+    if (!PyObject_TypeCheck(error, (PyTypeObject *)PyExc_Exception)) {
+        raise_again(error);  /* a KeyboardInterrupt goes on up, as in Python */
+        return NULL;
+    }
+    PyObject *shown = PyObject_CallFunctionObjArgs(SR_PLACEHOLDER, value, error, NULL);
+    Py_DECREF(error);
+    return shown;
+}
+
+static PyObject *
+python_safe_repr(PyObject *value, int redact)
+{
+    PyObject *args[] = {value, redact ? Py_True : Py_False};
+    return PyObject_Vectorcall(SR_PYTHON, args, 1, KWNAMES_REDACT);
+}
+
+/* safe_repr(value, *, redact=True) */
+static PyObject *
+safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                   PyObject *kwnames)
+{
+    Py_ssize_t given = PyVectorcall_NARGS(nargs);
+    int redact = 1;
+    if (given != 1 || (kwnames != NULL && (PyTuple_GET_SIZE(kwnames) != 1 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
+            PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "redact") != 0))) {
+        PyErr_SetString(PyExc_TypeError, "safe_repr(value, *, redact=True)");
+        return NULL;
+    }
+    if (SR_PYTHON == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "repr_helpers() was not called");
+        return NULL;
+    }
+    if (kwnames != NULL && (redact = PyObject_IsTrue(args[1])) < 0)
+        return NULL;
+    PyObject *value = args[0];
+    PyTypeObject *kind = Py_TYPE(value);
+    if (kind == &PyLong_Type || kind == &PyFloat_Type || kind == &PyBool_Type ||
+            kind == &PyComplex_Type || value == Py_None) {
+        PyObject *text = PyObject_Repr(value);
+        return text == NULL ? repr_failed(value) : cut_short(text);
+    }
+    PyObject *route = SR_OWN;
+    if (!(kind == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= MAX_TEXT - 2)) {
+        route = known_route(kind);
+        if (route == NULL && PyErr_Occurred())
+            return NULL;
+        if (route != SR_OWN && route != SR_NAMES)
+            return python_safe_repr(value, redact);
+    }
+    PyObject *text = PyObject_Repr(value);
+    if (text == NULL)
+        return repr_failed(value);
+    if (redact && route != SR_NAMES) {
+        PyObject *scrub;
+        if (PyContextVar_Get(SR_SCRUBBER, Py_None, &scrub) < 0) {
+            Py_DECREF(text);
+            return NULL;
+        }
+        if (scrub != Py_None)
+            Py_SETREF(text, PyObject_CallOneArg(scrub, text));
+        Py_DECREF(scrub);
+        if (text == NULL)
+            return NULL;
+        if (!PyUnicode_Check(text)) {  /* a scrubber's odd answer: Python's path says */
+            Py_DECREF(text);
+            return python_safe_repr(value, redact);
+        }
+    }
+    text = cut_short(text);
+    if (text == NULL || !redact || route == SR_NAMES || !may_hold_secret(text))
+        return text;
+    Py_SETREF(text, PyObject_CallOneArg(SR_REDACT_TEXT, text));
+    return text;
+}
+
 /* hook_helpers(bookkeeping, environ_summary, safe_value, secret_names, is_secret_name,
  * redacted): what the stand-ins share with the Python side, given once. */
 static PyObject *
@@ -1703,6 +1887,12 @@ static PyMethodDef module_methods[] = {
      "Run this thread untraced until resume_tracing() (3.11, when our tracer traces it)."},
     {"resume_tracing", resume_tracing, METH_NOARGS,
      "End what the matching pause_tracing() began."},
+    {"repr_helpers", repr_helpers, METH_VARARGS,
+     "repr_helpers(python_safe_repr, routes, scrubber, redact_text, own, names, placeholder):"
+     " what safe_repr hands the rest to."},
+    {"safe_repr", (PyCFunction)(void (*)(void))safe_repr_function,
+     METH_FASTCALL | METH_KEYWORDS,
+     "safe_repr(value, *, redact=True): `tracer.saferepr.safe_repr`, its common cases in C."},
     {"hook_helpers", hook_helpers, METH_VARARGS,
      "hook_helpers(bookkeeping, environ_summary, safe_value, secret_names, is_secret_name, "
      "redacted): what Hook stand-ins share with the Python side."},

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any
 
+from tracer.engine import compiled_steps
 from tracer.unwrap import compiled_stand_in_type
 
 REDACTED = "***"
@@ -343,3 +344,21 @@ def _names_only(value: Any) -> bool:
         return _route(type(value)) is _NAMES_ONLY
     except Exception:
         return False
+
+
+#: The function above, which the compiled core's `safe_repr` hands every case but its
+#: common ones (`tracer/_stepcore.c`); always the pure engine's.
+python_safe_repr = safe_repr
+
+
+def _compiled_safe_repr() -> Callable[..., str]:
+    """The compiled core's `safe_repr` when it is built and used, else the Python one."""
+    core = compiled_steps()
+    if core is None:
+        return python_safe_repr
+    core.repr_helpers(python_safe_repr, _routes, _scrubber, redact_text, _OWN_REPR,
+                      _NAMES_ONLY, _placeholder)
+    return core.safe_repr  # type: ignore[no-any-return]
+
+
+safe_repr = _compiled_safe_repr()  # noqa: F811 (the same function, compiled)
