@@ -1642,19 +1642,55 @@ Catching_dealloc(Catching *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static PyObject *Catching_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf,
+                                     PyObject *kwnames);
+
+/* `Catching(...)` where vectorcall is not used (a subclass, `type.__call__`). */
 static PyObject *
 Catching_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *watcher;
-    int start = 1;
-    static char *names[] = {"watcher", "start", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|p", names, &watcher, &start))
+    return PyVectorcall_Call((PyObject *)type, args, kwargs);
+}
+
+/* The type called with vectorcall: `catching()` runs around every proxied call, and
+ * parsing keywords from names each time cost more than the window itself. */
+static PyObject *
+Catching_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t given = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t named = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *watcher = given > 0 ? args[0] : NULL, *start = given > 1 ? args[1] : NULL;
+    PyObject *unless_in = NULL;
+    for (Py_ssize_t i = 0; i < named; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(name, "start") == 0 && start == NULL)
+            start = args[given + i];
+        else if (PyUnicode_CompareWithASCIIString(name, "unless_in") == 0 && unless_in == NULL)
+            unless_in = args[given + i];
+        else
+            watcher = NULL;  /* an unknown or repeated keyword */
+    }
+    if (watcher == NULL || given > 2 ||
+            (unless_in != NULL && !PyContextVar_CheckExact(unless_in))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Catching(watcher, start=True, *, unless_in=None): bad arguments");
         return NULL;
-    Catching *self = (Catching *)type->tp_alloc(type, 0);
+    }
+    int starting = start == NULL ? 1 : PyObject_IsTrue(start);
+    if (starting < 0)
+        return NULL;
+    if (unless_in != NULL && starting) {  /* started only where the variable is unset */
+        PyObject *current;
+        if (PyContextVar_Get(unless_in, Py_None, &current) < 0)
+            return NULL;
+        starting = current == Py_None;
+        Py_DECREF(current);
+    }
+    Catching *self = (Catching *)((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, 0);
     if (self == NULL)
         return NULL;
     self->watcher = Py_NewRef(watcher);
-    self->start = start;
+    self->start = starting;
     self->started = 0;
     return (PyObject *)self;
 }
@@ -1668,10 +1704,12 @@ static PyMethodDef Catching_methods[] = {
 static PyTypeObject CatchingType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "tracer._stepcore.Catching",
-    .tp_doc = "Catching(watcher, start=True): `watch._Catching`, compiled.",
+    .tp_doc = "Catching(watcher, start=True, *, unless_in=None): `watch._Catching`, compiled; "
+              "with `unless_in` (a context variable) started only where it is unset.",
     .tp_basicsize = sizeof(Catching),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = Catching_new,
+    .tp_vectorcall = Catching_vectorcall,
     .tp_dealloc = (destructor)Catching_dealloc,
     .tp_traverse = (traverseproc)Catching_traverse,
     .tp_clear = (inquiry)Catching_clear,

@@ -27,7 +27,7 @@ from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from tracer.engine import compiled_steps
-from tracer.recorder import current_request
+from tracer.recorder import current_request, current_request_variable
 
 if TYPE_CHECKING:
     from tracer.recorder import Recorder
@@ -93,6 +93,8 @@ class CodeWatcher:
             self._by_id, self._lines_wanted, self._suspended, self._global_trace)
         if core is not None:  # `_Catching` compiled, made without a Python frame either
             self.catching = functools.partial(core.Catching, self)  # type: ignore[method-assign]
+            self.catching_lines = functools.partial(  # type: ignore[method-assign]
+                core.Catching, self, not HAS_MONITORING, unless_in=current_request_variable)
 
     # -- registration ---------------------------------------------------------------------
 

@@ -107,3 +107,27 @@ def test_the_recorder_counts_its_depth_in_the_core() -> None:
 
     assert type(_depth()) is core.Depth
     assert type(bookkeeping) is core.Depth  # this process imported the recorder with it
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
+def test_the_lines_window_starts_only_outside_requests(compiled: bool) -> None:
+    """`catching_lines` traces a call whose lines are watched on 3.11 outside requests
+    only (inside one the lines are caught by the request's own window, if any)."""
+    from tracer.recorder import StepRecord, current_request_variable
+
+    watcher = CodeWatcher(Recorder())
+    window = watcher.catching_lines if compiled else (
+        lambda: CodeWatcher.catching_lines(watcher))
+    try:
+        with window() as caught:
+            assert (sys.gettrace() is not None) is (not HAS_MONITORING)
+        assert caught is True and sys.gettrace() is None
+        token = current_request_variable.set(StepRecord(10))
+        try:
+            with window() as caught:
+                assert sys.gettrace() is None
+            assert caught is HAS_MONITORING
+        finally:
+            current_request_variable.reset(token)
+    finally:
+        watcher.close()
