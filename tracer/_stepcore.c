@@ -26,7 +26,7 @@
 
 static PyObject *STR_STEPS, *STR_IDS, *STR_MAX_STEPS, *STR_DETAILS, *STR_FACTS, *STR_DROP,
     *STR_REGISTRATION, *STR_CODES, *STR_CALL, *STR_RETURN, *STR_EXCEPTION, *STR_RESULT,
-    *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_ADD_LINE, *STR_NONE, *STR_TRUE,
+    *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_NONE, *STR_TRUE,
     *STR_FALSE, *STR_REPR, *KW_DETAIL, *KW_NAME, *KW_ROLE, *KW_FACTS, *KW_RESULT, *KW_ERROR, *KW_LINE;
 
 /* `recorder.bookkeeping`: how deep the running thread is in the recorder's bookkeeping,
@@ -440,6 +440,40 @@ done:
 }
 
 /* ran_line(code, line): `Recorder.ran_line`, a quotable line of a hooked function ran. */
+/* `StepRecord.add_line(parent, line)`: a line step's short row (parent, line, time);
+ * 0, or -1 on error. Past the cap it is only counted, as `add_line` does. */
+static int
+add_line_step(PyObject *record, PyObject *steps, PyObject *parent, PyObject *line)
+{
+    static SlotCache ids_slot, max_slot;
+    PyObject *ids = slot_get(record, STR_IDS, &ids_slot);
+    PyObject *step_id = ids ? PyIter_Next(ids) : NULL;
+    Py_XDECREF(ids);
+    if (step_id == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the step ids ran out");
+        return -1;
+    }
+    PyObject *max_steps = slot_get(record, STR_MAX_STEPS, &max_slot);
+    int past = max_steps ? PyObject_RichCompareBool(step_id, max_steps, Py_GE) : -1;
+    Py_XDECREF(max_steps);
+    if (past != 0) {
+        Py_DECREF(step_id);
+        if (past < 0)
+            return -1;
+        PyObject *dropped = PyObject_CallMethodNoArgs(record, STR_DROP);
+        Py_XDECREF(dropped);
+        return dropped == NULL ? -1 : 0;
+    }
+    PyObject *time = now_ns();
+    PyObject *row = time ? untracked_row(PyTuple_Pack(3, parent, line, time)) : NULL;
+    int stored = row ? PyObject_SetItem(steps, step_id, row) : -1;
+    Py_XDECREF(row);
+    Py_XDECREF(time);
+    Py_DECREF(step_id);
+    return stored;
+}
+
 static PyObject *
 Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
 {
@@ -452,7 +486,7 @@ Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
     PyObject *stack = current_stack(self);
     if (stack == NULL)
         return NULL;
-    PyObject *record = NULL, *steps = NULL, *last = NULL, *now = NULL, *added = NULL;
+    PyObject *record = NULL, *steps = NULL, *last = NULL, *now = NULL;
     PyObject *result = NULL;
     Py_ssize_t depth = PyTuple_GET_SIZE(stack);
     if (depth == 0) {
@@ -492,15 +526,13 @@ Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
         result = same < 0 ? NULL : Py_NewRef(Py_None);
         goto done;
     }
-    added = PyObject_CallMethodObjArgs(record, STR_ADD_LINE, parent, line, NULL);
-    if (added == NULL)
+    if (add_line_step(record, steps, parent, line) < 0)
         goto done;
     Py_SETREF(now, untracked_row(Py_BuildValue("(OOn)", parent, line, PyDict_GET_SIZE(steps))));
     if (now == NULL || PyObject_SetAttr(record, STR_LAST_RAN, now) < 0)
         goto done;
     result = Py_NewRef(Py_None);
 done:
-    Py_XDECREF(added);
     Py_XDECREF(now);
     Py_XDECREF(last);
     Py_XDECREF(steps);
@@ -2078,7 +2110,6 @@ PyInit__stepcore(void)
     INTERN(STR_QUESTION, "?");
     INTERN(STR_MUTED, "muted");
     INTERN(STR_LAST_RAN, "last_ran");
-    INTERN(STR_ADD_LINE, "add_line");
     INTERN(STR_NONE, "None");
     INTERN(STR_TRUE, "True");
     INTERN(STR_FALSE, "False");
