@@ -1899,18 +1899,19 @@ safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         PyObject *text = PyObject_Repr(value);
         return text == NULL ? repr_failed(value) : cut_short(text);
     }
-    PyObject *route = SR_OWN;
+    int names_only = 0;  /* decided before the repr: running it may change `_routes` */
     if (!(kind == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= MAX_TEXT - 2)) {
-        route = known_route(kind);
+        PyObject *route = known_route(kind);
         if (route == NULL && PyErr_Occurred())
             return NULL;
         if (route != SR_OWN && route != SR_NAMES)
             return python_safe_repr(value, redact);
+        names_only = route == SR_NAMES;
     }
     PyObject *text = PyObject_Repr(value);
     if (text == NULL)
         return repr_failed(value);
-    if (redact && route != SR_NAMES) {
+    if (redact && !names_only) {
         PyObject *scrub;
         if (PyContextVar_Get(SR_SCRUBBER, Py_None, &scrub) < 0) {
             Py_DECREF(text);
@@ -1927,7 +1928,7 @@ safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     text = cut_short(text);
-    if (text == NULL || !redact || route == SR_NAMES || !may_hold_secret(text))
+    if (text == NULL || !redact || names_only || !may_hold_secret(text))
         return text;
     Py_SETREF(text, PyObject_CallOneArg(SR_REDACT_TEXT, text));
     return text;
