@@ -1900,7 +1900,9 @@ safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return text == NULL ? repr_failed(value) : cut_short(text);
     }
     int names_only = 0;  /* decided before the repr: running it may change `_routes` */
-    if (!(kind == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= MAX_TEXT - 2)) {
+    if (kind == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) > MAX_TEXT - 2)
+        return python_safe_repr(value, redact);  /* reprlib cuts a long string itself */
+    if (kind != &PyUnicode_Type) {
         PyObject *route = known_route(kind);
         if (route == NULL && PyErr_Occurred())
             return NULL;

@@ -84,6 +84,15 @@ def test_secrets_known_by_value_are_hidden_alike(value, known) -> None:
     assert hidden[0] == hidden[1] and known[0] not in hidden[0]
 
 
+@pytest.mark.parametrize("length", [197, 198, 199, 200, 201, 260])
+@pytest.mark.parametrize("redact", [True, False])
+def test_strings_about_the_limit_are_cut_as_the_python_one_cuts_them(length, redact) -> None:
+    """Past 198 characters Python hands a string to reprlib, which cuts it its own way; a
+    string the Python function has routed once must not then take the own-repr path."""
+    for text in ("0" * length, "token=" + "x" * length):
+        assert _both(text, redact)[0] == _both(text, redact)[1]
+
+
 def test_the_recorder_uses_the_compiled_one() -> None:
     assert safe_repr is core.safe_repr
     assert safe_repr(Failing()) == "<Failing instance; repr failed: ValueError>"
