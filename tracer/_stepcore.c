@@ -20,7 +20,7 @@
 #include "_corecommon.h"
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 6
+#define INTERFACE 7
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
@@ -639,7 +639,15 @@ typedef struct {
     PyObject *lines;      /* watcher._lines_wanted: id(code) -> lines */
     PyObject *suspended;  /* watcher._suspended: id(frame) -> its paused frame tracer */
     PyObject *on_call;    /* watcher._global_trace(frame, "call", None) */
+    PyObject *request_var;  /* the ContextVar of the request being recorded */
+    /* With both: a watched call inside a request is recorded here (`catch_watched`) */
+    PyObject *recorder;     /* `call`, `failed`, `redact`; or None */
+    PyObject *frame_tracer; /* frame_tracer(step id, code): the frame's local tracer */
 } Catcher;
+
+static int catch_watched(PyObject *recorder, PyObject *frame_tracer, PyObject *watched,
+                         PyFrameObject *frame);
+static PyObject *SAFE_VALUE;  /* given by `value_helpers`, below */
 
 static PyObject *EVENT_NAMES[8];
 static PyObject *STR_F_TRACE;
@@ -691,28 +699,60 @@ Catcher_event(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     PyObject *callback = NULL;
     if (what == PyTrace_CALL) {
         /* Most calls are of code nobody watches, with nothing paused: an empty dict is
-         * not asked, and no key is made for it. */
+         * not asked, and no key is made for it. A code only its lines are wanted of is
+         * traced outside requests only (3.11 records lines at registration). */
         int wanted = 0;
+        PyObject *watched = NULL;  /* borrowed */
         if (PyDict_GET_SIZE(self->watched) || PyDict_GET_SIZE(self->lines)) {
             PyCodeObject *code = PyFrame_GetCode(frame);
             PyObject *code_key = PyLong_FromVoidPtr(code);
             Py_DECREF(code);
             if (code_key == NULL)
                 return -1;
-            wanted = PyDict_Contains(self->watched, code_key);
-            if (wanted == 0)
+            watched = PyDict_GetItemWithError(self->watched, code_key);
+            wanted = watched != NULL ? 1 : PyErr_Occurred() ? -1 : 0;
+            if (wanted == 0) {
                 wanted = PyDict_Contains(self->lines, code_key);
+                if (wanted > 0) {
+                    PyObject *record;
+                    if (PyContextVar_Get(self->request_var, Py_None, &record) < 0)
+                        wanted = -1;
+                    else {
+                        wanted = record == Py_None;
+                        Py_DECREF(record);
+                    }
+                }
+            }
             Py_DECREF(code_key);
         }
-        if (wanted == 0 && PyDict_GET_SIZE(self->suspended)) {
+        if (wanted >= 0 && PyDict_GET_SIZE(self->suspended)) {
             PyObject *frame_key = PyLong_FromVoidPtr(frame);
             if (frame_key == NULL)
                 return -1;
-            wanted = PyDict_Contains(self->suspended, frame_key);
+            int resumed = PyDict_Contains(self->suspended, frame_key);
             Py_DECREF(frame_key);
+            if (resumed != 0) {  /* a paused frame carrying on: Python decides */
+                wanted = resumed;
+                watched = NULL;
+            }
         }
         if (wanted <= 0)
             return wanted;
+        if (watched != NULL && self->recorder != Py_None) {
+            PyObject *record;
+            if (PyContextVar_Get(self->request_var, Py_None, &record) < 0)
+                return -1;
+            int in_request = record != Py_None;
+            Py_DECREF(record);
+            if (in_request) {
+                Py_INCREF(self);  /* the bookkeeping may stop tracing (and drop us) */
+                Py_INCREF(watched);
+                int caught = catch_watched(self->recorder, self->frame_tracer, watched, frame);
+                Py_DECREF(watched);
+                Py_DECREF(self);
+                return caught;
+            }
+        }
         callback = Py_NewRef(self->on_call);
     }
     else {
@@ -778,6 +818,9 @@ Catcher_traverse(Catcher *self, visitproc visit, void *arg)
     Py_VISIT(self->lines);
     Py_VISIT(self->suspended);
     Py_VISIT(self->on_call);
+    Py_VISIT(self->request_var);
+    Py_VISIT(self->recorder);
+    Py_VISIT(self->frame_tracer);
     return 0;
 }
 
@@ -788,6 +831,9 @@ Catcher_clear(Catcher *self)
     Py_CLEAR(self->lines);
     Py_CLEAR(self->suspended);
     Py_CLEAR(self->on_call);
+    Py_CLEAR(self->request_var);
+    Py_CLEAR(self->recorder);
+    Py_CLEAR(self->frame_tracer);
     return 0;
 }
 
@@ -802,12 +848,23 @@ Catcher_dealloc(Catcher *self)
 static PyObject *
 Catcher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *watched, *lines, *suspended, *on_call;
-    static char *names[] = {"watched", "lines", "suspended", "on_call", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O", names, &PyDict_Type, &watched,
-                                     &PyDict_Type, &lines, &PyDict_Type, &suspended,
-                                     &on_call))
+    PyObject *watched, *lines, *suspended, *on_call, *request_var;
+    PyObject *recorder = Py_None, *frame_tracer = Py_None;
+    static char *names[] = {"watched", "lines", "suspended", "on_call", "request_var",
+                            "recorder", "frame_tracer", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!OO!|OO", names, &PyDict_Type,
+                                     &watched, &PyDict_Type, &lines, &PyDict_Type, &suspended,
+                                     &on_call, &PyContextVar_Type, &request_var, &recorder,
+                                     &frame_tracer))
         return NULL;
+    if ((recorder == Py_None) != (frame_tracer == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "Catcher: recorder and frame_tracer go together");
+        return NULL;
+    }
+    if (recorder != Py_None && SAFE_VALUE == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Catcher: value_helpers(...) was not called");
+        return NULL;
+    }
     Catcher *self = (Catcher *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
@@ -815,6 +872,9 @@ Catcher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->lines = Py_NewRef(lines);
     self->suspended = Py_NewRef(suspended);
     self->on_call = Py_NewRef(on_call);
+    self->request_var = Py_NewRef(request_var);
+    self->recorder = Py_NewRef(recorder);
+    self->frame_tracer = Py_NewRef(frame_tracer);
     return (PyObject *)self;
 }
 
@@ -827,8 +887,9 @@ static PyMethodDef Catcher_methods[] = {
 static PyTypeObject CatcherType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "tracer._stepcore.Catcher",
-    .tp_doc = "Catcher(watched, lines, suspended, on_call): the C-level trace function that "
-              "catches watched calls (3.11).",
+    .tp_doc = "Catcher(watched, lines, suspended, on_call, request_var, recorder=None, "
+              "frame_tracer=None): the C-level trace function that catches watched calls "
+              "(3.11).",
     .tp_basicsize = sizeof(Catcher),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = Catcher_new,
@@ -940,8 +1001,10 @@ raise_again(PyObject *error)
 #endif
 
 /* Set once by `hook_helpers(...)`: what every stand-in shares with the Python side. */
-static PyObject *BOOKKEEPING, *ENVIRON_SUMMARY, *SAFE_VALUE, *SECRET_NAMES, *IS_SECRET_NAME,
-    *REDACTED;
+static PyObject *BOOKKEEPING, *ENVIRON_SUMMARY;
+/* Set once by `value_helpers(...)` (`tracer.saferepr`, at import): how a named value is
+ * stored. */
+static PyObject *SAFE_VALUE, *SECRET_NAMES, *IS_SECRET_NAME, *REDACTED;
 static PyObject *STR_ACTIVE, *STR_REDACT, *STR_FAILED, *STR_LEAVE, *STR_WSGI_VERSION,
     *STR_SELF, *STR_CLS, *STR_ENTER, *STR_EXIT, *STR_QUALNAME, *KWNAMES_ROLE_FACTS,
     *KWNAMES_RESULT, *KWNAMES_ERROR, *KWNAMES_REDACT;
@@ -1019,18 +1082,11 @@ secret_name(PyObject *name)
     return secret;
 }
 
-/* `_stored_argument(name, value, redact)`: a WSGI environ by its summary; None, a boolean
- * or a number as `safe_value` writes it; anything else by `safe_value` itself. */
+/* `safe_value(name, value, redact=redact)`: None, a boolean or a number as it writes
+ * them; anything else by `safe_value` itself. */
 static PyObject *
-stored_argument(PyObject *name, PyObject *value, PyObject *redact)
+named_value(PyObject *name, PyObject *value, PyObject *redact)
 {
-    if (PyDict_CheckExact(value)) {
-        int environ = PyDict_Contains(value, STR_WSGI_VERSION);
-        if (environ < 0)
-            return NULL;
-        if (environ)
-            return PyObject_CallOneArg(ENVIRON_SUMMARY, value);
-    }
     if (value == Py_None)
         return Py_NewRef(STR_NONE);
     int number = PyBool_Check(value) || PyFloat_CheckExact(value);
@@ -1050,6 +1106,172 @@ stored_argument(PyObject *name, PyObject *value, PyObject *redact)
     }
     PyObject *call[] = {name, value, redact};
     return PyObject_Vectorcall(SAFE_VALUE, call, 2, KWNAMES_REDACT);
+}
+
+/* `_stored_argument(name, value, redact)`: a WSGI environ by its summary, anything else
+ * as `safe_value` writes it. */
+static PyObject *
+stored_argument(PyObject *name, PyObject *value, PyObject *redact)
+{
+    if (PyDict_CheckExact(value)) {
+        int environ = PyDict_Contains(value, STR_WSGI_VERSION);
+        if (environ < 0)
+            return NULL;
+        if (environ)
+            return PyObject_CallOneArg(ENVIRON_SUMMARY, value);
+    }
+    return named_value(name, value, redact);
+}
+
+/* -- a watched call's step ----------------------------------------------------------------
+ *
+ * What `CodeWatcher` records when a watched code object (a decorator layer, the function a
+ * view class is wrapped in, a view-class method) starts inside a recorded request: the
+ * watched `before(frame)`, then a call step with the arguments as `recorder.named` stores
+ * them and the watched `facts(frame)`. `CallWatch` (3.12+) and the `Catcher` (3.11) open
+ * it here. */
+
+static PyObject *STR_BEFORE, *STR_F_LOCALS, *STR_F_TRACE_LINES;
+
+/* `recorder.named(argument_values(frame))`: the parameters (positional, keyword-only,
+ * *args, **kwargs) but `self`, each as `safe_value` writes it. */
+static PyObject *
+watched_arguments(PyObject *recorder, PyFrameObject *frame, PyCodeObject *code)
+{
+    PyObject *redact_value = PyObject_GetAttr(recorder, STR_REDACT);
+    int redacting = redact_value ? PyObject_IsTrue(redact_value) : -1;
+    Py_XDECREF(redact_value);
+    if (redacting < 0)
+        return NULL;
+    PyObject *names = PyCode_GetVarnames(code);
+#if PY_VERSION_HEX < 0x030C0000
+    /* 3.11: `frame.f_locals`, as the Python side reads them */
+    PyObject *values = names ? PyObject_GetAttr((PyObject *)frame, STR_F_LOCALS) : NULL;
+    PyObject *stored = values ? PyDict_New() : NULL;
+#else
+    PyObject *stored = names ? PyDict_New() : NULL;
+#endif
+    if (stored == NULL)
+        goto failed;
+    Py_ssize_t count = code->co_argcount + code->co_kwonlyargcount +
+                       ((code->co_flags & CO_VARARGS) != 0) +
+                       ((code->co_flags & CO_VARKEYWORDS) != 0);
+    if (count > PyTuple_GET_SIZE(names))
+        count = PyTuple_GET_SIZE(names);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        if (PyUnicode_Compare(name, STR_SELF) == 0)
+            continue;
+#if PY_VERSION_HEX < 0x030C0000
+        PyObject *value = PyObject_GetItem(values, name);
+        if (value == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_KeyError))
+                goto failed;
+#else
+        PyObject *value = PyFrame_GetVar(frame, name);
+        if (value == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_NameError))
+                goto failed;
+#endif
+            PyErr_Clear();  /* unbound: not among `f_locals` */
+            continue;
+        }
+        PyObject *text = named_value(name, value, redacting ? Py_True : Py_False);
+        Py_DECREF(value);
+        int kept = text ? PyDict_SetItem(stored, name, text) : -1;
+        Py_XDECREF(text);
+        if (kept < 0)
+            goto failed;
+    }
+    Py_DECREF(names);
+#if PY_VERSION_HEX < 0x030C0000
+    Py_DECREF(values);
+#endif
+    return stored;
+failed:
+    Py_XDECREF(names);
+#if PY_VERSION_HEX < 0x030C0000
+    Py_XDECREF(values);
+#endif
+    Py_XDECREF(stored);
+    return NULL;
+}
+
+/* `watched.before(frame)`, then `recorder.call(code, arguments, role=watched.role,
+ * facts=watched.facts(frame))`: the new step's id (None past the cap), NULL on an error. */
+static PyObject *
+open_watched_step(PyObject *recorder, PyObject *watched, PyFrameObject *frame, PyObject *code)
+{
+    PyObject *before = PyObject_GetAttr(watched, STR_BEFORE);
+    if (before == NULL)
+        return NULL;
+    if (before != Py_None) {
+        PyObject *done = PyObject_CallOneArg(before, (PyObject *)frame);
+        Py_XDECREF(done);
+        if (done == NULL) {
+            Py_DECREF(before);
+            return NULL;
+        }
+    }
+    Py_DECREF(before);
+    PyObject *role = NULL, *facts = NULL, *facts_of = NULL, *step = NULL;
+    PyObject *arguments = watched_arguments(recorder, frame, (PyCodeObject *)code);
+    if (arguments == NULL || (role = PyObject_GetAttr(watched, KW_ROLE)) == NULL ||
+        (facts_of = PyObject_GetAttr(watched, KW_FACTS)) == NULL)
+        goto done;
+    facts = facts_of == Py_None ? Py_NewRef(Py_None)
+                                : PyObject_CallOneArg(facts_of, (PyObject *)frame);
+    if (facts == NULL)
+        goto done;
+    PyObject *call[] = {recorder, code, arguments, role, facts};
+    step = PyObject_VectorcallMethod(STR_CALL, call, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                     KWNAMES_ROLE_FACTS);
+done:
+    Py_XDECREF(arguments);
+    Py_XDECREF(role);
+    Py_XDECREF(facts_of);
+    Py_XDECREF(facts);
+    return step;
+}
+
+/* `CodeWatcher._global_trace` for a watched call inside a request (3.11): its step
+ * opened, its lines left unreported, and `frame_tracer(step, code)` set as its local
+ * trace function to see how it ends. A failure of the bookkeeping is counted and the
+ * frame left untraced; anything else (KeyboardInterrupt) stops tracing and reaches the
+ * app, as an error of a Python trace function does. */
+static int
+catch_watched(PyObject *recorder, PyObject *frame_tracer, PyObject *watched,
+              PyFrameObject *frame)
+{
+    PyObject *code = (PyObject *)PyFrame_GetCode(frame);
+    PyObject *step = open_watched_step(recorder, watched, frame, code);
+    PyObject *tracer = NULL;
+    int result = -1;
+    if (step == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_Exception)) {
+            PyObject *failure = raised_error();
+            PyObject *counted = PyObject_CallMethodOneArg(recorder, STR_FAILED, failure);
+            Py_DECREF(failure);
+            Py_XDECREF(counted);
+            result = counted == NULL ? -1 : 0;
+        }
+        goto done;
+    }
+    if (PyObject_SetAttr((PyObject *)frame, STR_F_TRACE_LINES, Py_False) == 0 &&
+        (tracer = PyObject_CallFunctionObjArgs(frame_tracer, step, code, NULL)) != NULL)
+        result = PyObject_SetAttr((PyObject *)frame, STR_F_TRACE, tracer);
+done:
+    if (result < 0) {  /* as CPython's trampoline: tracing stops */
+        PyEval_SetTrace(NULL, NULL);
+        PyObject *pending = raised_error();
+        if (PyObject_SetAttr((PyObject *)frame, STR_F_TRACE, Py_None) < 0)
+            PyErr_Clear();
+        raise_again(pending);
+    }
+    Py_XDECREF(tracer);
+    Py_XDECREF(step);
+    Py_DECREF(code);
+    return result;
 }
 
 /* `arguments(recorder, code, args, kwargs)`: stored forms by parameter name, `self` and
@@ -1395,8 +1617,9 @@ Hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     static char *keywords[] = {"original", "code", "names", "hooks", "recorder", "role",
                                "role_of", "describe", "after", "on_error", "when", "enter",
                                "returns", "catching", NULL};
-    if (BOOKKEEPING == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "Hook: hook_helpers(...) was not called");
+    if (BOOKKEEPING == NULL || SAFE_VALUE == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "Hook: hook_helpers(...) or value_helpers(...) was not called");
         return NULL;
     }
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO!OOOOOOOOOOO", keywords, &original,
@@ -1936,18 +2159,28 @@ safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     return text;
 }
 
-/* hook_helpers(bookkeeping, environ_summary, safe_value, secret_names, is_secret_name,
- * redacted): what the stand-ins share with the Python side, given once. */
+/* hook_helpers(bookkeeping, environ_summary): what the stand-ins share with the Python
+ * side, given once. */
 static PyObject *
 hook_helpers(PyObject *module, PyObject *args)
 {
-    PyObject *bookkeeping, *environ_summary, *safe_value, *secret_names, *is_secret_name,
-        *redacted;
-    if (!PyArg_ParseTuple(args, "OOOO!OU", &bookkeeping, &environ_summary, &safe_value,
-                          &PyDict_Type, &secret_names, &is_secret_name, &redacted))
+    PyObject *bookkeeping, *environ_summary;
+    if (!PyArg_ParseTuple(args, "OO", &bookkeeping, &environ_summary))
         return NULL;
     Py_XSETREF(BOOKKEEPING, Py_NewRef(bookkeeping));
     Py_XSETREF(ENVIRON_SUMMARY, Py_NewRef(environ_summary));
+    Py_RETURN_NONE;
+}
+
+/* value_helpers(safe_value, secret_names, is_secret_name, redacted): how `named_value`
+ * stores a named value as `safe_value` does, given once. */
+static PyObject *
+value_helpers(PyObject *module, PyObject *args)
+{
+    PyObject *safe_value, *secret_names, *is_secret_name, *redacted;
+    if (!PyArg_ParseTuple(args, "OO!OU", &safe_value, &PyDict_Type, &secret_names,
+                          &is_secret_name, &redacted))
+        return NULL;
     Py_XSETREF(SAFE_VALUE, Py_NewRef(safe_value));
     Py_XSETREF(SECRET_NAMES, Py_NewRef(secret_names));
     Py_XSETREF(IS_SECRET_NAME, Py_NewRef(is_secret_name));
@@ -1967,8 +2200,11 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL | METH_KEYWORDS,
      "safe_repr(value, *, redact=True): `tracer.saferepr.safe_repr`, its common cases in C."},
     {"hook_helpers", hook_helpers, METH_VARARGS,
-     "hook_helpers(bookkeeping, environ_summary, safe_value, secret_names, is_secret_name, "
-     "redacted): what Hook stand-ins share with the Python side."},
+     "hook_helpers(bookkeeping, environ_summary): what Hook stand-ins share with the "
+     "Python side."},
+    {"value_helpers", value_helpers, METH_VARARGS,
+     "value_helpers(safe_value, secret_names, is_secret_name, redacted): how a named value "
+     "is stored."},
     {NULL}
 };
 
@@ -2089,6 +2325,230 @@ static PyTypeObject LineWatchType = {
     .tp_vectorcall_offset = offsetof(LineWatch, vectorcall),
 };
 
+#if PY_VERSION_HEX >= 0x030C0000
+/* -- CallWatch: the code watcher's sys.monitoring call callbacks (3.12+) ----------------
+ *
+ * `CodeWatcher._on_start`, `_on_return` and `_on_unwind`, compiled: a watched code object
+ * (a decorator layer, the function a view class is wrapped in, a view-class method) starts
+ * or ends inside a recorded request. Its call step is opened with the arguments it was
+ * called with, stored as `recorder.named` stores them, after the watched `before(frame)`
+ * and with the watched `facts(frame)`; it is closed with its result or exception. One
+ * instance per event, sharing the watcher's dicts. */
+
+enum { WATCH_START, WATCH_RETURN, WATCH_UNWIND };
+
+static PyObject *STR_LINES_RECORD_CALLS, *KWNAMES_RESULT_LINE, *KWNAMES_ERROR_LINE;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *watcher;      /* the CodeWatcher: `lines_record_calls` */
+    PyObject *by_id;        /* id(code) -> Watched (the watcher's dict) */
+    PyObject *open;         /* id(frame) -> its open step ids (the watcher's `_open`) */
+    PyObject *request_var;  /* the ContextVar of the request being recorded */
+    PyObject *recorder;     /* `call`, `leave`, `failed`, `redact` */
+    int event;
+    vectorcallfunc vectorcall;
+} CallWatch;
+
+static int
+CallWatch_traverse(CallWatch *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->watcher);
+    Py_VISIT(self->by_id);
+    Py_VISIT(self->open);
+    Py_VISIT(self->request_var);
+    Py_VISIT(self->recorder);
+    return 0;
+}
+
+static int
+CallWatch_clear(CallWatch *self)
+{
+    Py_CLEAR(self->watcher);
+    Py_CLEAR(self->by_id);
+    Py_CLEAR(self->open);
+    Py_CLEAR(self->request_var);
+    Py_CLEAR(self->recorder);
+    return 0;
+}
+
+static void
+CallWatch_dealloc(CallWatch *self)
+{
+    PyObject_GC_UnTrack(self);
+    CallWatch_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* `watched.before(frame)` then the call step, kept among the frame's open steps. */
+static int
+open_watched(CallWatch *self, PyObject *watched, PyFrameObject *frame, PyObject *code)
+{
+    PyObject *step = open_watched_step(self->recorder, watched, frame, code);
+    PyObject *key = step ? PyLong_FromVoidPtr(frame) : NULL;
+    int result = -1;
+    if (key == NULL)
+        goto done;
+    PyObject *steps = PyDict_GetItemWithError(self->open, key);  /* borrowed */
+    if (steps == NULL) {
+        if (PyErr_Occurred() || (steps = PyList_New(0)) == NULL)
+            goto done;
+        int stored = PyDict_SetItem(self->open, key, steps);
+        Py_DECREF(steps);  /* the dict holds it */
+        if (stored < 0)
+            goto done;
+    }
+    result = PyList_Append(steps, step);
+done:
+    Py_XDECREF(step);
+    Py_XDECREF(key);
+    return result;
+}
+
+/* `_pop_frame(frame)`: the innermost step the frame opened, taken off (a new reference;
+ * None when it opened none). */
+static PyObject *
+pop_watched(CallWatch *self, PyFrameObject *frame)
+{
+    PyObject *key = PyLong_FromVoidPtr(frame);
+    if (key == NULL)
+        return NULL;
+    PyObject *steps = PyDict_GetItemWithError(self->open, key);  /* borrowed */
+    PyObject *step = NULL;
+    if (steps == NULL || !PyList_Check(steps) || PyList_GET_SIZE(steps) == 0) {
+        step = PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    else {
+        Py_ssize_t last = PyList_GET_SIZE(steps) - 1;
+        step = Py_NewRef(PyList_GET_ITEM(steps, last));
+        if (PyList_SetSlice(steps, last, last + 1, NULL) < 0 ||
+            (last == 0 && PyDict_DelItem(self->open, key) < 0))
+            Py_CLEAR(step);
+    }
+    Py_DECREF(key);
+    return step;
+}
+
+/* `recorder.leave(step, result=value or error=value, line=frame.f_lineno)`. */
+static int
+close_watched(CallWatch *self, PyFrameObject *frame, PyObject *value)
+{
+    PyObject *step = pop_watched(self, frame);
+    if (step == NULL)
+        return -1;
+    PyObject *line = PyLong_FromLong(PyFrame_GetLineNumber(frame));
+    if (line == NULL) {
+        Py_DECREF(step);
+        return -1;
+    }
+    PyObject *call[] = {self->recorder, step, value, line};
+    PyObject *left = PyObject_VectorcallMethod(
+        STR_LEAVE, call, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+        self->event == WATCH_RETURN ? KWNAMES_RESULT_LINE : KWNAMES_ERROR_LINE);
+    Py_DECREF(line);
+    Py_DECREF(step);
+    Py_XDECREF(left);
+    return left == NULL ? -1 : 0;
+}
+
+/* callback(code, offset) for PY_START, callback(code, offset, value) for PY_RETURN and
+ * PY_UNWIND. Anything that fails is counted by `recorder.failed`, never raised in the app
+ * (but what is not an `Exception`, as the Python callbacks let it through). */
+static PyObject *
+CallWatch_vectorcall(CallWatch *self, PyObject *const *args, size_t nargsf,
+                     PyObject *kwnames)
+{
+    Py_ssize_t given = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || given != (self->event == WATCH_START ? 2 : 3) ||
+        !PyCode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "CallWatch(code, offset[, value])");
+        return NULL;
+    }
+    PyObject *key = PyLong_FromVoidPtr(args[0]);
+    if (key == NULL)
+        return NULL;
+    PyObject *watched = PyDict_GetItemWithError(self->by_id, key);  /* borrowed */
+    Py_DECREF(key);
+    if (watched == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    Py_INCREF(watched);
+    int failed = 0;
+    int lines_open_calls = truth_of(self->watcher, STR_LINES_RECORD_CALLS);
+    PyObject *record = NULL;
+    if (lines_open_calls < 0 || PyContextVar_Get(self->request_var, Py_None, &record) < 0)
+        failed = -1;
+    else if (!lines_open_calls && record != Py_None) {
+        PyFrameObject *frame = PyEval_GetFrame();  /* the watched call's own */
+        if (frame != NULL)
+            failed = self->event == WATCH_START ? open_watched(self, watched, frame, args[0])
+                                                : close_watched(self, frame, args[2]);
+    }
+    Py_XDECREF(record);
+    Py_DECREF(watched);
+    if (failed < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception))
+            return NULL;
+        PyObject *failure = raised_error();
+        PyObject *counted = PyObject_CallMethodOneArg(self->recorder, STR_FAILED, failure);
+        Py_DECREF(failure);
+        if (counted == NULL)
+            return NULL;
+        Py_DECREF(counted);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+CallWatch_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *watcher, *by_id, *open, *request_var, *recorder;
+    const char *event;
+    static char *names[] = {"event", "watcher", "by_id", "open", "request_var", "recorder",
+                            NULL};
+    if (SAFE_VALUE == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "CallWatch: value_helpers(...) was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOO!O!O!O", names, &event, &watcher,
+                                     &PyDict_Type, &by_id, &PyDict_Type, &open,
+                                     &PyContextVar_Type, &request_var, &recorder))
+        return NULL;
+    int kind = strcmp(event, "start") == 0 ? WATCH_START
+             : strcmp(event, "return") == 0 ? WATCH_RETURN
+             : strcmp(event, "unwind") == 0 ? WATCH_UNWIND : -1;
+    if (kind < 0) {
+        PyErr_SetString(PyExc_ValueError, "event is 'start', 'return' or 'unwind'");
+        return NULL;
+    }
+    CallWatch *self = (CallWatch *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->event = kind;
+    self->watcher = Py_NewRef(watcher);
+    self->by_id = Py_NewRef(by_id);
+    self->open = Py_NewRef(open);
+    self->request_var = Py_NewRef(request_var);
+    self->recorder = Py_NewRef(recorder);
+    self->vectorcall = (vectorcallfunc)CallWatch_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject CallWatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer._stepcore.CallWatch",
+    .tp_doc = "CallWatch(event, watcher, by_id, open, request_var, recorder): the code "
+              "watcher's sys.monitoring PY_START, PY_RETURN or PY_UNWIND callback (3.12+).",
+    .tp_basicsize = sizeof(CallWatch),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = CallWatch_new,
+    .tp_dealloc = (destructor)CallWatch_dealloc,
+    .tp_traverse = (traverseproc)CallWatch_traverse,
+    .tp_clear = (inquiry)CallWatch_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(CallWatch, vectorcall),
+};
+#endif
+
 PyMODINIT_FUNC
 PyInit__stepcore(void)
 {
@@ -2097,6 +2557,10 @@ PyInit__stepcore(void)
         PyType_Ready(&DepthType) < 0 ||
         PyType_Ready(&HookType) < 0 || PyType_Ready(&LineWatchType) < 0)
         return NULL;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyType_Ready(&CallWatchType) < 0)
+        return NULL;
+#endif
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
     INTERN(STR_STEPS, "steps");
     INTERN(STR_IDS, "ids");
@@ -2140,6 +2604,15 @@ PyInit__stepcore(void)
         !(KWNAMES_ERROR = Py_BuildValue("(O)", KW_ERROR)) ||
         !(KWNAMES_REDACT = Py_BuildValue("(O)", STR_REDACT)))
         return NULL;
+    INTERN(STR_BEFORE, "before");
+    INTERN(STR_F_LOCALS, "f_locals");
+    INTERN(STR_F_TRACE_LINES, "f_trace_lines");
+#if PY_VERSION_HEX >= 0x030C0000
+    INTERN(STR_LINES_RECORD_CALLS, "lines_record_calls");
+    if (!(KWNAMES_RESULT_LINE = Py_BuildValue("(OO)", KW_RESULT, KW_LINE)) ||
+        !(KWNAMES_ERROR_LINE = Py_BuildValue("(OO)", KW_ERROR, KW_LINE)))
+        return NULL;
+#endif
     INTERN(EVENT_NAMES[PyTrace_CALL], "call");
     INTERN(EVENT_NAMES[PyTrace_EXCEPTION], "exception");
     INTERN(EVENT_NAMES[PyTrace_LINE], "line");
@@ -2182,6 +2655,9 @@ PyInit__stepcore(void)
         PyModule_AddObjectRef(module, "Catching", (PyObject *)&CatchingType) < 0 ||
         PyModule_AddObjectRef(module, "Hook", (PyObject *)&HookType) < 0 ||
         PyModule_AddObjectRef(module, "LineWatch", (PyObject *)&LineWatchType) < 0 ||
+#if PY_VERSION_HEX >= 0x030C0000
+        PyModule_AddObjectRef(module, "CallWatch", (PyObject *)&CallWatchType) < 0 ||
+#endif
         PyModule_AddIntConstant(module, "INTERFACE", INTERFACE) < 0 ||
 #ifdef FRAME_TRACE
         PyModule_AddIntConstant(module, "FRAME_TRACE_READ_DIRECTLY", frame_layout_known) < 0 ||

@@ -20,7 +20,7 @@ ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
 #: used: the pure engine records instead, and `flaskscope --version` says why.
 INTERFACE = 3
 #: The interface of `tracer/_stepcore.c` this Python expects, likewise.
-STEPS_INTERFACE = 6
+STEPS_INTERFACE = 7
 
 
 def _switched_off() -> bool:

@@ -358,6 +358,8 @@ def _compiled_safe_repr() -> Callable[..., str]:
         return python_safe_repr
     core.repr_helpers(python_safe_repr, _routes, _scrubber, redact_text, _OWN_REPR,
                       _NAMES_ONLY, _placeholder)
+    # how the core stores a named value (a hooked call's arguments, a watched call's)
+    core.value_helpers(safe_value, SECRET_NAMES_SEEN, is_secret_name, REDACTED)
     return core.safe_repr  # type: ignore[no-any-return]
 
 

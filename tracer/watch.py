@@ -87,10 +87,13 @@ class CodeWatcher:
         if HAS_MONITORING:
             self._tool = _claim_tool()
         #: What `catching()` sets on 3.11 when the compiled core is built: a `Catcher`,
-        #: which hands `_global_trace` only the calls that matter (else it is set itself).
+        #: which opens a watched call's step inside a request itself and hands
+        #: `_global_trace` only the other calls that matter (else it is set itself).
         core = compiled_steps()
         self._catcher: Any = None if core is None or HAS_MONITORING else core.Catcher(
-            self._by_id, self._lines_wanted, self._suspended, self._global_trace)
+            self._by_id, self._lines_wanted, self._suspended, self._global_trace,
+            current_request_variable, recorder=recorder,
+            frame_tracer=functools.partial(_FrameTracer, self))
         if core is not None:  # `_Catching` compiled, made without a Python frame either
             self.catching = functools.partial(core.Catching, self)  # type: ignore[method-assign]
             self.catching_lines = functools.partial(  # type: ignore[method-assign]
@@ -164,14 +167,20 @@ class CodeWatcher:
         if self._tool is None:
             return
         events = sys.monitoring.events
-        sys.monitoring.register_callback(self._tool, events.PY_START, self._on_start)
-        sys.monitoring.register_callback(self._tool, events.PY_RETURN, self._on_return)
-        sys.monitoring.register_callback(self._tool, events.PY_UNWIND, self._on_unwind)
+        on_start: Any = self._on_start
+        on_return: Any = self._on_return
+        on_unwind: Any = self._on_unwind
         on_line: Any = self._on_line
         core = self.recorder.steps_core
-        if core is not None:  # `_on_line` compiled
+        if core is not None:  # the four callbacks compiled
+            on_start, on_return, on_unwind = (
+                core.CallWatch(event, self, self._by_id, self._open, current_request_variable,
+                               self.recorder) for event in ("start", "return", "unwind"))
             on_line = core.LineWatch(self._lines_wanted, self.recorder.ran_line,
                                      sys.monitoring.DISABLE, self.recorder.failed)
+        sys.monitoring.register_callback(self._tool, events.PY_START, on_start)
+        sys.monitoring.register_callback(self._tool, events.PY_RETURN, on_return)
+        sys.monitoring.register_callback(self._tool, events.PY_UNWIND, on_unwind)
         sys.monitoring.register_callback(self._tool, events.LINE, on_line)
         sys.monitoring.set_events(self._tool, events.PY_UNWIND)
 
@@ -254,6 +263,7 @@ class CodeWatcher:
                 self.recorder.failed(exc)
 
     # -- catching on 3.12+ ----------------------------------------------------------------
+    # With the compiled step core, `tracer._stepcore.CallWatch` does these three instead.
 
     def _on_start(self, code: CodeType, offset: int) -> Any:
         watched = self._by_id.get(id(code))

@@ -10,10 +10,13 @@ function straight from the frame must find it however it got there.
 from __future__ import annotations
 
 import sys
+from contextvars import ContextVar
 
 import pytest
 
 from tracer.engine import compiled_steps
+from tracer.saferepr import REDACTED
+from tracer.watch import Watched
 
 core = compiled_steps()
 pytestmark = pytest.mark.skipif(
@@ -79,10 +82,129 @@ def test_watched_calls_and_frames_given_a_trace_function_get_their_events() -> N
         "line", "line", "line", "return"]
 
 
-def _catching(on_call, run) -> None:
-    """Run `run()` with a Catcher watching `watched` set, handing its calls to `on_call`."""
-    catcher = core.Catcher(watched={id(watched.__code__): None}, lines={}, suspended={},
-                           on_call=on_call)
+def test_a_code_whose_lines_only_are_wanted_is_handed_over_outside_requests_only() -> None:
+    """3.11 records the quotable lines of Flask's functions at registration only: inside a
+    request such a call is not even handed to the watcher."""
+    request: ContextVar[object] = ContextVar("request", default=None)
+
+    def run() -> None:
+        watched()
+        token = request.set("a request")
+        try:
+            watched()
+        finally:
+            request.reset(token)
+
+    seen: list[str] = []
+    _catching(lambda frame, event, arg: seen.append(frame.f_code.co_name), run,
+              lines={id(watched.__code__): frozenset({27})}, watched_codes={}, request=request)
+    assert seen == ["watched"]
+
+
+def handler(number: int, password: str = "", *rest: object) -> int:
+    return number + len(rest)
+
+
+class StepsSeen:
+    """What a Catcher recording watched calls itself tells the recorder."""
+
+    redact = True
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.failures: list[BaseException] = []
+
+    def call(self, code, detail, *, role=None, facts=None) -> int:
+        self.calls.append((code.co_name, detail, role, facts))
+        return len(self.calls)
+
+    def failed(self, error: BaseException) -> None:
+        self.failures.append(error)
+
+
+def _recording(what: Watched, run, *, in_request: bool = True) -> tuple[StepsSeen, list]:
+    """Run `run()` under a Catcher that records calls of `handler` itself (the compiled
+    `_global_trace`); gives what the recorder was told and the frame tracers' events."""
+    request: ContextVar[object] = ContextVar("request", default=None)
+    recorder, events = StepsSeen(), []
+
+    def frame_tracer(step, code):
+        def local(frame, event: str, arg: object):
+            events.append((step, code.co_name, event, arg, frame.f_trace_lines))
+            return local
+        return local
+
+    def on_call(frame, event: str, arg: object) -> None:
+        events.append(("handed over", frame.f_code.co_name))
+
+    def inside() -> None:
+        token = request.set("a request") if in_request else None
+        try:
+            run()
+        finally:
+            if token is not None:
+                request.reset(token)
+
+    _catching(on_call, inside, watched_codes={id(handler.__code__): what}, request=request,
+              recorder=recorder, frame_tracer=frame_tracer)
+    return recorder, events
+
+
+def test_a_watched_call_in_a_request_is_recorded_by_the_catcher_itself() -> None:
+    before: list[int] = []
+    what = Watched("handler", before=lambda frame: before.append(frame.f_locals["number"]),
+                   facts=lambda frame: {"first": frame.f_code.co_firstlineno})
+    recorder, events = _recording(what, lambda: handler(2, "hunter2", "x"))
+    assert before == [2]
+    assert recorder.calls == [("handler", {"number": "2", "password": REDACTED,
+                                           "rest": "('x',)"},
+                               "handler", {"first": handler.__code__.co_firstlineno})]
+    # the frame's own tracer sees how it ends (its lines are not reported)
+    assert events == [(1, "handler", "return", 3, False)]
+    assert recorder.failures == []
+
+
+def test_outside_a_request_the_watcher_s_python_decides() -> None:
+    recorder, events = _recording(Watched("handler"), lambda: handler(1), in_request=False)
+    assert recorder.calls == [] and events == [("handed over", "handler")]
+
+
+def test_a_failing_before_is_counted_and_the_frame_left_untraced() -> None:
+    def broken(frame) -> None:
+        raise ValueError("bookkeeping broke")
+
+    results: list[int] = []
+    recorder, events = _recording(Watched("handler", before=broken),
+                                  lambda: results.append(handler(5)))
+    assert results == [5]
+    assert [str(error) for error in recorder.failures] == ["bookkeeping broke"]
+    assert recorder.calls == [] and events == []
+
+
+def test_an_interrupt_in_the_bookkeeping_reaches_the_app_and_stops_tracing() -> None:
+    def interrupted(frame) -> None:
+        raise KeyboardInterrupt
+
+    tracing_after: list[object] = []
+
+    def run() -> None:
+        with pytest.raises(KeyboardInterrupt):
+            handler(1)
+        tracing_after.append(sys.gettrace())
+
+    _recording(Watched("handler", before=interrupted), run)
+    assert tracing_after == [None]
+
+
+def _catching(on_call, run, *, lines: dict | None = None, watched_codes: dict | None = None,
+              request: ContextVar | None = None, **recording: object) -> None:
+    """Run `run()` with a Catcher watching `watched` set (or `watched_codes`, and the codes
+    of `lines` for their lines), handing its calls to `on_call`; with `recording`
+    (recorder, frame_tracer) it records a watched call in a request itself."""
+    catcher = core.Catcher(
+        watched={id(watched.__code__): None} if watched_codes is None else watched_codes,
+        lines=lines or {}, suspended={}, on_call=on_call,
+        request_var=request or ContextVar("request", default=None), **recording)
     catcher.start()
     try:
         run()

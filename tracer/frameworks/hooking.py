@@ -20,7 +20,7 @@ from tracer.model import ChainLink
 from tracer.patching import PatchSet
 from tracer.paths import OWN_DIRS
 from tracer.recorder import bookkeeping
-from tracer.saferepr import REDACTED, SECRET_NAMES_SEEN, is_secret_name, safe_value
+from tracer.saferepr import safe_value
 from tracer.unwrap import code_of, layers
 from tracer.watch import HAS_MONITORING
 
@@ -250,8 +250,7 @@ class AdapterHooks:
                                              after, on_error, when, enter, returns, catching)
         else:
             # What the compiled stand-ins share with this side (the same objects each time).
-            core.hook_helpers(bookkeeping, environ_summary, safe_value, SECRET_NAMES_SEEN,
-                              is_secret_name, REDACTED)
+            core.hook_helpers(bookkeeping, environ_summary)
             names = code.co_varnames[: code.co_argcount] if code is not None else ()
             stand_in = core.Hook(original, code, names, self, self.recorder, fixed_role,
                                  role_of, describe, after, on_error, when, enter, returns,
