@@ -502,10 +502,9 @@ static int fast_locals_known = 0;
 /* The slot of `name` among the plain fast locals of `frame`'s code; -1 if it is none (a
  * cell, a free variable, or no local at all). */
 static Py_ssize_t
-plain_local_index(PyCodeObject *code, PyObject *name)
+local_slot(PyCodeObject *code, PyObject *name, int *kind)
 {
     PyObject *names = code->co_localsplusnames;
-    const char *kinds = PyBytes_AS_STRING(code->co_localspluskinds);
     Py_ssize_t count = PyTuple_GET_SIZE(names), found = -1;
     for (Py_ssize_t i = 0; i < count && found < 0; i++)
         if (PyTuple_GET_ITEM(names, i) == name)
@@ -513,7 +512,17 @@ plain_local_index(PyCodeObject *code, PyObject *name)
     for (Py_ssize_t i = 0; i < count && found < 0; i++)
         if (_PyUnicode_EQ(PyTuple_GET_ITEM(names, i), name))
             found = i;
-    return found >= 0 && (kinds[found] & 0xE0) == CO_FAST_LOCAL_311 ? found : -1;
+    if (found >= 0)
+        *kind = PyBytes_AS_STRING(code->co_localspluskinds)[found] & 0xE0;
+    return found;
+}
+
+static Py_ssize_t
+plain_local_index(PyCodeObject *code, PyObject *name)
+{
+    int kind = 0;
+    Py_ssize_t found = local_slot(code, name, &kind);
+    return found >= 0 && kind == CO_FAST_LOCAL_311 ? found : -1;
 }
 
 /* Whether the layout above is this interpreter's: the frame importing this module (a
@@ -577,10 +586,21 @@ frame_var(PyObject *frame, PyObject *name)
     return value;
 #else
     InterpreterFrame311 *inner = ((FrameObject311 *)frame)->f_frame;
-    Py_ssize_t index = plain_local_index(inner->f_code, name);
-    if (index >= 0)
-        return Py_XNewRef(inner->localsplus[index]);
-    /* a cell or a free variable: through `f_locals`, which opens them */
+    int kind = 0;
+    Py_ssize_t index = local_slot(inner->f_code, name, &kind);
+    if (index >= 0) {
+        PyObject *value = inner->localsplus[index];
+        if (kind == CO_FAST_LOCAL_311)
+            return Py_XNewRef(value);
+        /* A cell or a free variable, opened as `f_locals` opens it: once the frame has
+         * started (3.11 reports its call at RESUME, after the prologue's MAKE_CELL and
+         * COPY_FREE_VARS), its slot holds the cell. */
+        int started = (const char *)inner->prev_instr >=
+                      (const char *)inner->f_code->co_code_adaptive;
+        if (started && value != NULL && PyCell_Check(value))
+            return Py_XNewRef(PyCell_GET(value));
+    }
+    /* anything else (not a local, a frame not started): through `f_locals` */
     PyObject *values = PyObject_GetAttr(frame, STR_F_LOCALS);
     if (values == NULL)
         return NULL;

@@ -171,29 +171,35 @@ def test_every_corpus_app_is_recorded_alike_by_both_engines(name: str, lines: bo
 
 
 #: Locals of every kind a frame has: arguments and locals that are cells (captured by an
-#: inner function), free variables, a local deleted, containers changed in place. 3.11's
-#: compiled core reads plain locals from the frame's slots and the rest through `f_locals`.
+#: inner function), free variables, a local and a cell deleted, a cell argument rebound,
+#: containers changed in place. 3.11's compiled core reads plain locals, cells and free
+#: variables from the frame's slots, anything else through `f_locals`.
 _LOCAL_KINDS_APP = """
 from flask import Flask
 
 app = Flask(__name__)
 
 
-def counter(start):
+def counter(start, scale):
     total = start
     def add(step):
         nonlocal total
-        total += step
+        total += step * scale
         return total
     add(1)
     gone = total * 2
     del gone
+    flag = True
+    def peek():
+        return flag
+    del flag
+    scale = 1
     return add(2)
 
 
 @app.route("/")
 def index():
-    count = counter(3)
+    count = counter(3, 2)
     words = [str(count)]
     words.append("x")
     return " ".join(words)
@@ -218,10 +224,15 @@ def test_locals_of_every_kind_are_read_alike_by_both_engines(tmp_path, monkeypat
     assert_same(compiled, pure, pure_again)
     seen = [(step.name, key, value) for step in compiled.requests[0].steps
             for key, value in step.detail.items() if step.kind == "line"]
-    assert ("counter", "total", "3") in seen  # a cell, read through f_locals on 3.11
-    assert ("counter.<locals>.add", "total", "4") in seen  # a free variable
+    assert ("counter", "total", "3") in seen  # a cell
+    assert ("counter.<locals>.add", "total", "5") in seen  # a free variable
     assert ("counter", "gone", "<deleted>") in seen
-    assert ("index", "words", "['6', 'x']") in seen  # a plain local, changed in place
+    assert ("counter", "flag", "True") in seen and ("counter", "flag", "<deleted>") in seen
+    assert ("counter", "scale", "1") in seen  # a cell argument, rebound
+    assert ("index", "words", "['7', 'x']") in seen  # a plain local, changed in place
+    [call] = [step for step in compiled.requests[0].steps
+              if step.kind == "call" and step.name == "counter"]
+    assert call.detail == {"start": "3", "scale": "2"}  # a cell argument as the call starts
 
 
 def test_the_pure_engine_is_the_one_switched_to(monkeypatch) -> None:
