@@ -2097,6 +2097,40 @@ python_safe_repr(PyObject *value, int redact)
 }
 
 /* safe_repr(value, *, redact=True) */
+/* `saferepr._short_and_flat`: a list or tuple within the walk's limits holding only short
+ * ASCII strings, booleans, None and small numbers (as `['GET', 'POST']`), whose plain
+ * repr is what the bounded walk gives. An int past a machine word goes to Python. */
+#define FLAT_MAX_ITEMS 12
+#define FLAT_TEXT 39
+static int
+short_and_flat(PyObject *items)
+{
+    Py_ssize_t count = PyList_CheckExact(items) ? PyList_GET_SIZE(items)
+                                                : PyTuple_GET_SIZE(items);
+    if (count > FLAT_MAX_ITEMS)
+        return 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_CheckExact(items) ? PyList_GET_ITEM(items, i)
+                                                  : PyTuple_GET_ITEM(items, i);
+        PyTypeObject *kind = Py_TYPE(item);
+        if (kind == &PyUnicode_Type) {
+            if (PyUnicode_GET_LENGTH(item) > FLAT_TEXT || !PyUnicode_IS_ASCII(item))
+                return 0;
+        }
+        else if (kind == &PyLong_Type) {
+            int overflow;
+            PyLong_AsLongLongAndOverflow(item, &overflow);
+            if (overflow || PyErr_Occurred()) {
+                PyErr_Clear();
+                return 0;
+            }
+        }
+        else if (kind != &PyBool_Type && item != Py_None)
+            return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                    PyObject *kwnames)
@@ -2125,7 +2159,10 @@ safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     int names_only = 0;  /* decided before the repr: running it may change `_routes` */
     if (kind == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) > MAX_TEXT - 2)
         return python_safe_repr(value, redact);  /* reprlib cuts a long string itself */
-    if (kind != &PyUnicode_Type) {
+    /* what the bounded walk would give, without walking: its plain repr */
+    int plain = ((kind == &PyList_Type || kind == &PyTuple_Type) && short_and_flat(value)) ||
+                (kind == &PyDict_Type && PyDict_GET_SIZE(value) == 0);
+    if (kind != &PyUnicode_Type && !plain) {
         PyObject *route = known_route(kind);
         if (route == NULL && PyErr_Occurred())
             return NULL;

@@ -53,7 +53,19 @@ values = st.one_of(
     texts.map(Shown),
     st.just(Failing()), st.just(Shown(42)), st.just(plain_function), st.just(Shown),
     st.lists(st.integers(), max_size=15), st.dictionaries(texts, st.integers(), max_size=3),
+    st.just({}), st.just(()), st.just([]),
 )
+#: Items of lists and tuples whose plain repr is the bounded one (`_short_and_flat`), and
+#: the ones just past it: longer or non-ASCII strings, ints past a machine word or 10**40.
+flat_items = st.one_of(
+    texts, st.text(alphabet="ab\xe9 \x00\n", max_size=44), st.booleans(), st.none(),
+    st.integers(min_value=-10**41, max_value=10**41), st.integers(min_value=-2**64,
+                                                                  max_value=2**64),
+)
+values = st.one_of(values, st.lists(flat_items, max_size=14),
+                   st.lists(flat_items, max_size=14).map(tuple),
+                   st.sampled_from([["\x00" * 39], ["\x00" * 40], ("\x00" * 44,), ["\xe9" * 39],
+                                    [10**40 - 1], [10**40], (-(10**40),), [2**63], [True] * 13]))
 
 
 def _both(value: object, redact: bool) -> tuple[str, str]:
