@@ -1083,7 +1083,10 @@ secret_name(PyObject *name)
 }
 
 /* `safe_value(name, value, redact=redact)`: None, a boolean or a number as it writes
- * them; anything else by `safe_value` itself. */
+ * them, any other value under a name that is no secret's by the core's `safe_repr`, the
+ * rest by `safe_value` itself. */
+static PyObject *core_safe_repr(PyObject *value, int redact);
+
 static PyObject *
 named_value(PyObject *name, PyObject *value, PyObject *redact)
 {
@@ -1104,6 +1107,12 @@ named_value(PyObject *name, PyObject *value, PyObject *redact)
             return Py_NewRef(REDACTED);
         return PyObject_Repr(value);  /* at most 24 characters: never cut */
     }
+    int secret = redact == Py_True ? secret_name(name) : 0;
+    if (secret < 0)
+        return NULL;
+    if (!secret)  /* the value as `safe_repr` writes it */
+        return core_safe_repr(value, redact == Py_True);
+    /* a secret-looking name: hidden unless the value shows names only (Python decides) */
     PyObject *call[] = {name, value, redact};
     return PyObject_Vectorcall(SAFE_VALUE, call, 2, KWNAMES_REDACT);
 }
@@ -2149,7 +2158,14 @@ safe_repr_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     }
     if (kwnames != NULL && (redact = PyObject_IsTrue(args[1])) < 0)
         return NULL;
-    PyObject *value = args[0];
+    return core_safe_repr(args[0], redact);
+}
+
+/* `saferepr.safe_repr(value, redact=redact)`: its common cases here, the rest by the
+ * Python function. `repr_helpers` must have been called. */
+static PyObject *
+core_safe_repr(PyObject *value, int redact)
+{
     PyTypeObject *kind = Py_TYPE(value);
     if (kind == &PyLong_Type || kind == &PyFloat_Type || kind == &PyBool_Type ||
             kind == &PyComplex_Type || value == Py_None) {

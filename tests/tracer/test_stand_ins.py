@@ -158,6 +158,7 @@ def _arguments_scenario() -> list[tuple]:
         sample.method(environ, key=-7)
         sample.spread(1, None, False, token=12, password="hunter2", session=None)
         sample.method(a=1.0, b=float("nan"))
+        sample.spread(api_key=Sample, csrf={"x": 1}, config={"SECRET_KEY": "s3"})
     finally:
         hooks.uninstall()
     return steps(recorder)
@@ -181,6 +182,9 @@ def test_arguments_are_stored_alike_by_both_engines(monkeypatch) -> None:
         {"arg1": "1", "arg2": "None", "arg3": "False", "token": "***",
          "password": "***", "session": "None"},
         {"a": "1.0", "b": "nan"},
+        # a class shows only its name, though under a secret-looking one; a mapping under
+        # a name that is no secret's still hides its secret-named keys
+        {"api_key": repr(Sample), "csrf": "***", "config": "{'SECRET_KEY': ***}"},
     ]
     returns = [detail for kind, _, detail, *_ in compiled if kind == "return"]
     assert returns[0] == {"result": "(None, True, None)"}
