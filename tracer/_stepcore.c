@@ -1132,6 +1132,23 @@ stored_argument(PyObject *name, PyObject *value, PyObject *redact)
     return named_value(name, value, redact);
 }
 
+/* After an error in the bookkeeping: an `Exception` is counted by `recorder.failed` and
+ * cleared (0); anything else (KeyboardInterrupt, SystemExit) stays raised (-1), as the
+ * Python side's `except Exception` lets it through. */
+static int
+counted_by(PyObject *recorder)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return -1;
+    PyObject *failure = raised_error();
+    PyObject *counted = PyObject_CallMethodOneArg(recorder, STR_FAILED, failure);
+    Py_DECREF(failure);
+    if (counted == NULL)
+        return -1;
+    Py_DECREF(counted);
+    return 0;
+}
+
 /* -- a watched call's step ----------------------------------------------------------------
  *
  * What `CodeWatcher` records when a watched code object (a decorator layer, the function a
@@ -1257,13 +1274,7 @@ catch_watched(PyObject *recorder, PyObject *frame_tracer, PyObject *watched,
     PyObject *tracer = NULL;
     int result = -1;
     if (step == NULL) {
-        if (PyErr_ExceptionMatches(PyExc_Exception)) {
-            PyObject *failure = raised_error();
-            PyObject *counted = PyObject_CallMethodOneArg(recorder, STR_FAILED, failure);
-            Py_DECREF(failure);
-            Py_XDECREF(counted);
-            result = counted == NULL ? -1 : 0;
-        }
+        result = counted_by(recorder);
         goto done;
     }
     if (PyObject_SetAttr((PyObject *)frame, STR_F_TRACE_LINES, Py_False) == 0 &&
@@ -1327,21 +1338,11 @@ failed:
     return NULL;
 }
 
-/* After an error in the bookkeeping: an `Exception` is counted by `recorder.failed` and
- * cleared (0); anything else (KeyboardInterrupt, SystemExit) stays raised (-1), as the
- * Python stand-in's `except Exception` lets it through. */
+/* `counted_by(self->recorder)`. */
 static int
 count_failure(Hook *self)
 {
-    if (!PyErr_ExceptionMatches(PyExc_Exception))
-        return -1;
-    PyObject *failure = raised_error();
-    PyObject *counted = PyObject_CallMethodOneArg(self->recorder, STR_FAILED, failure);
-    Py_DECREF(failure);
-    if (counted == NULL)
-        return -1;
-    Py_DECREF(counted);
-    return 0;
+    return counted_by(self->recorder);
 }
 
 /* `open_step`: the new step's id (None when none was opened), NULL when an error other
@@ -2538,16 +2539,8 @@ CallWatch_vectorcall(CallWatch *self, PyObject *const *args, size_t nargsf,
     }
     Py_XDECREF(record);
     Py_DECREF(watched);
-    if (failed < 0) {
-        if (!PyErr_ExceptionMatches(PyExc_Exception))
-            return NULL;
-        PyObject *failure = raised_error();
-        PyObject *counted = PyObject_CallMethodOneArg(self->recorder, STR_FAILED, failure);
-        Py_DECREF(failure);
-        if (counted == NULL)
-            return NULL;
-        Py_DECREF(counted);
-    }
+    if (failed < 0 && counted_by(self->recorder) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
