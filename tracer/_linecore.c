@@ -499,8 +499,8 @@ typedef struct {
 #define CO_FAST_LOCAL_311 0x20  /* a local; with 0x40 (cell) or 0x80 (free) it is not plain */
 static int fast_locals_known = 0;
 
-/* The slot of `name` among the plain fast locals of `frame`'s code; -1 if it is none (a
- * cell, a free variable, or no local at all). */
+/* The slot of `name` among the fast locals of `code` (a plain local, a cell or a free
+ * variable, told by `*kind`, set when found); -1 if it is no local at all. */
 static Py_ssize_t
 local_slot(PyCodeObject *code, PyObject *name, int *kind)
 {
@@ -517,6 +517,8 @@ local_slot(PyCodeObject *code, PyObject *name, int *kind)
     return found;
 }
 
+/* The slot of `name` among the plain fast locals of `code`; -1 if it is none (a cell, a
+ * free variable, or no local at all). */
 static Py_ssize_t
 plain_local_index(PyCodeObject *code, PyObject *name)
 {
