@@ -5,12 +5,14 @@ instruction counts do not, so they settle an A/B that timings cannot. They leave
 cache and memory effects, so they complement `bench_tracer.py`, never replace it.
 
     python benchmarks/instructions.py [--requests 10] [--python PATH] [--modes hooks,lines]
+                                      [--without view-chain,reprs,...]
 
 Each mode runs twice under callgrind, with no measured request and with `--requests`
 requests after the same warm-up; the difference divided by the count is one request.
 Beside hook and line mode it counts their floors (`floors.py`): the hooks installed but
 passing every call through, and Python callbacks that receive the line events of our scope
-and do nothing, or only find their frame.
+and do nothing, or only find their frame. `--without` counts hook mode again with one piece
+taken away at a time (`ablations.py`): what that piece costs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+
+from ablations import ABLATIONS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,6 +40,10 @@ sys.path[:0] = [{root!r}, os.path.join({root!r}, "benchmarks")]
 import bench_tracer, tracer
 from tracer.api import default_scope
 mode, count = sys.argv[1], int(sys.argv[2])
+if mode.startswith("hooks without "):  # one piece of hook mode taken away (ablations.py)
+    import ablations
+    ablations.apply([mode.removeprefix("hooks without ")])
+    mode = "hooks"
 scope = default_scope([os.path.join({root!r}, "fixtures")])
 make_call = lambda: bench_tracer.server_call(bench_tracer.load_seed_app(), "/index")
 import contextlib, floors
@@ -92,10 +100,17 @@ def main() -> None:
                              "otherwise equal runs")
     parser.add_argument("--modes", default=",".join(MODES),
                         help=f"which to count, comma-separated (of {', '.join(MODES)})")
+    parser.add_argument("--without", default="",
+                        help="also count hook mode with each of these pieces taken away, "
+                             f"one at a time (of {', '.join(ABLATIONS)})")
     args = parser.parse_args()
     modes = [mode for mode in MODES if mode in args.modes.split(",")]
     if "untraced" not in modes:
         modes.insert(0, "untraced")  # every ratio is to it
+    for piece in filter(None, args.without.split(",")):
+        if piece not in ABLATIONS:
+            sys.exit(f"--without: no piece named {piece!r} (of {', '.join(ABLATIONS)})")
+        modes.append(f"hooks without {piece}")
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install -y valgrind")
     runs = [(mode, count) for mode in modes for count in (0, args.requests)]
@@ -107,9 +122,10 @@ def main() -> None:
     collector = ", collector off" if args.no_gc else ""
     print(f"GET /index, instructions per request ({args.requests} requests{collector}, "
           "callgrind)")
+    width = max(14, *(len(mode) + 1 for mode in modes))
     for mode in modes:
         ratio = per_request[mode] / per_request["untraced"]
-        print(f"  {mode:<14}{per_request[mode] / 1e6:>9.2f} M{ratio:>9.2f}×")
+        print(f"  {mode:<{width}}{per_request[mode] / 1e6:>9.2f} M{ratio:>9.2f}×")
 
 
 if __name__ == "__main__":
