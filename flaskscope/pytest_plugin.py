@@ -137,7 +137,7 @@ class _Recording:
                                 ) -> Generator[None, object, object]:
         # Each test starts with no finished request: what is recorded from here on is its own.
         self.recorder.let_go()
-        self._registration_steps = len(self.recorder.registration.steps)
+        self._registration_steps = self.recorder.registration.size()
         try:
             return (yield)
         finally:
@@ -176,7 +176,7 @@ class _Recording:
         return report
 
     def _keep(self, item: pytest.Item, report: pytest.TestReport) -> None:
-        grew = len(self.recorder.registration.steps) > self._registration_steps
+        grew = self.recorder.registration.size() > self._registration_steps
         if not self.recorder.requests and not grew:
             self._add_line(report, "flaskscope: this test made no request to a Flask app and "
                                    "registered no route, so no trace was kept")

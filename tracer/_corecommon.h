@@ -10,13 +10,20 @@
  * function (a `Py_tracefunc`), by which the step core knows the tracer is ours. */
 #define TRACE_FUNCTION_CAPSULE "tracer._linecore.TRACE_FUNCTION"
 
-/* A time stamp from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC). */
-static PyObject *
-now_ns(void)
+/* A time stamp from the clock `time.perf_counter_ns` reads (CLOCK_MONOTONIC), in ns. */
+static inline long long
+now_ns_value(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* The same as an int object (a new reference). */
+static PyObject *
+now_ns(void)
+{
+    return PyLong_FromLongLong(now_ns_value());
 }
 
 /* A step row holding only integers, strings and None can be in no reference cycle, so it

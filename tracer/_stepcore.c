@@ -20,13 +20,13 @@
 #include "_corecommon.h"
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 7
+#define INTERFACE 8
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
 static PyObject *STR_STEPS, *STR_IDS, *STR_MAX_STEPS, *STR_DETAILS, *STR_FACTS, *STR_DROP,
     *STR_REGISTRATION, *STR_CODES, *STR_CALL, *STR_RETURN, *STR_EXCEPTION, *STR_RESULT,
-    *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_NONE, *STR_TRUE,
+    *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_LINES, *STR_NONE, *STR_TRUE,
     *STR_FALSE, *STR_REPR, *KW_DETAIL, *KW_NAME, *KW_ROLE, *KW_FACTS, *KW_RESULT, *KW_ERROR, *KW_LINE;
 
 /* `recorder.bookkeeping`: how deep the running thread is in the recorder's bookkeeping,
@@ -439,6 +439,20 @@ done:
     Py_RETURN_NONE;
 }
 
+/* `StepRecord.size()`: the rows in `steps` and the line steps in the record's line log
+ * (`tracer/_linecore.c`, LineLog); -1 with an error set. */
+static Py_ssize_t
+stored_steps(PyObject *record, PyObject *steps)
+{
+    static SlotCache lines_slot;
+    PyObject *lines = slot_get(record, STR_LINES, &lines_slot);
+    if (lines == NULL)
+        return -1;
+    Py_ssize_t logged = PyObject_Length(lines);
+    Py_DECREF(lines);
+    return logged < 0 ? -1 : PyDict_GET_SIZE(steps) + logged;
+}
+
 /* ran_line(code, line): `Recorder.ran_line`, a quotable line of a hooked function ran. */
 /* `StepRecord.add_line(parent, line)`: a line step's short row (parent, line, time);
  * 0, or -1 on error. Past the cap it is only counted, as `add_line` does. */
@@ -517,7 +531,10 @@ Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
         result = Py_NewRef(Py_None);
         goto done;
     }
-    now = Py_BuildValue("(OOn)", parent, line, PyDict_GET_SIZE(steps));
+    Py_ssize_t stored = stored_steps(record, steps);
+    if (stored < 0)
+        goto done;
+    now = Py_BuildValue("(OOn)", parent, line, stored);
     last = now ? PyObject_GetAttr(record, STR_LAST_RAN) : NULL;
     if (last == NULL)
         goto done;
@@ -528,7 +545,10 @@ Steps_ran_line(Steps *self, PyObject *const *args, Py_ssize_t given)
     }
     if (add_line_step(record, steps, parent, line) < 0)
         goto done;
-    Py_SETREF(now, untracked_row(Py_BuildValue("(OOn)", parent, line, PyDict_GET_SIZE(steps))));
+    stored = stored_steps(record, steps);
+    if (stored < 0)
+        goto done;
+    Py_SETREF(now, untracked_row(Py_BuildValue("(OOn)", parent, line, stored)));
     if (now == NULL || PyObject_SetAttr(record, STR_LAST_RAN, now) < 0)
         goto done;
     result = Py_NewRef(Py_None);
@@ -2623,6 +2643,7 @@ PyInit__stepcore(void)
     INTERN(STR_QUESTION, "?");
     INTERN(STR_MUTED, "muted");
     INTERN(STR_LAST_RAN, "last_ran");
+    INTERN(STR_LINES, "lines");
     INTERN(STR_NONE, "None");
     INTERN(STR_TRUE, "True");
     INTERN(STR_FALSE, "False");

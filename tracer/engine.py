@@ -18,9 +18,9 @@ ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
 #: The interface of `tracer/_linecore.c` this Python expects (its `INTERFACE`). A core
 #: built from older sources (an editable install keeps its .so until reinstalled) is not
 #: used: the pure engine records instead, and `flaskscope --version` says why.
-INTERFACE = 3
+INTERFACE = 4
 #: The interface of `tracer/_stepcore.c` this Python expects, likewise.
-STEPS_INTERFACE = 7
+STEPS_INTERFACE = 8
 
 
 def _switched_off() -> bool:
@@ -35,9 +35,13 @@ def _built(name: str) -> ModuleType | None:
         return None
 
 
-def built_core(name: str) -> ModuleType | None:
-    """The extension `tracer.<name>` if it was built, whether or not it is used."""
-    return _built(name)
+def built_core(name: str, interface: int | None = None) -> ModuleType | None:
+    """The extension `tracer.<name>` if it was built, whether or not it is used (with
+    `interface`: only if built from the sources this Python expects)."""
+    core = _built(name)
+    if interface is not None and getattr(core, "INTERFACE", None) != interface:
+        return None
+    return core
 
 
 def _usable(name: str, interface: int) -> ModuleType | None:

@@ -24,8 +24,9 @@ from contextlib import AbstractContextManager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import CodeType
-from typing import Any
+from typing import Any, Protocol
 
+from tracer.engine import INTERFACE as LINES_INTERFACE
 from tracer.engine import built_core, compiled_steps, tracing_pauses
 from tracer.model import Registration, Request, Role, Route, SourceFile, Step, Trace
 from tracer.plain import PlainValues
@@ -60,7 +61,9 @@ class StepRecord:
 
     A row holds only numbers and strings: (id, parent, kind, name, file, line, time,
     thread, role). A line step, the most frequent by far, is the short row (parent, line,
-    time): its name, file and thread are its parent call's, filled in by `rows()`.
+    time): its name, file and thread are its parent call's, filled in by `rows()`. The
+    compiled line core keeps its line steps out of `steps`, in `lines` (a `LineLog`, four
+    machine integers a step): `size()` counts both, `rows()` reads both.
     Detail and facts, when a step has them, are kept by id beside it. A
     tuple holding a dict stays tracked by the garbage collector, and every collection
     walks it again; rows of plain values are dropped from its lists at their first one
@@ -70,11 +73,12 @@ class StepRecord:
     (`raw`, from line tracing: see `tracer.values`), rendered when the trace is built.
     """
 
-    __slots__ = ("steps", "details", "raw", "facts", "ids", "dropped", "max_steps", "info",
-                 "lock", "start_ns", "thread", "secrets", "last_ran", "revision")
+    __slots__ = ("steps", "lines", "details", "raw", "facts", "ids", "dropped", "max_steps",
+                 "info", "lock", "start_ns", "thread", "secrets", "last_ran", "revision")
 
     def __init__(self, max_steps: int) -> None:
         self.steps: dict[int, tuple] = {}
+        self.lines: LineSteps = _new_line_log()
         self.details: dict[int, Mapping[str, str]] = {}
         self.raw: dict[int, dict[str, Any]] = {}
         self.facts: dict[int, Mapping[str, Any]] = {}
@@ -150,14 +154,20 @@ class StepRecord:
             self.facts[step_id] = _collectable({**self.facts.get(step_id, {}), **facts})
             self.revision += 1
 
+    def size(self) -> int:
+        """How many steps are stored: rows, and line steps in the line log."""
+        return len(self.steps) + len(self.lines)
+
     def calls_since(self, start: int) -> set[tuple[str | None, int | None]]:
         """(file, first line) of every call step from id `start` on: which functions ran
         inside a step, without building its rows."""
-        steps = self.steps
+        steps, lines = self.steps, self.lines
         ran = set()
-        for step_id in range(start, len(steps)):
+        for step_id in range(start, self.size()):
             row = steps.get(step_id)
             if row is None:
+                if step_id in lines:
+                    continue
                 break
             if row[2] == "call":
                 ran.add((row[4], row[5]))
@@ -168,9 +178,10 @@ class StepRecord:
         stored (a step another thread is adding right now): (id, parent, kind, name, file,
         line, time, thread, detail, role, facts, raw detail)."""
         steps, details, facts, raw = self.steps, self.details, self.facts, self.raw
+        logged = self.lines.since(start) if self.lines else {}
         rows = []
-        for step_id in range(start, len(steps)):
-            row = steps.get(step_id)
+        for step_id in range(start, self.size()):
+            row = steps.get(step_id) or logged.get(step_id)
             if row is None:
                 break
             if len(row) == 3:  # a line step: (parent, line, time)
@@ -208,6 +219,41 @@ _thread = threading.get_ident
 #: a record it kept values for must get them back.
 _track_kept: Callable[[dict], None] | None = getattr(built_core("_linecore"), "track_kept",
                                                       None)
+
+
+class LineSteps(Protocol):
+    """What a record's line log answers (`tracer._linecore.LineLog`, or `_NoLineLog`)."""
+
+    def __len__(self) -> int: ...
+    def __contains__(self, step_id: object) -> bool: ...
+    def since(self, start: int) -> dict[int, tuple[int, int, int]]: ...
+
+
+class _NoLineLog:
+    """The line log of a record where the compiled line core is not built (or is out of
+    date): always empty, the pure engine's line steps are rows in `steps`."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, step_id: object) -> bool:
+        return False
+
+    def since(self, start: int) -> dict[int, tuple[int, int, int]]:
+        return {}
+
+
+_NO_LINE_LOG = _NoLineLog()
+#: `tracer._linecore.LineLog` where a current line core was built, switched off or not:
+#: a record made while the pure engine records keeps its log empty.
+_LINE_LOG: Callable[[], LineSteps] | None = getattr(built_core("_linecore", LINES_INTERFACE),
+                                                    "LineLog", None)
+
+
+def _new_line_log() -> LineSteps:
+    return _NO_LINE_LOG if _LINE_LOG is None else _LINE_LOG()
 
 
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)
@@ -492,10 +538,10 @@ class Recorder:
         if (top is None or len(top) < 9 or top[5] != code.co_firstlineno
                 or top[4] != code.co_filename or top[3] != code.co_qualname):
             return
-        if record.last_ran == (parent, line, len(record.steps)):
+        if record.last_ran == (parent, line, record.size()):
             return
         record.add_line(parent, line)
-        record.last_ran = (parent, line, len(record.steps))
+        record.last_ran = (parent, line, record.size())
 
     def open_frame(self, code: CodeType, arguments: dict[str, Any], role: str | None,
                    facts: Mapping[str, Any] | None) -> tuple[StepRecord, int | None, bool]:
@@ -745,7 +791,7 @@ class Recorder:
         the app's routes are many. Kept apart for `lazy` and not: a pytest run stores each
         test's requests (lazy) and may read them too."""
         record = self.registration
-        key = (len(record.steps), record.dropped, record.revision, self.redact,
+        key = (record.size(), record.dropped, record.revision, self.redact,
                None if secrets is None else frozenset(secrets.values))
         form = "registration columns" if lazy else "registration"
         known = self._built.get(form)
