@@ -1427,7 +1427,6 @@ typedef struct {
     PyObject *frames;       /* id(frame) -> FrameState, the engine's */
     PyObject *after_lines;  /* id(code) -> (line, callback, code), the engine's */
     PyObject *fallback;     /* engine._on_start(code, offset) */
-    PyObject *open_frame;   /* recorder.open_frame(code, arguments, role, facts) */
     PyObject *registration; /* recorder.registration: the record outside requests */
     PyObject *code_objects; /* recorder._codes: id(code) -> code, whose sources to embed */
     PyObject *request_var;  /* recorder._record: the request recorded in this context */
@@ -1442,7 +1441,8 @@ typedef struct {
 
 static PyObject *STR_TRANSPARENT;
 
-static PyObject *STR_IGNORED, *STR_ARGUMENTS, *STR_MUTED, *STR_SELF;
+static PyObject *STR_IGNORED, *STR_ARGUMENTS, *STR_MUTED, *STR_SELF, *STR_CLS,
+    *STR_REVISION, *ONE;
 
 static int
 StartEvents_traverse(StartEvents *self, visitproc visit, void *arg)
@@ -1452,7 +1452,6 @@ StartEvents_traverse(StartEvents *self, visitproc visit, void *arg)
     Py_VISIT(self->frames);
     Py_VISIT(self->after_lines);
     Py_VISIT(self->fallback);
-    Py_VISIT(self->open_frame);
     Py_VISIT(self->registration);
     Py_VISIT(self->code_objects);
     Py_VISIT(self->request_var);
@@ -1473,7 +1472,6 @@ StartEvents_clear(StartEvents *self)
     Py_CLEAR(self->frames);
     Py_CLEAR(self->after_lines);
     Py_CLEAR(self->fallback);
-    Py_CLEAR(self->open_frame);
     Py_CLEAR(self->registration);
     Py_CLEAR(self->code_objects);
     Py_CLEAR(self->request_var);
@@ -1544,10 +1542,50 @@ argument(PyObject *frame, PyObject *values, PyObject *name)
     return value;
 }
 
-/* `Recorder.open_frame(code, arguments, None, None)` where the step is a new one: the
- * innermost open step is none, or one a frame has already taken (it has raw arguments).
- * Anything else (a step a hook opened, for this frame to take) goes to Python. Returns
- * (record, step id, owned), a new reference. */
+/* `Recorder.open_frame`'s first case: the innermost open step `parent`, which no frame
+ * has taken, is a hook's call step for this very code; the frame takes it, adding its
+ * arguments (`cls` left out) to the step's raw detail as `StepRecord.add_raw` does. 1 when
+ * taken, 0 when `parent` is another call's, -1 on error. */
+static int
+adopt_hook_step(PyObject *record, PyObject *steps, PyObject *raw, PyObject *parent,
+                PyObject *code, PyObject *arguments)
+{
+    PyCodeObject *function = (PyCodeObject *)code;
+    PyObject *top = PyDict_GetItemWithError(steps, parent);
+    if (top == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_Check(top) || PyTuple_GET_SIZE(top) < 9 ||
+        !PyLong_CheckExact(PyTuple_GET_ITEM(top, 5)))
+        return 0;
+    long first_line = PyLong_AsLong(PyTuple_GET_ITEM(top, 5));
+    if (first_line == -1 && PyErr_Occurred())
+        return -1;
+    if (first_line != function->co_firstlineno)
+        return 0;
+    int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(top, 3), function->co_qualname, Py_EQ);
+    if (same > 0)
+        same = PyObject_RichCompareBool(PyTuple_GET_ITEM(top, 4), function->co_filename, Py_EQ);
+    if (same <= 0)
+        return same;
+    int has_cls = PyDict_Contains(arguments, STR_CLS);
+    if (has_cls < 0 || (has_cls && PyDict_DelItem(arguments, STR_CLS) < 0))
+        return -1;
+    /* `StepRecord.add_raw`: none known yet (no frame took the step), so `arguments` */
+    out_of_sight(arguments);
+    if (PyDict_SetItem(raw, parent, arguments) < 0)
+        return -1;
+    static SlotCache revision_slot;
+    PyObject *revision = slot_get(record, STR_REVISION, &revision_slot);
+    PyObject *next = revision ? PyNumber_Add(revision, ONE) : NULL;
+    Py_XDECREF(revision);
+    int failed = next == NULL || PyObject_SetAttr(record, STR_REVISION, next) < 0;
+    Py_XDECREF(next);
+    return failed ? -1 : 1;
+}
+
+/* `Recorder.open_frame(code, arguments, None, None)`: the frame takes the step a hook has
+ * just opened for its code (`adopt_hook_step`), else opens a new one. Returns (record,
+ * step id, owned), a new reference. */
 static PyObject *
 open_call(StartEvents *self, PyObject *code, PyObject *arguments)
 {
@@ -1580,10 +1618,12 @@ open_call(StartEvents *self, PyObject *code, PyObject *arguments)
         int taken = PyDict_Contains(raw, parent);
         if (taken < 0)
             goto done;
-        if (!taken) {  /* maybe a hook's step for this very frame: Python decides */
-            result = PyObject_CallFunctionObjArgs(self->open_frame, code, arguments, Py_None,
-                                                  Py_None, NULL);
-            goto done;
+        if (!taken) {  /* maybe a hook's step for this very frame */
+            int adopted = adopt_hook_step(record, steps, raw, parent, code, arguments);
+            if (adopted != 0) {
+                result = adopted < 0 ? NULL : PyTuple_Pack(3, record, parent, Py_False);
+                goto done;
+            }
         }
     }
     PyObject *code_key = PyLong_FromVoidPtr(code);
@@ -1922,7 +1962,7 @@ StartEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     if (recorder_parts() < 0)
         return NULL;
-    PyObject *codes, *watched, *frames, *after_lines, *fallback, *open_frame, *request_var,
+    PyObject *codes, *watched, *frames, *after_lines, *fallback, *request_var,
         *window_var, *bookkeeping, *disable, *set_events, *call_mask, *failed, *recorder;
     static char *names[] = {"codes", "watched", "frames", "after_lines", "fallback",
                             "recorder", "request_var", "window_var", "bookkeeping",
@@ -1934,14 +1974,11 @@ StartEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                                      &bookkeeping, &disable, &set_events, &call_mask,
                                      &failed))
         return NULL;
-    open_frame = PyObject_GetAttrString(recorder, "open_frame");
-    PyObject *registration = open_frame ? PyObject_GetAttrString(recorder, "registration")
-                                        : NULL;
+    PyObject *registration = PyObject_GetAttrString(recorder, "registration");
     PyObject *code_objects = registration ? PyObject_GetAttrString(recorder, "_codes") : NULL;
     if (code_objects == NULL || !PyDict_Check(code_objects)) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "recorder._codes is not a dict");
-        Py_XDECREF(open_frame);
         Py_XDECREF(registration);
         Py_XDECREF(code_objects);
         return NULL;
@@ -1952,7 +1989,6 @@ StartEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     else
         self = (StartEvents *)type->tp_alloc(type, 0);
     if (self == NULL) {
-        Py_DECREF(open_frame);
         Py_DECREF(registration);
         Py_DECREF(code_objects);
         return NULL;
@@ -1964,7 +2000,6 @@ StartEvents_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->frames = Py_NewRef(frames);
     self->after_lines = Py_NewRef(after_lines);
     self->fallback = Py_NewRef(fallback);
-    self->open_frame = open_frame;
     self->request_var = Py_NewRef(request_var);
     self->window_var = Py_NewRef(window_var);
     self->bookkeeping = Py_NewRef(bookkeeping);
@@ -2329,7 +2364,8 @@ PyInit__linecore(void)
         !(STR_RETURN = intern("return")) || !(STR_IGNORED = intern("ignored")) ||
         !(STR_ARGUMENTS = intern("arguments")) || !(STR_MUTED = intern("muted")) ||
         !(STR_SELF = intern("self")) || !(STR_TRANSPARENT = intern("transparent")) ||
-        !(STR_LINES = intern("lines")))
+        !(STR_LINES = intern("lines")) || !(STR_CLS = intern("cls")) ||
+        !(STR_REVISION = intern("revision")) || !(ONE = PyLong_FromLong(1)))
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)

@@ -79,7 +79,7 @@ from tracer.model import ChainLink, DecoratorAboveRoute, Role, Route
 from tracer.paths import OWN_DIRS
 from tracer.recorder import Recorder, current_request
 from tracer.unwrap import code_of, layers
-from tracer.watch import LINES_IN_REQUESTS, CodeWatcher, argument_values
+from tracer.watch import HAS_MONITORING, LINES_IN_REQUESTS, CodeWatcher, argument_values
 
 if TYPE_CHECKING:
     from werkzeug.local import LocalProxy
@@ -1047,6 +1047,11 @@ class FlaskHooks(AdapterHooks):
         hooks = self
         recorder = self.recorder
         code, watched_role, outer_layer = self._proxied(func, role)
+        if HAS_MONITORING and watched_role is not None and role != Role.CLASS_DISPATCH:
+            # 3.12+ catches watched code wherever it runs, with no window to open: the proxy
+            # would open no step and leave none (a class's dispatch, which notes an
+            # unimplemented method, is never watched code). Flask gets its own callable.
+            return callable_
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if not hooks.active:
