@@ -2303,14 +2303,19 @@ track_kept_function(PyObject *module, PyObject *raw)
     while (PyDict_Next(raw, &position, &step_id, &detail)) {
         if (!PyDict_CheckExact(detail))
             continue;
+        /* `back_in_sight` for each kept container, then for the detail, in one pass */
         Py_ssize_t inner = 0;
         PyObject *name, *value;
+        int holds_tracked = 0;
         while (PyDict_Next(detail, &inner, &name, &value)) {
             PyTypeObject *kind = Py_TYPE(value);
             if (kind == &PyList_Type || kind == &PyDict_Type || kind == &PySet_Type)
                 back_in_sight(value);
+            holds_tracked = holds_tracked || PyObject_GC_IsTracked(name) ||
+                            PyObject_GC_IsTracked(value);
         }
-        back_in_sight(detail);
+        if (holds_tracked && !PyObject_GC_IsTracked(detail))
+            PyObject_GC_Track(detail);
     }
     Py_RETURN_NONE;
 }
