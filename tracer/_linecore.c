@@ -35,7 +35,7 @@ static PyObject *DELETED;      /* tracer.values.DELETED */
 static PyObject *STEP_STACK;   /* tracer.recorder._stack, the context's open call steps */
 static PyObject *NO_NAMES;     /* {} */
 static PyObject *STR_F_LOCALS, *STR_TRACED, *STR_TOUCHED, *STR_STEPS, *STR_IDS,
-    *STR_MAX_STEPS, *STR_RAW, *STR_DROP, *STR_RESULT, *STR_CALL, *STR_LINES;
+    *STR_MAX_STEPS, *STR_RAW, *STR_DROP, *STR_RESULT, *STR_CALL, *STR_LOGGED;
 
 /* -- values ---------------------------------------------------------------------------- */
 
@@ -169,40 +169,46 @@ fingerprint_function(PyObject *module, PyObject *value)
 }
 
 
-/* -- LineLog: a record's line steps, four machine integers each ------------------------
+/* -- StepLog: a record's line and return steps, in machine integers --------------------
  *
- * A line step is the most frequent step by far (about 680 in one request of the seed app
- * against 160 calls). Stored as a row in the record's `steps` dict it cost a tuple, a time
- * integer and a dict insertion, and their deallocation later: 11 % (3.11) to 17 % (3.12)
- * of a line-mode request, counted by callgrind. The line core appends (id, parent, line,
- * time) to the record's `LineLog` instead; `StepRecord.rows()` reads them back (`since`)
- * when the trace is built. The core appends right after taking the id from the record's
- * counter, with the GIL held and no Python code run between, so ids rise along the log;
- * a log whose ids ever fail to rise (entries added by hand) is searched end to end. */
+ * Line steps are the most frequent steps by far (about 680 in one request of the seed app,
+ * against 160 calls and as many returns). As rows in the record's `steps` dict each cost
+ * a tuple, a time integer (a return also a thread integer), a dict insertion, and their
+ * deallocation later. The line core appends (id, parent, line, time) of a line, and (id,
+ * call, line, time, thread) of a frame's return, to the record's `StepLog` instead;
+ * `StepRecord.rows()` reads them back (`since`) when the trace is built, a return's name,
+ * file and role taken from its call's row. The core appends right after taking the id from
+ * the record's counter, with the GIL held and no Python code run between, so ids rise
+ * along the log; a log whose ids ever fail to rise (entries added by hand) is searched
+ * from end to end. */
+
+enum { LOGGED_LINE = 0, LOGGED_RETURN = 1 };
 
 typedef struct {
     long long id, parent, line, time;
-} LoggedLine;
+    unsigned long long thread;  /* a return's; 0 for a line (its call's thread is its own) */
+    int kind;
+} LoggedStep;
 
 typedef struct {
     PyObject_HEAD
-    LoggedLine *entries;
+    LoggedStep *entries;
     Py_ssize_t size, capacity;
     char rising;  /* every id greater than the one before */
-} LineLog;
+} StepLog;
 
-static PyTypeObject LineLogType;
+static PyTypeObject StepLogType;
 
 static int
-line_log_add(LineLog *log, long long id, long long parent, long long line, long long time)
+step_log_add(StepLog *log, LoggedStep step)
 {
     if (log->size == log->capacity) {
         Py_ssize_t capacity = log->capacity ? log->capacity * 2 : 64;
-        if (capacity > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(LoggedLine)) {
+        if (capacity > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(LoggedStep)) {
             PyErr_NoMemory();
             return -1;
         }
-        LoggedLine *grown = PyMem_Realloc(log->entries, capacity * sizeof(LoggedLine));
+        LoggedStep *grown = PyMem_Realloc(log->entries, capacity * sizeof(LoggedStep));
         if (grown == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -210,15 +216,15 @@ line_log_add(LineLog *log, long long id, long long parent, long long line, long 
         log->entries = grown;
         log->capacity = capacity;
     }
-    if (log->size > 0 && log->entries[log->size - 1].id >= id)
+    if (log->size > 0 && log->entries[log->size - 1].id >= step.id)
         log->rising = 0;
-    log->entries[log->size++] = (LoggedLine){id, parent, line, time};
+    log->entries[log->size++] = step;
     return 0;
 }
 
 /* The position of the first entry whose id is `start` or more (rising logs), else 0. */
 static Py_ssize_t
-line_log_first(LineLog *log, long long start)
+step_log_first(StepLog *log, long long start)
 {
     if (!log->rising)
         return 0;
@@ -234,33 +240,33 @@ line_log_first(LineLog *log, long long start)
 }
 
 static PyObject *
-LineLog_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+StepLog_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
-        PyErr_SetString(PyExc_TypeError, "LineLog() takes no arguments");
+        PyErr_SetString(PyExc_TypeError, "StepLog() takes no arguments");
         return NULL;
     }
-    LineLog *self = (LineLog *)type->tp_alloc(type, 0);
+    StepLog *self = (StepLog *)type->tp_alloc(type, 0);
     if (self != NULL)
         self->rising = 1;
     return (PyObject *)self;
 }
 
 static void
-LineLog_dealloc(LineLog *self)
+StepLog_dealloc(StepLog *self)
 {
     PyMem_Free(self->entries);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static Py_ssize_t
-LineLog_length(LineLog *self)
+StepLog_length(StepLog *self)
 {
     return self->size;
 }
 
 static int
-LineLog_contains(LineLog *self, PyObject *key)
+StepLog_contains(StepLog *self, PyObject *key)
 {
     if (!PyLong_Check(key))
         return 0;
@@ -270,7 +276,7 @@ LineLog_contains(LineLog *self, PyObject *key)
         return -1;
     if (overflow)
         return 0;
-    for (Py_ssize_t at = line_log_first(self, id); at < self->size; at++) {
+    for (Py_ssize_t at = step_log_first(self, id); at < self->size; at++) {
         if (self->entries[at].id == id)
             return 1;
         if (self->rising)
@@ -279,12 +285,41 @@ LineLog_contains(LineLog *self, PyObject *key)
     return 0;
 }
 
-/* since(start): {id: (parent, line, time)} of the entries whose id is `start` or more,
- * the rows the record's `steps` dict held for them before. */
+static PyObject *STR_RETURN;
+
+/* The row the record's `steps` dict would hold for a logged step: (parent, line, time)
+ * for a line; for a return, its call's name, file and role, as `StepRecord.add` stores
+ * them. */
 static PyObject *
-LineLog_since(LineLog *self, PyObject *start_arg)
+logged_row(LoggedStep entry, PyObject *steps)
 {
-    long long start = PyLong_AsLongLong(start_arg);
+    if (entry.kind == LOGGED_LINE)
+        return untracked_row(Py_BuildValue("(LLL)", entry.parent, entry.line, entry.time));
+    PyObject *parent = PyLong_FromLongLong(entry.parent);
+    PyObject *call = parent ? PyDict_GetItemWithError(steps, parent) : NULL;  /* borrowed */
+    Py_XDECREF(parent);
+    if (call == NULL || !PyTuple_Check(call) || PyTuple_GET_SIZE(call) < 9) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_KeyError, "no call step %lld for a logged return",
+                         entry.parent);
+        return NULL;
+    }
+    return untracked_row(Py_BuildValue("(LLOOOLLKO)", entry.id, entry.parent, STR_RETURN,
+                                       PyTuple_GET_ITEM(call, 3), PyTuple_GET_ITEM(call, 4),
+                                       entry.line, entry.time, entry.thread,
+                                       PyTuple_GET_ITEM(call, 8)));
+}
+
+/* since(start, steps): {id: row} of the logged steps whose id is `start` or more, each the
+ * row the record's `steps` dict would have held (a return reads its call's row there). */
+static PyObject *
+StepLog_since(StepLog *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "since(start, steps)");
+        return NULL;
+    }
+    long long start = PyLong_AsLongLong(args[0]);
     if (start == -1 && PyErr_Occurred())
         return NULL;
     PyObject *found = PyDict_New();
@@ -293,13 +328,12 @@ LineLog_since(LineLog *self, PyObject *start_arg)
     /* Entries are read by index on each turn: an allocation below may run a collection,
      * which may let another thread append (and move the array). */
     Py_ssize_t end = self->size;
-    for (Py_ssize_t at = line_log_first(self, start); at < end; at++) {
-        LoggedLine entry = self->entries[at];
+    for (Py_ssize_t at = step_log_first(self, start); at < end; at++) {
+        LoggedStep entry = self->entries[at];
         if (entry.id < start)
             continue;
         PyObject *key = PyLong_FromLongLong(entry.id);
-        PyObject *row = key ? untracked_row(Py_BuildValue("(LLL)", entry.parent, entry.line,
-                                                          entry.time)) : NULL;
+        PyObject *row = key ? logged_row(entry, args[1]) : NULL;
         int failed = row == NULL || PyDict_SetItem(found, key, row) < 0;
         Py_XDECREF(key);
         Py_XDECREF(row);
@@ -311,52 +345,64 @@ LineLog_since(LineLog *self, PyObject *start_arg)
     return found;
 }
 
-/* add(id, parent, line, time): what the line core appends, for tests and tools. */
+/* add(id, parent, line, time[, thread]): what the line core appends (a line; with a
+ * thread, a return), for tests and tools. */
 static PyObject *
-LineLog_add(LineLog *self, PyObject *const *args, Py_ssize_t nargs)
+StepLog_add(StepLog *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "add(id, parent, line, time)");
+    if (nargs != 4 && nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "add(id, parent, line, time[, thread])");
         return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        if (!PyLong_Check(args[i])) {
+            PyErr_SetString(PyExc_TypeError,
+                            "add(id, parent, line, time[, thread]) takes integers");
+            return NULL;
+        }
     }
     long long values[4];
     for (int i = 0; i < 4; i++) {
-        if (!PyLong_Check(args[i])) {
-            PyErr_SetString(PyExc_TypeError, "add(id, parent, line, time) takes integers");
-            return NULL;
-        }
         values[i] = PyLong_AsLongLong(args[i]);
         if (values[i] == -1 && PyErr_Occurred())
             return NULL;
     }
-    if (line_log_add(self, values[0], values[1], values[2], values[3]) < 0)
+    unsigned long long thread = 0;
+    if (nargs == 5) {
+        thread = PyLong_AsUnsignedLongLong(args[4]);
+        if (thread == (unsigned long long)-1 && PyErr_Occurred())
+            return NULL;
+    }
+    LoggedStep step = {values[0], values[1], values[2], values[3], thread,
+                       nargs == 5 ? LOGGED_RETURN : LOGGED_LINE};
+    if (step_log_add(self, step) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
 
-static PyMethodDef LineLog_methods[] = {
-    {"since", (PyCFunction)LineLog_since, METH_O,
-     "since(start): {id: (parent, line, time)} of the line steps from id `start` on."},
-    {"add", (PyCFunction)(void (*)(void))LineLog_add, METH_FASTCALL,
-     "add(id, parent, line, time): append one line step."},
+static PyMethodDef StepLog_methods[] = {
+    {"since", (PyCFunction)(void (*)(void))StepLog_since, METH_FASTCALL,
+     "since(start, steps): {id: row} of the logged steps from id `start` on."},
+    {"add", (PyCFunction)(void (*)(void))StepLog_add, METH_FASTCALL,
+     "add(id, parent, line, time[, thread]): append a line step (with a thread: a return)."},
     {NULL}
 };
 
-static PySequenceMethods LineLog_as_sequence = {
-    .sq_length = (lenfunc)LineLog_length,
-    .sq_contains = (objobjproc)LineLog_contains,
+static PySequenceMethods StepLog_as_sequence = {
+    .sq_length = (lenfunc)StepLog_length,
+    .sq_contains = (objobjproc)StepLog_contains,
 };
 
-static PyTypeObject LineLogType = {
+static PyTypeObject StepLogType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "tracer._linecore.LineLog",
-    .tp_doc = "LineLog(): a record's line steps as (id, parent, line, time) machine integers.",
-    .tp_basicsize = sizeof(LineLog),
+    .tp_name = "tracer._linecore.StepLog",
+    .tp_doc = "StepLog(): a record's line and return steps, as machine integers.",
+    .tp_basicsize = sizeof(StepLog),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = LineLog_new,
-    .tp_dealloc = (destructor)LineLog_dealloc,
-    .tp_as_sequence = &LineLog_as_sequence,
-    .tp_methods = LineLog_methods,
+    .tp_new = StepLog_new,
+    .tp_dealloc = (destructor)StepLog_dealloc,
+    .tp_as_sequence = &StepLog_as_sequence,
+    .tp_methods = StepLog_methods,
 };
 
 /* -- FrameState ------------------------------------------------------------------------- */
@@ -378,7 +424,7 @@ typedef struct {
     PyObject *steps;
     PyObject *ids;
     PyObject *raw;
-    LineLog *lines;        /* the record's line log, NULL when it has none (rows then) */
+    StepLog *log;          /* the record's step log, NULL when it has none (rows then) */
     Py_ssize_t max_steps;
 } FrameState;
 
@@ -413,7 +459,7 @@ FrameState_clear(FrameState *self)
     Py_CLEAR(self->steps);
     Py_CLEAR(self->ids);
     Py_CLEAR(self->raw);
-    Py_CLEAR(self->lines);
+    Py_CLEAR(self->log);
     return 0;
 }
 
@@ -459,7 +505,7 @@ frame_state_fill(FrameState *self, PyObject *record, PyObject *step_id, int owne
     if (recorder_parts() < 0)
         return -1;
     static SlotCache traced_slot, touched_slot, steps_slot, ids_slot, raw_slot, max_slot,
-        lines_slot;
+        logged_slot;
     PyObject *traced = slot_get(info, STR_TRACED, &traced_slot);
     if (traced == NULL)
         return -1;
@@ -488,8 +534,8 @@ frame_state_fill(FrameState *self, PyObject *record, PyObject *step_id, int owne
         Py_XDECREF(raw);
         return -1;
     }
-    PyObject *lines = slot_get(record, STR_LINES, &lines_slot);
-    if (lines == NULL) {  /* a record without a log keeps its line steps as rows */
+    PyObject *log = slot_get(record, STR_LOGGED, &logged_slot);
+    if (log == NULL) {  /* a record without a log keeps its line and return steps as rows */
         if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
             Py_DECREF(touched);
             Py_DECREF(steps);
@@ -499,10 +545,10 @@ frame_state_fill(FrameState *self, PyObject *record, PyObject *step_id, int owne
         }
         PyErr_Clear();
     }
-    else if (!Py_IS_TYPE(lines, &LineLogType))
-        Py_CLEAR(lines);
+    else if (!Py_IS_TYPE(log, &StepLogType))
+        Py_CLEAR(log);
     FrameState_clear(self);
-    self->lines = (LineLog *)lines;
+    self->log = (StepLog *)log;
     self->record = Py_NewRef(record);
     self->step_id = Py_NewRef(step_id);
     self->owned = (char)owned;
@@ -1003,13 +1049,14 @@ add_line(FrameState *state, PyObject *line)
         Py_DECREF(dropped);
         Py_RETURN_NONE;
     }
-    if (state->lines != NULL && PyLong_CheckExact(state->step_id) && PyLong_CheckExact(line)) {
+    if (state->log != NULL && PyLong_CheckExact(state->step_id) && PyLong_CheckExact(line)) {
         long long parent = PyLong_AsLongLong(state->step_id), at = PyLong_AsLongLong(line);
         if ((parent == -1 || at == -1) && PyErr_Occurred()) {
             Py_DECREF(step_id);
             return NULL;
         }
-        if (line_log_add(state->lines, number, parent, at, now_ns_value()) < 0) {
+        LoggedStep step = {number, parent, at, now_ns_value(), 0, LOGGED_LINE};
+        if (step_log_add(state->log, step) < 0) {
             Py_DECREF(step_id);
             return NULL;
         }
@@ -1093,7 +1140,6 @@ settle_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * step stack (`recorder._stack`, as `recorder._close` does), and its return step added as
  * `StepRecord.add` adds one. A frame that ends by an exception goes through Python. */
 
-static PyObject *STR_RETURN;
 
 
 /* `StepRecord.add(call, "return", …, {"result": kept value})` for the call step's frame. */
@@ -1127,6 +1173,15 @@ add_return(FrameState *state, PyObject *line, PyObject *value)
     out_of_sight(detail);
     if (PyDict_SetItem(state->raw, step_id, detail) < 0)
         goto done;
+    if (state->log != NULL && PyLong_CheckExact(state->step_id) && PyLong_CheckExact(line)) {
+        long long parent = PyLong_AsLongLong(state->step_id), at = PyLong_AsLongLong(line);
+        if ((parent == -1 || at == -1) && PyErr_Occurred())
+            goto done;
+        LoggedStep step = {number, parent, at, now_ns_value(), PyThread_get_thread_ident(),
+                           LOGGED_RETURN};
+        result = step_log_add(state->log, step);
+        goto done;
+    }
     PyObject *time = now_ns();
     PyObject *thread = time ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : NULL;
     PyObject *row = thread ? untracked_row(PyTuple_Pack(
@@ -2354,7 +2409,7 @@ intern(const char *text)
 PyMODINIT_FUNC
 PyInit__linecore(void)
 {
-    if (PyType_Ready(&LineLogType) < 0 ||
+    if (PyType_Ready(&StepLogType) < 0 ||
         PyType_Ready(&FrameStateType) < 0 || PyType_Ready(&LineEventsType) < 0 ||
         PyType_Ready(&ReturnEventsType) < 0 || PyType_Ready(&StartEventsType) < 0 ||
         PyType_Ready(&TracerType) < 0)
@@ -2369,13 +2424,13 @@ PyInit__linecore(void)
         !(STR_RETURN = intern("return")) || !(STR_IGNORED = intern("ignored")) ||
         !(STR_ARGUMENTS = intern("arguments")) || !(STR_MUTED = intern("muted")) ||
         !(STR_SELF = intern("self")) || !(STR_TRANSPARENT = intern("transparent")) ||
-        !(STR_LINES = intern("lines")) || !(STR_CLS = intern("cls")) ||
+        !(STR_LOGGED = intern("logged")) || !(STR_CLS = intern("cls")) ||
         !(STR_REVISION = intern("revision")) || !(ONE = PyLong_FromLong(1)))
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(module, "LineLog", (PyObject *)&LineLogType) < 0 ||
+    if (PyModule_AddObjectRef(module, "StepLog", (PyObject *)&StepLogType) < 0 ||
         PyModule_AddObjectRef(module, "FrameState", (PyObject *)&FrameStateType) < 0 ||
         PyModule_AddObjectRef(module, "LineEvents", (PyObject *)&LineEventsType) < 0 ||
         PyModule_AddObjectRef(module, "ReturnEvents", (PyObject *)&ReturnEventsType) < 0 ||

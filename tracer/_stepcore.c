@@ -26,7 +26,7 @@
 
 static PyObject *STR_STEPS, *STR_IDS, *STR_MAX_STEPS, *STR_DETAILS, *STR_FACTS, *STR_DROP,
     *STR_REGISTRATION, *STR_CODES, *STR_CALL, *STR_RETURN, *STR_EXCEPTION, *STR_RESULT,
-    *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_LINES, *STR_NONE, *STR_TRUE,
+    *STR_QUESTION, *STR_MUTED, *STR_LAST_RAN, *STR_LOGGED, *STR_NONE, *STR_TRUE,
     *STR_FALSE, *STR_REPR, *KW_DETAIL, *KW_NAME, *KW_ROLE, *KW_FACTS, *KW_RESULT, *KW_ERROR, *KW_LINE;
 
 /* `recorder.bookkeeping`: how deep the running thread is in the recorder's bookkeeping,
@@ -439,17 +439,17 @@ done:
     Py_RETURN_NONE;
 }
 
-/* `StepRecord.size()`: the rows in `steps` and the line steps in the record's line log
- * (`tracer/_linecore.c`, LineLog); -1 with an error set. */
+/* `StepRecord.size()`: the rows in `steps` and the steps in the record's step log
+ * (`tracer/_linecore.c`, StepLog); -1 with an error set. */
 static Py_ssize_t
 stored_steps(PyObject *record, PyObject *steps)
 {
-    static SlotCache lines_slot;
-    PyObject *lines = slot_get(record, STR_LINES, &lines_slot);
-    if (lines == NULL)
+    static SlotCache logged_slot;
+    PyObject *log = slot_get(record, STR_LOGGED, &logged_slot);
+    if (log == NULL)
         return -1;
-    Py_ssize_t logged = PyObject_Length(lines);
-    Py_DECREF(lines);
+    Py_ssize_t logged = PyObject_Length(log);
+    Py_DECREF(log);
     return logged < 0 ? -1 : PyDict_GET_SIZE(steps) + logged;
 }
 
@@ -2643,7 +2643,7 @@ PyInit__stepcore(void)
     INTERN(STR_QUESTION, "?");
     INTERN(STR_MUTED, "muted");
     INTERN(STR_LAST_RAN, "last_ran");
-    INTERN(STR_LINES, "lines");
+    INTERN(STR_LOGGED, "logged");
     INTERN(STR_NONE, "None");
     INTERN(STR_TRUE, "True");
     INTERN(STR_FALSE, "False");

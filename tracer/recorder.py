@@ -62,8 +62,9 @@ class StepRecord:
     A row holds only numbers and strings: (id, parent, kind, name, file, line, time,
     thread, role). A line step, the most frequent by far, is the short row (parent, line,
     time): its name, file and thread are its parent call's, filled in by `rows()`. The
-    compiled line core keeps its line steps out of `steps`, in `lines` (a `LineLog`, four
-    machine integers a step): `size()` counts both, `rows()` reads both.
+    compiled line core keeps the line steps and returns of the frames it traces out of
+    `steps`, in `logged` (a `StepLog`, a few machine integers a step): `size()` counts
+    both, `rows()` reads both.
     Detail and facts, when a step has them, are kept by id beside it. A
     tuple holding a dict stays tracked by the garbage collector, and every collection
     walks it again; rows of plain values are dropped from its lists at their first one
@@ -73,12 +74,12 @@ class StepRecord:
     (`raw`, from line tracing: see `tracer.values`), rendered when the trace is built.
     """
 
-    __slots__ = ("steps", "lines", "details", "raw", "facts", "ids", "dropped", "max_steps",
+    __slots__ = ("steps", "logged", "details", "raw", "facts", "ids", "dropped", "max_steps",
                  "info", "lock", "start_ns", "thread", "secrets", "last_ran", "revision")
 
     def __init__(self, max_steps: int) -> None:
         self.steps: dict[int, tuple] = {}
-        self.lines: LineSteps = _new_line_log()
+        self.logged: LoggedSteps = _new_step_log()
         self.details: dict[int, Mapping[str, str]] = {}
         self.raw: dict[int, dict[str, Any]] = {}
         self.facts: dict[int, Mapping[str, Any]] = {}
@@ -155,18 +156,18 @@ class StepRecord:
             self.revision += 1
 
     def size(self) -> int:
-        """How many steps are stored: rows, and line steps in the line log."""
-        return len(self.steps) + len(self.lines)
+        """How many steps are stored: rows, and the steps in the step log."""
+        return len(self.steps) + len(self.logged)
 
     def calls_since(self, start: int) -> set[tuple[str | None, int | None]]:
         """(file, first line) of every call step from id `start` on: which functions ran
         inside a step, without building its rows."""
-        steps, lines = self.steps, self.lines
+        steps, logged = self.steps, self.logged
         ran = set()
         for step_id in range(start, self.size()):
             row = steps.get(step_id)
             if row is None:
-                if step_id in lines:
+                if step_id in logged:
                     continue
                 break
             if row[2] == "call":
@@ -178,7 +179,7 @@ class StepRecord:
         stored (a step another thread is adding right now): (id, parent, kind, name, file,
         line, time, thread, detail, role, facts, raw detail)."""
         steps, details, facts, raw = self.steps, self.details, self.facts, self.raw
-        logged = self.lines.since(start) if self.lines else {}
+        logged = self.logged.since(start, steps) if self.logged else {}
         rows = []
         for step_id in range(start, self.size()):
             row = steps.get(step_id) or logged.get(step_id)
@@ -221,17 +222,17 @@ _track_kept: Callable[[dict], None] | None = getattr(built_core("_linecore"), "t
                                                       None)
 
 
-class LineSteps(Protocol):
-    """What a record's line log answers (`tracer._linecore.LineLog`, or `_NoLineLog`)."""
+class LoggedSteps(Protocol):
+    """What a record's step log answers (`tracer._linecore.StepLog`, or `_NoStepLog`)."""
 
     def __len__(self) -> int: ...
     def __contains__(self, step_id: object) -> bool: ...
-    def since(self, start: int) -> dict[int, tuple[int, int, int]]: ...
+    def since(self, start: int, steps: dict[int, tuple]) -> dict[int, tuple]: ...
 
 
-class _NoLineLog:
-    """The line log of a record where the compiled line core is not built (or is out of
-    date): always empty, the pure engine's line steps are rows in `steps`."""
+class _NoStepLog:
+    """The step log of a record where the compiled line core is not built (or is out of
+    date): always empty, the pure engine's steps are all rows in `steps`."""
 
     __slots__ = ()
 
@@ -241,19 +242,19 @@ class _NoLineLog:
     def __contains__(self, step_id: object) -> bool:
         return False
 
-    def since(self, start: int) -> dict[int, tuple[int, int, int]]:
+    def since(self, start: int, steps: dict[int, tuple]) -> dict[int, tuple]:
         return {}
 
 
-_NO_LINE_LOG = _NoLineLog()
-#: `tracer._linecore.LineLog` where a current line core was built, switched off or not:
+_NO_STEP_LOG = _NoStepLog()
+#: `tracer._linecore.StepLog` where a current line core was built, switched off or not:
 #: a record made while the pure engine records keeps its log empty.
-_LINE_LOG: Callable[[], LineSteps] | None = getattr(built_core("_linecore", LINES_INTERFACE),
-                                                    "LineLog", None)
+_STEP_LOG: Callable[[], LoggedSteps] | None = getattr(
+    built_core("_linecore", LINES_INTERFACE), "StepLog", None)
 
 
-def _new_line_log() -> LineSteps:
-    return _NO_LINE_LOG if _LINE_LOG is None else _LINE_LOG()
+def _new_step_log() -> LoggedSteps:
+    return _NO_STEP_LOG if _STEP_LOG is None else _STEP_LOG()
 
 
 _record: ContextVar[StepRecord | None] = ContextVar("flaskscope_record", default=None)

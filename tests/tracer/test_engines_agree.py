@@ -263,14 +263,14 @@ def test_the_compiled_core_keeps_step_rows_out_of_the_collectors_sight(
         app.test_client().get("/index")
         forget_fixtures()
         # The rows of calls and returns; notes, and the lines that ran in hook mode on
-        # 3.12+, are stored by the recorder's Python. The core's line steps are no rows:
-        # they are in the record's line log.
+        # 3.12+, are stored by the recorder's Python. The line steps and the returns of
+        # the frames the line core traces are no rows: they are in the record's step log.
         record = recorder.requests[-1]
         rows = [row for row in record.steps.values() if row[2] in ("call", "return")]
         short_rows = [row for row in record.steps.values() if len(row) == 3]
     assert len(rows) > 20
     assert {len(row) for row in rows} == {9}
-    assert (len(record.lines) > 100 and not short_rows) if lines else not record.lines
+    assert (len(record.logged) > 100 and not short_rows) if lines else not record.logged
     calls = [row for row in rows if len(row) == 9 and row[2] == "call"]
     tracked_calls = sum(gc.is_tracked(row) for row in calls)
     assert not any(gc.is_tracked(row) for row in rows if row[2] == "return")
