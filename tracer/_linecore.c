@@ -1028,6 +1028,22 @@ done:
     return result;
 }
 
+/* The step `number` of the frame (a line, or its return) appended to the record's step
+ * log, stamped now (a return with this thread): 1 when logged, 0 when the record has no
+ * log or the step is not plain integers (it is then stored as a row), -1 on error. */
+static int
+log_step(FrameState *state, Py_ssize_t number, PyObject *line, int kind)
+{
+    if (state->log == NULL || !PyLong_CheckExact(state->step_id) || !PyLong_CheckExact(line))
+        return 0;
+    long long parent = PyLong_AsLongLong(state->step_id), at = PyLong_AsLongLong(line);
+    if ((parent == -1 || at == -1) && PyErr_Occurred())
+        return -1;
+    LoggedStep step = {number, parent, at, now_ns_value(),
+                       kind == LOGGED_RETURN ? PyThread_get_thread_ident() : 0, kind};
+    return step_log_add(state->log, step) < 0 ? -1 : 1;
+}
+
 /* `StepRecord.add_line`: a short row (parent, line, time); the step's id, or None past
  * the cap (counted by the record's own `drop`). Returns a new reference. */
 static PyObject *
@@ -1049,17 +1065,10 @@ add_line(FrameState *state, PyObject *line)
         Py_DECREF(dropped);
         Py_RETURN_NONE;
     }
-    if (state->log != NULL && PyLong_CheckExact(state->step_id) && PyLong_CheckExact(line)) {
-        long long parent = PyLong_AsLongLong(state->step_id), at = PyLong_AsLongLong(line);
-        if ((parent == -1 || at == -1) && PyErr_Occurred()) {
-            Py_DECREF(step_id);
-            return NULL;
-        }
-        LoggedStep step = {number, parent, at, now_ns_value(), 0, LOGGED_LINE};
-        if (step_log_add(state->log, step) < 0) {
-            Py_DECREF(step_id);
-            return NULL;
-        }
+    int logged = log_step(state, number, line, LOGGED_LINE);
+    if (logged != 0) {
+        if (logged < 0)
+            Py_CLEAR(step_id);
         return step_id;
     }
     PyObject *time = now_ns();
@@ -1173,13 +1182,9 @@ add_return(FrameState *state, PyObject *line, PyObject *value)
     out_of_sight(detail);
     if (PyDict_SetItem(state->raw, step_id, detail) < 0)
         goto done;
-    if (state->log != NULL && PyLong_CheckExact(state->step_id) && PyLong_CheckExact(line)) {
-        long long parent = PyLong_AsLongLong(state->step_id), at = PyLong_AsLongLong(line);
-        if ((parent == -1 || at == -1) && PyErr_Occurred())
-            goto done;
-        LoggedStep step = {number, parent, at, now_ns_value(), PyThread_get_thread_ident(),
-                           LOGGED_RETURN};
-        result = step_log_add(state->log, step);
+    int logged = log_step(state, number, line, LOGGED_RETURN);
+    if (logged != 0) {
+        result = logged < 0 ? -1 : 0;
         goto done;
     }
     PyObject *time = now_ns();
