@@ -20,7 +20,7 @@
 #include "_corecommon.h"
 
 /* What `tracer/engine.py` expects of this core (its `STEPS_INTERFACE`). */
-#define INTERFACE 8
+#define INTERFACE 9
 /* `saferepr._MAX_TEXT`: a longer repr is cut, which the Python path does. */
 #define MAX_TEXT 200
 
@@ -2079,9 +2079,10 @@ may_hold_secret(PyObject *text)
     return 0;
 }
 
-/* The route `saferepr._routes` knows for `kind` (borrowed), or NULL (none, or an error). */
+/* The entry `saferepr._routes` holds for `kind`, (type ref, route, plain mapping), borrowed;
+ * NULL when it holds none for this very type (or on an error). */
 static PyObject *
-known_route(PyTypeObject *kind)
+known_entry(PyTypeObject *kind)
 {
     PyObject *key = PyLong_FromVoidPtr(kind);
     PyObject *known = key ? PyDict_GetItemWithError(SR_ROUTES, key) : NULL;
@@ -2100,7 +2101,15 @@ known_route(PyTypeObject *kind)
 #else
     int same = PyWeakref_GET_OBJECT(ref) == (PyObject *)kind;
 #endif
-    return same ? PyTuple_GET_ITEM(known, 1) : NULL;
+    return same ? known : NULL;
+}
+
+/* The route `saferepr._routes` knows for `kind` (borrowed), or NULL (none, or an error). */
+static PyObject *
+known_route(PyTypeObject *kind)
+{
+    PyObject *known = known_entry(kind);
+    return known == NULL ? NULL : PyTuple_GET_ITEM(known, 1);
 }
 
 /* `_placeholder(value, error)` for the error being raised. */
@@ -2124,6 +2133,309 @@ python_safe_repr(PyObject *value, int redact)
 {
     PyObject *args[] = {value, redact ? Py_True : Py_False};
     return PyObject_Vectorcall(SR_PYTHON, args, 1, KWNAMES_REDACT);
+}
+
+/* -- the bounded walk: `saferepr._BoundedRepr` (redacting) over builtin containers ------
+ *
+ * A dict, list or tuple that is not short and flat goes through `_BoundedRepr`'s walk:
+ * at most 12 items a container, 3 levels, strings cut at 160 characters, secret-looking
+ * keys hiding their values. A hook-mode request walks several (a view's JSON dict as its
+ * result and as `make_response`'s argument, the match's `(rule, view_args)`), and the
+ * walk in Python cost more than the rest of those steps. Here the same walk for exact
+ * builtins and for objects `repr_instance` shows (a type `_routes` knows as shown by its
+ * own repr or by name only); any other item (a set, a proxy, a mapping type the walk
+ * reads, a type not routed yet, a long int) is handed to the Python walk's `repr1`, given
+ * by `walk_helpers`, at the level it is met. */
+
+#define WALK_LEVEL 3     /* _BoundedRepr.maxlevel */
+#define WALK_ITEMS 12    /* maxdict, maxlist, maxtuple */
+#define WALK_STRING 160  /* maxstring */
+#define WALK_OTHER 160   /* maxother */
+
+/* Type names reprlib finds a `repr_<name>` method for (`Repr.repr1`'s lookup by name), or
+ * that would find `repr`/`repr1` themselves: `repr_instance` does not show those. */
+static const char *const WALK_NAMED[] = {"", "1", "tuple", "list", "array", "set", "frozenset",
+                                         "deque", "dict", "str", "int", "instance", NULL};
+
+static PyObject *STR_FILL, *STR_COMMA_SPACE;  /* "...", ", " */
+static PyObject *WALK_PYTHON;      /* saferepr._REDACTING.repr1 */
+static PyObject *WALK_NAMES_ONLY;  /* saferepr._names_only */
+
+/* walk_helpers(repr1, names_only): the Python walk's `repr1`, for the items this walk
+ * leaves to it, and `_names_only`, for a type not routed yet under a secret-looking key. */
+static PyObject *
+walk_helpers(PyObject *module, PyObject *args)
+{
+    PyObject *repr1, *names_only;
+    if (!PyArg_ParseTuple(args, "OO", &repr1, &names_only))
+        return NULL;
+    Py_XSETREF(WALK_PYTHON, Py_NewRef(repr1));
+    Py_XSETREF(WALK_NAMES_ONLY, Py_NewRef(names_only));
+    Py_RETURN_NONE;
+}
+
+/* 1 when the Python walk shows `value` by `repr_instance` (its type routed as shown by its
+ * own repr or by name, no plain mapping, no reprlib method by its name), 0 if not, -1 on
+ * an error. */
+static int
+shown_by_instance_repr(PyObject *value)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    PyObject *known = known_entry(kind);
+    if (known == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    PyObject *route = PyTuple_GET_ITEM(known, 1);
+    if (route != SR_OWN && route != SR_NAMES && !PyDict_Check(value))
+        return 0;  /* a proxy, or a container of another type: the Python walk decides */
+    if (!PyDict_Check(value) && PyTuple_GET_ITEM(known, 2) != Py_False)
+        return 0;  /* a plain mapping: the Python walk shows its items */
+    PyObject *name = PyType_GetName(kind);
+    if (name == NULL)
+        return -1;
+    int shown = PyUnicode_IS_ASCII(name) && PyUnicode_FindChar(
+        name, ' ', 0, PyUnicode_GET_LENGTH(name), 1) == -1;
+    for (const char *const *named = WALK_NAMED; shown && *named != NULL; named++)
+        if (PyUnicode_CompareWithASCIIString(name, *named) == 0)
+            shown = 0;
+    Py_DECREF(name);
+    return shown;
+}
+
+/* `text[:head] + "..." + text[len(text) - tail:]`, sliced as Python slices (a negative
+ * start counts from the end); steals `text`. */
+static PyObject *
+cut_middle(PyObject *text, Py_ssize_t head, Py_ssize_t tail)
+{
+    if (text == NULL)
+        return NULL;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *first = PySequence_GetSlice(text, 0, head);
+    PyObject *last = first ? PySequence_GetSlice(text, length - tail, PY_SSIZE_T_MAX) : NULL;
+    PyObject *start = last ? PyUnicode_Concat(first, STR_FILL) : NULL;
+    PyObject *joined = start ? PyUnicode_Concat(start, last) : NULL;
+    Py_XDECREF(start);
+    Py_XDECREF(last);
+    Py_XDECREF(first);
+    Py_DECREF(text);
+    return joined;
+}
+
+/* `scrubbed(text)` with the scrubber read once for the walk (NULL: none); steals `text`. */
+static PyObject *
+walk_scrubbed(PyObject *text, PyObject *scrub)
+{
+    if (text == NULL || scrub == NULL)
+        return text;
+    Py_SETREF(text, PyObject_CallOneArg(scrub, text));
+    if (text != NULL && !PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "a scrubber returned no string");
+        Py_CLEAR(text);
+    }
+    return text;
+}
+
+/* `_BoundedRepr.repr_instance`: the value's own repr, scrubbed, cut past 160 characters. */
+static PyObject *
+walk_instance(PyObject *value, PyObject *scrub)
+{
+    PyObject *text = PyObject_Repr(value);
+    if (text == NULL)
+        return repr_failed(value);  /* the placeholder, neither scrubbed nor cut */
+    text = walk_scrubbed(text, scrub);
+    if (text == NULL || PyUnicode_GET_LENGTH(text) <= WALK_OTHER)
+        return text;
+    return cut_middle(text, (WALK_OTHER - 3) / 2, (WALK_OTHER - 3) / 2);
+}
+
+/* `_BoundedRepr.repr_str`: scrubbed, then reprlib's `repr_str`. */
+static PyObject *
+walk_string(PyObject *value, PyObject *scrub)
+{
+    PyObject *text = walk_scrubbed(Py_NewRef(value), scrub);
+    if (text == NULL)
+        return NULL;
+    PyObject *head = PySequence_GetSlice(text, 0, WALK_STRING);
+    PyObject *shown = head ? PyObject_Repr(head) : NULL;
+    Py_XDECREF(head);
+    if (shown == NULL || PyUnicode_GET_LENGTH(shown) <= WALK_STRING) {
+        Py_DECREF(text);
+        return shown;
+    }
+    Py_DECREF(shown);
+    Py_ssize_t i = (WALK_STRING - 3) / 2, j = WALK_STRING - 3 - i;
+    PyObject *first = PySequence_GetSlice(text, 0, i);
+    PyObject *last = first ? PySequence_GetSlice(text, PyUnicode_GET_LENGTH(text) - j,
+                                                 PY_SSIZE_T_MAX) : NULL;
+    PyObject *kept = last ? PyUnicode_Concat(first, last) : NULL;
+    Py_XDECREF(first);
+    Py_XDECREF(last);
+    Py_DECREF(text);
+    shown = kept ? PyObject_Repr(kept) : NULL;
+    Py_XDECREF(kept);
+    return cut_middle(shown, i, j);
+}
+
+static PyObject *walk(PyObject *value, int level, PyObject *scrub);
+
+/* `left + ", ".join(pieces) + right`; steals `pieces`. */
+static PyObject *
+joined(const char *left, PyObject *pieces, const char *right)
+{
+    if (pieces == NULL)
+        return NULL;
+    PyObject *body = PyUnicode_Join(STR_COMMA_SPACE, pieces);
+    Py_DECREF(pieces);
+    if (body == NULL)
+        return NULL;
+    PyObject *text = PyUnicode_FromFormat("%s%U%s", left, body, right);
+    Py_DECREF(body);
+    return text;
+}
+
+/* reprlib's `_repr_iterable` for a list or a tuple. */
+static PyObject *
+walk_items(PyObject *value, int level, PyObject *scrub)
+{
+    int tuple = PyTuple_CheckExact(value);
+    const char *left = tuple ? "(" : "[", *right = tuple ? ")" : "]";
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(value);
+    if (level <= 0 && count)
+        return PyUnicode_FromFormat("%s...%s", left, right);
+    PyObject *pieces = PyList_New(0);
+    /* islice over the list as it is at each step: a repr may shorten it meanwhile */
+    for (Py_ssize_t i = 0; pieces && i < WALK_ITEMS && i < PySequence_Fast_GET_SIZE(value);
+         i++) {
+        PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(value, i));
+        PyObject *piece = walk(item, level - 1, scrub);
+        Py_DECREF(item);
+        if (piece == NULL || PyList_Append(pieces, piece) < 0)
+            Py_CLEAR(pieces);
+        Py_XDECREF(piece);
+    }
+    if (pieces != NULL && count > WALK_ITEMS && PyList_Append(pieces, STR_FILL) < 0)
+        Py_CLEAR(pieces);
+    return joined(left, pieces, count == 1 && tuple ? ",)" : right);
+}
+
+/* `_names_only(value)`: whether a value under a secret-looking key shows names only.
+ * Builtins never do; another type as `_routes` knows it, else as `_names_only` finds it
+ * (routing the type). 1, 0, or -1 on an error. */
+static int
+names_only_value(PyObject *value)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    if (kind == &PyUnicode_Type || kind == &PyLong_Type || kind == &PyFloat_Type ||
+            kind == &PyBool_Type || value == Py_None || kind == &PyList_Type ||
+            kind == &PyTuple_Type || kind == &PyDict_Type)
+        return 0;
+    PyObject *route = known_route(kind);
+    if (route != NULL)
+        return route == SR_NAMES;
+    if (PyErr_Occurred())
+        return -1;
+    PyObject *answer = PyObject_CallOneArg(WALK_NAMES_ONLY, value);
+    int names = answer ? PyObject_IsTrue(answer) : -1;
+    Py_XDECREF(answer);
+    return names;
+}
+
+/* `_BoundedRepr._repr_mapping` for a dict. */
+static PyObject *
+walk_mapping(PyObject *value, int level, PyObject *scrub)
+{
+    if (PyDict_GET_SIZE(value) == 0)
+        return PyUnicode_FromString("{}");
+    if (level <= 0)
+        return PyUnicode_FromString("{...}");
+    PyObject *keys = PyDict_Keys(value);
+    PyObject *pieces = keys ? PyList_New(0) : NULL;
+    for (Py_ssize_t i = 0; pieces && i < PyList_GET_SIZE(keys); i++) {
+        if (i >= WALK_ITEMS) {
+            if (PyList_Append(pieces, STR_FILL) < 0)
+                Py_CLEAR(pieces);
+            break;
+        }
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        PyObject *item = PyDict_GetItemWithError(value, key);
+        if (item == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, key);  /* `x[key]`: gone since */
+            Py_CLEAR(pieces);
+            break;
+        }
+        Py_INCREF(item);
+        int secret = PyUnicode_Check(key) ? secret_name(key) : 0;
+        if (secret > 0) {
+            int names = names_only_value(item);
+            secret = names < 0 ? -1 : !names;
+        }
+        PyObject *item_text = NULL, *key_text = NULL;
+        if (secret > 0)
+            item_text = Py_NewRef(REDACTED);
+        else if (secret == 0)
+            item_text = walk(item, level - 1, scrub);
+        Py_DECREF(item);
+        if (item_text != NULL)
+            key_text = walk(key, level - 1, scrub);
+        PyObject *piece = key_text ? PyUnicode_FromFormat("%U: %U", key_text, item_text) : NULL;
+        if (piece == NULL || PyList_Append(pieces, piece) < 0)
+            Py_CLEAR(pieces);
+        Py_XDECREF(piece);
+        Py_XDECREF(key_text);
+        Py_XDECREF(item_text);
+    }
+    Py_XDECREF(keys);
+    return joined("{", pieces, "}");
+}
+
+/* `_BoundedRepr.repr1(value, level)`: an `Exception` raised on the way becomes the value's
+ * placeholder, as `repr1`'s `except` makes it; NULL only for an error the Python walk lets
+ * through (KeyboardInterrupt). */
+static PyObject *
+walk(PyObject *value, int level, PyObject *scrub)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    PyObject *shown;
+    if (kind == &PyUnicode_Type)
+        shown = walk_string(value, scrub);
+    else if (kind == &PyFloat_Type || kind == &PyBool_Type || value == Py_None)
+        shown = walk_instance(value, scrub);
+    else if (kind == &PyList_Type || kind == &PyTuple_Type)
+        shown = walk_items(value, level, scrub);
+    else if (kind == &PyDict_Type)
+        shown = walk_mapping(value, level, scrub);
+    else {
+        int by_instance = 0;
+        if (kind == &PyLong_Type) {
+            int overflow;
+            PyLong_AsLongLongAndOverflow(value, &overflow);  /* an exact int: never fails */
+            if (!overflow)
+                return PyObject_Repr(value);  /* at most 20 characters: never cut */
+        }
+        else
+            by_instance = shown_by_instance_repr(value);
+        if (by_instance > 0)
+            shown = walk_instance(value, scrub);
+        else if (by_instance == 0)
+            return PyObject_CallFunction(WALK_PYTHON, "Oi", value, level);
+        else
+            shown = NULL;
+    }
+    return shown != NULL ? shown : repr_failed(value);
+}
+
+/* The redacting walk of a dict, list or tuple, as `_REDACTING.repr(value)` gives it. */
+static PyObject *
+walked_repr(PyObject *value)
+{
+    PyObject *scrub;
+    if (PyContextVar_Get(SR_SCRUBBER, Py_None, &scrub) < 0)
+        return NULL;
+    if (scrub == Py_None)
+        Py_CLEAR(scrub);
+    PyObject *shown = walk(value, WALK_LEVEL, scrub);
+    Py_XDECREF(scrub);
+    return shown;
 }
 
 /* safe_repr(value, *, redact=True) */
@@ -2199,7 +2511,14 @@ core_safe_repr(PyObject *value, int redact)
     /* what the bounded walk would give, without walking: its plain repr */
     int plain = ((kind == &PyList_Type || kind == &PyTuple_Type) && short_and_flat(value)) ||
                 (kind == &PyDict_Type && PyDict_GET_SIZE(value) == 0);
-    if (kind != &PyUnicode_Type && !plain) {
+    PyObject *text = NULL;
+    if (redact && !plain && WALK_PYTHON != NULL && (kind == &PyDict_Type || kind == &PyList_Type ||
+                             kind == &PyTuple_Type)) {
+        text = walked_repr(value);
+        if (text == NULL)
+            return NULL;
+    }
+    else if (kind != &PyUnicode_Type && !plain) {
         PyObject *route = known_route(kind);
         if (route == NULL && PyErr_Occurred())
             return NULL;
@@ -2207,9 +2526,11 @@ core_safe_repr(PyObject *value, int redact)
             return python_safe_repr(value, redact);
         names_only = route == SR_NAMES;
     }
-    PyObject *text = PyObject_Repr(value);
-    if (text == NULL)
-        return repr_failed(value);
+    if (text == NULL) {
+        text = PyObject_Repr(value);
+        if (text == NULL)
+            return repr_failed(value);
+    }
     if (redact && !names_only) {
         PyObject *scrub;
         if (PyContextVar_Get(SR_SCRUBBER, Py_None, &scrub) < 0) {
@@ -2270,6 +2591,9 @@ static PyMethodDef module_methods[] = {
     {"repr_helpers", repr_helpers, METH_VARARGS,
      "repr_helpers(python_safe_repr, routes, scrubber, redact_text, own, names, placeholder):"
      " what safe_repr hands the rest to."},
+    {"walk_helpers", walk_helpers, METH_VARARGS,
+     "walk_helpers(repr1, names_only): the Python walk's repr1 and _names_only, for what the "
+     "compiled walk of containers leaves to them."},
     {"safe_repr", (PyCFunction)(void (*)(void))safe_repr_function,
      METH_FASTCALL | METH_KEYWORDS,
      "safe_repr(value, *, redact=True): `tracer.saferepr.safe_repr`, its common cases in C."},
@@ -2629,6 +2953,8 @@ PyInit__stepcore(void)
 #endif
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
     INTERN(STR_STEPS, "steps");
+    INTERN(STR_FILL, "...");
+    INTERN(STR_COMMA_SPACE, ", ");
     INTERN(STR_IDS, "ids");
     INTERN(STR_MAX_STEPS, "max_steps");
     INTERN(STR_DETAILS, "details");

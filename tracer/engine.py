@@ -20,7 +20,7 @@ ENVIRONMENT_VARIABLE = "FLASKSCOPE_ENGINE"
 #: used: the pure engine records instead, and `flaskscope --version` says why.
 INTERFACE = 4
 #: The interface of `tracer/_stepcore.c` this Python expects, likewise.
-STEPS_INTERFACE = 8
+STEPS_INTERFACE = 9
 
 
 def _switched_off() -> bool:

@@ -28,9 +28,11 @@ SECRET_NAME = re.compile(_SECRET_WORDS, re.IGNORECASE)
 
 # A secret-looking name followed by its value inside free text: `'name': 'value'` in
 # dict reprs, `('Name', 'value')` in header lists, `"name": "value"` in JSON, and the
-# unquoted `name=value` of query strings and cookies.
+# unquoted `name=value` of query strings and cookies. The name is matched from the start
+# of its word only: the leftmost match starts there anyway, and trying every position
+# inside a long word (a bearer token) cost a millisecond a repr.
 _SECRET_IN_TEXT = re.compile(
-    r"(?P<key>[\w-]*(?:" + _SECRET_WORDS + r")[\w-]*)"
+    r"(?<![\w-])(?P<key>[\w-]*(?:" + _SECRET_WORDS + r")[\w-]*)"
     r"(?:"
     r"(?P<qsep>['\"]\s*[:=,]\s*)(?P<quote>['\"])(?P<qvalue>[^'\"]*)(?P=quote)"
     r"|(?P<sep>\s*=\s*)(?P<value>[^&\s;'\",)}\]]+)"
@@ -358,6 +360,8 @@ def _compiled_safe_repr() -> Callable[..., str]:
         return python_safe_repr
     core.repr_helpers(python_safe_repr, _routes, _scrubber, redact_text, _OWN_REPR,
                       _NAMES_ONLY, _placeholder)
+    # the walk of dicts, lists and tuples hands these the items it does not render itself
+    core.walk_helpers(_REDACTING.repr1, _names_only)
     # how the core stores a named value (a hooked call's arguments, a watched call's)
     core.value_helpers(safe_value, SECRET_NAMES_SEEN, is_secret_name, REDACTED)
     return core.safe_repr  # type: ignore[no-any-return]

@@ -5,12 +5,21 @@ cases it hands to the Python function."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracer.engine import compiled_steps
-from tracer.saferepr import python_safe_repr, safe_repr, scrubbing, stop_scrubbing
+from tracer.saferepr import (
+    _SECRET_IN_TEXT,
+    _mask,
+    python_safe_repr,
+    safe_repr,
+    scrubbing,
+    stop_scrubbing,
+)
 from tracer.secret_values import Secrets
 
 core = compiled_steps()
@@ -110,3 +119,104 @@ def test_the_recorder_uses_the_compiled_one() -> None:
     assert safe_repr(Failing()) == "<Failing instance; repr failed: ValueError>"
     with pytest.raises(TypeError):
         safe_repr("a", "b")
+
+
+class Tagged(dict):
+    """A dict subclass: reprlib shows it by its own repr, found by its type's name."""
+
+
+class set_like:  # noqa: N801 (named as reprlib's `repr_set` would find it)
+    def __repr__(self) -> str:
+        return "set_like()"
+
+
+class Counting:
+    """Counts how often its repr runs."""
+
+    calls = 0
+
+    def __repr__(self) -> str:
+        Counting.calls += 1
+        return "<counted>"
+
+
+keys = st.one_of(texts, st.sampled_from(SECRET_WORDS + ["user", "n", "Password2"]),
+                 st.integers(min_value=-5, max_value=5))
+leaves = st.one_of(
+    texts, st.text(alphabet="\x00\n\xe9'\"", max_size=90), st.integers(),
+    st.integers(min_value=2**63 - 2, max_value=2**64), st.floats(allow_nan=True),
+    st.booleans(), st.none(), texts.map(Shown), st.builds(Failing), st.just(plain_function),
+    st.just(Shown), st.just(frozenset({1})), st.just({3, 4}), st.just(set_like()),
+    st.builds(Tagged, st.dictionaries(keys, st.integers(), max_size=2)),
+)
+nested = st.recursive(
+    leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=14), st.lists(inner, max_size=14).map(tuple),
+                            st.dictionaries(keys, inner, max_size=14)),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(nested)
+def test_nested_containers_are_walked_as_the_python_walk_does(value) -> None:
+    compiled, python = _both(value, True)
+    assert compiled == python
+
+
+@settings(max_examples=200, deadline=None)
+@given(nested, st.lists(st.text(alphabet="abcdefXYZ0123-", min_size=6, max_size=12),
+                        min_size=1, max_size=3))
+def test_nested_containers_hide_secrets_known_by_value_alike(value, known) -> None:
+    secrets = Secrets()
+    secrets.add(known)
+    token = scrubbing(secrets.scrub)
+    try:
+        compiled, python = _both({"v": value, "k": known[0], "t": (known[-1], 1.5)}, True)
+    finally:
+        stop_scrubbing(token)
+    assert compiled == python
+    assert "'k': '***'" in compiled
+
+
+def test_a_walked_value_runs_each_repr_once() -> None:
+    python_safe_repr([Counting()])  # routed
+    Counting.calls = 0
+    shown = safe_repr({"a": [Counting(), Counting()], "b": (1, Counting())})
+    assert shown == "{'a': [<counted>, <counted>], 'b': (1, <counted>)}"
+    assert Counting.calls == 3
+
+
+class Meddling:
+    """A repr that changes the dict being shown: the walk reads what is there then."""
+
+    def __init__(self, target: dict) -> None:
+        self.target = target
+
+    def __repr__(self) -> str:
+        self.target.pop("z", None)
+        self.target["b"] = {1, 2}
+        return "<meddling>"
+
+
+def test_a_dict_changed_by_a_repr_during_the_walk_is_shown_as_python_shows_it() -> None:
+    python_safe_repr([Meddling({})])  # routed
+    shown = []
+    for show in (safe_repr, python_safe_repr):
+        target: dict = {}
+        target.update({"a": Meddling(target), "b": 1, "z": 2})
+        shown.append(show(target))
+    assert shown[0] == shown[1]
+
+
+#: `_SECRET_IN_TEXT` as it was before it matched names from the start of a word only.
+_FROM_ANY_POSITION = re.compile(_SECRET_IN_TEXT.pattern.removeprefix(r"(?<![\w-])"),
+                                re.IGNORECASE)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(texts, st.sampled_from(SECRET_WORDS + ["=", "': '", "-", "_x", " "]),
+                          st.text(alphabet="aAxX-_0", min_size=1, max_size=30)),
+                max_size=8).map("".join))
+def test_secrets_in_text_are_found_from_the_start_of_words_as_from_anywhere(text) -> None:
+    assert _SECRET_IN_TEXT.sub(_mask, text) == _FROM_ANY_POSITION.sub(_mask, text)
