@@ -14,6 +14,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <frameobject.h>
 #include <time.h>
 
@@ -2554,6 +2555,243 @@ core_safe_repr(PyObject *value, int redact)
     return text;
 }
 
+/* -- plain_extras: `_freeze`'s per-step work, compiled ------------------------------------
+ *
+ * When a trace is built every step's stored detail (the strings hooks rendered, then the
+ * values line tracing kept raw, `values.rendered_detail`) and its facts become plain JSON
+ * values with the secrets known by value hidden (`plain.PlainValues`). A live server does
+ * this for every request it stores, a line-mode registration for tens of thousands of
+ * steps. Here the same for exact builtins; any other fact value goes to the given
+ * `PlainValues` (`value(v, depth)`, `_text(v)`), which this must always agree with (the
+ * pure engine uses the Python functions; `tests/tracer/test_engines_agree.py`). */
+
+#define PLAIN_MAX_DEPTH 12  /* plain._MAX_DEPTH */
+
+typedef struct {
+    PyObject *plain;       /* the PlainValues, for what is not done here */
+    PyObject *scrub;       /* its scrub function, or NULL */
+    PyObject *code_names;  /* names of code kept as they are (a frozenset) */
+    PyObject *memo;        /* id of a kept value -> its stored form */
+    PyObject *deleted;     /* values.DELETED */
+    PyObject *redact;      /* Py_True / Py_False */
+} PlainParts;
+
+/* `PlainValues.scrub(text)` for an exact string; steals `text`. */
+static PyObject *
+plain_scrub(PlainParts *parts, PyObject *text)
+{
+    if (text == NULL || parts->scrub == NULL)
+        return text;
+    int kept = PySet_Contains(parts->code_names, text);
+    if (kept != 0) {
+        if (kept < 0)
+            Py_CLEAR(text);
+        return text;
+    }
+    Py_SETREF(text, PyObject_CallOneArg(parts->scrub, text));
+    return text;
+}
+
+/* `PlainValues._text(value)`. */
+static PyObject *
+plain_text(PlainParts *parts, PyObject *value)
+{
+    if (PyUnicode_CheckExact(value))
+        return plain_scrub(parts, Py_NewRef(value));
+    if (PyUnicode_Check(value))
+        return PyObject_CallMethod(parts->plain, "_text", "O", value);
+    return plain_scrub(parts, core_safe_repr(value, 1));
+}
+
+/* `PlainValues.value(value, depth)`. */
+static PyObject *
+plain_value(PlainParts *parts, PyObject *value, int depth)
+{
+    PyTypeObject *kind = Py_TYPE(value);
+    if (kind == &PyUnicode_Type)
+        return plain_scrub(parts, Py_NewRef(value));
+    if (value == Py_None || kind == &PyBool_Type || kind == &PyLong_Type)
+        return Py_NewRef(value);
+    if (kind == &PyFloat_Type && isfinite(PyFloat_AS_DOUBLE(value)))
+        return Py_NewRef(value);
+    if (depth < PLAIN_MAX_DEPTH && (kind == &PyList_Type || kind == &PyTuple_Type)) {
+        PyObject *items = PyList_New(0);
+        for (Py_ssize_t i = 0; items && i < PySequence_Fast_GET_SIZE(value); i++) {
+            PyObject *item = Py_NewRef(PySequence_Fast_GET_ITEM(value, i));
+            PyObject *plain = plain_value(parts, item, depth + 1);
+            Py_DECREF(item);
+            if (plain == NULL || PyList_Append(items, plain) < 0)
+                Py_CLEAR(items);
+            Py_XDECREF(plain);
+        }
+        return items;
+    }
+    if (depth < PLAIN_MAX_DEPTH && kind == &PyDict_Type) {
+        PyObject *plain = PyDict_New(), *items = plain ? PyDict_Items(value) : NULL;
+        for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
+            PyObject *pair = PyList_GET_ITEM(items, i);
+            PyObject *key = plain_text(parts, PyTuple_GET_ITEM(pair, 0));
+            PyObject *item = key ? plain_value(parts, PyTuple_GET_ITEM(pair, 1), depth + 1)
+                                 : NULL;
+            if (item == NULL || PyDict_SetItem(plain, key, item) < 0)
+                Py_CLEAR(plain);
+            Py_XDECREF(key);
+            Py_XDECREF(item);
+            if (plain == NULL)
+                break;
+        }
+        Py_XDECREF(items);
+        if (items == NULL)
+            Py_CLEAR(plain);
+        return plain;
+    }
+    return PyObject_CallMethod(parts->plain, "value", "Oi", value, depth);
+}
+
+/* `{_text(key): convert(value)}` of a mapping (detail: `_text`; facts: `value`); an empty
+ * dict for none. */
+static PyObject *
+plain_mapping(PlainParts *parts, PyObject *mapping, int facts)
+{
+    PyObject *plain = PyDict_New();
+    if (plain == NULL || mapping == Py_None)
+        return plain;
+    int truth = PyObject_IsTrue(mapping);
+    if (truth <= 0) {
+        if (truth < 0)
+            Py_CLEAR(plain);
+        return plain;
+    }
+    PyObject *items = PyMapping_Items(mapping);
+    for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        PyObject *key = plain_text(parts, PyTuple_GET_ITEM(pair, 0));
+        PyObject *item = key == NULL ? NULL
+            : facts ? plain_value(parts, PyTuple_GET_ITEM(pair, 1), 0)
+                    : plain_text(parts, PyTuple_GET_ITEM(pair, 1));
+        if (item == NULL || PyDict_SetItem(plain, key, item) < 0)
+            Py_CLEAR(plain);
+        Py_XDECREF(key);
+        Py_XDECREF(item);
+        if (plain == NULL)
+            break;
+    }
+    if (items == NULL)
+        Py_CLEAR(plain);
+    Py_XDECREF(items);
+    return plain;
+}
+
+/* `values.render(name, value, redact, memo)`: the stored form of one kept value. */
+static PyObject *
+rendered_value(PlainParts *parts, PyObject *name, PyObject *value)
+{
+    if (value == parts->deleted)
+        return PyUnicode_FromString("<deleted>");
+    if (parts->redact == Py_True && value != Py_None) {
+        int secret = secret_name(name);
+        if (secret < 0)
+            return NULL;
+        if (secret)
+            return named_value(name, value, parts->redact);
+    }
+    PyObject *key = PyLong_FromVoidPtr(value);
+    if (key == NULL)
+        return NULL;
+    PyObject *text = PyDict_GetItemWithError(parts->memo, key);
+    if (text != NULL || PyErr_Occurred()) {
+        Py_DECREF(key);
+        return Py_XNewRef(text);
+    }
+    text = core_safe_repr(value, parts->redact == Py_True);
+    if (text != NULL && PyDict_SetItem(parts->memo, key, text) < 0)
+        Py_CLEAR(text);
+    Py_DECREF(key);
+    return text;
+}
+
+/* `PlainValues.detail(values.rendered_detail(detail, raw, redact, memo))`. */
+static PyObject *
+plain_detail(PlainParts *parts, PyObject *detail, PyObject *raw)
+{
+    int any_raw = raw == Py_None ? 0 : PyObject_IsTrue(raw);
+    if (any_raw <= 0)
+        return any_raw < 0 ? NULL : plain_mapping(parts, detail, 0);
+    PyObject *merged = PyDict_New();
+    if (merged == NULL)
+        return NULL;
+    if (detail != Py_None && PyDict_Update(merged, detail) < 0) {
+        Py_DECREF(merged);
+        return NULL;
+    }
+    PyObject *items = PyMapping_Items(raw);
+    for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        PyObject *text = rendered_value(parts, PyTuple_GET_ITEM(pair, 0),
+                                        PyTuple_GET_ITEM(pair, 1));
+        if (text == NULL || PyDict_SetItem(merged, PyTuple_GET_ITEM(pair, 0), text) < 0)
+            Py_CLEAR(items);
+        Py_XDECREF(text);
+    }
+    PyObject *plain = items ? plain_mapping(parts, merged, 0) : NULL;
+    Py_XDECREF(items);
+    Py_DECREF(merged);
+    return plain;
+}
+
+/* plain_extras(rows, plain, scrub, code_names, redact, memo, deleted): the names and the
+ * extras, (time, detail, facts, thread), of a record's rows, as `_freeze` makes them. */
+static PyObject *
+plain_extras(PyObject *module, PyObject *args)
+{
+    PyObject *rows, *scrub;
+    PlainParts parts;
+    if (!PyArg_ParseTuple(args, "O!OOO!OO!O", &PyList_Type, &rows, &parts.plain, &scrub,
+                          &PyFrozenSet_Type, &parts.code_names, &parts.redact,
+                          &PyDict_Type, &parts.memo, &parts.deleted))
+        return NULL;
+    if (SR_PYTHON == NULL || SAFE_VALUE == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "repr_helpers()/value_helpers() were not called");
+        return NULL;
+    }
+    parts.scrub = scrub == Py_None ? NULL : scrub;
+    parts.redact = PyObject_IsTrue(parts.redact) ? Py_True : Py_False;
+    Py_ssize_t count = PyList_GET_SIZE(rows);
+    PyObject *names = PyList_New(count), *extras = names ? PyList_New(count) : NULL;
+    for (Py_ssize_t i = 0; extras && i < count; i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_CheckExact(row) || PyTuple_GET_SIZE(row) != 12) {
+            PyErr_SetString(PyExc_TypeError, "plain_extras: a row is a tuple of 12");
+            Py_CLEAR(extras);
+            break;
+        }
+        PyObject *name = PyTuple_GET_ITEM(row, 3);
+        name = PyUnicode_CheckExact(name) ? Py_NewRef(name) : plain_text(&parts, name);
+        PyObject *detail = name ? plain_detail(&parts, PyTuple_GET_ITEM(row, 8),
+                                               PyTuple_GET_ITEM(row, 11)) : NULL;
+        PyObject *facts = detail ? plain_mapping(&parts, PyTuple_GET_ITEM(row, 10), 1) : NULL;
+        PyObject *extra = facts ? PyTuple_Pack(4, PyTuple_GET_ITEM(row, 6), detail, facts,
+                                               PyTuple_GET_ITEM(row, 7)) : NULL;
+        Py_XDECREF(detail);
+        Py_XDECREF(facts);
+        if (extra == NULL) {
+            Py_XDECREF(name);
+            Py_CLEAR(extras);
+            break;
+        }
+        PyList_SET_ITEM(names, i, name);
+        PyList_SET_ITEM(extras, i, extra);
+    }
+    if (extras == NULL) {
+        Py_XDECREF(names);
+        return NULL;
+    }
+    PyObject *both = PyTuple_Pack(2, names, extras);
+    Py_DECREF(names);
+    Py_DECREF(extras);
+    return both;
+}
+
 /* hook_helpers(bookkeeping, environ_summary): what the stand-ins share with the Python
  * side, given once. */
 static PyObject *
@@ -2591,6 +2829,9 @@ static PyMethodDef module_methods[] = {
     {"repr_helpers", repr_helpers, METH_VARARGS,
      "repr_helpers(python_safe_repr, routes, scrubber, redact_text, own, names, placeholder):"
      " what safe_repr hands the rest to."},
+    {"plain_extras", plain_extras, METH_VARARGS,
+     "plain_extras(rows, plain, scrub, code_names, redact, memo, deleted): names and extras "
+     "of a record's rows as plain values, as the trace is built."},
     {"walk_helpers", walk_helpers, METH_VARARGS,
      "walk_helpers(repr1, names_only): the Python walk's repr1 and _names_only, for what the "
      "compiled walk of containers leaves to them."},

@@ -33,6 +33,10 @@ class PlainValues:
         #: trace embeds as written, not values; kept as they are wherever they appear.
         self._code_names = code_names
 
+    @property
+    def code_names(self) -> frozenset[str]:
+        return self._code_names
+
     def scrub(self, text: str) -> str:
         """`text` with the known secrets hidden (a name of code kept as it is)."""
         if self._scrub is None or text in self._code_names:

@@ -40,7 +40,7 @@ from tracer.saferepr import (
 )
 from tracer.secret_values import Secrets, config_secrets, is_secret_config_key
 from tracer.steptable import KIND_CODES, StepTable
-from tracer.values import rendered_detail
+from tracer.values import DELETED, rendered_detail
 
 DEFAULT_MAX_STEPS = 100_000
 _MAX_ERROR_SAMPLES = 5
@@ -831,22 +831,27 @@ def _freeze(record: StepRecord, redact: bool = True, secrets: Secrets | None = N
     token = scrubbing(plain.scrub)
     memo: dict[int, str] = {}
     try:
+        core = compiled_steps()
+        if core is not None:  # the same values, converted in C
+            names, extras = core.plain_extras(rows, plain, secrets.scrub if secrets else None,
+                                              plain.code_names, redact, memo, DELETED)
+        else:
+            name_of, detail_of, facts_of = plain.name, plain.detail, plain.facts
+            names = [name_of(row[3]) for row in rows]
+            extras = [(row[6], detail_of(rendered_detail(row[8], row[11], redact, memo)),
+                       facts_of(row[10]), row[7]) for row in rows]
         if not lazy:
-            return tuple(Step(row[0], row[1], row[2], plain.name(row[3]), row[4], row[5],
-                              row[6], row[7],
-                              plain.detail(rendered_detail(row[8], row[11], redact, memo)),
-                              row[9], plain.facts(row[10]))
-                         for row in rows)
-        name_of, detail_of, facts_of = plain.name, plain.detail, plain.facts
+            return tuple(Step(row[0], row[1], row[2], name, row[4], row[5], row[6], row[7],
+                              extra[1], row[9], extra[2])
+                         for row, name, extra in zip(rows, names, extras, strict=True))
         return StepTable.from_rows(
             parents=[row[1] for row in rows],
             kinds="".join([KIND_CODES[row[2]] for row in rows]),
-            names=[name_of(row[3]) for row in rows],
+            names=names,
             files=[row[4] for row in rows],
             lines=[row[5] for row in rows],
             roles={row[0]: row[9] for row in rows if row[9] is not None},
-            extras=[(row[6], detail_of(rendered_detail(row[8], row[11], redact, memo)),
-                     facts_of(row[10]), row[7]) for row in rows],
+            extras=extras,
         )
     finally:
         stop_scrubbing(token)
