@@ -1138,6 +1138,32 @@ named_value(PyObject *name, PyObject *value, PyObject *redact)
     return PyObject_Vectorcall(SAFE_VALUE, call, 2, KWNAMES_REDACT);
 }
 
+/* named(values, redact): `Recorder.named`, `{name: safe_value(name, value, redact)}`. */
+static PyObject *
+named_function(PyObject *module, PyObject *args)
+{
+    PyObject *values, *redact;
+    if (!PyArg_ParseTuple(args, "OO", &values, &redact))
+        return NULL;
+    if (SAFE_VALUE == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "value_helpers() was not called");
+        return NULL;
+    }
+    redact = PyObject_IsTrue(redact) ? Py_True : Py_False;
+    PyObject *items = PyMapping_Items(values);
+    PyObject *named = items ? PyDict_New() : NULL;
+    for (Py_ssize_t i = 0; named && i < PyList_GET_SIZE(items); i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        PyObject *text = named_value(PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1),
+                                     redact);
+        if (text == NULL || PyDict_SetItem(named, PyTuple_GET_ITEM(pair, 0), text) < 0)
+            Py_CLEAR(named);
+        Py_XDECREF(text);
+    }
+    Py_XDECREF(items);
+    return named;
+}
+
 /* `_stored_argument(name, value, redact)`: a WSGI environ by its summary, anything else
  * as `safe_value` writes it. */
 static PyObject *
@@ -2832,6 +2858,8 @@ static PyMethodDef module_methods[] = {
     {"plain_extras", plain_extras, METH_VARARGS,
      "plain_extras(rows, plain, scrub, code_names, redact, memo, deleted): names and extras "
      "of a record's rows as plain values, as the trace is built."},
+    {"named", named_function, METH_VARARGS,
+     "named(values, redact): Recorder.named, the stored form of each named value."},
     {"walk_helpers", walk_helpers, METH_VARARGS,
      "walk_helpers(repr1, names_only): the Python walk's repr1 and _names_only, for what the "
      "compiled walk of containers leaves to them."},

@@ -156,8 +156,9 @@ def environ_secrets(environ: Mapping[str, Any], body: bytes | None) -> set[str]:
             found |= cookie_secrets(value)
         elif is_secret_name(name):
             found.add(value)
-    found |= _field_secrets(parse_qsl(str(environ.get("QUERY_STRING") or ""),
-                                      keep_blank_values=True))
+    query = str(environ.get("QUERY_STRING") or "")
+    if query:  # most requests have none, and parsing nothing still costs a few calls
+        found |= _field_secrets(parse_qsl(query, keep_blank_values=True))
     if body:
         found |= body_secrets(body, str(environ.get("CONTENT_TYPE") or ""))
     return found

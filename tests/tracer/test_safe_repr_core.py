@@ -220,3 +220,13 @@ _FROM_ANY_POSITION = re.compile(_SECRET_IN_TEXT.pattern.removeprefix(r"(?<![\w-]
                 max_size=8).map("".join))
 def test_secrets_in_text_are_found_from_the_start_of_words_as_from_anywhere(text) -> None:
     assert _SECRET_IN_TEXT.sub(_mask, text) == _FROM_ANY_POSITION.sub(_mask, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.one_of(st.sampled_from(SECRET_WORDS + ["n", "view", "rv"]), texts),
+                       st.one_of(values, nested), max_size=6), st.booleans())
+def test_named_values_are_stored_as_safe_value_stores_them(named, redact) -> None:
+    from tracer.saferepr import safe_value
+
+    python = {name: safe_value(name, value, redact=redact) for name, value in named.items()}
+    assert core.named(named, redact) == python
