@@ -1138,6 +1138,84 @@ named_value(PyObject *name, PyObject *value, PyObject *redact)
     return PyObject_Vectorcall(SAFE_VALUE, call, 2, KWNAMES_REDACT);
 }
 
+static PyObject *STR_LINE;  /* "line" */
+
+/* record_rows(steps, logged, details, facts, raw, start, stop): `StepRecord.rows()`, the
+ * rows from id `start` to `stop`, each step's row (or, for a logged line step, its call's
+ * name, file and thread) with its detail, role, facts and raw values; up to the first id
+ * with no row (a step another thread is adding right now). */
+static PyObject *
+record_rows(PyObject *module, PyObject *args)
+{
+    PyObject *steps, *logged, *details, *facts, *raw;
+    Py_ssize_t start, stop;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!nn", &PyDict_Type, &steps, &PyDict_Type, &logged,
+                          &PyDict_Type, &details, &PyDict_Type, &facts, &PyDict_Type, &raw,
+                          &start, &stop))
+        return NULL;
+    /* Every row, detail and value is held while the next is made: an allocation may run
+     * the collector, and a finalizer may change the record's dicts. */
+    PyObject *rows = PyList_New(0);
+    for (Py_ssize_t id = start; rows != NULL && id < stop; id++) {
+        PyObject *key = PyLong_FromSsize_t(id);
+        PyObject *row = key ? Py_XNewRef(PyDict_GetItemWithError(steps, key)) : NULL;
+        if (row == NULL && key != NULL && !PyErr_Occurred())
+            row = Py_XNewRef(PyDict_GetItemWithError(logged, key));
+        if (row == NULL) {
+            Py_XDECREF(key);
+            if (key == NULL || PyErr_Occurred())
+                Py_CLEAR(rows);
+            break;
+        }
+        PyObject *made = NULL, *call = NULL, *detail = NULL, *fact = NULL, *kept = NULL;
+        if (!PyTuple_Check(row))
+            PyErr_SetString(PyExc_TypeError, "a step's row is a tuple");
+        else if (PyTuple_GET_SIZE(row) == 3) {  /* a line step: (parent, line, time) */
+            PyObject *parent = PyTuple_GET_ITEM(row, 0);
+            call = Py_XNewRef(PyDict_GetItemWithError(steps, parent));
+            kept = call ? Py_XNewRef(PyDict_GetItemWithError(raw, key)) : NULL;
+            if (call == NULL && !PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, parent);
+            else if (call != NULL && (!PyTuple_Check(call) || PyTuple_GET_SIZE(call) < 8))
+                PyErr_SetString(PyExc_IndexError, "a call's row is too short");
+            else if (!PyErr_Occurred())
+                made = PyTuple_Pack(12, key, parent, STR_LINE, PyTuple_GET_ITEM(call, 3),
+                                    PyTuple_GET_ITEM(call, 4), PyTuple_GET_ITEM(row, 1),
+                                    PyTuple_GET_ITEM(row, 2), PyTuple_GET_ITEM(call, 7),
+                                    Py_None, Py_None, Py_None, kept ? kept : Py_None);
+        }
+        else if (PyTuple_GET_SIZE(row) < 9)
+            PyErr_SetString(PyExc_IndexError, "a step's row is too short");
+        else {
+            detail = Py_XNewRef(PyDict_GetItemWithError(details, key));
+            if (!PyErr_Occurred())
+                fact = Py_XNewRef(PyDict_GetItemWithError(facts, key));
+            if (!PyErr_Occurred())
+                kept = Py_XNewRef(PyDict_GetItemWithError(raw, key));
+            if (!PyErr_Occurred())
+                made = PyTuple_New(12);
+            for (Py_ssize_t i = 0; made && i < 8; i++)
+                PyTuple_SET_ITEM(made, i, Py_NewRef(PyTuple_GET_ITEM(row, i)));
+            if (made) {
+                PyTuple_SET_ITEM(made, 8, Py_NewRef(detail ? detail : Py_None));
+                PyTuple_SET_ITEM(made, 9, Py_NewRef(PyTuple_GET_ITEM(row, 8)));
+                PyTuple_SET_ITEM(made, 10, Py_NewRef(fact ? fact : Py_None));
+                PyTuple_SET_ITEM(made, 11, Py_NewRef(kept ? kept : Py_None));
+            }
+        }
+        Py_XDECREF(call);
+        Py_XDECREF(detail);
+        Py_XDECREF(fact);
+        Py_XDECREF(kept);
+        Py_DECREF(row);
+        Py_DECREF(key);
+        if (made == NULL || PyList_Append(rows, made) < 0)
+            Py_CLEAR(rows);
+        Py_XDECREF(made);
+    }
+    return rows;
+}
+
 /* named(values, redact): `Recorder.named`, `{name: safe_value(name, value, redact)}`. */
 static PyObject *
 named_function(PyObject *module, PyObject *args)
@@ -2858,6 +2936,8 @@ static PyMethodDef module_methods[] = {
     {"plain_extras", plain_extras, METH_VARARGS,
      "plain_extras(rows, plain, scrub, code_names, redact, memo, deleted): names and extras "
      "of a record's rows as plain values, as the trace is built."},
+    {"record_rows", record_rows, METH_VARARGS,
+     "record_rows(steps, logged, details, facts, raw, start, stop): StepRecord.rows()."},
     {"named", named_function, METH_VARARGS,
      "named(values, redact): Recorder.named, the stored form of each named value."},
     {"walk_helpers", walk_helpers, METH_VARARGS,
@@ -3223,6 +3303,7 @@ PyInit__stepcore(void)
 #define INTERN(var, text) if (!((var) = PyUnicode_InternFromString(text))) return NULL
     INTERN(STR_STEPS, "steps");
     INTERN(STR_FILL, "...");
+    INTERN(STR_LINE, "line");
     INTERN(STR_COMMA_SPACE, ", ");
     INTERN(STR_IDS, "ids");
     INTERN(STR_MAX_STEPS, "max_steps");

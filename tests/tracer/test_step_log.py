@@ -4,9 +4,13 @@ as the rows it would have held."""
 
 from __future__ import annotations
 
-import pytest
+from unittest import mock
 
-from tracer.engine import INTERFACE, built_core
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracer.engine import INTERFACE, built_core, compiled_steps
 from tracer.recorder import StepRecord
 
 core = built_core("_linecore", INTERFACE)
@@ -166,3 +170,49 @@ def test_steps_past_the_cap_are_dropped_and_counted_by_both_engines_alike(
     steps, dropped = kept["compiled"]
     assert len(steps) == cap and dropped > 0
     assert [step[0] for step in steps] == list(range(cap))
+
+
+steps_core = compiled_steps()
+
+
+def _python_rows(record: StepRecord, start: int) -> list[tuple] | type[Exception]:
+    with mock.patch("tracer.recorder.compiled_steps", return_value=None):
+        try:
+            return record.rows(start)
+        except (KeyError, IndexError) as error:
+            return type(error)
+
+
+def _compiled_rows(record: StepRecord, start: int) -> list[tuple] | type[Exception]:
+    try:
+        return record.rows(start)
+    except (KeyError, IndexError) as error:
+        return type(error)
+
+
+call_rows = st.builds(lambda name, thread, role: (0, None, "call", name, "app.py", 3, 9, thread,
+                                                  role),
+                      st.sampled_from(["view", "Index.get"]), st.integers(0, 2**64),
+                      st.sampled_from([None, "view", "handler"]))
+
+
+@pytest.mark.skipif(steps_core is None, reason="the compiled step core is not built")
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.integers(0, 12), st.one_of(
+           call_rows, st.tuples(st.integers(0, 14), st.integers(1, 99), st.integers(0, 10**12)),
+           st.just((1, 2, 3, 4)))),
+       st.dictionaries(st.integers(0, 12), st.dictionaries(st.text(max_size=3), st.text())),
+       st.dictionaries(st.integers(0, 12), st.dictionaries(st.text(max_size=3), st.integers())),
+       st.dictionaries(st.integers(0, 12), st.dictionaries(st.text(max_size=3), st.integers())),
+       st.integers(0, 13), st.integers(0, 5))
+def test_the_compiled_rows_are_the_python_rows(steps, details, facts, raw, issued,
+                                                start) -> None:
+    record = StepRecord(max_steps=1000)
+    record.steps.update(steps)
+    record.details.update(details)
+    record.facts.update(facts)
+    record.raw.update(raw)
+    for _ in range(issued):
+        next(record.ids)
+    with mock.patch.object(StepRecord, "size", return_value=issued):
+        assert _compiled_rows(record, start) == _python_rows(record, start)
