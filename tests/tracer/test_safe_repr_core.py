@@ -1,7 +1,8 @@
 """The compiled `safe_repr` (`tracer/_stepcore.c`) gives what the Python one gives: for
 scalars, strings of every kind, objects shown by their own repr or by name only, reprs
-that fail or cheat, with and without redaction and secrets known by value, and for the
-cases it hands to the Python function."""
+that fail or cheat, containers nested past the walk's limits, with and without redaction
+and secrets known by value, and for the cases it hands to the Python function; and the
+core's stored form of named values is `safe_value`'s."""
 
 from __future__ import annotations
 
@@ -76,51 +77,6 @@ values = st.one_of(values, st.lists(flat_items, max_size=14),
                    st.sampled_from([["\x00" * 39], ["\x00" * 40], ("\x00" * 44,), ["\xe9" * 39],
                                     [10**40 - 1], [10**40], (-(10**40),), [2**63], [True] * 13]))
 
-
-def _both(value: object, redact: bool) -> tuple[str, str]:
-    python_safe_repr(value, redact=redact)  # a type seen once is routed from then on
-    return safe_repr(value, redact=redact), python_safe_repr(value, redact=redact)
-
-
-@settings(max_examples=400, deadline=None)
-@given(values, st.booleans())
-def test_the_compiled_safe_repr_gives_what_the_python_one_gives(value, redact) -> None:
-    compiled, python = _both(value, redact)
-    assert compiled == python
-
-
-@settings(max_examples=200, deadline=None)
-@given(values, st.lists(st.text(alphabet="abcdefXYZ0123-", min_size=6, max_size=12),
-                        min_size=1, max_size=3))
-def test_secrets_known_by_value_are_hidden_alike(value, known) -> None:
-    secrets = Secrets()
-    secrets.add(known)
-    token = scrubbing(secrets.scrub)
-    try:
-        compiled, python = _both(value, True)
-        hidden = _both(Shown(f"x {known[0]} y"), True)
-    finally:
-        stop_scrubbing(token)
-    assert compiled == python
-    assert hidden[0] == hidden[1] and known[0] not in hidden[0]
-
-
-@pytest.mark.parametrize("length", [197, 198, 199, 200, 201, 260])
-@pytest.mark.parametrize("redact", [True, False])
-def test_strings_about_the_limit_are_cut_as_the_python_one_cuts_them(length, redact) -> None:
-    """Past 198 characters Python hands a string to reprlib, which cuts it its own way; a
-    string the Python function has routed once must not then take the own-repr path."""
-    for text in ("0" * length, "token=" + "x" * length):
-        assert _both(text, redact)[0] == _both(text, redact)[1]
-
-
-def test_the_recorder_uses_the_compiled_one() -> None:
-    assert safe_repr is core.safe_repr
-    assert safe_repr(Failing()) == "<Failing instance; repr failed: ValueError>"
-    with pytest.raises(TypeError):
-        safe_repr("a", "b")
-
-
 class Tagged(dict):
     """A dict subclass: reprlib shows it by its own repr, found by its type's name."""
 
@@ -155,28 +111,55 @@ nested = st.recursive(
                             st.dictionaries(keys, inner, max_size=14)),
     max_leaves=40,
 )
+#: Every value the tests give both functions.
+all_values = st.one_of(values, nested)
 
 
-@settings(max_examples=500, deadline=None)
-@given(nested)
-def test_nested_containers_are_walked_as_the_python_walk_does(value) -> None:
-    compiled, python = _both(value, True)
+def _both(value: object, redact: bool) -> tuple[str, str]:
+    python_safe_repr(value, redact=redact)  # a type seen once is routed from then on
+    return safe_repr(value, redact=redact), python_safe_repr(value, redact=redact)
+
+
+@settings(max_examples=800, deadline=None)
+@given(all_values, st.booleans())
+def test_the_compiled_safe_repr_gives_what_the_python_one_gives(value, redact) -> None:
+    compiled, python = _both(value, redact)
     assert compiled == python
 
 
-@settings(max_examples=200, deadline=None)
-@given(nested, st.lists(st.text(alphabet="abcdefXYZ0123-", min_size=6, max_size=12),
-                        min_size=1, max_size=3))
-def test_nested_containers_hide_secrets_known_by_value_alike(value, known) -> None:
+@settings(max_examples=400, deadline=None)
+@given(all_values, st.lists(st.text(alphabet="abcdefXYZ0123-", min_size=6, max_size=12),
+                            min_size=1, max_size=3))
+def test_secrets_known_by_value_are_hidden_alike(value, known) -> None:
     secrets = Secrets()
     secrets.add(known)
     token = scrubbing(secrets.scrub)
     try:
-        compiled, python = _both({"v": value, "k": known[0], "t": (known[-1], 1.5)}, True)
+        compiled, python = _both(value, True)
+        hidden = _both(Shown(f"x {known[0]} y"), True)
+        walked = _both({"v": value, "k": known[0], "t": (known[-1], 1.5)}, True)
     finally:
         stop_scrubbing(token)
     assert compiled == python
-    assert "'k': '***'" in compiled
+    assert hidden[0] == hidden[1] and known[0] not in hidden[0]
+    assert walked[0] == walked[1] and "'k': '***'" in walked[0]
+
+
+@pytest.mark.parametrize("length", [197, 198, 199, 200, 201, 260])
+@pytest.mark.parametrize("redact", [True, False])
+def test_strings_about_the_limit_are_cut_as_the_python_one_cuts_them(length, redact) -> None:
+    """Past 198 characters Python hands a string to reprlib, which cuts it its own way; a
+    string the Python function has routed once must not then take the own-repr path."""
+    for text in ("0" * length, "token=" + "x" * length):
+        assert _both(text, redact)[0] == _both(text, redact)[1]
+
+
+def test_the_recorder_uses_the_compiled_one() -> None:
+    assert safe_repr is core.safe_repr
+    assert safe_repr(Failing()) == "<Failing instance; repr failed: ValueError>"
+    with pytest.raises(TypeError):
+        safe_repr("a", "b")
+
 
 
 def test_a_walked_value_runs_each_repr_once() -> None:
@@ -224,7 +207,7 @@ def test_secrets_in_text_are_found_from_the_start_of_words_as_from_anywhere(text
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.one_of(st.sampled_from(SECRET_WORDS + ["n", "view", "rv"]), texts),
-                       st.one_of(values, nested), max_size=6), st.booleans())
+                       all_values, max_size=6), st.booleans())
 def test_named_values_are_stored_as_safe_value_stores_them(named, redact) -> None:
     from tracer.saferepr import safe_value
 
