@@ -2138,27 +2138,34 @@ repr_helpers(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *STR_FILL;  /* "..." */
+
+/* `text[:head] + "..." + text[len(text) - tail:]`, sliced as Python slices (a negative
+ * start counts from the end); steals `text`. */
+static PyObject *
+cut_middle(PyObject *text, Py_ssize_t head, Py_ssize_t tail)
+{
+    if (text == NULL)
+        return NULL;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *first = PySequence_GetSlice(text, 0, head);
+    PyObject *last = first ? PySequence_GetSlice(text, length - tail, PY_SSIZE_T_MAX) : NULL;
+    PyObject *start = last ? PyUnicode_Concat(first, STR_FILL) : NULL;
+    PyObject *joined = start ? PyUnicode_Concat(start, last) : NULL;
+    Py_XDECREF(start);
+    Py_XDECREF(last);
+    Py_XDECREF(first);
+    Py_DECREF(text);
+    return joined;
+}
+
 /* `text[:98] + "..." + text[-98:]` past MAX_TEXT characters; steals `text`. */
 static PyObject *
 cut_short(PyObject *text)
 {
     if (text == NULL || PyUnicode_GET_LENGTH(text) <= MAX_TEXT)
         return text;
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text), half = (MAX_TEXT - 3) / 2;
-    PyObject *head = PyUnicode_Substring(text, 0, half);
-    PyObject *tail = head ? PyUnicode_Substring(text, length - half, length) : NULL;
-    PyObject *dots = tail ? PyUnicode_FromString("...") : NULL;
-    PyObject *joined = NULL;
-    if (dots != NULL) {
-        PyObject *first = PyUnicode_Concat(head, dots);
-        joined = first ? PyUnicode_Concat(first, tail) : NULL;
-        Py_XDECREF(first);
-    }
-    Py_XDECREF(dots);
-    Py_XDECREF(tail);
-    Py_XDECREF(head);
-    Py_DECREF(text);
-    return joined;
+    return cut_middle(text, (MAX_TEXT - 3) / 2, (MAX_TEXT - 3) / 2);
 }
 
 /* `saferepr._may_hold_secret(text.lower())` for ASCII text; 1 for any other text (the
@@ -2262,7 +2269,7 @@ python_safe_repr(PyObject *value, int redact)
 static const char *const WALK_NAMED[] = {"", "1", "tuple", "list", "array", "set", "frozenset",
                                          "deque", "dict", "str", "int", "instance", NULL};
 
-static PyObject *STR_FILL, *STR_COMMA_SPACE;  /* "...", ", " */
+static PyObject *STR_COMMA_SPACE;  /* ", " */
 static PyObject *WALK_PYTHON;      /* saferepr._REDACTING.repr1 */
 static PyObject *WALK_NAMES_ONLY;  /* saferepr._names_only */
 
@@ -2304,25 +2311,6 @@ shown_by_instance_repr(PyObject *value)
             shown = 0;
     Py_DECREF(name);
     return shown;
-}
-
-/* `text[:head] + "..." + text[len(text) - tail:]`, sliced as Python slices (a negative
- * start counts from the end); steals `text`. */
-static PyObject *
-cut_middle(PyObject *text, Py_ssize_t head, Py_ssize_t tail)
-{
-    if (text == NULL)
-        return NULL;
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    PyObject *first = PySequence_GetSlice(text, 0, head);
-    PyObject *last = first ? PySequence_GetSlice(text, length - tail, PY_SSIZE_T_MAX) : NULL;
-    PyObject *start = last ? PyUnicode_Concat(first, STR_FILL) : NULL;
-    PyObject *joined = start ? PyUnicode_Concat(start, last) : NULL;
-    Py_XDECREF(start);
-    Py_XDECREF(last);
-    Py_XDECREF(first);
-    Py_DECREF(text);
-    return joined;
 }
 
 /* `scrubbed(text)` with the scrubber read once for the walk (NULL: none); steals `text`. */
