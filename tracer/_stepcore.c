@@ -2658,6 +2658,7 @@ core_safe_repr(PyObject *value, int redact)
  * pure engine uses the Python functions; `tests/tracer/test_engines_agree.py`). */
 
 #define PLAIN_MAX_DEPTH 12  /* plain._MAX_DEPTH */
+#define PLAIN_DETAIL (-1)   /* plain_mapping of a detail: every value by `_text` */
 
 typedef struct {
     PyObject *plain;       /* the PlainValues, for what is not done here */
@@ -2695,6 +2696,8 @@ plain_text(PlainParts *parts, PyObject *value)
     return plain_scrub(parts, core_safe_repr(value, 1));
 }
 
+static PyObject *plain_mapping(PlainParts *parts, PyObject *mapping, int depth);
+
 /* `PlainValues.value(value, depth)`. */
 static PyObject *
 plain_value(PlainParts *parts, PyObject *value, int depth)
@@ -2718,32 +2721,15 @@ plain_value(PlainParts *parts, PyObject *value, int depth)
         }
         return items;
     }
-    if (depth < PLAIN_MAX_DEPTH && kind == &PyDict_Type) {
-        PyObject *plain = PyDict_New(), *items = plain ? PyDict_Items(value) : NULL;
-        for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
-            PyObject *pair = PyList_GET_ITEM(items, i);
-            PyObject *key = plain_text(parts, PyTuple_GET_ITEM(pair, 0));
-            PyObject *item = key ? plain_value(parts, PyTuple_GET_ITEM(pair, 1), depth + 1)
-                                 : NULL;
-            if (item == NULL || PyDict_SetItem(plain, key, item) < 0)
-                Py_CLEAR(plain);
-            Py_XDECREF(key);
-            Py_XDECREF(item);
-            if (plain == NULL)
-                break;
-        }
-        Py_XDECREF(items);
-        if (items == NULL)
-            Py_CLEAR(plain);
-        return plain;
-    }
+    if (depth < PLAIN_MAX_DEPTH && kind == &PyDict_Type)
+        return plain_mapping(parts, value, depth + 1);
     return PyObject_CallMethod(parts->plain, "value", "Oi", value, depth);
 }
 
-/* `{_text(key): convert(value)}` of a mapping (detail: `_text`; facts: `value`); an empty
- * dict for none. */
+/* `{_text(key): convert(value)}` of a mapping, an empty dict for none: a detail's values
+ * by `_text` (`depth` PLAIN_DETAIL), facts and dicts inside them by `value(v, depth)`. */
 static PyObject *
-plain_mapping(PlainParts *parts, PyObject *mapping, int facts)
+plain_mapping(PlainParts *parts, PyObject *mapping, int depth)
 {
     PyObject *plain = PyDict_New();
     if (plain == NULL || mapping == Py_None)
@@ -2759,8 +2745,8 @@ plain_mapping(PlainParts *parts, PyObject *mapping, int facts)
         PyObject *pair = PyList_GET_ITEM(items, i);
         PyObject *key = plain_text(parts, PyTuple_GET_ITEM(pair, 0));
         PyObject *item = key == NULL ? NULL
-            : facts ? plain_value(parts, PyTuple_GET_ITEM(pair, 1), 0)
-                    : plain_text(parts, PyTuple_GET_ITEM(pair, 1));
+            : depth >= 0 ? plain_value(parts, PyTuple_GET_ITEM(pair, 1), depth)
+                         : plain_text(parts, PyTuple_GET_ITEM(pair, 1));
         if (item == NULL || PyDict_SetItem(plain, key, item) < 0)
             Py_CLEAR(plain);
         Py_XDECREF(key);
@@ -2808,7 +2794,7 @@ plain_detail(PlainParts *parts, PyObject *detail, PyObject *raw)
 {
     int any_raw = raw == Py_None ? 0 : PyObject_IsTrue(raw);
     if (any_raw <= 0)
-        return any_raw < 0 ? NULL : plain_mapping(parts, detail, 0);
+        return any_raw < 0 ? NULL : plain_mapping(parts, detail, PLAIN_DETAIL);
     PyObject *merged = PyDict_New();
     if (merged == NULL)
         return NULL;
@@ -2825,7 +2811,7 @@ plain_detail(PlainParts *parts, PyObject *detail, PyObject *raw)
             Py_CLEAR(items);
         Py_XDECREF(text);
     }
-    PyObject *plain = items ? plain_mapping(parts, merged, 0) : NULL;
+    PyObject *plain = items ? plain_mapping(parts, merged, PLAIN_DETAIL) : NULL;
     Py_XDECREF(items);
     Py_DECREF(merged);
     return plain;
@@ -2861,7 +2847,7 @@ plain_extras(PyObject *module, PyObject *args)
         name = PyUnicode_CheckExact(name) ? Py_NewRef(name) : plain_text(&parts, name);
         PyObject *detail = name ? plain_detail(&parts, PyTuple_GET_ITEM(row, 8),
                                                PyTuple_GET_ITEM(row, 11)) : NULL;
-        PyObject *facts = detail ? plain_mapping(&parts, PyTuple_GET_ITEM(row, 10), 1) : NULL;
+        PyObject *facts = detail ? plain_mapping(&parts, PyTuple_GET_ITEM(row, 10), 0) : NULL;
         PyObject *extra = facts ? PyTuple_Pack(4, PyTuple_GET_ITEM(row, 6), detail, facts,
                                                PyTuple_GET_ITEM(row, 7)) : NULL;
         Py_XDECREF(detail);
