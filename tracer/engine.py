@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from types import ModuleType
 
@@ -29,6 +30,9 @@ def _switched_off() -> bool:
 
 def _built(name: str) -> ModuleType | None:
     """The extension `tracer.<name>`, if it was built."""
+    module = sys.modules.get(f"tracer.{name}")  # imported already: the common case, and
+    if module is not None:  # `import_module` costs microseconds each time a trace is built
+        return module
     try:
         return importlib.import_module(f"tracer.{name}")
     except ImportError:

@@ -908,6 +908,10 @@ class SourceCache:
     def __init__(self) -> None:
         self.spans: dict[int, tuple[int, int]] = {}
         self.files: dict[str, tuple[list[str], set[int], SourceFile]] = {}
+        #: The code objects of the last `bodies` call (their ids) and the lines of their
+        #: bodies by file: a live server builds a trace for every few requests, naming the
+        #: same code objects each time.
+        self._bodies: tuple[tuple[int, ...], dict[str, frozenset[int]]] = ((), {})
 
     def span(self, code: CodeType) -> tuple[int, int]:
         known = self.spans.get(id(code))
@@ -916,6 +920,20 @@ class SourceCache:
             numbers.add(code.co_firstlineno)
             known = self.spans[id(code)] = (min(numbers), max(numbers))
         return known
+
+    def bodies(self, codes: list[CodeType]) -> dict[str, frozenset[int]]:
+        """Every line of the bodies of `codes`, by file (worked out again only when the
+        code objects are not those of the last call)."""
+        ids = tuple(map(id, codes))
+        if ids == self._bodies[0]:
+            return self._bodies[1]
+        lines: dict[str, set[int]] = {}
+        for code in codes:
+            first, last = self.span(code)
+            lines.setdefault(code.co_filename, set()).update(range(first, last + 1))
+        bodies = {file: frozenset(numbers) for file, numbers in lines.items()}
+        self._bodies = (ids, bodies)
+        return bodies
 
     def source(self, file: str, lines: list[str], numbers: set[int]) -> SourceFile:
         """The recorded lines `numbers` of a file: the same as last time when they are, its
@@ -960,13 +978,13 @@ def collect_sources(
         for above in route.decorators_above_route:  # the `@decorator` lines no request ran
             if above.file and above.line:
                 wanted.setdefault(above.file, set()).add(above.line)
-    for code in list(codes):
-        first, last = cache.span(code)
-        wanted.setdefault(code.co_filename, set()).update(range(first, last + 1))
+    bodies = cache.bodies(list(codes))
     sources: dict[str, SourceFile] = {}
-    for file, numbers in wanted.items():
+    for file in {**wanted, **bodies}:
         lines = linecache.getlines(file)
         if not lines:
             continue
+        numbers = wanted.get(file, set())
+        numbers |= bodies.get(file, frozenset())
         sources[file] = cache.source(file, lines, numbers)
     return sources

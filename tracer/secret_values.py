@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import json
 import re
@@ -294,10 +295,21 @@ _KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")
 
 def is_secret_config_key(key: object) -> bool:
     """Whether a config key names a secret value, not a setting about one."""
+    if type(key) is str:  # remembered: a live server asks about every key for every trace
+        return _secret_config_text(key)
     if key == "SECRET_KEY":
         return True
     if not (isinstance(key, str) and is_secret_name(key)):
         return False
+    return _secret_config_words(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_config_text(key: str) -> bool:
+    return key == "SECRET_KEY" or (is_secret_name(key) and _secret_config_words(key))
+
+
+def _secret_config_words(key: str) -> bool:
     words = [word.lower() for word in _KEY_WORDS.findall(key)]
     return bool(words) and (words[-1] in _SECRET_CONFIG_ENDINGS
                             or not _SECRET_CONFIG_WORDS.isdisjoint(words))

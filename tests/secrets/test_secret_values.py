@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tracer.secret_values import (
     Secrets,
     body_secrets,
@@ -11,6 +14,7 @@ from tracer.secret_values import (
     cookie_secrets,
     credential_secrets,
     environ_secrets,
+    is_secret_config_key,
     set_cookie_secrets,
 )
 
@@ -90,6 +94,24 @@ def test_config_settings_about_secrets_are_no_secrets() -> None:
     assert config_secrets(config) == {"jwt-key-1", "gh-secret-1", "salt-1", "tw-token-1",
                                       "camel-key-1", "db-pw-1", "base-1",
                                       "/run/secrets/mail"}
+
+
+class _Key(str):
+    """A key of a str subclass: answered without the memo of plain str keys."""
+
+
+_CONFIG_KEYS = st.lists(st.sampled_from(["SECRET", "KEY", "TOKEN", "SESSION", "COOKIE", "NAME",
+                                         "PASSWORD", "SALT", "api", "Key", "csrf", "db", "1"]),
+                        max_size=4).map("_".join) | st.text(max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CONFIG_KEYS)
+def test_a_remembered_config_key_is_answered_as_a_new_one(key: str) -> None:
+    """Plain str keys are remembered (a live server asks about every key for every trace):
+    the second answer, and the one for the same text in a str subclass, never differ."""
+    first = is_secret_config_key(key)
+    assert is_secret_config_key(key) == first == is_secret_config_key(_Key(key))
 
 
 def test_the_password_of_a_url_in_config_is_a_secret_under_any_name() -> None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from flaskscope_testing import APP_CLASS
 
 import tracer
-from tracer.recorder import _freeze
+from tracer.recorder import SourceCache, _freeze, collect_sources
 
 
 def test_an_unchanged_registration_is_frozen_once(fresh_import) -> None:
@@ -68,6 +68,26 @@ def test_a_changed_source_file_is_read_again(tmp_path, monkeypatch) -> None:
     assert second.sha256 != first.sha256
     assert any("second" in line for line in second.lines.values())
     sys.modules.pop("changing_app", None)
+
+
+def test_the_bodies_embedded_follow_the_code_objects_asked_about() -> None:
+    """The lines of code bodies are remembered for the code objects of the last trace; a
+    trace naming others (more, fewer, in another order) embeds exactly theirs."""
+    import tracer.secret_values as some_module
+    import tracer.unwrap as other_module
+
+    codes = [value.__code__ for module in (some_module, other_module)
+             for value in vars(module).values()
+             if getattr(value, "__module__", None) == module.__name__
+             and hasattr(value, "__code__")]
+    assert len(codes) > 4
+    places = [(some_module.__file__, 1), (other_module.__file__, 2), (None, 3)]
+    shared = SourceCache()
+    for asked in (codes, codes[:2], codes, codes[::-1], [], codes[3:], codes):
+        with_memory = collect_sources(places, (), asked, shared)
+        fresh = collect_sources(places, (), asked, SourceCache())
+        assert with_memory == fresh
+        assert list(with_memory) == list(fresh)
 
 
 def test_a_recording_is_written_from_its_columns_without_building_steps(fresh_import) -> None:
