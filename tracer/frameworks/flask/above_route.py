@@ -100,6 +100,53 @@ def decorators_above_route(app: Flask) -> dict[str, tuple[DecoratorAboveRoute, .
     return {found.endpoint: decorators_of(found) for found in wrapped_above_route(app)}
 
 
+class AboveRouteMemo:
+    """`decorators_above_route` of one app, worked out again only when what it reads
+    changed: the registered views, the names and objects of the view modules, the source
+    lines it quoted. A live server builds a trace for every few requests it writes, and
+    reading every name of the app's modules each time cost more than the rest of the
+    routes together.
+
+    Objects are compared by identity (`id`), never by `==` (an app's objects may compare
+    in any way); the memo holds them, so no id is taken by another object meanwhile (not
+    the app itself: the answer depends only on what it reads, whichever app it is). What
+    each object wraps (`__wrapped__`) is taken to stay what it was made with.
+    """
+
+    def __init__(self) -> None:
+        self._held: tuple[Any, ...] = ()
+        self._key: tuple[Any, ...] | None = None
+        self._answer: dict[str, tuple[DecoratorAboveRoute, ...]] = {}
+
+    def __call__(self, app: Flask) -> dict[str, tuple[DecoratorAboveRoute, ...]]:
+        _, key = self._reads(app, self._answer)
+        if key == self._key:
+            return self._answer
+        answer = decorators_above_route(app)
+        self._held, self._key = self._reads(app, answer)
+        self._answer = answer
+        return answer
+
+    @staticmethod
+    def _reads(app: Flask, answer: dict[str, tuple[DecoratorAboveRoute, ...]]
+               ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(the objects read, their identities): the views, each view module's names and
+        objects, and the `linecache` entry of each file `answer` quotes."""
+        views = tuple(app.view_functions.items())
+        modules = tuple(_view_modules(app))
+        namespaces = tuple(tuple(vars(module).items()) for module in modules)
+        files = sorted({above.file for found in answer.values() for above in found
+                        if above.file})
+        sources = tuple(linecache.cache.get(file) for file in files)
+        held = (views, modules, namespaces, sources)
+        key = (tuple(endpoint for endpoint, _ in views),
+               tuple(id(view) for _, view in views), tuple(map(id, modules)),
+               tuple(tuple(name for name, _ in namespace) for namespace in namespaces),
+               tuple(tuple(id(value) for _, value in namespace) for namespace in namespaces),
+               tuple(files), tuple(map(id, sources)))
+        return held, key
+
+
 def _view_modules(app: Flask) -> list[ModuleType]:
     names = {app.import_name}
     names.update(getattr(view, "__module__", None) or "" for view in app.view_functions.values())

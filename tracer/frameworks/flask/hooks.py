@@ -55,7 +55,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from tracer.frameworks.flask import anatomy
-from tracer.frameworks.flask.above_route import decorators_above_route
+from tracer.frameworks.flask.above_route import AboveRouteMemo, decorators_above_route
 from tracer.frameworks.flask.decorator_expressions import (
     MadeWith,
     class_decorators,
@@ -186,11 +186,18 @@ class FlaskHooks(AdapterHooks):
         #: The layer a view class's decorator made → the expression it was written as.
         self._made_with: weakref.WeakKeyDictionary[Any, MadeWith] = (
             weakref.WeakKeyDictionary())
+        #: The decorators above routes, for the trace built next (while installed only: it
+        #: holds the view modules' objects, the app among them).
+        self._above_route = AboveRouteMemo()
 
     # -- install --------------------------------------------------------------------------
 
     def versions(self) -> dict[str, str]:
         return versions()
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        self._above_route = AboveRouteMemo()
 
     def _install(self) -> None:
         if self.lines is None:  # line tracing records every line already
@@ -688,8 +695,8 @@ class FlaskHooks(AdapterHooks):
     def _decorators_above_route(self, app: Any) -> dict[str, tuple[DecoratorAboveRoute, ...]]:
         """What `flaskscope check` finds written above a route, for the trace: the request
         narrative reads only the trace, and must say that no request ran it."""
-        try:
-            return decorators_above_route(app)
+        try:  # remembered while recording; the memo holds the view modules' objects
+            return self._above_route(app) if self.active else decorators_above_route(app)
         except Exception as exc:  # a module too strange to read: the routes say less
             self.recorder.failed(exc)
             return {}
