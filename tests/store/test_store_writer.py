@@ -331,3 +331,27 @@ def test_a_writer_stores_again_what_another_writers_retention_dropped(
     assert trace.meta["app"] == "first"
     assert trace.sources["/apps/first.py"].lines == {1: "first"}
     assert _integrity(store) == "ok"
+
+
+
+def test_a_writer_stores_again_a_registration_file_another_writers_retention_dropped(
+        tmp_path, recorded: Trace) -> None:
+    """The writer remembers the rows of the source files it was last handed; a file only
+    one app's registration shows, dropped by another writer's retention, is stored anew."""
+    store = tmp_path / "traces.db"
+    first, second = _variant(recorded, "first"), _variant(recorded, "second")
+    steps = list(first.registration.steps)
+    steps[0] = replace(steps[0], file="/apps/first.py", line=1)
+    first = replace(first, registration=replace(first.registration, steps=tuple(steps)))
+    remembering = StoreWriter(store, retention=Retention(keep=None, max_bytes=None))
+    remembering.write(first)
+    pruning = StoreWriter(store, retention=Retention(keep=2, max_bytes=None, every=1))
+    pruning.write(second)
+    assert "/apps/first.py" not in _shared_rows(store)[1]
+    (stored,) = remembering.write(first, first.requests[:1]).ids
+    remembering.close()
+    pruning.close()
+    with StoreReader(store) as reader:
+        trace = reader.request_trace(stored)
+    assert trace.sources["/apps/first.py"].lines == {1: "first"}
+    assert _integrity(store) == "ok"

@@ -65,6 +65,10 @@ class StoreWriter:
         self._lock = threading.Lock()
         self._registrations: dict[tuple, int] = {}
         self._sources: dict[tuple[str, str, frozenset[int]], int] = {}
+        #: id(source file) -> (it, its path, its row), for the files of the last trace: a
+        #: recorder hands the same `SourceFile` again while a file's recorded lines are
+        #: unchanged, and keying it anew hashes every line number it holds.
+        self._source_rows: dict[int, tuple[SourceFile, str, int]] = {}
         self._since_retention = 0
         self._last_trace: tuple[Trace, int, str] | None = None
         #: The `shared_generation` the remembered rows were checked against (None: to read).
@@ -178,6 +182,7 @@ class StoreWriter:
     def _forget_shared_rows(self) -> None:
         self._registrations.clear()
         self._sources.clear()
+        self._source_rows.clear()
         self._last_trace = None
         self._generation = None
 
@@ -218,24 +223,33 @@ class StoreWriter:
     def _source_ids(self, sources: dict[str, SourceFile] | object) -> list[int]:
         ids = []
         new = []
+        rows: dict[int, tuple[SourceFile, str, int]] = {}
         for path, source in getattr(sources, "items", dict)():
+            same = self._source_rows.get(id(source))
+            if same is not None and same[0] is source and same[1] == path:
+                ids.append(same[2])
+                rows[id(source)] = same
+                continue
             key = (path, source.sha256, frozenset(source.lines))
             known = self._sources.get(key)
             if known is None:
-                new.append((key, *encode_source(path, source)))
+                new.append((key, source, *encode_source(path, source)))
             else:
                 ids.append(known)
+                rows[id(source)] = (source, path, known)
         if new:
             with self._transaction():
-                for (path, sha256, _), data, digest in new:
+                for (path, sha256, _), _, data, digest in new:
                     self._connection.execute(
                         "INSERT OR IGNORE INTO sources (hash, path, sha256, lines) "
                         "VALUES (?,?,?,?)", (digest, path, sha256, data))
-            for key, _, digest in new:
+            for key, source, _, digest in new:
                 row = self._connection.execute(
                     "SELECT id FROM sources WHERE hash = ?", (digest,)).fetchone()
                 self._sources[key] = int(row[0])
                 ids.append(int(row[0]))
+                rows[id(source)] = (source, key[0], int(row[0]))
+        self._source_rows = rows
         return sorted(ids)
 
     def _apply_retention(self) -> int:
