@@ -76,6 +76,25 @@ def test_registration_and_sources_are_stored_once(tmp_path, recorded: Trace) -> 
     assert sources <= len(recorded.sources)
 
 
+def test_a_registration_is_stored_once_whenever_its_traces_were_built(
+        tmp_path, recorded: Trace) -> None:
+    """A live server builds a trace for every few requests: their `created` stamps differ
+    from second to second, their registration does not."""
+    store = tmp_path / "traces.db"
+    writer = StoreWriter(store)
+    for second in range(5):
+        built = replace(recorded, meta={**recorded.meta,
+                                        "created": f"2026-12-08T03:00:0{second}+00:00"})
+        writer.write(built)
+    writer.write(replace(recorded, meta={**recorded.meta, "app": "another"}))
+    writer.close()
+    with closing(sqlite3.connect(store)) as connection, connection:
+        rows = connection.execute("SELECT data FROM registrations ORDER BY id").fetchall()
+    assert [decode_registration(data).meta["app"] for (data,) in rows] == [
+        recorded.meta["app"], "another"]
+    assert decode_registration(rows[0][0]).meta["created"] == "2026-12-08T03:00:00+00:00"
+
+
 def test_many_threads_each_store_only_their_own_requests(tmp_path, recorded: Trace) -> None:
     store = tmp_path / "traces.db"
     writer = StoreWriter(store)

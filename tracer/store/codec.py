@@ -40,11 +40,19 @@ def decode_request(data: bytes) -> Request:
 
 def encode_registration(meta: Mapping[str, Any], routes: tuple[Route, ...],
                         registration: Registration) -> tuple[bytes, str]:
-    """The registration (with meta and routes) compressed, and its content hash."""
+    """The registration (with meta and routes) compressed, and its content hash: the hash
+    of all but when the trace was built (`created`), so that a server storing requests
+    through the day stores its registration once, not once a second."""
     alone = Trace(meta=dict(meta), routes=routes, registration=registration, requests=(),
                   sources={})
-    raw = dumps(alone)
-    return zlib.compress(raw, _LEVEL), hashlib.sha256(raw).hexdigest()
+    timeless = Trace(meta=registration_meta(meta), routes=routes, registration=registration,
+                     requests=(), sources={})
+    return zlib.compress(dumps(alone), _LEVEL), hashlib.sha256(dumps(timeless)).hexdigest()
+
+
+def registration_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a trace's meta tells one registration from another: all but `created`."""
+    return {name: value for name, value in meta.items() if name != "created"}
 
 
 def decode_registration(data: bytes) -> Trace:

@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracer.model import Request, SourceFile, Trace
-from tracer.store.codec import encode_registration, encode_request, encode_source
+from tracer.store.codec import (
+    encode_registration,
+    encode_request,
+    encode_source,
+    registration_meta,
+)
 from tracer.store.retention import SHARED_GENERATION, Retention, shared_generation
 from tracer.store.schema import connect
 
@@ -203,7 +208,7 @@ class StoreWriter:
         registration grows as test modules import apps)."""
         registration = trace.registration
         key = (len(registration.steps), registration.dropped_steps, len(trace.routes),
-               tuple(sorted(map(repr, trace.meta.items()))))
+               tuple(sorted(map(repr, registration_meta(trace.meta).items()))))
         known = self._registrations.get(key)
         if known is not None:
             return known
