@@ -73,7 +73,7 @@ bench:
 	$(MAKE) --no-print-directory $(STAMP)
 	@for script in benchmarks/bench_viewer.py benchmarks/bench_graph.py benchmarks/bench_explain.py \
 	              benchmarks/bench_frameworks.py benchmarks/bench_integrations.py \
-	              benchmarks/bench_store.py; do \
+	              benchmarks/bench_store.py benchmarks/store_parts.py; do \
 	  if [ -f $$script ]; then echo; echo "== $$script"; $(BIN)/python $$script; fi; \
 	done
 
