@@ -908,10 +908,11 @@ class SourceCache:
     def __init__(self) -> None:
         self.spans: dict[int, tuple[int, int]] = {}
         self.files: dict[str, tuple[list[str], set[int], SourceFile]] = {}
-        #: The code objects of the last `bodies` call (their ids) and the lines of their
-        #: bodies by file: a live server builds a trace for every few requests, naming the
-        #: same code objects each time.
-        self._bodies: tuple[tuple[int, ...], dict[str, frozenset[int]]] = ((), {})
+        #: The code objects of the last `bodies` call (held, and their ids) and the lines
+        #: of their bodies by file: a live server builds a trace for every few requests,
+        #: naming the same code objects each time.
+        self._bodies: tuple[list[CodeType], tuple[int, ...], dict[str, frozenset[int]]] = (
+            [], (), {})
 
     def span(self, code: CodeType) -> tuple[int, int]:
         known = self.spans.get(id(code))
@@ -925,14 +926,14 @@ class SourceCache:
         """Every line of the bodies of `codes`, by file (worked out again only when the
         code objects are not those of the last call)."""
         ids = tuple(map(id, codes))
-        if ids == self._bodies[0]:
-            return self._bodies[1]
+        if ids == self._bodies[1]:
+            return self._bodies[2]
         lines: dict[str, set[int]] = {}
         for code in codes:
             first, last = self.span(code)
             lines.setdefault(code.co_filename, set()).update(range(first, last + 1))
         bodies = {file: frozenset(numbers) for file, numbers in lines.items()}
-        self._bodies = (ids, bodies)
+        self._bodies = (codes, ids, bodies)
         return bodies
 
     def source(self, file: str, lines: list[str], numbers: set[int]) -> SourceFile:

@@ -51,8 +51,9 @@ def encode_registration(meta: Mapping[str, Any], routes: tuple[Route, ...],
 
 
 def registration_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """What of a trace's meta tells one registration from another: all but `created`."""
-    return {name: value for name, value in meta.items() if name != "created"}
+    """What of a trace's meta tells one registration from another: all but `created`
+    (left empty, so that the header keeps its shape)."""
+    return {**meta, "created": ""}
 
 
 def decode_registration(data: bytes) -> Trace:
