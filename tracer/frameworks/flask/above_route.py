@@ -114,17 +114,18 @@ class AboveRouteMemo:
     """
 
     def __init__(self) -> None:
-        self._held: tuple[Any, ...] = ()
-        self._key: tuple[Any, ...] | None = None
-        self._answer: dict[str, tuple[DecoratorAboveRoute, ...]] = {}
+        #: (key, answer, the objects read): one tuple, replaced whole, so that two threads
+        #: building traces at once never pair one answer with another's key.
+        self._last: tuple[tuple[Any, ...] | None, dict[str, tuple[DecoratorAboveRoute, ...]],
+                          tuple[Any, ...]] = (None, {}, ())
 
     def __call__(self, app: Flask) -> dict[str, tuple[DecoratorAboveRoute, ...]]:
-        _, key = self._reads(app, self._answer)
-        if key == self._key:
-            return self._answer
+        last_key, last_answer, _ = self._last
+        if self._reads(app, last_answer)[1] == last_key:
+            return last_answer
         answer = decorators_above_route(app)
-        self._held, self._key = self._reads(app, answer)
-        self._answer = answer
+        held, key = self._reads(app, answer)
+        self._last = (key, answer, held)
         return answer
 
     @staticmethod
