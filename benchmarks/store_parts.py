@@ -31,9 +31,7 @@ def rate(folder: Path, part: str | None, threads: int, per_thread: int) -> float
     if part is None:
         server: Plain | Served = Plain(folder)
     else:
-        os.environ["FLASKSCOPE_BENCH_PART"] = part
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(SITE), os.environ.get("PYTHONPATH", "")]))
+        os.environ["FLASKSCOPE_BENCH_PART"] = part  # read by store_parts/sitecustomize.py
         store = folder / "parts.db"
         store.unlink(missing_ok=True)
         server = Served(folder, store)
@@ -51,6 +49,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--per-thread", type=int, default=300)
     args = parser.parse_args()
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(SITE), os.environ.get("PYTHONPATH", "")]))
     folder = Path(tempfile.mkdtemp(prefix="flaskscope-parts-"))
     (folder / "app_under_test.py").write_text(APP)
     rates: dict[str, list[float]] = {name: [] for name in PARTS}

@@ -296,17 +296,15 @@ _KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")
 def is_secret_config_key(key: object) -> bool:
     """Whether a config key names a secret value, not a setting about one."""
     if type(key) is str:  # remembered: a live server asks about every key for every trace
-        return _secret_config_text(key)
-    if key == "SECRET_KEY":
-        return True
-    if not (isinstance(key, str) and is_secret_name(key)):
-        return False
-    return _secret_config_words(key)
+        return _remembered_secret_config_key(key)
+    return isinstance(key, str) and _secret_config_key(key)
 
 
-@functools.lru_cache(maxsize=4096)
-def _secret_config_text(key: str) -> bool:
+def _secret_config_key(key: str) -> bool:
     return key == "SECRET_KEY" or (is_secret_name(key) and _secret_config_words(key))
+
+
+_remembered_secret_config_key = functools.lru_cache(maxsize=4096)(_secret_config_key)
 
 
 def _secret_config_words(key: str) -> bool:

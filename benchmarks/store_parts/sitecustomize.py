@@ -18,6 +18,9 @@ MODULE = "tracer.live.store_spool"
 
 def _take_away(module: Any) -> None:
     spool = module.StoreSpool
+    for name in ("_write_batch", "_write", "_done"):  # renamed: this must not measure quietly
+        if not hasattr(spool, name):
+            raise RuntimeError(f"store_parts: StoreSpool.{name} is gone; update {__file__}")
     if PART == "record":
         def write_batch(self: Any, batch: list[Any]) -> None:
             with self._changed:
